@@ -1,0 +1,114 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { clouds as allClouds } from './clouds/index.js';
+import type { Config } from './config.js';
+import type { CloudModule, CloudRuntime } from './http/cloud.js';
+import { buildServer } from './http/server.js';
+import type { Clock } from './kernel/clock.js';
+import { Kernel } from './kernel/kernel.js';
+
+export interface HangarOptions {
+  clock?: Clock;
+  logger?: Logger;
+  clouds?: readonly CloudModule[];
+}
+
+export interface Hangar {
+  readonly kernel: Kernel;
+  readonly app: Awaited<ReturnType<typeof buildServer>>;
+  /** The demo account's id and its credentials per cloud, as far as they are known. */
+  readonly demo: { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
+  /** Base URL once listening. */
+  url: string;
+  listen(): Promise<string>;
+  banner(): string[];
+  close(): Promise<void>;
+}
+
+export const DEMO_ACCOUNT_NAME = 'demo';
+
+/**
+ * Builds a complete Hangar (store, kernel, every cloud, HTTP server) without listening yet.
+ * `npm start`, the CLI and the tests all come through here.
+ */
+export async function createHangar(config: Config, options: HangarOptions = {}): Promise<Hangar> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: undefined });
+  const kernel = await Kernel.open({ databaseUrl: config.databaseUrl, timings: config.timings, clock: options.clock, idSeed: config.idSeed, log: logger });
+  try {
+    const runtimes: { module: CloudModule; runtime: CloudRuntime }[] = [];
+    for (const module of options.clouds ?? allClouds) runtimes.push({ module, runtime: await module.setup(kernel, config) });
+
+    const demo = await ensureDemoAccount(kernel, config, runtimes);
+    await kernel.start();
+    const app = await buildServer({ kernel, logger, clouds: runtimes });
+    await app.ready();
+
+    const hangar: Hangar = {
+      kernel,
+      app,
+      demo,
+      url: '',
+      async listen() {
+        await app.listen({ host: config.host, port: config.port });
+        const address = app.server.address();
+        const port = typeof address === 'object' && address ? address.port : config.port;
+        const host = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+        hangar.url = `http://${host}:${port}`;
+        return hangar.url;
+      },
+      banner() {
+        const lines = [`Hangar is serving on ${hangar.url}  (store: ${kernel.store.location}; timings: ${config.timings})`];
+        for (const { module, runtime } of runtimes) lines.push(...(runtime.banner?.(demo.credentials[module.name] ?? {}, hangar.url) ?? []));
+        return lines;
+      },
+      async close() {
+        await app.close();
+        await kernel.close();
+      },
+    };
+    return hangar;
+  } catch (error) {
+    await kernel.close();
+    throw error;
+  }
+}
+
+/**
+ * On an empty store, creates the demo account and keeps its credentials beside an SQLite file
+ * store (credentials are stored hashed, so they could not be shown again otherwise). On a
+ * store that has accounts, adds credentials pinned by the environment.
+ */
+async function ensureDemoAccount(kernel: Kernel, config: Config, runtimes: { module: CloudModule; runtime: CloudRuntime }[]) {
+  const file = demoFile(config.databaseUrl);
+  if ((await kernel.tenancy.count()) === 0) {
+    const { account, clouds } = await kernel.tenancy.create(DEMO_ACCOUNT_NAME, { demo: true });
+    if (file) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify({ account_id: account.id, ...clouds }, null, 2), { mode: 0o600 });
+    }
+    return { accountId: account.id, credentials: clouds };
+  }
+  let saved: Record<string, any> = {};
+  if (file) {
+    try {
+      saved = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      saved = {};
+    }
+  }
+  const accountId: string | null = saved.account_id ?? (await kernel.tenancy.findByName(DEMO_ACCOUNT_NAME))?.id ?? null;
+  const credentials: Record<string, Record<string, unknown>> = {};
+  for (const { module, runtime } of runtimes) {
+    const pinned = accountId && runtime.pinDemoCredentials ? await runtime.pinDemoCredentials(accountId) : null;
+    credentials[module.name] = pinned ?? saved[module.name] ?? {};
+  }
+  return { accountId, credentials };
+}
+
+function demoFile(databaseUrl: string): string | null {
+  if (!databaseUrl.startsWith('sqlite:')) return null;
+  const path = databaseUrl.slice('sqlite:'.length);
+  if (path === '' || path === ':memory:') return null;
+  return join(dirname(resolve(path)), 'demo-credentials.json');
+}

@@ -1,0 +1,76 @@
+/**
+ * Genesis Cloud errors: every failure is `{"code": "...", "message": "..."}` with the code from
+ * the published table and an HTTP status. The message names the field or resource at fault.
+ */
+export const Code = {
+  /** Not in the published table; the seed's own authentication error example uses it. */
+  PermissionDeniedAuth: '01204',
+  /** Not in the table either: the seed tells clients to fall back to the HTTP status for such codes. */
+  Internal: '02000',
+  InvalidRoute: '02001',
+  MalformedRequest: '02002',
+  MissingParameters: '02003',
+  BadRequest: '02004',
+  InvalidSshKey: '02005',
+  InvalidImage: '02006',
+  InvalidSecurityGroup: '02007',
+  InstanceNotFound: '02008',
+  NotAllowed: '02009',
+  MaxQuotaReached: '02010',
+  SnapshotInProgress: '02011',
+  MaxSnapshotQuotaReached: '02012',
+  OnlyActiveCanBeDeleted: '02013',
+  AuthTokenNotProvided: '02014',
+  SnapshotNotFound: '02015',
+  SnapshotInUse: '02016',
+  WeakPassword: '02018',
+  ConfigNotAllowed: '02020',
+  VolumeNotFound: '02021',
+  VolumeAttached: '02022',
+  OnlyActiveCanBeUpdated: '02023',
+  DefaultSecurityGroup: '02024',
+  SecurityGroupNotFound: '02025',
+  SecurityGroupLocked: '02026',
+  SecurityGroupInUse: '02027',
+  InvalidRules: '02028',
+  AlreadyStarted: '02029',
+  SecurityGroupsNotAttachable: '02030',
+  SecurityGroupsNotDetachable: '02031',
+  VolumesNotAttachable: '02032',
+  VolumesNotDetachable: '02033',
+  InstanceCannotBeUpdated: '02034',
+  ImageNotRunnable: '02035',
+  OutOfStock: '02036',
+  OnlyActiveCanBeSnapshotted: '02037',
+  TerminationProtected: '02038',
+  CannotBeStarted: '02039',
+  PermissionDenied: '02043',
+  VolumeLocked: '02046',
+  SshKeyNotFound: '02047',
+  SshKeyMalformed: '02048',
+  MaxStaticIpQuotaReached: '02049',
+  RegionsMismatch: '02051',
+  InvalidPlacementOption: '02052',
+  PrivateKeyProvided: '02053',
+  VolumeTypeUnavailable: '02054',
+} as const;
+
+export type GenesisCode = (typeof Code)[keyof typeof Code] | string;
+
+export class GenesisError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: GenesisCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toJSON(): { code: string; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export const badRequest = (message: string) => new GenesisError(400, Code.BadRequest, message);
+export const missing = (message: string) => new GenesisError(400, Code.MissingParameters, message);
+export const notFound = (code: GenesisCode, what: string, id: string) => new GenesisError(404, code, `${what} "${id}" not found`);

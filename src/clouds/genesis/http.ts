@@ -1,0 +1,125 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { hashToken } from '../../kernel/tenancy/accounts.js';
+import { OpenApiCollector } from '../../http/openapi.js';
+import type { App } from '../../http/types.js';
+import { describeValidation } from '../../http/validation.js';
+import { Code, GenesisError } from './errors.js';
+import type { GenesisModel } from './model/index.js';
+import { CLOUD } from './model/context.js';
+import { ErrorBody } from './wire.js';
+import { imageRoutes } from './routes/images.js';
+import { instanceRoutes } from './routes/instances.js';
+import { snapshotRoutes } from './routes/snapshots.js';
+import { sshKeyRoutes } from './routes/ssh-keys.js';
+import { catalogRoutes } from './routes/catalog.js';
+
+export const PREFIX = '/compute/v1';
+export const TOKEN_KIND = 'token';
+
+/**
+ * The Genesis Cloud Compute v1 API as a Fastify plugin: bearer-token auth (and the
+ * deprecated X-Auth-Token header), a per-token rate limit, the Genesis error body for every
+ * failure, and the OpenAPI document generated from the routes' own schemas.
+ */
+export function genesisPlugin(model: GenesisModel, options: { rateLimit: number }): FastifyPluginAsync {
+  return async (scope: FastifyInstance) => {
+    const app = scope as unknown as App;
+    const openapi = new OpenApiCollector(PREFIX, {
+      title: 'Genesis Cloud Compute API (served by Hangar)',
+      version: 'v1',
+      serverUrl: PREFIX,
+      securitySchemes: {
+        BearerAuth: { type: 'http', scheme: 'bearer' },
+        ApiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' },
+      },
+      security: [{ BearerAuth: [] }, { ApiKeyAuth: [] }],
+      errorSchema: ErrorBody,
+    });
+    app.addHook('onRoute', (route) => {
+      if (route.url.startsWith(PREFIX)) openapi.add(route);
+    });
+
+    app.addHook('onRequest', async (request) => {
+      if (request.is404 || request.routeOptions.config.doc?.public) return;
+      const token = presentedToken(request.headers.authorization, request.headers['x-auth-token']);
+      if (token === undefined) {
+        throw new GenesisError(401, Code.AuthTokenNotProvided, 'auth token not provided: send "Authorization: Bearer <token>"');
+      }
+      const match = await model.ctx.kernel.tenancy.findCredential(CLOUD, TOKEN_KIND, hashToken(token));
+      if (!match) throw new GenesisError(401, Code.PermissionDeniedAuth, 'permission denied: the API token is not valid');
+      request.accountId = match.accountId;
+    });
+
+    if (options.rateLimit > 0) {
+      await app.register(rateLimit, {
+        max: options.rateLimit,
+        timeWindow: 1000,
+        keyGenerator: (request) =>
+          String(request.headers.authorization ?? request.headers['x-auth-token'] ?? request.ip),
+        allowList: (request) => request.is404 || request.routeOptions.config.doc?.public === true,
+        errorResponseBuilder: (_request, context) =>
+          new GenesisError(
+            429,
+            Code.NotAllowed,
+            `too many requests: the limit is ${context.max} per second; retry after ${Math.ceil(context.ttl / 1000)} s`,
+          ),
+      });
+    }
+
+    app.setErrorHandler((error: FastifyError | GenesisError, request, reply) => {
+      const failure = toGenesisError(error);
+      if (failure.statusCode >= 500) request.log.error({ err: error }, 'genesis request failed');
+      return reply.code(failure.statusCode).send(failure.toJSON());
+    });
+    app.setNotFoundHandler((request, reply) =>
+      reply.code(404).send({ code: Code.InvalidRoute, message: `invalid route: ${request.method} ${request.url.split('?')[0]}` }),
+    );
+
+    for (const format of ['json', 'yaml'] as const) {
+      app.get(`/openapi.${format}`, { config: { doc: { public: true, hide: true } } }, async (_request, reply) => {
+        const doc = openapi.document();
+        return reply
+          .type(format === 'json' ? 'application/json' : 'application/yaml')
+          .send(format === 'json' ? doc.json : doc.yaml);
+      });
+    }
+
+    instanceRoutes(app, model);
+    snapshotRoutes(app, model);
+    imageRoutes(app, model);
+    sshKeyRoutes(app, model);
+    catalogRoutes(app, model);
+  };
+}
+
+function presentedToken(authorization: string | undefined, legacy: string | string[] | undefined): string | undefined {
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match ? match[1] : undefined;
+  }
+  const value = Array.isArray(legacy) ? legacy[0] : legacy;
+  return value?.trim() || undefined;
+}
+
+/** Any failure, in Genesis terms: its own errors as they are, Fastify's mapped to the nearest code. */
+export function toGenesisError(error: FastifyError | GenesisError): GenesisError {
+  if (error instanceof GenesisError) return error;
+  if (error.validation) {
+    const problem = describeValidation(error.validation as never, error.validationContext);
+    return new GenesisError(400, problem.missing ? Code.MissingParameters : Code.BadRequest, problem.message);
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new GenesisError(400, Code.MalformedRequest, `malformed request: the body is not valid JSON (${error.message})`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new GenesisError(400, Code.MalformedRequest, 'malformed request: send the body as application/json');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GenesisError(413, Code.MalformedRequest, 'malformed request: the body is too large');
+  }
+  if (error instanceof SyntaxError) return new GenesisError(400, Code.MalformedRequest, `malformed request: ${error.message}`);
+  const status = error.statusCode ?? 500;
+  if (status < 500) return new GenesisError(status, Code.BadRequest, error.message);
+  return new GenesisError(500, Code.Internal, 'internal error: the request could not be completed');
+}

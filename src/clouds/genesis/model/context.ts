@@ -1,0 +1,28 @@
+import type { Config } from '../../../config.js';
+import type { Kernel } from '../../../kernel/kernel.js';
+import type { GenesisCatalog } from '../catalog.js';
+import type { GenesisDb } from '../tables.js';
+
+/** What the Genesis model needs: the kernel's services, its typed tables and its catalog. */
+export interface GenesisContext {
+  readonly kernel: Kernel;
+  readonly db: GenesisDb;
+  readonly catalog: GenesisCatalog;
+  readonly config: Config;
+}
+
+export const CLOUD = 'genesis';
+
+/** Counter keys: one per listed resource kind; quotas cap some of them. */
+export const Counter = {
+  instances: 'genesis.instances',
+  snapshots: 'genesis.snapshots',
+  sshKeys: 'genesis.ssh_keys',
+  securityGroups: 'genesis.security_groups',
+  volumes: 'genesis.volumes',
+  floatingIps: 'genesis.floating_ips',
+} as const;
+
+export const toBool = (value: number | boolean): boolean => value === true || value === 1;
+export const fromBool = (value: boolean | undefined): number => (value ? 1 : 0);
+export const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();

@@ -1,0 +1,434 @@
+import type { Transaction } from 'kysely';
+import type { Executor } from '../../../kernel/db/store.js';
+import { badRequest, Code, GenesisError, missing, notFound } from '../errors.js';
+import type { InstanceType } from '../catalog.js';
+import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
+import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
+import { CLOUD, Counter, fromBool, type GenesisContext } from './context.js';
+import type { FloatingIps } from './floating-ips.js';
+import { fetchPage, type Page, type PageRequest } from './pagination.js';
+import type { SecurityGroups } from './security-groups.js';
+import type { Snapshots } from './snapshots.js';
+import type { SshKeys } from './ssh-keys.js';
+import type { Volumes } from './volumes.js';
+
+export const MIN_DISK_GIB = 80;
+export const MAX_DISK_GIB = 16_384;
+export const MIN_PASSWORD_LENGTH = 16;
+export const MAX_STARTUP_SCRIPT_BYTES = 64 * 1024;
+
+/** An instance row with its links to keys, groups, volumes and floating IP, ready to render. */
+export interface InstanceView {
+  row: InstanceRow;
+  links: InstanceLinkRow[];
+}
+
+/** What each status lets a client do, in the order the seed lists them. */
+export function allowedActions(status: string): string[] {
+  switch (status) {
+    case 'active':
+      return ['reset', 'stop'];
+    case 'stopped':
+      return ['start'];
+    case 'error':
+      return ['reset'];
+    default:
+      return [];
+  }
+}
+
+/** Statuses from which an instance may be destroyed; the others are mid-transition. */
+const DESTROYABLE = new Set(['active', 'stopped', 'error', 'pending_payment']);
+/** Statuses in which attached resources and the boot disk may change. */
+const RECONFIGURABLE = new Set(['active', 'stopped']);
+
+const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+type ListChange = string[] | { attach: string } | { detach: string };
+
+interface Collaborators {
+  sshKeys: SshKeys;
+  securityGroups: SecurityGroups;
+  volumes: Volumes;
+  floatingIps: FloatingIps;
+  snapshots: Snapshots;
+}
+
+/**
+ * The rules of Genesis instances: what a create must carry, which state allows which action,
+ * and how an instance holds stock, quota, addresses and links to other resources.
+ */
+export class Instances {
+  constructor(
+    private readonly ctx: GenesisContext,
+    private readonly peers: Collaborators,
+  ) {}
+
+  async list(accountId: string, request: PageRequest): Promise<Page<InstanceView>> {
+    const { db, kernel } = this.ctx;
+    const page = await fetchPage(
+      db.selectFrom('genesis_instances').selectAll().where('account_id', '=', accountId),
+      request,
+      kernel.counters.get(db, accountId, Counter.instances),
+    );
+    return { ...page, items: await this.withLinks(page.items) };
+  }
+
+  async get(accountId: string, id: string): Promise<InstanceView> {
+    const row = await this.find(this.ctx.db, accountId, id);
+    return (await this.withLinks([row]))[0]!;
+  }
+
+  async create(accountId: string, input: CreateInstanceInput): Promise<InstanceView> {
+    const { catalog, kernel, db } = this.ctx;
+    const type = this.checkTypeAndRegion(input.type, input.region);
+    const placement = input.placement_option ?? 'AUTO';
+    if (!catalog.placementOptions.includes(placement)) {
+      throw new GenesisError(400, Code.InvalidPlacementOption, `"placement_option" must be one of: ${catalog.placementOptions.join(', ')}`);
+    }
+    if (!HOSTNAME.test(input.hostname)) {
+      throw badRequest('"hostname" must be a valid host name (letters, digits and hyphens, dot-separated labels of at most 63 characters)');
+    }
+    const sshKeyIds = input.ssh_keys ?? [];
+    if (sshKeyIds.length > 0 && input.password !== undefined) {
+      throw badRequest('only one of "ssh_keys" or "password" can be provided');
+    }
+    if (sshKeyIds.length === 0 && input.password === undefined) {
+      throw missing('"ssh_keys" is required (or "password" for password authentication)');
+    }
+    if (input.password !== undefined && input.password.length < MIN_PASSWORD_LENGTH) {
+      throw new GenesisError(400, Code.WeakPassword, `"password" must be at least ${MIN_PASSWORD_LENGTH} characters long`);
+    }
+    const diskSize = input.disk_size ?? MIN_DISK_GIB;
+    if (diskSize < MIN_DISK_GIB || diskSize > MAX_DISK_GIB) {
+      throw badRequest(`"disk_size" must be between ${MIN_DISK_GIB} and ${MAX_DISK_GIB} (GiB)`);
+    }
+    const script = input.metadata?.startup_script;
+    if (script !== undefined && Buffer.byteLength(script, 'utf8') > MAX_STARTUP_SCRIPT_BYTES) {
+      throw badRequest(`"metadata.startup_script" must not exceed 64 KiB (got ${Buffer.byteLength(script, 'utf8')} bytes)`);
+    }
+    if (input.reservation_id !== undefined || input.billing_type === 'reserved') {
+      throw badRequest(`reservation "${input.reservation_id ?? ''}" not found: this account has no reservations`);
+    }
+
+    return db.transaction().execute(async (trx) => {
+      const image = await this.resolveImage(trx, accountId, input.image, type, input.region);
+      if (diskSize < image.minDisk) {
+        throw badRequest(`"disk_size" must be at least ${image.minDisk} GiB to hold snapshot "${image.id}"`);
+      }
+      const keys = await this.peers.sshKeys.resolve(trx, accountId, sshKeyIds);
+      const groups =
+        input.security_groups === undefined
+          ? [await this.peers.securityGroups.ensureDefault(trx, accountId, input.region)]
+          : await this.peers.securityGroups.resolveForAttach(trx, accountId, input.region, input.security_groups);
+      const volumes = await this.peers.volumes.resolveForAttach(trx, accountId, input.region, input.volumes ?? [], null);
+      const floating =
+        input.floating_ip === undefined
+          ? null
+          : await this.peers.floatingIps.resolveForAttach(trx, accountId, input.region, input.floating_ip, null);
+
+      if (!(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
+        const limit = await kernel.counters.limit(trx, accountId, Counter.instances);
+        throw new GenesisError(403, Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
+      }
+      if (!(await kernel.capacity.acquire(trx, CLOUD, input.region, type.id))) {
+        throw new GenesisError(503, Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${input.region}`);
+      }
+
+      const now = kernel.clock.now();
+      const row: InstanceRow = {
+        id: kernel.ids.uuid(),
+        account_id: accountId,
+        name: input.name,
+        hostname: input.hostname,
+        type: type.id,
+        region: input.region,
+        placement_option: placement,
+        image_id: image.id,
+        image_name: image.name,
+        os_type: image.osType,
+        status: 'creating',
+        private_ip: null,
+        public_ip: null,
+        public_ip_type: input.public_ip_type ?? 'dynamic',
+        dns_name: '',
+        is_protected: fromBool(input.is_protected),
+        disk_size: diskSize,
+        destroy_on_shutdown: fromBool(input.destroy_on_shutdown),
+        public_ipv6: fromBool(input.public_ipv6),
+        billing_type: input.billing_type ?? 'on-demand',
+        reservation_id: null,
+        metadata: JSON.stringify(input.metadata ?? {}),
+        created_at: now,
+        updated_at: now,
+      };
+      await trx.insertInto('genesis_instances').values(row).execute();
+      const links: InstanceLinkRow[] = [
+        ...keys.map((k, i) => link(row.id, 'ssh_key', k.id, k.name, i)),
+        ...groups.map((g, i) => link(row.id, 'security_group', g.id, g.name, i)),
+        ...volumes.map((v, i) => link(row.id, 'volume', v.id, v.name, i)),
+        ...(floating ? [link(row.id, 'floating_ip', floating.id, floating.name, 0)] : []),
+      ];
+      if (links.length > 0) await trx.insertInto('genesis_instance_links').values(links).execute();
+      await kernel.lifecycle.schedule(trx, 'genesis.instance', row.id, 'boot');
+      return { row, links };
+    });
+  }
+
+  async destroy(accountId: string, id: string): Promise<void> {
+    const { db, kernel } = this.ctx;
+    await db.transaction().execute(async (trx) => {
+      const row = await this.find(trx, accountId, id);
+      if (row.is_protected) {
+        throw new GenesisError(400, Code.TerminationProtected, `instance "${id}" is termination protected: set "is_protected" to false first`);
+      }
+      if (!DESTROYABLE.has(row.status)) {
+        throw new GenesisError(400, Code.OnlyActiveCanBeDeleted, `instance "${id}" cannot be destroyed while it is ${row.status}`);
+      }
+      await kernel.lifecycle.cancel(trx, id);
+      await trx
+        .updateTable('genesis_instances')
+        .set({ status: 'deleting', updated_at: kernel.clock.now() })
+        .where('id', '=', id)
+        .execute();
+      await kernel.lifecycle.schedule(trx, 'genesis.instance', id, 'destroy');
+    });
+  }
+
+  async update(accountId: string, id: string, input: UpdateInstanceInput): Promise<InstanceView> {
+    const { db, kernel } = this.ctx;
+    return db.transaction().execute(async (trx) => {
+      const row = await this.find(trx, accountId, id);
+      if (row.status === 'deleting') {
+        throw new GenesisError(400, Code.InstanceCannotBeUpdated, `instance "${id}" cannot be updated while it is being destroyed`);
+      }
+      const reconfigures = input.disk_size !== undefined || input.security_groups !== undefined || input.volumes !== undefined;
+      if (reconfigures && !RECONFIGURABLE.has(row.status)) {
+        throw new GenesisError(400, Code.OnlyActiveCanBeUpdated, `instance "${id}" can only be reconfigured when active or stopped (it is ${row.status})`);
+      }
+      const set: Partial<InstanceRow> = {};
+      if (input.name !== undefined) set.name = input.name;
+      if (input.is_protected !== undefined) set.is_protected = fromBool(input.is_protected);
+      if (input.reservation_id !== undefined) {
+        if (input.reservation_id !== null) throw badRequest(`reservation "${input.reservation_id}" not found: this account has no reservations`);
+        set.reservation_id = null;
+      }
+      if (input.disk_size !== undefined) {
+        if (input.disk_size < row.disk_size) {
+          throw badRequest(`"disk_size" can only be increased (the boot disk has ${row.disk_size} GiB)`);
+        }
+        if (input.disk_size > MAX_DISK_GIB) throw badRequest(`"disk_size" must not exceed ${MAX_DISK_GIB} (GiB)`);
+        set.disk_size = input.disk_size;
+      }
+      if (input.security_groups !== undefined) await this.changeSecurityGroups(trx, row, input.security_groups);
+      if (input.volumes !== undefined) await this.changeVolumes(trx, row, input.volumes);
+      set.updated_at = kernel.clock.now();
+      await trx.updateTable('genesis_instances').set(set).where('id', '=', id).execute();
+      const updated = await this.find(trx, accountId, id);
+      return (await this.withLinks([updated], trx))[0]!;
+    });
+  }
+
+  async actions(accountId: string, id: string): Promise<string[]> {
+    return allowedActions((await this.find(this.ctx.db, accountId, id)).status);
+  }
+
+  async perform(accountId: string, id: string, action: 'start' | 'stop' | 'reset'): Promise<void> {
+    const { db, kernel } = this.ctx;
+    await db.transaction().execute(async (trx) => {
+      const row = await this.find(trx, accountId, id);
+      const next = this.transitionFor(row, action);
+      await trx
+        .updateTable('genesis_instances')
+        .set({ status: next.status, updated_at: kernel.clock.now() })
+        .where('id', '=', id)
+        .execute();
+      await kernel.lifecycle.schedule(trx, 'genesis.instance', id, next.transition);
+    });
+  }
+
+  private transitionFor(row: InstanceRow, action: 'start' | 'stop' | 'reset'): { status: string; transition: string } {
+    const { id, status } = row;
+    switch (action) {
+      case 'start':
+        if (status === 'active') throw new GenesisError(400, Code.AlreadyStarted, `instance "${id}" is already started`);
+        if (status !== 'stopped') throw new GenesisError(400, Code.CannotBeStarted, `instance "${id}" cannot be started while it is ${status}`);
+        return { status: 'starting', transition: 'start' };
+      case 'stop':
+        if (status !== 'active') throw new GenesisError(400, Code.NotAllowed, `instance "${id}" cannot be stopped while it is ${status}`);
+        return { status: 'stopping', transition: 'stop' };
+      case 'reset':
+        if (status !== 'active' && status !== 'error') {
+          throw new GenesisError(400, Code.NotAllowed, `instance "${id}" cannot be reset while it is ${status}`);
+        }
+        return { status: 'resetting', transition: 'reset' };
+    }
+  }
+
+  async snapshot(accountId: string, id: string, input: { name: string; replicated_region?: string }): Promise<SnapshotRow> {
+    const { db } = this.ctx;
+    return db.transaction().execute(async (trx) => {
+      const row = await this.find(trx, accountId, id);
+      if (row.status !== 'active') {
+        throw new GenesisError(400, Code.OnlyActiveCanBeSnapshotted, `instance "${id}" must be active to be snapshotted (it is ${row.status})`);
+      }
+      return this.peers.snapshots.createFromInstance(trx, row, input);
+    });
+  }
+
+  async snapshots(accountId: string, id: string, request: PageRequest): Promise<Page<SnapshotRow>> {
+    await this.find(this.ctx.db, accountId, id);
+    return this.peers.snapshots.listForInstance(accountId, id, request);
+  }
+
+  async userMetadata(accountId: string, id: string): Promise<Record<string, unknown>> {
+    const row = await this.find(this.ctx.db, accountId, id);
+    return JSON.parse(row.metadata) as Record<string, unknown>;
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private async find(trx: Executor, accountId: string, id: string): Promise<InstanceRow> {
+    const row = await trx
+      .selectFrom('genesis_instances')
+      .selectAll()
+      .where('id', '=', id)
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    if (!row) throw notFound(Code.InstanceNotFound, 'instance', id);
+    return row as InstanceRow;
+  }
+
+  private async withLinks(rows: InstanceRow[], trx: Executor = this.ctx.db): Promise<InstanceView[]> {
+    if (rows.length === 0) return [];
+    const links = (await trx
+      .selectFrom('genesis_instance_links')
+      .selectAll()
+      .where(
+        'instance_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('position')
+      .execute()) as InstanceLinkRow[];
+    const byInstance = new Map<string, InstanceLinkRow[]>();
+    for (const l of links) {
+      const list = byInstance.get(l.instance_id);
+      if (list) list.push(l);
+      else byInstance.set(l.instance_id, [l]);
+    }
+    return rows.map((row) => ({ row, links: byInstance.get(row.id) ?? [] }));
+  }
+
+  private checkTypeAndRegion(typeId: string, region: string): InstanceType {
+    const { catalog } = this.ctx;
+    if (!catalog.regions.has(region)) {
+      throw new GenesisError(400, Code.ConfigNotAllowed, `region "${region}" is not allowed (known regions: ${[...catalog.regions.keys()].join(', ')})`);
+    }
+    const type = catalog.types.get(typeId);
+    if (!type) throw new GenesisError(400, Code.ConfigNotAllowed, `instance type "${typeId}" is not allowed: no such type`);
+    if (type.stock[region] === undefined) {
+      throw new GenesisError(400, Code.ConfigNotAllowed, `instance type "${typeId}" is not offered in region ${region}`);
+    }
+    return type;
+  }
+
+  /** An image by id, slug or slug:version, or one of the account's snapshots by id. */
+  private async resolveImage(
+    trx: Transaction<any>,
+    accountId: string,
+    reference: string,
+    type: InstanceType,
+    region: string,
+  ): Promise<{ id: string; name: string; osType: string; minDisk: number }> {
+    const { catalog } = this.ctx;
+    const image = catalog.findImage(reference);
+    if (image) {
+      if (!image.regions.includes(region)) {
+        throw new GenesisError(400, Code.RegionsMismatch, `regions mismatch (check image "${reference}": it is available in ${image.regions.join(', ')}, not ${region})`);
+      }
+      const why = catalog.incompatibility(image, type);
+      if (why) throw new GenesisError(400, Code.ImageNotRunnable, `the selected image cannot be run on this instance: ${why}`);
+      return { id: image.id, name: image.name, osType: image.os_type, minDisk: 0 };
+    }
+    const snapshot = await this.peers.snapshots.findOwned(trx, accountId, reference);
+    if (!snapshot) throw new GenesisError(400, Code.InvalidImage, `invalid image: "${reference}" is not an image id, slug, slug:version or snapshot id`);
+    if (snapshot.status !== 'created') {
+      throw new GenesisError(400, Code.InvalidImage, `invalid image: snapshot "${reference}" is ${snapshot.status}, not ready to boot from`);
+    }
+    if (snapshot.region !== region) {
+      throw new GenesisError(400, Code.RegionsMismatch, `regions mismatch (check image "${reference}": the snapshot is in ${snapshot.region}, not ${region})`);
+    }
+    return { id: snapshot.id, name: snapshot.name, osType: snapshot.os_type, minDisk: snapshot.size };
+  }
+
+  private async changeSecurityGroups(trx: Transaction<any>, row: InstanceRow, change: ListChange): Promise<void> {
+    const current = await this.linked(trx, row.id, 'security_group');
+    const wanted = applyListChange(change, current, 'security_groups', (id) => {
+      throw new GenesisError(400, Code.SecurityGroupsNotDetachable, `security group "${id}" cannot be detached: it is not attached to instance "${row.id}"`);
+    });
+    const groups = await this.peers.securityGroups.resolveForAttach(trx, row.account_id, row.region, wanted);
+    await this.replaceLinks(trx, row.id, 'security_group', groups);
+  }
+
+  private async changeVolumes(trx: Transaction<any>, row: InstanceRow, change: ListChange): Promise<void> {
+    const current = await this.linked(trx, row.id, 'volume');
+    const wanted = applyListChange(change, current, 'volumes', (id) => {
+      throw new GenesisError(400, Code.VolumesNotDetachable, `volume "${id}" cannot be detached: it is not attached to instance "${row.id}"`);
+    });
+    const volumes = await this.peers.volumes.resolveForAttach(trx, row.account_id, row.region, wanted, row.id);
+    await this.replaceLinks(trx, row.id, 'volume', volumes);
+  }
+
+  private async linked(trx: Transaction<any>, instanceId: string, kind: InstanceLinkRow['kind']): Promise<string[]> {
+    const rows = await trx
+      .selectFrom('genesis_instance_links')
+      .select('target_id')
+      .where('instance_id', '=', instanceId)
+      .where('kind', '=', kind)
+      .orderBy('position')
+      .execute();
+    return rows.map((r) => r.target_id as string);
+  }
+
+  private async replaceLinks(
+    trx: Transaction<any>,
+    instanceId: string,
+    kind: InstanceLinkRow['kind'],
+    targets: { id: string; name: string }[],
+  ): Promise<void> {
+    await trx.deleteFrom('genesis_instance_links').where('instance_id', '=', instanceId).where('kind', '=', kind).execute();
+    if (targets.length > 0) {
+      await trx
+        .insertInto('genesis_instance_links')
+        .values(targets.map((t, i) => link(instanceId, kind, t.id, t.name, i)))
+        .execute();
+    }
+  }
+}
+
+function link(instanceId: string, kind: InstanceLinkRow['kind'], targetId: string, name: string, position: number): InstanceLinkRow {
+  return { instance_id: instanceId, kind, target_id: targetId, target_name: name, position };
+}
+
+/**
+ * The list an instance should end up with: a full replacement list (the seed's form), or the
+ * current list plus one (`{"attach": id}`) or minus one (`{"detach": id}`), the clients' form.
+ */
+export function applyListChange(change: unknown, current: string[], field: string, notAttached: (id: string) => never): string[] {
+  if (Array.isArray(change)) {
+    const bad = change.findIndex((id) => typeof id !== 'string');
+    if (bad >= 0) throw badRequest(`"${field}.${bad}" must be a string`);
+    return change as string[];
+  }
+  if (change && typeof change === 'object') {
+    const keys = Object.keys(change);
+    const value = (change as Record<string, unknown>)[keys[0] ?? ''];
+    if (keys.length === 1 && (keys[0] === 'attach' || keys[0] === 'detach') && typeof value === 'string') {
+      if (keys[0] === 'attach') return current.includes(value) ? current : [...current, value];
+      if (!current.includes(value)) notAttached(value);
+      return current.filter((id) => id !== value);
+    }
+  }
+  throw badRequest(`"${field}" must be a list of ids, {"attach": "<id>"} or {"detach": "<id>"}`);
+}

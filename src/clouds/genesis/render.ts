@@ -1,0 +1,102 @@
+import { iso, toBool } from './model/context.js';
+import type { InstanceView } from './model/instances.js';
+import type { Page } from './model/pagination.js';
+import type { SnapshotRow, SshKeyRow } from './tables.js';
+import type { CatalogImage } from './catalog.js';
+import type { ImageWire, InstanceWire, SnapshotWire, SshKeyWire } from './wire.js';
+
+/** Stored rows to Genesis wire objects. */
+
+export function renderInstance({ row, links }: InstanceView): InstanceWire {
+  const of = (kind: string) => links.filter((l) => l.kind === kind).map((l) => ({ id: l.target_id, name: l.target_name }));
+  return {
+    id: row.id,
+    name: row.name,
+    hostname: row.hostname,
+    dns_name: row.dns_name,
+    reservation_id: row.reservation_id,
+    type: row.type,
+    os_type: row.os_type,
+    public_ip: row.public_ip,
+    private_ip: row.private_ip,
+    status: row.status,
+    ssh_keys: of('ssh_key'),
+    image: { id: row.image_id, name: row.image_name },
+    floating_ip: of('floating_ip')[0] ?? null,
+    security_groups: of('security_group'),
+    volumes: of('volume'),
+    region: row.region,
+    disk_size: Number(row.disk_size),
+    placement_option: row.placement_option,
+    is_protected: toBool(row.is_protected),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export function renderSnapshot(row: SnapshotRow): SnapshotWire {
+  return {
+    id: row.id,
+    name: row.name,
+    size: Number(row.size),
+    region: row.region,
+    status: row.status,
+    os_type: row.os_type,
+    resource_id: row.resource_id,
+    ...(row.source_instance_id ? { source_instance_id: row.source_instance_id } : {}),
+    ...(row.source_snapshot_id ? { source_snapshot_id: row.source_snapshot_id } : {}),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export function renderSshKey(row: SshKeyRow): SshKeyWire {
+  return {
+    id: row.id,
+    name: row.name,
+    value: row.value,
+    fingerprint: row.fingerprint,
+    type: row.type,
+    size: Number(row.size),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export function renderCatalogImage(image: CatalogImage): ImageWire {
+  return {
+    id: image.id,
+    type: image.type,
+    family: image.family,
+    name: image.name,
+    os_type: image.os_type,
+    slug: image.slug,
+    versions: image.versions,
+    regions: image.regions,
+    created_at: image.created_at,
+    updated_at: image.updated_at,
+  };
+}
+
+/** An account's snapshot as it appears among its images. */
+export function renderSnapshotImage(row: SnapshotRow): ImageWire {
+  return {
+    id: row.id,
+    type: 'snapshot',
+    family: null,
+    name: row.name,
+    os_type: row.os_type,
+    slug: null,
+    versions: null,
+    regions: [row.region],
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+/** A page under the resource's own key, with the pagination fields beside it. */
+export function renderPage<T, W, K extends string>(key: K, page: Page<T>, render: (item: T) => W) {
+  return { [key]: page.items.map(render), total_count: page.total, page: page.page, per_page: page.perPage } as {
+    [P in K]: W[];
+  } & { total_count: number; page: number; per_page: number };
+}

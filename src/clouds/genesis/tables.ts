@@ -1,0 +1,256 @@
+import type { Kysely } from 'kysely';
+import type { KernelTables } from '../../kernel/db/schema.js';
+import type { Migrations } from '../../kernel/db/migrate.js';
+
+/**
+ * Genesis Cloud's tables. Every row carries its account; every list is served by an index
+ * that starts with account_id and ends with the list order (created_at, id).
+ */
+export interface InstanceRow {
+  id: string;
+  account_id: string;
+  name: string;
+  hostname: string;
+  type: string;
+  region: string;
+  placement_option: string;
+  image_id: string;
+  image_name: string;
+  os_type: string;
+  status: string;
+  private_ip: string | null;
+  public_ip: string | null;
+  public_ip_type: string;
+  dns_name: string;
+  is_protected: number;
+  disk_size: number;
+  destroy_on_shutdown: number;
+  public_ipv6: number;
+  billing_type: string;
+  reservation_id: string | null;
+  /** The metadata object as sent at creation (JSON), served by /user-metadata. */
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An instance's links to other resources, with the target's name kept for rendering. */
+export interface InstanceLinkRow {
+  instance_id: string;
+  kind: 'ssh_key' | 'security_group' | 'volume' | 'floating_ip';
+  target_id: string;
+  target_name: string;
+  position: number;
+}
+
+export interface SnapshotRow {
+  id: string;
+  account_id: string;
+  name: string;
+  size: number;
+  region: string;
+  status: string;
+  os_type: string;
+  /** The snapshotted resource (the seed's resource_id); '' for one imported from a URL. */
+  resource_id: string;
+  source_instance_id: string | null;
+  source_snapshot_id: string | null;
+  source_url: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SshKeyRow {
+  id: string;
+  account_id: string;
+  name: string;
+  value: string;
+  fingerprint: string;
+  type: string;
+  size: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SecurityGroupRow {
+  id: string;
+  account_id: string;
+  name: string;
+  description: string;
+  region: string;
+  status: string;
+  /** The account's default group of the region ("standard"): cannot be changed or deleted. */
+  is_default: number;
+  is_internal: number;
+  rules: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface VolumeRow {
+  id: string;
+  account_id: string;
+  name: string;
+  description: string;
+  type: string;
+  size: number;
+  region: string;
+  status: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface FloatingIpRow {
+  id: string;
+  account_id: string;
+  name: string;
+  description: string;
+  region: string;
+  version: string;
+  ip_address: string | null;
+  status: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GenesisTables {
+  genesis_instances: InstanceRow;
+  genesis_instance_links: InstanceLinkRow;
+  genesis_snapshots: SnapshotRow;
+  genesis_ssh_keys: SshKeyRow;
+  genesis_security_groups: SecurityGroupRow;
+  genesis_volumes: VolumeRow;
+  genesis_floating_ips: FloatingIpRow;
+}
+
+export type GenesisDb = Kysely<KernelTables & GenesisTables>;
+
+function accountOrdered(db: Kysely<any>, table: string) {
+  return db.schema.createIndex(`${table}_account_order`).on(table).columns(['account_id', 'created_at', 'id']).execute();
+}
+
+export const genesisMigrations: Migrations = {
+  '0001_genesis': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('genesis_instances')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('hostname', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('placement_option', 'text', (c) => c.notNull())
+        .addColumn('image_id', 'text', (c) => c.notNull())
+        .addColumn('image_name', 'text', (c) => c.notNull())
+        .addColumn('os_type', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('private_ip', 'text')
+        .addColumn('public_ip', 'text')
+        .addColumn('public_ip_type', 'text', (c) => c.notNull())
+        .addColumn('dns_name', 'text', (c) => c.notNull())
+        .addColumn('is_protected', 'integer', (c) => c.notNull())
+        .addColumn('disk_size', 'integer', (c) => c.notNull())
+        .addColumn('destroy_on_shutdown', 'integer', (c) => c.notNull())
+        .addColumn('public_ipv6', 'integer', (c) => c.notNull())
+        .addColumn('billing_type', 'text', (c) => c.notNull())
+        .addColumn('reservation_id', 'text')
+        .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await accountOrdered(db, 'genesis_instances');
+      await db.schema.createIndex('genesis_instances_image').on('genesis_instances').column('image_id').execute();
+
+      await db.schema
+        .createTable('genesis_instance_links')
+        .addColumn('instance_id', 'text', (c) => c.notNull().references('genesis_instances.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('target_id', 'text', (c) => c.notNull())
+        .addColumn('target_name', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('genesis_instance_links_pk', ['instance_id', 'kind', 'target_id'])
+        .execute();
+      await db.schema.createIndex('genesis_instance_links_target').on('genesis_instance_links').columns(['target_id', 'kind']).execute();
+
+      await db.schema
+        .createTable('genesis_snapshots')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('os_type', 'text', (c) => c.notNull())
+        .addColumn('resource_id', 'text', (c) => c.notNull())
+        .addColumn('source_instance_id', 'text')
+        .addColumn('source_snapshot_id', 'text')
+        .addColumn('source_url', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await accountOrdered(db, 'genesis_snapshots');
+      await db.schema.createIndex('genesis_snapshots_source').on('genesis_snapshots').columns(['source_instance_id', 'created_at', 'id']).execute();
+
+      await db.schema
+        .createTable('genesis_ssh_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await accountOrdered(db, 'genesis_ssh_keys');
+
+      await db.schema
+        .createTable('genesis_security_groups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('is_default', 'integer', (c) => c.notNull())
+        .addColumn('is_internal', 'integer', (c) => c.notNull())
+        .addColumn('rules', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await accountOrdered(db, 'genesis_security_groups');
+
+      await db.schema
+        .createTable('genesis_volumes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await accountOrdered(db, 'genesis_volumes');
+
+      await db.schema
+        .createTable('genesis_floating_ips')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('ip_address', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await accountOrdered(db, 'genesis_floating_ips');
+    },
+  },
+};

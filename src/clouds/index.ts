@@ -1,0 +1,5 @@
+import type { CloudModule } from '../http/cloud.js';
+import { genesisCloud } from './genesis/index.js';
+
+/** Every cloud Hangar serves. Adding a cloud is adding its folder and one line here. */
+export const clouds: readonly CloudModule[] = [genesisCloud];

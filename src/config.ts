@@ -1,0 +1,55 @@
+import { timingProfiles, type TimingProfile } from './kernel/lifecycle/engine.js';
+
+/** Everything Hangar reads from its environment, parsed once at start-up. */
+export interface Config {
+  host: string;
+  port: number;
+  databaseUrl: string;
+  timings: TimingProfile;
+  /** Genesis API requests per second per token; 0 turns the limit off. */
+  rateLimit: number;
+  logLevel: string;
+  adminToken: string | null;
+  idSeed: string | null;
+  demo: {
+    genesisToken: string | null;
+  };
+  catalogs: {
+    genesis: string | null;
+  };
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const timings = (env.HANGAR_TIMINGS ?? 'fast') as TimingProfile;
+  if (!timingProfiles.includes(timings)) {
+    throw new ConfigError(`HANGAR_TIMINGS must be one of ${timingProfiles.join(', ')} (got "${env.HANGAR_TIMINGS}")`);
+  }
+  return {
+    host: env.HOST ?? '127.0.0.1',
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    databaseUrl: env.HANGAR_DATABASE_URL ?? 'sqlite:.hangar/hangar.db',
+    timings,
+    rateLimit: integer(env, 'HANGAR_RATE_LIMIT', 10, 0, 1_000_000),
+    logLevel: env.HANGAR_LOG_LEVEL ?? 'info',
+    adminToken: nonEmpty(env.HANGAR_ADMIN_TOKEN),
+    idSeed: nonEmpty(env.HANGAR_ID_SEED),
+    demo: { genesisToken: nonEmpty(env.HANGAR_DEMO_GENESIS_TOKEN) },
+    catalogs: { genesis: nonEmpty(env.HANGAR_GENESIS_CATALOG) },
+  };
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value === undefined || value === '' ? null : value;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+  }
+  return value;
+}

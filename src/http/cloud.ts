@@ -1,0 +1,26 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../config.js';
+import type { Kernel } from '../kernel/kernel.js';
+
+/**
+ * A cloud is a room with one door: this interface. It gets the kernel, registers its tables,
+ * lifecycles and account hooks with it, and hands back the HTTP plugin mounted at its prefix.
+ * Nothing else in Hangar imports from a cloud's folder.
+ */
+export interface CloudModule {
+  readonly name: string;
+  readonly prefix: string;
+  setup(kernel: Kernel, config: Config): Promise<CloudRuntime>;
+}
+
+export interface CloudRuntime {
+  /** Routes, auth, error rendering and rate limits of this cloud, mounted at its prefix. */
+  readonly plugin: FastifyPluginAsync;
+  /**
+   * Makes sure credentials pinned by the environment (e.g. HANGAR_DEMO_GENESIS_TOKEN) exist on
+   * the demo account of a store that already has one; returns them for the banner, or null.
+   */
+  pinDemoCredentials?(accountId: string): Promise<Record<string, unknown> | null>;
+  /** Lines printed at start-up telling a newcomer how to call this cloud as the demo account. */
+  banner?(demo: Record<string, unknown>, baseUrl: string): string[];
+}

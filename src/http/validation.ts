@@ -1,0 +1,55 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import formats from 'ajv-formats';
+import type { FastifyInstance, FastifySchema } from 'fastify';
+
+/**
+ * Request validation. Bodies are JSON and are checked as sent: no type coercion, so
+ * `"disk_size": "128"` is an error as it would be on the real cloud. Query strings and path
+ * parameters arrive as text and are coerced to the declared types.
+ */
+export function installValidators(app: FastifyInstance): void {
+  const strict = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: true, removeAdditional: false, strict: false });
+  const lenient = new Ajv({ allErrors: false, coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false });
+  const addFormats = formats as unknown as (ajv: Ajv) => Ajv;
+  addFormats(strict);
+  addFormats(lenient);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema as object));
+}
+
+/** Where a validation failure happened and what was wrong, in words a client can act on. */
+export interface ValidationProblem {
+  field: string;
+  missing: boolean;
+  message: string;
+}
+
+export function describeValidation(errors: ErrorObject[] | undefined, part: string | undefined): ValidationProblem {
+  const error = errors?.[0];
+  if (!error) return { field: part ?? 'request', missing: false, message: `invalid ${part ?? 'request'}` };
+  const path = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (error.keyword === 'required') {
+    const name = [...path, String(error.params.missingProperty)].join('.');
+    return { field: name, missing: true, message: `"${name}" is required` };
+  }
+  const name = path.length > 0 ? path.join('.') : part === 'body' ? 'body' : part ?? 'request';
+  if (name === 'body' && error.keyword === 'type') {
+    return { field: name, missing: true, message: 'the request body must be a JSON object' };
+  }
+  const detail =
+    error.keyword === 'enum'
+      ? `must be one of: ${(error.params.allowedValues as unknown[]).join(', ')}`
+      : error.keyword === 'type'
+        ? `must be ${describeType(error.params.type)}`
+        : error.message ?? 'is invalid';
+  return { field: name, missing: false, message: `"${name}" ${detail}` };
+}
+
+function describeType(type: unknown): string {
+  const types = Array.isArray(type) ? type : [type];
+  return types.map((t) => (t === 'integer' ? 'an integer' : t === 'array' ? 'an array' : t === 'object' ? 'an object' : `a ${t}`)).join(' or ');
+}
+
+export type { FastifySchema };

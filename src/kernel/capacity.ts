@@ -1,0 +1,65 @@
+import type { Kysely } from 'kysely';
+import type { Executor } from './db/store.js';
+
+export interface Stock {
+  region: string;
+  sku: string;
+  total: number;
+  used: number;
+}
+
+/**
+ * Sellable stock: how many units of a type exist in a region and how many are taken. The
+ * catalog seeds the totals; an operator can change them to stage "out of stock".
+ */
+export class Capacity {
+  constructor(private readonly db: Kysely<any>) {}
+
+  /** Adds a stock line if it is not there yet; an existing line keeps its (operator-set) total. */
+  async seed(trx: Executor, cloud: string, region: string, sku: string, total: number): Promise<void> {
+    await trx
+      .insertInto('capacity')
+      .values({ cloud, region, sku, total, used: 0 })
+      .onConflict((oc) => oc.columns(['cloud', 'region', 'sku']).doNothing())
+      .execute();
+  }
+
+  async setTotal(trx: Executor, cloud: string, region: string, sku: string, total: number): Promise<void> {
+    await trx
+      .insertInto('capacity')
+      .values({ cloud, region, sku, total, used: 0 })
+      .onConflict((oc) => oc.columns(['cloud', 'region', 'sku']).doUpdateSet({ total }))
+      .execute();
+  }
+
+  /** Takes `n` units if that many are free; returns false (and takes nothing) otherwise. */
+  async acquire(trx: Executor, cloud: string, region: string, sku: string, n = 1): Promise<boolean> {
+    const result = await trx
+      .updateTable('capacity')
+      .set((eb) => ({ used: eb('used', '+', n) }))
+      .where('cloud', '=', cloud)
+      .where('region', '=', region)
+      .where('sku', '=', sku)
+      .where((eb) => eb(eb('used', '+', n), '<=', eb.ref('total')))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async release(trx: Executor, cloud: string, region: string, sku: string, n = 1): Promise<void> {
+    await trx
+      .updateTable('capacity')
+      .set((eb) => ({ used: eb('used', '-', n) }))
+      .where('cloud', '=', cloud)
+      .where('region', '=', region)
+      .where('sku', '=', sku)
+      .where('used', '>=', n)
+      .execute();
+  }
+
+  async list(trx: Executor, cloud: string, region?: string): Promise<Stock[]> {
+    let query = trx.selectFrom('capacity').select(['region', 'sku', 'total', 'used']).where('cloud', '=', cloud);
+    if (region !== undefined) query = query.where('region', '=', region);
+    const rows = await query.orderBy('region').orderBy('sku').execute();
+    return rows.map((r) => ({ region: r.region, sku: r.sku, total: Number(r.total), used: Number(r.used) }));
+  }
+}

@@ -1,0 +1,74 @@
+import type { Kysely } from 'kysely';
+import type { Executor } from './db/store.js';
+
+/**
+ * Per-account resource counts and the quotas that cap them. Creating or removing a resource
+ * moves its counter in the same transaction, so quota checks and list totals are one indexed
+ * read instead of a COUNT over the account's rows.
+ */
+export class Counters {
+  private readonly defaults = new Map<string, number>();
+
+  constructor(private readonly db: Kysely<any>) {}
+
+  /** The limit an account has unless an operator set its own. */
+  defineQuota(key: string, defaultLimit: number): void {
+    this.defaults.set(key, defaultLimit);
+  }
+
+  setDefaultQuota(key: string, limit: number): void {
+    this.defaults.set(key, limit);
+  }
+
+  async limit(trx: Executor, accountId: string, key: string): Promise<number> {
+    const row = await trx
+      .selectFrom('quotas')
+      .select('limit')
+      .where('account_id', '=', accountId)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    if (row) return Number(row.limit);
+    return this.defaults.get(key) ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  async setQuota(trx: Executor, accountId: string, key: string, limit: number | null): Promise<void> {
+    if (limit === null) {
+      await trx.deleteFrom('quotas').where('account_id', '=', accountId).where('key', '=', key).execute();
+      return;
+    }
+    await trx
+      .insertInto('quotas')
+      .values({ account_id: accountId, key, limit })
+      .onConflict((oc) => oc.columns(['account_id', 'key']).doUpdateSet({ limit }))
+      .execute();
+  }
+
+  async get(trx: Executor, accountId: string, key: string): Promise<number> {
+    const row = await trx
+      .selectFrom('counters')
+      .select('value')
+      .where('account_id', '=', accountId)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return row ? Number(row.value) : 0;
+  }
+
+  async add(trx: Executor, accountId: string, key: string, delta: number): Promise<void> {
+    await trx
+      .insertInto('counters')
+      .values({ account_id: accountId, key, value: delta })
+      .onConflict((oc) => oc.columns(['account_id', 'key']).doUpdateSet((eb) => ({ value: eb('counters.value', '+', delta) })))
+      .execute();
+  }
+
+  /**
+   * Counts `n` more resources against the account's quota. Returns false, changing nothing,
+   * when that would go over the limit.
+   */
+  async acquire(trx: Executor, accountId: string, key: string, n = 1): Promise<boolean> {
+    const [limit, used] = await Promise.all([this.limit(trx, accountId, key), this.get(trx, accountId, key)]);
+    if (used + n > limit) return false;
+    await this.add(trx, accountId, key, n);
+    return true;
+  }
+}

@@ -1,0 +1,22 @@
+import { Migrator, type Kysely, type Migration } from 'kysely';
+
+export type Migrations = Record<string, Migration>;
+
+/**
+ * Runs one module's migrations. The kernel and each cloud keep their own migration history
+ * (their own bookkeeping table), so a cloud can add a migration without renumbering anyone
+ * else's, and adding a third cloud adds a third history.
+ */
+export async function migrate(db: Kysely<any>, scope: string, migrations: Migrations): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: `${scope}_migrations`,
+    migrationLockTableName: `${scope}_migrations_lock`,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`migration ${scope}/${failed ?? '?'} failed: ${(error as Error).message ?? error}`, { cause: error });
+  }
+}

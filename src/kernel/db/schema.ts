@@ -1,0 +1,145 @@
+import type { Kysely } from 'kysely';
+import type { Migrations } from './migrate.js';
+
+/**
+ * The kernel's own tables. Times are integer milliseconds since the epoch (read from the
+ * kernel clock); flags are 0/1 integers; structured values are JSON text. Those three rules
+ * keep every column portable between SQLite and PostgreSQL.
+ */
+export interface KernelTables {
+  accounts: { id: string; name: string; created_at: number };
+  credentials: {
+    id: string;
+    account_id: string;
+    cloud: string;
+    kind: string;
+    /** What a request presents, hashed (tokens) or in clear (public access-key ids). */
+    lookup: string;
+    /** A secret the server must read back (e.g. an HMAC key), sealed; null for hashed tokens. */
+    secret_sealed: string | null;
+    label: string;
+    created_at: number;
+    expires_at: number | null;
+  };
+  /** Live resource counts per account: quota checks and list totals read these, never COUNT(*). */
+  counters: { account_id: string; key: string; value: number };
+  /** Per-account quota limits set by an operator; absent rows fall back to the configured default. */
+  quotas: { account_id: string; key: string; limit: number };
+  /** Stock of a sellable unit (an instance type) in a region, and how much of it is taken. */
+  capacity: { cloud: string; region: string; sku: string; total: number; used: number };
+  ip_pools: { name: string; cidr: string; cursor: number };
+  ip_leases: { pool: string; address: number; owner: string };
+  lifecycle_timers: {
+    id: string;
+    kind: string;
+    resource_id: string;
+    transition: string;
+    due_at: number;
+    created_at: number;
+  };
+  /** Audit trail: every transition the engine applied, once. */
+  lifecycle_log: {
+    id: string;
+    kind: string;
+    resource_id: string;
+    transition: string;
+    from_state: string;
+    to_state: string | null;
+    due_at: number;
+    applied_at: number;
+  };
+}
+
+export const kernelMigrations: Migrations = {
+  '0001_kernel': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('accounts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('credentials')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('cloud', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('lookup', 'text', (c) => c.notNull())
+        .addColumn('secret_sealed', 'text')
+        .addColumn('label', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('credentials_lookup').unique().on('credentials').columns(['cloud', 'kind', 'lookup']).execute();
+      await db.schema.createIndex('credentials_account').on('credentials').column('account_id').execute();
+
+      await db.schema
+        .createTable('counters')
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('value', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('counters_pk', ['account_id', 'key'])
+        .execute();
+
+      await db.schema
+        .createTable('quotas')
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('limit', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('quotas_pk', ['account_id', 'key'])
+        .execute();
+
+      await db.schema
+        .createTable('capacity')
+        .addColumn('cloud', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('sku', 'text', (c) => c.notNull())
+        .addColumn('total', 'bigint', (c) => c.notNull())
+        .addColumn('used', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('capacity_pk', ['cloud', 'region', 'sku'])
+        .execute();
+
+      await db.schema
+        .createTable('ip_pools')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('cidr', 'text', (c) => c.notNull())
+        .addColumn('cursor', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('ip_leases')
+        .addColumn('pool', 'text', (c) => c.notNull())
+        .addColumn('address', 'bigint', (c) => c.notNull())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('ip_leases_pk', ['pool', 'address'])
+        .execute();
+      await db.schema.createIndex('ip_leases_owner').on('ip_leases').column('owner').execute();
+
+      await db.schema
+        .createTable('lifecycle_timers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('resource_id', 'text', (c) => c.notNull())
+        .addColumn('transition', 'text', (c) => c.notNull())
+        .addColumn('due_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('lifecycle_timers_due').on('lifecycle_timers').columns(['due_at', 'id']).execute();
+      await db.schema.createIndex('lifecycle_timers_resource').on('lifecycle_timers').columns(['resource_id']).execute();
+
+      await db.schema
+        .createTable('lifecycle_log')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('resource_id', 'text', (c) => c.notNull())
+        .addColumn('transition', 'text', (c) => c.notNull())
+        .addColumn('from_state', 'text', (c) => c.notNull())
+        .addColumn('to_state', 'text')
+        .addColumn('due_at', 'bigint', (c) => c.notNull())
+        .addColumn('applied_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('lifecycle_log_resource').on('lifecycle_log').columns(['resource_id']).execute();
+    },
+  },
+};

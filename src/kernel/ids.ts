@@ -1,0 +1,31 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+
+/**
+ * Resource ids. By default they are random v4 UUIDs, the format both clouds use. With a
+ * seed, the sequence is reproducible run to run (same seed, same calls, same ids), which
+ * lets a test suite compare whole exports byte for byte.
+ */
+export class IdGenerator {
+  private counter = 0;
+
+  constructor(private seed: string | null = null) {}
+
+  reseed(seed: string | null): void {
+    this.seed = seed;
+    this.counter = 0;
+  }
+
+  uuid(): string {
+    if (this.seed === null) return randomUUID();
+    const digest = createHash('sha256').update(`${this.seed}:${this.counter++}`).digest();
+    digest[6] = (digest[6]! & 0x0f) | 0x40; // version 4
+    digest[8] = (digest[8]! & 0x3f) | 0x80; // RFC 4122 variant
+    const hex = digest.subarray(0, 16).toString('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+}
+
+/** A secret for a credential: never derived from the id seed, always from the system RNG. */
+export function randomSecret(bytes: number, encoding: 'hex' | 'base64url' = 'hex'): string {
+  return randomBytes(bytes).toString(encoding);
+}

@@ -1,0 +1,66 @@
+import type { Kysely } from 'kysely';
+import type { Executor } from './db/store.js';
+
+/** An IPv4 CIDR as numbers: the network address and how many addresses it spans. */
+export function parseCidr(cidr: string): { base: number; size: number; prefix: number } {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr.trim());
+  if (!match) throw new RangeError(`not an IPv4 CIDR: ${cidr}`);
+  const octets = match.slice(1, 5).map(Number);
+  const prefix = Number(match[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) throw new RangeError(`not an IPv4 CIDR: ${cidr}`);
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  return { base: address - (address % size), size, prefix };
+}
+
+export function formatIpv4(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
+}
+
+/**
+ * Address management: hands out IPv4 addresses from named pools, never the same address to
+ * two owners at once. Allocation walks a cursor through the pool, so addresses are handed out
+ * in a predictable order and a released one is only reused after the pool wraps.
+ */
+export class Ipam {
+  constructor(private readonly db: Kysely<any>) {}
+
+  async ensurePool(trx: Executor, name: string, cidr: string): Promise<void> {
+    parseCidr(cidr);
+    await trx
+      .insertInto('ip_pools')
+      .values({ name, cidr, cursor: 0 })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+  }
+
+  /** Leases the next free address of the pool to `owner`; null when the pool is exhausted. */
+  async allocate(trx: Executor, pool: string, owner: string): Promise<string | null> {
+    const row = await trx.selectFrom('ip_pools').select('cidr').where('name', '=', pool).executeTakeFirst();
+    if (!row) throw new Error(`unknown address pool ${pool}`);
+    const { base, size } = parseCidr(row.cidr);
+    // Host addresses only, and none ending in .0 or .255, which some tools treat as special.
+    const usable = (offset: number) => offset >= 2 && offset < size - 1 && offset % 256 !== 0 && offset % 256 !== 255;
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const step = await trx
+        .updateTable('ip_pools')
+        .set((eb) => ({ cursor: eb('cursor', '+', 1) }))
+        .where('name', '=', pool)
+        .returning('cursor')
+        .executeTakeFirstOrThrow();
+      const offset = 2 + ((Number(step.cursor) - 1) % Math.max(1, size - 3));
+      if (!usable(offset)) continue;
+      const inserted = await trx
+        .insertInto('ip_leases')
+        .values({ pool, address: base + offset, owner })
+        .onConflict((oc) => oc.columns(['pool', 'address']).doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return formatIpv4(base + offset);
+    }
+    return null;
+  }
+
+  async release(trx: Executor, owner: string): Promise<void> {
+    await trx.deleteFrom('ip_leases').where('owner', '=', owner).execute();
+  }
+}

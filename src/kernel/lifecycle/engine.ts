@@ -1,0 +1,318 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { IdGenerator } from '../ids.js';
+import type { Executor } from '../db/store.js';
+
+/**
+ * The lifecycle engine. Each resource kind declares its states and the timed transitions
+ * between them; a pending transition is a row in `lifecycle_timers`, so it survives a
+ * restart. The engine applies each due timer exactly once: the timer row is deleted in the
+ * same transaction that changes the resource, and the change only happens if the resource is
+ * still in the state the transition starts from.
+ *
+ * Nobody has to poll: the engine arms one timer for the earliest due row, and re-arms when a
+ * nearer one is scheduled or the clock moves.
+ */
+
+export type TimingProfile = 'instant' | 'fast' | 'realistic';
+export const timingProfiles: readonly TimingProfile[] = ['instant', 'fast', 'realistic'];
+
+/** How long a transition takes under each profile, in milliseconds (`instant` is always 0). */
+export interface Durations {
+  fast: number;
+  realistic: number;
+}
+
+export interface TransitionContext {
+  readonly trx: Transaction<any>;
+  /** The resource row as it was before the transition. */
+  readonly row: Record<string, unknown>;
+  /** The instant the transition was due: what the resource records as its update time. */
+  readonly at: number;
+  /** Schedules a follow-up transition, timed from `at` so chains keep their pace when the clock jumps. */
+  schedule(transition: string, options?: { kind?: string; resourceId?: string }): Promise<void>;
+}
+
+export interface TransitionDef {
+  from: string | readonly string[];
+  /** The state after the transition; null removes the resource row. */
+  to: string | null;
+  after: Durations;
+  /** Runs in the transition's transaction; may return more columns to set on the row. */
+  effect?: (ctx: TransitionContext) => Promise<Record<string, unknown> | void>;
+}
+
+export interface LifecycleDef {
+  kind: string;
+  table: string;
+  statusColumn: string;
+  updatedAtColumn?: string | null;
+  transitions: Record<string, TransitionDef>;
+}
+
+interface TimerRow {
+  id: string;
+  kind: string;
+  resource_id: string;
+  transition: string;
+  due_at: number;
+}
+
+export interface LifecycleEngineOptions {
+  profile: TimingProfile;
+  /** Per `kind.transition` durations in ms that win over the profile (operator overrides). */
+  overrides?: Map<string, number>;
+  onError?: (error: unknown, timer: TimerRow) => void;
+  /** Safety net for timers written by another process; local schedules arm precisely. */
+  pollIntervalMs?: number;
+}
+
+const BATCH = 500;
+const MAX_DELAY = 2 ** 31 - 1;
+
+export class LifecycleEngine {
+  private readonly defs = new Map<string, LifecycleDef>();
+  private readonly overrides: Map<string, number>;
+  private profile: TimingProfile;
+  private handle: NodeJS.Timeout | null = null;
+  private armedFor = Number.POSITIVE_INFINITY;
+  private poll: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+  private rerun = false;
+  private started = false;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+    private readonly options: LifecycleEngineOptions,
+  ) {
+    this.profile = options.profile;
+    this.overrides = options.overrides ?? new Map();
+  }
+
+  register(def: LifecycleDef): void {
+    if (this.defs.has(def.kind)) throw new Error(`lifecycle kind ${def.kind} registered twice`);
+    this.defs.set(def.kind, def);
+  }
+
+  get timingProfile(): TimingProfile {
+    return this.profile;
+  }
+
+  setProfile(profile: TimingProfile): void {
+    this.profile = profile;
+  }
+
+  setOverride(kind: string, transition: string, ms: number | null): void {
+    const key = `${kind}.${transition}`;
+    if (ms === null) this.overrides.delete(key);
+    else this.overrides.set(key, ms);
+  }
+
+  durationOf(kind: string, transition: string): number {
+    const override = this.overrides.get(`${kind}.${transition}`);
+    if (override !== undefined) return override;
+    if (this.profile === 'instant') return 0;
+    const def = this.transition(kind, transition);
+    return def.after[this.profile];
+  }
+
+  /**
+   * Records a pending transition in the caller's transaction. `from` is the instant the
+   * waiting starts (the clock's now unless a chained transition passes its own due time).
+   */
+  async schedule(trx: Executor, kind: string, resourceId: string, transition: string, from?: number): Promise<number> {
+    const start = from ?? this.clock.now();
+    const due = start + this.durationOf(kind, transition);
+    await trx
+      .insertInto('lifecycle_timers')
+      .values({ id: this.ids.uuid(), kind, resource_id: resourceId, transition, due_at: due, created_at: this.clock.now() })
+      .execute();
+    this.hint(due);
+    return due;
+  }
+
+  /** Drops every pending transition of a resource (it was deleted, or moved to another path). */
+  async cancel(trx: Executor, resourceId: string): Promise<void> {
+    await trx.deleteFrom('lifecycle_timers').where('resource_id', '=', resourceId).execute();
+  }
+
+  async pending(resourceId?: string): Promise<number> {
+    let query = this.db.selectFrom('lifecycle_timers').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (resourceId !== undefined) query = query.where('resource_id', '=', resourceId);
+    const row = await query.executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Applies overdue transitions (those that fell due while Hangar was down) and starts the timers. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.unsubscribe = this.clock.onChange(() => {
+      this.disarm();
+      void this.runDue();
+    });
+    const interval = this.options.pollIntervalMs ?? 1000;
+    if (interval > 0) {
+      this.poll = setInterval(() => {
+        if (!this.running && !this.clock.frozen) void this.rearm();
+      }, interval);
+      this.poll.unref();
+    }
+    await this.runDue();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
+    this.disarm();
+    if (this.running) await this.running.catch(() => 0);
+  }
+
+  /** Applies every transition due at the clock's current instant, in due order; resolves when done. */
+  runDue(): Promise<number> {
+    if (this.running) {
+      this.rerun = true;
+      return this.running;
+    }
+    const run = (async () => {
+      let applied = 0;
+      do {
+        this.rerun = false;
+        applied += await this.drain();
+      } while (this.rerun);
+      return applied;
+    })();
+    this.running = run.finally(() => {
+      this.running = null;
+      if (this.started) void this.rearm();
+    });
+    return this.running;
+  }
+
+  private async drain(): Promise<number> {
+    let applied = 0;
+    for (;;) {
+      const now = this.clock.now();
+      const batch = (await this.db
+        .selectFrom('lifecycle_timers')
+        .select(['id', 'kind', 'resource_id', 'transition', 'due_at'])
+        .where('due_at', '<=', now)
+        .orderBy('due_at')
+        .orderBy('id')
+        .limit(BATCH)
+        .execute()) as TimerRow[];
+      if (batch.length === 0) return applied;
+      try {
+        await this.db.transaction().execute(async (trx) => {
+          for (const timer of batch) if (await this.applyOne(trx, timer)) applied++;
+        });
+      } catch {
+        // One bad transition must not hold back the others: retry one by one, and set
+        // aside (log and drop) any timer whose transition keeps failing.
+        for (const timer of batch) {
+          try {
+            await this.db.transaction().execute(async (trx) => {
+              if (await this.applyOne(trx, timer)) applied++;
+            });
+          } catch (error) {
+            this.options.onError?.(error, timer);
+            await this.db.deleteFrom('lifecycle_timers').where('id', '=', timer.id).execute();
+          }
+        }
+      }
+    }
+  }
+
+  private async applyOne(trx: Transaction<any>, timer: TimerRow): Promise<boolean> {
+    const claimed = await trx.deleteFrom('lifecycle_timers').where('id', '=', timer.id).executeTakeFirst();
+    if (Number(claimed.numDeletedRows) !== 1) return false; // applied elsewhere already
+    const def = this.defs.get(timer.kind);
+    const transition = def?.transitions[timer.transition];
+    if (!def || !transition) return false; // a kind this build no longer knows: drop it
+    const row = (await trx.selectFrom(def.table).selectAll().where('id', '=', timer.resource_id).executeTakeFirst()) as
+      | Record<string, unknown>
+      | undefined;
+    if (!row) return false;
+    const state = String(row[def.statusColumn]);
+    const from = typeof transition.from === 'string' ? [transition.from] : transition.from;
+    if (!from.includes(state)) return false; // the resource moved on; this timer is stale
+
+    const at = Number(timer.due_at);
+    const ctx: TransitionContext = {
+      trx,
+      row,
+      at,
+      schedule: async (next, options = {}) => {
+        await this.schedule(trx, options.kind ?? timer.kind, options.resourceId ?? timer.resource_id, next, at);
+      },
+    };
+    const changes = (await transition.effect?.(ctx)) ?? {};
+    if (transition.to === null) {
+      await trx.deleteFrom(def.table).where('id', '=', timer.resource_id).execute();
+    } else {
+      const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.to };
+      const updatedAt = def.updatedAtColumn === undefined ? 'updated_at' : def.updatedAtColumn;
+      if (updatedAt) set[updatedAt] = at;
+      await trx.updateTable(def.table).set(set).where('id', '=', timer.resource_id).execute();
+    }
+    await trx
+      .insertInto('lifecycle_log')
+      .values({
+        id: this.ids.uuid(),
+        kind: timer.kind,
+        resource_id: timer.resource_id,
+        transition: timer.transition,
+        from_state: state,
+        to_state: transition.to,
+        due_at: at,
+        applied_at: this.clock.now(),
+      })
+      .execute();
+    return true;
+  }
+
+  private transition(kind: string, name: string): TransitionDef {
+    const transition = this.defs.get(kind)?.transitions[name];
+    if (!transition) throw new Error(`unknown lifecycle transition ${kind}.${name}`);
+    return transition;
+  }
+
+  private hint(due: number): void {
+    if (!this.started || this.clock.frozen) return;
+    if (due < this.armedFor) this.arm(due);
+  }
+
+  private arm(due: number): void {
+    this.disarm();
+    if (this.clock.frozen || !Number.isFinite(due)) return;
+    this.armedFor = due;
+    const delay = Math.min(Math.max(0, due - this.clock.now()), MAX_DELAY);
+    this.handle = setTimeout(() => {
+      this.handle = null;
+      this.armedFor = Number.POSITIVE_INFINITY;
+      void this.runDue();
+    }, delay);
+  }
+
+  private disarm(): void {
+    if (this.handle) clearTimeout(this.handle);
+    this.handle = null;
+    this.armedFor = Number.POSITIVE_INFINITY;
+  }
+
+  private async rearm(): Promise<void> {
+    if (!this.started || this.clock.frozen) return;
+    const next = await this.db
+      .selectFrom('lifecycle_timers')
+      .select((eb) => eb.fn.min<number>('due_at').as('due'))
+      .executeTakeFirst();
+    const due = next?.due;
+    if (due !== null && due !== undefined && this.started) this.arm(Number(due));
+  }
+}

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { IdGenerator } from '../ids.js';
+import type { Executor } from '../db/store.js';
+
+export interface Account {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface AccountCreation {
+  readonly trx: Transaction<any>;
+  readonly account: Account;
+  /** The demo account may take pinned credentials from the environment. */
+  readonly demo: boolean;
+}
+
+/**
+ * What a cloud adds when an account is created (its credentials, default resources), and
+ * what it reports back, such as `{token}` for Genesis. Runs inside the creating transaction.
+ */
+export type AccountCreatedHook = (creation: AccountCreation) => Promise<Record<string, unknown> | void>;
+
+export interface CredentialMatch {
+  accountId: string;
+  credentialId: string;
+  expiresAt: number | null;
+}
+
+/** One-way hash for bearer tokens: they are long random strings, so a fast hash is enough. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/**
+ * Accounts and their credentials. Every resource row carries the id of the account that owns
+ * it; a request is bound to an account by its credential and sees nothing else.
+ */
+export class Tenancy {
+  private readonly hooks = new Map<string, AccountCreatedHook>();
+
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly clock: Clock,
+    private readonly ids: IdGenerator,
+  ) {}
+
+  /** Each cloud registers what a new account gets in it. */
+  onAccountCreated(cloud: string, hook: AccountCreatedHook): void {
+    this.hooks.set(cloud, hook);
+  }
+
+  async create(name: string, options: { demo?: boolean } = {}): Promise<{ account: Account; clouds: Record<string, Record<string, unknown>> }> {
+    return this.db.transaction().execute(async (trx) => {
+      const account: Account = { id: this.ids.uuid(), name, createdAt: this.clock.now() };
+      await trx.insertInto('accounts').values({ id: account.id, name, created_at: account.createdAt }).execute();
+      const clouds: Record<string, Record<string, unknown>> = {};
+      for (const [cloud, hook] of this.hooks) {
+        clouds[cloud] = (await hook({ trx, account, demo: options.demo ?? false })) ?? {};
+      }
+      return { account, clouds };
+    });
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.selectFrom('accounts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async get(id: string): Promise<Account | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? { id: row.id, name: row.name, createdAt: Number(row.created_at) } : undefined;
+  }
+
+  async findByName(name: string): Promise<Account | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('name', '=', name).orderBy('created_at').limit(1).executeTakeFirst();
+    return row ? { id: row.id, name: row.name, createdAt: Number(row.created_at) } : undefined;
+  }
+
+  async addCredential(
+    trx: Executor,
+    input: { accountId: string; cloud: string; kind: string; lookup: string; secretSealed?: string | null; label?: string; expiresAt?: number | null },
+  ): Promise<string> {
+    const id = this.ids.uuid();
+    await trx
+      .insertInto('credentials')
+      .values({
+        id,
+        account_id: input.accountId,
+        cloud: input.cloud,
+        kind: input.kind,
+        lookup: input.lookup,
+        secret_sealed: input.secretSealed ?? null,
+        label: input.label ?? '',
+        created_at: this.clock.now(),
+        expires_at: input.expiresAt ?? null,
+      })
+      .execute();
+    return id;
+  }
+
+  /** Finds the live credential a request presents (its lookup value, already hashed if hashed). */
+  async findCredential(cloud: string, kind: string, lookup: string): Promise<CredentialMatch | undefined> {
+    const row = await this.db
+      .selectFrom('credentials')
+      .select(['id', 'account_id', 'expires_at'])
+      .where('cloud', '=', cloud)
+      .where('kind', '=', kind)
+      .where('lookup', '=', lookup)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const expiresAt = row.expires_at === null ? null : Number(row.expires_at);
+    if (expiresAt !== null && expiresAt <= this.clock.now()) return undefined;
+    return { accountId: row.account_id, credentialId: row.id, expiresAt };
+  }
+}
