@@ -4,7 +4,15 @@ import { loadCatalogFile } from '../../kernel/catalog.js';
 const CatalogSchema = Type.Object({
   format: Type.Literal(1),
   regions: Type.Array(
-    Type.Object({ id: Type.String({ minLength: 1 }), private_cidr: Type.String(), public_cidr: Type.String() }),
+    Type.Object({
+      id: Type.String({ minLength: 1 }),
+      private_cidr: Type.String(),
+      public_cidr: Type.String(),
+      /** Addresses of filesystem mount endpoints. */
+      storage_cidr: Type.String(),
+      volume_types: Type.Array(Type.Union([Type.Literal('ssd'), Type.Literal('hdd')])),
+      filesystems: Type.Boolean(),
+    }),
     { minItems: 1 },
   ),
   placement_options: Type.Array(Type.String(), { minItems: 1 }),

@@ -13,6 +13,8 @@ import { instanceRoutes } from './routes/instances.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { sshKeyRoutes } from './routes/ssh-keys.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { networkingRoutes } from './routes/networking.js';
+import { storageRoutes } from './routes/storage.js';
 
 export const PREFIX = '/compute/v1';
 export const TOKEN_KIND = 'token';
@@ -90,6 +92,8 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number 
     imageRoutes(app, model);
     sshKeyRoutes(app, model);
     catalogRoutes(app, model);
+    storageRoutes(app, model);
+    networkingRoutes(app, model);
   };
 }
 

@@ -3,7 +3,8 @@ import { randomSecret } from '../../kernel/ids.js';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
 import { GenesisCatalog } from './catalog.js';
 import { genesisPlugin, PREFIX, TOKEN_KIND } from './http.js';
-import { genesisLifecycles, privatePool, publicPool } from './lifecycles.js';
+import { genesisLifecycles } from './lifecycles.js';
+import { privatePool, publicPool, storagePool } from './model/addresses.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
 import { createModel } from './model/index.js';
 import { genesisMigrations, type GenesisDb } from './tables.js';
@@ -32,6 +33,7 @@ export const genesisCloud: CloudModule = {
       for (const region of catalog.regions.values()) {
         await kernel.ipam.ensurePool(trx, privatePool(region.id), region.private_cidr);
         await kernel.ipam.ensurePool(trx, publicPool(region.id), region.public_cidr);
+        await kernel.ipam.ensurePool(trx, storagePool(region.id), region.storage_cidr);
       }
       for (const type of catalog.types.values()) {
         for (const [region, units] of Object.entries(type.stock)) await kernel.capacity.seed(trx, CLOUD, region, type.id, units);

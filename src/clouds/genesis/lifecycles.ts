@@ -1,17 +1,17 @@
 import type { LifecycleDef, TransitionContext } from '../../kernel/lifecycle/engine.js';
 import type { InstanceRow } from './tables.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
+import { privatePool, publicOwner, publicPool, storagePool } from './model/addresses.js';
+import { FILESYSTEM_KIND } from './model/filesystems.js';
+import { FLOATING_IP_KIND } from './model/floating-ips.js';
+import { SECURITY_GROUP_KIND } from './model/security-groups.js';
 import { SNAPSHOT_KIND } from './model/snapshots.js';
+import { VOLUME_KIND } from './model/volumes.js';
 
 export const INSTANCE_KIND = 'genesis.instance';
 
 const s = 1000;
 
-/** Address pools of a region: private addresses for every instance, public ones unless a floating IP is attached. */
-export const privatePool = (region: string) => `genesis:${region}:private`;
-export const publicPool = (region: string) => `genesis:${region}:public`;
-/** The public address is leased separately so a dynamic one can be given back on stop. */
-const publicOwner = (instanceId: string) => `${instanceId}:public`;
 
 /**
  * Instance and snapshot state machines, as the seeds describe them:
@@ -96,5 +96,67 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
     },
   };
 
-  return [instance, snapshot];
+  /** A resource that simply comes into being, and goes, counted against its account. */
+  const simple = (kind: string, table: string, counter: string, create: number, remove: number, release = false): LifecycleDef => ({
+    kind,
+    table,
+    statusColumn: 'status',
+    transitions: {
+      create: { from: 'creating', to: 'created', after: { fast: 1 * s, realistic: create * s } },
+      delete: {
+        from: 'deleting',
+        to: null,
+        after: { fast: 1 * s, realistic: remove * s },
+        effect: async (t) => {
+          if (release) await kernel.ipam.release(t.trx, t.row.id as string);
+          await kernel.counters.add(t.trx, t.row.account_id as string, counter, -1);
+        },
+      },
+    },
+  });
+
+  const filesystem: LifecycleDef = {
+    kind: FILESYSTEM_KIND,
+    table: 'genesis_filesystems',
+    statusColumn: 'status',
+    transitions: {
+      // Mount endpoints are two addresses of the region's storage network, lowest first.
+      create: {
+        from: 'creating',
+        to: 'created',
+        after: { fast: 3 * s, realistic: 60 * s },
+        effect: async (t) => {
+          const id = t.row.id as string;
+          const pool = storagePool(t.row.region as string);
+          const first = await kernel.ipam.allocate(t.trx, pool, id);
+          const second = await kernel.ipam.allocate(t.trx, pool, id);
+          const range = [first, second].filter((a): a is string => a !== null).sort(byAddress);
+          return { mount_endpoint_range: range.length === 2 ? JSON.stringify(range) : null, mount_base_path: `/filesystems/${id}` };
+        },
+      },
+      delete: {
+        from: 'deleting',
+        to: null,
+        after: { fast: 2 * s, realistic: 20 * s },
+        effect: async (t) => {
+          await kernel.ipam.release(t.trx, t.row.id as string);
+          await kernel.counters.add(t.trx, t.row.account_id as string, Counter.filesystems, -1);
+        },
+      },
+    },
+  };
+
+  return [
+    instance,
+    snapshot,
+    simple(VOLUME_KIND, 'genesis_volumes', Counter.volumes, 20, 10),
+    simple(SECURITY_GROUP_KIND, 'genesis_security_groups', Counter.securityGroups, 5, 5),
+    simple(FLOATING_IP_KIND, 'genesis_floating_ips', Counter.floatingIps, 5, 5, true),
+    filesystem,
+  ];
+}
+
+function byAddress(a: string, b: string): number {
+  const n = (ip: string) => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  return n(a) - n(b);
 }

@@ -1,9 +1,20 @@
 import { iso, toBool } from './model/context.js';
 import type { InstanceView } from './model/instances.js';
 import type { Page } from './model/pagination.js';
-import type { SnapshotRow, SshKeyRow } from './tables.js';
+import type { FloatingIpView } from './model/floating-ips.js';
+import type { VolumeView } from './model/volumes.js';
+import type { FilesystemRow, SecurityGroupRow, SnapshotRow, SshKeyRow } from './tables.js';
 import type { CatalogImage } from './catalog.js';
-import type { ImageWire, InstanceWire, SnapshotWire, SshKeyWire } from './wire.js';
+import type {
+  FilesystemWire,
+  FloatingIpWire,
+  ImageWire,
+  InstanceWire,
+  SecurityGroupWire,
+  SnapshotWire,
+  SshKeyWire,
+  VolumeWire,
+} from './wire.js';
 
 /** Stored rows to Genesis wire objects. */
 
@@ -99,4 +110,65 @@ export function renderPage<T, W, K extends string>(key: K, page: Page<T>, render
   return { [key]: page.items.map(render), total_count: page.total, page: page.page, per_page: page.perPage } as {
     [P in K]: W[];
   } & { total_count: number; page: number; per_page: number };
+}
+
+export function renderVolume({ row, instances }: VolumeView): VolumeWire {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    type: row.type,
+    size: Number(row.size),
+    region: row.region,
+    instances,
+    status: row.status,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export function renderFilesystem(row: FilesystemRow): FilesystemWire {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    type: row.type,
+    size: Number(row.size),
+    region: row.region,
+    status: row.status,
+    mount_endpoint_range: row.mount_endpoint_range === null ? null : (JSON.parse(row.mount_endpoint_range) as string[]),
+    mount_base_path: row.mount_base_path,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export function renderSecurityGroup(row: SecurityGroupRow): SecurityGroupWire {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    is_internal: toBool(row.is_internal),
+    region: row.region,
+    status: row.status,
+    rules: JSON.parse(row.rules) as SecurityGroupWire['rules'],
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export function renderFloatingIp({ row, instance }: FloatingIpView): FloatingIpWire {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    ip_address: row.ip_address,
+    is_public: true,
+    version: row.version,
+    region: row.region,
+    status: row.status,
+    instance,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
 }

@@ -113,6 +113,22 @@ export interface FloatingIpRow {
   updated_at: number;
 }
 
+export interface FilesystemRow {
+  id: string;
+  account_id: string;
+  name: string;
+  description: string;
+  type: string;
+  size: number;
+  region: string;
+  status: string;
+  /** JSON array of the first and last mount endpoint address, once the filesystem exists. */
+  mount_endpoint_range: string | null;
+  mount_base_path: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface GenesisTables {
   genesis_instances: InstanceRow;
   genesis_instance_links: InstanceLinkRow;
@@ -121,6 +137,7 @@ export interface GenesisTables {
   genesis_security_groups: SecurityGroupRow;
   genesis_volumes: VolumeRow;
   genesis_floating_ips: FloatingIpRow;
+  genesis_filesystems: FilesystemRow;
 }
 
 export type GenesisDb = Kysely<KernelTables & GenesisTables>;
@@ -251,6 +268,23 @@ export const genesisMigrations: Migrations = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
       await accountOrdered(db, 'genesis_floating_ips');
+
+      await db.schema
+        .createTable('genesis_filesystems')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('mount_endpoint_range', 'text')
+        .addColumn('mount_base_path', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await accountOrdered(db, 'genesis_filesystems');
     },
   },
 };

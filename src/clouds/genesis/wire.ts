@@ -195,6 +195,8 @@ export const UpdateInstanceBody = Type.Object({
   security_groups: Type.Optional(ListChange),
   volumes: Type.Optional(ListChange),
   disk_size: Type.Optional(Type.Integer()),
+  /** Attaches a floating IP (its id) or detaches it (null). Not in the clients; Hangar's way to move one. */
+  floating_ip: Type.Optional(NullableString),
 });
 export type UpdateInstanceInput = Static<typeof UpdateInstanceBody>;
 
@@ -229,3 +231,129 @@ export const RegionParam = Type.Object({ region: Type.String() });
 
 /** The free-form metadata object an instance was created with. */
 export const UserMetadata = Type.Record(Type.String(), Type.Unknown());
+
+// ---------------------------------------------------------------------------------------
+// Volumes, filesystems, security groups, floating IPs
+
+export const Volume = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  type: Type.String(),
+  size: Type.Integer(),
+  region: Type.String(),
+  instances: Type.Array(IdName),
+  status: Type.String(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type VolumeWire = Static<typeof Volume>;
+
+export const CreateVolumeBody = Type.Object({
+  name: Name,
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  type: Type.Optional(StringEnum(['ssd', 'hdd'])),
+  size: Type.Integer(),
+  region: Type.String({ minLength: 1 }),
+});
+export type CreateVolumeInput = Static<typeof CreateVolumeBody>;
+export const UpdateVolumeBody = Type.Object({
+  name: Type.Optional(Name),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  size: Type.Optional(Type.Integer()),
+});
+export type UpdateVolumeInput = Static<typeof UpdateVolumeBody>;
+
+export const Filesystem = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  type: Type.String(),
+  size: Type.Integer(),
+  region: Type.String(),
+  status: Type.String(),
+  mount_endpoint_range: Type.Unsafe<string[] | null>({ type: ['array', 'null'], items: { type: 'string' } }),
+  mount_base_path: NullableString,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type FilesystemWire = Static<typeof Filesystem>;
+
+export const CreateFilesystemBody = Type.Object({
+  name: Name,
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  type: Type.Optional(StringEnum(['vast'])),
+  size: Type.Integer(),
+  region: Type.String({ minLength: 1 }),
+});
+export type CreateFilesystemInput = Static<typeof CreateFilesystemBody>;
+export const UpdateFilesystemBody = UpdateVolumeBody;
+
+/**
+ * A firewall rule. `remote_ip_prefix` (the CIDR the rule applies to, default everywhere) is
+ * Hangar's addition in the name OpenStack, on which Genesis is built, gives it.
+ */
+export const SecurityGroupRule = Type.Object({
+  protocol: Type.String(),
+  direction: Type.String(),
+  port_range_min: Type.Unsafe<number | null>({ type: ['integer', 'null'] }),
+  port_range_max: Type.Unsafe<number | null>({ type: ['integer', 'null'] }),
+  remote_ip_prefix: Type.String(),
+});
+
+export const SecurityGroup = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  is_internal: Type.Boolean(),
+  region: Type.String(),
+  status: Type.String(),
+  rules: Type.Array(SecurityGroupRule),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type SecurityGroupWire = Static<typeof SecurityGroup>;
+
+/** Rules are checked in code, so that every problem with one is reported as 02028. */
+const RulesInput = Type.Unsafe<unknown[]>({ type: 'array' });
+
+export const CreateSecurityGroupBody = Type.Object({
+  name: Name,
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  region: Type.String({ minLength: 1 }),
+  rules: RulesInput,
+});
+export type CreateSecurityGroupInput = Static<typeof CreateSecurityGroupBody>;
+export const UpdateSecurityGroupBody = Type.Object({
+  name: Type.Optional(Name),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  rules: Type.Optional(RulesInput),
+});
+export type UpdateSecurityGroupInput = Static<typeof UpdateSecurityGroupBody>;
+
+export const FloatingIp = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  ip_address: NullableString,
+  is_public: Type.Boolean(),
+  version: Type.String(),
+  region: Type.String(),
+  status: Type.String(),
+  instance: Type.Unsafe<{ id: string; name: string } | null>({ ...IdName, type: ['object', 'null'] }),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type FloatingIpWire = Static<typeof FloatingIp>;
+
+export const CreateFloatingIpBody = Type.Object({
+  name: Name,
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  region: Type.String({ minLength: 1 }),
+  version: Type.Optional(StringEnum(['ipv4'])),
+});
+export type CreateFloatingIpInput = Static<typeof CreateFloatingIpBody>;
+export const UpdateFloatingIpBody = Type.Object({
+  name: Type.Optional(Name),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+});

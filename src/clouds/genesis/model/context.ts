@@ -21,6 +21,7 @@ export const Counter = {
   securityGroups: 'genesis.security_groups',
   volumes: 'genesis.volumes',
   floatingIps: 'genesis.floating_ips',
+  filesystems: 'genesis.filesystems',
 } as const;
 
 export const toBool = (value: number | boolean): boolean => value === true || value === 1;

@@ -1,5 +1,6 @@
 import { AccountLimits } from './account-limits.js';
 import type { GenesisContext } from './context.js';
+import { Filesystems } from './filesystems.js';
 import { FloatingIps } from './floating-ips.js';
 import { Images } from './images.js';
 import { Instances } from './instances.js';
@@ -18,6 +19,7 @@ export interface GenesisModel {
   securityGroups: SecurityGroups;
   volumes: Volumes;
   floatingIps: FloatingIps;
+  filesystems: Filesystems;
   limits: AccountLimits;
 }
 
@@ -29,5 +31,5 @@ export function createModel(ctx: GenesisContext): GenesisModel {
   const floatingIps = new FloatingIps(ctx);
   const instances = new Instances(ctx, { sshKeys, securityGroups, volumes, floatingIps, snapshots });
   const images = new Images(ctx, snapshots);
-  return { ctx, instances, snapshots, images, sshKeys, securityGroups, volumes, floatingIps, limits: new AccountLimits(ctx) };
+  return { ctx, instances, snapshots, images, sshKeys, securityGroups, volumes, floatingIps, filesystems: new Filesystems(ctx), limits: new AccountLimits(ctx) };
 }

@@ -4,6 +4,7 @@ import { badRequest, Code, GenesisError, missing, notFound } from '../errors.js'
 import type { InstanceType } from '../catalog.js';
 import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
+import { publicOwner, publicPool } from './addresses.js';
 import { CLOUD, Counter, fromBool, type GenesisContext } from './context.js';
 import type { FloatingIps } from './floating-ips.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
@@ -202,7 +203,8 @@ export class Instances {
       if (row.status === 'deleting') {
         throw new GenesisError(400, Code.InstanceCannotBeUpdated, `instance "${id}" cannot be updated while it is being destroyed`);
       }
-      const reconfigures = input.disk_size !== undefined || input.security_groups !== undefined || input.volumes !== undefined;
+      const reconfigures =
+        input.disk_size !== undefined || input.security_groups !== undefined || input.volumes !== undefined || input.floating_ip !== undefined;
       if (reconfigures && !RECONFIGURABLE.has(row.status)) {
         throw new GenesisError(400, Code.OnlyActiveCanBeUpdated, `instance "${id}" can only be reconfigured when active or stopped (it is ${row.status})`);
       }
@@ -222,6 +224,7 @@ export class Instances {
       }
       if (input.security_groups !== undefined) await this.changeSecurityGroups(trx, row, input.security_groups);
       if (input.volumes !== undefined) await this.changeVolumes(trx, row, input.volumes);
+      if (input.floating_ip !== undefined) set.public_ip = await this.changeFloatingIp(trx, row, input.floating_ip);
       set.updated_at = kernel.clock.now();
       await trx.updateTable('genesis_instances').set(set).where('id', '=', id).execute();
       const updated = await this.find(trx, accountId, id);
@@ -378,6 +381,26 @@ export class Instances {
     });
     const volumes = await this.peers.volumes.resolveForAttach(trx, row.account_id, row.region, wanted, row.id);
     await this.replaceLinks(trx, row.id, 'volume', volumes);
+  }
+
+  /**
+   * Attaches a floating IP (replacing any other) or detaches it; returns the instance's
+   * public address afterwards. A running instance swaps its dynamic address for the floating
+   * one, and gets a fresh dynamic one when the floating IP leaves.
+   */
+  private async changeFloatingIp(trx: Transaction<any>, row: InstanceRow, id: string | null): Promise<string | null> {
+    const { kernel } = this.ctx;
+    const current = (await this.linked(trx, row.id, 'floating_ip'))[0];
+    const running = row.status === 'active';
+    if (id === null) {
+      if (current === undefined) return row.public_ip;
+      await this.replaceLinks(trx, row.id, 'floating_ip', []);
+      return running ? kernel.ipam.allocate(trx, publicPool(row.region), publicOwner(row.id)) : null;
+    }
+    const floating = await this.peers.floatingIps.resolveForAttach(trx, row.account_id, row.region, id, row.id);
+    await this.replaceLinks(trx, row.id, 'floating_ip', [floating]);
+    await kernel.ipam.release(trx, publicOwner(row.id));
+    return running || row.public_ip !== null ? floating.ip_address : null;
   }
 
   private async linked(trx: Transaction<any>, instanceId: string, kind: InstanceLinkRow['kind']): Promise<string[]> {

@@ -1,26 +1,163 @@
 import type { Executor } from '../../../kernel/db/store.js';
-import { Code, GenesisError } from '../errors.js';
+import { parseCidr } from '../../../kernel/ipam.js';
+import { badRequest, Code, GenesisError } from '../errors.js';
 import type { SecurityGroupRow } from '../tables.js';
+import type { CreateSecurityGroupInput, UpdateSecurityGroupInput } from '../wire.js';
 import { Counter, type GenesisContext } from './context.js';
+import { getOwned, linkedInstances, renameLinks } from './owned.js';
+import { fetchPage, type Page, type PageRequest } from './pagination.js';
+
+export const SECURITY_GROUP_KIND = 'genesis.security_group';
+export const DEFAULT_GROUP_NAME = 'standard';
+const MAX_RULES = 100;
 
 export interface SecurityGroupRule {
   protocol: 'tcp' | 'udp' | 'icmp' | 'all';
   direction: 'ingress' | 'egress';
   port_range_min: number | null;
   port_range_max: number | null;
+  remote_ip_prefix: string;
 }
 
-export const DEFAULT_GROUP_NAME = 'standard';
+const ANYWHERE = '0.0.0.0/0';
 
 /** The rules of each region's default group: SSH and ping in, everything out. */
 const defaultRules: SecurityGroupRule[] = [
-  { protocol: 'tcp', direction: 'ingress', port_range_min: 22, port_range_max: 22 },
-  { protocol: 'icmp', direction: 'ingress', port_range_min: null, port_range_max: null },
-  { protocol: 'all', direction: 'egress', port_range_min: null, port_range_max: null },
+  { protocol: 'tcp', direction: 'ingress', port_range_min: 22, port_range_max: 22, remote_ip_prefix: ANYWHERE },
+  { protocol: 'icmp', direction: 'ingress', port_range_min: null, port_range_max: null, remote_ip_prefix: ANYWHERE },
+  { protocol: 'all', direction: 'egress', port_range_min: null, port_range_max: null, remote_ip_prefix: ANYWHERE },
 ];
 
+/**
+ * Checks a rule list as a whole; any problem is 02028 with the rule and field named. Ports
+ * belong to tcp and udp only; null on both ends means every port.
+ */
+export function parseRules(input: unknown[]): SecurityGroupRule[] {
+  if (input.length > MAX_RULES) throw invalidRule(`at most ${MAX_RULES} rules are allowed`);
+  return input.map((value, index) => {
+    const at = `rules.${index}`;
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalidRule(`"${at}" must be an object`);
+    const rule = value as Record<string, unknown>;
+    const protocol = rule.protocol;
+    if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'icmp' && protocol !== 'all') {
+      throw invalidRule(`"${at}.protocol" must be one of: tcp, udp, icmp, all`);
+    }
+    const direction = rule.direction;
+    if (direction !== 'ingress' && direction !== 'egress') throw invalidRule(`"${at}.direction" must be one of: ingress, egress`);
+    const min = rule.port_range_min ?? null;
+    const max = rule.port_range_max ?? null;
+    for (const [field, port] of [['port_range_min', min], ['port_range_max', max]] as const) {
+      if (port === null) continue;
+      if (protocol !== 'tcp' && protocol !== 'udp') throw invalidRule(`"${at}.${field}" is only allowed for tcp and udp rules`);
+      if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
+        throw invalidRule(`"${at}.${field}" must be an integer between 1 and 65535`);
+      }
+    }
+    if ((min === null) !== (max === null)) throw invalidRule(`"${at}" must give both port_range_min and port_range_max, or neither`);
+    if (min !== null && (min as number) > (max as number)) throw invalidRule(`"${at}.port_range_min" must not exceed port_range_max`);
+    const prefix = rule.remote_ip_prefix ?? ANYWHERE;
+    if (typeof prefix !== 'string' || !validCidr(prefix)) throw invalidRule(`"${at}.remote_ip_prefix" must be a CIDR such as 203.0.113.0/24`);
+    return { protocol, direction, port_range_min: min as number | null, port_range_max: max as number | null, remote_ip_prefix: prefix };
+  });
+}
+
+function validCidr(value: string): boolean {
+  try {
+    parseCidr(value);
+    return true;
+  } catch {
+    return /^[0-9a-fA-F:]+\/\d{1,3}$/.test(value) && value.includes(':') && Number(value.split('/')[1]) <= 128;
+  }
+}
+
+function invalidRule(message: string): GenesisError {
+  return new GenesisError(400, Code.InvalidRules, `at least one of the provided rules is invalid: ${message}`);
+}
+
+/**
+ * Security groups: each account has a default group ("standard") per region that cannot be
+ * changed or deleted; other groups can be, unless an instance uses them.
+ */
 export class SecurityGroups {
   constructor(private readonly ctx: GenesisContext) {}
+
+  async list(accountId: string, request: PageRequest): Promise<Page<SecurityGroupRow>> {
+    const { db, kernel } = this.ctx;
+    return fetchPage(
+      db.selectFrom('genesis_security_groups').selectAll().where('account_id', '=', accountId),
+      request,
+      kernel.counters.get(db, accountId, Counter.securityGroups),
+    ) as Promise<Page<SecurityGroupRow>>;
+  }
+
+  async get(accountId: string, id: string): Promise<SecurityGroupRow> {
+    return getOwned(this.ctx.db, 'genesis_security_groups', accountId, id, Code.SecurityGroupNotFound, 'security group');
+  }
+
+  async create(accountId: string, input: CreateSecurityGroupInput): Promise<SecurityGroupRow> {
+    const { catalog, kernel, db } = this.ctx;
+    if (!catalog.regions.has(input.region)) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
+    const rules = parseRules(input.rules);
+    return db.transaction().execute(async (trx) => {
+      const row = await this.insert(trx, accountId, {
+        name: input.name,
+        description: input.description ?? '',
+        region: input.region,
+        status: 'creating',
+        is_default: 0,
+        rules,
+      });
+      await kernel.lifecycle.schedule(trx, SECURITY_GROUP_KIND, row.id, 'create');
+      return row;
+    });
+  }
+
+  async update(accountId: string, id: string, input: UpdateSecurityGroupInput): Promise<SecurityGroupRow> {
+    const { db, kernel } = this.ctx;
+    const rules = input.rules === undefined ? undefined : parseRules(input.rules);
+    return db.transaction().execute(async (trx) => {
+      const row = await this.lockable(trx, accountId, id, 'updated');
+      const set: Partial<SecurityGroupRow> = {};
+      if (input.name !== undefined && input.name !== row.name) {
+        set.name = input.name;
+        await renameLinks(trx, 'security_group', id, input.name);
+      }
+      if (input.description !== undefined) set.description = input.description;
+      if (rules !== undefined) set.rules = JSON.stringify(rules);
+      if (Object.keys(set).length > 0) {
+        set.updated_at = kernel.clock.now();
+        await trx.updateTable('genesis_security_groups').set(set).where('id', '=', id).execute();
+      }
+      return { ...row, ...set };
+    });
+  }
+
+  async delete(accountId: string, id: string): Promise<void> {
+    const { db, kernel } = this.ctx;
+    await db.transaction().execute(async (trx) => {
+      await this.lockable(trx, accountId, id, 'deleted');
+      const user = (await linkedInstances(trx, 'security_group', [id])).get(id)?.[0];
+      if (user) {
+        throw new GenesisError(400, Code.SecurityGroupInUse, `security group "${id}" is used by instance "${user.id}" and cannot be deleted`);
+      }
+      await trx
+        .updateTable('genesis_security_groups')
+        .set({ status: 'deleting', updated_at: kernel.clock.now() })
+        .where('id', '=', id)
+        .execute();
+      await kernel.lifecycle.schedule(trx, SECURITY_GROUP_KIND, id, 'delete');
+    });
+  }
+
+  /** A group that may be changed: not a default group, and not mid-transition. */
+  private async lockable(trx: Executor, accountId: string, id: string, verb: string): Promise<SecurityGroupRow> {
+    const row = await getOwned(trx, 'genesis_security_groups', accountId, id, Code.SecurityGroupNotFound, 'security group');
+    if (row.is_default) throw new GenesisError(400, Code.DefaultSecurityGroup, `security group "${id}" is the default group of ${row.region} and cannot be ${verb}`);
+    if (row.status !== 'created' && row.status !== 'error') {
+      throw new GenesisError(400, Code.SecurityGroupLocked, `security group "${id}" is locked while it is ${row.status}`);
+    }
+    return row;
+  }
 
   /** The account's default group in a region, created on first need. */
   async ensureDefault(trx: Executor, accountId: string, region: string): Promise<SecurityGroupRow> {
@@ -32,24 +169,14 @@ export class SecurityGroups {
       .where('is_default', '=', 1)
       .executeTakeFirst();
     if (existing) return existing as SecurityGroupRow;
-    const { kernel } = this.ctx;
-    const now = kernel.clock.now();
-    const row: SecurityGroupRow = {
-      id: kernel.ids.uuid(),
-      account_id: accountId,
+    return this.insert(trx, accountId, {
       name: DEFAULT_GROUP_NAME,
       description: 'Default security group',
       region,
       status: 'created',
       is_default: 1,
-      is_internal: 0,
-      rules: JSON.stringify(defaultRules),
-      created_at: now,
-      updated_at: now,
-    };
-    await trx.insertInto('genesis_security_groups').values(row).execute();
-    await kernel.counters.add(trx, accountId, Counter.securityGroups, 1);
-    return row;
+      rules: defaultRules,
+    });
   }
 
   /** Every region's default group, for a new account. */
@@ -82,5 +209,26 @@ export class SecurityGroups {
       }
     }
     return unique.map((id) => byId.get(id)!);
+  }
+
+  private async insert(
+    trx: Executor,
+    accountId: string,
+    fields: { name: string; description: string; region: string; status: string; is_default: number; rules: SecurityGroupRule[] },
+  ): Promise<SecurityGroupRow> {
+    const { kernel } = this.ctx;
+    const now = kernel.clock.now();
+    const row: SecurityGroupRow = {
+      id: kernel.ids.uuid(),
+      account_id: accountId,
+      ...fields,
+      is_internal: 0,
+      rules: JSON.stringify(fields.rules),
+      created_at: now,
+      updated_at: now,
+    };
+    await trx.insertInto('genesis_security_groups').values(row).execute();
+    await kernel.counters.add(trx, accountId, Counter.securityGroups, 1);
+    return row;
   }
 }

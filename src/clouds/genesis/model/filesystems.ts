@@ -1,0 +1,101 @@
+import { badRequest, Code, GenesisError } from '../errors.js';
+import type { FilesystemRow } from '../tables.js';
+import type { CreateFilesystemInput, UpdateVolumeInput } from '../wire.js';
+import { Counter, type GenesisContext } from './context.js';
+import { getOwned } from './owned.js';
+import { fetchPage, type Page, type PageRequest } from './pagination.js';
+
+export const FILESYSTEM_KIND = 'genesis.filesystem';
+export const MAX_FILESYSTEM_GIB = 1_048_576;
+const NOT_FOUND = Code.BadRequest; // the code table has no "filesystem not found"; 404 carries the meaning
+
+
+/**
+ * Shared filesystems (type vast): created in a region that offers them; once created they
+ * have a mount base path and a range of mount endpoint addresses. They grow, never shrink.
+ */
+export class Filesystems {
+  constructor(private readonly ctx: GenesisContext) {}
+
+  async list(accountId: string, request: PageRequest): Promise<Page<FilesystemRow>> {
+    const { db, kernel } = this.ctx;
+    return fetchPage(
+      db.selectFrom('genesis_filesystems').selectAll().where('account_id', '=', accountId),
+      request,
+      kernel.counters.get(db, accountId, Counter.filesystems),
+    ) as Promise<Page<FilesystemRow>>;
+  }
+
+  get(accountId: string, id: string): Promise<FilesystemRow> {
+    return getOwned(this.ctx.db, 'genesis_filesystems', accountId, id, NOT_FOUND, 'filesystem');
+  }
+
+  async create(accountId: string, input: CreateFilesystemInput): Promise<FilesystemRow> {
+    const { catalog, kernel, db } = this.ctx;
+    const region = catalog.regions.get(input.region);
+    if (!region) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
+    if (!region.filesystems) {
+      const offering = [...catalog.regions.values()].filter((r) => r.filesystems).map((r) => r.id);
+      throw badRequest(`filesystems are not available in ${input.region} (available in: ${offering.join(', ')})`);
+    }
+    checkSize(input.size);
+    return db.transaction().execute(async (trx) => {
+      const now = kernel.clock.now();
+      const row: FilesystemRow = {
+        id: kernel.ids.uuid(),
+        account_id: accountId,
+        name: input.name,
+        description: input.description ?? '',
+        type: input.type ?? 'vast',
+        size: input.size,
+        region: input.region,
+        status: 'creating',
+        mount_endpoint_range: null,
+        mount_base_path: null,
+        created_at: now,
+        updated_at: now,
+      };
+      await trx.insertInto('genesis_filesystems').values(row).execute();
+      await kernel.counters.add(trx, accountId, Counter.filesystems, 1);
+      await kernel.lifecycle.schedule(trx, FILESYSTEM_KIND, row.id, 'create');
+      return row;
+    });
+  }
+
+  async update(accountId: string, id: string, input: UpdateVolumeInput): Promise<FilesystemRow> {
+    const { db, kernel } = this.ctx;
+    return db.transaction().execute(async (trx) => {
+      const row = await getOwned(trx, 'genesis_filesystems', accountId, id, NOT_FOUND, 'filesystem');
+      if (row.status !== 'created') throw new GenesisError(400, Code.NotAllowed, `filesystem "${id}" cannot be updated while it is ${row.status}`);
+      const set: Partial<FilesystemRow> = {};
+      if (input.name !== undefined) set.name = input.name;
+      if (input.description !== undefined) set.description = input.description;
+      if (input.size !== undefined && input.size !== row.size) {
+        if (input.size < row.size) throw badRequest(`"size" can only be increased (the filesystem has ${row.size} GiB)`);
+        checkSize(input.size);
+        set.size = input.size;
+      }
+      if (Object.keys(set).length > 0) {
+        set.updated_at = kernel.clock.now();
+        await trx.updateTable('genesis_filesystems').set(set).where('id', '=', id).execute();
+      }
+      return { ...row, ...set };
+    });
+  }
+
+  async delete(accountId: string, id: string): Promise<void> {
+    const { db, kernel } = this.ctx;
+    await db.transaction().execute(async (trx) => {
+      const row = await getOwned(trx, 'genesis_filesystems', accountId, id, NOT_FOUND, 'filesystem');
+      if (row.status !== 'created' && row.status !== 'error') {
+        throw new GenesisError(400, Code.NotAllowed, `filesystem "${id}" cannot be deleted while it is ${row.status}`);
+      }
+      await trx.updateTable('genesis_filesystems').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
+      await kernel.lifecycle.schedule(trx, FILESYSTEM_KIND, id, 'delete');
+    });
+  }
+}
+
+function checkSize(size: number): void {
+  if (size < 1 || size > MAX_FILESYSTEM_GIB) throw badRequest(`"size" must be between 1 and ${MAX_FILESYSTEM_GIB} (GiB)`);
+}

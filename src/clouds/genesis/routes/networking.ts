@@ -1,0 +1,96 @@
+import type { App } from '../../../http/types.js';
+import type { GenesisModel } from '../model/index.js';
+import { pageRequest } from '../model/pagination.js';
+import { renderFloatingIp, renderPage, renderSecurityGroup } from '../render.js';
+import {
+  CreateFloatingIpBody,
+  CreateSecurityGroupBody,
+  FloatingIp,
+  IdParam,
+  page,
+  PageQuery,
+  SecurityGroup,
+  single,
+  UpdateFloatingIpBody,
+  UpdateSecurityGroupBody,
+} from '../wire.js';
+
+/** Security groups and floating IPs. */
+export function networkingRoutes(app: App, m: GenesisModel): void {
+  const sgTags = ['Security Groups'];
+  const SgParams = IdParam('security_group_id');
+  const OneSg = single('security_group', SecurityGroup);
+
+  app.get(
+    '/security-groups',
+    {
+      schema: { querystring: PageQuery, response: { 200: page('security_groups', SecurityGroup) } },
+      config: { doc: { operationId: 'ListSecurityGroupsPaginated', tags: sgTags } },
+    },
+    async (req) => renderPage('security_groups', await m.securityGroups.list(req.accountId, pageRequest(req.query)), renderSecurityGroup),
+  );
+  app.post(
+    '/security-groups',
+    { schema: { body: CreateSecurityGroupBody, response: { 201: OneSg } }, config: { doc: { operationId: 'CreateSecurityGroup', tags: sgTags } } },
+    async (req, reply) => reply.code(201).send({ security_group: renderSecurityGroup(await m.securityGroups.create(req.accountId, req.body)) }),
+  );
+  app.get(
+    '/security-groups/:security_group_id',
+    { schema: { params: SgParams, response: { 200: OneSg } }, config: { doc: { operationId: 'GetSecurityGroup', tags: sgTags } } },
+    async (req) => ({ security_group: renderSecurityGroup(await m.securityGroups.get(req.accountId, req.params.security_group_id)) }),
+  );
+  app.patch(
+    '/security-groups/:security_group_id',
+    {
+      schema: { params: SgParams, body: UpdateSecurityGroupBody, response: { 200: OneSg } },
+      config: { doc: { operationId: 'UpdateSecurityGroup', tags: sgTags } },
+    },
+    async (req) => ({
+      security_group: renderSecurityGroup(await m.securityGroups.update(req.accountId, req.params.security_group_id, req.body)),
+    }),
+  );
+  app.delete(
+    '/security-groups/:security_group_id',
+    { schema: { params: SgParams }, config: { doc: { operationId: 'DeleteSecurityGroup', tags: sgTags, noContent: true } } },
+    async (req, reply) => {
+      await m.securityGroups.delete(req.accountId, req.params.security_group_id);
+      return reply.code(204).send();
+    },
+  );
+
+  const fipTags = ['Floating IPs'];
+  const FipParams = IdParam('floating_ip_id');
+  const OneFip = single('floating_ip', FloatingIp);
+
+  app.get(
+    '/floating-ips',
+    {
+      schema: { querystring: PageQuery, response: { 200: page('floating_ips', FloatingIp) } },
+      config: { doc: { operationId: 'ListFloatingIPsPaginated', tags: fipTags } },
+    },
+    async (req) => renderPage('floating_ips', await m.floatingIps.list(req.accountId, pageRequest(req.query)), renderFloatingIp),
+  );
+  app.post(
+    '/floating-ips',
+    { schema: { body: CreateFloatingIpBody, response: { 201: OneFip } }, config: { doc: { operationId: 'CreateFloatingIP', tags: fipTags } } },
+    async (req, reply) => reply.code(201).send({ floating_ip: renderFloatingIp(await m.floatingIps.create(req.accountId, req.body)) }),
+  );
+  app.get(
+    '/floating-ips/:floating_ip_id',
+    { schema: { params: FipParams, response: { 200: OneFip } }, config: { doc: { operationId: 'GetFloatingIP', tags: fipTags } } },
+    async (req) => ({ floating_ip: renderFloatingIp(await m.floatingIps.get(req.accountId, req.params.floating_ip_id)) }),
+  );
+  app.patch(
+    '/floating-ips/:floating_ip_id',
+    { schema: { params: FipParams, body: UpdateFloatingIpBody, response: { 200: OneFip } }, config: { doc: { operationId: 'UpdateFloatingIP', tags: fipTags } } },
+    async (req) => ({ floating_ip: renderFloatingIp(await m.floatingIps.update(req.accountId, req.params.floating_ip_id, req.body)) }),
+  );
+  app.delete(
+    '/floating-ips/:floating_ip_id',
+    { schema: { params: FipParams }, config: { doc: { operationId: 'DeleteFloatingIP', tags: fipTags, noContent: true } } },
+    async (req, reply) => {
+      await m.floatingIps.delete(req.accountId, req.params.floating_ip_id);
+      return reply.code(204).send();
+    },
+  );
+}
