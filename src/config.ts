@@ -17,6 +17,8 @@ export interface Config {
   catalogs: {
     genesis: string | null;
   };
+  /** Default Genesis quotas for every account, e.g. {instances: 5} from HANGAR_GENESIS_QUOTAS="instances=5". */
+  genesisQuotas: Record<string, number>;
 }
 
 export class ConfigError extends Error {}
@@ -37,7 +39,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idSeed: nonEmpty(env.HANGAR_ID_SEED),
     demo: { genesisToken: nonEmpty(env.HANGAR_DEMO_GENESIS_TOKEN) },
     catalogs: { genesis: nonEmpty(env.HANGAR_GENESIS_CATALOG) },
+    genesisQuotas: quotaList(env, 'HANGAR_GENESIS_QUOTAS'),
   };
+}
+
+/** "instances=5,volumes=10" → {instances: 5, volumes: 10}. */
+function quotaList(env: NodeJS.ProcessEnv, name: string): Record<string, number> {
+  const raw = nonEmpty(env[name]);
+  if (raw === null) return {};
+  const quotas: Record<string, number> = {};
+  for (const part of raw.split(',')) {
+    const match = /^\s*([a-z_]+)\s*=\s*(\d+)\s*$/.exec(part);
+    if (!match) throw new ConfigError(`${name} must look like "instances=5,volumes=10" (got "${raw}")`);
+    quotas[match[1]!] = Number(match[2]);
+  }
+  return quotas;
 }
 
 function nonEmpty(value: string | undefined): string | null {

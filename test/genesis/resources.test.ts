@@ -272,3 +272,20 @@ describe('floating IPs', () => {
     expect(moved.body.instance).toMatchObject({ public_ip: fip.ip_address, floating_ip: { id: fip.id, name: 'mover' } });
   });
 });
+
+describe('default quotas from the environment', () => {
+  it('HANGAR_GENESIS_QUOTAS caps every account; GET /quotas reports it', async () => {
+    const tight = await startHangar({ env: { HANGAR_GENESIS_QUOTAS: 'instances=1,volumes=2' } });
+    try {
+      const body = { name: 'q', hostname: 'q', type: TYPE, region: REGION, image: 'ubuntu-22.04', password: 'sixteen-chars-ok!' };
+      expect((await tight.genesis.post('/instances', body)).status).toBe(201);
+      expectError(await tight.genesis.post('/instances', body), 403, '02010');
+      const quotas = (await tight.genesis.get('/quotas')).body.quotas;
+      expect(quotas.find((q: any) => q.key === 'instances')).toMatchObject({ capacity: 1, used: 1, flavors: [{ flavor_name: TYPE, used: 1 }] });
+      expect(quotas.find((q: any) => q.key === 'volumes')).toMatchObject({ capacity: 2, used: 0 });
+    } finally {
+      await tight.close();
+    }
+    await expect(startHangar({ env: { HANGAR_GENESIS_QUOTAS: 'gpus=1' } })).rejects.toThrow(/unknown quota "gpus"/);
+  });
+});

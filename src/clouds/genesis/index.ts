@@ -28,6 +28,13 @@ export const genesisCloud: CloudModule = {
     const model = createModel(ctx);
     for (const def of genesisLifecycles(ctx)) kernel.lifecycle.register(def);
     for (const [key, limit] of Object.entries(DEFAULT_QUOTAS)) kernel.counters.defineQuota(key, limit);
+    for (const [name, limit] of Object.entries(config.genesisQuotas)) {
+      const key = `genesis.${name}`;
+      if (!(key in DEFAULT_QUOTAS)) {
+        throw new Error(`HANGAR_GENESIS_QUOTAS: unknown quota "${name}" (known: ${Object.keys(DEFAULT_QUOTAS).map((k) => k.slice('genesis.'.length)).join(', ')})`);
+      }
+      kernel.counters.defineQuota(key, limit);
+    }
 
     await kernel.db.transaction().execute(async (trx) => {
       for (const region of catalog.regions.values()) {
