@@ -5,6 +5,8 @@ import { clouds as allClouds } from './clouds/index.js';
 import type { Config } from './config.js';
 import type { CloudModule, CloudRuntime } from './http/cloud.js';
 import { buildServer } from './http/server.js';
+import { Journal } from './http/journal.js';
+import { adminPlugin } from './admin/routes.js';
 import type { Clock } from './kernel/clock.js';
 import { Kernel } from './kernel/kernel.js';
 
@@ -17,8 +19,13 @@ export interface HangarOptions {
 export interface Hangar {
   readonly kernel: Kernel;
   readonly app: Awaited<ReturnType<typeof buildServer>>;
-  /** The demo account's id and its credentials per cloud, as far as they are known. */
-  readonly demo: { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
+  /** The demo account's id and its credentials per cloud, as far as they are known (renewed by a reset). */
+  demo: { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
+  readonly journal: Journal;
+  /** An account with credentials for every cloud: `{id, name, genesis: {...}, crusoe: {...}}`. */
+  createAccount(name: string): Promise<Record<string, unknown>>;
+  /** Back to an empty store with the catalog and the demo account. */
+  reset(seed?: string | null): Promise<void>;
   /** Base URL once listening. */
   url: string;
   listen(): Promise<string>;
@@ -34,20 +41,41 @@ export const DEMO_ACCOUNT_NAME = 'demo';
  */
 export async function createHangar(config: Config, options: HangarOptions = {}): Promise<Hangar> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: undefined });
-  const kernel = await Kernel.open({ databaseUrl: config.databaseUrl, timings: config.timings, clock: options.clock, idSeed: config.idSeed, log: logger });
+  const kernel = await Kernel.open({
+    databaseUrl: config.databaseUrl,
+    timings: config.timings,
+    clock: options.clock,
+    idSeed: config.idSeed,
+    secretKey: config.secretKey,
+    log: logger,
+  });
   try {
     const runtimes: { module: CloudModule; runtime: CloudRuntime }[] = [];
     for (const module of options.clouds ?? allClouds) runtimes.push({ module, runtime: await module.setup(kernel, config) });
 
+    await kernel.seed();
     const demo = await ensureDemoAccount(kernel, config, runtimes);
     await kernel.start();
-    const app = await buildServer({ kernel, logger, clouds: runtimes });
+    const journal = new Journal(config.journalSize);
+    const createAccount = async (name: string) => {
+      const { account, clouds } = await kernel.tenancy.create(name);
+      return { id: account.id, name: account.name, ...clouds };
+    };
+    const reset = async (seed: string | null = null) => {
+      await kernel.reset(seed);
+      hangar.demo = await ensureDemoAccount(kernel, config, runtimes);
+    };
+    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, createAccount, reset });
+    const app = await buildServer({ kernel, logger, clouds: runtimes, journal, admin });
     await app.ready();
 
     const hangar: Hangar = {
       kernel,
       app,
       demo,
+      journal,
+      createAccount,
+      reset,
       url: '',
       async listen() {
         await app.listen({ host: config.host, port: config.port });

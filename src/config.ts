@@ -11,11 +11,19 @@ export interface Config {
   logLevel: string;
   adminToken: string | null;
   idSeed: string | null;
+  /** How many recent API requests the journal keeps. */
+  journalSize: number;
+  /** HANGAR_SECRET_KEY: the key sealed secrets (Crusoe HMAC keys) are kept under. */
+  secretKey: string | null;
   demo: {
     genesisToken: string | null;
+    /** HANGAR_DEMO_CRUSOE_ACCESS_KEY / _SECRET_KEY: pin the demo account's Crusoe key pair (both or neither). */
+    crusoeAccessKey: string | null;
+    crusoeSecretKey: string | null;
   };
   catalogs: {
     genesis: string | null;
+    crusoe: string | null;
   };
   /** Default Genesis quotas for every account, e.g. {instances: 5} from HANGAR_GENESIS_QUOTAS="instances=5". */
   genesisQuotas: Record<string, number>;
@@ -37,8 +45,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.HANGAR_LOG_LEVEL ?? 'info',
     adminToken: nonEmpty(env.HANGAR_ADMIN_TOKEN),
     idSeed: nonEmpty(env.HANGAR_ID_SEED),
-    demo: { genesisToken: nonEmpty(env.HANGAR_DEMO_GENESIS_TOKEN) },
-    catalogs: { genesis: nonEmpty(env.HANGAR_GENESIS_CATALOG) },
+    journalSize: integer(env, 'HANGAR_JOURNAL_SIZE', 1000, 0, 1_000_000),
+    secretKey: nonEmpty(env.HANGAR_SECRET_KEY),
+    demo: { genesisToken: nonEmpty(env.HANGAR_DEMO_GENESIS_TOKEN), ...crusoeDemoKeys(env) },
+    catalogs: { genesis: nonEmpty(env.HANGAR_GENESIS_CATALOG), crusoe: nonEmpty(env.HANGAR_CRUSOE_CATALOG) },
     genesisQuotas: quotaList(env, 'HANGAR_GENESIS_QUOTAS'),
   };
 }
@@ -54,6 +64,26 @@ function quotaList(env: NodeJS.ProcessEnv, name: string): Record<string, number>
     quotas[match[1]!] = Number(match[2]);
   }
   return quotas;
+}
+
+/**
+ * The pinned Crusoe key pair: both halves or neither. The access key travels inside the
+ * Authorization header between colons; the secret is base64url without padding, as the
+ * official clients decode it (base64.RawURLEncoding), of at least 16 bytes.
+ */
+function crusoeDemoKeys(env: NodeJS.ProcessEnv): { crusoeAccessKey: string | null; crusoeSecretKey: string | null } {
+  const accessKey = nonEmpty(env.HANGAR_DEMO_CRUSOE_ACCESS_KEY);
+  const secretKey = nonEmpty(env.HANGAR_DEMO_CRUSOE_SECRET_KEY);
+  if ((accessKey === null) !== (secretKey === null)) {
+    throw new ConfigError('HANGAR_DEMO_CRUSOE_ACCESS_KEY and HANGAR_DEMO_CRUSOE_SECRET_KEY must be set together');
+  }
+  if (accessKey !== null && !/^[A-Za-z0-9._~+/=-]{8,128}$/.test(accessKey)) {
+    throw new ConfigError('HANGAR_DEMO_CRUSOE_ACCESS_KEY must be 8 to 128 characters, without spaces or colons');
+  }
+  if (secretKey !== null && (!/^[A-Za-z0-9_-]+$/.test(secretKey) || secretKey.length % 4 === 1 || Buffer.from(secretKey, 'base64url').length < 16)) {
+    throw new ConfigError('HANGAR_DEMO_CRUSOE_SECRET_KEY must be base64url without padding, of at least 16 bytes (22 characters)');
+  }
+  return { crusoeAccessKey: accessKey, crusoeSecretKey: secretKey };
 }
 
 function nonEmpty(value: string | undefined): string | null {

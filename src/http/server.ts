@@ -6,6 +6,8 @@ import type { Logger as PinoLogger } from 'pino';
 import type { Kernel } from '../kernel/kernel.js';
 import type { CloudModule, CloudRuntime } from './cloud.js';
 import { installValidators } from './validation.js';
+import { ignoredFields, type Journal } from './journal.js';
+import type { FastifyPluginAsync } from 'fastify';
 import { landingPage } from './landing.js';
 import './types.js';
 
@@ -13,13 +15,16 @@ export interface ServerOptions {
   kernel: Kernel;
   logger: PinoLogger;
   clouds: { module: CloudModule; runtime: CloudRuntime }[];
+  journal: Journal;
+  /** Registers the admin API (under /admin/v1). */
+  admin: FastifyPluginAsync;
 }
 
 /**
  * Assembles the HTTP server: each cloud's plugin under its prefix, health and readiness
  * probes, Prometheus metrics, and the landing page.
  */
-export async function buildServer({ kernel, logger, clouds }: ServerOptions) {
+export async function buildServer({ kernel, logger, clouds, journal, admin }: ServerOptions) {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request costs more than the request itself; the journal and the
@@ -54,10 +59,25 @@ export async function buildServer({ kernel, logger, clouds }: ServerOptions) {
       this.set(await kernel.lifecycle.pending());
     },
   });
+  const prefixes = clouds.map((c) => ({ name: c.module.name, prefix: c.module.prefix }));
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
     latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    const cloud = prefixes.find((p) => request.url.startsWith(p.prefix));
+    if (cloud) {
+      journal.record({
+        at: new Date(kernel.clock.now()).toISOString(),
+        cloud: cloud.name,
+        method: request.method,
+        path: request.url,
+        route: request.routeOptions.url ?? null,
+        account: request.accountId || null,
+        status: reply.statusCode,
+        latency_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+        ignored_fields: ignoredFields(request.body, (request.routeOptions.schema as { body?: unknown } | undefined)?.body),
+      });
+    }
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -73,6 +93,7 @@ export async function buildServer({ kernel, logger, clouds }: ServerOptions) {
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(landingPage(clouds.map((c) => c.module))));
 
   for (const { module, runtime } of clouds) await app.register(runtime.plugin, { prefix: module.prefix });
+  await app.register(admin, { prefix: '/admin/v1' });
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not found', path: request.url.split('?')[0] }));
   return app;

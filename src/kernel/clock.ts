@@ -53,6 +53,13 @@ export class Clock {
     this.changed();
   }
 
+  /** Back to the wall clock, running: what a reset store starts from. */
+  reset(): void {
+    this.offsetMs = 0;
+    this.frozenAt = null;
+    this.changed();
+  }
+
   /** Called whenever the clock is frozen, resumed or moved (the lifecycle engine re-arms). */
   onChange(listener: ClockListener): () => void {
     this.listeners.add(listener);

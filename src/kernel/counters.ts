@@ -20,6 +20,22 @@ export class Counters {
     this.defaults.set(key, limit);
   }
 
+  quotaKeys(): string[] {
+    return [...this.defaults.keys()].sort();
+  }
+
+  /** Every quota of an account: its limit (and whether an operator set it) and what is used. */
+  async describe(trx: Executor, accountId: string): Promise<Record<string, { limit: number; used: number; custom: boolean }>> {
+    const custom = new Map(
+      (await trx.selectFrom('quotas').select(['key', 'limit']).where('account_id', '=', accountId).execute()).map((r) => [r.key as string, Number(r.limit)]),
+    );
+    const out: Record<string, { limit: number; used: number; custom: boolean }> = {};
+    for (const key of this.quotaKeys()) {
+      out[key] = { limit: custom.get(key) ?? this.defaults.get(key)!, used: await this.get(trx, accountId, key), custom: custom.has(key) };
+    }
+    return out;
+  }
+
   async limit(trx: Executor, accountId: string, key: string): Promise<number> {
     const row = await trx
       .selectFrom('quotas')

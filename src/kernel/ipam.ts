@@ -60,7 +60,17 @@ export class Ipam {
     return null;
   }
 
-  async release(trx: Executor, owner: string): Promise<void> {
-    await trx.deleteFrom('ip_leases').where('owner', '=', owner).execute();
+  /** Gives back the owner's addresses: all of them, or only those from one pool. */
+  async release(trx: Executor, owner: string, pool?: string): Promise<void> {
+    let query = trx.deleteFrom('ip_leases').where('owner', '=', owner);
+    if (pool !== undefined) query = query.where('pool', '=', pool);
+    await query.execute();
+  }
+
+  /** Gives back every address held by any of the owners (resources being forgotten). */
+  async releaseAll(trx: Executor, owners: readonly string[]): Promise<void> {
+    for (let i = 0; i < owners.length; i += 500) {
+      await trx.deleteFrom('ip_leases').where('owner', 'in', owners.slice(i, i + 500)).execute();
+    }
   }
 }

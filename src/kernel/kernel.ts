@@ -2,11 +2,15 @@ import type { Kysely } from 'kysely';
 import { Capacity } from './capacity.js';
 import { Clock } from './clock.js';
 import { Counters } from './counters.js';
+import type { Transaction } from 'kysely';
+import { Faults } from './faults.js';
+import { StateStore, type StateDocument } from './state.js';
 import { migrate, type Migrations } from './db/migrate.js';
 import { kernelMigrations } from './db/schema.js';
 import { openStore, type Store } from './db/store.js';
 import { IdGenerator } from './ids.js';
 import { Ipam } from './ipam.js';
+import { resolveSealingKey, SecretBox } from './secrets.js';
 import { LifecycleEngine, type TimingProfile } from './lifecycle/engine.js';
 import { Tenancy } from './tenancy/accounts.js';
 
@@ -21,6 +25,8 @@ export interface KernelOptions {
   timings: TimingProfile;
   clock?: Clock;
   idSeed?: string | null;
+  /** HANGAR_SECRET_KEY: the key sealed secrets are kept under (see secrets.ts for the fallbacks). */
+  secretKey?: string | null;
   log: Logger;
 }
 
@@ -37,6 +43,10 @@ export class Kernel {
   readonly counters: Counters;
   readonly capacity: Capacity;
   readonly ipam: Ipam;
+  readonly faults: Faults;
+  readonly state: StateStore;
+  private readonly seeders: ((trx: Transaction<any>) => Promise<void>)[] = [];
+  private readonly recounters: ((trx: Transaction<any>) => Promise<void>)[] = [];
 
   private constructor(
     readonly store: Store,
@@ -44,11 +54,16 @@ export class Kernel {
     readonly log: Logger,
     idSeed: string | null,
     timings: TimingProfile,
+    /** Seals secrets the server must read back in clear, such as HMAC keys (see secrets.ts). */
+    readonly secrets: SecretBox,
   ) {
     this.db = store.db;
     this.ids = new IdGenerator(idSeed);
+    this.faults = new Faults(this.ids);
+    this.state = new StateStore(this.db, store.engine);
     this.lifecycle = new LifecycleEngine(this.db, clock, this.ids, {
       profile: timings,
+      faults: this.faults,
       onError: (error, timer) => log.error({ err: error, timer }, 'lifecycle transition failed; timer set aside'),
     });
     this.tenancy = new Tenancy(this.db, clock, this.ids);
@@ -59,18 +74,75 @@ export class Kernel {
 
   static async open(options: KernelOptions): Promise<Kernel> {
     const store = openStore(options.databaseUrl);
+    let secrets: SecretBox;
     try {
       await migrate(store.db, 'kernel', kernelMigrations);
+      secrets = new SecretBox(resolveSealingKey({ secretKey: options.secretKey, databaseUrl: options.databaseUrl }));
     } catch (error) {
       await store.close();
       throw error;
     }
-    return new Kernel(store, options.clock ?? new Clock(), options.log, options.idSeed ?? null, options.timings);
+    return new Kernel(store, options.clock ?? new Clock(), options.log, options.idSeed ?? null, options.timings, secrets);
   }
 
   /** Brings a module's tables up to date (each module keeps its own migration history). */
   async migrate(scope: string, migrations: Migrations): Promise<void> {
     await migrate(this.db, scope, migrations);
+  }
+
+  /**
+   * What a module puts into an empty store (stock lines, address pools): run at start-up,
+   * where it must leave existing rows alone, and after a reset.
+   */
+  onSeed(seeder: (trx: Transaction<any>) => Promise<void>): void {
+    this.seeders.push(seeder);
+  }
+
+  /**
+   * Recomputes what a module derives from its rows (stock in use, resource counts) after rows
+   * arrived or left in bulk: an import, an account deleted.
+   */
+  onRecount(recounter: (trx: Transaction<any>) => Promise<void>): void {
+    this.recounters.push(recounter);
+  }
+
+  async seed(): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (const seeder of this.seeders) await seeder(trx);
+    });
+  }
+
+  /**
+   * Back to an empty store (catalog stock and pools re-seeded), wall-clock time, no faults,
+   * default lifecycle progress, and ids from `seed` if given. One transaction, so a request
+   * in flight sees the store either before or after.
+   */
+  async reset(seed: string | null = null): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await this.state.clear(trx);
+      for (const seeder of this.seeders) await seeder(trx);
+    });
+    this.ids.reseed(seed);
+    this.faults.clear();
+    this.lifecycle.resetControls();
+    this.clock.reset();
+  }
+
+  async deleteAccount(accountId: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const found = await trx.selectFrom('accounts').select('id').where('id', '=', accountId).executeTakeFirst();
+      if (!found) return false;
+      await this.state.clearAccount(trx, accountId);
+      for (const recount of this.recounters) await recount(trx);
+      return true;
+    });
+  }
+
+  async importState(doc: StateDocument): Promise<void> {
+    await this.state.import(doc, async (trx) => {
+      for (const recount of this.recounters) await recount(trx);
+    });
+    await this.lifecycle.runDue();
   }
 
   /** Starts the lifecycle engine; overdue transitions are applied before this resolves. */

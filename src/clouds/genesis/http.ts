@@ -53,12 +53,26 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number 
       request.accountId = match.accountId;
     });
 
+    // Faults an operator staged through the admin API, rendered as Genesis errors.
+    app.addHook('onRequest', async (request) => {
+      const { faults } = model.ctx.kernel;
+      if (faults.empty) return;
+      const fault = faults.forRequest({ cloud: CLOUD, method: request.method, path: request.url.split('?')[0]!, accountId: request.accountId || null });
+      if (!fault) return;
+      if (fault.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
+      if (fault.failure) {
+        const { status, code, message } = fault.failure;
+        throw new GenesisError(status, code ?? codeForStatus(status), message);
+      }
+    });
+
     if (options.rateLimit > 0) {
       await app.register(rateLimit, {
         max: options.rateLimit,
         timeWindow: 1000,
-        keyGenerator: (request) =>
-          String(request.headers.authorization ?? request.headers['x-auth-token'] ?? request.ip),
+        // Keyed by the token itself, not the header text, so re-spelling the header ("bearer",
+        // extra spaces, X-Auth-Token) does not buy a fresh allowance.
+        keyGenerator: (request) => presentedToken(request.headers.authorization, request.headers['x-auth-token']) ?? request.ip,
         allowList: (request) => request.is404 || request.routeOptions.config.doc?.public === true,
         errorResponseBuilder: (_request, context) =>
           new GenesisError(
@@ -97,6 +111,16 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number 
   };
 }
 
+/** The code an injected fault carries when the operator named only a status. */
+function codeForStatus(status: number): string {
+  if (status === 401) return Code.PermissionDeniedAuth;
+  if (status === 403) return Code.PermissionDenied;
+  if (status === 404) return Code.InvalidRoute;
+  if (status === 429) return Code.NotAllowed;
+  if (status >= 500) return Code.Internal;
+  return Code.BadRequest;
+}
+
 function presentedToken(authorization: string | undefined, legacy: string | string[] | undefined): string | undefined {
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -123,6 +147,11 @@ export function toGenesisError(error: FastifyError | GenesisError): GenesisError
       return new GenesisError(413, Code.MalformedRequest, 'malformed request: the body is too large');
   }
   if (error instanceof SyntaxError) return new GenesisError(400, Code.MalformedRequest, `malformed request: ${error.message}`);
+  // The account vanished under a request in flight (an operator reset the store or deleted it).
+  const dbCode = (error as { code?: string }).code;
+  if (dbCode === 'SQLITE_CONSTRAINT_FOREIGNKEY' || dbCode === '23503') {
+    return new GenesisError(401, Code.PermissionDeniedAuth, 'permission denied: the account no longer exists');
+  }
   const status = error.statusCode ?? 500;
   if (status < 500) return new GenesisError(status, Code.BadRequest, error.message);
   return new GenesisError(500, Code.Internal, 'internal error: the request could not be completed');

@@ -1,5 +1,4 @@
 import type { CloudModule } from '../../http/cloud.js';
-import { randomSecret } from '../../kernel/ids.js';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
 import { GenesisCatalog } from './catalog.js';
 import { genesisPlugin, PREFIX, TOKEN_KIND } from './http.js';
@@ -7,7 +6,8 @@ import { genesisLifecycles } from './lifecycles.js';
 import { privatePool, publicPool, storagePool } from './model/addresses.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
 import { createModel } from './model/index.js';
-import { genesisMigrations, type GenesisDb } from './tables.js';
+import { genesisMigrations, type GenesisDb, type GenesisTables } from './tables.js';
+import type { Transaction } from 'kysely';
 
 /** Quotas a new account starts with: generous, so first use never trips them by accident. */
 const DEFAULT_QUOTAS: Record<string, number> = {
@@ -16,6 +16,37 @@ const DEFAULT_QUOTAS: Record<string, number> = {
   [Counter.volumes]: 1000,
   [Counter.floatingIps]: 1000,
 };
+
+/** Each counter and the table whose rows it counts. */
+const COUNTED: Record<string, keyof GenesisTables> = {
+  [Counter.instances]: 'genesis_instances',
+  [Counter.snapshots]: 'genesis_snapshots',
+  [Counter.sshKeys]: 'genesis_ssh_keys',
+  [Counter.securityGroups]: 'genesis_security_groups',
+  [Counter.volumes]: 'genesis_volumes',
+  [Counter.floatingIps]: 'genesis_floating_ips',
+  [Counter.filesystems]: 'genesis_filesystems',
+};
+
+/** Stock in use and per-account counts, recomputed from the rows after a bulk change. */
+async function recount(trx: Transaction<any>): Promise<void> {
+  await trx.updateTable('capacity').set({ used: 0 }).where('cloud', '=', CLOUD).execute();
+  const inUse = await trx
+    .selectFrom('genesis_instances')
+    .select(['region', 'type', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy(['region', 'type'])
+    .execute();
+  for (const r of inUse) {
+    await trx.updateTable('capacity').set({ used: Number(r.n) }).where('cloud', '=', CLOUD).where('region', '=', r.region).where('sku', '=', r.type).execute();
+  }
+  await trx.deleteFrom('counters').where('key', 'in', Object.keys(COUNTED)).execute();
+  for (const [key, table] of Object.entries(COUNTED)) {
+    const counts = await trx.selectFrom(table).select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute();
+    if (counts.length > 0) {
+      await trx.insertInto('counters').values(counts.map((c) => ({ account_id: c.account_id, key, value: Number(c.n) }))).execute();
+    }
+  }
+}
 
 /** The Genesis Cloud Compute API v1, under /compute/v1. */
 export const genesisCloud: CloudModule = {
@@ -36,7 +67,7 @@ export const genesisCloud: CloudModule = {
       kernel.counters.defineQuota(key, limit);
     }
 
-    await kernel.db.transaction().execute(async (trx) => {
+    kernel.onSeed(async (trx) => {
       for (const region of catalog.regions.values()) {
         await kernel.ipam.ensurePool(trx, privatePool(region.id), region.private_cidr);
         await kernel.ipam.ensurePool(trx, publicPool(region.id), region.public_cidr);
@@ -46,13 +77,20 @@ export const genesisCloud: CloudModule = {
         for (const [region, units] of Object.entries(type.stock)) await kernel.capacity.seed(trx, CLOUD, region, type.id, units);
       }
     });
+    kernel.onRecount((trx) => recount(trx));
 
     const pinned = config.demo.genesisToken;
     kernel.tenancy.onAccountCreated(CLOUD, async ({ trx, account, demo }) => {
-      const token = demo && pinned ? pinned : randomSecret(16);
+      const token = demo && pinned ? pinned : kernel.ids.secret(16);
       await kernel.tenancy.addCredential(trx, { accountId: account.id, cloud: CLOUD, kind: TOKEN_KIND, lookup: hashToken(token), label: 'default' });
       await model.securityGroups.createDefaults(trx, account.id);
       return { token };
+    });
+
+    kernel.tenancy.onIssueCredential(CLOUD, async (trx, accountId) => {
+      const token = kernel.ids.secret(16);
+      const id = await kernel.tenancy.addCredential(trx, { accountId, cloud: CLOUD, kind: TOKEN_KIND, lookup: hashToken(token), label: 'issued' });
+      return { credential_id: id, token };
     });
 
     return {

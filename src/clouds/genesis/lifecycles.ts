@@ -1,14 +1,14 @@
 import type { LifecycleDef, TransitionContext } from '../../kernel/lifecycle/engine.js';
 import type { InstanceRow } from './tables.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
-import { privatePool, publicOwner, publicPool, storagePool } from './model/addresses.js';
+import { privatePool, publicPool, storagePool } from './model/addresses.js';
 import { FILESYSTEM_KIND } from './model/filesystems.js';
 import { FLOATING_IP_KIND } from './model/floating-ips.js';
 import { SECURITY_GROUP_KIND } from './model/security-groups.js';
 import { SNAPSHOT_KIND } from './model/snapshots.js';
+import { INSTANCE_KIND } from './model/instances.js';
 import { VOLUME_KIND } from './model/volumes.js';
 
-export const INSTANCE_KIND = 'genesis.instance';
 
 const s = 1000;
 
@@ -37,7 +37,7 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
   async function addresses(t: TransitionContext): Promise<Partial<InstanceRow>> {
     const row = t.row as unknown as InstanceRow;
     const privateIp = row.private_ip ?? (await kernel.ipam.allocate(t.trx, privatePool(row.region), row.id));
-    const publicIp = (await floatingAddress(t)) ?? row.public_ip ?? (await kernel.ipam.allocate(t.trx, publicPool(row.region), publicOwner(row.id)));
+    const publicIp = (await floatingAddress(t)) ?? row.public_ip ?? (await kernel.ipam.allocate(t.trx, publicPool(row.region), row.id));
     const dnsName = row.dns_name || `${row.hostname.split('.')[0]}-${row.id.slice(0, 8)}.${row.region.toLowerCase()}.compute.hangar.test`;
     return { private_ip: privateIp, public_ip: publicIp, dns_name: dnsName };
   }
@@ -47,8 +47,8 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
     table: 'genesis_instances',
     statusColumn: 'status',
     transitions: {
-      boot: { from: 'creating', to: 'active', after: { fast: 3 * s, realistic: 90 * s }, effect: addresses },
-      start: { from: 'starting', to: 'active', after: { fast: 3 * s, realistic: 45 * s }, effect: addresses },
+      boot: { from: 'creating', to: 'active', after: { fast: 3 * s, realistic: 90 * s }, effect: addresses, failTo: 'error' },
+      start: { from: 'starting', to: 'active', after: { fast: 3 * s, realistic: 45 * s }, effect: addresses, failTo: 'error' },
       stop: {
         from: 'stopping',
         to: 'stopped',
@@ -57,7 +57,7 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
         effect: async (t) => {
           const row = t.row as unknown as InstanceRow;
           if (row.public_ip_type !== 'dynamic' || (await floatingAddress(t)) !== null) return;
-          await kernel.ipam.release(t.trx, publicOwner(row.id));
+          await kernel.ipam.release(t.trx, row.id, publicPool(row.region));
           return { public_ip: null };
         },
       },
@@ -70,7 +70,6 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
         effect: async (t) => {
           const row = t.row as unknown as InstanceRow;
           await kernel.ipam.release(t.trx, row.id);
-          await kernel.ipam.release(t.trx, publicOwner(row.id));
           await kernel.capacity.release(t.trx, CLOUD, row.region, row.type);
           await kernel.counters.add(t.trx, row.account_id, Counter.instances, -1);
           await t.trx.deleteFrom('genesis_instance_links').where('instance_id', '=', row.id).execute();
@@ -84,7 +83,7 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
     table: 'genesis_snapshots',
     statusColumn: 'status',
     transitions: {
-      create: { from: 'creating', to: 'created', after: { fast: 3 * s, realistic: 120 * s } },
+      create: { from: 'creating', to: 'created', after: { fast: 3 * s, realistic: 120 * s }, failTo: 'error' },
       delete: {
         from: 'deleting',
         to: null,
@@ -102,7 +101,7 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
     table,
     statusColumn: 'status',
     transitions: {
-      create: { from: 'creating', to: 'created', after: { fast: 1 * s, realistic: create * s } },
+      create: { from: 'creating', to: 'created', after: { fast: 1 * s, realistic: create * s }, failTo: 'error' },
       delete: {
         from: 'deleting',
         to: null,
@@ -125,6 +124,7 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
         from: 'creating',
         to: 'created',
         after: { fast: 3 * s, realistic: 60 * s },
+        failTo: 'error',
         effect: async (t) => {
           const id = t.row.id as string;
           const pool = storagePool(t.row.region as string);

@@ -36,6 +36,10 @@ export interface KernelTables {
     transition: string;
     due_at: number;
     created_at: number;
+    /** 1 while an operator holds the timer back (manual or read-counting lifecycle modes). */
+    held: number;
+    /** For the read-counting mode: reads of the resource still needed before it moves on. */
+    reads_left: number | null;
   };
   /** Audit trail: every transition the engine applied, once. */
   lifecycle_log: {
@@ -124,8 +128,10 @@ export const kernelMigrations: Migrations = {
         .addColumn('transition', 'text', (c) => c.notNull())
         .addColumn('due_at', 'bigint', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('held', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('reads_left', 'integer')
         .execute();
-      await db.schema.createIndex('lifecycle_timers_due').on('lifecycle_timers').columns(['due_at', 'id']).execute();
+      await db.schema.createIndex('lifecycle_timers_due').on('lifecycle_timers').columns(['held', 'due_at', 'id']).execute();
       await db.schema.createIndex('lifecycle_timers_resource').on('lifecycle_timers').columns(['resource_id']).execute();
 
       await db.schema

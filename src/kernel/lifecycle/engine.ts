@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
+import type { Faults } from '../faults.js';
 
 /**
  * The lifecycle engine. Each resource kind declares its states and the timed transitions
@@ -40,7 +41,18 @@ export interface TransitionDef {
   after: Durations;
   /** Runs in the transition's transaction; may return more columns to set on the row. */
   effect?: (ctx: TransitionContext) => Promise<Record<string, unknown> | void>;
+  /** Where an injected fault sends the resource instead (e.g. `error`); without it the transition cannot fail. */
+  failTo?: string;
+  /** Runs when the transition fails; may return more columns to set. */
+  onFail?: (ctx: TransitionContext) => Promise<Record<string, unknown> | void>;
 }
+
+/**
+ * How a kind progresses, like moto's state-transition modes: on the clock (the timing
+ * profile), after the resource has been read N times, or only when an operator says so
+ * (an admin call, or moving the clock past the transition's due time).
+ */
+export type ProgressMode = { mode: 'time' } | { mode: 'reads'; reads: number } | { mode: 'manual' };
 
 export interface LifecycleDef {
   kind: string;
@@ -65,6 +77,7 @@ export interface LifecycleEngineOptions {
   onError?: (error: unknown, timer: TimerRow) => void;
   /** Safety net for timers written by another process; local schedules arm precisely. */
   pollIntervalMs?: number;
+  faults?: Faults;
 }
 
 const BATCH = 500;
@@ -73,6 +86,7 @@ const MAX_DELAY = 2 ** 31 - 1;
 export class LifecycleEngine {
   private readonly defs = new Map<string, LifecycleDef>();
   private readonly overrides: Map<string, number>;
+  private readonly modes = new Map<string, ProgressMode>();
   private profile: TimingProfile;
   private handle: NodeJS.Timeout | null = null;
   private armedFor = Number.POSITIVE_INFINITY;
@@ -111,6 +125,36 @@ export class LifecycleEngine {
     else this.overrides.set(key, ms);
   }
 
+  /** The kinds and their transitions, with durations and modes as they stand. */
+  describe(): { kind: string; mode: ProgressMode; transitions: { name: string; from: string[]; to: string | null; ms: number }[] }[] {
+    return [...this.defs.values()].map((def) => ({
+      kind: def.kind,
+      mode: this.modes.get(def.kind) ?? { mode: 'time' },
+      transitions: Object.entries(def.transitions).map(([name, t]) => ({
+        name,
+        from: typeof t.from === 'string' ? [t.from] : [...t.from],
+        to: t.to,
+        ms: this.durationOf(def.kind, name),
+      })),
+    }));
+  }
+
+  knows(kind: string, transition?: string): boolean {
+    const def = this.defs.get(kind);
+    return def !== undefined && (transition === undefined || def.transitions[transition] !== undefined);
+  }
+
+  setMode(kind: string, mode: ProgressMode): void {
+    if (mode.mode === 'time') this.modes.delete(kind);
+    else this.modes.set(kind, mode);
+  }
+
+  /** Back to the profile's timings and time-driven progress for every kind. */
+  resetControls(): void {
+    this.modes.clear();
+    this.overrides.clear();
+  }
+
   durationOf(kind: string, transition: string): number {
     const override = this.overrides.get(`${kind}.${transition}`);
     if (override !== undefined) return override;
@@ -126,12 +170,72 @@ export class LifecycleEngine {
   async schedule(trx: Executor, kind: string, resourceId: string, transition: string, from?: number): Promise<number> {
     const start = from ?? this.clock.now();
     const due = start + this.durationOf(kind, transition);
+    const mode = this.modes.get(kind) ?? { mode: 'time' };
+    const held = mode.mode === 'time' ? 0 : 1;
     await trx
       .insertInto('lifecycle_timers')
-      .values({ id: this.ids.uuid(), kind, resource_id: resourceId, transition, due_at: due, created_at: this.clock.now() })
+      .values({
+        id: this.ids.uuid(),
+        kind,
+        resource_id: resourceId,
+        transition,
+        due_at: due,
+        created_at: this.clock.now(),
+        held,
+        reads_left: mode.mode === 'reads' ? mode.reads : null,
+      })
       .execute();
-    this.hint(due);
+    if (!held) this.hint(due);
     return due;
+  }
+
+  /**
+   * A client read a resource. Under the read-counting mode its pending transition moves on
+   * once it has been read often enough; otherwise this costs nothing.
+   */
+  async noteRead(kind: string, resourceId: string): Promise<boolean> {
+    if (this.modes.get(kind)?.mode !== 'reads') return false;
+    await this.db
+      .updateTable('lifecycle_timers')
+      .set((eb) => ({ reads_left: eb('reads_left', '-', 1) }))
+      .where('resource_id', '=', resourceId)
+      .where('held', '=', 1)
+      .where('reads_left', 'is not', null)
+      .execute();
+    const released = await this.db
+      .updateTable('lifecycle_timers')
+      .set({ held: 0, due_at: this.clock.now() })
+      .where('resource_id', '=', resourceId)
+      .where('held', '=', 1)
+      .where('reads_left', '<=', 0)
+      .executeTakeFirst();
+    if (Number(released.numUpdatedRows) === 0) return false;
+    await this.runDue();
+    return true;
+  }
+
+  /**
+   * Lets held transitions go now: all of them, or those of one kind or resource. Returns how
+   * many transitions were applied as a result (chained ones included).
+   */
+  async release(filter: { kind?: string; resourceId?: string } = {}): Promise<number> {
+    let query = this.db.updateTable('lifecycle_timers').set({ held: 0, due_at: this.clock.now() }).where('held', '=', 1);
+    if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
+    if (filter.resourceId !== undefined) query = query.where('resource_id', '=', filter.resourceId);
+    await query.execute();
+    return this.runDue();
+  }
+
+  /** After the clock moved: manual-mode transitions whose due time has passed go too. */
+  async releaseDue(): Promise<number> {
+    await this.db
+      .updateTable('lifecycle_timers')
+      .set({ held: 0 })
+      .where('held', '=', 1)
+      .where('reads_left', 'is', null)
+      .where('due_at', '<=', this.clock.now())
+      .execute();
+    return this.runDue();
   }
 
   /** Drops every pending transition of a resource (it was deleted, or moved to another path). */
@@ -141,6 +245,7 @@ export class LifecycleEngine {
 
   async pending(resourceId?: string): Promise<number> {
     let query = this.db.selectFrom('lifecycle_timers').select((eb) => eb.fn.countAll<number>().as('n'));
+    // (held timers count as pending too: they are waiting for an operator)
     if (resourceId !== undefined) query = query.where('resource_id', '=', resourceId);
     const row = await query.executeTakeFirstOrThrow();
     return Number(row.n);
@@ -202,6 +307,7 @@ export class LifecycleEngine {
       const batch = (await this.db
         .selectFrom('lifecycle_timers')
         .select(['id', 'kind', 'resource_id', 'transition', 'due_at'])
+        .where('held', '=', 0)
         .where('due_at', '<=', now)
         .orderBy('due_at')
         .orderBy('id')
@@ -209,9 +315,12 @@ export class LifecycleEngine {
         .execute()) as TimerRow[];
       if (batch.length === 0) return applied;
       try {
+        // Counted apart and added on commit: a rolled-back batch applied nothing.
+        let committed = 0;
         await this.db.transaction().execute(async (trx) => {
-          for (const timer of batch) if (await this.applyOne(trx, timer)) applied++;
+          for (const timer of batch) if (await this.applyOne(trx, timer)) committed++;
         });
+        applied += committed;
       } catch {
         // One bad transition must not hold back the others: retry one by one, and set
         // aside (log and drop) any timer whose transition keeps failing.
@@ -252,6 +361,17 @@ export class LifecycleEngine {
         await this.schedule(trx, options.kind ?? timer.kind, options.resourceId ?? timer.resource_id, next, at);
       },
     };
+    const accountId = typeof row.account_id === 'string' ? row.account_id : null;
+    const fails = transition.failTo !== undefined && this.options.faults?.forTransition(timer.kind, timer.transition, accountId) === true;
+    if (fails) {
+      const changes = (await transition.onFail?.(ctx)) ?? {};
+      const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.failTo };
+      const updatedAt = def.updatedAtColumn === undefined ? 'updated_at' : def.updatedAtColumn;
+      if (updatedAt) set[updatedAt] = at;
+      await trx.updateTable(def.table).set(set).where('id', '=', timer.resource_id).execute();
+      await this.log(trx, timer, state, transition.failTo!, at);
+      return true;
+    }
     const changes = (await transition.effect?.(ctx)) ?? {};
     if (transition.to === null) {
       await trx.deleteFrom(def.table).where('id', '=', timer.resource_id).execute();
@@ -261,6 +381,11 @@ export class LifecycleEngine {
       if (updatedAt) set[updatedAt] = at;
       await trx.updateTable(def.table).set(set).where('id', '=', timer.resource_id).execute();
     }
+    await this.log(trx, timer, state, transition.to, at);
+    return true;
+  }
+
+  private async log(trx: Transaction<any>, timer: TimerRow, from: string, to: string | null, at: number): Promise<void> {
     await trx
       .insertInto('lifecycle_log')
       .values({
@@ -268,13 +393,12 @@ export class LifecycleEngine {
         kind: timer.kind,
         resource_id: timer.resource_id,
         transition: timer.transition,
-        from_state: state,
-        to_state: transition.to,
+        from_state: from,
+        to_state: to,
         due_at: at,
         applied_at: this.clock.now(),
       })
       .execute();
-    return true;
   }
 
   private transition(kind: string, name: string): TransitionDef {
@@ -311,6 +435,7 @@ export class LifecycleEngine {
     const next = await this.db
       .selectFrom('lifecycle_timers')
       .select((eb) => eb.fn.min<number>('due_at').as('due'))
+      .where('held', '=', 0)
       .executeTakeFirst();
     const due = next?.due;
     if (due !== null && due !== undefined && this.started) this.arm(Number(due));

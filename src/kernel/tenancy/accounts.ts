@@ -27,6 +27,17 @@ export interface CredentialMatch {
   accountId: string;
   credentialId: string;
   expiresAt: number | null;
+  /** The sealed secret stored with the credential (e.g. an HMAC key), or null. */
+  secretSealed: string | null;
+}
+
+/** A credential as its owner may see it: never its secret. */
+export interface CredentialInfo {
+  id: string;
+  lookup: string;
+  label: string;
+  createdAt: number;
+  expiresAt: number | null;
 }
 
 /** One-way hash for bearer tokens: they are long random strings, so a fast hash is enough. */
@@ -40,6 +51,7 @@ export function hashToken(token: string): string {
  */
 export class Tenancy {
   private readonly hooks = new Map<string, AccountCreatedHook>();
+  private readonly issuers = new Map<string, (trx: Transaction<any>, accountId: string) => Promise<Record<string, unknown>>>();
 
   constructor(
     private readonly db: Kysely<any>,
@@ -50,6 +62,51 @@ export class Tenancy {
   /** Each cloud registers what a new account gets in it. */
   onAccountCreated(cloud: string, hook: AccountCreatedHook): void {
     this.hooks.set(cloud, hook);
+  }
+
+  /** Each cloud says how to issue one more credential of its kind (a token, a key pair). */
+  onIssueCredential(cloud: string, issuer: (trx: Transaction<any>, accountId: string) => Promise<Record<string, unknown>>): void {
+    this.issuers.set(cloud, issuer);
+  }
+
+  clouds(): string[] {
+    return [...this.issuers.keys()];
+  }
+
+  async issueCredential(accountId: string, cloud: string): Promise<Record<string, unknown> | undefined> {
+    const issuer = this.issuers.get(cloud);
+    if (!issuer) return undefined;
+    return this.db.transaction().execute((trx) => issuer(trx, accountId));
+  }
+
+  async list(): Promise<Account[]> {
+    const rows = await this.db.selectFrom('accounts').selectAll().orderBy('created_at').orderBy('id').execute();
+    return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
+  }
+
+  /** An account's credentials, without anything secret. */
+  async credentials(accountId: string): Promise<{ id: string; cloud: string; kind: string; label: string; createdAt: number; expiresAt: number | null }[]> {
+    const rows = await this.db
+      .selectFrom('credentials')
+      .select(['id', 'cloud', 'kind', 'label', 'created_at', 'expires_at'])
+      .where('account_id', '=', accountId)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      cloud: r.cloud,
+      kind: r.kind,
+      label: r.label,
+      createdAt: Number(r.created_at),
+      expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+    }));
+  }
+
+  /** Revokes a credential at once: the next request presenting it is refused. */
+  async revokeCredential(accountId: string, credentialId: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('credentials').where('id', '=', credentialId).where('account_id', '=', accountId).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
   }
 
   async create(name: string, options: { demo?: boolean } = {}): Promise<{ account: Account; clouds: Record<string, Record<string, unknown>> }> {
@@ -105,7 +162,7 @@ export class Tenancy {
   async findCredential(cloud: string, kind: string, lookup: string): Promise<CredentialMatch | undefined> {
     const row = await this.db
       .selectFrom('credentials')
-      .select(['id', 'account_id', 'expires_at'])
+      .select(['id', 'account_id', 'expires_at', 'secret_sealed'])
       .where('cloud', '=', cloud)
       .where('kind', '=', kind)
       .where('lookup', '=', lookup)
@@ -113,6 +170,38 @@ export class Tenancy {
     if (!row) return undefined;
     const expiresAt = row.expires_at === null ? null : Number(row.expires_at);
     if (expiresAt !== null && expiresAt <= this.clock.now()) return undefined;
-    return { accountId: row.account_id, credentialId: row.id, expiresAt };
+    return { accountId: row.account_id, credentialId: row.id, expiresAt, secretSealed: row.secret_sealed ?? null };
+  }
+
+  /** An account's credentials of one kind, oldest first, expired ones included. */
+  async listCredentials(trx: Executor, accountId: string, cloud: string, kind: string): Promise<CredentialInfo[]> {
+    const rows = await trx
+      .selectFrom('credentials')
+      .select(['id', 'lookup', 'label', 'created_at', 'expires_at'])
+      .where('account_id', '=', accountId)
+      .where('cloud', '=', cloud)
+      .where('kind', '=', kind)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      lookup: r.lookup,
+      label: r.label,
+      createdAt: Number(r.created_at),
+      expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+    }));
+  }
+
+  /** Removes one of an account's credentials; false when the account has no such credential. */
+  async removeCredential(trx: Executor, accountId: string, cloud: string, kind: string, lookup: string): Promise<boolean> {
+    const result = await trx
+      .deleteFrom('credentials')
+      .where('cloud', '=', cloud)
+      .where('kind', '=', kind)
+      .where('lookup', '=', lookup)
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
   }
 }

@@ -4,5 +4,3 @@ export const privatePool = (region: string) => `genesis:${region}:private`;
 export const publicPool = (region: string) => `genesis:${region}:public`;
 /** Filesystem mount endpoints. */
 export const storagePool = (region: string) => `genesis:${region}:storage`;
-/** An instance's dynamic public address is leased apart from its private one, so it can be given back on stop. */
-export const publicOwner = (instanceId: string) => `${instanceId}:public`;

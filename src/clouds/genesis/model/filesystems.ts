@@ -26,8 +26,10 @@ export class Filesystems {
     ) as Promise<Page<FilesystemRow>>;
   }
 
-  get(accountId: string, id: string): Promise<FilesystemRow> {
-    return getOwned(this.ctx.db, 'genesis_filesystems', accountId, id, NOT_FOUND, 'filesystem');
+  async get(accountId: string, id: string): Promise<FilesystemRow> {
+    const read = () => getOwned(this.ctx.db, 'genesis_filesystems', accountId, id, NOT_FOUND, 'filesystem');
+    const row = await read();
+    return (await this.ctx.kernel.lifecycle.noteRead(FILESYSTEM_KIND, id)) ? read() : row;
   }
 
   async create(accountId: string, input: CreateFilesystemInput): Promise<FilesystemRow> {

@@ -34,7 +34,8 @@ export class FloatingIps {
   }
 
   async get(accountId: string, id: string): Promise<FloatingIpView> {
-    const row = await this.find(this.ctx.db, accountId, id);
+    let row = await this.find(this.ctx.db, accountId, id);
+    if (await this.ctx.kernel.lifecycle.noteRead(FLOATING_IP_KIND, id)) row = await this.find(this.ctx.db, accountId, id);
     return (await this.views(this.ctx.db, [row]))[0]!;
   }
 

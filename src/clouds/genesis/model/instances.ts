@@ -4,7 +4,7 @@ import { badRequest, Code, GenesisError, missing, notFound } from '../errors.js'
 import type { InstanceType } from '../catalog.js';
 import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
-import { publicOwner, publicPool } from './addresses.js';
+import { publicPool } from './addresses.js';
 import { CLOUD, Counter, fromBool, type GenesisContext } from './context.js';
 import type { FloatingIps } from './floating-ips.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
@@ -13,6 +13,7 @@ import type { Snapshots } from './snapshots.js';
 import type { SshKeys } from './ssh-keys.js';
 import type { Volumes } from './volumes.js';
 
+export const INSTANCE_KIND = 'genesis.instance';
 export const MIN_DISK_GIB = 80;
 export const MAX_DISK_GIB = 16_384;
 export const MIN_PASSWORD_LENGTH = 16;
@@ -76,7 +77,8 @@ export class Instances {
   }
 
   async get(accountId: string, id: string): Promise<InstanceView> {
-    const row = await this.find(this.ctx.db, accountId, id);
+    let row = await this.find(this.ctx.db, accountId, id);
+    if (await this.ctx.kernel.lifecycle.noteRead(INSTANCE_KIND, id)) row = await this.find(this.ctx.db, accountId, id);
     return (await this.withLinks([row]))[0]!;
   }
 
@@ -171,7 +173,7 @@ export class Instances {
         ...(floating ? [link(row.id, 'floating_ip', floating.id, floating.name, 0)] : []),
       ];
       if (links.length > 0) await trx.insertInto('genesis_instance_links').values(links).execute();
-      await kernel.lifecycle.schedule(trx, 'genesis.instance', row.id, 'boot');
+      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, 'boot');
       return { row, links };
     });
   }
@@ -192,7 +194,7 @@ export class Instances {
         .set({ status: 'deleting', updated_at: kernel.clock.now() })
         .where('id', '=', id)
         .execute();
-      await kernel.lifecycle.schedule(trx, 'genesis.instance', id, 'destroy');
+      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, id, 'destroy');
     });
   }
 
@@ -246,7 +248,7 @@ export class Instances {
         .set({ status: next.status, updated_at: kernel.clock.now() })
         .where('id', '=', id)
         .execute();
-      await kernel.lifecycle.schedule(trx, 'genesis.instance', id, next.transition);
+      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, id, next.transition);
     });
   }
 
@@ -395,11 +397,11 @@ export class Instances {
     if (id === null) {
       if (current === undefined) return row.public_ip;
       await this.replaceLinks(trx, row.id, 'floating_ip', []);
-      return running ? kernel.ipam.allocate(trx, publicPool(row.region), publicOwner(row.id)) : null;
+      return running ? kernel.ipam.allocate(trx, publicPool(row.region), row.id) : null;
     }
     const floating = await this.peers.floatingIps.resolveForAttach(trx, row.account_id, row.region, id, row.id);
     await this.replaceLinks(trx, row.id, 'floating_ip', [floating]);
-    await kernel.ipam.release(trx, publicOwner(row.id));
+    await kernel.ipam.release(trx, row.id, publicPool(row.region));
     return running || row.public_ip !== null ? floating.ip_address : null;
   }
 

@@ -91,7 +91,9 @@ export class SecurityGroups {
   }
 
   async get(accountId: string, id: string): Promise<SecurityGroupRow> {
-    return getOwned(this.ctx.db, 'genesis_security_groups', accountId, id, Code.SecurityGroupNotFound, 'security group');
+    const read = () => getOwned(this.ctx.db, 'genesis_security_groups', accountId, id, Code.SecurityGroupNotFound, 'security group');
+    const row = await read();
+    return (await this.ctx.kernel.lifecycle.noteRead(SECURITY_GROUP_KIND, id)) ? read() : row;
   }
 
   async create(accountId: string, input: CreateSecurityGroupInput): Promise<SecurityGroupRow> {

@@ -37,7 +37,8 @@ export class Snapshots {
   }
 
   async get(accountId: string, id: string): Promise<SnapshotRow> {
-    const row = await this.findOwned(this.ctx.db, accountId, id);
+    let row = await this.findOwned(this.ctx.db, accountId, id);
+    if (row && (await this.ctx.kernel.lifecycle.noteRead(SNAPSHOT_KIND, id))) row = await this.findOwned(this.ctx.db, accountId, id);
     if (!row) throw notFound(Code.SnapshotNotFound, 'snapshot', id);
     return row;
   }

@@ -33,7 +33,8 @@ export class Volumes {
   }
 
   async get(accountId: string, id: string): Promise<VolumeView> {
-    const row = await this.find(this.ctx.db, accountId, id);
+    let row = await this.find(this.ctx.db, accountId, id);
+    if (await this.ctx.kernel.lifecycle.noteRead(VOLUME_KIND, id)) row = await this.find(this.ctx.db, accountId, id);
     return (await this.views(this.ctx.db, [row]))[0]!;
   }
 

@@ -1,0 +1,305 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Journal } from '../http/journal.js';
+import type { App } from '../http/types.js';
+import { describeValidation } from '../http/validation.js';
+import { parseDuration } from '../kernel/clock.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { timingProfiles, type ProgressMode, type TimingProfile } from '../kernel/lifecycle/engine.js';
+import { StateError, type StateDocument } from '../kernel/state.js';
+
+/** What the admin API drives beyond the kernel: account creation and reset include the demo account. */
+export interface AdminDeps {
+  kernel: Kernel;
+  journal: Journal;
+  adminToken: string | null;
+  createAccount(name: string): Promise<Record<string, unknown>>;
+  reset(seed: string | null): Promise<void>;
+}
+
+export class AdminError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const notFound = (what: string, id: string) => new AdminError(404, 'not_found', `${what} "${id}" not found`);
+const invalid = (message: string) => new AdminError(400, 'invalid_request', message);
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+function duration(value: string | number, field: string): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    throw invalid(`"${field}" must be a duration such as "90s", "5m" or a number of milliseconds (got ${JSON.stringify(value)})`);
+  }
+}
+
+/**
+ * The emulator controls under /admin/v1: accounts, reset, the clock, lifecycle progression,
+ * faults, stock and quotas, state export/import, and the request journal. Bearer
+ * HANGAR_ADMIN_TOKEN when set; without it, only callers on a loopback address get in.
+ */
+export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
+  const { kernel, journal } = deps;
+  const expected = deps.adminToken === null ? null : Buffer.from(`Bearer ${deps.adminToken}`);
+
+  return async (scope: FastifyInstance) => {
+    const app = scope as unknown as App;
+
+    app.addHook('onRequest', async (request) => {
+      if (expected === null) {
+        if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) {
+          throw new AdminError(403, 'forbidden', 'the admin API answers only on loopback unless HANGAR_ADMIN_TOKEN is set');
+        }
+        return;
+      }
+      const presented = Buffer.from(request.headers.authorization ?? '');
+      if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+        throw new AdminError(401, 'unauthorized', 'send "Authorization: Bearer <HANGAR_ADMIN_TOKEN>"');
+      }
+    });
+    app.setErrorHandler((error: FastifyError | AdminError, request, reply) => {
+      if (error instanceof AdminError) return reply.code(error.statusCode).send({ code: error.code, message: error.message });
+      if (error instanceof StateError) return reply.code(400).send({ code: 'invalid_state', message: error.message });
+      if (error.validation) {
+        return reply.code(400).send({ code: 'invalid_request', message: describeValidation(error.validation as never, error.validationContext).message });
+      }
+      if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ code: 'invalid_request', message: error.message });
+      request.log.error({ err: error }, 'admin request failed');
+      return reply.code(500).send({ code: 'internal', message: error.message });
+    });
+    app.setNotFoundHandler((request, reply) =>
+      reply.code(404).send({ code: 'not_found', message: `no admin route ${request.method} ${request.url.split('?')[0]}` }),
+    );
+
+    const AccountParams = Type.Object({ account_id: Type.String() });
+
+    // --- accounts -------------------------------------------------------------------------
+    app.post('/accounts', { schema: { body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }) } }, async (req, reply) =>
+      reply.code(201).send(await deps.createAccount(req.body.name)),
+    );
+    app.get('/accounts', async () => ({
+      accounts: await Promise.all((await kernel.tenancy.list()).map((a) => describeAccount(kernel, a.id, a.name, a.createdAt))),
+    }));
+    app.get('/accounts/:account_id', { schema: { params: AccountParams } }, async (req) => {
+      const account = await kernel.tenancy.get(req.params.account_id);
+      if (!account) throw notFound('account', req.params.account_id);
+      return describeAccount(kernel, account.id, account.name, account.createdAt);
+    });
+    app.delete('/accounts/:account_id', { schema: { params: AccountParams } }, async (req, reply) => {
+      if (!(await kernel.deleteAccount(req.params.account_id))) throw notFound('account', req.params.account_id);
+      return reply.code(204).send();
+    });
+    app.post(
+      '/accounts/:account_id/credentials',
+      { schema: { params: AccountParams, body: Type.Object({ cloud: Type.String() }) } },
+      async (req, reply) => {
+        if (!(await kernel.tenancy.get(req.params.account_id))) throw notFound('account', req.params.account_id);
+        const issued = await kernel.tenancy.issueCredential(req.params.account_id, req.body.cloud);
+        if (!issued) throw invalid(`"cloud" must be one of: ${kernel.tenancy.clouds().join(', ')}`);
+        return reply.code(201).send({ cloud: req.body.cloud, ...issued });
+      },
+    );
+    app.delete(
+      '/accounts/:account_id/credentials/:credential_id',
+      { schema: { params: Type.Object({ account_id: Type.String(), credential_id: Type.String() }) } },
+      async (req, reply) => {
+        if (!(await kernel.tenancy.revokeCredential(req.params.account_id, req.params.credential_id))) {
+          throw notFound('credential', req.params.credential_id);
+        }
+        return reply.code(204).send();
+      },
+    );
+    app.get('/accounts/:account_id/quotas', { schema: { params: AccountParams } }, async (req) => {
+      if (!(await kernel.tenancy.get(req.params.account_id))) throw notFound('account', req.params.account_id);
+      return { quotas: await kernel.counters.describe(kernel.db, req.params.account_id) };
+    });
+    app.put(
+      '/accounts/:account_id/quotas',
+      { schema: { params: AccountParams, body: Type.Record(Type.String(), Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])) } },
+      async (req) => {
+        if (!(await kernel.tenancy.get(req.params.account_id))) throw notFound('account', req.params.account_id);
+        const known = kernel.counters.quotaKeys();
+        for (const key of Object.keys(req.body)) if (!known.includes(key)) throw invalid(`unknown quota "${key}" (known: ${known.join(', ')})`);
+        for (const [key, limit] of Object.entries(req.body)) await kernel.counters.setQuota(kernel.db, req.params.account_id, key, limit);
+        return { quotas: await kernel.counters.describe(kernel.db, req.params.account_id) };
+      },
+    );
+
+    // --- reset ----------------------------------------------------------------------------
+    app.post('/reset', { schema: { body: Type.Optional(Type.Object({ seed: Type.Optional(Type.String({ minLength: 1 })) })) } }, async (req, reply) => {
+      await deps.reset(req.body?.seed ?? null);
+      journal.clear();
+      return reply.code(204).send();
+    });
+
+    // --- clock ----------------------------------------------------------------------------
+    const clockView = () => ({ now: kernel.clock.iso(), frozen: kernel.clock.frozen });
+    app.get('/clock', async () => clockView());
+    app.post('/clock/freeze', { schema: { body: Type.Optional(Type.Object({ at: Type.Optional(Type.String({ format: 'date-time' })) })) } }, async (req) => {
+      const at = req.body?.at === undefined ? undefined : Date.parse(req.body.at);
+      if (at !== undefined && at < kernel.clock.now()) throw invalid('"at" must not be earlier than the clock: it only moves forward');
+      kernel.clock.freeze(at);
+      await kernel.lifecycle.releaseDue();
+      return clockView();
+    });
+    app.post('/clock/resume', async () => {
+      kernel.clock.resume();
+      return clockView();
+    });
+    app.post('/clock/advance', { schema: { body: Type.Object({ by: Type.Union([Type.String(), Type.Integer({ minimum: 0 })]) }) } }, async (req) => {
+      kernel.clock.advance(duration(req.body.by, 'by'));
+      // Everything that fell due in the skipped interval is applied, in order, before answering.
+      const applied = (await kernel.lifecycle.runDue()) + (await kernel.lifecycle.releaseDue());
+      return { ...clockView(), applied };
+    });
+
+    // --- lifecycle progression ------------------------------------------------------------
+    app.get('/lifecycle', async () => ({ profile: kernel.lifecycle.timingProfile, kinds: kernel.lifecycle.describe() }));
+    app.put(
+      '/lifecycle',
+      { schema: { body: Type.Object({ profile: Type.Unsafe<TimingProfile>({ type: 'string', enum: [...timingProfiles] }) }) } },
+      async (req) => {
+        kernel.lifecycle.setProfile(req.body.profile);
+        return { profile: kernel.lifecycle.timingProfile, kinds: kernel.lifecycle.describe() };
+      },
+    );
+    app.put(
+      '/lifecycle/:kind',
+      {
+        schema: {
+          params: Type.Object({ kind: Type.String() }),
+          body: Type.Object({
+            mode: Type.Optional(Type.Unsafe<'time' | 'reads' | 'manual'>({ type: 'string', enum: ['time', 'reads', 'manual'] })),
+            reads: Type.Optional(Type.Integer({ minimum: 1 })),
+            durations: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Integer({ minimum: 0 }), Type.Null()]))),
+          }),
+        },
+      },
+      async (req) => {
+        const { kind } = req.params;
+        if (!kernel.lifecycle.knows(kind)) throw notFound('lifecycle kind', kind);
+        const { mode, reads, durations } = req.body;
+        for (const transition of Object.keys(durations ?? {})) {
+          if (!kernel.lifecycle.knows(kind, transition)) throw invalid(`kind ${kind} has no transition "${transition}"`);
+        }
+        if (mode === 'reads' && reads === undefined) throw invalid('"reads" is required with mode "reads"');
+        for (const [transition, value] of Object.entries(durations ?? {})) {
+          kernel.lifecycle.setOverride(kind, transition, value === null ? null : duration(value, `durations.${transition}`));
+        }
+        if (mode !== undefined) {
+          const progress: ProgressMode = mode === 'reads' ? { mode, reads: reads! } : { mode };
+          kernel.lifecycle.setMode(kind, progress);
+        }
+        return kernel.lifecycle.describe().find((k) => k.kind === kind);
+      },
+    );
+    app.post(
+      '/lifecycle/advance',
+      { schema: { body: Type.Optional(Type.Object({ kind: Type.Optional(Type.String()), resource_id: Type.Optional(Type.String()) })) } },
+      async (req) => ({ applied: await kernel.lifecycle.release({ kind: req.body?.kind, resourceId: req.body?.resource_id }) }),
+    );
+
+    // --- faults ---------------------------------------------------------------------------
+    const FaultBody = Type.Object(
+      {
+        cloud: Type.Optional(Type.String()),
+        method: Type.Optional(Type.String()),
+        path: Type.Optional(Type.String()),
+        account: Type.Optional(Type.String()),
+        count: Type.Optional(Type.Integer({ minimum: 1 })),
+        probability: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+        status: Type.Optional(Type.Integer({ minimum: 400, maximum: 599 })),
+        code: Type.Optional(Type.String()),
+        message: Type.Optional(Type.String()),
+        latency_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+        kind: Type.Optional(Type.String()),
+        transition: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false },
+    );
+    app.get('/faults', async () => ({ faults: kernel.faults.list() }));
+    app.post('/faults', { schema: { body: FaultBody } }, async (req, reply) => {
+      const rule = req.body;
+      if (rule.kind !== undefined) {
+        if (!kernel.lifecycle.knows(rule.kind, rule.transition)) throw invalid(`no lifecycle transition ${rule.kind}${rule.transition ? `.${rule.transition}` : ''}`);
+      } else if (rule.status === undefined && rule.latency_ms === undefined) {
+        throw invalid('a fault needs "status" (fail the call), "latency_ms" (slow it down), or "kind" (fail a lifecycle transition)');
+      }
+      try {
+        return reply.code(201).send(kernel.faults.add(rule));
+      } catch (error) {
+        throw invalid((error as Error).message);
+      }
+    });
+    app.delete('/faults', async (_req, reply) => {
+      kernel.faults.clear();
+      return reply.code(204).send();
+    });
+    app.delete('/faults/:fault_id', { schema: { params: Type.Object({ fault_id: Type.String() }) } }, async (req, reply) => {
+      if (!kernel.faults.remove(req.params.fault_id)) throw notFound('fault', req.params.fault_id);
+      return reply.code(204).send();
+    });
+
+    // --- stock ----------------------------------------------------------------------------
+    app.get(
+      '/capacity',
+      { schema: { querystring: Type.Object({ cloud: Type.Optional(Type.String()), region: Type.Optional(Type.String()) }) } },
+      async (req) => {
+        const clouds = req.query.cloud ? [req.query.cloud] : kernel.tenancy.clouds();
+        const lines = [];
+        for (const cloud of clouds) for (const s of await kernel.capacity.list(kernel.db, cloud, req.query.region)) lines.push({ cloud, ...s });
+        return { capacity: lines };
+      },
+    );
+    app.put(
+      '/capacity',
+      { schema: { body: Type.Object({ cloud: Type.String(), region: Type.String(), sku: Type.String(), total: Type.Integer({ minimum: 0 }) }) } },
+      async (req) => {
+        const { cloud, region, sku, total } = req.body;
+        const line = (await kernel.capacity.list(kernel.db, cloud, region)).find((s) => s.sku === sku);
+        if (!line) throw notFound('stock line', `${cloud}/${region}/${sku}`);
+        await kernel.capacity.setTotal(kernel.db, cloud, region, sku, total);
+        return { cloud, region, sku, total, used: line.used };
+      },
+    );
+
+    // --- state ----------------------------------------------------------------------------
+    app.get('/state', { schema: { querystring: Type.Object({ account: Type.Optional(Type.String()) }) } }, async (req) => {
+      if (req.query.account !== undefined && !(await kernel.tenancy.get(req.query.account))) throw notFound('account', req.query.account);
+      return kernel.state.export(req.query.account ?? null);
+    });
+    app.put('/state', { bodyLimit: 512 * 1024 * 1024 }, async (req, reply) => {
+      await kernel.importState(req.body as StateDocument);
+      return reply.code(204).send();
+    });
+
+    // --- journal --------------------------------------------------------------------------
+    app.get('/journal', { schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) }) } }, async (req) => ({
+      requests: journal.list(req.query.limit ?? 100),
+    }));
+  };
+}
+
+async function describeAccount(kernel: Kernel, id: string, name: string, createdAt: number) {
+  return {
+    id,
+    name,
+    created_at: new Date(createdAt).toISOString(),
+    credentials: (await kernel.tenancy.credentials(id)).map((c) => ({
+      id: c.id,
+      cloud: c.cloud,
+      kind: c.kind,
+      label: c.label,
+      created_at: new Date(c.createdAt).toISOString(),
+      expires_at: c.expiresAt === null ? null : new Date(c.expiresAt).toISOString(),
+    })),
+  };
+}

@@ -1,0 +1,134 @@
+import type { IdGenerator } from './ids.js';
+
+/**
+ * Fault injection, the way an operator stages trouble on purpose: fail the next N matching
+ * API calls (or a fraction of them) with a chosen status and the cloud's own error code, add
+ * latency, or make the next N lifecycle transitions of a kind fail (an instance boot ending
+ * in `error`, a Crusoe operation ending FAILED). Each cloud renders a fired request fault in
+ * its own error format; the kernel only decides whether a rule fires.
+ */
+export interface FaultRuleInput {
+  /** Which API the rule watches (`genesis`, `crusoe`); absent means any. */
+  cloud?: string;
+  /** HTTP method, or absent / `*` for any. */
+  method?: string;
+  /** Request path: exact, `*` for one segment, `**` for the rest, `{name}` for one segment. */
+  path?: string;
+  /** Only requests of this account. */
+  account?: string;
+  /** How many matching events fire before the rule is spent; absent means no limit. */
+  count?: number;
+  /** The share of matching events that fire, 0..1 (default 1). */
+  probability?: number;
+  /** Fail the request with this HTTP status... */
+  status?: number;
+  /** ...and this cloud error code (the cloud picks a fitting one when absent)... */
+  code?: string;
+  /** ...and this message. */
+  message?: string;
+  /** Add this much latency (ms) before the request is handled (alone, or before failing it). */
+  latency_ms?: number;
+  /** A lifecycle fault: the kind (e.g. `genesis.instance`) whose transitions fail. */
+  kind?: string;
+  /** ...and the transition (e.g. `boot`); absent means any transition that can fail. */
+  transition?: string;
+}
+
+export interface FaultRule extends FaultRuleInput {
+  id: string;
+  fired: number;
+}
+
+export interface RequestFault {
+  latencyMs: number;
+  failure: { status: number; code?: string; message: string } | null;
+}
+
+export class Faults {
+  private rules: FaultRule[] = [];
+
+  constructor(private readonly ids: IdGenerator) {}
+
+  add(input: FaultRuleInput): FaultRule {
+    const rule: FaultRule = { ...input, id: this.ids.uuid(), fired: 0 };
+    if (rule.path !== undefined) compile(rule.path); // reject a bad pattern now, not on a request
+    this.rules.push(rule);
+    return rule;
+  }
+
+  list(): FaultRule[] {
+    return this.rules.map((r) => ({ ...r }));
+  }
+
+  remove(id: string): boolean {
+    const before = this.rules.length;
+    this.rules = this.rules.filter((r) => r.id !== id);
+    return this.rules.length !== before;
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  /** Cheap enough for every request: most of the time there are no rules at all. */
+  get empty(): boolean {
+    return this.rules.length === 0;
+  }
+
+  /** The fault (if any) to apply to a request; counts the firing. */
+  forRequest(request: { cloud: string; method: string; path: string; accountId: string | null }): RequestFault | null {
+    if (this.rules.length === 0) return null;
+    let latencyMs = 0;
+    let failure: RequestFault['failure'] = null;
+    for (const rule of this.rules) {
+      if (rule.kind !== undefined) continue;
+      if (rule.cloud !== undefined && rule.cloud !== request.cloud) continue;
+      if (rule.method !== undefined && rule.method !== '*' && rule.method.toUpperCase() !== request.method) continue;
+      if (rule.account !== undefined && rule.account !== request.accountId) continue;
+      if (rule.path !== undefined && !compile(rule.path).test(request.path)) continue;
+      if (!this.fire(rule)) continue;
+      latencyMs += rule.latency_ms ?? 0;
+      if (rule.status !== undefined && failure === null) {
+        failure = { status: rule.status, code: rule.code, message: rule.message ?? `injected fault: ${rule.status}` };
+      }
+    }
+    return latencyMs > 0 || failure ? { latencyMs, failure } : null;
+  }
+
+  /** Whether a lifecycle transition should fail instead of completing; counts the firing. */
+  forTransition(kind: string, transition: string, accountId: string | null): boolean {
+    for (const rule of this.rules) {
+      if (rule.kind === undefined || rule.kind !== kind) continue;
+      if (rule.transition !== undefined && rule.transition !== transition) continue;
+      if (rule.account !== undefined && rule.account !== accountId) continue;
+      if (this.fire(rule)) return true;
+    }
+    return false;
+  }
+
+  private fire(rule: FaultRule): boolean {
+    if (rule.count !== undefined && rule.fired >= rule.count) return false;
+    if (rule.probability !== undefined && Math.random() >= rule.probability) return false;
+    rule.fired++;
+    return true;
+  }
+}
+
+const patterns = new Map<string, RegExp>();
+
+function compile(pattern: string): RegExp {
+  let regex = patterns.get(pattern);
+  if (!regex) {
+    const body = pattern
+      .split('/')
+      .map((segment) => {
+        if (segment === '**') return '.*';
+        if (segment === '*' || /^\{[^}]+\}$/.test(segment)) return '[^/]+';
+        return segment.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+      })
+      .join('/');
+    regex = new RegExp(`^${body}/?$`);
+    patterns.set(pattern, regex);
+  }
+  return regex;
+}

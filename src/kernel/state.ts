@@ -1,0 +1,154 @@
+import type { Kysely, Transaction } from 'kysely';
+import { dataTables, type TableInfo } from './db/tables.js';
+import type { Engine } from './db/store.js';
+
+/**
+ * The whole store (or one account's part of it) as one JSON document, and back. Tables come
+ * in dependency order, rows sorted, columns in table order, so exporting the same state twice
+ * gives the same bytes, and importing an export then exporting again gives the document back.
+ */
+export interface StateDocument {
+  format: 'hangar-state/1';
+  account: string | null;
+  tables: Record<string, Record<string, unknown>[]>;
+}
+
+/** Tables that describe the installation rather than any account: left out of an account's export. */
+const GLOBAL_TABLES = new Set(['capacity', 'ip_pools']);
+
+export class StateStore {
+  private tables: TableInfo[] | null = null;
+
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly engine: Engine,
+  ) {}
+
+  /** Every data table, parents first; read once (after migrations) and kept. */
+  async list(): Promise<TableInfo[]> {
+    this.tables ??= await dataTables(this.db, this.engine);
+    return this.tables;
+  }
+
+  async export(accountId: string | null = null): Promise<StateDocument> {
+    const tables = await this.list();
+    const out: Record<string, Record<string, unknown>[]> = {};
+    await this.db.transaction().execute(async (trx) => {
+      const all = new Map<string, Record<string, unknown>[]>();
+      for (const table of tables) all.set(table.name, (await trx.selectFrom(table.name).selectAll().execute()) as Record<string, unknown>[]);
+      for (const table of tables) {
+        let rows = all.get(table.name)!;
+        if (accountId !== null) rows = this.scope(table, rows, accountId, all);
+        if (rows === null) continue;
+        out[table.name] = sortRows(rows.map((row) => ordered(row, table.columns)));
+      }
+    });
+    return { format: 'hangar-state/1', account: accountId, tables: out };
+  }
+
+  /**
+   * Rows of an account: its own (account_id), the account row itself, and rows of tables
+   * without an account column that hang off those (timers, logs, leases, links), found by any
+   * *_id / owner column naming one of the account's resources.
+   */
+  private scope(table: TableInfo, rows: Record<string, unknown>[], accountId: string, all: Map<string, Record<string, unknown>[]>) {
+    if (GLOBAL_TABLES.has(table.name)) return [];
+    if (table.name === 'accounts') return rows.filter((r) => r.id === accountId);
+    if (table.columns.includes('account_id')) return rows.filter((r) => r.account_id === accountId);
+    const owned = new Set<string>([accountId]);
+    for (const [name, tableRows] of all) {
+      const info = this.tables!.find((t) => t.name === name)!;
+      if (!info.columns.includes('account_id')) continue;
+      for (const r of tableRows) if (r.account_id === accountId && typeof r.id === 'string') owned.add(r.id);
+    }
+    const refs = table.columns.filter((c) => c.endsWith('_id') || c === 'owner');
+    return rows.filter((r) => refs.some((c) => owned.has(String(r[c]))));
+  }
+
+  /**
+   * Loads a document. A whole-store document replaces everything; an account's replaces that
+   * account only. Runs in one transaction: all of it lands or none.
+   */
+  async import(doc: StateDocument, afterImport: (trx: Transaction<any>) => Promise<void>): Promise<void> {
+    if (doc?.format !== 'hangar-state/1' || typeof doc.tables !== 'object' || doc.tables === null) {
+      throw new StateError('not a Hangar state document (expected "format": "hangar-state/1")');
+    }
+    const tables = await this.list();
+    const known = new Map(tables.map((t) => [t.name, t]));
+    for (const name of Object.keys(doc.tables)) {
+      if (!known.has(name)) throw new StateError(`unknown table "${name}" in the document`);
+      if (!Array.isArray(doc.tables[name])) throw new StateError(`table "${name}" must be a list of rows`);
+    }
+    await this.db.transaction().execute(async (trx) => {
+      if (doc.account === null) {
+        await this.clear(trx);
+      } else {
+        const accountRows = doc.tables.accounts ?? [];
+        if (accountRows.length !== 1 || accountRows[0]!.id !== doc.account) throw new StateError('an account document must hold exactly its account row');
+        await this.clearAccount(trx, doc.account);
+      }
+      for (const table of tables) {
+        const rows = doc.tables[table.name];
+        if (!rows || rows.length === 0) continue;
+        for (const row of rows) {
+          const unknown = Object.keys(row).find((c) => !table.columns.includes(c));
+          if (unknown) throw new StateError(`table "${table.name}" has no column "${unknown}"`);
+        }
+        for (let i = 0; i < rows.length; i += 200) await trx.insertInto(table.name).values(rows.slice(i, i + 200)).execute();
+      }
+      await afterImport(trx);
+    });
+  }
+
+  /** Empties every data table (children first). */
+  async clear(trx: Transaction<any>): Promise<void> {
+    for (const table of [...(await this.list())].reverse()) await trx.deleteFrom(table.name).execute();
+  }
+
+  /** Removes one account and everything hanging off it. */
+  async clearAccount(trx: Transaction<any>, accountId: string): Promise<void> {
+    const doc = await this.exportWithin(trx, accountId);
+    for (const table of [...(await this.list())].reverse()) {
+      const rows = doc[table.name] ?? [];
+      if (rows.length === 0) continue;
+      if (table.columns.includes('id')) {
+        const ids = rows.map((r) => r.id as string);
+        for (let i = 0; i < ids.length; i += 500) await trx.deleteFrom(table.name).where('id', 'in', ids.slice(i, i + 500)).execute();
+      } else if (table.columns.includes('account_id')) {
+        await trx.deleteFrom(table.name).where('account_id', '=', accountId).execute();
+      } else {
+        for (const row of rows) {
+          let query = trx.deleteFrom(table.name);
+          for (const [column, value] of Object.entries(row)) query = value === null ? query.where(column, 'is', null) : query.where(column, '=', value);
+          await query.execute();
+        }
+      }
+    }
+  }
+
+  private async exportWithin(trx: Transaction<any>, accountId: string): Promise<Record<string, Record<string, unknown>[]>> {
+    const tables = await this.list();
+    const all = new Map<string, Record<string, unknown>[]>();
+    for (const table of tables) all.set(table.name, (await trx.selectFrom(table.name).selectAll().execute()) as Record<string, unknown>[]);
+    const out: Record<string, Record<string, unknown>[]> = {};
+    for (const table of tables) out[table.name] = this.scope(table, all.get(table.name)!, accountId, all);
+    return out;
+  }
+}
+
+export class StateError extends Error {}
+
+function ordered(row: Record<string, unknown>, columns: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) {
+    const v = row[c];
+    out[c] = typeof v === 'bigint' ? Number(v) : v ?? null;
+  }
+  return out;
+}
+
+function sortRows(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  const keyed = rows.map((r) => ({ r, k: JSON.stringify(r) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((x) => x.r);
+}
