@@ -1,11 +1,29 @@
-import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
 import { createHangar } from '../app.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { AdminClient, CliError, table } from './client.js';
 
-/** The `hangar` command. `hangar serve` is what `npm start` runs. */
+/**
+ * The `hangar` command. `hangar serve` is what `npm start` runs; every other command talks
+ * to a running Hangar through its admin API.
+ */
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
-  program.name('hangar').description('A GPU cloud control plane that speaks the Genesis Cloud and Crusoe Cloud APIs');
+  program
+    .name('hangar')
+    .description('A GPU cloud control plane that speaks the Genesis Cloud and Crusoe Cloud APIs')
+    .addOption(new Option('--url <url>', 'the running Hangar').env('HANGAR_URL').default('http://127.0.0.1:8080'))
+    .addOption(new Option('--token <token>', 'admin token, if the server has HANGAR_ADMIN_TOKEN set').env('HANGAR_ADMIN_TOKEN'))
+    .option('--json', 'print JSON for scripts instead of tables')
+    .showHelpAfterError();
+
+  const client = () => {
+    const options = program.opts<{ url: string; token?: string }>();
+    return new AdminClient(options.url.replace(/\/+$/, ''), options.token);
+  };
+  const json = () => program.opts<{ json?: boolean }>().json === true;
+  const print = (value: unknown, human: () => string) => console.log(json() ? JSON.stringify(value, null, 2) : human());
 
   program
     .command('serve', { isDefault: true })
@@ -16,7 +34,193 @@ export async function main(argv: string[]): Promise<void> {
       await serve({ ...process.env, ...(options.host ? { HOST: options.host } : {}), ...(options.port ? { PORT: options.port } : {}) });
     });
 
-  await program.parseAsync(argv);
+  const accounts = program.command('accounts').description('create, list and delete accounts');
+  accounts
+    .command('create <name>')
+    .description('create an account; prints its credentials for every cloud')
+    .action(async (name: string) => {
+      const account = await client().call('POST', '/accounts', { name });
+      print(account, () => {
+        const lines = [`account ${account.id} (${account.name})`];
+        for (const [cloud, creds] of Object.entries(account)) {
+          if (creds && typeof creds === 'object') for (const [k, v] of Object.entries(creds)) lines.push(`  ${cloud}.${k}  ${v}`);
+        }
+        return lines.join('\n');
+      });
+    });
+  accounts
+    .command('list')
+    .description('list accounts')
+    .action(async () => {
+      const { accounts: list } = await client().call('GET', '/accounts');
+      print(list, () => table(list.map((a: any) => ({ ...a, credentials: a.credentials.length })), ['id', 'name', 'created_at', 'credentials']));
+    });
+  accounts
+    .command('delete <id>')
+    .description('delete an account and everything it owns')
+    .action(async (id: string) => {
+      await client().call('DELETE', `/accounts/${encodeURIComponent(id)}`);
+      print({ deleted: id }, () => `deleted account ${id}`);
+    });
+
+  program
+    .command('reset')
+    .description('empty the store: catalog and demo account only; optionally seed ids for reproducible runs')
+    .option('--seed <seed>', 'make generated ids reproducible from this seed')
+    .action(async (options: { seed?: string }) => {
+      await client().call('POST', '/reset', options.seed ? { seed: options.seed } : {});
+      print({ reset: true, seed: options.seed ?? null }, () => `store reset${options.seed ? ` (seed ${options.seed})` : ''}`);
+    });
+
+  const clock = program.command('clock').description('read, freeze, resume or advance the clock');
+  const showClock = (c: any) => print(c, () => `${c.now}${c.frozen ? '  (frozen)' : ''}${c.applied !== undefined ? `  ${c.applied} transitions applied` : ''}`);
+  clock.command('show').description('the current time as Hangar sees it').action(async () => showClock(await client().call('GET', '/clock')));
+  clock
+    .command('freeze')
+    .description('stop the clock (now, or at a later --at instant)')
+    .option('--at <iso>', 'freeze at this instant')
+    .action(async (options: { at?: string }) => showClock(await client().call('POST', '/clock/freeze', options.at ? { at: options.at } : {})));
+  clock.command('resume').description('let the clock run again').action(async () => showClock(await client().call('POST', '/clock/resume')));
+  clock
+    .command('advance <duration>')
+    .description('move the clock forward, e.g. 90s, 5m, 1h; due transitions complete before it returns')
+    .action(async (by: string) => showClock(await client().call('POST', '/clock/advance', { by })));
+
+  const faults = program.command('faults').description('stage failures in the clouds\' own error format');
+  faults
+    .command('add')
+    .description('add a fault rule')
+    .option('--cloud <cloud>', 'genesis or crusoe')
+    .option('--method <method>', 'HTTP method')
+    .option('--path <pattern>', 'request path; * matches one segment, ** the rest')
+    .option('--account <id>', 'only this account')
+    .option('--count <n>', 'fire for the next n matching calls', toInt)
+    .option('--probability <p>', 'fire for this fraction of matching calls (0..1)', Number)
+    .option('--status <status>', 'fail with this HTTP status', toInt)
+    .option('--code <code>', 'the cloud error code to send')
+    .option('--message <message>', 'the error message')
+    .option('--latency <ms>', 'add this much latency in milliseconds', toInt)
+    .option('--kind <kind>', 'lifecycle fault: the resource kind, e.g. genesis.instance')
+    .option('--transition <name>', 'lifecycle fault: the transition, e.g. boot')
+    .action(async (o: Record<string, unknown>) => {
+      const { latency, ...rest } = o;
+      const body = Object.fromEntries(Object.entries({ ...rest, latency_ms: latency }).filter(([, v]) => v !== undefined));
+      const rule = await client().call('POST', '/faults', body);
+      print(rule, () => `added fault ${rule.id}`);
+    });
+  faults
+    .command('list')
+    .description('list fault rules and how often each fired')
+    .action(async () => {
+      const { faults: list } = await client().call('GET', '/faults');
+      print(list, () => table(list, ['id', 'cloud', 'method', 'path', 'kind', 'transition', 'status', 'code', 'count', 'fired']));
+    });
+  faults
+    .command('remove <id>')
+    .description('remove one fault rule')
+    .action(async (id: string) => {
+      await client().call('DELETE', `/faults/${encodeURIComponent(id)}`);
+      print({ removed: id }, () => `removed fault ${id}`);
+    });
+  faults
+    .command('clear')
+    .description('remove every fault rule')
+    .action(async () => {
+      await client().call('DELETE', '/faults');
+      print({ cleared: true }, () => 'faults cleared');
+    });
+
+  const state = program.command('state').description('export or import the whole store (or one account)');
+  state
+    .command('export')
+    .description('write the store as one JSON document to stdout')
+    .option('--account <id>', 'only this account')
+    .action(async (options: { account?: string }) => {
+      const doc = await client().call('GET', `/state${options.account ? `?account=${encodeURIComponent(options.account)}` : ''}`);
+      process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    });
+  state
+    .command('import <file>')
+    .description('load a document written by "state export"')
+    .action(async (file: string) => {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (error) {
+        throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
+      }
+      await client().call('PUT', '/state', doc);
+      print({ imported: file }, () => `imported ${file}`);
+    });
+
+  program
+    .command('journal')
+    .description('the most recent API requests, newest first')
+    .option('--limit <n>', 'how many', toInt, 20)
+    .action(async (options: { limit: number }) => {
+      const { requests } = await client().call('GET', `/journal?limit=${options.limit}`);
+      print(requests, () =>
+        table(
+          requests.map((r: any) => ({ ...r, ignored_fields: r.ignored_fields.join(',') || '-' })),
+          ['at', 'cloud', 'method', 'path', 'status', 'latency_ms', 'account', 'ignored_fields'],
+        ),
+      );
+    });
+
+  const lifecycle = program.command('lifecycle').description('how resources move between states');
+  lifecycle
+    .command('show')
+    .description('kinds, transitions, durations and modes')
+    .action(async () => {
+      const view = await client().call('GET', '/lifecycle');
+      print(view, () =>
+        table(
+          view.kinds.flatMap((k: any) => k.transitions.map((t: any) => ({ kind: k.kind, mode: k.mode.mode, transition: t.name, from: t.from.join('|'), to: t.to ?? '(gone)', ms: t.ms }))),
+          ['kind', 'mode', 'transition', 'from', 'to', 'ms'],
+        ),
+      );
+    });
+  lifecycle
+    .command('set <kind>')
+    .description('change how a kind progresses')
+    .addOption(new Option('--mode <mode>', 'time, reads or manual').choices(['time', 'reads', 'manual']))
+    .option('--reads <n>', 'with --mode reads: reads before the resource moves on', toInt)
+    .option('--duration <transition=duration...>', 'override a transition\'s duration, e.g. boot=10s')
+    .action(async (kind: string, o: { mode?: string; reads?: number; duration?: string[] }) => {
+      const durations = Object.fromEntries((o.duration ?? []).map((d) => {
+        const [name, value] = d.split('=');
+        if (!name || value === undefined) throw new CliError(`--duration takes transition=duration, e.g. boot=10s (got "${d}")`);
+        return [name, value === 'default' ? null : value];
+      }));
+      const view = await client().call('PUT', `/lifecycle/${encodeURIComponent(kind)}`, { mode: o.mode, reads: o.reads, durations });
+      print(view, () => `${view.kind}: ${view.mode.mode}`);
+    });
+  lifecycle
+    .command('advance')
+    .description('apply held transitions now')
+    .option('--kind <kind>', 'only this kind')
+    .option('--resource <id>', 'only this resource')
+    .action(async (o: { kind?: string; resource?: string }) => {
+      const result = await client().call('POST', '/lifecycle/advance', { kind: o.kind, resource_id: o.resource });
+      print(result, () => `${result.applied} transitions applied`);
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CliError) {
+      console.error(`hangar: ${error.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+}
+
+function toInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new CliError(`expected a whole number, got "${value}"`);
+  return n;
 }
 
 async function serve(env: NodeJS.ProcessEnv): Promise<void> {

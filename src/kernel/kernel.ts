@@ -147,6 +147,7 @@ export class Kernel {
 
   /** Starts the lifecycle engine; overdue transitions are applied before this resolves. */
   async start(): Promise<void> {
+    await this.state.prepare();
     await this.lifecycle.start();
   }
 

@@ -24,9 +24,17 @@ export class StateStore {
     private readonly engine: Engine,
   ) {}
 
-  /** Every data table, parents first; read once (after migrations) and kept. */
+  /**
+   * Reads the table list once every module has migrated. It must happen outside any
+   * transaction: on SQLite a read on the store while a transaction holds it would wait forever.
+   */
+  async prepare(): Promise<void> {
+    this.tables = await dataTables(this.db, this.engine);
+  }
+
+  /** Every data table, parents first. */
   async list(): Promise<TableInfo[]> {
-    this.tables ??= await dataTables(this.db, this.engine);
+    if (!this.tables) throw new Error('StateStore.prepare() must run after migrations');
     return this.tables;
   }
 

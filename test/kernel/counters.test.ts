@@ -1,0 +1,118 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Clock } from '../../src/kernel/clock.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+
+const log = { info() {}, warn() {}, error() {} };
+
+describe('counters and quotas', () => {
+  let kernel: Kernel;
+  let a: string;
+  let b: string;
+  beforeEach(async () => {
+    kernel = await Kernel.open({ databaseUrl: 'sqlite::memory:', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log });
+    a = (await kernel.tenancy.create('a')).account.id;
+    b = (await kernel.tenancy.create('b')).account.id;
+  });
+  afterEach(() => kernel.close());
+
+  it('counts up and down per account and key', async () => {
+    const { counters, db } = kernel;
+    expect(await counters.get(db, a, 'things')).toBe(0);
+    await counters.add(db, a, 'things', 3);
+    await counters.add(db, a, 'things', -1);
+    await counters.add(db, b, 'things', 5);
+    await counters.add(db, a, 'others', 7);
+    expect(await counters.get(db, a, 'things')).toBe(2);
+    expect(await counters.get(db, b, 'things')).toBe(5);
+    expect(await counters.get(db, a, 'others')).toBe(7);
+  });
+
+  it('acquires up to the default quota and refuses beyond it, changing nothing', async () => {
+    const { counters, db } = kernel;
+    counters.defineQuota('vms', 2);
+    expect(await counters.limit(db, a, 'vms')).toBe(2);
+    expect(await counters.acquire(db, a, 'vms')).toBe(true);
+    expect(await counters.acquire(db, a, 'vms')).toBe(true);
+    expect(await counters.acquire(db, a, 'vms')).toBe(false);
+    expect(await counters.get(db, a, 'vms')).toBe(2);
+    // Another account has its own allowance.
+    expect(await counters.acquire(db, b, 'vms')).toBe(true);
+  });
+
+  it('takes several units at once or none', async () => {
+    const { counters, db } = kernel;
+    counters.defineQuota('ips', 3);
+    expect(await counters.acquire(db, a, 'ips', 2)).toBe(true);
+    expect(await counters.acquire(db, a, 'ips', 2)).toBe(false);
+    expect(await counters.get(db, a, 'ips')).toBe(2);
+    expect(await counters.acquire(db, a, 'ips', 1)).toBe(true);
+  });
+
+  it("lets an operator set one account's limit, and clear it back to the default", async () => {
+    const { counters, db } = kernel;
+    counters.defineQuota('vms', 1);
+    await counters.setQuota(db, a, 'vms', 3);
+    expect(await counters.limit(db, a, 'vms')).toBe(3);
+    expect(await counters.limit(db, b, 'vms')).toBe(1);
+    for (let i = 0; i < 3; i++) expect(await counters.acquire(db, a, 'vms')).toBe(true);
+    expect(await counters.acquire(db, a, 'vms')).toBe(false);
+
+    await counters.setQuota(db, a, 'vms', 0);
+    expect(await counters.acquire(db, a, 'vms')).toBe(false);
+    await counters.setQuota(db, a, 'vms', null);
+    expect(await counters.limit(db, a, 'vms')).toBe(1);
+
+    counters.setDefaultQuota('vms', 10);
+    expect(await counters.limit(db, b, 'vms')).toBe(10);
+  });
+
+  it('has no limit for a key without a quota', async () => {
+    const { counters, db } = kernel;
+    expect(await counters.limit(db, a, 'unlimited')).toBe(Number.MAX_SAFE_INTEGER);
+    expect(await counters.acquire(db, a, 'unlimited', 1_000_000)).toBe(true);
+  });
+
+  it('rolls back with the transaction it ran in', async () => {
+    const { counters, db } = kernel;
+    counters.defineQuota('vms', 5);
+    await expect(
+      db.transaction().execute(async (trx) => {
+        expect(await counters.acquire(trx, a, 'vms')).toBe(true);
+        throw new Error('create failed later');
+      }),
+    ).rejects.toThrow('create failed later');
+    expect(await counters.get(db, a, 'vms')).toBe(0);
+  });
+});
+
+describe('stock', () => {
+  let kernel: Kernel;
+  beforeEach(async () => {
+    kernel = await Kernel.open({ databaseUrl: 'sqlite::memory:', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log });
+  });
+  afterEach(() => kernel.close());
+
+  it('sells up to the total, takes it back on release, and never goes below zero', async () => {
+    const { capacity, db } = kernel;
+    await capacity.seed(db, 'c', 'R1', 'gpu', 2);
+    expect(await capacity.acquire(db, 'c', 'R1', 'gpu')).toBe(true);
+    expect(await capacity.acquire(db, 'c', 'R1', 'gpu')).toBe(true);
+    expect(await capacity.acquire(db, 'c', 'R1', 'gpu')).toBe(false);
+    expect(await capacity.acquire(db, 'c', 'R2', 'gpu')).toBe(false); // not stocked there
+    await capacity.release(db, 'c', 'R1', 'gpu');
+    expect(await capacity.list(db, 'c')).toEqual([{ region: 'R1', sku: 'gpu', total: 2, used: 1 }]);
+    await capacity.release(db, 'c', 'R1', 'gpu');
+    await capacity.release(db, 'c', 'R1', 'gpu');
+    expect((await capacity.list(db, 'c', 'R1'))[0]!.used).toBe(0);
+  });
+
+  it('keeps an operator-set total when the catalog seeds again', async () => {
+    const { capacity, db } = kernel;
+    await capacity.seed(db, 'c', 'R1', 'gpu', 10);
+    await capacity.acquire(db, 'c', 'R1', 'gpu');
+    await capacity.setTotal(db, 'c', 'R1', 'gpu', 1);
+    await capacity.seed(db, 'c', 'R1', 'gpu', 10);
+    expect(await capacity.list(db, 'c')).toEqual([{ region: 'R1', sku: 'gpu', total: 1, used: 1 }]);
+    expect(await capacity.acquire(db, 'c', 'R1', 'gpu')).toBe(false);
+  });
+});

@@ -1,0 +1,231 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Clock } from '../../src/kernel/clock.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import type { LifecycleDef } from '../../src/kernel/lifecycle/engine.js';
+
+const T0 = Date.parse('2026-01-05T10:00:00.000Z');
+
+/** A tiny resource kind of the test's own, to drive the engine without any cloud. */
+const widgets: LifecycleDef = {
+  kind: 'test.widget',
+  table: 'widgets',
+  statusColumn: 'status',
+  transitions: {
+    build: {
+      from: 'building',
+      to: 'ready',
+      after: { fast: 1_000, realistic: 60_000 },
+      effect: async (t) => ({ note: `built from ${String(t.row.status)}` }),
+    },
+    first: {
+      from: 'a',
+      to: 'b',
+      after: { fast: 1_000, realistic: 1_000 },
+      effect: async (t) => {
+        await t.schedule('second');
+      },
+    },
+    second: { from: 'b', to: 'c', after: { fast: 1_000, realistic: 1_000 } },
+    fragile: {
+      from: ['fragile', 'shaky'],
+      to: 'ready',
+      after: { fast: 500, realistic: 500 },
+      effect: async (t) => {
+        if (t.row.note === 'bomb') throw new Error('boom');
+      },
+    },
+    destroy: { from: 'doomed', to: null, after: { fast: 200, realistic: 200 } },
+  },
+};
+
+describe('the lifecycle engine', () => {
+  let kernel: Kernel;
+  let clock: Clock;
+  const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+
+  beforeEach(async () => {
+    vi.clearAllMocks();
+    clock = new Clock({ frozenAt: T0 });
+    kernel = await Kernel.open({ databaseUrl: 'sqlite::memory:', timings: 'fast', clock, log });
+    await kernel.db.schema
+      .createTable('widgets')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('note', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    kernel.lifecycle.register(widgets);
+  });
+  afterEach(async () => {
+    await kernel.close();
+  });
+
+  async function widget(id: string, status: string, note = ''): Promise<void> {
+    await kernel.db.insertInto('widgets').values({ id, status, note, updated_at: clock.now() }).execute();
+  }
+  async function row(id: string) {
+    return kernel.db.selectFrom('widgets').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  async function logRows(id?: string) {
+    let query = kernel.db.selectFrom('lifecycle_log').selectAll().orderBy('due_at');
+    if (id) query = query.where('resource_id', '=', id);
+    return query.execute();
+  }
+
+  it('refuses to register a kind twice or schedule an unknown transition', async () => {
+    expect(() => kernel.lifecycle.register(widgets)).toThrow(/registered twice/);
+    await expect(kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w', 'fly')).rejects.toThrow(/unknown lifecycle transition/);
+    await expect(kernel.lifecycle.schedule(kernel.db, 'test.nothing', 'w', 'build')).rejects.toThrow(/unknown lifecycle transition/);
+  });
+
+  it('times transitions by profile, with operator overrides winning', () => {
+    expect(kernel.lifecycle.timingProfile).toBe('fast');
+    expect(kernel.lifecycle.durationOf('test.widget', 'build')).toBe(1_000);
+    kernel.lifecycle.setProfile('realistic');
+    expect(kernel.lifecycle.durationOf('test.widget', 'build')).toBe(60_000);
+    kernel.lifecycle.setProfile('instant');
+    expect(kernel.lifecycle.durationOf('test.widget', 'build')).toBe(0);
+    kernel.lifecycle.setOverride('test.widget', 'build', 42);
+    expect(kernel.lifecycle.durationOf('test.widget', 'build')).toBe(42);
+    kernel.lifecycle.setOverride('test.widget', 'build', null);
+    expect(kernel.lifecycle.durationOf('test.widget', 'build')).toBe(0);
+  });
+
+  it('does nothing before the due time, then applies the transition once', async () => {
+    await widget('w1', 'building');
+    const due = await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'build');
+    expect(due).toBe(T0 + 1_000);
+    expect(await kernel.lifecycle.pending('w1')).toBe(1);
+
+    expect(await kernel.lifecycle.runDue()).toBe(0);
+    clock.advance(999);
+    expect(await kernel.lifecycle.runDue()).toBe(0);
+    expect((await row('w1'))!.status).toBe('building');
+
+    clock.advance(1);
+    expect(await kernel.lifecycle.runDue()).toBe(1);
+    // The effect's columns are set along with the new state; the update time is the due time.
+    expect(await row('w1')).toMatchObject({ status: 'ready', note: 'built from building', updated_at: T0 + 1_000 });
+    expect(await kernel.lifecycle.pending('w1')).toBe(0);
+
+    clock.advance(60_000);
+    expect(await kernel.lifecycle.runDue()).toBe(0);
+    const rows = await logRows('w1');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ kind: 'test.widget', transition: 'build', from_state: 'building', to_state: 'ready' });
+    expect(Number(rows[0]!.due_at)).toBe(T0 + 1_000);
+    expect(Number(rows[0]!.applied_at)).toBe(T0 + 1_000);
+  });
+
+  it('applies a timer once even when runs overlap', async () => {
+    await widget('w1', 'building');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'build');
+    clock.advance(1_000);
+    const [a, b] = await Promise.all([kernel.lifecycle.runDue(), kernel.lifecycle.runDue()]);
+    expect(a).toBe(1);
+    expect(b).toBe(1); // the same run, reported to both callers
+    expect(await logRows('w1')).toHaveLength(1);
+  });
+
+  it('drops a stale timer when the row has left the from-state', async () => {
+    await widget('w1', 'building');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'build');
+    await kernel.db.updateTable('widgets').set({ status: 'cancelled' }).where('id', '=', 'w1').execute();
+    clock.advance(5_000);
+    expect(await kernel.lifecycle.runDue()).toBe(0);
+    expect(await row('w1')).toMatchObject({ status: 'cancelled', note: '' });
+    expect(await kernel.lifecycle.pending()).toBe(0);
+    expect(await logRows()).toHaveLength(0);
+  });
+
+  it('drops the timer of a row that no longer exists', async () => {
+    await widget('w1', 'building');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'build');
+    await kernel.db.deleteFrom('widgets').where('id', '=', 'w1').execute();
+    clock.advance(5_000);
+    expect(await kernel.lifecycle.runDue()).toBe(0);
+    expect(await kernel.lifecycle.pending()).toBe(0);
+  });
+
+  it('cancels every pending timer of a resource', async () => {
+    await widget('w1', 'building');
+    await widget('w2', 'building');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'build');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w2', 'build');
+    await kernel.lifecycle.cancel(kernel.db, 'w1');
+    clock.advance(1_000);
+    expect(await kernel.lifecycle.runDue()).toBe(1);
+    expect((await row('w1'))!.status).toBe('building');
+    expect((await row('w2'))!.status).toBe('ready');
+  });
+
+  it('sets a throwing transition aside without holding back the others', async () => {
+    await widget('bad', 'fragile', 'bomb');
+    await widget('good1', 'fragile');
+    await widget('good2', 'shaky');
+    for (const id of ['bad', 'good1', 'good2']) await kernel.lifecycle.schedule(kernel.db, 'test.widget', id, 'fragile');
+    clock.advance(500);
+    expect(await kernel.lifecycle.runDue()).toBe(2);
+    expect((await row('good1'))!.status).toBe('ready');
+    expect((await row('good2'))!.status).toBe('ready');
+    // The failing one is left as it was, its timer dropped and the failure logged once.
+    expect((await row('bad'))!.status).toBe('fragile');
+    expect(await kernel.lifecycle.pending()).toBe(0);
+    expect(log.error).toHaveBeenCalledTimes(1);
+    const [context] = log.error.mock.calls[0]!;
+    expect((context as any).err.message).toBe('boom');
+    expect((context as any).timer.resource_id).toBe('bad');
+    expect((await logRows()).map((r) => r.resource_id).sort()).toEqual(['good1', 'good2']);
+  });
+
+  it('keeps the pace of a chain scheduled from an effect when the clock jumps', async () => {
+    await widget('w1', 'a');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'first');
+    clock.advance(1_500);
+    expect(await kernel.lifecycle.runDue()).toBe(1);
+    expect((await row('w1'))!.status).toBe('b');
+    // The follow-up is due 1 s after the first was due (T0+2000), not 1 s after it ran.
+    clock.advance(499);
+    expect(await kernel.lifecycle.runDue()).toBe(0);
+    clock.advance(1);
+    expect(await kernel.lifecycle.runDue()).toBe(1);
+    expect(await row('w1')).toMatchObject({ status: 'c', updated_at: T0 + 2_000 });
+
+    // One big jump runs the whole chain in one go, each step stamped with its own due time.
+    await widget('w2', 'a');
+    const start = clock.now();
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w2', 'first');
+    clock.advance(60_000);
+    expect(await kernel.lifecycle.runDue()).toBe(2);
+    expect(await row('w2')).toMatchObject({ status: 'c', updated_at: start + 2_000 });
+    expect((await logRows('w2')).map((r) => [r.transition, Number(r.due_at)])).toEqual([
+      ['first', start + 1_000],
+      ['second', start + 2_000],
+    ]);
+  });
+
+  it('deletes the row for a transition to null', async () => {
+    await widget('w1', 'doomed');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'destroy');
+    clock.advance(200);
+    expect(await kernel.lifecycle.runDue()).toBe(1);
+    expect(await row('w1')).toBeUndefined();
+    expect(await logRows('w1')).toMatchObject([{ transition: 'destroy', from_state: 'doomed', to_state: null }]);
+  });
+
+  it('applies overdue transitions when it starts', async () => {
+    await widget('w1', 'building');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'build');
+    clock.advance(10_000);
+    await kernel.start();
+    expect((await row('w1'))!.status).toBe('ready');
+  });
+
+  it('runs due transitions on its own once started and the clock moves', async () => {
+    await kernel.start();
+    await widget('w1', 'building');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'build');
+    clock.advance(1_000); // the engine listens to the clock
+    await vi.waitFor(async () => expect((await row('w1'))!.status).toBe('ready'));
+  });
+});
