@@ -25,7 +25,7 @@ export interface Hangar {
   /** An account with credentials for every cloud: `{id, name, genesis: {...}, crusoe: {...}}`. */
   createAccount(name: string): Promise<Record<string, unknown>>;
   /** Back to an empty store with the catalog and the demo account. */
-  reset(seed?: string | null): Promise<void>;
+  reset(seed?: string | null, freezeAt?: number | null): Promise<void>;
   /** Base URL once listening. */
   url: string;
   listen(): Promise<string>;
@@ -61,8 +61,8 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       const { account, clouds } = await kernel.tenancy.create(name);
       return { id: account.id, name: account.name, ...clouds };
     };
-    const reset = async (seed: string | null = null) => {
-      await kernel.reset(seed);
+    const reset = async (seed: string | null = null, freezeAt: number | null = null) => {
+      await kernel.reset(seed, freezeAt);
       hangar.demo = await ensureDemoAccount(kernel, config, runtimes);
     };
     const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, createAccount, reset });

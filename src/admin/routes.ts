@@ -15,7 +15,7 @@ export interface AdminDeps {
   journal: Journal;
   adminToken: string | null;
   createAccount(name: string): Promise<Record<string, unknown>>;
-  reset(seed: string | null): Promise<void>;
+  reset(seed: string | null, freezeAt: number | null): Promise<void>;
 }
 
 export class AdminError extends Error {
@@ -134,8 +134,14 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     );
 
     // --- reset ----------------------------------------------------------------------------
-    app.post('/reset', { schema: { body: Type.Optional(Type.Object({ seed: Type.Optional(Type.String({ minLength: 1 })) })) } }, async (req, reply) => {
-      await deps.reset(req.body?.seed ?? null);
+    const ResetBody = Type.Object({
+      seed: Type.Optional(Type.String({ minLength: 1 })),
+      /** Start the empty store with the clock frozen at this instant (any instant: nothing is stored yet). */
+      frozen_at: Type.Optional(Type.String({ format: 'date-time' })),
+    });
+    app.post('/reset', { schema: { body: Type.Optional(ResetBody) } }, async (req, reply) => {
+      const at = req.body?.frozen_at === undefined ? null : Date.parse(req.body.frozen_at);
+      await deps.reset(req.body?.seed ?? null, at);
       journal.clear();
       return reply.code(204).send();
     });

@@ -67,8 +67,9 @@ export async function main(argv: string[]): Promise<void> {
     .command('reset')
     .description('empty the store: catalog and demo account only; optionally seed ids for reproducible runs')
     .option('--seed <seed>', 'make generated ids reproducible from this seed')
-    .action(async (options: { seed?: string }) => {
-      await client().call('POST', '/reset', options.seed ? { seed: options.seed } : {});
+    .option('--frozen-at <iso>', 'start with the clock frozen at this instant')
+    .action(async (options: { seed?: string; frozenAt?: string }) => {
+      await client().call('POST', '/reset', { seed: options.seed, frozen_at: options.frozenAt });
       print({ reset: true, seed: options.seed ?? null }, () => `store reset${options.seed ? ` (seed ${options.seed})` : ''}`);
     });
 

@@ -34,6 +34,18 @@ export async function buildServer({ kernel, logger, clouds, journal, admin }: Se
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
   installValidators(app);
+  // Many scripts send "Content-Type: application/json" on every call, bodyless DELETEs
+  // included; an empty body is "no body", not malformed JSON.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(Object.assign(new SyntaxError((error as Error).message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }), undefined);
+    }
+  });
   app.decorateRequest('accountId', '');
 
   const registry = new Registry();

@@ -7,12 +7,24 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
  */
 export class IdGenerator {
   private counter = 0;
+  private lastOrdinal = 0;
 
   constructor(private seed: string | null = null) {}
 
   reseed(seed: string | null): void {
     this.seed = seed;
     this.counter = 0;
+    this.lastOrdinal = 0;
+  }
+
+  /**
+   * A number that orders rows by creation: the clock in microseconds, and never less than one
+   * more than the last one, so rows created in the same millisecond (a frozen clock makes
+   * every create so) still list in the order they were made.
+   */
+  ordinal(nowMs: number): number {
+    this.lastOrdinal = Math.max(nowMs * 1000, this.lastOrdinal + 1);
+    return this.lastOrdinal;
   }
 
   /**

@@ -117,7 +117,7 @@ export class Kernel {
    * default lifecycle progress, and ids from `seed` if given. One transaction, so a request
    * in flight sees the store either before or after.
    */
-  async reset(seed: string | null = null): Promise<void> {
+  async reset(seed: string | null = null, freezeAt: number | null = null): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await this.state.clear(trx);
       for (const seeder of this.seeders) await seeder(trx);
@@ -126,6 +126,8 @@ export class Kernel {
     this.faults.clear();
     this.lifecycle.resetControls();
     this.clock.reset();
+    // An empty store has no timestamps to keep in order, so the clock may start anywhere.
+    if (freezeAt !== null) this.clock.freeze(freezeAt);
   }
 
   async deleteAccount(accountId: string): Promise<boolean> {

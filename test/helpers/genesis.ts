@@ -63,7 +63,7 @@ export async function instanceStatus(client: HttpClient, id: string): Promise<st
 
 function rowTimes(h: TestHangar) {
   const now = h.clock.now();
-  return { created_at: now, updated_at: now };
+  return { seq: h.hangar.kernel.ids.ordinal(now), created_at: now, updated_at: now };
 }
 
 /** Security groups cannot be created through the core API yet: insert the row. */

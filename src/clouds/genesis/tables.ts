@@ -4,7 +4,7 @@ import type { Migrations } from '../../kernel/db/migrate.js';
 
 /**
  * Genesis Cloud's tables. Every row carries its account; every list is served by an index
- * that starts with account_id and ends with the list order (created_at, id).
+ * that starts with account_id and ends with the list order (seq).
  */
 export interface InstanceRow {
   id: string;
@@ -30,6 +30,8 @@ export interface InstanceRow {
   reservation_id: string | null;
   /** The metadata object as sent at creation (JSON), served by /user-metadata. */
   metadata: string;
+  /** Creation order (see IdGenerator.ordinal): what lists sort by. */
+  seq: number;
   created_at: number;
   updated_at: number;
 }
@@ -56,6 +58,8 @@ export interface SnapshotRow {
   source_instance_id: string | null;
   source_snapshot_id: string | null;
   source_url: string | null;
+  /** Creation order (see IdGenerator.ordinal): what lists sort by. */
+  seq: number;
   created_at: number;
   updated_at: number;
 }
@@ -68,6 +72,8 @@ export interface SshKeyRow {
   fingerprint: string;
   type: string;
   size: number;
+  /** Creation order (see IdGenerator.ordinal): what lists sort by. */
+  seq: number;
   created_at: number;
   updated_at: number;
 }
@@ -83,6 +89,8 @@ export interface SecurityGroupRow {
   is_default: number;
   is_internal: number;
   rules: string;
+  /** Creation order (see IdGenerator.ordinal): what lists sort by. */
+  seq: number;
   created_at: number;
   updated_at: number;
 }
@@ -96,6 +104,8 @@ export interface VolumeRow {
   size: number;
   region: string;
   status: string;
+  /** Creation order (see IdGenerator.ordinal): what lists sort by. */
+  seq: number;
   created_at: number;
   updated_at: number;
 }
@@ -109,6 +119,8 @@ export interface FloatingIpRow {
   version: string;
   ip_address: string | null;
   status: string;
+  /** Creation order (see IdGenerator.ordinal): what lists sort by. */
+  seq: number;
   created_at: number;
   updated_at: number;
 }
@@ -125,6 +137,8 @@ export interface FilesystemRow {
   /** JSON array of the first and last mount endpoint address, once the filesystem exists. */
   mount_endpoint_range: string | null;
   mount_base_path: string | null;
+  /** Creation order (see IdGenerator.ordinal): what lists sort by. */
+  seq: number;
   created_at: number;
   updated_at: number;
 }
@@ -143,7 +157,7 @@ export interface GenesisTables {
 export type GenesisDb = Kysely<KernelTables & GenesisTables>;
 
 function accountOrdered(db: Kysely<any>, table: string) {
-  return db.schema.createIndex(`${table}_account_order`).on(table).columns(['account_id', 'created_at', 'id']).execute();
+  return db.schema.createIndex(`${table}_account_order`).on(table).columns(['account_id', 'seq']).execute();
 }
 
 export const genesisMigrations: Migrations = {
@@ -173,6 +187,7 @@ export const genesisMigrations: Migrations = {
         .addColumn('billing_type', 'text', (c) => c.notNull())
         .addColumn('reservation_id', 'text')
         .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
@@ -203,11 +218,12 @@ export const genesisMigrations: Migrations = {
         .addColumn('source_instance_id', 'text')
         .addColumn('source_snapshot_id', 'text')
         .addColumn('source_url', 'text')
+        .addColumn('seq', 'bigint', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
       await accountOrdered(db, 'genesis_snapshots');
-      await db.schema.createIndex('genesis_snapshots_source').on('genesis_snapshots').columns(['source_instance_id', 'created_at', 'id']).execute();
+      await db.schema.createIndex('genesis_snapshots_source').on('genesis_snapshots').columns(['source_instance_id', 'seq']).execute();
 
       await db.schema
         .createTable('genesis_ssh_keys')
@@ -218,6 +234,7 @@ export const genesisMigrations: Migrations = {
         .addColumn('fingerprint', 'text', (c) => c.notNull())
         .addColumn('type', 'text', (c) => c.notNull())
         .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
@@ -234,6 +251,7 @@ export const genesisMigrations: Migrations = {
         .addColumn('is_default', 'integer', (c) => c.notNull())
         .addColumn('is_internal', 'integer', (c) => c.notNull())
         .addColumn('rules', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
@@ -249,6 +267,7 @@ export const genesisMigrations: Migrations = {
         .addColumn('size', 'integer', (c) => c.notNull())
         .addColumn('region', 'text', (c) => c.notNull())
         .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
@@ -264,6 +283,7 @@ export const genesisMigrations: Migrations = {
         .addColumn('version', 'text', (c) => c.notNull())
         .addColumn('ip_address', 'text')
         .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
@@ -281,6 +301,7 @@ export const genesisMigrations: Migrations = {
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('mount_endpoint_range', 'text')
         .addColumn('mount_base_path', 'text')
+        .addColumn('seq', 'bigint', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();

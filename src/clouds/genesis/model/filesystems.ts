@@ -54,6 +54,7 @@ export class Filesystems {
         status: 'creating',
         mount_endpoint_range: null,
         mount_base_path: null,
+        seq: kernel.ids.ordinal(now),
         created_at: now,
         updated_at: now,
       };

@@ -60,6 +60,7 @@ export class FloatingIps {
         version: input.version ?? 'ipv4',
         ip_address: address,
         status: 'creating',
+        seq: kernel.ids.ordinal(now),
         created_at: now,
         updated_at: now,
       };

@@ -162,6 +162,7 @@ export class Instances {
         billing_type: input.billing_type ?? 'on-demand',
         reservation_id: null,
         metadata: JSON.stringify(input.metadata ?? {}),
+        seq: kernel.ids.ordinal(now),
         created_at: now,
         updated_at: now,
       };

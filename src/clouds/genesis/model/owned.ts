@@ -49,7 +49,7 @@ export async function linkedInstances(
     .select(['l.target_id as target_id', 'i.id as id', 'i.name as name'])
     .where('l.kind', '=', kind)
     .where('l.target_id', 'in', [...targetIds])
-    .orderBy('i.created_at')
+    .orderBy('i.seq')
     .execute();
   for (const r of rows as { target_id: string; id: string; name: string }[]) {
     const list = byTarget.get(r.target_id);

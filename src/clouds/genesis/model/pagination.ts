@@ -13,7 +13,7 @@ export interface Page<T> {
 }
 
 /**
- * One page of an account's resources in creation order. Totals come from the account's
+ * One page of an account's resources in creation order (their `seq`). Totals come from the account's
  * counters (kept in step with every insert and delete), not from a COUNT over the table.
  */
 export async function fetchPage<T>(
@@ -22,8 +22,7 @@ export async function fetchPage<T>(
   total: number | Promise<number>,
 ): Promise<Page<T>> {
   const items = await query
-    .orderBy('created_at')
-    .orderBy('id')
+    .orderBy('seq')
     .limit(request.perPage)
     .offset((request.page - 1) * request.perPage)
     .execute();

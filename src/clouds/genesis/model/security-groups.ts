@@ -226,6 +226,7 @@ export class SecurityGroups {
       ...fields,
       is_internal: 0,
       rules: JSON.stringify(fields.rules),
+      seq: kernel.ids.ordinal(now),
       created_at: now,
       updated_at: now,
     };

@@ -59,8 +59,7 @@ export class Snapshots {
       .selectAll()
       .where('account_id', '=', accountId)
       .where('status', '=', 'created')
-      .orderBy('created_at')
-      .orderBy('id')
+      .orderBy('seq')
       .execute()) as SnapshotRow[];
   }
 
@@ -195,11 +194,11 @@ export class Snapshots {
 
   private async insert(
     trx: Executor,
-    fields: Omit<SnapshotRow, 'id' | 'status' | 'created_at' | 'updated_at'>,
+    fields: Omit<SnapshotRow, 'id' | 'status' | 'seq' | 'created_at' | 'updated_at'>,
   ): Promise<SnapshotRow> {
     const { kernel } = this.ctx;
     const now = kernel.clock.now();
-    const row: SnapshotRow = { id: kernel.ids.uuid(), status: 'creating', created_at: now, updated_at: now, ...fields };
+    const row: SnapshotRow = { id: kernel.ids.uuid(), status: 'creating', seq: kernel.ids.ordinal(now), created_at: now, updated_at: now, ...fields };
     await trx.insertInto('genesis_snapshots').values(row).execute();
     await kernel.lifecycle.schedule(trx, SNAPSHOT_KIND, row.id, 'create');
     return row;

@@ -80,6 +80,7 @@ export class SshKeys {
       fingerprint: parsed.fingerprint,
       type: parsed.type,
       size: parsed.size,
+      seq: kernel.ids.ordinal(now),
       created_at: now,
       updated_at: now,
     };

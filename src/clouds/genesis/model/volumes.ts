@@ -62,6 +62,7 @@ export class Volumes {
         size: input.size,
         region: input.region,
         status: 'creating',
+        seq: kernel.ids.ordinal(now),
         created_at: now,
         updated_at: now,
       };
