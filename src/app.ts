@@ -47,6 +47,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
     clock: options.clock,
     idSeed: config.idSeed,
     secretKey: config.secretKey,
+    poolSize: config.databasePoolSize,
     log: logger,
   });
   try {

@@ -5,6 +5,8 @@ export interface Config {
   host: string;
   port: number;
   databaseUrl: string;
+  /** PostgreSQL connections per process (HANGAR_DATABASE_POOL_SIZE). */
+  databasePoolSize: number;
   timings: TimingProfile;
   /** Genesis API requests per second per token; 0 turns the limit off. */
   rateLimit: number;
@@ -40,6 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST ?? '127.0.0.1',
     port: integer(env, 'PORT', 8080, 0, 65535),
     databaseUrl: env.HANGAR_DATABASE_URL ?? 'sqlite:.hangar/hangar.db',
+    databasePoolSize: integer(env, 'HANGAR_DATABASE_POOL_SIZE', 10, 1, 1000),
     timings,
     rateLimit: integer(env, 'HANGAR_RATE_LIMIT', 10, 0, 1_000_000),
     logLevel: env.HANGAR_LOG_LEVEL ?? 'info',

@@ -82,9 +82,22 @@ export class Counters {
    * when that would go over the limit.
    */
   async acquire(trx: Executor, accountId: string, key: string, n = 1): Promise<boolean> {
-    const [limit, used] = await Promise.all([this.limit(trx, accountId, key), this.get(trx, accountId, key)]);
-    if (used + n > limit) return false;
-    await this.add(trx, accountId, key, n);
-    return true;
+    const limit = await this.limit(trx, accountId, key);
+    if (n > limit) return false;
+    // One conditional statement, so two concurrent creates cannot both take the last unit.
+    const bumped = await trx
+      .updateTable('counters')
+      .set((eb) => ({ value: eb('value', '+', n) }))
+      .where('account_id', '=', accountId)
+      .where('key', '=', key)
+      .where('value', '<=', limit - n)
+      .executeTakeFirst();
+    if (Number(bumped.numUpdatedRows) === 1) return true;
+    const inserted = await trx
+      .insertInto('counters')
+      .values({ account_id: accountId, key, value: n })
+      .onConflict((oc) => oc.columns(['account_id', 'key']).doNothing())
+      .executeTakeFirst();
+    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 }

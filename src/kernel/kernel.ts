@@ -27,6 +27,7 @@ export interface KernelOptions {
   idSeed?: string | null;
   /** HANGAR_SECRET_KEY: the key sealed secrets are kept under (see secrets.ts for the fallbacks). */
   secretKey?: string | null;
+  poolSize?: number;
   log: Logger;
 }
 
@@ -60,10 +61,11 @@ export class Kernel {
     this.db = store.db;
     this.ids = new IdGenerator(idSeed);
     this.faults = new Faults(this.ids);
-    this.state = new StateStore(this.db, store.engine);
+    this.state = new StateStore(this.db, store.engine, store.schema);
     this.lifecycle = new LifecycleEngine(this.db, clock, this.ids, {
       profile: timings,
       faults: this.faults,
+      engine: store.engine,
       onError: (error, timer) => log.error({ err: error, timer }, 'lifecycle transition failed; timer set aside'),
     });
     this.tenancy = new Tenancy(this.db, clock, this.ids);
@@ -73,10 +75,10 @@ export class Kernel {
   }
 
   static async open(options: KernelOptions): Promise<Kernel> {
-    const store = openStore(options.databaseUrl);
+    const store = await openStore(options.databaseUrl, { poolSize: options.poolSize });
     let secrets: SecretBox;
     try {
-      await migrate(store.db, 'kernel', kernelMigrations);
+      await migrate(store.db, 'kernel', kernelMigrations, store.schema);
       secrets = new SecretBox(resolveSealingKey({ secretKey: options.secretKey, databaseUrl: options.databaseUrl }));
     } catch (error) {
       await store.close();
@@ -87,7 +89,7 @@ export class Kernel {
 
   /** Brings a module's tables up to date (each module keeps its own migration history). */
   async migrate(scope: string, migrations: Migrations): Promise<void> {
-    await migrate(this.db, scope, migrations);
+    await migrate(this.db, scope, migrations, this.store.schema);
   }
 
   /**

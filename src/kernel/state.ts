@@ -22,6 +22,7 @@ export class StateStore {
   constructor(
     private readonly db: Kysely<any>,
     private readonly engine: Engine,
+    private readonly schema: string | null,
   ) {}
 
   /**
@@ -29,7 +30,7 @@ export class StateStore {
    * transaction: on SQLite a read on the store while a transaction holds it would wait forever.
    */
   async prepare(): Promise<void> {
-    this.tables = await dataTables(this.db, this.engine);
+    this.tables = await dataTables(this.db, this.engine, this.schema);
   }
 
   /** Every data table, parents first. */

@@ -1,4 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import pg from 'pg';
 import sshpk from 'sshpk';
 import { createHangar, type Hangar } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -37,8 +38,10 @@ export interface TestHangar {
  */
 export async function startHangar(options: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestHangar> {
   const clock = options.clock ?? new Clock({ frozenAt: T0 });
+  const store = testStore();
   const config = loadConfig({
-    HANGAR_DATABASE_URL: 'sqlite::memory:',
+    HANGAR_DATABASE_URL: store.url,
+    HANGAR_SECRET_KEY: 'hangar-test-sealing-key',
     HANGAR_TIMINGS: 'fast',
     HANGAR_RATE_LIMIT: '0',
     HANGAR_LOG_LEVEL: 'warn',
@@ -46,7 +49,13 @@ export async function startHangar(options: { env?: Record<string, string>; clock
     PORT: '0',
     ...options.env,
   });
-  const hangar = await createHangar(config, { clock });
+  let hangar: Hangar;
+  try {
+    hangar = await createHangar(config, { clock });
+  } catch (error) {
+    await store.drop();
+    throw error;
+  }
   const url = await hangar.listen();
   const validator = genesisSpecValidator();
   const token = String(hangar.demo.credentials.genesis?.token);
@@ -67,7 +76,34 @@ export async function startHangar(options: { env?: Record<string, string>; clock
       const t = String(clouds.genesis!.token);
       return { accountId: account.id, genesis: client(t), token: t };
     },
-    close: () => hangar.close(),
+    async close() {
+      await hangar.close();
+      await store.drop();
+    },
+  };
+}
+
+/**
+ * The store a test Hangar runs on: in-memory SQLite, or, when the suite runs against
+ * PostgreSQL (HANGAR_TEST_ENGINE=postgres with HANGAR_TEST_POSTGRES_URL), a schema of its
+ * own that is dropped afterwards, so tests and concurrent runs never see each other's rows.
+ */
+export function testStore(): { url: string; drop(): Promise<void> } {
+  const base = process.env.HANGAR_TEST_POSTGRES_URL;
+  if (process.env.HANGAR_TEST_ENGINE !== 'postgres' || !base) return { url: 'sqlite::memory:', drop: async () => undefined };
+  const schema = `hangar_test_${randomBytes(6).toString('hex')}`;
+  const url = `${base}${base.includes('?') ? '&' : '?'}schema=${schema}`;
+  return {
+    url,
+    async drop() {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      try {
+        await client.query(`drop schema if exists "${schema}" cascade`);
+      } finally {
+        await client.end();
+      }
+    },
   };
 }
 

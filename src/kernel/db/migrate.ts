@@ -7,9 +7,12 @@ export type Migrations = Record<string, Migration>;
  * (their own bookkeeping table), so a cloud can add a migration without renumbering anyone
  * else's, and adding a third cloud adds a third history.
  */
-export async function migrate(db: Kysely<any>, scope: string, migrations: Migrations): Promise<void> {
+export async function migrate(db: Kysely<any>, scope: string, migrations: Migrations, schema: string | null = null): Promise<void> {
   const migrator = new Migrator({
     db,
+    // On PostgreSQL the bookkeeping is looked up in our own schema, not in any schema that
+    // happens to hold a table of that name.
+    ...(schema !== null ? { migrationTableSchema: schema } : {}),
     provider: { getMigrations: async () => migrations },
     migrationTableName: `${scope}_migrations`,
     migrationLockTableName: `${scope}_migrations_lock`,

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import pg from 'pg';
 
 /**
  * The store: one Kysely instance over the configured engine. Cloud code receives a Kysely
@@ -18,15 +19,63 @@ export interface Store {
   readonly engine: Engine;
   /** Where the data lives, for start-up messages (never contains a password). */
   readonly location: string;
+  /** The PostgreSQL schema the tables live in (null on SQLite). */
+  readonly schema: string | null;
   close(): Promise<void>;
 }
 
-export function openStore(url: string): Store {
+export interface StoreOptions {
+  /** PostgreSQL connections per process. */
+  poolSize?: number;
+}
+
+export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    throw new Error('HANGAR_DATABASE_URL: PostgreSQL is not supported by this build yet; use sqlite:<path> or sqlite::memory:');
-  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, options.poolSize ?? 10);
   throw new Error(`HANGAR_DATABASE_URL must start with sqlite: or postgres:// (got "${url}")`);
+}
+
+// Counts and epoch milliseconds are int8 in PostgreSQL; they all fit a JS number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/**
+ * PostgreSQL through a pool. A `schema` query parameter (Hangar's own, not libpq's) puts
+ * every table in that schema, created if missing: several Hangars, or test runs, can share
+ * one database without seeing each other.
+ */
+async function openPostgres(url: string, poolSize: number): Promise<Store> {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`HANGAR_DATABASE_URL: schema must be a lower-case identifier (got "${schema}")`);
+  }
+  const connectionString = parsed.toString();
+  if (schema !== null) {
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    try {
+      await client.query(`create schema if not exists "${schema}"`);
+    } finally {
+      await client.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    ...(schema !== null ? { options: `-c search_path="${schema}"` } : {}),
+  });
+  // An idle client losing its server must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  parsed.password = parsed.password ? '***' : '';
+  return {
+    db,
+    engine: 'postgres',
+    location: `postgres ${parsed.host}${parsed.pathname}${schema ? ` (schema ${schema})` : ''}`,
+    schema: schema ?? 'public',
+    close: () => db.destroy(),
+  };
 }
 
 function openSqlite(path: string): Store {
@@ -44,6 +93,7 @@ function openSqlite(path: string): Store {
     db,
     engine: 'sqlite',
     location: memory ? 'sqlite (in memory)' : `sqlite ${file}`,
+    schema: null,
     close: () => db.destroy(),
   };
 }

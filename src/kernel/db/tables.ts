@@ -12,9 +12,9 @@ export interface TableInfo {
  * The store's data tables (every module's, migration bookkeeping excluded), ordered so that
  * a table comes after the tables it references: insert in this order, delete in reverse.
  */
-export async function dataTables(db: Kysely<any>, engine: Engine): Promise<TableInfo[]> {
+export async function dataTables(db: Kysely<any>, engine: Engine, schema: string | null): Promise<TableInfo[]> {
   const tables = (await db.introspection.getTables())
-    .filter((t) => !t.isView && !/_migrations(_lock)?$/.test(t.name))
+    .filter((t) => !t.isView && !/_migrations(_lock)?$/.test(t.name) && (schema === null || t.schema === schema))
     .map((t) => ({ name: t.name, columns: t.columns.map((c) => c.name), parents: [] as string[] }));
   for (const table of tables) table.parents = await foreignParents(db, engine, table.name);
   return topological(tables);

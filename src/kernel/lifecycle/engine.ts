@@ -78,6 +78,7 @@ export interface LifecycleEngineOptions {
   /** Safety net for timers written by another process; local schedules arm precisely. */
   pollIntervalMs?: number;
   faults?: Faults;
+  engine?: 'sqlite' | 'postgres';
 }
 
 const BATCH = 500;
@@ -303,25 +304,20 @@ export class LifecycleEngine {
   private async drain(): Promise<number> {
     let applied = 0;
     for (;;) {
-      const now = this.clock.now();
-      const batch = (await this.db
-        .selectFrom('lifecycle_timers')
-        .select(['id', 'kind', 'resource_id', 'transition', 'due_at'])
-        .where('held', '=', 0)
-        .where('due_at', '<=', now)
-        .orderBy('due_at')
-        .orderBy('id')
-        .limit(BATCH)
-        .execute()) as TimerRow[];
-      if (batch.length === 0) return applied;
+      let batch: TimerRow[] = [];
+      let claimed = false;
       try {
         // Counted apart and added on commit: a rolled-back batch applied nothing.
         let committed = 0;
         await this.db.transaction().execute(async (trx) => {
+          batch = await this.dueBatch(trx);
+          claimed = true;
           for (const timer of batch) if (await this.applyOne(trx, timer)) committed++;
         });
+        if (batch.length === 0) return applied;
         applied += committed;
-      } catch {
+      } catch (error) {
+        if (!claimed) throw error;
         // One bad transition must not hold back the others: retry one by one, and set
         // aside (log and drop) any timer whose transition keeps failing.
         for (const timer of batch) {
@@ -336,6 +332,24 @@ export class LifecycleEngine {
         }
       }
     }
+  }
+
+  /**
+   * The next timers due, oldest first. On PostgreSQL the rows are locked and rows another
+   * replica holds are skipped, so replicas share the work instead of queueing on each other;
+   * the claim itself is the timer's deletion in applyOne, which makes each apply exactly once.
+   */
+  private async dueBatch(trx: Transaction<any>): Promise<TimerRow[]> {
+    let query = trx
+      .selectFrom('lifecycle_timers')
+      .select(['id', 'kind', 'resource_id', 'transition', 'due_at'])
+      .where('held', '=', 0)
+      .where('due_at', '<=', this.clock.now())
+      .orderBy('due_at')
+      .orderBy('id')
+      .limit(BATCH);
+    if (this.options.engine === 'postgres') query = query.forUpdate().skipLocked();
+    return (await query.execute()) as TimerRow[];
   }
 
   private async applyOne(trx: Transaction<any>, timer: TimerRow): Promise<boolean> {
