@@ -94,6 +94,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       async close() {
         await app.close();
         await kernel.close();
+        for (const { runtime } of runtimes) await runtime.close?.();
       },
     };
     return hangar;

@@ -10,6 +10,8 @@ export interface Config {
   timings: TimingProfile;
   /** Genesis API requests per second per token; 0 turns the limit off. */
   rateLimit: number;
+  /** HANGAR_REDIS_URL: where replicas share rate-limit counters (per process when unset). */
+  redisUrl: string | null;
   logLevel: string;
   adminToken: string | null;
   idSeed: string | null;
@@ -45,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: integer(env, 'HANGAR_DATABASE_POOL_SIZE', 10, 1, 1000),
     timings,
     rateLimit: integer(env, 'HANGAR_RATE_LIMIT', 10, 0, 1_000_000),
+    redisUrl: nonEmpty(env.HANGAR_REDIS_URL),
     logLevel: env.HANGAR_LOG_LEVEL ?? 'info',
     adminToken: nonEmpty(env.HANGAR_ADMIN_TOKEN),
     idSeed: nonEmpty(env.HANGAR_ID_SEED),

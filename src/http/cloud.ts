@@ -21,6 +21,8 @@ export interface CloudRuntime {
    * the demo account of a store that already has one; returns them for the banner, or null.
    */
   pinDemoCredentials?(accountId: string): Promise<Record<string, unknown> | null>;
+  /** Releases what the cloud holds open (connections), when Hangar stops. */
+  close?(): Promise<void>;
   /** Lines printed at start-up telling a newcomer how to call this cloud as the demo account. */
   banner?(demo: Record<string, unknown>, baseUrl: string): string[];
 }

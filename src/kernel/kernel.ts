@@ -67,6 +67,7 @@ export class Kernel {
       faults: this.faults,
       engine: store.engine,
       onError: (error, timer) => log.error({ err: error, timer }, 'lifecycle transition failed; timer set aside'),
+      onStoreError: (error) => log.warn({ err: error }, 'lifecycle engine cannot reach the store; will retry'),
     });
     this.tenancy = new Tenancy(this.db, clock, this.ids);
     this.counters = new Counters(this.db);

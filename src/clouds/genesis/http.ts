@@ -1,7 +1,9 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
+import { isStoreUnavailable } from '../../kernel/db/errors.js';
 import { OpenApiCollector } from '../../http/openapi.js';
+import type { Redis } from 'ioredis';
 import type { App } from '../../http/types.js';
 import { describeValidation } from '../../http/validation.js';
 import { Code, GenesisError } from './errors.js';
@@ -24,7 +26,7 @@ export const TOKEN_KIND = 'token';
  * deprecated X-Auth-Token header), a per-token rate limit, the Genesis error body for every
  * failure, and the OpenAPI document generated from the routes' own schemas.
  */
-export function genesisPlugin(model: GenesisModel, options: { rateLimit: number }): FastifyPluginAsync {
+export function genesisPlugin(model: GenesisModel, options: { rateLimit: number; redis: Redis | null }): FastifyPluginAsync {
   return async (scope: FastifyInstance) => {
     const app = scope as unknown as App;
     const openapi = new OpenApiCollector(PREFIX, {
@@ -70,6 +72,9 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number 
       await app.register(rateLimit, {
         max: options.rateLimit,
         timeWindow: 1000,
+        // With Redis, every replica counts against the same allowance; if Redis is away,
+        // requests go through rather than fail.
+        ...(options.redis ? { redis: options.redis, nameSpace: 'hangar:genesis:rate:', skipOnError: true } : {}),
         // Keyed by the token itself, not the header text, so re-spelling the header ("bearer",
         // extra spaces, X-Auth-Token) does not buy a fresh allowance.
         keyGenerator: (request) => presentedToken(request.headers.authorization, request.headers['x-auth-token']) ?? request.ip,
@@ -85,7 +90,8 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number 
 
     app.setErrorHandler((error: FastifyError | GenesisError, request, reply) => {
       const failure = toGenesisError(error);
-      if (failure.statusCode >= 500) request.log.error({ err: error }, 'genesis request failed');
+      // Deliberate answers (out of stock, an injected fault) are not server trouble.
+      if (failure.statusCode >= 500 && !(error instanceof GenesisError)) request.log.error({ err: error }, 'genesis request failed');
       return reply.code(failure.statusCode).send(failure.toJSON());
     });
     app.setNotFoundHandler((request, reply) =>
@@ -147,6 +153,9 @@ export function toGenesisError(error: FastifyError | GenesisError): GenesisError
       return new GenesisError(413, Code.MalformedRequest, 'malformed request: the body is too large');
   }
   if (error instanceof SyntaxError) return new GenesisError(400, Code.MalformedRequest, `malformed request: ${error.message}`);
+  if (isStoreUnavailable(error)) {
+    return new GenesisError(503, Code.Internal, 'service unavailable: the store cannot be reached right now; retry shortly');
+  }
   // The account vanished under a request in flight (an operator reset the store or deleted it).
   const dbCode = (error as { code?: string }).code;
   if (dbCode === 'SQLITE_CONSTRAINT_FOREIGNKEY' || dbCode === '23503') {

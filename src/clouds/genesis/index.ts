@@ -1,4 +1,5 @@
 import type { CloudModule } from '../../http/cloud.js';
+import { closeRedis, connectRedis } from '../../http/redis.js';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
 import { GenesisCatalog } from './catalog.js';
 import { genesisPlugin, PREFIX, TOKEN_KIND } from './http.js';
@@ -79,6 +80,7 @@ export const genesisCloud: CloudModule = {
     });
     kernel.onRecount((trx) => recount(trx));
 
+    const redis = config.rateLimit > 0 && config.redisUrl ? connectRedis(config.redisUrl) : null;
     const pinned = config.demo.genesisToken;
     kernel.tenancy.onAccountCreated(CLOUD, async ({ trx, account, demo }) => {
       const token = demo && pinned ? pinned : kernel.ids.secret(16);
@@ -94,7 +96,8 @@ export const genesisCloud: CloudModule = {
     });
 
     return {
-      plugin: genesisPlugin(model, { rateLimit: config.rateLimit }),
+      plugin: genesisPlugin(model, { rateLimit: config.rateLimit, redis }),
+      close: () => closeRedis(redis),
       async pinDemoCredentials(accountId) {
         if (!pinned) return null;
         const existing = await kernel.tenancy.findCredential(CLOUD, TOKEN_KIND, hashToken(pinned));

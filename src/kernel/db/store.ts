@@ -63,6 +63,9 @@ async function openPostgres(url: string, poolSize: number): Promise<Store> {
   const pool = new pg.Pool({
     connectionString,
     max: poolSize,
+    // Fail fast when the server is away: a request answers 503 instead of hanging.
+    connectionTimeoutMillis: 2000,
+    query_timeout: 30_000,
     ...(schema !== null ? { options: `-c search_path="${schema}"` } : {}),
   });
   // An idle client losing its server must not crash the process; the next query reconnects.

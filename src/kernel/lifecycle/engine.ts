@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
 import type { Faults } from '../faults.js';
+import { isStoreUnavailable } from '../db/errors.js';
 
 /**
  * The lifecycle engine. Each resource kind declares its states and the timed transitions
@@ -79,6 +80,8 @@ export interface LifecycleEngineOptions {
   pollIntervalMs?: number;
   faults?: Faults;
   engine?: 'sqlite' | 'postgres';
+  /** A background run could not reach the store. */
+  onStoreError?: (error: unknown) => void;
 }
 
 const BATCH = 500;
@@ -145,13 +148,20 @@ export class LifecycleEngine {
     return def !== undefined && (transition === undefined || def.transitions[transition] !== undefined);
   }
 
+  /** The transitions of a kind that an injected fault can make fail (those with a `failTo`). */
+  failable(kind: string): string[] {
+    const def = this.defs.get(kind);
+    return def ? Object.keys(def.transitions).filter((name) => def.transitions[name]!.failTo !== undefined) : [];
+  }
+
   setMode(kind: string, mode: ProgressMode): void {
     if (mode.mode === 'time') this.modes.delete(kind);
     else this.modes.set(kind, mode);
   }
 
-  /** Back to the profile's timings and time-driven progress for every kind. */
+  /** Back to the configured profile's timings and time-driven progress for every kind. */
   resetControls(): void {
+    this.profile = this.options.profile;
     this.modes.clear();
     this.overrides.clear();
   }
@@ -258,12 +268,12 @@ export class LifecycleEngine {
     this.started = true;
     this.unsubscribe = this.clock.onChange(() => {
       this.disarm();
-      void this.runDue();
+      this.kick();
     });
     const interval = this.options.pollIntervalMs ?? 1000;
     if (interval > 0) {
       this.poll = setInterval(() => {
-        if (!this.running && !this.clock.frozen) void this.rearm();
+        if (!this.running && !this.clock.frozen) this.rearm().catch((error: unknown) => this.report(error));
       }, interval);
       this.poll.unref();
     }
@@ -296,7 +306,7 @@ export class LifecycleEngine {
     })();
     this.running = run.finally(() => {
       this.running = null;
-      if (this.started) void this.rearm();
+      if (this.started) this.rearm().catch((error: unknown) => this.report(error));
     });
     return this.running;
   }
@@ -326,6 +336,7 @@ export class LifecycleEngine {
               if (await this.applyOne(trx, timer)) applied++;
             });
           } catch (error) {
+            if (isStoreUnavailable(error)) throw error; // the store is away, not the timer at fault
             this.options.onError?.(error, timer);
             await this.db.deleteFrom('lifecycle_timers').where('id', '=', timer.id).execute();
           }
@@ -421,8 +432,27 @@ export class LifecycleEngine {
     return transition;
   }
 
+  /**
+   * Runs due transitions in the background. A failure (the store unreachable, say) is reported
+   * and retried by the next timer or poll, never left to crash the process.
+   */
+  private kick(): void {
+    this.runDue().catch((error: unknown) => this.report(error));
+  }
+
+  private report(error: unknown): void {
+    this.options.onStoreError?.(error);
+  }
+
   private hint(due: number): void {
-    if (!this.started || this.clock.frozen) return;
+    if (!this.started) return;
+    if (this.clock.frozen) {
+      // A frozen clock never reaches a later instant, but what falls due at the instant it
+      // shows (the `instant` profile, a zero duration) is due now: it runs once the caller's
+      // transaction commits (the store's connection is the caller's until then).
+      if (due <= this.clock.now()) this.kick();
+      return;
+    }
     if (due < this.armedFor) this.arm(due);
   }
 
@@ -434,7 +464,7 @@ export class LifecycleEngine {
     this.handle = setTimeout(() => {
       this.handle = null;
       this.armedFor = Number.POSITIVE_INFINITY;
-      void this.runDue();
+      this.kick();
     }, delay);
   }
 
