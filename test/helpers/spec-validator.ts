@@ -17,6 +17,9 @@ export class SpecValidator {
     this.doc = openApi30ToJsonSchema(JSON.parse(readFileSync(file, 'utf8')));
     this.ajv = new Ajv({ strict: false, allErrors: true });
     (formats as unknown as (ajv: Ajv) => Ajv)(this.ajv);
+    // Swagger 2 integer formats that ajv-formats does not know (Crusoe's spec uses uint32).
+    this.ajv.addFormat('uint32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff });
+    this.ajv.addFormat('uint64', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= 0 });
     this.ajv.addSchema(this.doc, 'spec');
     for (const [template, item] of Object.entries<Record<string, unknown>>(this.doc.paths)) {
       const pattern = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`);
@@ -55,6 +58,31 @@ export class SpecValidator {
     return (validate.errors ?? []).map((e) => `${method} ${template} ${status}: ${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
   }
 
+  /** Whether the spec lists this status (or a default) for the operation. */
+  lists(method: string, path: string, status: number): boolean {
+    const template = this.operation(method, path);
+    if (!template) return false;
+    const responses = this.doc.paths[template][method.toLowerCase()].responses as Record<string, unknown>;
+    return responses[String(status)] !== undefined || responses.default !== undefined;
+  }
+
+  /** Problems with a body checked against one of the spec's shared responses (e.g. an error shape). */
+  checkShared(name: string, body: unknown): string[] {
+    const shared = this.doc.responses?.[name] ?? this.doc.components?.responses?.[name];
+    if (!shared) return [`the spec has no shared response ${name}`];
+    const prefix = this.doc.responses?.[name] ? `spec#/responses/${escape(name)}` : `spec#/components/responses/${escape(name)}`;
+    const pointer = this.bodyPointer(prefix, shared);
+    if (pointer === null) return [`the shared response ${name} has no body`];
+    let validate = this.compiled.get(pointer);
+    if (!validate) {
+      validate = this.ajv.getSchema(pointer);
+      if (!validate) throw new Error(`cannot resolve ${pointer}`);
+      this.compiled.set(pointer, validate);
+    }
+    if (validate(body)) return [];
+    return (validate.errors ?? []).map((e) => `${name}: ${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
+  }
+
   private schemaPointer(template: string, method: string, status: string, response: any): string | null {
     const base = `spec#/paths/${escape(template)}/${method}/responses/${status}`;
     if (response.$ref) {
@@ -77,12 +105,19 @@ function escape(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-/** OpenAPI 3.0's `nullable: true` becomes JSON Schema's type list, which Ajv understands. */
+/**
+ * OpenAPI 3.0's `nullable: true` (and Swagger 2's `x-nullable: true`, its go-swagger
+ * spelling) becomes JSON Schema's type list, which Ajv understands.
+ */
 function openApi30ToJsonSchema(node: any): any {
   if (Array.isArray(node)) return node.map(openApi30ToJsonSchema);
   if (node === null || typeof node !== 'object') return node;
   const out: any = {};
   for (const [key, value] of Object.entries(node)) out[key] = openApi30ToJsonSchema(value);
+  if (out['x-nullable'] === true) {
+    delete out['x-nullable'];
+    out.nullable = true;
+  }
   if (out.nullable === true) {
     delete out.nullable;
     if (typeof out.type === 'string') out.type = [out.type, 'null'];

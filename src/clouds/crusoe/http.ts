@@ -1,0 +1,133 @@
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { OpenApiCollector } from '../../http/openapi.js';
+import type { App } from '../../http/types.js';
+import { describeValidation } from '../../http/validation.js';
+import { CrusoeError, Reason, reasonForStatus } from './errors.js';
+import { CLOUD } from './model/context.js';
+import type { CrusoeModel } from './model/index.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { groupRoutes } from './routes/groups.js';
+import { organizationRoutes } from './routes/organizations.js';
+import { templateRoutes } from './routes/templates.js';
+import { userRoutes } from './routes/users.js';
+import { vmRoutes } from './routes/vms.js';
+import { ErrorBody } from './wire.js';
+
+export const PREFIX = '/v1alpha5';
+const PROJECT_SCOPED = `${PREFIX}/projects/:project_id`;
+
+/**
+ * The Crusoe Cloud API v1alpha5 as a Fastify plugin: requests signed with the account's
+ * access key (HMAC-SHA256, as the official clients sign them), project membership checked
+ * before any project-scoped route runs, the Crusoe error body for every failure, and the
+ * OpenAPI document generated from the routes' own schemas.
+ */
+export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
+  return async (scope: FastifyInstance) => {
+    const app = scope as unknown as App;
+    const openapi = new OpenApiCollector(PREFIX, {
+      title: 'Crusoe Cloud API Gateway (served by Hangar)',
+      version: 'v1alpha5',
+      serverUrl: PREFIX,
+      securitySchemes: {
+        CrusoeSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description:
+            'Bearer 1.0:<access key>:<base64url HMAC-SHA256 of "<path>\\n<canonical query>\\n<METHOD>\\n<X-Crusoe-Timestamp>\\n" keyed with the base64url-decoded secret>; send X-Crusoe-Timestamp (RFC 3339) too',
+        },
+      },
+      security: [{ CrusoeSignature: [] }],
+      errorSchema: ErrorBody,
+    });
+    app.addHook('onRoute', (route) => {
+      if (route.url.startsWith(PREFIX)) openapi.add(route);
+    });
+
+    app.addHook('onRequest', async (request) => {
+      if (request.is404 || request.routeOptions.config.doc?.public) return;
+      const { accountId } = await model.tokens.authenticate({
+        method: request.method,
+        url: request.raw.url ?? request.url,
+        authorization: request.headers.authorization,
+        timestamp: request.headers['x-crusoe-timestamp'],
+      });
+      request.accountId = accountId;
+      if (request.routeOptions.url?.startsWith(PROJECT_SCOPED)) {
+        await model.projects.member(model.ctx.db, accountId, projectIdOf(request));
+      }
+    });
+
+    // Faults an operator staged through the admin API, rendered as Crusoe errors.
+    app.addHook('onRequest', async (request) => {
+      const { faults } = model.ctx.kernel;
+      if (faults.empty) return;
+      const fault = faults.forRequest({ cloud: CLOUD, method: request.method, path: request.url.split('?')[0]!, accountId: request.accountId || null });
+      if (!fault) return;
+      if (fault.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
+      if (fault.failure) {
+        const { status, code, message } = fault.failure;
+        throw new CrusoeError(status, code ?? reasonForStatus(status), message);
+      }
+    });
+
+    app.setErrorHandler((error: FastifyError | CrusoeError, request, reply) => {
+      const failure = toCrusoeError(error);
+      // Unexpected failures are logged with their error id; Crusoe errors raised on purpose are not.
+      if (failure.statusCode >= 500 && !(error instanceof CrusoeError)) request.log.error({ err: error, error_id: failure.errorId }, 'crusoe request failed');
+      return reply.code(failure.statusCode).send(failure.toJSON());
+    });
+    app.setNotFoundHandler((request, reply) => {
+      const failure = new CrusoeError(404, Reason.NotFound, `no such route: ${request.method} ${request.url.split('?')[0]}`);
+      return reply.code(404).send(failure.toJSON());
+    });
+
+    app.get('/openapi.json', { config: { doc: { public: true, hide: true } } }, async (_request, reply) =>
+      reply.type('application/json').send(openapi.document().json),
+    );
+
+    userRoutes(app, model);
+    organizationRoutes(app, model);
+    catalogRoutes(app, model);
+    vmRoutes(app, model);
+    templateRoutes(app, model);
+    groupRoutes(app, model);
+  };
+}
+
+function projectIdOf(request: FastifyRequest): string {
+  return String((request.params as { project_id?: string }).project_id ?? '');
+}
+
+/** Any failure, in Crusoe terms: its own errors as they are, Fastify's mapped to the nearest status. */
+export function toCrusoeError(error: FastifyError | CrusoeError): CrusoeError {
+  if (error instanceof CrusoeError) return error;
+  if (error.validation) {
+    const problem = describeValidation(error.validation as never, error.validationContext);
+    const where = error.validationContext === 'querystring' ? ' (query)' : '';
+    return new CrusoeError(400, Reason.BadRequest, `${problem.message}${where}`);
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new CrusoeError(400, Reason.BadRequest, `the request body is not valid JSON (${error.message})`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new CrusoeError(400, Reason.BadRequest, 'send the request body as application/json');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new CrusoeError(413, Reason.BadRequest, 'the request body is too large');
+  }
+  if (error instanceof SyntaxError) return new CrusoeError(400, Reason.BadRequest, `malformed request: ${error.message}`);
+  // The account vanished under a request in flight (an operator reset the store or deleted it).
+  const dbCode = (error as { code?: string }).code;
+  if (dbCode === 'SQLITE_CONSTRAINT_FOREIGNKEY' || dbCode === '23503') {
+    return new CrusoeError(401, Reason.BadCredential, 'the account no longer exists');
+  }
+  // Two requests raced for the same name: the loser hears what the check would have told it.
+  if (dbCode === 'SQLITE_CONSTRAINT_UNIQUE' || dbCode === '23505') {
+    return new CrusoeError(409, Reason.Conflict, 'a resource with that name already exists (created by a concurrent request)');
+  }
+  const status = error.statusCode ?? 500;
+  if (status < 500) return new CrusoeError(status, reasonForStatus(status), error.message);
+  return new CrusoeError(500, Reason.Internal, 'internal error: the request could not be completed');
+}

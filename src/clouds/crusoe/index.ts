@@ -1,0 +1,126 @@
+import type { Transaction } from 'kysely';
+import type { CloudModule } from '../../http/cloud.js';
+import { CrusoeCatalog } from './catalog.js';
+import { crusoePlugin, PREFIX } from './http.js';
+import { crusoeLifecycles } from './lifecycles.js';
+import { ACCESS_KEY_KIND, CLOUD, Counter, privatePool, publicPool, type CrusoeContext } from './model/context.js';
+import { createModel } from './model/index.js';
+import { renderVm } from './render.js';
+import { crusoeMigrations, type CrusoeDb } from './tables.js';
+
+/** VMs an organization may have: generous, so first use never trips it by accident. */
+const DEFAULT_VM_QUOTA = 1000;
+
+/** Stock in use and per-account and per-project counts, recomputed from the rows after a bulk change. */
+async function recount(trx: Transaction<any>): Promise<void> {
+  await trx.updateTable('capacity').set({ used: 0 }).where('cloud', '=', CLOUD).execute();
+  const inUse = await trx
+    .selectFrom('crusoe_vms')
+    .select(['location', 'type', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('holds_capacity', '=', 1)
+    .groupBy(['location', 'type'])
+    .execute();
+  for (const r of inUse) {
+    await trx.updateTable('capacity').set({ used: Number(r.n) }).where('cloud', '=', CLOUD).where('region', '=', r.location).where('sku', '=', r.type).execute();
+  }
+  await trx.deleteFrom('counters').where((eb) => eb.or([eb('key', '=', Counter.vms), eb('key', 'like', 'crusoe.project.%')])).execute();
+  const rows: { account_id: string; key: string; value: number }[] = [];
+  for (const c of await trx.selectFrom('crusoe_vms').select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute()) {
+    rows.push({ account_id: c.account_id, key: Counter.vms, value: Number(c.n) });
+  }
+  for (const c of await trx.selectFrom('crusoe_vms').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
+    rows.push({ account_id: c.account_id, key: Counter.projectVms(c.project_id), value: Number(c.n) });
+  }
+  for (const c of await trx.selectFrom('crusoe_disks').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
+    rows.push({ account_id: c.account_id, key: Counter.projectDisks(c.project_id), value: Number(c.n) });
+  }
+  for (let i = 0; i < rows.length; i += 200) await trx.insertInto('counters').values(rows.slice(i, i + 200)).execute();
+}
+
+/** The Crusoe Cloud API v1alpha5, under /v1alpha5. */
+export const crusoeCloud: CloudModule = {
+  name: CLOUD,
+  prefix: PREFIX,
+  async setup(kernel, config) {
+    await kernel.migrate(CLOUD, crusoeMigrations);
+    const catalog = CrusoeCatalog.load(config.catalogs.crusoe ?? undefined);
+    const ctx: CrusoeContext = { kernel, db: kernel.db as CrusoeDb, catalog, config };
+    const model = createModel(ctx, renderVm);
+    for (const def of crusoeLifecycles(model)) kernel.lifecycle.register(def);
+    kernel.counters.defineQuota(Counter.vms, DEFAULT_VM_QUOTA);
+
+    kernel.onSeed(async (trx) => {
+      for (const location of catalog.locations.values()) {
+        await kernel.ipam.ensurePool(trx, privatePool(location.id), location.private_cidr);
+        await kernel.ipam.ensurePool(trx, publicPool(location.id), location.public_cidr);
+      }
+      for (const type of catalog.types.values()) {
+        for (const [location, units] of Object.entries(type.stock)) await kernel.capacity.seed(trx, CLOUD, location, type.product_name, units);
+      }
+    });
+    kernel.onRecount((trx) => recount(trx));
+
+    const { crusoeAccessKey: pinnedAccess, crusoeSecretKey: pinnedSecret } = config.demo;
+    const pinned = pinnedAccess && pinnedSecret ? { accessKey: pinnedAccess, secretKey: pinnedSecret } : undefined;
+
+    kernel.tenancy.onAccountCreated(CLOUD, async ({ trx, account, demo }) => {
+      const { organizationId, projectId } = await model.accounts.provision(trx, account);
+      const key = await model.accounts.issueKey(trx, account.id, demo ? pinned : undefined);
+      return { access_key: key.access_key, secret_key: key.secret_key, organization_id: organizationId, project_id: projectId };
+    });
+
+    return {
+      plugin: crusoePlugin(model),
+      /**
+       * Makes sure the pinned key pair works for the demo account of an existing store (and that
+       * the account has its Crusoe organization and project, for a store made before Crusoe
+       * was served). Without pinned keys, an account that has no key at all gets one.
+       */
+      async pinDemoCredentials(accountId) {
+        const account = await kernel.tenancy.get(accountId);
+        if (!account) return null;
+        // Read before the transaction: SQLite has one connection, which the transaction holds.
+        const found = pinned ? await kernel.tenancy.findCredential(CLOUD, ACCESS_KEY_KIND, pinned.accessKey) : undefined;
+        return kernel.db.transaction().execute(async (trx) => {
+          const { organizationId, projectId } = await model.accounts.provision(trx, account);
+          const ids = { organization_id: organizationId, project_id: projectId };
+          if (pinned) {
+            const current = found?.secretSealed ? safeOpen(kernel.secrets, found.secretSealed) : null;
+            if (found && (found.accountId !== accountId || current !== pinned.secretKey)) {
+              await kernel.tenancy.removeCredential(trx, found.accountId, CLOUD, ACCESS_KEY_KIND, pinned.accessKey);
+            }
+            if (!found || found.accountId !== accountId || current !== pinned.secretKey) await model.accounts.issueKey(trx, accountId, pinned);
+            return { access_key: pinned.accessKey, secret_key: pinned.secretKey, ...ids };
+          }
+          const keys = await kernel.tenancy.listCredentials(trx, accountId, CLOUD, ACCESS_KEY_KIND);
+          if (keys.length > 0) return null;
+          const key = await model.accounts.issueKey(trx, accountId);
+          return { access_key: key.access_key, secret_key: key.secret_key, ...ids };
+        });
+      },
+      banner(demo, baseUrl) {
+        const url = `${baseUrl}${PREFIX}`;
+        if (typeof demo.access_key !== 'string' || typeof demo.secret_key !== 'string') {
+          return [`Crusoe Cloud API    ${url}   (demo key pair printed when the store was created)`];
+        }
+        return [
+          `Crusoe Cloud API    ${url}`,
+          `  access key        ${demo.access_key}`,
+          `  secret key        ${demo.secret_key}`,
+          `  project id        ${String(demo.project_id ?? '')}`,
+          `  sign              Authorization: Bearer 1.0:<access key>:<signature>, X-Crusoe-Timestamp: <RFC 3339 now>;`,
+          `                    signature = base64url(HMAC-SHA256(base64url-decoded secret, "<path>\\n<sorted query>\\n<METHOD>\\n<timestamp>\\n"))`,
+          `  clients           CRUSOE_API_ENDPOINT=${url} CRUSOE_ACCESS_KEY_ID=${demo.access_key} CRUSOE_SECRET_KEY=${demo.secret_key} CRUSOE_DEFAULT_PROJECT=${String(demo.project_id ?? '')}`,
+        ];
+      },
+    };
+  },
+};
+
+function safeOpen(box: { open(sealed: string): string }, sealed: string): string | null {
+  try {
+    return box.open(sealed);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,152 @@
+import type { Executor } from '../../../kernel/db/store.js';
+import { badRequest, operationForbidden } from '../errors.js';
+import type { OperationRow } from '../tables.js';
+import { OPERATION_KIND, type CrusoeContext } from './context.js';
+import { parseTime } from './tokens.js';
+
+/** The polling family of VM operations (the path segment their operations live under). */
+export const VM_FAMILY = 'compute/vms/instances';
+
+/** How long a finished operation can still be read; after that it has expired (403). */
+export const OPERATION_TTL_MS = 24 * 60 * 60_000;
+
+export const OperationState = { InProgress: 'IN_PROGRESS', Succeeded: 'SUCCEEDED', Failed: 'FAILED' } as const;
+const STATES: readonly string[] = Object.values(OperationState);
+
+/** The transition that ends an operation in FAILED with the error recorded at request time. */
+export const FAIL_TRANSITION = 'fail';
+
+export interface OperationStart {
+  /** The operation's id when the caller needs it before the row exists (to mark its VMs busy). */
+  id?: string;
+  accountId: string;
+  projectId: string;
+  family: string;
+  /** Also the lifecycle transition that completes it. */
+  action: string;
+  resourceId: string;
+  params?: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+export interface OperationError {
+  code: string;
+  message: string;
+}
+
+/**
+ * Asynchronous operations. Every mutating VM call answers with one, IN_PROGRESS; the
+ * lifecycle engine's durable timer completes it (SUCCEEDED with its result, or FAILED with
+ * `{code, message}`). A finished operation stays readable by id for a day; the list shows
+ * the ones in flight and the finished ones nobody has read by id yet, as the seed says.
+ */
+export class Operations {
+  constructor(private readonly ctx: CrusoeContext) {}
+
+  /** Records an operation and schedules what completes it, in the caller's transaction. */
+  async start(trx: Executor, input: OperationStart): Promise<OperationRow> {
+    return this.insert(trx, input, input.action);
+  }
+
+  /** An operation that will end FAILED with `error` (decided now, reported on the operation's timer). */
+  async startFailing(trx: Executor, input: OperationStart, error: OperationError): Promise<OperationRow> {
+    return this.insert(trx, { ...input, params: { ...input.params, error } }, FAIL_TRANSITION);
+  }
+
+  /** An operation that completed with the request (RESERVE / UNRESERVE). */
+  async succeeded(trx: Executor, input: OperationStart, result: unknown): Promise<OperationRow> {
+    const { kernel } = this.ctx;
+    const now = kernel.clock.now();
+    const row = this.row(input, now);
+    row.state = OperationState.Succeeded;
+    row.completed_at = now;
+    row.result = JSON.stringify(result);
+    await trx.insertInto('crusoe_operations').values(row).execute();
+    return row;
+  }
+
+  async get(accountId: string, projectId: string, family: string, id: string): Promise<OperationRow> {
+    const { db, kernel } = this.ctx;
+    let row = await this.find(db, accountId, projectId, family, id);
+    if (row.state === OperationState.InProgress && (await kernel.lifecycle.noteRead(OPERATION_KIND, id))) {
+      row = await this.find(db, accountId, projectId, family, id);
+    }
+    if (row.state !== OperationState.InProgress && !row.fetched) {
+      await db.updateTable('crusoe_operations').set({ fetched: 1 }).where('id', '=', id).execute();
+    }
+    return row;
+  }
+
+  async list(
+    accountId: string,
+    projectId: string,
+    family: string,
+    filter: { resourceId?: string; states?: string[]; lowerTimeBound?: string },
+  ): Promise<OperationRow[]> {
+    const { db, kernel } = this.ctx;
+    const states = (filter.states ?? []).flatMap((s) => s.split(',')).map((s) => s.trim().toUpperCase()).filter(Boolean);
+    const bad = states.find((s) => !STATES.includes(s));
+    if (bad !== undefined) throw badRequest(`"state" must be one of: ${STATES.join(', ')} (got "${bad}")`);
+    let query = db
+      .selectFrom('crusoe_operations')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('family', '=', family)
+      .where('account_id', '=', accountId)
+      .where((eb) => eb.or([eb('state', '=', OperationState.InProgress), eb('fetched', '=', 0)]))
+      .where((eb) => eb.or([eb('completed_at', 'is', null), eb('completed_at', '>=', kernel.clock.now() - OPERATION_TTL_MS)]));
+    if (filter.resourceId !== undefined && filter.resourceId !== '') query = query.where('resource_id', '=', filter.resourceId);
+    if (states.length > 0) query = query.where('state', 'in', states);
+    if (filter.lowerTimeBound !== undefined && filter.lowerTimeBound !== '') {
+      query = query.where('started_at', '>=', parseTime(filter.lowerTimeBound.replace(/^"|"$/g, ''), 'lower_time_bound'));
+    }
+    return (await query.orderBy('seq').orderBy('id').execute()) as OperationRow[];
+  }
+
+  /** Forgets operations that finished more than a day ago (called as new ones start). */
+  async purgeExpired(trx: Executor): Promise<void> {
+    await trx.deleteFrom('crusoe_operations').where('completed_at', '<', this.ctx.kernel.clock.now() - OPERATION_TTL_MS).execute();
+  }
+
+  private async find(trx: Executor, accountId: string, projectId: string, family: string, id: string): Promise<OperationRow> {
+    const row = (await trx
+      .selectFrom('crusoe_operations')
+      .selectAll()
+      .where('id', '=', id)
+      .where('account_id', '=', accountId)
+      .where('project_id', '=', projectId)
+      .where('family', '=', family)
+      .executeTakeFirst()) as OperationRow | undefined;
+    if (!row) throw operationForbidden(id);
+    if (row.completed_at !== null && Number(row.completed_at) < this.ctx.kernel.clock.now() - OPERATION_TTL_MS) throw operationForbidden(id);
+    return row;
+  }
+
+  private async insert(trx: Executor, input: OperationStart, transition: string): Promise<OperationRow> {
+    const { kernel } = this.ctx;
+    await this.purgeExpired(trx);
+    const row = this.row(input, kernel.clock.now());
+    await trx.insertInto('crusoe_operations').values(row).execute();
+    await kernel.lifecycle.schedule(trx, OPERATION_KIND, row.id, transition);
+    return row;
+  }
+
+  private row(input: OperationStart, now: number): OperationRow {
+    return {
+      id: input.id ?? this.ctx.kernel.ids.uuid(),
+      account_id: input.accountId,
+      project_id: input.projectId,
+      family: input.family,
+      action: input.action,
+      resource_id: input.resourceId,
+      state: OperationState.InProgress,
+      params: JSON.stringify(input.params ?? {}),
+      metadata: JSON.stringify(input.metadata),
+      result: null,
+      seq: this.ctx.kernel.ids.ordinal(now),
+      started_at: now,
+      completed_at: null,
+      fetched: 0,
+    };
+  }
+}

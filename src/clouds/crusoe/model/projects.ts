@@ -1,0 +1,119 @@
+import type { Transaction } from 'kysely';
+import type { Executor } from '../../../kernel/db/store.js';
+import { conflict, projectForbidden } from '../errors.js';
+import type { ProjectRow } from '../tables.js';
+import { Counter, type CrusoeContext } from './context.js';
+import type { Organizations } from './organizations.js';
+
+export interface ProjectView {
+  row: ProjectRow;
+  /** Resource counts (null when the client asked to skip loading them). */
+  counts: { instances: number; disks: number } | null;
+}
+
+/** Removes everything a project holds; each resource family registers how. */
+export type ProjectPurger = (trx: Transaction<any>, project: ProjectRow) => Promise<void>;
+
+/**
+ * Projects: the scope of every compute resource. A caller sees only the projects of its own
+ * account; any other project id, existing or not, is answered the same way (403).
+ */
+export class Projects {
+  private readonly purgers: ProjectPurger[] = [];
+
+  constructor(
+    private readonly ctx: CrusoeContext,
+    private readonly organizations: Organizations,
+  ) {}
+
+  /** Resource families (VMs, templates, …) hook in what deleting a project removes. */
+  onPurge(purger: ProjectPurger): void {
+    this.purgers.push(purger);
+  }
+
+  /** The caller's project, or 403 for anyone else's and for none at all. */
+  async member(trx: Executor, accountId: string, projectId: string): Promise<ProjectRow> {
+    const row = await trx
+      .selectFrom('crusoe_projects')
+      .selectAll()
+      .where('id', '=', projectId)
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    if (!row) throw projectForbidden(projectId);
+    return row as ProjectRow;
+  }
+
+  async list(accountId: string, filter: { orgId?: string; name?: string; skipResources?: boolean }): Promise<ProjectView[]> {
+    let query = this.ctx.db.selectFrom('crusoe_projects').selectAll().where('account_id', '=', accountId);
+    if (filter.orgId !== undefined && filter.orgId !== '') query = query.where('organization_id', '=', filter.orgId);
+    if (filter.name !== undefined && filter.name !== '') query = query.where('name', '=', filter.name);
+    const rows = (await query.orderBy('seq').orderBy('id').execute()) as ProjectRow[];
+    return Promise.all(rows.map((row) => this.view(this.ctx.db, row, filter.skipResources === true)));
+  }
+
+  async get(accountId: string, projectId: string): Promise<ProjectView> {
+    return this.view(this.ctx.db, await this.member(this.ctx.db, accountId, projectId), false);
+  }
+
+  async create(accountId: string, input: { name: string; organization_id: string }): Promise<ProjectView> {
+    const { db } = this.ctx;
+    return db.transaction().execute(async (trx) => {
+      await this.organizations.owned(trx, accountId, input.organization_id);
+      return this.view(trx, await this.insert(trx, accountId, input.organization_id, input.name), false);
+    });
+  }
+
+  /** Adds a project (account creation uses this for the default one). */
+  async insert(trx: Executor, accountId: string, organizationId: string, name: string): Promise<ProjectRow> {
+    const { kernel } = this.ctx;
+    await this.checkNameFree(trx, organizationId, name, null);
+    const now = kernel.clock.now();
+    const row: ProjectRow = { id: kernel.ids.uuid(), account_id: accountId, organization_id: organizationId, name, seq: kernel.ids.ordinal(now), created_at: now, updated_at: now };
+    await trx.insertInto('crusoe_projects').values(row).execute();
+    return row;
+  }
+
+  async rename(accountId: string, projectId: string, name: string): Promise<ProjectView> {
+    const { db, kernel } = this.ctx;
+    return db.transaction().execute(async (trx) => {
+      const row = await this.member(trx, accountId, projectId);
+      if (row.name !== name) {
+        await this.checkNameFree(trx, row.organization_id, name, row.id);
+        const now = kernel.clock.now();
+        await trx.updateTable('crusoe_projects').set({ name, updated_at: now }).where('id', '=', projectId).execute();
+        return this.view(trx, { ...row, name, updated_at: now }, false);
+      }
+      return this.view(trx, row, false);
+    });
+  }
+
+  /** Deletes a project and, as the seed says, cascades to its VMs and everything else in it. */
+  async delete(accountId: string, projectId: string): Promise<void> {
+    const { db, kernel } = this.ctx;
+    await db.transaction().execute(async (trx) => {
+      const row = await this.member(trx, accountId, projectId);
+      for (const purge of this.purgers) await purge(trx, row);
+      for (const key of [Counter.projectVms(projectId), Counter.projectDisks(projectId)]) {
+        const value = await kernel.counters.get(trx, accountId, key);
+        if (value !== 0) await kernel.counters.add(trx, accountId, key, -value);
+      }
+      await trx.deleteFrom('crusoe_projects').where('id', '=', projectId).execute();
+    });
+  }
+
+  private async checkNameFree(trx: Executor, organizationId: string, name: string, except: string | null): Promise<void> {
+    let query = trx.selectFrom('crusoe_projects').select('id').where('organization_id', '=', organizationId).where('name', '=', name);
+    if (except !== null) query = query.where('id', '!=', except);
+    if (await query.executeTakeFirst()) throw conflict(`a project named "${name}" already exists in this organization`);
+  }
+
+  private async view(trx: Executor, row: ProjectRow, skip: boolean): Promise<ProjectView> {
+    if (skip) return { row, counts: null };
+    const { counters } = this.ctx.kernel;
+    const [instances, disks] = await Promise.all([
+      counters.get(trx, row.account_id, Counter.projectVms(row.id)),
+      counters.get(trx, row.account_id, Counter.projectDisks(row.id)),
+    ]);
+    return { row, counts: { instances, disks } };
+  }
+}

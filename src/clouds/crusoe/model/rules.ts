@@ -1,0 +1,126 @@
+import type { Executor } from '../../../kernel/db/store.js';
+import { badRequest } from '../errors.js';
+import type { VmType } from '../catalog.js';
+import type { IbPartitionRow } from '../tables.js';
+import type { NetworkInterfaceInputWire } from '../wire.js';
+import { defaultSubnetId, type CrusoeContext } from './context.js';
+import type { InfiniBand } from './ib.js';
+
+/** VM names: a DNS label's characters (letters, digits, hyphens, underscores, dots), up to 63. */
+const VM_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+export const MAINTENANCE_POLICIES = ['manual', 'stop-vm', 'unspecified'] as const;
+export const PLACEMENT_POLICIES = ['spread', 'unspecified'] as const;
+export const PUBLIC_IP_TYPES = ['dynamic', 'static'] as const;
+const MAX_SCRIPT_BYTES = 64 * 1024;
+
+/**
+ * The checks VM creation, bulk creation and templates share: each returns the resolved value
+ * or throws a 400 that names the request field.
+ */
+export class Rules {
+  constructor(
+    private readonly ctx: CrusoeContext,
+    private readonly ib: InfiniBand,
+  ) {}
+
+  vmName(name: string, field = 'name'): string {
+    if (!VM_NAME.test(name)) {
+      throw badRequest(`"${field}" must be 1 to 63 letters, digits, hyphens, underscores or dots, starting and ending with a letter or digit (got "${name}")`);
+    }
+    return name;
+  }
+
+  type(name: string, field = 'type'): VmType {
+    const type = this.ctx.catalog.types.get(name);
+    if (!type) throw badRequest(`"${field}": "${name}" is not a VM type (GET /projects/{project_id}/compute/vms/types lists them)`);
+    return type;
+  }
+
+  /** The location to use: the one named (which must sell the type) or the type's default. */
+  location(type: VmType, location: string | undefined, field = 'location'): string {
+    const { catalog } = this.ctx;
+    if (location === undefined || location === '') return catalog.defaultLocation(type);
+    if (!catalog.locations.has(location)) {
+      throw badRequest(`"${field}": "${location}" is not a location (known: ${[...catalog.locations.keys()].join(', ')})`);
+    }
+    if (type.stock[location] === undefined) {
+      throw badRequest(`"${field}": VM type ${type.product_name} is not offered in ${location} (offered in: ${Object.keys(type.stock).join(', ')})`);
+    }
+    return location;
+  }
+
+  /** An image reference resolved to `name:tag`, available in the location. */
+  image(reference: string | undefined, location: string, field = 'image'): string {
+    const { catalog } = this.ctx;
+    const wanted = reference === undefined || reference === '' ? catalog.defaultImage : reference;
+    const image = catalog.findImage(wanted);
+    if (!image) throw badRequest(`"${field}": "${wanted}" is not an image (use name:tag, e.g. ${catalog.defaultImage}; GET /compute/images lists them)`);
+    if (!image.locations.includes(location)) {
+      throw badRequest(`"${field}": image ${image.name} is not available in ${location} (available in: ${image.locations.join(', ')})`);
+    }
+    if (wanted === image.id) return `${image.name}:${image.tags[0]}`;
+    return wanted.includes(':') ? wanted : `${wanted}:latest`;
+  }
+
+  maintenancePolicy(value: string | undefined, field = 'maintenance_policy'): string {
+    if (value === undefined || value === '') return 'unspecified';
+    if (!(MAINTENANCE_POLICIES as readonly string[]).includes(value)) throw badRequest(`"${field}" must be one of: ${MAINTENANCE_POLICIES.join(', ')}`);
+    return value;
+  }
+
+  placementPolicy(value: string | undefined): string {
+    if (value === undefined || value === '') return 'unspecified';
+    if (!(PLACEMENT_POLICIES as readonly string[]).includes(value)) throw badRequest(`"placement_policy" must be one of: ${PLACEMENT_POLICIES.join(', ')}`);
+    return value;
+  }
+
+  publicIpType(value: string | undefined, field: string): string {
+    if (value === undefined || value === '') return 'dynamic';
+    if (!(PUBLIC_IP_TYPES as readonly string[]).includes(value)) throw badRequest(`"${field}" must be one of: ${PUBLIC_IP_TYPES.join(', ')}`);
+    return value;
+  }
+
+  script(value: string | undefined, field: string): string {
+    const script = value ?? '';
+    if (Buffer.byteLength(script, 'utf8') > MAX_SCRIPT_BYTES) throw badRequest(`"${field}" must not exceed 64 KiB`);
+    return script;
+  }
+
+  /** Reservations are not sold by Hangar: naming one is an error, as naming an unknown one is on the real cloud. */
+  noReservation(id: string | undefined, field: string): void {
+    if (id !== undefined && id !== '') throw badRequest(`"${field}": reservation "${id}" not found (this organization has no reservations)`);
+  }
+
+  /**
+   * The subnet a VM's interface joins. Until VPC subnets are served, each project has one
+   * default subnet per location; naming it (or none) is accepted.
+   */
+  subnet(projectId: string, location: string, subnet: string | undefined, field: string): string {
+    const fallback = defaultSubnetId(projectId, location);
+    if (subnet === undefined || subnet === '' || subnet === fallback) return fallback;
+    throw badRequest(`"${field}": subnet "${subnet}" not found in ${location} (the project's subnet there is ${fallback})`);
+  }
+
+  /** The interface a create request describes: its subnet and public address type. */
+  networkInterface(projectId: string, location: string, interfaces: NetworkInterfaceInputWire[] | undefined): { subnet: string; publicIpType: string } {
+    if (interfaces !== undefined && interfaces.length > 1) throw badRequest('"network_interfaces" may hold one interface');
+    const nic = interfaces?.[0];
+    return {
+      subnet: this.subnet(projectId, location, nic?.subnet, 'network_interfaces.0.subnet'),
+      publicIpType: this.publicIpType(nic?.ips?.[0]?.public_ipv4?.type, 'network_interfaces.0.ips.0.public_ipv4.type'),
+    };
+  }
+
+  /** The IB partition an IB VM joins (none for other types; naming one for them is an error). */
+  async partition(trx: Executor, projectId: string, type: VmType, location: string, partitionId: string | undefined, field: string): Promise<IbPartitionRow | null> {
+    if (partitionId === undefined || partitionId === '') return null;
+    if (!type.infiniband) throw badRequest(`"${field}": VM type ${type.product_name} has no InfiniBand; IB partitions are for IB types (…-ib.…)`);
+    const partition = await this.ib.find(trx, projectId, partitionId);
+    if (!partition) throw badRequest(`"${field}": IB partition "${partitionId}" not found in this project`);
+    const network = this.ctx.catalog.ibNetworks.get(partition.ib_network_id);
+    if (network?.location !== location) {
+      throw badRequest(`"${field}": IB partition "${partitionId}" is on a network in ${network?.location ?? '?'}, the VM is in ${location}`);
+    }
+    return partition;
+  }
+}

@@ -1,0 +1,107 @@
+import type { Transaction } from 'kysely';
+import type { Executor } from '../../../kernel/db/store.js';
+import { conflict, notFound } from '../errors.js';
+import type { ProjectRow, TemplateRow } from '../tables.js';
+import type { CreateTemplateInput } from '../wire.js';
+import type { CrusoeContext } from './context.js';
+import { parseSize } from './disks.js';
+import type { Rules } from './rules.js';
+import { parsePublicKey } from './ssh-keys.js';
+
+/**
+ * Instance templates: what bulk creation stamps out. Location-specific fields (subnet, IB
+ * partition) are checked against the location when the template names one.
+ */
+export class Templates {
+  constructor(
+    private readonly ctx: CrusoeContext,
+    private readonly rules: Rules,
+  ) {}
+
+  async list(projectId: string): Promise<TemplateRow[]> {
+    return this.ctx.db
+      .selectFrom('crusoe_instance_templates')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('seq')
+      .orderBy('id')
+      .execute();
+  }
+
+  async get(projectId: string, id: string): Promise<TemplateRow> {
+    const row = await this.find(this.ctx.db, projectId, id);
+    if (!row) throw notFound('instance template', id);
+    return row;
+  }
+
+  async find(trx: Executor, projectId: string, id: string): Promise<TemplateRow | undefined> {
+    return (await trx.selectFrom('crusoe_instance_templates').selectAll().where('id', '=', id).where('project_id', '=', projectId).executeTakeFirst()) as
+      | TemplateRow
+      | undefined;
+  }
+
+  async create(accountId: string, projectId: string, input: CreateTemplateInput): Promise<TemplateRow> {
+    return this.ctx.db.transaction().execute((trx) => this.insert(trx, accountId, projectId, input, ''));
+  }
+
+  /** Checks and stores a template; `field` prefixes field names in errors (e.g. "instance_template."). */
+  async insert(trx: Executor, accountId: string, projectId: string, input: CreateTemplateInput, field: string): Promise<TemplateRow> {
+    const { rules, ctx } = this;
+    const type = rules.type(input.type, `${field}type`);
+    const location = input.location === undefined || input.location === '' ? '' : rules.location(type, input.location, `${field}location`);
+    const imageName =
+      input.image_name === undefined || input.image_name === ''
+        ? ''
+        : rules.image(input.image_name, location || ctx.catalog.defaultLocation(type), `${field}image_name`);
+    const key = parsePublicKey(input.ssh_public_key, `${field}ssh_public_key`);
+    const disks = (input.disks ?? []).map((d, i) => {
+      parseSize(d.size, `${field}disks.${i}.size`);
+      return { size: d.size.trim(), type: d.type };
+    });
+    rules.noReservation(input.reservation_id, `${field}reservation_id`);
+    const subnet = location === '' ? (input.subnet_id ?? '') : rules.subnet(projectId, location, input.subnet_id, `${field}subnet_id`);
+    const partition = location === '' ? null : await rules.partition(trx, projectId, type, location, input.ib_partition_id, `${field}ib_partition_id`);
+    const row: TemplateRow = {
+      id: ctx.kernel.ids.uuid(),
+      account_id: accountId,
+      project_id: projectId,
+      name: input.template_name,
+      type: type.product_name,
+      image_name: imageName,
+      location,
+      ssh_public_key: key.line,
+      startup_script: rules.script(input.startup_script, `${field}startup_script`),
+      shutdown_script: rules.script(input.shutdown_script, `${field}shutdown_script`),
+      subnet_id: subnet,
+      ib_partition_id: partition?.id ?? (location === '' ? (input.ib_partition_id ?? '') : ''),
+      public_ip_address_type: rules.publicIpType(input.public_ip_address_type, `${field}public_ip_address_type`),
+      reservation_id: '',
+      placement_policy: rules.placementPolicy(input.placement_policy),
+      maintenance_policy: rules.maintenancePolicy(input.maintenance_policy, `${field}maintenance_policy`),
+      nvlink_domain_id: input.nvlink_domain_id ?? '',
+      transport_partition_id: input.transport_partition_id ?? '',
+      custom_image_name: input.custom_image_name ?? '',
+      disks: JSON.stringify(disks),
+      virtualization: input.virtualization_features ? JSON.stringify(input.virtualization_features) : null,
+      seq: ctx.kernel.ids.ordinal(ctx.kernel.clock.now()),
+      created_at: ctx.kernel.clock.now(),
+    };
+    await trx.insertInto('crusoe_instance_templates').values(row).execute();
+    return row;
+  }
+
+  /** A template in use by an instance group cannot go (the group would lose its recipe). */
+  async delete(projectId: string, id: string): Promise<void> {
+    await this.ctx.db.transaction().execute(async (trx) => {
+      if (!(await this.find(trx, projectId, id))) throw notFound('instance template', id);
+      const group = await trx.selectFrom('crusoe_instance_groups').select(['id', 'name']).where('template_id', '=', id).executeTakeFirst();
+      if (group) throw conflict(`instance template "${id}" is used by instance group "${group.name}" (${group.id}): change or delete the group first`);
+      await trx.updateTable('crusoe_vms').set({ instance_template_id: null }).where('instance_template_id', '=', id).execute();
+      await trx.deleteFrom('crusoe_instance_templates').where('id', '=', id).execute();
+    });
+  }
+
+  async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
+    await trx.deleteFrom('crusoe_instance_templates').where('project_id', '=', project.id).execute();
+  }
+}

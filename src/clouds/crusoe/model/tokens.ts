@@ -1,0 +1,189 @@
+import type { Executor } from '../../../kernel/db/store.js';
+import { badCredential, badRequest, notFound } from '../errors.js';
+import {
+  decodeSecret,
+  parseAuthorization,
+  parseTimestamp,
+  sign,
+  signaturesMatch,
+  signedPath,
+  signingMessage,
+  SigningError,
+} from '../signing.js';
+import { ACCESS_KEY_KIND, CLOUD, type CrusoeContext } from './context.js';
+
+/** How far a request's X-Crusoe-Timestamp may be from now, either way (replays beyond it fail). */
+export const TIMESTAMP_WINDOW_MS = 5 * 60_000;
+/** last_used is written at most this often per key: a busy client does not write on every call. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface IssuedKey {
+  access_key: string;
+  secret_key: string;
+  alias: string;
+  created_at: number;
+  expires_at: number | null;
+}
+
+export interface TokenView {
+  access_key: string;
+  alias: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface SignedRequest {
+  method: string;
+  /** The request target as received (path and raw query). */
+  url: string;
+  authorization: string | undefined;
+  timestamp: string | string[] | undefined;
+}
+
+/**
+ * API tokens (access key + secret) and the verification of signed requests.
+ *
+ * The access key is public (it travels in every request); the secret is the HMAC key, which
+ * the server must read back, so it is stored sealed (kernel SecretBox), never in clear. The
+ * credential row is the single source of truth: a deleted or expired token stops working on
+ * the next request.
+ */
+export class Tokens {
+  /** Opened secrets by sealed value (the seal is opened once, not per request; a new seal is a new entry). */
+  private readonly opened = new Map<string, Buffer>();
+  private readonly lastUsedWritten = new Map<string, number>();
+
+  constructor(private readonly ctx: CrusoeContext) {}
+
+  /** Issues a key pair to an account (in the caller's transaction). */
+  async issue(trx: Executor, accountId: string, input: { alias: string; expiresAt: number | null; accessKey?: string; secretKey?: string }): Promise<IssuedKey> {
+    const { kernel } = this.ctx;
+    const accessKey = input.accessKey ?? kernel.ids.secret(16, 'base64url');
+    const secretKey = input.secretKey ?? kernel.ids.secret(16, 'base64url');
+    await kernel.tenancy.addCredential(trx, {
+      accountId,
+      cloud: CLOUD,
+      kind: ACCESS_KEY_KIND,
+      lookup: accessKey,
+      secretSealed: kernel.secrets.seal(secretKey),
+      label: input.alias,
+      expiresAt: input.expiresAt,
+    });
+    await trx
+      .insertInto('crusoe_tokens')
+      .values({ access_key: accessKey, account_id: accountId, last_used_at: null })
+      .onConflict((oc) => oc.column('access_key').doNothing())
+      .execute();
+    return { access_key: accessKey, secret_key: secretKey, alias: input.alias, created_at: kernel.clock.now(), expires_at: input.expiresAt };
+  }
+
+  /** POST /users/tokens: the secret is shown in this answer and never again. */
+  async create(accountId: string, input: { alias?: string; expires_at: string }): Promise<IssuedKey> {
+    const { kernel, db } = this.ctx;
+    const expiresAt = parseTime(input.expires_at, 'expires_at');
+    if (expiresAt <= kernel.clock.now()) throw badRequest(`"expires_at" must be in the future (got ${input.expires_at})`);
+    return db.transaction().execute((trx) => this.issue(trx, accountId, { alias: input.alias ?? '', expiresAt }));
+  }
+
+  async list(accountId: string): Promise<TokenView[]> {
+    const { kernel, db } = this.ctx;
+    const [credentials, usage] = await Promise.all([
+      kernel.tenancy.listCredentials(db, accountId, CLOUD, ACCESS_KEY_KIND),
+      db.selectFrom('crusoe_tokens').select(['access_key', 'last_used_at']).where('account_id', '=', accountId).execute(),
+    ]);
+    const lastUsed = new Map(usage.map((u) => [u.access_key, u.last_used_at === null ? null : Number(u.last_used_at)]));
+    return credentials.map((c) => ({
+      access_key: c.lookup,
+      alias: c.label,
+      created_at: c.createdAt,
+      expires_at: c.expiresAt,
+      last_used_at: lastUsed.get(c.lookup) ?? null,
+    }));
+  }
+
+  async delete(accountId: string, accessKey: string): Promise<void> {
+    const { kernel, db } = this.ctx;
+    await db.transaction().execute(async (trx) => {
+      const removed = await kernel.tenancy.removeCredential(trx, accountId, CLOUD, ACCESS_KEY_KIND, accessKey);
+      if (!removed) throw notFound('token', accessKey);
+      await trx.deleteFrom('crusoe_tokens').where('access_key', '=', accessKey).where('account_id', '=', accountId).execute();
+    });
+    this.lastUsedWritten.delete(accessKey);
+  }
+
+  /**
+   * Verifies a signed request and returns the account it speaks for. Every failure is a 401
+   * whose message says what was wrong (malformed header, stale timestamp, unknown or expired
+   * key, signature mismatch).
+   */
+  async authenticate(request: SignedRequest): Promise<{ accountId: string; accessKey: string }> {
+    const { kernel } = this.ctx;
+    let accessKey: string;
+    let message: string;
+    let presented: string;
+    try {
+      const auth = parseAuthorization(request.authorization);
+      accessKey = auth.accessKey;
+      presented = auth.signature;
+      const at = parseTimestamp(request.timestamp);
+      // The kernel clock is Hangar's "now"; the wall clock is accepted too, so an operator who
+      // moved the clock (a test clock) does not lock out clients signing with the real time.
+      const skew = Math.min(Math.abs(at - kernel.clock.now()), Math.abs(at - Date.now()));
+      if (skew > TIMESTAMP_WINDOW_MS) {
+        throw new SigningError(
+          `X-Crusoe-Timestamp ${String(request.timestamp)} is outside the allowed window of ${TIMESTAMP_WINDOW_MS / 60_000} minutes: sign each request with the current time`,
+        );
+      }
+      const { path, rawQuery } = signedPath(request.url);
+      message = signingMessage(path, rawQuery, request.method, String(request.timestamp));
+    } catch (error) {
+      if (error instanceof SigningError) throw badCredential(`${error.message}`);
+      throw error;
+    }
+    const match = await kernel.tenancy.findCredential(CLOUD, ACCESS_KEY_KIND, accessKey);
+    if (!match || match.secretSealed === null) throw badCredential(`access key "${accessKey}" is unknown, deleted or expired`);
+    const key = this.secretOf(match.credentialId, match.secretSealed);
+    if (!signaturesMatch(sign(key, message), presented)) {
+      throw badCredential('the signature does not match the request (path, canonical query, method and timestamp)');
+    }
+    await this.touch(match.accountId, accessKey);
+    return { accountId: match.accountId, accessKey };
+  }
+
+  private secretOf(credentialId: string, sealed: string): Buffer {
+    let key = this.opened.get(sealed);
+    if (key === undefined) {
+      try {
+        key = decodeSecret(this.ctx.kernel.secrets.open(sealed));
+      } catch {
+        // Sealed under another server key (HANGAR_SECRET_KEY or the key file changed).
+        this.ctx.kernel.log.warn({ credentialId }, 'a Crusoe secret key cannot be opened with the current sealing key');
+        throw badCredential('this access key can no longer be verified (the server\'s sealing key changed): create a new one');
+      }
+      if (this.opened.size >= 10_000) this.opened.clear();
+      this.opened.set(sealed, key);
+    }
+    return key;
+  }
+
+  private async touch(accountId: string, accessKey: string): Promise<void> {
+    const now = this.ctx.kernel.clock.now();
+    const written = this.lastUsedWritten.get(accessKey);
+    if (written !== undefined && Math.abs(now - written) < LAST_USED_RESOLUTION_MS) return;
+    this.lastUsedWritten.set(accessKey, now);
+    await this.ctx.db
+      .updateTable('crusoe_tokens')
+      .set({ last_used_at: now })
+      .where('access_key', '=', accessKey)
+      .where('account_id', '=', accountId)
+      .execute();
+  }
+}
+
+/** An RFC 3339 time in a request body, or a 400 naming the field. */
+export function parseTime(value: string, field: string): number {
+  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(value) ? Date.parse(value) : Number.NaN;
+  if (!Number.isFinite(at)) throw badRequest(`"${field}" must be an RFC 3339 time such as 2030-01-01T00:00:00Z (got "${value}")`);
+  return at;
+}

@@ -1,0 +1,787 @@
+import type { Transaction } from 'kysely';
+import type { Executor } from '../../../kernel/db/store.js';
+import { badRequest, conflict, CrusoeError, notFound, Reason } from '../errors.js';
+import type { VmType } from '../catalog.js';
+import type { OperationRow, ProjectRow, TemplateRow, VmRow } from '../tables.js';
+import type { BulkCreateInput, CreateInstanceInput, DiskAttachmentInput, DiskTemplateInput, ListInstancesQueryInput, UpdateInstanceInput } from '../wire.js';
+import {
+  CLOUD,
+  Counter,
+  defaultNetworkId,
+  parseJson,
+  privatePool,
+  publicOwner,
+  publicPool,
+  type CrusoeContext,
+} from './context.js';
+import { parseSize, type AttachedDiskView, type Disks } from './disks.js';
+import type { InstanceGroups } from './groups.js';
+import { OperationState, VM_FAMILY, type OperationError, type Operations } from './operations.js';
+import type { Rules } from './rules.js';
+import { parsePublicKey } from './ssh-keys.js';
+import type { Templates } from './templates.js';
+import { normalizeState, VmState } from './vm-states.js';
+
+export interface VmView {
+  row: VmRow;
+  disks: AttachedDiskView[];
+}
+
+export interface VmPage {
+  items: VmView[];
+  next: string;
+  prev: string;
+}
+
+/** Turns a VM into what an operation's result shows (the wire shape; injected by the HTTP side). */
+export type RenderVm = (view: VmView) => unknown;
+
+/** The transitions that complete VM operations, with how long each takes per timing profile. */
+export const VM_ACTIONS = {
+  'vm.create': { fast: 3_000, realistic: 60_000 },
+  'vm.bulk': { fast: 3_000, realistic: 90_000 },
+  'vm.start': { fast: 3_000, realistic: 45_000 },
+  'vm.stop': { fast: 2_000, realistic: 20_000 },
+  'vm.reset': { fast: 2_000, realistic: 30_000 },
+  'vm.delete': { fast: 2_000, realistic: 15_000 },
+  'vm.attach': { fast: 1_000, realistic: 10_000 },
+  'vm.detach': { fast: 1_000, realistic: 10_000 },
+  'vm.update': { fast: 1_000, realistic: 10_000 },
+} as const;
+export type VmAction = keyof typeof VM_ACTIONS;
+
+const SORTS = ['created_at', 'name'] as const;
+type Sort = (typeof SORTS)[number];
+const MAX_PAGE = 1000;
+const MAX_BULK = 1000;
+
+interface Cursor {
+  s: Sort;
+  v: string | number;
+  i: string;
+}
+
+interface Peers {
+  renderVm: RenderVm;
+  rules: Rules;
+  disks: Disks;
+  operations: Operations;
+  templates: Templates;
+  groups: InstanceGroups;
+}
+
+/** A VM about to be created: everything decided, nothing written yet. */
+interface VmPlan {
+  name: string;
+  type: VmType;
+  location: string;
+  image: string;
+  sshPublicKey: string;
+  startupScript: string;
+  shutdownScript: string;
+  maintenancePolicy: string;
+  virtualization: string | null;
+  subnet: string;
+  publicIpType: string;
+  partition: { id: string; ib_network_id: string } | null;
+  templateId: string | null;
+  groupId: string | null;
+  attach: DiskAttachmentInput[];
+  newDisks: DiskTemplateInput[];
+}
+
+const outOfStock = (type: string, location: string, n: number): OperationError => ({
+  code: 'out_of_stock',
+  message: `out of stock: not enough ${type} capacity in ${location} for ${n} VM${n === 1 ? '' : 's'}`,
+});
+
+/**
+ * The rules of Crusoe VMs: what a create must carry, which state allows which action, and how
+ * a VM holds stock, quota, addresses and disks. Every change answers with an operation; the
+ * lifecycle engine completes it through `complete` (or rolls it back through `rollback`).
+ */
+export class Vms {
+  constructor(
+    private readonly ctx: CrusoeContext,
+    private readonly peers: Peers,
+  ) {}
+
+  // -------------------------------------------------------------------------------------
+  // Reads
+
+  async get(projectId: string, id: string): Promise<VmView> {
+    const row = await this.find(this.ctx.db, projectId, id);
+    return (await this.withDisks(this.ctx.db, [row]))[0]!;
+  }
+
+  /** VMs by id, in the order given (missing ones skipped). */
+  async views(trx: Executor, ids: readonly string[]): Promise<VmView[]> {
+    if (ids.length === 0) return [];
+    const rows = (await trx.selectFrom('crusoe_vms').selectAll().where('id', 'in', [...ids]).execute()) as VmRow[];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return this.withDisks(
+      trx,
+      ids.map((id) => byId.get(id)).filter((r): r is VmRow => r !== undefined),
+    );
+  }
+
+  /**
+   * One page of a project's VMs. Keyset paging on (sort key, id) with opaque tokens, so pages
+   * neither repeat nor skip VMs when others are created or deleted between requests; a VM
+   * created meanwhile lands after the existing ones in creation order.
+   */
+  async list(projectId: string, query: ListInstancesQueryInput): Promise<VmPage> {
+    const { db } = this.ctx;
+    const ids = csv(query.ids);
+    const names = csv(query.names);
+    const types = csv(query.types);
+    const locations = csv(query.locations);
+    const states = csv(query.states).map((s) => normalizeState(s));
+    const nvlinkDomains = csv(query.nvlink_domain_ids);
+    const limit = parseLimit(query.limit);
+    const sort = parseSort(query.sort);
+    if (query.next_token && query.prev_token) throw badRequest('send "next_token" or "prev_token", not both');
+    const backward = Boolean(query.prev_token);
+    const cursor = query.next_token ? decodeCursor(query.next_token, 'next_token', sort) : query.prev_token ? decodeCursor(query.prev_token, 'prev_token', sort) : null;
+
+    const filtered = () => {
+      let q = db.selectFrom('crusoe_vms').where('project_id', '=', projectId);
+      if (ids.length > 0) q = q.where('id', 'in', ids);
+      if (names.length > 0) q = q.where('name', 'in', names);
+      if (types.length > 0) q = q.where('type', 'in', types);
+      if (locations.length > 0) q = q.where('location', 'in', locations);
+      if (states.length > 0) q = q.where('state', 'in', states);
+      // VMs in Hangar belong to no NVLink domain, so naming any finds none.
+      if (nvlinkDomains.length > 0) q = q.where('id', '=', '');
+      return q;
+    };
+    // Creation order is the creation ordinal (created_at to the microsecond, strictly rising
+    // within a process), so VMs made in the same millisecond still page in the order they came.
+    const column = sort === 'name' ? 'name' : 'seq';
+    const after = (c: { v: string | number; i: string }) => (eb: any) =>
+      eb.or([eb(column, '>', c.v), eb.and([eb(column, '=', c.v), eb('id', '>', c.i)])]);
+    const before = (c: { v: string | number; i: string }) => (eb: any) =>
+      eb.or([eb(column, '<', c.v), eb.and([eb(column, '=', c.v), eb('id', '<', c.i)])]);
+
+    let page = filtered().selectAll();
+    if (cursor) page = page.where(backward ? before(cursor) : after(cursor));
+    page = backward ? page.orderBy(column, 'desc').orderBy('id', 'desc') : page.orderBy(column).orderBy('id');
+    let rows = (await page.limit(limit + 1).execute()) as VmRow[];
+    const more = rows.length > limit;
+    rows = rows.slice(0, limit);
+    if (backward) rows.reverse();
+
+    const exists = async (where: (eb: any) => unknown) => (await filtered().select('id').where(where as never).limit(1).executeTakeFirst()) !== undefined;
+    const key = (r: VmRow) => ({ v: sort === 'name' ? r.name : Number(r.seq), i: r.id });
+    let hasBefore = false;
+    let hasAfter = false;
+    if (rows.length > 0) {
+      const first = key(rows[0]!);
+      const last = key(rows[rows.length - 1]!);
+      hasBefore = backward ? more : cursor !== null && (await exists(before(first)));
+      hasAfter = backward ? await exists(after(last)) : more;
+    }
+    return {
+      items: await this.withDisks(db, rows),
+      next: hasAfter ? encodeCursor({ s: sort, ...key(rows[rows.length - 1]!) }) : '',
+      prev: hasBefore ? encodeCursor({ s: sort, ...key(rows[0]!) }) : '',
+    };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Writes: each answers with an operation
+
+  async create(accountId: string, projectId: string, input: CreateInstanceInput): Promise<OperationRow> {
+    const { db } = this.ctx;
+    const { rules } = this.peers;
+    const name = rules.vmName(input.name);
+    const type = rules.type(input.type);
+    const location = rules.location(type, input.location);
+    const image = rules.image(input.image, location);
+    if (input.custom_image !== undefined && input.custom_image !== '') throw badRequest(`"custom_image": custom image "${input.custom_image}" not found`);
+    const key = parsePublicKey(input.ssh_public_key, 'ssh_public_key');
+    checkCommitment(input.commitment_period);
+    rules.noReservation(input.reservation_specification?.id, 'reservation_specification.id');
+    const nic = rules.networkInterface(projectId, location, input.network_interfaces);
+    if ((input.host_channel_adapters?.length ?? 0) > 1) throw badRequest('"host_channel_adapters" may hold one adapter');
+
+    return db.transaction().execute(async (trx) => {
+      const partition = await rules.partition(trx, projectId, type, location, input.host_channel_adapters?.[0]?.ib_partition_id, 'host_channel_adapters.0.ib_partition_id');
+      const attach = input.disks ?? [];
+      await this.peers.disks.checkAttachable(trx, projectId, location, null, attach, 'disks');
+      const plan: VmPlan = {
+        name,
+        type,
+        location,
+        image,
+        sshPublicKey: key.line,
+        startupScript: rules.script(input.startup_script, 'startup_script'),
+        shutdownScript: rules.script(input.shutdown_script, 'shutdown_script'),
+        maintenancePolicy: rules.maintenancePolicy(input.maintenance_policy),
+        virtualization: input.virtualization_features ? JSON.stringify(input.virtualization_features) : null,
+        subnet: nic.subnet,
+        publicIpType: nic.publicIpType,
+        partition,
+        templateId: null,
+        groupId: null,
+        attach,
+        newDisks: [],
+      };
+      await this.checkNamesFree(trx, projectId, [name]);
+      await this.acquireQuota(trx, accountId, 1);
+      const vmId = this.ctx.kernel.ids.uuid();
+      const opId = this.ctx.kernel.ids.uuid();
+      const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: 'vm.create', resourceId: vmId, metadata: { id: vmId } };
+      if (!(await this.ctx.kernel.capacity.acquire(trx, CLOUD, location, type.product_name))) {
+        await this.ctx.kernel.counters.add(trx, accountId, Counter.vms, -1);
+        return this.peers.operations.startFailing(trx, start, outOfStock(type.product_name, location, 1));
+      }
+      await this.insertVm(trx, accountId, projectId, vmId, opId, plan);
+      return this.peers.operations.start(trx, start);
+    });
+  }
+
+  /**
+   * Bulk create: `count` VMs in each location, named `<prefix>-1`, `-2`, … from an inline
+   * template, a template id, or the group's template, optionally into an instance group.
+   */
+  async bulkCreate(accountId: string, projectId: string, input: BulkCreateInput): Promise<OperationRow> {
+    const { db, kernel } = this.ctx;
+    const { rules, templates, groups } = this.peers;
+    if (!Number.isInteger(input.count) || input.count < 1 || input.count > MAX_BULK) throw badRequest(`"count" must be between 1 and ${MAX_BULK}`);
+    if (input.instance_template && input.instance_template_id) throw badRequest('send "instance_template" or "instance_template_id", not both');
+    rules.noReservation(input.reservation_specification?.id, 'reservation_specification.id');
+
+    return db.transaction().execute(async (trx) => {
+      const group = input.instance_group_id ? await groups.find(trx, projectId, input.instance_group_id) : null;
+      if (input.instance_group_id && !group) throw badRequest(`"instance_group_id": instance group "${input.instance_group_id}" not found in this project`);
+      let template: TemplateRow | undefined;
+      if (input.instance_template) template = await templates.insert(trx, accountId, projectId, input.instance_template, 'instance_template.');
+      else if (input.instance_template_id) {
+        template = await templates.find(trx, projectId, input.instance_template_id);
+        if (!template) throw badRequest(`"instance_template_id": instance template "${input.instance_template_id}" not found in this project`);
+      } else if (group) template = await templates.find(trx, projectId, group.template_id);
+      if (!template) throw badRequest('"instance_template" or "instance_template_id" is required (or an "instance_group_id" whose group has a template)');
+
+      const type = rules.type(template.type, 'instance_template.type');
+      const targets =
+        input.locations && input.locations.length > 0
+          ? input.locations.map((l, i) => ({ location: rules.location(type, l.location, `locations.${i}.location`), subnet: l.subnet_id, partition: l.ib_partition_id, field: `locations.${i}` }))
+          : [{ location: rules.location(type, template.location || undefined, 'instance_template.location'), subnet: template.subnet_id, partition: template.ib_partition_id, field: 'instance_template' }];
+      const seen = new Set<string>();
+      for (const t of targets) {
+        if (seen.has(t.location)) throw badRequest(`"locations" names ${t.location} more than once`);
+        seen.add(t.location);
+      }
+      const newDisks = parseJson<DiskTemplateInput[]>(template.disks) ?? [];
+      const plans: VmPlan[] = [];
+      let index = 0;
+      for (const target of targets) {
+        const image = rules.image(template.image_name || undefined, target.location, 'instance_template.image_name');
+        const subnet = rules.subnet(projectId, target.location, target.subnet || undefined, `${target.field}.subnet_id`);
+        const partition = await rules.partition(trx, projectId, type, target.location, target.partition || undefined, `${target.field}.ib_partition_id`);
+        for (let k = 0; k < input.count; k++) {
+          index++;
+          plans.push({
+            name: rules.vmName(`${input.name_prefix}-${index}`, 'name_prefix'),
+            type,
+            location: target.location,
+            image,
+            sshPublicKey: template.ssh_public_key,
+            startupScript: template.startup_script,
+            shutdownScript: template.shutdown_script,
+            maintenancePolicy: template.maintenance_policy,
+            virtualization: template.virtualization,
+            subnet,
+            publicIpType: template.public_ip_address_type || 'dynamic',
+            partition,
+            templateId: template.id,
+            groupId: group?.id ?? null,
+            attach: [],
+            newDisks,
+          });
+        }
+      }
+      await this.checkNamesFree(trx, projectId, plans.map((p) => p.name));
+      await this.acquireQuota(trx, accountId, plans.length);
+
+      const opId = kernel.ids.uuid();
+      const vmIds = plans.map(() => kernel.ids.uuid());
+      const metadata = { ids: vmIds, ...(group ? { instance_group_id: group.id } : {}), instance_template_id: template.id };
+      const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: 'vm.bulk', resourceId: '', metadata, params: { ids: vmIds } };
+      const taken: { location: string; n: number }[] = [];
+      for (const target of targets) {
+        if (!(await kernel.capacity.acquire(trx, CLOUD, target.location, type.product_name, input.count))) {
+          for (const t of taken) await kernel.capacity.release(trx, CLOUD, t.location, type.product_name, t.n);
+          await kernel.counters.add(trx, accountId, Counter.vms, -plans.length);
+          return this.peers.operations.startFailing(trx, { ...start, metadata: { ids: [] } }, outOfStock(type.product_name, target.location, input.count));
+        }
+        taken.push({ location: target.location, n: input.count });
+      }
+      for (let i = 0; i < plans.length; i++) await this.insertVm(trx, accountId, projectId, vmIds[i]!, opId, plans[i]!);
+      return this.peers.operations.start(trx, start);
+    });
+  }
+
+  async delete(projectId: string, id: string): Promise<OperationRow> {
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const vm = await this.idle(trx, projectId, id);
+      const op = await this.begin(trx, vm, 'vm.delete', { prev_state: vm.state });
+      await this.set(trx, vm.id, { state: VmState.Deleting, busy_operation_id: op.id });
+      return op;
+    });
+  }
+
+  /** PATCH: START, STOP, RESET (async), RESERVE / UNRESERVE (done with the request), UPDATE. */
+  async update(accountId: string, projectId: string, id: string, input: UpdateInstanceInput): Promise<OperationRow> {
+    const { kernel } = this.ctx;
+    const { rules, operations } = this.peers;
+    checkCommitment(input.commitment_period);
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const vm = await this.idle(trx, projectId, id);
+      switch (input.action) {
+        case 'START': {
+          if (vm.state !== VmState.Shutoff) throw this.wrongState(vm, 'started', 'stopped');
+          const opId = kernel.ids.uuid();
+          const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: 'vm.start', resourceId: vm.id, metadata: { id: vm.id } };
+          await this.set(trx, vm.id, { busy_operation_id: opId });
+          if (!(await kernel.capacity.acquire(trx, CLOUD, vm.location, vm.type))) {
+            return operations.startFailing(trx, start, outOfStock(vm.type, vm.location, 1));
+          }
+          await this.set(trx, vm.id, { holds_capacity: 1 });
+          return operations.start(trx, start);
+        }
+        case 'STOP': {
+          if (vm.state !== VmState.Running) throw this.wrongState(vm, 'stopped', 'running');
+          const op = await this.begin(trx, vm, 'vm.stop');
+          await this.set(trx, vm.id, { state: VmState.Shutdown, busy_operation_id: op.id });
+          return op;
+        }
+        case 'RESET': {
+          if (vm.state !== VmState.Running) throw this.wrongState(vm, 'reset', 'running');
+          const op = await this.begin(trx, vm, 'vm.reset');
+          await this.set(trx, vm.id, { busy_operation_id: op.id });
+          return op;
+        }
+        case 'RESERVE': {
+          if (input.reservation_id === undefined || input.reservation_id === '') throw badRequest('"reservation_id" is required to RESERVE a VM');
+          rules.noReservation(input.reservation_id, 'reservation_id');
+          throw badRequest('"reservation_id" is invalid');
+        }
+        case 'UNRESERVE': {
+          await this.set(trx, vm.id, { reservation_id: null });
+          const [view] = await this.views(trx, [vm.id]);
+          const metadata = { id: vm.id };
+          return operations.succeeded(trx, { accountId, projectId, family: VM_FAMILY, action: 'vm.unreserve', resourceId: vm.id, metadata }, this.peers.renderVm(view!));
+        }
+        case 'UPDATE': {
+          const params = await this.checkUpdate(trx, vm, input);
+          const op = await this.begin(trx, vm, 'vm.update', params);
+          await this.set(trx, vm.id, { busy_operation_id: op.id });
+          return op;
+        }
+      }
+    });
+  }
+
+  async attachDisks(projectId: string, id: string, attach: DiskAttachmentInput[]): Promise<OperationRow> {
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const vm = await this.idle(trx, projectId, id);
+      await this.peers.disks.checkAttachable(trx, projectId, vm.location, vm.id, attach, 'attach_disks');
+      const op = await this.begin(trx, vm, 'vm.attach', { attach });
+      await this.set(trx, vm.id, { busy_operation_id: op.id });
+      return op;
+    });
+  }
+
+  async detachDisks(projectId: string, id: string, detach: string[]): Promise<OperationRow> {
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const vm = await this.idle(trx, projectId, id);
+      const attached = (await this.peers.disks.attachedTo(trx, [vm.id])).get(vm.id) ?? [];
+      detach.forEach((diskId, i) => {
+        const found = attached.find((a) => a.disk.id === diskId);
+        if (!found) throw badRequest(`"detach_disks.${i}": disk "${diskId}" is not attached to VM "${vm.id}"`);
+        if (found.disk.is_os) throw badRequest(`"detach_disks.${i}": disk "${diskId}" is the VM's boot disk and cannot be detached`);
+      });
+      const op = await this.begin(trx, vm, 'vm.detach', { detach: [...new Set(detach)] });
+      await this.set(trx, vm.id, { busy_operation_id: op.id });
+      return op;
+    });
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Completion (in the lifecycle transition's transaction)
+
+  /** Applies what a finished operation did; returns its result (the VM or VMs as they now are). */
+  async complete(trx: Transaction<any>, op: OperationRow, at: number): Promise<unknown> {
+    const outcome = await this.apply(trx, op, at);
+    if (outcome === null) return {};
+    const views = await this.views(trx, outcome.vmIds);
+    return outcome.many ? views.map(this.peers.renderVm) : views[0] ? this.peers.renderVm(views[0]) : {};
+  }
+
+  private async apply(trx: Transaction<any>, op: OperationRow, at: number): Promise<{ vmIds: string[]; many: boolean } | null> {
+    const params = parseJson<Record<string, any>>(op.params) ?? {};
+    const release = { busy_operation_id: null, updated_at: at };
+    switch (op.action as VmAction) {
+      case 'vm.create':
+      case 'vm.bulk': {
+        const ids: string[] = op.action === 'vm.bulk' ? (params.ids ?? []) : [op.resource_id];
+        const done: string[] = [];
+        for (const vm of await this.rows(trx, ids)) {
+          if (vm.state !== VmState.Defining || vm.busy_operation_id !== op.id) continue;
+          await this.set(trx, vm.id, { ...(await this.addresses(trx, vm)), state: VmState.Running, ...release });
+          done.push(vm.id);
+        }
+        return { vmIds: op.action === 'vm.bulk' ? ids : done, many: op.action === 'vm.bulk' };
+      }
+      case 'vm.start': {
+        const vm = await this.mine(trx, op);
+        if (!vm) return null;
+        await this.set(trx, vm.id, { ...(await this.addresses(trx, vm)), state: VmState.Running, holds_capacity: 1, ...release });
+        return { vmIds: [vm.id], many: false };
+      }
+      case 'vm.stop': {
+        const vm = await this.mine(trx, op);
+        if (!vm) return null;
+        const set: Partial<VmRow> = { state: VmState.Shutoff, holds_capacity: 0, ...release };
+        if (vm.holds_capacity) await this.ctx.kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
+        // A dynamic public address goes back to the pool; a static one stays with the VM.
+        if (vm.public_ip_type === 'dynamic' && vm.public_ip !== null) {
+          await this.ctx.kernel.ipam.release(trx, publicOwner(vm.id));
+          Object.assign(set, { public_ip: null, public_ip_id: null });
+        }
+        await this.set(trx, vm.id, set);
+        return { vmIds: [vm.id], many: false };
+      }
+      case 'vm.reset': {
+        const vm = await this.mine(trx, op);
+        if (!vm) return null;
+        await this.set(trx, vm.id, release);
+        return { vmIds: [vm.id], many: false };
+      }
+      case 'vm.delete': {
+        const vm = await this.mine(trx, op);
+        if (vm) await this.remove(trx, vm);
+        return null;
+      }
+      case 'vm.attach': {
+        const vm = await this.mine(trx, op);
+        if (!vm) return null;
+        const wanted = (params.attach ?? []) as DiskAttachmentInput[];
+        const present = await trx.selectFrom('crusoe_disks').select('id').where('project_id', '=', vm.project_id).where('id', 'in', wanted.length ? wanted.map((w) => w.disk_id) : ['']).execute();
+        const exists = new Set(present.map((p) => p.id as string));
+        for (const w of wanted) if (exists.has(w.disk_id)) await this.peers.disks.attach(trx, vm, w.disk_id, w.attachment_type, w.mode);
+        await this.set(trx, vm.id, release);
+        return { vmIds: [vm.id], many: false };
+      }
+      case 'vm.detach': {
+        const vm = await this.mine(trx, op);
+        if (!vm) return null;
+        const ids = (params.detach ?? []) as string[];
+        if (ids.length > 0) await trx.deleteFrom('crusoe_disk_attachments').where('vm_id', '=', vm.id).where('disk_id', 'in', ids).execute();
+        await this.set(trx, vm.id, release);
+        return { vmIds: [vm.id], many: false };
+      }
+      case 'vm.update': {
+        const vm = await this.mine(trx, op);
+        if (!vm) return null;
+        const set: Partial<VmRow> = { ...release };
+        if (params.type !== undefined) set.type = params.type;
+        if (params.maintenance_policy !== undefined) set.maintenance_policy = params.maintenance_policy;
+        if (params.public_ip_type !== undefined) set.public_ip_type = params.public_ip_type;
+        if (params.ib_partition !== undefined) Object.assign(set, { ib_partition_id: params.ib_partition?.id ?? null, ib_network_id: params.ib_partition?.ib_network_id ?? null });
+        await this.set(trx, vm.id, set);
+        return { vmIds: [vm.id], many: false };
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** An operation that was decided to fail at request time ends: its VM is free again. */
+  async failed(trx: Transaction<any>, op: OperationRow, at: number): Promise<void> {
+    await trx.updateTable('crusoe_vms').set({ busy_operation_id: null, updated_at: at }).where('busy_operation_id', '=', op.id).execute();
+  }
+
+  /** An operation failed on its way (an operator's injected fault): undo what the request began. */
+  async rollback(trx: Transaction<any>, op: OperationRow, at: number): Promise<void> {
+    const params = parseJson<Record<string, any>>(op.params) ?? {};
+    const release = { busy_operation_id: null, updated_at: at };
+    switch (op.action as VmAction) {
+      case 'vm.create':
+      case 'vm.bulk': {
+        const ids: string[] = op.action === 'vm.bulk' ? (params.ids ?? []) : [op.resource_id];
+        for (const vm of await this.rows(trx, ids)) if (vm.busy_operation_id === op.id) await this.remove(trx, vm);
+        return;
+      }
+      case 'vm.start': {
+        const vm = await this.mine(trx, op);
+        if (vm?.holds_capacity) await this.ctx.kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
+        if (vm) await this.set(trx, vm.id, { holds_capacity: 0, ...release });
+        return;
+      }
+      case 'vm.stop':
+        await this.failed(trx, op, at);
+        await trx.updateTable('crusoe_vms').set({ state: VmState.Running }).where('id', '=', op.resource_id).where('state', '=', VmState.Shutdown).execute();
+        return;
+      case 'vm.delete':
+        await trx
+          .updateTable('crusoe_vms')
+          .set({ state: String(params.prev_state ?? VmState.Running), ...release })
+          .where('id', '=', op.resource_id)
+          .where('busy_operation_id', '=', op.id)
+          .execute();
+        return;
+      default:
+        await this.failed(trx, op, at);
+    }
+  }
+
+  /** Deleting a project takes its VMs with it at once: stock, addresses and quota go back. */
+  async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
+    const { kernel } = this.ctx;
+    const vms = (await trx.selectFrom('crusoe_vms').selectAll().where('project_id', '=', project.id).execute()) as VmRow[];
+    for (const vm of vms) {
+      if (vm.holds_capacity) await kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
+      await kernel.ipam.release(trx, vm.id);
+      await kernel.ipam.release(trx, publicOwner(vm.id));
+    }
+    if (vms.length > 0) {
+      await kernel.counters.add(trx, project.account_id, Counter.vms, -vms.length);
+      await trx.deleteFrom('crusoe_vms').where('project_id', '=', project.id).execute();
+    }
+    const running = await trx.selectFrom('crusoe_operations').select('id').where('project_id', '=', project.id).where('state', '=', OperationState.InProgress).execute();
+    for (const op of running) await kernel.lifecycle.cancel(trx, op.id as string);
+    await trx.deleteFrom('crusoe_operations').where('project_id', '=', project.id).execute();
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private async insertVm(trx: Transaction<any>, accountId: string, projectId: string, id: string, opId: string, plan: VmPlan): Promise<void> {
+    const { kernel } = this.ctx;
+    const now = kernel.clock.now();
+    const row: VmRow = {
+      id,
+      account_id: accountId,
+      project_id: projectId,
+      name: plan.name,
+      type: plan.type.product_name,
+      location: plan.location,
+      image: plan.image,
+      state: VmState.Defining,
+      ssh_public_key: plan.sshPublicKey,
+      startup_script: plan.startupScript,
+      shutdown_script: plan.shutdownScript,
+      reservation_id: null,
+      commitment_period: 0,
+      maintenance_policy: plan.maintenancePolicy,
+      virtualization: plan.virtualization,
+      instance_group_id: plan.groupId,
+      instance_template_id: plan.templateId,
+      nic_id: kernel.ids.uuid(),
+      mac_address: macAddress(id),
+      network_id: defaultNetworkId(projectId),
+      subnet_id: plan.subnet,
+      private_ip: null,
+      public_ip: null,
+      public_ip_id: null,
+      public_ip_type: plan.publicIpType,
+      ib_partition_id: plan.partition?.id ?? null,
+      ib_network_id: plan.partition?.ib_network_id ?? null,
+      holds_capacity: 1,
+      busy_operation_id: opId,
+      seq: kernel.ids.ordinal(now),
+      created_at: now,
+      updated_at: now,
+    };
+    await trx.insertInto('crusoe_vms').values(row).execute();
+    await kernel.counters.add(trx, accountId, Counter.projectVms(projectId), 1);
+    const { disks } = this.peers;
+    const boot = await disks.insert(trx, { accountId, projectId, name: `${plan.name}-os`, type: 'persistent-ssd', sizeGib: this.ctx.catalog.osDiskGib, location: plan.location, isOs: true, ownerVmId: id });
+    await disks.attach(trx, row, boot.id, 'os', 'read-write');
+    for (const a of plan.attach) await disks.attach(trx, row, a.disk_id, a.attachment_type, a.mode);
+    for (let j = 0; j < plan.newDisks.length; j++) {
+      const spec = plan.newDisks[j]!;
+      const disk = await disks.insert(trx, {
+        accountId,
+        projectId,
+        name: `${plan.name}-disk-${j + 1}`,
+        type: spec.type,
+        sizeGib: parseSize(spec.size, `disks.${j}.size`),
+        location: plan.location,
+        isOs: false,
+        ownerVmId: id,
+      });
+      await disks.attach(trx, row, disk.id, 'data', 'read-write');
+    }
+  }
+
+  /** A VM goes: stock, addresses, boot disk and counts are given back, data disks detached. */
+  private async remove(trx: Transaction<any>, vm: VmRow): Promise<void> {
+    const { kernel } = this.ctx;
+    if (vm.holds_capacity) await kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
+    await kernel.ipam.release(trx, vm.id);
+    await kernel.ipam.release(trx, publicOwner(vm.id));
+    await this.peers.disks.releaseFromVm(trx, vm);
+    await trx.deleteFrom('crusoe_vms').where('id', '=', vm.id).execute();
+    await kernel.counters.add(trx, vm.account_id, Counter.vms, -1);
+    await kernel.counters.add(trx, vm.account_id, Counter.projectVms(vm.project_id), -1);
+  }
+
+  /** A VM's addresses as it comes up, keeping any it already holds. */
+  private async addresses(trx: Transaction<any>, vm: VmRow): Promise<Partial<VmRow>> {
+    const { kernel } = this.ctx;
+    const privateIp = vm.private_ip ?? (await kernel.ipam.allocate(trx, privatePool(vm.location), vm.id));
+    if (vm.public_ip !== null) return { private_ip: privateIp };
+    const publicIp = await kernel.ipam.allocate(trx, publicPool(vm.location), publicOwner(vm.id));
+    return { private_ip: privateIp, public_ip: publicIp, public_ip_id: publicIp === null ? null : kernel.ids.uuid() };
+  }
+
+  private async checkUpdate(trx: Executor, vm: VmRow, input: UpdateInstanceInput): Promise<Record<string, unknown>> {
+    const { rules } = this.peers;
+    const params: Record<string, unknown> = {};
+    let type = this.ctx.catalog.types.get(vm.type)!;
+    if (input.type !== undefined && input.type !== '' && input.type !== vm.type) {
+      type = rules.type(input.type);
+      rules.location(type, vm.location, 'type');
+      if (vm.state !== VmState.Shutoff) throw badRequest(`"type": VM "${vm.id}" must be stopped to change its type (it is ${vm.state})`);
+      params.type = type.product_name;
+      if (!type.infiniband && vm.ib_partition_id !== null) params.ib_partition = null;
+    }
+    if (input.maintenance_policy !== undefined) params.maintenance_policy = rules.maintenancePolicy(input.maintenance_policy);
+    const publicType = input.network_interfaces?.[0]?.ips?.[0]?.public_ipv4?.type;
+    if (publicType !== undefined && publicType !== '') {
+      params.public_ip_type = rules.publicIpType(publicType, 'network_interfaces.0.ips.0.public_ipv4.type');
+    }
+    const partitionId = input.host_channel_adapters?.[0]?.ib_partition_id;
+    if (partitionId !== undefined && partitionId !== '' && partitionId !== vm.ib_partition_id) {
+      const partition = await rules.partition(trx, vm.project_id, type, vm.location, partitionId, 'host_channel_adapters.0.ib_partition_id');
+      params.ib_partition = partition ? { id: partition.id, ib_network_id: partition.ib_network_id } : null;
+    }
+    if (input.reservation_id !== undefined && input.reservation_id !== '') rules.noReservation(input.reservation_id, 'reservation_id');
+    if (Object.keys(params).length === 0) {
+      throw badRequest('UPDATE changes nothing: send "type", "maintenance_policy", "network_interfaces" (public_ipv4.type) or "host_channel_adapters"');
+    }
+    return params;
+  }
+
+  private async begin(trx: Executor, vm: VmRow, action: VmAction, params: Record<string, unknown> = {}): Promise<OperationRow> {
+    return this.peers.operations.start(trx, {
+      accountId: vm.account_id,
+      projectId: vm.project_id,
+      family: VM_FAMILY,
+      action,
+      resourceId: vm.id,
+      metadata: { id: vm.id },
+      params,
+    });
+  }
+
+  /** The VM, free of any operation in progress (one at a time, as on the real cloud). */
+  private async idle(trx: Executor, projectId: string, id: string): Promise<VmRow> {
+    const vm = await this.find(trx, projectId, id);
+    if (vm.state === VmState.Deleting) throw conflict(`VM "${id}" is being deleted`);
+    if (vm.busy_operation_id !== null) {
+      throw conflict(`VM "${id}" has an operation in progress (${vm.busy_operation_id}): wait for it to finish`);
+    }
+    return vm;
+  }
+
+  private wrongState(vm: VmRow, verb: string, needed: string): CrusoeError {
+    return badRequest(`VM "${vm.id}" cannot be ${verb} while it is ${vm.state}: it must be ${needed}`);
+  }
+
+  private async acquireQuota(trx: Executor, accountId: string, n: number): Promise<void> {
+    const { counters } = this.ctx.kernel;
+    if (!(await counters.acquire(trx, accountId, Counter.vms, n))) {
+      const limit = await counters.limit(trx, accountId, Counter.vms);
+      throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: this organization may have at most ${limit} VMs`);
+    }
+  }
+
+  private async checkNamesFree(trx: Executor, projectId: string, names: string[]): Promise<void> {
+    const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+    if (duplicate !== undefined) throw badRequest(`the VM name "${duplicate}" would be used twice`);
+    for (let i = 0; i < names.length; i += 500) {
+      const taken = await trx.selectFrom('crusoe_vms').select('name').where('project_id', '=', projectId).where('name', 'in', names.slice(i, i + 500)).executeTakeFirst();
+      if (taken) throw conflict(`a VM named "${taken.name}" already exists in this project`);
+    }
+  }
+
+  private async find(trx: Executor, projectId: string, id: string): Promise<VmRow> {
+    const row = await trx.selectFrom('crusoe_vms').selectAll().where('id', '=', id).where('project_id', '=', projectId).executeTakeFirst();
+    if (!row) throw notFound('VM', id);
+    return row as VmRow;
+  }
+
+  /** The operation's VM if it is still the one the operation holds. */
+  private async mine(trx: Executor, op: OperationRow): Promise<VmRow | undefined> {
+    const vm = (await trx.selectFrom('crusoe_vms').selectAll().where('id', '=', op.resource_id).executeTakeFirst()) as VmRow | undefined;
+    return vm && vm.busy_operation_id === op.id ? vm : undefined;
+  }
+
+  private async rows(trx: Executor, ids: readonly string[]): Promise<VmRow[]> {
+    if (ids.length === 0) return [];
+    return (await trx.selectFrom('crusoe_vms').selectAll().where('id', 'in', [...ids]).execute()) as VmRow[];
+  }
+
+  private async set(trx: Executor, id: string, set: Partial<VmRow>): Promise<void> {
+    await trx.updateTable('crusoe_vms').set(set).where('id', '=', id).execute();
+  }
+
+  private async withDisks(trx: Executor, rows: VmRow[]): Promise<VmView[]> {
+    const disks = await this.peers.disks.attachedTo(
+      trx,
+      rows.map((r) => r.id),
+    );
+    return rows.map((row) => ({ row, disks: disks.get(row.id) ?? [] }));
+  }
+}
+
+/** The values of a list filter: comma-separated, repeated keys allowed, blanks dropped. */
+function csv(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+}
+
+function parseLimit(limit: string | undefined): number {
+  if (limit === undefined || limit === '') return MAX_PAGE;
+  if (!/^\d+$/.test(limit) || Number(limit) < 1) throw badRequest(`"limit" must be a positive integer (got "${limit}")`);
+  return Math.min(Number(limit), MAX_PAGE);
+}
+
+function parseSort(sort: string | undefined): Sort {
+  if (sort === undefined || sort === '') return 'created_at';
+  if (!(SORTS as readonly string[]).includes(sort)) throw badRequest(`"sort" must be one of: ${SORTS.join(', ')} (got "${sort}")`);
+  return sort as Sort;
+}
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.s, cursor.v, cursor.i])).toString('base64url');
+}
+
+function decodeCursor(token: string, field: string, sort: Sort): Cursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    parsed = null;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 3 || typeof parsed[2] !== 'string' || (typeof parsed[1] !== 'string' && typeof parsed[1] !== 'number')) {
+    throw badRequest(`"${field}" is not a page token this API issued`);
+  }
+  if (parsed[0] !== sort) throw badRequest(`"${field}" was issued for sort=${String(parsed[0])}; send the same "sort" with it`);
+  if (typeof parsed[1] !== (sort === 'name' ? 'string' : 'number')) throw badRequest(`"${field}" is not a page token this API issued`);
+  return { s: sort, v: parsed[1], i: parsed[2] };
+}
+
+function checkCommitment(period: number | undefined): void {
+  if (period !== undefined && period !== 0) throw badRequest('"commitment_period" is no longer supported: use reservations instead');
+}
+
+/** A locally administered MAC address derived from the VM id. */
+function macAddress(id: string): string {
+  const hex = id.replace(/-/g, '');
+  return ['02', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4, 6), hex.slice(6, 8), hex.slice(8, 10)].join(':');
+}
+

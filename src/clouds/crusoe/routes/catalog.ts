@@ -1,0 +1,114 @@
+import type { App } from '../../../http/types.js';
+import { notFound } from '../errors.js';
+import type { CrusoeModel } from '../model/index.js';
+import { renderIbNetwork, renderIbPartition, renderImage, renderType } from '../render.js';
+import {
+  CapacitiesQuery,
+  CapacityList,
+  CreateIbPartitionBody,
+  IbNetwork,
+  IbNetworkList,
+  IbPartition,
+  IbPartitionList,
+  IdParam,
+  Image,
+  ImageList,
+  ImagesQuery,
+  LocationList,
+  ProjectIdParam,
+  ProjectParam,
+  VmTypeList,
+} from '../wire.js';
+
+const split = (values: string[] | undefined) => (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+
+/** What there is to run on: locations, VM types, images, free capacity, InfiniBand. */
+export function catalogRoutes(app: App, m: CrusoeModel): void {
+  const { catalog } = m.ctx;
+  const images = catalog.images.map(renderImage);
+  const types = { items: [...catalog.types.values()].map(renderType) };
+  const locations = { items: [...catalog.locations.keys()] };
+
+  app.get(
+    '/compute/images',
+    { schema: { querystring: ImagesQuery, response: { 200: ImageList } }, config: { doc: { operationId: 'listImages', tags: ['Images'] } } },
+    // `product_group` narrows the list on the real cloud; every catalog image is in the one group here.
+    async () => ({ items: images }),
+  );
+
+  app.get(
+    '/compute/images/:image_id',
+    { schema: { params: IdParam('image_id'), response: { 200: Image } }, config: { doc: { operationId: 'getImage', tags: ['Images'] } } },
+    async (req) => {
+      const image = catalog.getImage(req.params.image_id);
+      if (!image) throw notFound('image', req.params.image_id);
+      return renderImage(image);
+    },
+  );
+
+  app.get(
+    '/locations',
+    { schema: { response: { 200: LocationList } }, config: { doc: { operationId: 'listLocations', tags: ['Locations'] } } },
+    async () => locations,
+  );
+
+  app.get(
+    '/capacities',
+    { schema: { querystring: CapacitiesQuery, response: { 200: CapacityList } }, config: { doc: { operationId: 'listSliceCapacities', tags: ['Capacities'] } } },
+    async (req) => ({ items: await m.capacities({ types: split(req.query.product_name), locations: split(req.query.location) }) }),
+  );
+
+  app.get(
+    '/projects/:project_id/compute/vms/types',
+    { schema: { params: ProjectParam, response: { 200: VmTypeList } }, config: { doc: { operationId: 'getVMTypes', tags: ['VMs'] } } },
+    async () => types,
+  );
+
+  app.get(
+    '/projects/:project_id/networking/ib-networks',
+    { schema: { params: ProjectParam, response: { 200: IbNetworkList } }, config: { doc: { operationId: 'listIBNetworks', tags: ['IB Networks'] } } },
+    async () => ({ items: (await m.ib.networks()).map(renderIbNetwork) }),
+  );
+
+  app.get(
+    '/projects/:project_id/networking/ib-networks/:ib_network_id',
+    {
+      schema: { params: ProjectIdParam('ib_network_id'), response: { 200: IbNetwork } },
+      config: { doc: { operationId: 'getIBNetwork', tags: ['IB Networks'] } },
+    },
+    async (req) => renderIbNetwork(await m.ib.network(req.params.ib_network_id)),
+  );
+
+  app.get(
+    '/projects/:project_id/networking/ib-partitions',
+    { schema: { params: ProjectParam, response: { 200: IbPartitionList } }, config: { doc: { operationId: 'listIBPartitions', tags: ['IB Partitions'] } } },
+    async (req) => ({ items: (await m.ib.partitions(req.params.project_id)).map(renderIbPartition) }),
+  );
+
+  app.post(
+    '/projects/:project_id/networking/ib-partitions',
+    {
+      schema: { params: ProjectParam, body: CreateIbPartitionBody, response: { 200: IbPartition } },
+      config: { doc: { operationId: 'createIBPartition', tags: ['IB Partitions'] } },
+    },
+    async (req) => renderIbPartition(await m.ib.createPartition(req.accountId, req.params.project_id, req.body)),
+  );
+
+  app.get(
+    '/projects/:project_id/networking/ib-partitions/:ib_partition_id',
+    {
+      schema: { params: ProjectIdParam('ib_partition_id'), response: { 200: IbPartition } },
+      config: { doc: { operationId: 'getIBPartition', tags: ['IB Partitions'] } },
+    },
+    async (req) => renderIbPartition(await m.ib.partition(req.params.project_id, req.params.ib_partition_id)),
+  );
+
+  app.delete(
+    '/projects/:project_id/networking/ib-partitions/:ib_partition_id',
+    { schema: { params: ProjectIdParam('ib_partition_id') }, config: { doc: { operationId: 'deleteIBPartition', tags: ['IB Partitions'] } } },
+    async (req, reply) => {
+      await m.ib.deletePartition(req.params.project_id, req.params.ib_partition_id);
+      return reply.code(200).send();
+    },
+  );
+}

@@ -1,0 +1,42 @@
+import type { App } from '../../../http/types.js';
+import type { CrusoeModel } from '../model/index.js';
+import { renderTemplate } from '../render.js';
+import { CreateTemplateBody, InstanceTemplate, InstanceTemplateList, ProjectIdParam, ProjectParam } from '../wire.js';
+
+const tags = ['Instance Templates'];
+const base = '/projects/:project_id/compute/instance-templates';
+
+export function templateRoutes(app: App, m: CrusoeModel): void {
+  app.get(
+    base,
+    { schema: { params: ProjectParam, response: { 200: InstanceTemplateList } }, config: { doc: { operationId: 'listInstanceTemplates', tags } } },
+    async (req) => ({ items: (await m.templates.list(req.params.project_id)).map(renderTemplate) }),
+  );
+
+  app.post(
+    base,
+    {
+      schema: { params: ProjectParam, body: CreateTemplateBody, response: { 200: InstanceTemplate } },
+      config: { doc: { operationId: 'createInstanceTemplate', tags } },
+    },
+    async (req) => renderTemplate(await m.templates.create(req.accountId, req.params.project_id, req.body)),
+  );
+
+  app.get(
+    `${base}/:instance_template_id`,
+    {
+      schema: { params: ProjectIdParam('instance_template_id'), response: { 200: InstanceTemplate } },
+      config: { doc: { operationId: 'getInstanceTemplate', tags } },
+    },
+    async (req) => renderTemplate(await m.templates.get(req.params.project_id, req.params.instance_template_id)),
+  );
+
+  app.delete(
+    `${base}/:instance_template_id`,
+    { schema: { params: ProjectIdParam('instance_template_id') }, config: { doc: { operationId: 'deleteInstanceTemplate', tags } } },
+    async (req, reply) => {
+      await m.templates.delete(req.params.project_id, req.params.instance_template_id);
+      return reply.code(200).send();
+    },
+  );
+}

@@ -1,0 +1,114 @@
+import type { App } from '../../../http/types.js';
+import type { CrusoeModel } from '../model/index.js';
+import { VM_FAMILY } from '../model/operations.js';
+import { renderOperation, renderVm } from '../render.js';
+import {
+  AsyncOperation,
+  AttachDisksBody,
+  BulkCreateBody,
+  CreateInstanceBody,
+  DetachDisksBody,
+  Instance,
+  InstanceList,
+  ListInstancesQuery,
+  Operation,
+  OperationList,
+  OperationsQuery,
+  ProjectIdParam,
+  ProjectParam,
+  UpdateInstanceBody,
+} from '../wire.js';
+
+const tags = ['VMs'];
+const VmParams = ProjectIdParam('vm_id');
+const base = '/projects/:project_id/compute/vms';
+
+/** VMs: every change answers with an operation, polled under …/instances/operations. */
+export function vmRoutes(app: App, m: CrusoeModel): void {
+  const operation = (row: Parameters<typeof renderOperation>[0]) => ({ operation: renderOperation(row) });
+
+  app.post(
+    `${base}/bulk-instances`,
+    { schema: { params: ProjectParam, body: BulkCreateBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'bulkCreateInstance', tags } } },
+    async (req) => operation(await m.vms.bulkCreate(req.accountId, req.params.project_id, req.body)),
+  );
+
+  app.get(
+    `${base}/instances`,
+    {
+      schema: { params: ProjectParam, querystring: ListInstancesQuery, response: { 200: InstanceList } },
+      config: { doc: { operationId: 'listInstances', tags } },
+    },
+    async (req) => {
+      const page = await m.vms.list(req.params.project_id, req.query);
+      return { items: page.items.map(renderVm), next_page_token: page.next, prev_page_token: page.prev };
+    },
+  );
+
+  app.post(
+    `${base}/instances`,
+    { schema: { params: ProjectParam, body: CreateInstanceBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'createInstance', tags } } },
+    async (req) => operation(await m.vms.create(req.accountId, req.params.project_id, req.body)),
+  );
+
+  app.get(
+    `${base}/instances/operations`,
+    {
+      schema: { params: ProjectParam, querystring: OperationsQuery, response: { 200: OperationList } },
+      config: { doc: { operationId: 'listComputeVMsInstancesOperations', tags } },
+    },
+    async (req) => {
+      const rows = await m.operations.list(req.accountId, req.params.project_id, VM_FAMILY, {
+        resourceId: req.query.resource_id,
+        states: req.query.state,
+        lowerTimeBound: req.query.lower_time_bound,
+      });
+      return { items: rows.map(renderOperation) };
+    },
+  );
+
+  app.get(
+    `${base}/instances/operations/:operation_id`,
+    {
+      schema: { params: ProjectIdParam('operation_id'), response: { 200: Operation } },
+      config: { doc: { operationId: 'getComputeVMsInstancesOperation', tags } },
+    },
+    async (req) => renderOperation(await m.operations.get(req.accountId, req.params.project_id, VM_FAMILY, req.params.operation_id)),
+  );
+
+  app.get(
+    `${base}/instances/:vm_id`,
+    { schema: { params: VmParams, response: { 200: Instance } }, config: { doc: { operationId: 'getInstance', tags } } },
+    async (req) => renderVm(await m.vms.get(req.params.project_id, req.params.vm_id)),
+  );
+
+  app.delete(
+    `${base}/instances/:vm_id`,
+    { schema: { params: VmParams, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'deleteInstance', tags } } },
+    async (req) => operation(await m.vms.delete(req.params.project_id, req.params.vm_id)),
+  );
+
+  app.patch(
+    `${base}/instances/:vm_id`,
+    { schema: { params: VmParams, body: UpdateInstanceBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'updateInstance', tags } } },
+    async (req) => operation(await m.vms.update(req.accountId, req.params.project_id, req.params.vm_id, req.body)),
+  );
+
+  app.post(
+    `${base}/instances/:vm_id/attach-disks`,
+    {
+      schema: { params: VmParams, body: AttachDisksBody, response: { 200: AsyncOperation } },
+      config: { doc: { operationId: 'updateInstanceAttachDisks', tags } },
+    },
+    async (req) => operation(await m.vms.attachDisks(req.params.project_id, req.params.vm_id, req.body.attach_disks)),
+  );
+
+  app.post(
+    `${base}/instances/:vm_id/detach-disks`,
+    {
+      schema: { params: VmParams, body: DetachDisksBody, response: { 200: AsyncOperation } },
+      config: { doc: { operationId: 'updateInstanceDetachDisks', tags } },
+    },
+    async (req) => operation(await m.vms.detachDisks(req.params.project_id, req.params.vm_id, req.body.detach_disks)),
+  );
+}

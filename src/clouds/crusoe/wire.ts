@@ -1,0 +1,497 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/**
+ * The Crusoe Cloud API v1alpha5 wire format: request bodies, query strings and responses as
+ * TypeBox schemas, shaped after the definitions of the spec (seed scope). Fastify validates
+ * requests and serializes responses with them and the served OpenAPI document is generated
+ * from them; the tests check responses against the spec itself.
+ *
+ * Requests accept either era's shape: fields the current spec made required after the seed
+ * (VM `location`, instance group `desired_count`) are optional here.
+ */
+
+/** A string enum as JSON Schema's `enum`, so a wrong value is reported with the allowed ones. */
+export function StringEnum<const T extends readonly string[]>(values: T) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values] });
+}
+
+/** Free-form JSON (operation metadata and results). */
+const Anything = Type.Unsafe<unknown>({});
+
+export const ErrorBody = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  reason: Type.Optional(Type.String()),
+  error_id: Type.Optional(Type.String()),
+});
+
+export const MaintenancePolicy = StringEnum(['manual', 'stop-vm', 'unspecified'] as const);
+
+// ---------------------------------------------------------------------------------------
+// Shared pieces
+
+export const Operation = Type.Object({
+  operation_id: Type.String(),
+  state: StringEnum(['IN_PROGRESS', 'SUCCEEDED', 'FAILED'] as const),
+  metadata: Anything,
+  result: Type.Optional(Anything),
+  started_at: Type.String(),
+  completed_at: Type.String(),
+});
+export type OperationWire = Static<typeof Operation>;
+export const AsyncOperation = Type.Object({ operation: Operation });
+export const OperationList = Type.Object({ items: Type.Array(Operation) });
+
+export const VirtualizationFeatures = Type.Object({ nested_virtualization: Type.Optional(Type.Boolean()) });
+
+const PrivateIpv4 = Type.Object({ address: Type.String() });
+const PublicIpv4 = Type.Object({ address: Type.String(), id: Type.String(), type: Type.String() });
+
+export const NetworkInterface = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  network: Type.String(),
+  subnet: Type.String(),
+  interface_type: Type.String(),
+  mac_address: Type.String(),
+  external_dns_name: Type.String(),
+  ips: Type.Array(Type.Object({ private_ipv4: PrivateIpv4, public_ipv4: PublicIpv4 })),
+});
+
+export const HostChannelAdapter = Type.Object({
+  type: Type.String(),
+  guid: Type.String(),
+  ib_network_id: Type.String(),
+  ib_partition_id: Type.String(),
+  transport_network_id: Type.String(),
+  transport_partition_id: Type.String(),
+});
+
+export const AttachedDisk = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  type: Type.String(),
+  size: Type.String(),
+  location: Type.String(),
+  block_size: Type.Integer(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  serial_number: Type.String(),
+  attachment_type: Type.String(),
+  mode: Type.String(),
+});
+
+// ---------------------------------------------------------------------------------------
+// VMs
+
+export const Instance = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  project_id: Type.String(),
+  type: Type.String(),
+  location: Type.String(),
+  state: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  disks: Type.Array(AttachedDisk),
+  network_interfaces: Type.Array(NetworkInterface),
+  host_channel_adapters: Type.Array(HostChannelAdapter),
+  maintenance_policy: Type.String(),
+  instance_group_id: Type.String(),
+  instance_template_id: Type.String(),
+  reservation_id: Type.String(),
+  commitment_period: Type.Integer(),
+  commitment_end: Type.String(),
+  /** Seed era: "<public address>:22", "" until the VM has one. */
+  ssh_destination: Type.String(),
+  virtualization_features: Type.Optional(VirtualizationFeatures),
+});
+export type InstanceWire = Static<typeof Instance>;
+
+export const InstanceList = Type.Object({
+  items: Type.Array(Instance),
+  next_page_token: Type.String(),
+  prev_page_token: Type.String(),
+});
+
+const Name = Type.String({ minLength: 1, maxLength: 255 });
+const Id = Type.String({ minLength: 1, maxLength: 255 });
+
+export const DiskAttachment = Type.Object({
+  disk_id: Id,
+  mode: StringEnum(['read-only', 'read-write'] as const),
+  attachment_type: StringEnum(['os', 'data'] as const),
+});
+export type DiskAttachmentInput = Static<typeof DiskAttachment>;
+
+const PartialHostChannelAdapter = Type.Object({
+  ib_partition_id: Type.Optional(Type.String()),
+  transport_partition_id: Type.Optional(Type.String()),
+});
+
+/** A network interface in a request: every key optional (clients send only what they set). */
+const NetworkInterfaceInput = Type.Object({
+  id: Type.Optional(Type.String()),
+  name: Type.Optional(Type.String()),
+  network: Type.Optional(Type.String()),
+  subnet: Type.Optional(Type.String()),
+  interface_type: Type.Optional(Type.String()),
+  mac_address: Type.Optional(Type.String()),
+  external_dns_name: Type.Optional(Type.String()),
+  ips: Type.Optional(
+    Type.Array(
+      Type.Object({
+        private_ipv4: Type.Optional(Type.Object({ address: Type.Optional(Type.String()) })),
+        public_ipv4: Type.Optional(
+          Type.Object({ address: Type.Optional(Type.String()), id: Type.Optional(Type.String()), type: Type.Optional(Type.String()) }),
+        ),
+      }),
+    ),
+  ),
+});
+export type NetworkInterfaceInputWire = Static<typeof NetworkInterfaceInput>;
+
+const ReservationSpecification = Type.Object({
+  id: Type.Optional(Type.String()),
+  selection_strategy: Type.Optional(StringEnum(['lowest_cost', 'on_demand'] as const)),
+});
+
+export const CreateInstanceBody = Type.Object({
+  name: Name,
+  type: Id,
+  ssh_public_key: Type.String({ minLength: 1 }),
+  location: Type.Optional(Type.String()),
+  image: Type.Optional(Type.String()),
+  custom_image: Type.Optional(Type.String()),
+  disks: Type.Optional(Type.Array(DiskAttachment)),
+  host_channel_adapters: Type.Optional(Type.Array(PartialHostChannelAdapter)),
+  network_interfaces: Type.Optional(Type.Array(NetworkInterfaceInput)),
+  reservation_specification: Type.Optional(ReservationSpecification),
+  startup_script: Type.Optional(Type.String()),
+  shutdown_script: Type.Optional(Type.String()),
+  virtualization_features: Type.Optional(VirtualizationFeatures),
+  commitment_period: Type.Optional(Type.Integer()),
+  maintenance_policy: Type.Optional(Type.String()),
+  nvlink_domain_id: Type.Optional(Type.String()),
+  install_crusoe_watch_agent: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  crusoe_watch_agent_install_mode: Type.Optional(StringEnum(['docker', 'native'] as const)),
+});
+export type CreateInstanceInput = Static<typeof CreateInstanceBody>;
+
+export const UpdateInstanceBody = Type.Object({
+  action: StringEnum(['START', 'STOP', 'RESET', 'RESERVE', 'UNRESERVE', 'UPDATE'] as const),
+  commitment_period: Type.Optional(Type.Integer()),
+  host_channel_adapters: Type.Optional(Type.Array(PartialHostChannelAdapter)),
+  maintenance_policy: Type.Optional(Type.String()),
+  network_interfaces: Type.Optional(Type.Array(NetworkInterfaceInput)),
+  reservation_id: Type.Optional(Type.String()),
+  type: Type.Optional(Type.String()),
+});
+export type UpdateInstanceInput = Static<typeof UpdateInstanceBody>;
+
+export const AttachDisksBody = Type.Object({ attach_disks: Type.Array(DiskAttachment, { minItems: 1 }) });
+export const DetachDisksBody = Type.Object({ detach_disks: Type.Array(Id, { minItems: 1 }) });
+
+/** List filters: each a comma-separated string (the Go client's form); repeated keys work too. */
+const Csv = Type.Array(Type.String());
+export const ListInstancesQuery = Type.Object({
+  ids: Type.Optional(Csv),
+  names: Type.Optional(Csv),
+  types: Type.Optional(Csv),
+  locations: Type.Optional(Csv),
+  states: Type.Optional(Csv),
+  nvlink_domain_ids: Type.Optional(Csv),
+  limit: Type.Optional(Type.String()),
+  sort: Type.Optional(Type.String()),
+  next_token: Type.Optional(Type.String()),
+  prev_token: Type.Optional(Type.String()),
+});
+export type ListInstancesQueryInput = Static<typeof ListInstancesQuery>;
+
+export const OperationsQuery = Type.Object({
+  resource_id: Type.Optional(Type.String()),
+  state: Type.Optional(Csv),
+  lower_time_bound: Type.Optional(Type.String()),
+});
+
+export const VmType = Type.Object({
+  product_name: Type.String(),
+  description: Type.String(),
+  cpu_cores: Type.Integer(),
+  cpu_type: Type.String(),
+  memory_gb: Type.Integer(),
+  memory_type: Type.String(),
+  disk_gb: Type.Integer(),
+  disk_type: Type.String(),
+  num_gpu: Type.Integer(),
+  gpu_type: Type.String(),
+});
+export const VmTypeList = Type.Object({ items: Type.Array(VmType) });
+
+// ---------------------------------------------------------------------------------------
+// Bulk create, templates, groups
+
+const DiskTemplate = Type.Object({
+  size: Type.String({ minLength: 1 }),
+  type: StringEnum(['persistent-ssd', 'shared-volume'] as const),
+});
+export type DiskTemplateInput = Static<typeof DiskTemplate>;
+
+export const CreateTemplateBody = Type.Object({
+  template_name: Name,
+  type: Id,
+  ssh_public_key: Type.String({ minLength: 1 }),
+  image_name: Type.Optional(Type.String()),
+  custom_image_name: Type.Optional(Type.String()),
+  location: Type.Optional(Type.String()),
+  subnet_id: Type.Optional(Type.String()),
+  ib_partition_id: Type.Optional(Type.String()),
+  transport_partition_id: Type.Optional(Type.String()),
+  public_ip_address_type: Type.Optional(Type.String()),
+  reservation_id: Type.Optional(Type.String()),
+  startup_script: Type.Optional(Type.String()),
+  shutdown_script: Type.Optional(Type.String()),
+  disks: Type.Optional(Type.Array(DiskTemplate)),
+  virtualization_features: Type.Optional(VirtualizationFeatures),
+  maintenance_policy: Type.Optional(Type.String()),
+  placement_policy: Type.Optional(Type.String()),
+  nvlink_domain_id: Type.Optional(Type.String()),
+});
+export type CreateTemplateInput = Static<typeof CreateTemplateBody>;
+
+export const InstanceTemplate = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  project_id: Type.String(),
+  type: Type.String(),
+  image_name: Type.String(),
+  location: Type.String(),
+  ssh_public_key: Type.String(),
+  startup_script: Type.String(),
+  shutdown_script: Type.String(),
+  subnet_id: Type.String(),
+  ib_partition_id: Type.String(),
+  transport_partition_id: Type.String(),
+  public_ip_address_type: Type.String(),
+  reservation_id: Type.String(),
+  placement_policy: StringEnum(['spread', 'unspecified'] as const),
+  maintenance_policy: MaintenancePolicy,
+  custom_image_name: Type.Optional(Type.String()),
+  nvlink_domain_id: Type.Optional(Type.String()),
+  disks: Type.Array(DiskTemplate),
+  virtualization_features: Type.Optional(VirtualizationFeatures),
+  created_at: Type.String(),
+});
+export const InstanceTemplateList = Type.Object({ items: Type.Array(InstanceTemplate) });
+
+export const BulkCreateBody = Type.Object({
+  name_prefix: Type.String({ minLength: 1, maxLength: 200 }),
+  count: Type.Integer(),
+  instance_group_id: Type.Optional(Type.String()),
+  instance_template_id: Type.Optional(Type.String()),
+  instance_template: Type.Optional(CreateTemplateBody),
+  locations: Type.Optional(
+    Type.Array(
+      Type.Object({
+        location: Type.String({ minLength: 1 }),
+        subnet_id: Type.Optional(Type.String()),
+        ib_partition_id: Type.Optional(Type.String()),
+        transport_partition_id: Type.Optional(Type.String()),
+      }),
+    ),
+  ),
+  reservation_specification: Type.Optional(ReservationSpecification),
+  nvlink_domain_id: Type.Optional(Type.String()),
+  install_crusoe_watch_agent: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  crusoe_watch_agent_install_mode: Type.Optional(StringEnum(['docker', 'native'] as const)),
+});
+export type BulkCreateInput = Static<typeof BulkCreateBody>;
+
+export const InstanceGroup = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  project_id: Type.String(),
+  template_id: Type.String(),
+  desired_count: Type.Integer(),
+  running_instance_count: Type.Integer(),
+  instances: Type.Array(Type.String()),
+  active_instances: Type.Array(Type.String()),
+  inactive_instances: Type.Array(Type.String()),
+  state: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+export const InstanceGroupList = Type.Object({ items: Type.Array(InstanceGroup) });
+
+export const CreateGroupBody = Type.Object({
+  name: Name,
+  template_id: Id,
+  desired_count: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+/** `desired_count` is `{"value": n}` in today's PATCH; the bare integer of the POST works too. */
+export const UpdateGroupBody = Type.Object({
+  name: Type.Optional(Name),
+  template_id: Type.Optional(Id),
+  desired_count: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Object({ value: Type.Optional(Type.Integer({ minimum: 0 })) })])),
+});
+
+// ---------------------------------------------------------------------------------------
+// Catalog: images, locations, capacities, IB
+
+export const Image = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  tags: Type.Array(Type.String()),
+  locations: Type.Array(Type.String()),
+  created_at: Type.String(),
+});
+export const ImageList = Type.Object({ items: Type.Array(Image) });
+export const ImagesQuery = Type.Object({ product_group: Type.Optional(Type.String()) });
+
+export const LocationList = Type.Object({ items: Type.Array(Type.String()) });
+
+export const Capacity = Type.Object({
+  type: Type.String(),
+  location: Type.String(),
+  quantity: Type.Integer(),
+  quota_type: Type.Optional(Type.String()),
+});
+export const CapacityList = Type.Object({ items: Type.Array(Capacity) });
+export const CapacitiesQuery = Type.Object({ product_name: Type.Optional(Csv), location: Type.Optional(Csv) });
+
+export const IbNetwork = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  location: Type.String(),
+  capacities: Type.Array(Type.Object({ quantity: Type.Integer(), slice_type: Type.String() })),
+});
+export const IbNetworkList = Type.Object({ items: Type.Array(IbNetwork) });
+export const IbPartition = Type.Object({ id: Type.String(), name: Type.String(), ib_network_id: Type.String() });
+export const IbPartitionList = Type.Object({ items: Type.Array(IbPartition) });
+export const CreateIbPartitionBody = Type.Object({ name: Name, ib_network_id: Id });
+
+// ---------------------------------------------------------------------------------------
+// Organizations, projects
+
+const ProjectResourceCount = Type.Object({ count: Type.Integer() });
+export const Project = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  organization_id: Type.String(),
+  relation: Type.String(),
+  resources: Type.Object({
+    instances: ProjectResourceCount,
+    disks: ProjectResourceCount,
+    snapshots: ProjectResourceCount,
+    images: ProjectResourceCount,
+    vpc_networks: ProjectResourceCount,
+  }),
+});
+export type ProjectWire = Static<typeof Project>;
+export const ProjectList = Type.Object({ items: Type.Array(Project) });
+export const ProjectEnvelope = Type.Object({ project: Project });
+export const ProjectsQuery = Type.Object({
+  org_id: Type.Optional(Type.String()),
+  project_name: Type.Optional(Type.String()),
+  skip_loading_project_resources: Type.Optional(Type.Boolean()),
+});
+export const CreateProjectBody = Type.Object({ name: Name, organization_id: Id });
+export const UpdateProjectBody = Type.Object({ name: Name });
+export const ProjectIdQuery = Type.Object({ project_id: Type.String({ minLength: 1 }) });
+
+export const BillingAddress = Type.Object({
+  address_line1: Type.String(),
+  address_line2: Type.Optional(Type.String()),
+  city: Type.String(),
+  state_or_region: Type.String(),
+  postal_code: Type.String(),
+  country: Type.String(),
+});
+export type BillingAddressWire = Static<typeof BillingAddress>;
+
+export const Entity = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  relation: Type.String(),
+  billing: Type.Object({
+    balance: Type.String(),
+    delinquent: Type.Boolean(),
+    has_valid_payment_method: Type.Boolean(),
+    billing_method: Type.Optional(Type.String()),
+  }),
+  features: Type.Record(Type.String(), Anything),
+  state: Type.String(),
+  state_reason: Type.String(),
+  company_name: Type.Optional(Type.String()),
+  billing_addr: Type.Optional(BillingAddress),
+  tax_id: Type.Optional(Type.String()),
+  tax_id_type: Type.Optional(Type.String()),
+  organization_type: Type.Optional(Type.String()),
+});
+export type EntityWire = Static<typeof Entity>;
+export const EntityList = Type.Object({ items: Type.Array(Entity) });
+export const EntityEnvelope = Type.Object({ entity: Entity });
+export const OrgIdQuery = Type.Object({ org_id: Type.String({ minLength: 1 }) });
+export const UpdateEntityBody = Type.Object({
+  organization_name: Type.Optional(Name),
+  company_name: Type.Optional(Type.String({ maxLength: 255 })),
+  billing_addr: Type.Optional(BillingAddress),
+  tax_id: Type.Optional(Type.String({ maxLength: 64 })),
+  tax_id_type: Type.Optional(StringEnum(['EIN', 'VAT'] as const)),
+});
+export type UpdateEntityInput = Static<typeof UpdateEntityBody>;
+
+// ---------------------------------------------------------------------------------------
+// Users: identity, SSH keys, tokens
+
+export const UserResponse = Type.Object({
+  identity: Type.Object({ id: Type.String(), email: Type.String(), name: Type.String(), role: Type.String() }),
+  credentials: Type.Array(Type.String()),
+  credentials_map: Type.Record(Type.String(), Type.Object({ type: Type.String(), created_at: Type.String(), updated_at: Type.String() })),
+});
+export const UpdateIdentityBody = Type.Object({ name: Name, role: Type.Optional(Type.String({ maxLength: 64 })) });
+
+export const SshKey = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  public_key: Type.String(),
+  fingerprints: Type.Object({ md5: Type.String(), sha256: Type.String() }),
+  created_at: Type.String(),
+});
+export const SshKeyList = Type.Object({ items: Type.Array(SshKey) });
+export const SshKeyEnvelope = Type.Object({ ssh_key: SshKey });
+export const CreateSshKeyBody = Type.Object({ name: Name, public_key: Type.String({ minLength: 1 }) });
+export const IdQuery = Type.Object({ id: Type.String({ minLength: 1 }) });
+
+export const TokenInfo = Type.Object({
+  access_key: Type.String(),
+  alias: Type.String(),
+  created_at: Type.String(),
+  expires_at: Type.String(),
+  last_used: Type.String(),
+});
+export const TokenList = Type.Object({ items: Type.Array(TokenInfo) });
+export const GeneratedToken = Type.Object({
+  access_key: Type.String(),
+  secret_key: Type.String(),
+  alias: Type.String(),
+  created_at: Type.String(),
+  expires_at: Type.String(),
+});
+export const TokenEnvelope = Type.Object({ token: GeneratedToken });
+export const CreateTokenBody = Type.Object({ alias: Type.Optional(Type.String({ maxLength: 255 })), expires_at: Type.String({ minLength: 1 }) });
+export const AccessKeyQuery = Type.Object({ access_key: Type.String({ minLength: 1 }) });
+
+// ---------------------------------------------------------------------------------------
+// Params
+
+export const ProjectParam = Type.Object({ project_id: Type.String() });
+export const ProjectIdParam = <K extends string>(name: K) =>
+  Type.Object({ project_id: Type.String(), [name]: Type.String() } as { project_id: ReturnType<typeof Type.String> } & {
+    [P in K]: ReturnType<typeof Type.String>;
+  });
+export const IdParam = <K extends string>(name: K) => Type.Object({ [name]: Type.String() } as { [P in K]: ReturnType<typeof Type.String> });
+
+export type { TSchema };

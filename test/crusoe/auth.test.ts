@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
+import { crusoeClient, expectCrusoeError, goTimestamp, newCrusoeAccount, signCrusoe, type CrusoeClient } from '../helpers/crusoe.js';
+
+describe('Crusoe request signing: every rejection is a 401 with the Crusoe error body', () => {
+  let h: TestHangar;
+  let c: CrusoeClient;
+  beforeAll(async () => {
+    h = await startHangar();
+    c = crusoeClient(h);
+  });
+  afterAll(() => h.close());
+
+  it('accepts a request signed as the Go client signs it, and a third-party client timestamp form', async () => {
+    expect((await c.get('/users/identities')).status).toBe(200);
+    const dstackStyle = goTimestamp(h.clock.now()).replace('Z', '+00:00');
+    expect((await c.get('/locations', { timestamp: dstackStyle })).status).toBe(200);
+  });
+
+  it('canonicalizes the query: unsorted, repeated and escaped parameters verify', async () => {
+    const res = await c.get('/capacities', { rawQuery: 'product_name=a100.1x%2Ca100.2x&location=us-east1-a&b=x+y&b=%2A~&flag' });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.items.map((i: any) => i.type).sort()).toEqual(['a100.1x', 'a100.2x']);
+    const repeated = await c.get('/capacities', { rawQuery: 'location=us-east1-a&product_name=h100-80gb-sxm-ib.8x&product_name=a100.2x' });
+    expect(repeated.status, repeated.text).toBe(200);
+    expect(repeated.body.items.map((i: any) => i.type).sort()).toEqual(['a100.2x', 'h100-80gb-sxm-ib.8x']);
+    // Signed over a differently ordered query than the canonical one: the signature must not verify.
+    const wrong = await c.get('/capacities', { rawQuery: 'b=1&a=2', signAs: { rawQuery: '' } });
+    expectCrusoeError(wrong, 401, 'bad_credential', 'signature does not match');
+  });
+
+  it('rejects missing and malformed headers', async () => {
+    expectCrusoeError(await c.get('/users/identities', { authorization: null }), 401, 'bad_credential', 'missing Authorization header');
+    expectCrusoeError(await c.get('/users/identities', { authorization: 'Basic dXNlcjpwYXNz' }), 401, 'bad_credential', 'malformed Authorization header');
+    expectCrusoeError(await c.get('/users/identities', { authorization: `Bearer 1.0:${c.credentials.access_key}` }), 401, 'bad_credential', 'malformed');
+    expectCrusoeError(
+      await c.get('/users/identities', { authorization: `Bearer 2.0:${c.credentials.access_key}:${'A'.repeat(43)}` }),
+      401,
+      'bad_credential',
+      'unsupported signature version "2.0"',
+    );
+    expectCrusoeError(await c.get('/users/identities', { authorization: `Bearer 1.0:${c.credentials.access_key}:tooshort` }), 401, 'bad_credential', 'signature must be 43');
+    expectCrusoeError(await c.get('/users/identities', { omitTimestamp: true }), 401, 'bad_credential', 'missing X-Crusoe-Timestamp');
+    expectCrusoeError(await c.get('/users/identities', { timestamp: 'Tue, 05 Jan 2026 10:00:00 GMT' }), 401, 'bad_credential', 'malformed X-Crusoe-Timestamp');
+  });
+
+  it('rejects an unknown key and a wrong signature', async () => {
+    const stranger = c.as({ access_key: 'AAAAAAAAAAAAAAAAAAAAAA', secret_key: c.credentials.secret_key });
+    const unknown = await stranger.get('/users/identities');
+    expectCrusoeError(unknown, 401, 'bad_credential', 'access key "AAAAAAAAAAAAAAAAAAAAAA" is unknown, deleted or expired');
+    const forged = c.as({ ...c.credentials, secret_key: 'HrbZ3VTUb2YNAq53Md1EsA' });
+    expectCrusoeError(await forged.get('/users/identities'), 401, 'bad_credential', 'the signature does not match');
+    expectCrusoeError(await c.get('/users/identities', { signAs: { method: 'POST' } }), 401, 'bad_credential', 'signature does not match');
+    expectCrusoeError(await c.get('/users/identities', { signAs: { path: '/users/tokens' } }), 401, 'bad_credential', 'signature does not match');
+    expectCrusoeError(await c.get('/capacities', { query: { location: 'us-east1-a' }, signAs: { rawQuery: 'location=eu-iceland1-a' } }), 401, 'bad_credential', 'signature does not match');
+  });
+
+  it('rejects timestamps outside a five-minute window, so a captured request cannot be replayed later', async () => {
+    const now = h.clock.now();
+    expect((await c.get('/locations', { timestamp: goTimestamp(now - 4 * 60_000) })).status).toBe(200);
+    expect((await c.get('/locations', { timestamp: goTimestamp(now + 4 * 60_000) })).status).toBe(200);
+    expectCrusoeError(await c.get('/locations', { timestamp: goTimestamp(now - 6 * 60_000) }), 401, 'bad_credential', 'outside the allowed window of 5 minutes');
+    expectCrusoeError(await c.get('/locations', { timestamp: goTimestamp(now + 6 * 60_000) }), 401, 'bad_credential', 'outside the allowed window');
+
+    // The same signed request, replayed byte for byte once the clock has moved on.
+    const timestamp = goTimestamp(now);
+    const authorization = `Bearer 1.0:${c.credentials.access_key}:${signCrusoe({ secret: c.credentials.secret_key, method: 'GET', path: '/v1alpha5/users/ssh-keys', rawQuery: '', timestamp })}`;
+    expect((await c.get('/users/ssh-keys', { timestamp, authorization })).status).toBe(200);
+    await h.advance(6 * 60_000);
+    expectCrusoeError(await c.get('/users/ssh-keys', { timestamp, authorization }), 401, 'bad_credential', 'outside the allowed window');
+  });
+
+  it('stops accepting a token the moment it expires or is deleted', async () => {
+    const t = h.clock.now();
+    const made = await c.post('/users/tokens', { alias: 'short', expires_at: goTimestamp(t + 3_600_000) });
+    expect(made.status, made.text).toBe(200);
+    const short = c.as({ access_key: made.body.token.access_key, secret_key: made.body.token.secret_key });
+    expect((await short.get('/users/identities')).status).toBe(200);
+    await h.advance(3_600_000);
+    expectCrusoeError(await short.get('/users/identities'), 401, 'bad_credential', 'unknown, deleted or expired');
+    // Expired tokens are still listed (with their expiry), never with a secret.
+    const listed = (await c.get('/users/tokens')).body.items.find((i: any) => i.access_key === made.body.token.access_key);
+    expect(listed).toMatchObject({ alias: 'short', expires_at: goTimestamp(t + 3_600_000) });
+    expect(listed).not.toHaveProperty('secret_key');
+
+    const other = await c.post('/users/tokens', { expires_at: goTimestamp(h.clock.now() + 86_400_000) });
+    const doomed = c.as({ access_key: other.body.token.access_key, secret_key: other.body.token.secret_key });
+    expect((await doomed.get('/users/identities')).status).toBe(200);
+    expect((await c.delete('/users/tokens', { query: { access_key: other.body.token.access_key } })).status).toBe(200);
+    expectCrusoeError(await doomed.get('/users/identities'), 401, 'bad_credential', 'unknown, deleted or expired');
+    expect((await c.get('/users/tokens')).body.items.map((i: any) => i.access_key)).not.toContain(other.body.token.access_key);
+    // A token deleted twice is not found (a token is the caller's own: another's is "not found" too).
+    expectCrusoeError(await c.delete('/users/tokens', { query: { access_key: other.body.token.access_key } }), 404, 'not_found', 'token');
+  });
+
+  it('refuses tokens that expire in the past or at no valid time', async () => {
+    expectCrusoeError(await c.post('/users/tokens', { expires_at: goTimestamp(T0 - 1_000) }), 400, 'bad_request', '"expires_at" must be in the future');
+    expectCrusoeError(await c.post('/users/tokens', { expires_at: 'next week' }), 400, 'bad_request', '"expires_at" must be an RFC 3339 time');
+    expectCrusoeError(await c.post('/users/tokens', { alias: 'x' }), 400, 'bad_request', '"expires_at" is required');
+  });
+
+  it("never lets one tenant's key speak for another, and serves the OpenAPI document without a signature", async () => {
+    const b = await newCrusoeAccount(h, 'other');
+    const mine = await b.client.get('/users/identities');
+    expect(mine.body.identity.name).toBe('other');
+    expect((await c.get('/users/identities')).body.identity.name).toBe('demo');
+    // B cannot delete A's token: to B it does not exist.
+    expectCrusoeError(await b.client.delete('/users/tokens', { query: { access_key: c.credentials.access_key } }), 404, 'not_found');
+    expect((await c.get('/users/identities')).status).toBe(200);
+
+    const doc = await fetch(`${h.url}/v1alpha5/openapi.json`);
+    expect(doc.status).toBe(200);
+    const openapi = (await doc.json()) as any;
+    expect(openapi.openapi).toBe('3.1.0');
+    expect(Object.keys(openapi.paths)).toContain('/projects/{project_id}/compute/vms/instances/{vm_id}');
+    expect(openapi.paths['/projects/{project_id}/compute/vms/instances'].post.operationId).toBe('createInstance');
+  });
+});
