@@ -55,7 +55,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
     for (const module of options.clouds ?? allClouds) runtimes.push({ module, runtime: await module.setup(kernel, config) });
 
     await kernel.seed();
-    const demo = await ensureDemoAccount(kernel, config, runtimes);
+    const demo = await kernel.store.exclusive('bootstrap', () => ensureDemoAccount(kernel, config, runtimes));
     await kernel.start();
     const journal = new Journal(config.journalSize);
     const createAccount = async (name: string) => {
@@ -64,7 +64,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
     };
     const reset = async (seed: string | null = null, freezeAt: number | null = null) => {
       await kernel.reset(seed, freezeAt);
-      hangar.demo = await ensureDemoAccount(kernel, config, runtimes);
+      hangar.demo = await kernel.store.exclusive('bootstrap', () => ensureDemoAccount(kernel, config, runtimes));
     };
     const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, createAccount, reset });
     const app = await buildServer({ kernel, logger, clouds: runtimes, journal, admin });

@@ -75,6 +75,9 @@ export class Counters {
       .values({ account_id: accountId, key, value: delta })
       .onConflict((oc) => oc.columns(['account_id', 'key']).doUpdateSet((eb) => ({ value: eb('counters.value', '+', delta) })))
       .execute();
+    // A count back at zero is no row, as for an account that never had one: the same state is
+    // stored (and exported) the same way however it was reached, a recount after an import included.
+    if (delta < 0) await trx.deleteFrom('counters').where('account_id', '=', accountId).where('key', '=', key).where('value', '=', 0).execute();
   }
 
   /**
@@ -98,6 +101,15 @@ export class Counters {
       .values({ account_id: accountId, key, value: n })
       .onConflict((oc) => oc.columns(['account_id', 'key']).doNothing())
       .executeTakeFirst();
-    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return true;
+    // Another transaction created the row between our two statements: count against it.
+    const retried = await trx
+      .updateTable('counters')
+      .set((eb) => ({ value: eb('value', '+', n) }))
+      .where('account_id', '=', accountId)
+      .where('key', '=', key)
+      .where('value', '<=', limit - n)
+      .executeTakeFirst();
+    return Number(retried.numUpdatedRows) === 1;
   }
 }

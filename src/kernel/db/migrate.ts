@@ -16,6 +16,9 @@ export async function migrate(db: Kysely<any>, scope: string, migrations: Migrat
     provider: { getMigrations: async () => migrations },
     migrationTableName: `${scope}_migrations`,
     migrationLockTableName: `${scope}_migrations_lock`,
+    // Modules grow their histories independently; a migration merged later may sort before one
+    // a store already ran.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

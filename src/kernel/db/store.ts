@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 
 /**
@@ -21,6 +21,11 @@ export interface Store {
   readonly location: string;
   /** The PostgreSQL schema the tables live in (null on SQLite). */
   readonly schema: string | null;
+  /**
+   * Runs `fn` while holding a lock named `name` across every process on this store (replicas
+   * starting together must not both bootstrap an empty store). SQLite has one process.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -77,6 +82,17 @@ async function openPostgres(url: string, poolSize: number): Promise<Store> {
     engine: 'postgres',
     location: `postgres ${parsed.host}${parsed.pathname}${schema ? ` (schema ${schema})` : ''}`,
     schema: schema ?? 'public',
+    // A session-level advisory lock on a connection of its own, keyed by schema and name.
+    exclusive: (name, fn) =>
+      db.connection().execute(async (connection) => {
+        const key = `${schema ?? 'public'}:${name}`;
+        await sql`select pg_advisory_lock(hashtext(${key}))`.execute(connection);
+        try {
+          return await fn();
+        } finally {
+          await sql`select pg_advisory_unlock(hashtext(${key}))`.execute(connection);
+        }
+      }),
     close: () => db.destroy(),
   };
 }
@@ -97,6 +113,7 @@ function openSqlite(path: string): Store {
     engine: 'sqlite',
     location: memory ? 'sqlite (in memory)' : `sqlite ${file}`,
     schema: null,
+    exclusive: (_name, fn) => fn(),
     close: () => db.destroy(),
   };
 }
