@@ -7,7 +7,7 @@ import { describeValidation } from '../http/validation.js';
 import { parseDuration } from '../kernel/clock.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { timingProfiles, type ProgressMode, type TimingProfile } from '../kernel/lifecycle/engine.js';
-import { StateError, type StateDocument } from '../kernel/state.js';
+import { StateConflict, StateError, type StateDocument } from '../kernel/state.js';
 
 /** What the admin API drives beyond the kernel: account creation and reset include the demo account. */
 export interface AdminDeps {
@@ -65,8 +65,14 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
         throw new AdminError(401, 'unauthorized', 'send "Authorization: Bearer <HANGAR_ADMIN_TOKEN>"');
       }
     });
+    // A control call with nothing to say may come without a body (`curl -X POST …/admin/v1/reset`):
+    // that is an empty object, not a malformed request.
+    app.addHook('preValidation', async (request) => {
+      if (request.body === undefined && (request.method === 'POST' || request.method === 'PUT')) request.body = {};
+    });
     app.setErrorHandler((error: FastifyError | AdminError, request, reply) => {
       if (error instanceof AdminError) return reply.code(error.statusCode).send({ code: error.code, message: error.message });
+      if (error instanceof StateConflict) return reply.code(409).send({ code: 'conflict', message: error.message });
       if (error instanceof StateError) return reply.code(400).send({ code: 'invalid_state', message: error.message });
       if (error.validation) {
         return reply.code(400).send({ code: 'invalid_request', message: describeValidation(error.validation as never, error.validationContext).message });
@@ -236,6 +242,11 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       const rule = req.body;
       if (rule.kind !== undefined) {
         if (!kernel.lifecycle.knows(rule.kind, rule.transition)) throw invalid(`no lifecycle transition ${rule.kind}${rule.transition ? `.${rule.transition}` : ''}`);
+        // A rule on a transition that cannot fail would never fire: say so now.
+        const failable = kernel.lifecycle.failable(rule.kind);
+        if (rule.transition === undefined ? failable.length === 0 : !failable.includes(rule.transition)) {
+          throw invalid(`${rule.kind}${rule.transition ? `.${rule.transition}` : ''} cannot fail (transitions that can: ${failable.join(', ') || 'none'})`);
+        }
       } else if (rule.status === undefined && rule.latency_ms === undefined) {
         throw invalid('a fault needs "status" (fail the call), "latency_ms" (slow it down), or "kind" (fail a lifecycle transition)');
       }

@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { createHangar } from '../app.js';
-import { ConfigError, loadConfig } from '../config.js';
 import { AdminClient, CliError, table } from './client.js';
 
 /**
@@ -225,6 +223,9 @@ function toInt(value: string): number {
 }
 
 async function serve(env: NodeJS.ProcessEnv): Promise<void> {
+  // Loaded here, not at the top: the other commands only talk HTTP and start much faster without the server.
+  const { createHangar } = await import('../app.js');
+  const { ConfigError, loadConfig } = await import('../config.js');
   let config;
   try {
     config = loadConfig(env);

@@ -34,6 +34,12 @@ export class Ipam {
       .execute();
   }
 
+  /** Removes a pool and its leases (the network it served is gone). */
+  async dropPool(trx: Executor, name: string): Promise<void> {
+    await trx.deleteFrom('ip_leases').where('pool', '=', name).execute();
+    await trx.deleteFrom('ip_pools').where('name', '=', name).execute();
+  }
+
   /** Leases the next free address of the pool to `owner`; null when the pool is exhausted. */
   async allocate(trx: Executor, pool: string, owner: string): Promise<string | null> {
     const row = await trx.selectFrom('ip_pools').select('cidr').where('name', '=', pool).executeTakeFirst();
@@ -58,6 +64,20 @@ export class Ipam {
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return formatIpv4(base + offset);
     }
     return null;
+  }
+
+  /** Leases one given address of the pool to `owner`; false when someone else holds it. */
+  async claim(trx: Executor, pool: string, address: string, owner: string): Promise<boolean> {
+    const octets = address.split('.').map(Number);
+    const value = octets.reduce((acc, o) => acc * 256 + o, 0);
+    const inserted = await trx
+      .insertInto('ip_leases')
+      .values({ pool, address: value, owner })
+      .onConflict((oc) => oc.columns(['pool', 'address']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return true;
+    const holder = await trx.selectFrom('ip_leases').select('owner').where('pool', '=', pool).where('address', '=', value).executeTakeFirst();
+    return holder?.owner === owner;
   }
 
   /** Gives back the owner's addresses: all of them, or only those from one pool. */

@@ -10,6 +10,7 @@ import { kernelMigrations } from './db/schema.js';
 import { openStore, type Store } from './db/store.js';
 import { IdGenerator } from './ids.js';
 import { Ipam } from './ipam.js';
+import { Metering } from './metering.js';
 import { resolveSealingKey, SecretBox } from './secrets.js';
 import { LifecycleEngine, type TimingProfile } from './lifecycle/engine.js';
 import { Tenancy } from './tenancy/accounts.js';
@@ -44,8 +45,11 @@ export class Kernel {
   readonly counters: Counters;
   readonly capacity: Capacity;
   readonly ipam: Ipam;
+  readonly metering: Metering;
   readonly faults: Faults;
   readonly state: StateStore;
+  /** Seals secrets the server must read back in clear, such as HMAC keys (see secrets.ts). */
+  readonly secrets: SecretBox;
   private readonly seeders: ((trx: Transaction<any>) => Promise<void>)[] = [];
   private readonly recounters: ((trx: Transaction<any>) => Promise<void>)[] = [];
 
@@ -53,13 +57,14 @@ export class Kernel {
     readonly store: Store,
     readonly clock: Clock,
     readonly log: Logger,
-    idSeed: string | null,
+    /** HANGAR_ID_SEED: what a reset without a seed of its own goes back to. */
+    private readonly idSeed: string | null,
     timings: TimingProfile,
-    /** Seals secrets the server must read back in clear, such as HMAC keys (see secrets.ts). */
-    readonly secrets: SecretBox,
+    sealingKey: Buffer,
   ) {
     this.db = store.db;
     this.ids = new IdGenerator(idSeed);
+    this.secrets = new SecretBox(sealingKey, () => this.ids.seeded !== null);
     this.faults = new Faults(this.ids);
     this.state = new StateStore(this.db, store.engine, store.schema);
     this.lifecycle = new LifecycleEngine(this.db, clock, this.ids, {
@@ -73,19 +78,20 @@ export class Kernel {
     this.counters = new Counters(this.db);
     this.capacity = new Capacity(this.db);
     this.ipam = new Ipam(this.db);
+    this.metering = new Metering(clock, this.ids);
   }
 
   static async open(options: KernelOptions): Promise<Kernel> {
     const store = await openStore(options.databaseUrl, { poolSize: options.poolSize });
-    let secrets: SecretBox;
+    let sealingKey: Buffer;
     try {
       await migrate(store.db, 'kernel', kernelMigrations, store.schema);
-      secrets = new SecretBox(resolveSealingKey({ secretKey: options.secretKey, databaseUrl: options.databaseUrl }));
+      sealingKey = resolveSealingKey({ secretKey: options.secretKey, databaseUrl: options.databaseUrl });
     } catch (error) {
       await store.close();
       throw error;
     }
-    return new Kernel(store, options.clock ?? new Clock(), options.log, options.idSeed ?? null, options.timings, secrets);
+    return new Kernel(store, options.clock ?? new Clock(), options.log, options.idSeed ?? null, options.timings, sealingKey);
   }
 
   /** Brings a module's tables up to date (each module keeps its own migration history). */
@@ -117,15 +123,15 @@ export class Kernel {
 
   /**
    * Back to an empty store (catalog stock and pools re-seeded), wall-clock time, no faults,
-   * default lifecycle progress, and ids from `seed` if given. One transaction, so a request
-   * in flight sees the store either before or after.
+   * default lifecycle progress, and ids from `seed` if given (else from the configured seed, as
+   * at start-up). One transaction, so a request in flight sees the store either before or after.
    */
   async reset(seed: string | null = null, freezeAt: number | null = null): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await this.state.clear(trx);
       for (const seeder of this.seeders) await seeder(trx);
     });
-    this.ids.reseed(seed);
+    this.ids.reseed(seed ?? this.idSeed);
     this.faults.clear();
     this.lifecycle.resetControls();
     this.clock.reset();

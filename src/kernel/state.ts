@@ -79,14 +79,24 @@ export class StateStore {
    * account only. Runs in one transaction: all of it lands or none.
    */
   async import(doc: StateDocument, afterImport: (trx: Transaction<any>) => Promise<void>): Promise<void> {
-    if (doc?.format !== 'hangar-state/1' || typeof doc.tables !== 'object' || doc.tables === null) {
-      throw new StateError('not a Hangar state document (expected "format": "hangar-state/1")');
+    if (doc?.format !== 'hangar-state/1' || !isObject(doc.tables)) {
+      throw new StateError('not a Hangar state document (expected "format": "hangar-state/1" and "tables": {...})');
     }
+    if (doc.account !== null && typeof doc.account !== 'string') throw new StateError('"account" must be an account id, or null for the whole store');
     const tables = await this.list();
     const known = new Map(tables.map((t) => [t.name, t]));
-    for (const name of Object.keys(doc.tables)) {
-      if (!known.has(name)) throw new StateError(`unknown table "${name}" in the document`);
-      if (!Array.isArray(doc.tables[name])) throw new StateError(`table "${name}" must be a list of rows`);
+    for (const [name, rows] of Object.entries(doc.tables)) {
+      const table = known.get(name);
+      if (!table) throw new StateError(`unknown table "${name}" in the document`);
+      if (!Array.isArray(rows)) throw new StateError(`table "${name}" must be a list of rows`);
+      if (!rows.every(isObject)) throw new StateError(`table "${name}" must hold rows as objects`);
+      if (doc.account !== null && rows.length > 0) {
+        // An account's document brings that account's rows and nothing of anyone else's.
+        if (GLOBAL_TABLES.has(name)) throw new StateError(`an account document cannot carry table "${name}" (it belongs to the installation)`);
+        if (table.columns.includes('account_id') && rows.some((r) => r.account_id !== doc.account)) {
+          throw new StateError(`table "${name}" has rows of another account than "${doc.account}"`);
+        }
+      }
     }
     await this.db.transaction().execute(async (trx) => {
       if (doc.account === null) {
@@ -103,7 +113,13 @@ export class StateStore {
           const unknown = Object.keys(row).find((c) => !table.columns.includes(c));
           if (unknown) throw new StateError(`table "${table.name}" has no column "${unknown}"`);
         }
-        for (let i = 0; i < rows.length; i += 200) await trx.insertInto(table.name).values(rows.slice(i, i + 200)).execute();
+        for (let i = 0; i < rows.length; i += 200) {
+          try {
+            await trx.insertInto(table.name).values(rows.slice(i, i + 200)).execute();
+          } catch (error) {
+            throw refused(error, table.name, doc.account);
+          }
+        }
       }
       await afterImport(trx);
     });
@@ -146,6 +162,22 @@ export class StateStore {
 }
 
 export class StateError extends Error {}
+
+/** The document is fine but clashes with what the store holds (an address or a name already taken). */
+export class StateConflict extends StateError {}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A row the store will not take, said in terms of the document (SQLite and PostgreSQL constraint errors). */
+function refused(error: unknown, table: string, account: string | null): unknown {
+  const code = String((error as { code?: unknown }).code ?? '');
+  const message = `table "${table}": ${(error as Error).message}`;
+  if (account !== null && (/^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/.test(code) || code === '23505')) {
+    return new StateConflict(`${message}: a row of the document clashes with one already in this store (an address, a name or an id in use); import the account into an empty store, or delete what it clashes with first`);
+  }
+  if (code.startsWith('SQLITE_CONSTRAINT') || /^23\d{3}$/.test(code)) return new StateError(message);
+  return error;
+}
 
 function ordered(row: Record<string, unknown>, columns: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};

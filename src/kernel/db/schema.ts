@@ -52,6 +52,20 @@ export interface KernelTables {
     due_at: number;
     applied_at: number;
   };
+  /** The metering ledger (metering.ts): billable intervals of resources, per account. */
+  metering_intervals: {
+    id: string;
+    account_id: string;
+    cloud: string;
+    scope: string;
+    region: string;
+    resource_id: string;
+    resource_type: string;
+    metric: string;
+    rate: number;
+    started_at: number;
+    ended_at: number | null;
+  };
 }
 
 export const kernelMigrations: Migrations = {
@@ -146,6 +160,27 @@ export const kernelMigrations: Migrations = {
         .addColumn('applied_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('lifecycle_log_resource').on('lifecycle_log').columns(['resource_id']).execute();
+    },
+  },
+  '0002_metering': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('metering_intervals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('cloud', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('resource_id', 'text', (c) => c.notNull())
+        .addColumn('resource_type', 'text', (c) => c.notNull())
+        .addColumn('metric', 'text', (c) => c.notNull())
+        .addColumn('rate', 'double precision', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .execute();
+      // Reports read an account's intervals by start time; lifecycle effects close a resource's open ones.
+      await db.schema.createIndex('metering_intervals_account').on('metering_intervals').columns(['account_id', 'cloud', 'started_at']).execute();
+      await db.schema.createIndex('metering_intervals_resource').on('metering_intervals').columns(['resource_id', 'ended_at']).execute();
     },
   },
 };

@@ -448,9 +448,14 @@ export class LifecycleEngine {
     if (!this.started) return;
     if (this.clock.frozen) {
       // A frozen clock never reaches a later instant, but what falls due at the instant it
-      // shows (the `instant` profile, a zero duration) is due now: it runs once the caller's
-      // transaction commits (the store's connection is the caller's until then).
-      if (due <= this.clock.now()) this.kick();
+      // shows (the `instant` profile, a zero duration) is due now. It must run after the
+      // caller's transaction commits: on SQLite a run started now waits for that (the one
+      // connection is the caller's until then); a pooled store's other connections do not
+      // wait, so look again a moment later.
+      if (due <= this.clock.now()) {
+        this.kick();
+        if (this.options.engine === 'postgres') setTimeout(() => this.kick(), 20).unref();
+      }
       return;
     }
     if (due < this.armedFor) this.arm(due);
