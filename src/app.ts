@@ -92,7 +92,14 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
         return lines;
       },
       async close() {
-        await app.close();
+        // Stop accepting, let requests in flight finish, and close keep-alive connections as
+        // they fall idle (a client holding one open must not keep a stopping server alive).
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+        try {
+          await app.close();
+        } finally {
+          clearInterval(sweep);
+        }
         await kernel.close();
         for (const { runtime } of runtimes) await runtime.close?.();
       },

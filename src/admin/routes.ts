@@ -159,15 +159,18 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       const at = req.body?.at === undefined ? undefined : Date.parse(req.body.at);
       if (at !== undefined && at < kernel.clock.now()) throw invalid('"at" must not be earlier than the clock: it only moves forward');
       kernel.clock.freeze(at);
+      await kernel.shareControls();
       await kernel.lifecycle.releaseDue();
       return clockView();
     });
     app.post('/clock/resume', async () => {
       kernel.clock.resume();
+      await kernel.shareControls();
       return clockView();
     });
     app.post('/clock/advance', { schema: { body: Type.Object({ by: Type.Union([Type.String(), Type.Integer({ minimum: 0 })]) }) } }, async (req) => {
       kernel.clock.advance(duration(req.body.by, 'by'));
+      await kernel.shareControls();
       // Everything that fell due in the skipped interval is applied, in order, before answering.
       const applied = (await kernel.lifecycle.runDue()) + (await kernel.lifecycle.releaseDue());
       return { ...clockView(), applied };
@@ -180,6 +183,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       { schema: { body: Type.Object({ profile: Type.Unsafe<TimingProfile>({ type: 'string', enum: [...timingProfiles] }) }) } },
       async (req) => {
         kernel.lifecycle.setProfile(req.body.profile);
+        await kernel.shareControls();
         return { profile: kernel.lifecycle.timingProfile, kinds: kernel.lifecycle.describe() };
       },
     );
@@ -210,6 +214,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
           const progress: ProgressMode = mode === 'reads' ? { mode, reads: reads! } : { mode };
           kernel.lifecycle.setMode(kind, progress);
         }
+        await kernel.shareControls();
         return kernel.lifecycle.describe().find((k) => k.kind === kind);
       },
     );
@@ -237,7 +242,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       },
       { additionalProperties: false },
     );
-    app.get('/faults', async () => ({ faults: kernel.faults.list() }));
+    app.get('/faults', async () => ({ faults: await kernel.faults.list() }));
     app.post('/faults', { schema: { body: FaultBody } }, async (req, reply) => {
       const rule = req.body;
       if (rule.kind !== undefined) {
@@ -251,17 +256,17 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
         throw invalid('a fault needs "status" (fail the call), "latency_ms" (slow it down), or "kind" (fail a lifecycle transition)');
       }
       try {
-        return reply.code(201).send(kernel.faults.add(rule));
+        return reply.code(201).send(await kernel.faults.add(rule));
       } catch (error) {
         throw invalid((error as Error).message);
       }
     });
     app.delete('/faults', async (_req, reply) => {
-      kernel.faults.clear();
+      await kernel.faults.clear();
       return reply.code(204).send();
     });
     app.delete('/faults/:fault_id', { schema: { params: Type.Object({ fault_id: Type.String() }) } }, async (req, reply) => {
-      if (!kernel.faults.remove(req.params.fault_id)) throw notFound('fault', req.params.fault_id);
+      if (!(await kernel.faults.remove(req.params.fault_id))) throw notFound('fault', req.params.fault_id);
       return reply.code(204).send();
     });
 

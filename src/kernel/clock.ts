@@ -53,6 +53,19 @@ export class Clock {
     this.changed();
   }
 
+  /** The clock's setting, to share with other replicas (an offset from the wall clock, or an instant). */
+  snapshot(): { frozenAt: number | null; offsetMs: number } {
+    return { frozenAt: this.frozenAt, offsetMs: this.offsetMs };
+  }
+
+  /** Takes a setting another replica shared. */
+  restore(setting: { frozenAt: number | null; offsetMs: number }): void {
+    if (setting.frozenAt === this.frozenAt && setting.offsetMs === this.offsetMs) return;
+    this.frozenAt = setting.frozenAt;
+    this.offsetMs = setting.offsetMs;
+    this.changed();
+  }
+
   /** Back to the wall clock, running: what a reset store starts from. */
   reset(): void {
     this.offsetMs = 0;

@@ -1,3 +1,5 @@
+import type { Kysely } from 'kysely';
+import type { Executor } from './db/store.js';
 import type { IdGenerator } from './ids.js';
 
 /**
@@ -44,30 +46,58 @@ export interface RequestFault {
   failure: { status: number; code?: string; message: string } | null;
 }
 
+/**
+ * The rules live in the store (`fault_rules`), so every replica applies the same ones and a
+ * rule's count is spent once across all of them: firing is one conditional UPDATE. Each
+ * process keeps a copy of the rules to match against, refreshed whenever they change
+ * (here or, through the store's notifications, on another replica).
+ */
 export class Faults {
   private rules: FaultRule[] = [];
 
-  constructor(private readonly ids: IdGenerator) {}
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly ids: IdGenerator,
+    private readonly changed: () => Promise<void> = async () => undefined,
+  ) {}
 
-  add(input: FaultRuleInput): FaultRule {
+  async add(input: FaultRuleInput): Promise<FaultRule> {
+    if (input.path !== undefined) compile(input.path); // reject a bad pattern now, not on a request
     const rule: FaultRule = { ...input, id: this.ids.uuid(), fired: 0 };
-    if (rule.path !== undefined) compile(rule.path); // reject a bad pattern now, not on a request
-    this.rules.push(rule);
+    const { id, fired, ...definition } = rule;
+    const [last] = await this.db.selectFrom('fault_rules').select((eb) => eb.fn.max<number>('position').as('p')).execute();
+    await this.db
+      .insertInto('fault_rules')
+      .values({ id, position: Number(last?.p ?? 0) + 1, rule: JSON.stringify(definition), max_fires: input.count ?? null, fired })
+      .execute();
+    await this.reload();
+    await this.changed();
     return rule;
   }
 
-  list(): FaultRule[] {
+  /** The rules with how often each fired, as the store has them. */
+  async list(): Promise<FaultRule[]> {
+    await this.reload();
     return this.rules.map((r) => ({ ...r }));
   }
 
-  remove(id: string): boolean {
-    const before = this.rules.length;
-    this.rules = this.rules.filter((r) => r.id !== id);
-    return this.rules.length !== before;
+  async remove(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('fault_rules').where('id', '=', id).executeTakeFirst();
+    await this.reload();
+    await this.changed();
+    return Number(result.numDeletedRows) === 1;
   }
 
-  clear(): void {
-    this.rules = [];
+  async clear(): Promise<void> {
+    await this.db.deleteFrom('fault_rules').execute();
+    await this.reload();
+    await this.changed();
+  }
+
+  /** Reads the rules again (after a change here or on another replica, a reset or an import). */
+  async reload(): Promise<void> {
+    const rows = await this.db.selectFrom('fault_rules').selectAll().orderBy('position').execute();
+    this.rules = rows.map((r) => ({ ...(JSON.parse(r.rule as string) as FaultRuleInput), id: r.id as string, fired: Number(r.fired) }));
   }
 
   /** Cheap enough for every request: most of the time there are no rules at all. */
@@ -76,7 +106,7 @@ export class Faults {
   }
 
   /** The fault (if any) to apply to a request; counts the firing. */
-  forRequest(request: { cloud: string; method: string; path: string; accountId: string | null }): RequestFault | null {
+  async forRequest(request: { cloud: string; method: string; path: string; accountId: string | null }): Promise<RequestFault | null> {
     if (this.rules.length === 0) return null;
     let latencyMs = 0;
     let failure: RequestFault['failure'] = null;
@@ -86,7 +116,7 @@ export class Faults {
       if (rule.method !== undefined && rule.method !== '*' && rule.method.toUpperCase() !== request.method) continue;
       if (rule.account !== undefined && rule.account !== request.accountId) continue;
       if (rule.path !== undefined && !compile(rule.path).test(request.path)) continue;
-      if (!this.fire(rule)) continue;
+      if (!(await this.fire(this.db, rule))) continue;
       latencyMs += rule.latency_ms ?? 0;
       if (rule.status !== undefined && failure === null) {
         failure = { status: rule.status, code: rule.code, message: rule.message ?? `injected fault: ${rule.status}` };
@@ -95,20 +125,33 @@ export class Faults {
     return latencyMs > 0 || failure ? { latencyMs, failure } : null;
   }
 
-  /** Whether a lifecycle transition should fail instead of completing; counts the firing. */
-  forTransition(kind: string, transition: string, accountId: string | null): boolean {
+  /**
+   * Whether a lifecycle transition should fail instead of completing; counts the firing in the
+   * transition's own transaction, so a transition rolled back does not spend the rule.
+   */
+  async forTransition(trx: Executor, kind: string, transition: string, accountId: string | null): Promise<boolean> {
     for (const rule of this.rules) {
       if (rule.kind === undefined || rule.kind !== kind) continue;
       if (rule.transition !== undefined && rule.transition !== transition) continue;
       if (rule.account !== undefined && rule.account !== accountId) continue;
-      if (this.fire(rule)) return true;
+      if (await this.fire(trx, rule)) return true;
     }
     return false;
   }
 
-  private fire(rule: FaultRule): boolean {
+  private async fire(trx: Executor, rule: FaultRule): Promise<boolean> {
     if (rule.count !== undefined && rule.fired >= rule.count) return false;
     if (rule.probability !== undefined && Math.random() >= rule.probability) return false;
+    const claimed = await trx
+      .updateTable('fault_rules')
+      .set((eb) => ({ fired: eb('fired', '+', 1) }))
+      .where('id', '=', rule.id)
+      .where((eb) => eb.or([eb('max_fires', 'is', null), eb('fired', '<', eb.ref('max_fires'))]))
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) !== 1) {
+      rule.fired = rule.count ?? rule.fired; // spent elsewhere
+      return false;
+    }
     rule.fired++;
     return true;
   }

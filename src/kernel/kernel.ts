@@ -21,6 +21,9 @@ export interface Logger {
   error(obj: unknown, msg?: string): void;
 }
 
+/** The notification topic of shared controls (clock, lifecycle settings, fault rules). */
+const CONTROLS = 'controls';
+
 export interface KernelOptions {
   databaseUrl: string;
   timings: TimingProfile;
@@ -52,6 +55,7 @@ export class Kernel {
   readonly secrets: SecretBox;
   private readonly seeders: ((trx: Transaction<any>) => Promise<void>)[] = [];
   private readonly recounters: ((trx: Transaction<any>) => Promise<void>)[] = [];
+  private unlisten: (() => Promise<void>) | null = null;
 
   private constructor(
     readonly store: Store,
@@ -65,7 +69,7 @@ export class Kernel {
     this.db = store.db;
     this.ids = new IdGenerator(idSeed);
     this.secrets = new SecretBox(sealingKey, () => this.ids.seeded !== null);
-    this.faults = new Faults(this.ids);
+    this.faults = new Faults(this.db, this.ids, () => store.notify(CONTROLS));
     this.state = new StateStore(this.db, store.engine, store.schema);
     this.lifecycle = new LifecycleEngine(this.db, clock, this.ids, {
       profile: timings,
@@ -132,11 +136,41 @@ export class Kernel {
       for (const seeder of this.seeders) await seeder(trx);
     });
     this.ids.reseed(seed ?? this.idSeed);
-    this.faults.clear();
     this.lifecycle.resetControls();
     this.clock.reset();
     // An empty store has no timestamps to keep in order, so the clock may start anywhere.
     if (freezeAt !== null) this.clock.freeze(freezeAt);
+    await this.faults.reload();
+    await this.shareControls();
+  }
+
+  /**
+   * Writes the emulator controls (clock, lifecycle profile, modes, durations) to the store and
+   * tells the other replicas, which take them over: one clock for the whole installation.
+   */
+  async shareControls(): Promise<void> {
+    const settings = { clock: this.clock.snapshot(), lifecycle: this.lifecycle.controls() };
+    await this.db.transaction().execute(async (trx) => {
+      for (const [key, value] of Object.entries(settings)) {
+        await trx
+          .insertInto('control_settings')
+          .values({ key, value: JSON.stringify(value) })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(value) }))
+          .execute();
+      }
+    });
+    await this.store.notify(CONTROLS);
+  }
+
+  /** Takes over the controls and fault rules the store holds (at start-up, and when told they changed). */
+  async loadControls(): Promise<void> {
+    const rows = await this.db.selectFrom('control_settings').selectAll().execute();
+    for (const row of rows) {
+      const value = JSON.parse(row.value as string);
+      if (row.key === 'clock') this.clock.restore(value);
+      if (row.key === 'lifecycle') this.lifecycle.setControls(value);
+    }
+    await this.faults.reload();
   }
 
   async deleteAccount(accountId: string): Promise<boolean> {
@@ -153,16 +187,24 @@ export class Kernel {
     await this.state.import(doc, async (trx) => {
       for (const recount of this.recounters) await recount(trx);
     });
+    // A whole-store document brings its controls and fault rules along.
+    await this.loadControls();
+    await this.store.notify(CONTROLS);
     await this.lifecycle.runDue();
   }
 
   /** Starts the lifecycle engine; overdue transitions are applied before this resolves. */
   async start(): Promise<void> {
     await this.state.prepare();
+    await this.loadControls();
+    this.unlisten = await this.store.listen(CONTROLS, () => {
+      this.loadControls().catch((error: unknown) => this.log.warn({ err: error }, 'cannot reload shared controls'));
+    });
     await this.lifecycle.start();
   }
 
   async close(): Promise<void> {
+    await this.unlisten?.();
     await this.lifecycle.stop();
     await this.store.close();
   }

@@ -14,7 +14,7 @@ export interface StateDocument {
 }
 
 /** Tables that describe the installation rather than any account: left out of an account's export. */
-const GLOBAL_TABLES = new Set(['capacity', 'ip_pools']);
+const GLOBAL_TABLES = new Set(['capacity', 'ip_pools', 'fault_rules', 'control_settings']);
 
 export class StateStore {
   private tables: TableInfo[] | null = null;

@@ -267,12 +267,12 @@ describe('Crusoe catalog, organizations, projects, keys, templates, groups and o
     expect(await listIds({ lower_time_bound: since })).toEqual([two.body.operation.operation_id]);
 
     // An operator makes the next VM creation fail: the operation ends FAILED and nothing is left behind.
-    const fault = h.hangar.kernel.faults.add({ kind: 'crusoe.operation', transition: 'vm.create', count: 1 });
+    const fault = await h.hangar.kernel.faults.add({ kind: 'crusoe.operation', transition: 'vm.create', count: 1 });
     const doomed = await c.post(vms, { name: 'sabotaged', type: 'c1a.2x', location: LOCATION, ssh_public_key: KEY });
     const failed = await awaitOperation(h, c, P, doomed.body.operation);
     expect(failed).toMatchObject({ state: 'FAILED', result: { code: 'internal_error' } });
     expect((await c.get(vms, { query: { names: 'sabotaged' } })).body.items).toEqual([]);
-    h.hangar.kernel.faults.remove(fault.id);
+    await h.hangar.kernel.faults.remove(fault.id);
     for (const id of [one.body.operation.metadata.id, two.body.operation.metadata.id]) {
       await awaitOperation(h, c, P, (await c.delete(`${vms}/${id}`)).body.operation);
     }

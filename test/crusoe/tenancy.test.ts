@@ -41,10 +41,10 @@ describe('Crusoe accounts in the kernel: provisioning, deletion, operator faults
 
   it('renders a request fault staged by an operator as a Crusoe error', async () => {
     const c = crusoeClient(h);
-    const rule = h.hangar.kernel.faults.add({ cloud: 'crusoe', method: 'GET', path: '/v1alpha5/locations', status: 503, count: 1 });
+    const rule = await h.hangar.kernel.faults.add({ cloud: 'crusoe', method: 'GET', path: '/v1alpha5/locations', status: 503, count: 1 });
     expectCrusoeError(await c.get('/locations'), 503, 'internal_error', 'injected fault');
     expect((await c.get('/locations')).status).toBe(200);
-    h.hangar.kernel.faults.remove(rule.id);
+    await h.hangar.kernel.faults.remove(rule.id);
   });
 });
 

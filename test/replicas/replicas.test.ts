@@ -81,4 +81,55 @@ describe.runIf(postgresUrl && process.env.HANGAR_TEST_ENGINE !== 'sqlite')('thre
     );
     expect(dupes!.n).toBe(0);
   }, 120_000);
+
+  it('shares the clock, fault rules and resets between replicas', async () => {
+    const [a, b, c] = replicas as [HangarProcess, HangarProcess, HangarProcess];
+    const admin = (r: HangarProcess, method: string, path: string, body?: unknown) =>
+      fetch(`${r.url}/admin/v1${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+    const eventually = async (check: () => Promise<boolean>) => {
+      const deadline = Date.now() + 5000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error('the other replicas did not follow');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+
+    // A clock frozen on one replica is frozen on all, at the same instant.
+    const frozen = (await (await admin(a, 'POST', '/clock/freeze')).json()) as { now: string; frozen: boolean };
+    expect(frozen.frozen).toBe(true);
+    await eventually(async () => {
+      const views = await Promise.all([b, c].map(async (r) => (await (await admin(r, 'GET', '/clock')).json()) as { now: string; frozen: boolean }));
+      return views.every((v) => v.frozen && v.now === frozen.now);
+    });
+    await admin(b, 'POST', '/clock/advance', { by: '1h' });
+    await eventually(async () => ((await (await admin(c, 'GET', '/clock')).json()) as { now: string }).now === new Date(Date.parse(frozen.now) + 3_600_000).toISOString());
+
+    // A rule for the next two calls fires twice in all, whichever replica the calls reach.
+    expect((await admin(c, 'POST', '/faults', { cloud: 'genesis', method: 'GET', path: '/compute/v1/ssh-keys', count: 2, status: 503, code: '02036' })).status).toBe(201);
+    await eventually(async () => {
+      const lists = await Promise.all([a, b].map(async (r) => ((await (await admin(r, 'GET', '/faults')).json()) as { faults: unknown[] }).faults.length));
+      return lists.every((n) => n === 1);
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${replicas[i % 3]!.url}/compute/v1/ssh-keys`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      statuses.push(res.status);
+    }
+    expect(statuses.filter((s) => s === 503)).toHaveLength(2);
+    const [rule] = ((await (await admin(a, 'GET', '/faults')).json()) as { faults: { fired: number }[] }).faults;
+    expect(rule!.fired).toBe(2);
+
+    // A reset on one replica: every replica serves the empty store, with no rules and wall-clock time.
+    expect((await admin(b, 'POST', '/reset')).status).toBe(204);
+    await eventually(async () => {
+      const views = await Promise.all(replicas.map(async (r) => (await (await admin(r, 'GET', '/clock')).json()) as { frozen: boolean }));
+      const rules = await Promise.all(replicas.map(async (r) => ((await (await admin(r, 'GET', '/faults')).json()) as { faults: unknown[] }).faults.length));
+      return views.every((v) => !v.frozen) && rules.every((n) => n === 0);
+    });
+    for (const r of replicas) {
+      const res = await fetch(`${r.url}/compute/v1/instances`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(200); // the pinned demo token comes back with the new demo account
+      expect(((await res.json()) as { total_count: number }).total_count).toBe(0);
+    }
+  }, 60_000);
 });

@@ -59,7 +59,7 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
     app.addHook('onRequest', async (request) => {
       const { faults } = model.ctx.kernel;
       if (faults.empty) return;
-      const fault = faults.forRequest({ cloud: CLOUD, method: request.method, path: request.url.split('?')[0]!, accountId: request.accountId || null });
+      const fault = await faults.forRequest({ cloud: CLOUD, method: request.method, path: request.url.split('?')[0]!, accountId: request.accountId || null });
       if (!fault) return;
       if (fault.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
       if (fault.failure) {

@@ -52,6 +52,10 @@ export interface KernelTables {
     due_at: number;
     applied_at: number;
   };
+  /** Fault rules (faults.ts), shared by every replica; `fired` is spent atomically. */
+  fault_rules: { id: string; position: number; rule: string; max_fires: number | null; fired: number };
+  /** Emulator controls every replica follows: the clock, lifecycle profile, modes and durations. */
+  control_settings: { key: string; value: string };
   /** The metering ledger (metering.ts): billable intervals of resources, per account. */
   metering_intervals: {
     id: string;
@@ -181,6 +185,23 @@ export const kernelMigrations: Migrations = {
       // Reports read an account's intervals by start time; lifecycle effects close a resource's open ones.
       await db.schema.createIndex('metering_intervals_account').on('metering_intervals').columns(['account_id', 'cloud', 'started_at']).execute();
       await db.schema.createIndex('metering_intervals_resource').on('metering_intervals').columns(['resource_id', 'ended_at']).execute();
+    },
+  },
+  '0003_controls': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('fault_rules')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('position', 'bigint', (c) => c.notNull())
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('max_fires', 'bigint')
+        .addColumn('fired', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable('control_settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
     },
   },
 };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -26,6 +27,10 @@ export interface Store {
    * starting together must not both bootstrap an empty store). SQLite has one process.
    */
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Tells every process on this store (this one included) that `topic` changed. */
+  notify(topic: string): Promise<void>;
+  /** Hears `notify` from any process; resolves to a function that stops listening. */
+  listen(topic: string, handler: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -76,12 +81,14 @@ async function openPostgres(url: string, poolSize: number): Promise<Store> {
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  const notifications = postgresNotifications(connectionString, schema ?? 'public', db);
   parsed.password = parsed.password ? '***' : '';
   return {
     db,
     engine: 'postgres',
     location: `postgres ${parsed.host}${parsed.pathname}${schema ? ` (schema ${schema})` : ''}`,
     schema: schema ?? 'public',
+    ...notifications,
     // A session-level advisory lock on a connection of its own, keyed by schema and name.
     exclusive: (name, fn) =>
       db.connection().execute(async (connection) => {
@@ -93,7 +100,79 @@ async function openPostgres(url: string, poolSize: number): Promise<Store> {
           await sql`select pg_advisory_unlock(hashtext(${key}))`.execute(connection);
         }
       }),
-    close: () => db.destroy(),
+    close: async () => {
+      await notifications.stopAll();
+      await db.destroy();
+    },
+  };
+}
+
+type Notifications = Pick<Store, 'notify' | 'listen'>;
+
+/** One process per SQLite store: a notification is a call. */
+function localNotifications(): Notifications {
+  const handlers = new Map<string, Set<() => void>>();
+  return {
+    notify: async (topic) => {
+      for (const handler of handlers.get(topic) ?? []) handler();
+    },
+    listen: async (topic, handler) => {
+      const set = handlers.get(topic) ?? new Set();
+      set.add(handler);
+      handlers.set(topic, set);
+      return async () => {
+        set.delete(handler);
+      };
+    },
+  };
+}
+
+/**
+ * LISTEN/NOTIFY on a connection of its own, per schema, so replicas of one store hear each
+ * other and nobody else. The connection comes back by itself after an outage, and a handler
+ * is called on reconnection too: whatever was said meanwhile was missed, so reload.
+ */
+function postgresNotifications(connectionString: string, schema: string, db: Kysely<any>): Notifications & { stopAll(): Promise<void> } {
+  const channel = (topic: string) => `hangar_${createHash('sha256').update(`${schema}:${topic}`).digest('hex').slice(0, 24)}`;
+  const stops = new Set<() => Promise<void>>();
+  return {
+    notify: async (topic) => {
+      await sql`select pg_notify(${channel(topic)}, '')`.execute(db);
+    },
+    listen: async (topic, handler) => {
+      let client: pg.Client | null = null;
+      let stopped = false;
+      let retry: NodeJS.Timeout | null = null;
+      const connect = async (): Promise<void> => {
+        const next = new pg.Client({ connectionString });
+        next.on('notification', () => handler());
+        next.on('error', () => undefined);
+        next.on('end', () => {
+          if (!stopped) retry = setTimeout(() => void connect().then(handler, () => undefined), 1000);
+        });
+        try {
+          await next.connect();
+          await next.query(`listen ${channel(topic)}`);
+          client = next;
+        } catch (error) {
+          await next.end().catch(() => undefined);
+          if (stopped) return;
+          throw error;
+        }
+      };
+      await connect();
+      const stop = async () => {
+        stopped = true;
+        if (retry) clearTimeout(retry);
+        stops.delete(stop);
+        await client?.end().catch(() => undefined);
+      };
+      stops.add(stop);
+      return stop;
+    },
+    stopAll: async () => {
+      for (const stop of [...stops]) await stop();
+    },
   };
 }
 
@@ -114,6 +193,7 @@ function openSqlite(path: string): Store {
     location: memory ? 'sqlite (in memory)' : `sqlite ${file}`,
     schema: null,
     exclusive: (_name, fn) => fn(),
+    ...localNotifications(),
     close: () => db.destroy(),
   };
 }

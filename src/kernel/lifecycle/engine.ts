@@ -159,6 +159,20 @@ export class LifecycleEngine {
     else this.modes.set(kind, mode);
   }
 
+  /** The operator's settings (profile, modes, durations), to share with other replicas. */
+  controls(): { profile: TimingProfile; modes: [string, ProgressMode][]; overrides: [string, number][] } {
+    return { profile: this.profile, modes: [...this.modes], overrides: [...this.overrides] };
+  }
+
+  /** Takes the settings another replica shared. */
+  setControls(controls: { profile: TimingProfile; modes: [string, ProgressMode][]; overrides: [string, number][] }): void {
+    this.profile = controls.profile;
+    this.modes.clear();
+    for (const [kind, mode] of controls.modes) this.modes.set(kind, mode);
+    this.overrides.clear();
+    for (const [key, ms] of controls.overrides) this.overrides.set(key, ms);
+  }
+
   /** Back to the configured profile's timings and time-driven progress for every kind. */
   resetControls(): void {
     this.profile = this.options.profile;
@@ -387,7 +401,11 @@ export class LifecycleEngine {
       },
     };
     const accountId = typeof row.account_id === 'string' ? row.account_id : null;
-    const fails = transition.failTo !== undefined && this.options.faults?.forTransition(timer.kind, timer.transition, accountId) === true;
+    const fails =
+      transition.failTo !== undefined &&
+      this.options.faults !== undefined &&
+      !this.options.faults.empty &&
+      (await this.options.faults.forTransition(trx, timer.kind, timer.transition, accountId));
     if (fails) {
       const changes = (await transition.onFail?.(ctx)) ?? {};
       const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.failTo };
