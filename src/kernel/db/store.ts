@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -27,10 +27,18 @@ export interface Store {
    * starting together must not both bootstrap an empty store). SQLite has one process.
    */
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
-  /** Tells every process on this store (this one included) that `topic` changed. */
+  /** Tells every other process on this store that `topic` changed. */
   notify(topic: string): Promise<void>;
-  /** Hears `notify` from any process; resolves to a function that stops listening. */
+  /** Hears `notify` from the other processes; resolves to a function that stops listening. */
   listen(topic: string, handler: () => void): Promise<() => Promise<void>>;
+  /**
+   * A token that changes whenever rows of `table` may have been added or removed (or moved in
+   * an account's list order) by anyone since it was last read. A reader that saw the same token
+   * before and after its queries knows they saw the same rows, and can keep what it learnt of
+   * their positions. Undefined where the engine cannot tell (PostgreSQL, whose replicas write
+   * without telling each other).
+   */
+  writeVersion?(table: string): string;
   close(): Promise<void>;
 }
 
@@ -109,21 +117,11 @@ async function openPostgres(url: string, poolSize: number): Promise<Store> {
 
 type Notifications = Pick<Store, 'notify' | 'listen'>;
 
-/** One process per SQLite store: a notification is a call. */
+/** An SQLite store has one process: there is nobody else to tell. */
 function localNotifications(): Notifications {
-  const handlers = new Map<string, Set<() => void>>();
   return {
-    notify: async (topic) => {
-      for (const handler of handlers.get(topic) ?? []) handler();
-    },
-    listen: async (topic, handler) => {
-      const set = handlers.get(topic) ?? new Set();
-      set.add(handler);
-      handlers.set(topic, set);
-      return async () => {
-        set.delete(handler);
-      };
-    },
+    notify: async () => undefined,
+    listen: async () => async () => undefined,
   };
 }
 
@@ -135,9 +133,12 @@ function localNotifications(): Notifications {
 function postgresNotifications(connectionString: string, schema: string, db: Kysely<any>): Notifications & { stopAll(): Promise<void> } {
   const channel = (topic: string) => `hangar_${createHash('sha256').update(`${schema}:${topic}`).digest('hex').slice(0, 24)}`;
   const stops = new Set<() => Promise<void>>();
+  // Our own notifications come back to us too; they carry this id so we can ignore them (the
+  // change is already made here, and reloading it late could undo a newer local change).
+  const self = randomUUID();
   return {
     notify: async (topic) => {
-      await sql`select pg_notify(${channel(topic)}, '')`.execute(db);
+      await sql`select pg_notify(${channel(topic)}, ${self})`.execute(db);
     },
     listen: async (topic, handler) => {
       let client: pg.Client | null = null;
@@ -145,7 +146,9 @@ function postgresNotifications(connectionString: string, schema: string, db: Kys
       let retry: NodeJS.Timeout | null = null;
       const connect = async (): Promise<void> => {
         const next = new pg.Client({ connectionString });
-        next.on('notification', () => handler());
+        next.on('notification', (message) => {
+          if (message.payload !== self) handler();
+        });
         next.on('error', () => undefined);
         next.on('end', () => {
           if (!stopped) retry = setTimeout(() => void connect().then(handler, () => undefined), 1000);
@@ -186,7 +189,10 @@ function openSqlite(path: string): Store {
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
 
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const database = withStatementCache(raw);
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database }) });
+  // Commits by other connections to the same file (another process) show in data_version.
+  const dataVersion = raw.prepare('pragma data_version').pluck();
   return {
     db,
     engine: 'sqlite',
@@ -194,6 +200,7 @@ function openSqlite(path: string): Store {
     schema: null,
     exclusive: (_name, fn) => fn(),
     ...localNotifications(),
+    writeVersion: (table) => `${dataVersion.get()}:${database.writes.get('*') ?? 0}:${database.writes.get(table) ?? 0}`,
     close: () => db.destroy(),
   };
 }
@@ -205,13 +212,16 @@ function openSqlite(path: string): Store {
  */
 function withStatementCache(raw: Database.Database) {
   const limit = 2000;
-  const cache = new Map<string, Database.Statement>();
+  const cache = new Map<string, SqliteStatement>();
+  /** Statements run that may have added or removed rows, per table ('*': any table). */
+  const writes = new Map<string, number>();
   return {
-    prepare(sql: string): Database.Statement {
+    writes,
+    prepare(sql: string): SqliteStatement {
       let statement = cache.get(sql);
       if (statement === undefined) {
         if (cache.size >= limit) cache.clear();
-        statement = raw.prepare(sql);
+        statement = countingWrites(raw.prepare(sql), rowsWritten(sql), writes);
         cache.set(sql, statement);
       }
       return statement;
@@ -219,6 +229,43 @@ function withStatementCache(raw: Database.Database) {
     close(): void {
       cache.clear();
       raw.close();
+    },
+  };
+}
+
+/**
+ * The table whose rows a statement may add or remove ('*' when it cannot be told), or null
+ * for one that cannot: a read, a transaction boundary, or an update that leaves every row's
+ * account and list order (`account_id`, `seq`) alone.
+ */
+function rowsWritten(sql: string): string | null {
+  if (/^\s*(select|pragma|begin|commit|rollback|savepoint|release)\b/i.test(sql)) return null;
+  const added = /^\s*(?:insert|replace)\s+(?:or\s+\w+\s+)?into\s+"?(\w+)"?/i.exec(sql) ?? /^\s*delete\s+from\s+"?(\w+)"?/i.exec(sql);
+  if (added) return added[1]!;
+  // (any mention after `set` counts, a where clause's included: better too often than never)
+  const update = /^\s*update\s+"?(\w+)"?\s+set\s([\s\S]*)$/i.exec(sql);
+  if (update) return /\b(seq|account_id)\b/.test(update[2]!) ? update[1]! : null;
+  return '*';
+}
+
+type SqliteStatement = Pick<Database.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
+
+function countingWrites(statement: Database.Statement, table: string | null, writes: Map<string, number>): SqliteStatement {
+  if (table === null) return statement;
+  const count = () => writes.set(table, (writes.get(table) ?? 0) + 1);
+  return {
+    reader: statement.reader,
+    all: (...params: unknown[]) => {
+      count();
+      return statement.all(...params);
+    },
+    run: (...params: unknown[]) => {
+      count();
+      return statement.run(...params);
+    },
+    iterate: (...params: unknown[]) => {
+      count();
+      return statement.iterate(...params);
     },
   };
 }
