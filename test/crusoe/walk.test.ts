@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
 import { awaitOperation, crusoeClient, goTimestamp, publicKey, type CrusoeClient } from '../helpers/crusoe.js';
+import { awaitOp, Families } from './support.js';
 
 const LOCATION = 'us-east1-a';
 const TYPE = 'a100.2x';
@@ -106,28 +107,11 @@ describe('Crusoe walk: token, key, project, VM lifecycle, disk, bulk into a grou
     expect(started.result.state).toBe('STATE_RUNNING');
     expect(started.result.network_interfaces[0].ips[0].public_ipv4.address).toMatch(/^100\.120\./);
 
-    // --- attach a disk (the disk API comes with storage; the row is put in place directly) ---
-    const diskId = h.hangar.kernel.ids.uuid();
-    await h.hangar.kernel.db
-      .insertInto('crusoe_disks')
-      .values({
-        id: diskId,
-        account_id: h.demoAccountId,
-        project_id: P,
-        name: 'scratch',
-        type: 'persistent-ssd',
-        size_gib: 1024,
-        block_size: 4096,
-        location: LOCATION,
-        serial_number: '96FD14FDBCF7E21E8EC',
-        is_os: 0,
-        owner_vm_id: null,
-        seq: h.hangar.kernel.ids.ordinal(h.clock.now()),
-        created_at: h.clock.now(),
-        updated_at: h.clock.now(),
-      })
-      .execute();
-    await h.hangar.kernel.counters.add(h.hangar.kernel.db, h.demoAccountId, `crusoe.project.disks:${P}`, 1);
+    // --- a disk from the storage API, attached -----------------------------------------------
+    const diskCreate = await c.post(`/projects/${P}/storage/disks`, { name: 'scratch', size: '1TiB', location: LOCATION });
+    expect(diskCreate.status, diskCreate.text).toBe(200);
+    const diskId = diskCreate.body.operation.metadata.id;
+    expect((await awaitOp(h, c, Families.disks, diskCreate.body.operation, 1_000, P)).state).toBe('SUCCEEDED');
     const attach = await c.post(`${vms}/${vmId}/attach-disks`, { attach_disks: [{ disk_id: diskId, mode: 'read-write', attachment_type: 'data' }] });
     expect(attach.status, attach.text).toBe(200);
     const attached = await awaitOperation(h, c, P, attach.body.operation);

@@ -7,11 +7,21 @@ import { CLOUD } from './model/context.js';
 import type { CrusoeModel } from './model/index.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { groupRoutes } from './routes/groups.js';
+import { networkingRoutes } from './routes/networking.js';
+import { storageRoutes } from './routes/storage.js';
+import { usageRoutes } from './routes/usage.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { templateRoutes } from './routes/templates.js';
 import { userRoutes } from './routes/users.js';
 import { vmRoutes } from './routes/vms.js';
 import { ErrorBody } from './wire.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route answers errors as grpc-gateway's rpcStatus (`{code: <int>, message, details}`), as the spec says of it. */
+    grpcErrors?: boolean;
+  }
+}
 
 export const PREFIX = '/v1alpha5';
 const PROJECT_SCOPED = `${PREFIX}/projects/:project_id`;
@@ -47,6 +57,8 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
 
     app.addHook('onRequest', async (request) => {
       if (request.is404 || request.routeOptions.config.doc?.public) return;
+      refuseNul('path', request.params);
+      refuseNul('query', request.query);
       const { accountId } = await model.tokens.authenticate({
         method: request.method,
         url: request.raw.url ?? request.url,
@@ -72,10 +84,14 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
       }
     });
 
+    // No text the store reads or keeps may hold a NUL (PostgreSQL refuses it): a 400 naming where it was.
+    app.addHook('preValidation', async (request) => refuseNul('body', request.body));
+
     app.setErrorHandler((error: FastifyError | CrusoeError, request, reply) => {
       const failure = toCrusoeError(error);
       // Unexpected failures are logged with their error id; Crusoe errors raised on purpose are not.
       if (failure.statusCode >= 500 && !(error instanceof CrusoeError)) request.log.error({ err: error, error_id: failure.errorId }, 'crusoe request failed');
+      if (request.routeOptions.config?.grpcErrors) return reply.code(failure.statusCode).send(rpcStatus(failure));
       return reply.code(failure.statusCode).send(failure.toJSON());
     });
     app.setNotFoundHandler((request, reply) => {
@@ -93,7 +109,39 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
     vmRoutes(app, model);
     templateRoutes(app, model);
     groupRoutes(app, model);
+    storageRoutes(app, model);
+    networkingRoutes(app, model);
+    usageRoutes(app, model);
   };
+}
+
+/** gRPC status codes for the HTTP statuses Hangar answers with (grpc-gateway's mapping, reversed). */
+const GRPC_CODES: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 11, 429: 8, 500: 13, 501: 12, 503: 14 };
+
+/**
+ * The error body of a grpc-gateway route (the spec's `rpcStatus`): an integer gRPC `code`,
+ * `message` and `details`, with Hangar's `reason` and `error_id` beside them.
+ */
+export function rpcStatus(failure: CrusoeError) {
+  return { code: GRPC_CODES[failure.statusCode] ?? 2, message: failure.message, details: [] as unknown[], reason: failure.reason, error_id: failure.errorId };
+}
+
+function refuseNul(part: 'path' | 'query' | 'body', value: unknown): void {
+  const where = nulAt(value, '');
+  if (where !== null) throw new CrusoeError(400, Reason.BadRequest, `${where === '' ? `the ${part}` : `"${where}"`} must not contain a NUL character (${part})`);
+}
+
+/** Where in a value (a field path, '' for the value itself) a string holds a NUL, or null. */
+function nulAt(value: unknown, path: string, depth = 0): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value === null || typeof value !== 'object' || depth > 32) return null;
+  for (const [key, item] of Object.entries(value)) {
+    const child = path === '' ? key : `${path}.${key}`;
+    if (key.includes('\u0000')) return child;
+    const found = nulAt(item, child, depth + 1);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 function projectIdOf(request: FastifyRequest): string {

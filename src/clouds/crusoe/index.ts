@@ -3,16 +3,23 @@ import type { CloudModule } from '../../http/cloud.js';
 import { CrusoeCatalog } from './catalog.js';
 import { crusoePlugin, PREFIX } from './http.js';
 import { crusoeLifecycles } from './lifecycles.js';
-import { ACCESS_KEY_KIND, CLOUD, Counter, privatePool, publicPool, type CrusoeContext } from './model/context.js';
-import { createModel } from './model/index.js';
-import { renderVm } from './render.js';
+import { ACCESS_KEY_KIND, CLOUD, Counter, publicPool, type CrusoeContext } from './model/context.js';
+import { createModel, type CrusoeModel } from './model/index.js';
+import { renderers } from './render.js';
 import { crusoeMigrations, type CrusoeDb } from './tables.js';
 
 /** VMs an organization may have: generous, so first use never trips it by accident. */
 const DEFAULT_VM_QUOTA = 1000;
 
-/** Stock in use and per-account and per-project counts, recomputed from the rows after a bulk change. */
-async function recount(trx: Transaction<any>): Promise<void> {
+/**
+ * Stock in use and per-account and per-project counts, recomputed from the rows after a bulk
+ * change (an import, an account deleted); projects that came without their default network
+ * (a document from before networks were served) get it first, and the address pools of
+ * subnets that went with a deleted account are dropped.
+ */
+async function recount(trx: Transaction<any>, model: CrusoeModel): Promise<void> {
+  await model.networks.backfill(trx);
+  await model.networks.dropOrphanPools(trx);
   await trx.updateTable('capacity').set({ used: 0 }).where('cloud', '=', CLOUD).execute();
   const inUse = await trx
     .selectFrom('crusoe_vms')
@@ -34,6 +41,12 @@ async function recount(trx: Transaction<any>): Promise<void> {
   for (const c of await trx.selectFrom('crusoe_disks').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
     rows.push({ account_id: c.account_id, key: Counter.projectDisks(c.project_id), value: Number(c.n) });
   }
+  for (const c of await trx.selectFrom('crusoe_disk_snapshots').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
+    rows.push({ account_id: c.account_id, key: Counter.projectSnapshots(c.project_id), value: Number(c.n) });
+  }
+  for (const c of await trx.selectFrom('crusoe_vpc_networks').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
+    rows.push({ account_id: c.account_id, key: Counter.projectNetworks(c.project_id), value: Number(c.n) });
+  }
   for (let i = 0; i < rows.length; i += 200) await trx.insertInto('counters').values(rows.slice(i, i + 200)).execute();
 }
 
@@ -45,20 +58,23 @@ export const crusoeCloud: CloudModule = {
     await kernel.migrate(CLOUD, crusoeMigrations);
     const catalog = CrusoeCatalog.load(config.catalogs.crusoe ?? undefined);
     const ctx: CrusoeContext = { kernel, db: kernel.db as CrusoeDb, catalog, config };
-    const model = createModel(ctx, renderVm);
+    const model = createModel(ctx, renderers);
     for (const def of crusoeLifecycles(model)) kernel.lifecycle.register(def);
     kernel.counters.defineQuota(Counter.vms, DEFAULT_VM_QUOTA);
 
     kernel.onSeed(async (trx) => {
+      // VMs' and load balancers' private addresses come from their subnets' pools; a
+      // location's pool of public addresses is shared by its VMs and NAT gateways.
       for (const location of catalog.locations.values()) {
-        await kernel.ipam.ensurePool(trx, privatePool(location.id), location.private_cidr);
         await kernel.ipam.ensurePool(trx, publicPool(location.id), location.public_cidr);
       }
+      // A store from before VPC networks were served: every project gets its default network.
+      await model.networks.backfill(trx);
       for (const type of catalog.types.values()) {
         for (const [location, units] of Object.entries(type.stock)) await kernel.capacity.seed(trx, CLOUD, location, type.product_name, units);
       }
     });
-    kernel.onRecount((trx) => recount(trx));
+    kernel.onRecount((trx) => recount(trx, model));
 
     const { crusoeAccessKey: pinnedAccess, crusoeSecretKey: pinnedSecret } = config.demo;
     const pinned = pinnedAccess && pinnedSecret ? { accessKey: pinnedAccess, secretKey: pinnedSecret } : undefined;

@@ -7,7 +7,24 @@ import type { IbNetworkView } from './model/ib.js';
 import type { IssuedKey, TokenView } from './model/tokens.js';
 import type { ProjectView } from './model/projects.js';
 import type { VmView } from './model/vms.js';
-import type { IdentityRow, IbPartitionRow, OperationRow, OrganizationRow, SshKeyRow, TemplateRow } from './tables.js';
+import type { DiskView } from './model/disks.js';
+import type { HealthCheck, TargetInput } from './model/load-balancers.js';
+import type { NetworkView } from './model/networks.js';
+import type { Renderers } from './model/renderers.js';
+import { RuleState, type EndpointInput } from './model/firewall-rules.js';
+import type { UsageExportRow, UsageOptionsView, UsageRow } from './model/usage.js';
+import type {
+  FirewallRuleRow,
+  IdentityRow,
+  IbPartitionRow,
+  LoadBalancerRow,
+  OperationRow,
+  OrganizationRow,
+  SnapshotRow,
+  SshKeyRow,
+  SubnetRow,
+  TemplateRow,
+} from './tables.js';
 import type { BillingAddressWire, EntityWire, InstanceWire, OperationWire, ProjectWire } from './wire.js';
 import { VmState } from './model/vm-states.js';
 
@@ -171,9 +188,9 @@ export function renderProject({ row, counts }: ProjectView): ProjectWire {
     resources: {
       instances: count(counts?.instances ?? 0),
       disks: count(counts?.disks ?? 0),
-      snapshots: count(0),
+      snapshots: count(counts?.snapshots ?? 0),
       images: count(0),
-      vpc_networks: count(0),
+      vpc_networks: count(counts?.vpc_networks ?? 0),
     },
   };
 }
@@ -243,3 +260,140 @@ export function renderIbNetwork(view: IbNetworkView) {
 export function renderIbPartition(row: IbPartitionRow) {
   return { id: row.id, name: row.name, ib_network_id: row.ib_network_id };
 }
+
+export function renderDisk({ row, attachedTo }: DiskView) {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type,
+    size: formatSize(Number(row.size_gib)),
+    location: row.location,
+    block_size: Number(row.block_size),
+    serial_number: row.serial_number,
+    attached_to: attachedTo.map((a) => ({ vm_id: a.vm_id, attachment_type: a.attachment_type, mode: a.mode })),
+    created_at: rfc3339(row.created_at),
+    updated_at: rfc3339(row.updated_at),
+  };
+}
+
+/** A snapshot's size is in bytes, as the seed shows it ("10457 bytes"). */
+export function renderSnapshot(row: SnapshotRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    created_from: row.disk_id,
+    size: `${Number(row.size_bytes)} bytes`,
+    block_size: Number(row.block_size),
+    created_at: rfc3339(row.created_at),
+    updated_at: rfc3339(row.updated_at),
+  };
+}
+
+export function renderNetwork({ row, subnets }: NetworkView) {
+  return { id: row.id, name: row.name, cidr: row.cidr, gateway: row.gateway, subnets };
+}
+
+export function renderSubnet(row: SubnetRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    vpc_network_id: row.network_id,
+    cidr: row.cidr,
+    location: row.location,
+    nat_gateways:
+      row.nat_gateway_id === null ? [] : [{ id: row.nat_gateway_id, public_ipv4_id: row.nat_public_ip_id ?? '', public_ipv4_address: row.nat_public_ip ?? '' }],
+  };
+}
+
+const endpoints = (json: string) => (parseJson<EndpointInput[]>(json) ?? []).map((e) => (e.cidr !== undefined ? { cidr: e.cidr } : { resource_id: e.resource_id ?? '' }));
+
+/** A rule is `active` once created; `inactive` while its create or delete is in progress. */
+export function renderFirewallRule(row: FirewallRuleRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    vpc_network_id: row.network_id,
+    action: row.action as 'allow' | 'deny',
+    direction: row.direction as 'ingress' | 'egress',
+    protocols: parseJson<string[]>(row.protocols) ?? [],
+    source_ports: parseJson<string[]>(row.source_ports) ?? [],
+    destination_ports: parseJson<string[]>(row.destination_ports) ?? [],
+    sources: endpoints(row.sources),
+    destinations: endpoints(row.destinations),
+    state: (row.state === RuleState.Active ? 'active' : 'inactive') as 'active' | 'inactive',
+  };
+}
+
+/** Health checking off shows as `{"port": "0"}`, the value that turns it off. */
+export function renderLoadBalancer(row: LoadBalancerRow) {
+  const health = parseJson<HealthCheck>(row.health_check);
+  return {
+    id: row.id,
+    name: row.name,
+    location: row.location,
+    type: row.type,
+    algorithm: row.algorithm,
+    protocols: parseJson<string[]>(row.protocols) ?? [],
+    destinations: (parseJson<TargetInput[]>(row.destinations) ?? []).map((t) => (t.cidr !== undefined ? { cidr: t.cidr } : { resource_id: t.resource_id ?? '' })),
+    network_interfaces: [{ network: row.network_id, subnet: row.subnet_id }],
+    health_check: health ?? { port: '0' },
+    // An internal load balancer has a private address only.
+    ips: row.private_ip === null ? [] : [{ private_ipv4: { address: row.private_ip }, public_ipv4: { address: '', id: '', type: '' } }],
+  };
+}
+
+export function renderUsage(row: UsageRow) {
+  return {
+    billable_metric: row.billable_metric,
+    date: row.date,
+    project_id: row.project_id,
+    quantity: row.quantity,
+    region: row.region,
+    reservation_id: '',
+    resource_type: row.resource_type,
+  };
+}
+
+/** The resource-level export's columns: the fields the spec lists for it. */
+export const USAGE_EXPORT_COLUMNS = ['usage_date', 'project_id', 'resource_id', 'resource_type', 'region', 'metric', 'quantity'] as const;
+
+export function renderUsageExportRow(row: UsageExportRow) {
+  return {
+    usage_date: row.date,
+    project_id: row.project_id,
+    resource_id: row.resource_id,
+    resource_type: row.resource_type,
+    region: row.region,
+    metric: row.billable_metric,
+    quantity: row.quantity,
+  };
+}
+
+/** CSV as RFC 4180 writes it: a header line, fields quoted when they need to be. */
+export function usageCsv(rows: UsageExportRow[]): string {
+  const quote = (v: string | number) => {
+    const text = String(v);
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const lines = [USAGE_EXPORT_COLUMNS.join(',')];
+  for (const row of rows) {
+    const r = renderUsageExportRow(row);
+    lines.push(USAGE_EXPORT_COLUMNS.map((c) => quote(r[c])).join(','));
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+export function renderUsageOptions(view: UsageOptionsView) {
+  return { ...view };
+}
+
+/** What the model shows as an operation's result. */
+export const renderers: Renderers = {
+  vm: renderVm,
+  disk: renderDisk,
+  snapshot: renderSnapshot,
+  network: renderNetwork,
+  subnet: renderSubnet,
+  firewallRule: renderFirewallRule,
+  loadBalancer: renderLoadBalancer,
+};

@@ -107,7 +107,10 @@ export interface VmRow {
   updated_at: number;
 }
 
-/** Disks: only what VMs need in this issue (boot disks, and data disks to attach). */
+/**
+ * Disks: VMs' boot disks, disks made for VMs from a template, and disks of the storage API.
+ * `state` is Hangar's own (the wire shows none): creating → available → deleting.
+ */
 export interface DiskRow {
   id: string;
   account_id: string;
@@ -126,6 +129,130 @@ export interface DiskRow {
   seq: number;
   created_at: number;
   updated_at: number;
+  /** creating, available, deleting. */
+  state: string;
+  /** The snapshot the disk was made from, if any. */
+  snapshot_id: string | null;
+  /** The operation in progress on the disk (its own, or a snapshot of it being taken). */
+  busy_operation_id: string | null;
+}
+
+export interface SnapshotRow {
+  id: string;
+  account_id: string;
+  project_id: string;
+  name: string;
+  /** The disk it was taken from (which may be gone since). */
+  disk_id: string;
+  size_bytes: number;
+  block_size: number;
+  location: string;
+  /** creating, ready, deleting. */
+  state: string;
+  busy_operation_id: string | null;
+  seq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface NetworkRow {
+  id: string;
+  account_id: string;
+  project_id: string;
+  name: string;
+  cidr: string;
+  gateway: string;
+  /** 1 for the project's default network (its id derived from the project). */
+  is_default: number;
+  /** available, deleting. */
+  state: string;
+  busy_operation_id: string | null;
+  seq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SubnetRow {
+  id: string;
+  account_id: string;
+  project_id: string;
+  network_id: string;
+  name: string;
+  cidr: string;
+  /** First and last address of the CIDR as numbers: overlap checks are one indexed range query. */
+  range_start: number;
+  range_end: number;
+  location: string;
+  is_default: number;
+  nat_gateway_id: string | null;
+  nat_public_ip: string | null;
+  nat_public_ip_id: string | null;
+  /** available, deleting. */
+  state: string;
+  busy_operation_id: string | null;
+  seq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface FirewallRuleRow {
+  id: string;
+  account_id: string;
+  project_id: string;
+  network_id: string;
+  name: string;
+  action: string;
+  direction: string;
+  /** string[] as JSON. */
+  protocols: string;
+  source_ports: string;
+  destination_ports: string;
+  /** FirewallRuleObject[] as JSON. */
+  sources: string;
+  destinations: string;
+  /** creating, active, deleting (the wire shows active or inactive). */
+  state: string;
+  busy_operation_id: string | null;
+  seq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface LoadBalancerRow {
+  id: string;
+  account_id: string;
+  project_id: string;
+  name: string;
+  location: string;
+  type: string;
+  algorithm: string;
+  /** string[] as JSON. */
+  protocols: string;
+  /** NetworkTarget[] as JSON. */
+  destinations: string;
+  /** HealthCheckOptions as JSON; null when health checking is off. */
+  health_check: string | null;
+  network_id: string;
+  subnet_id: string;
+  private_ip: string | null;
+  /** creating, active, deleting. */
+  state: string;
+  busy_operation_id: string | null;
+  seq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/**
+ * Who names whom by id: a firewall rule's sources and destinations, a load balancer's
+ * targets. A resource named here cannot be deleted while the reference stands.
+ */
+export interface ReferenceRow {
+  referrer_id: string;
+  target_id: string;
+  account_id: string;
+  /** firewall_rule, load_balancer. */
+  referrer_kind: string;
 }
 
 export interface DiskAttachmentRow {
@@ -230,6 +357,12 @@ export interface CrusoeTables {
   crusoe_instance_groups: InstanceGroupRow;
   crusoe_ib_partitions: IbPartitionRow;
   crusoe_operations: OperationRow;
+  crusoe_disk_snapshots: SnapshotRow;
+  crusoe_vpc_networks: NetworkRow;
+  crusoe_vpc_subnets: SubnetRow;
+  crusoe_firewall_rules: FirewallRuleRow;
+  crusoe_load_balancers: LoadBalancerRow;
+  crusoe_references: ReferenceRow;
 }
 
 export type CrusoeDb = Kysely<KernelTables & CrusoeTables>;
@@ -449,6 +582,148 @@ export const crusoeMigrations: Migrations = {
       await db.schema.createIndex('crusoe_operations_family').on('crusoe_operations').columns(['project_id', 'family', 'seq', 'id']).execute();
       await db.schema.createIndex('crusoe_operations_resource').on('crusoe_operations').columns(['resource_id', 'started_at']).execute();
       await db.schema.createIndex('crusoe_operations_completed').on('crusoe_operations').column('completed_at').execute();
+    },
+  },
+  /**
+   * Storage and networking: disks grow an API of their own (state, snapshot origin, one
+   * operation at a time), and snapshots, VPC networks, subnets, firewall rules and load
+   * balancers arrive. Stores made before keep their disk rows (available, as they were).
+   */
+  '0002_crusoe_storage_networking': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('crusoe_disks').addColumn('state', 'text', (c) => c.notNull().defaultTo('available')).execute();
+      await db.schema.alterTable('crusoe_disks').addColumn('snapshot_id', 'text').execute();
+      await db.schema.alterTable('crusoe_disks').addColumn('busy_operation_id', 'text').execute();
+      // The list's filters (names, location) and "a disk is being made from this snapshot".
+      await db.schema.createIndex('crusoe_disks_name').on('crusoe_disks').columns(['project_id', 'name']).execute();
+      await db.schema.createIndex('crusoe_disks_location').on('crusoe_disks').columns(['project_id', 'location', 'seq']).execute();
+      await db.schema.createIndex('crusoe_disks_snapshot').on('crusoe_disks').column('snapshot_id').execute();
+      await db.schema.createIndex('crusoe_disk_attachments_disk').on('crusoe_disk_attachments').column('disk_id').execute();
+
+      await db.schema
+        .createTable('crusoe_disk_snapshots')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', account)
+        .addColumn('project_id', 'text', (c) => c.notNull().references('crusoe_projects.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('disk_id', 'text', (c) => c.notNull())
+        .addColumn('size_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('block_size', 'integer', (c) => c.notNull())
+        .addColumn('location', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('busy_operation_id', 'text')
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('crusoe_snapshots_project').on('crusoe_disk_snapshots').columns(['project_id', 'seq', 'id']).execute();
+      await db.schema.createIndex('crusoe_snapshots_name').on('crusoe_disk_snapshots').columns(['project_id', 'name']).execute();
+      await db.schema.createIndex('crusoe_snapshots_disk').on('crusoe_disk_snapshots').column('disk_id').execute();
+
+      await db.schema
+        .createTable('crusoe_vpc_networks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', account)
+        .addColumn('project_id', 'text', (c) => c.notNull().references('crusoe_projects.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('cidr', 'text', (c) => c.notNull())
+        .addColumn('gateway', 'text', (c) => c.notNull())
+        .addColumn('is_default', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('busy_operation_id', 'text')
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('crusoe_networks_project').on('crusoe_vpc_networks').columns(['project_id', 'seq', 'id']).execute();
+      await db.schema.createIndex('crusoe_networks_name').on('crusoe_vpc_networks').columns(['project_id', 'name']).execute();
+
+      await db.schema
+        .createTable('crusoe_vpc_subnets')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', account)
+        .addColumn('project_id', 'text', (c) => c.notNull().references('crusoe_projects.id').onDelete('cascade'))
+        .addColumn('network_id', 'text', (c) => c.notNull().references('crusoe_vpc_networks.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('cidr', 'text', (c) => c.notNull())
+        .addColumn('range_start', 'bigint', (c) => c.notNull())
+        .addColumn('range_end', 'bigint', (c) => c.notNull())
+        .addColumn('location', 'text', (c) => c.notNull())
+        .addColumn('is_default', 'integer', (c) => c.notNull())
+        .addColumn('nat_gateway_id', 'text')
+        .addColumn('nat_public_ip', 'text')
+        .addColumn('nat_public_ip_id', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('busy_operation_id', 'text')
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('crusoe_subnets_project').on('crusoe_vpc_subnets').columns(['project_id', 'seq', 'id']).execute();
+      await db.schema.createIndex('crusoe_subnets_range').on('crusoe_vpc_subnets').columns(['network_id', 'range_start']).execute();
+      await db.schema.createIndex('crusoe_subnets_location').on('crusoe_vpc_subnets').columns(['project_id', 'location', 'is_default']).execute();
+      await db.schema.createIndex('crusoe_subnets_name').on('crusoe_vpc_subnets').columns(['network_id', 'name']).execute();
+      // A VM's interface and a load balancer sit in a subnet: deleting it asks who is there.
+      await db.schema.createIndex('crusoe_vms_subnet').on('crusoe_vms').column('subnet_id').execute();
+      await db.schema.createIndex('crusoe_templates_subnet').on('crusoe_instance_templates').column('subnet_id').execute();
+
+      await db.schema
+        .createTable('crusoe_firewall_rules')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', account)
+        .addColumn('project_id', 'text', (c) => c.notNull().references('crusoe_projects.id').onDelete('cascade'))
+        .addColumn('network_id', 'text', (c) => c.notNull().references('crusoe_vpc_networks.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('direction', 'text', (c) => c.notNull())
+        .addColumn('protocols', 'text', (c) => c.notNull())
+        .addColumn('source_ports', 'text', (c) => c.notNull())
+        .addColumn('destination_ports', 'text', (c) => c.notNull())
+        .addColumn('sources', 'text', (c) => c.notNull())
+        .addColumn('destinations', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('busy_operation_id', 'text')
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('crusoe_firewall_rules_project').on('crusoe_firewall_rules').columns(['project_id', 'seq', 'id']).execute();
+      await db.schema.createIndex('crusoe_firewall_rules_network').on('crusoe_firewall_rules').columns(['network_id', 'name']).execute();
+
+      await db.schema
+        .createTable('crusoe_load_balancers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', account)
+        .addColumn('project_id', 'text', (c) => c.notNull().references('crusoe_projects.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('location', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('protocols', 'text', (c) => c.notNull())
+        .addColumn('destinations', 'text', (c) => c.notNull())
+        .addColumn('health_check', 'text')
+        .addColumn('network_id', 'text', (c) => c.notNull())
+        .addColumn('subnet_id', 'text', (c) => c.notNull().references('crusoe_vpc_subnets.id').onDelete('cascade'))
+        .addColumn('private_ip', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('busy_operation_id', 'text')
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('crusoe_load_balancers_project').on('crusoe_load_balancers').columns(['project_id', 'seq', 'id']).execute();
+      await db.schema.createIndex('crusoe_load_balancers_name').on('crusoe_load_balancers').columns(['project_id', 'name']).execute();
+      await db.schema.createIndex('crusoe_load_balancers_subnet').on('crusoe_load_balancers').column('subnet_id').execute();
+
+      await db.schema
+        .createTable('crusoe_references')
+        .addColumn('referrer_id', 'text', (c) => c.notNull())
+        .addColumn('target_id', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', account)
+        .addColumn('referrer_kind', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('crusoe_references_pk', ['referrer_id', 'target_id'])
+        .execute();
+      await db.schema.createIndex('crusoe_references_target').on('crusoe_references').column('target_id').execute();
     },
   },
 };

@@ -485,6 +485,217 @@ export const CreateTokenBody = Type.Object({ alias: Type.Optional(Type.String({ 
 export const AccessKeyQuery = Type.Object({ access_key: Type.String({ minLength: 1 }) });
 
 // ---------------------------------------------------------------------------------------
+// Storage: disks and snapshots
+
+const VmAttachment = Type.Object({ vm_id: Type.String(), attachment_type: Type.String(), mode: Type.String() });
+
+export const Disk = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  type: Type.String(),
+  size: Type.String(),
+  location: Type.String(),
+  block_size: Type.Integer(),
+  serial_number: Type.String(),
+  attached_to: Type.Array(VmAttachment),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+export const DiskList = Type.Object({ items: Type.Array(Disk) });
+export const ListDisksQuery = Type.Object({
+  disk_ids: Type.Optional(Csv),
+  disk_names: Type.Optional(Csv),
+  location: Type.Optional(Type.String()),
+  exclude_os: Type.Optional(Type.Boolean()),
+});
+export const CreateDiskBody = Type.Object({
+  name: Name,
+  size: Type.Optional(Type.String()),
+  location: Type.Optional(Type.String()),
+  snapshot_id: Type.Optional(Type.String()),
+  type: Type.Optional(StringEnum(['persistent-ssd', 'shared-volume'] as const)),
+  block_size: Type.Optional(Type.Integer()),
+});
+export const ResizeDiskBody = Type.Object({ size: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const Snapshot = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  created_from: Type.String(),
+  size: Type.String(),
+  block_size: Type.Integer(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+export const SnapshotList = Type.Object({ items: Type.Array(Snapshot) });
+/** `name` became required after the seed, whose request carries only `disk_id`: optional here. */
+export const CreateSnapshotBody = Type.Object({ disk_id: Id, name: Type.Optional(Type.String({ maxLength: 255 })) });
+
+// ---------------------------------------------------------------------------------------
+// Networking: VPC networks, subnets, firewall rules, load balancers
+
+export const VpcNetwork = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  cidr: Type.String(),
+  gateway: Type.String(),
+  subnets: Type.Array(Type.String()),
+});
+export const VpcNetworkList = Type.Object({ items: Type.Array(VpcNetwork) });
+export const VpcNetworkEnvelope = Type.Object({ network: VpcNetwork });
+export const CreateNetworkBody = Type.Object({ name: Name, cidr: Type.String({ minLength: 1, maxLength: 64 }) });
+export const PatchNetworkBody = Type.Object({ name: Name });
+
+const NatGateway = Type.Object({ id: Type.String(), public_ipv4_id: Type.String(), public_ipv4_address: Type.String() });
+export const VpcSubnet = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  vpc_network_id: Type.String(),
+  cidr: Type.String(),
+  location: Type.String(),
+  nat_gateways: Type.Array(NatGateway),
+});
+export const VpcSubnetList = Type.Object({ items: Type.Array(VpcSubnet) });
+export const VpcSubnetEnvelope = Type.Object({ subnet: VpcSubnet });
+/** `nat_gateway_enabled` became required after the seed: optional here (off by default). */
+export const CreateSubnetBody = Type.Object({
+  name: Name,
+  cidr: Type.String({ minLength: 1, maxLength: 64 }),
+  location: Type.String({ minLength: 1 }),
+  vpc_network_id: Id,
+  nat_gateway_enabled: Type.Optional(Type.Boolean()),
+});
+export const PatchSubnetBody = Type.Object({ name: Name, nat_gateway_action: Type.Optional(StringEnum(['enable', 'disable'] as const)) });
+
+/**
+ * Lists the seed's samples write as bracketed strings ("[tcp, udp]", "[80, 443, 3000-8080]"):
+ * an array of strings as the spec says, the seed's string form, and numbers in the array.
+ */
+const StringList = Type.Union([Type.Array(Type.Union([Type.String({ maxLength: 64 }), Type.Integer()]), { maxItems: 256 }), Type.String({ maxLength: 4096 })]);
+const Endpoint = Type.Object({ cidr: Type.Optional(Type.String({ maxLength: 64 })), resource_id: Type.Optional(Type.String({ maxLength: 255 })) });
+const EndpointOut = Type.Object({ cidr: Type.Optional(Type.String()), resource_id: Type.Optional(Type.String()) });
+
+export const FirewallRule = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  vpc_network_id: Type.String(),
+  action: StringEnum(['allow', 'deny'] as const),
+  direction: StringEnum(['ingress', 'egress'] as const),
+  protocols: Type.Array(Type.String()),
+  source_ports: Type.Array(Type.String()),
+  destination_ports: Type.Array(Type.String()),
+  sources: Type.Array(EndpointOut),
+  destinations: Type.Array(EndpointOut),
+  state: StringEnum(['active', 'inactive'] as const),
+});
+export const FirewallRuleList = Type.Object({ items: Type.Array(FirewallRule) });
+export const CreateFirewallRuleBody = Type.Object({
+  name: Name,
+  vpc_network_id: Id,
+  action: StringEnum(['allow', 'deny'] as const),
+  direction: StringEnum(['ingress', 'egress'] as const),
+  protocols: StringList,
+  sources: Type.Array(Endpoint, { maxItems: 256 }),
+  destinations: Type.Array(Endpoint, { maxItems: 256 }),
+  source_ports: Type.Optional(StringList),
+  destination_ports: Type.Optional(StringList),
+});
+export const PatchFirewallRuleBody = Type.Object({
+  name: Type.Optional(Name),
+  protocols: Type.Optional(StringList),
+  sources: Type.Optional(Type.Array(Endpoint, { maxItems: 256 })),
+  destinations: Type.Optional(Type.Array(Endpoint, { maxItems: 256 })),
+  source_ports: Type.Optional(StringList),
+  destination_ports: Type.Optional(StringList),
+});
+
+const Count = Type.Union([Type.String({ maxLength: 16 }), Type.Integer()]);
+/** The spec's strings, or numbers: `{"port": 0}` (a number, as the seed writes it) turns health checking off. */
+const HealthCheckInput = Type.Object({
+  port: Count,
+  interval: Type.Optional(Count),
+  timeout: Type.Optional(Count),
+  success_count: Type.Optional(Count),
+  failure_count: Type.Optional(Count),
+});
+const HealthCheckOut = Type.Object({
+  port: Type.String(),
+  interval: Type.Optional(Type.String()),
+  timeout: Type.Optional(Type.String()),
+  success_count: Type.Optional(Type.String()),
+  failure_count: Type.Optional(Type.String()),
+});
+const LbNetworkInterface = Type.Object({ network: Type.Optional(Type.String({ maxLength: 255 })), subnet: Type.Optional(Type.String({ maxLength: 255 })) });
+
+export const LoadBalancer = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  location: Type.String(),
+  type: Type.String(),
+  algorithm: Type.String(),
+  protocols: Type.Array(Type.String()),
+  destinations: Type.Array(EndpointOut),
+  network_interfaces: Type.Array(Type.Object({ network: Type.String(), subnet: Type.String() })),
+  health_check: HealthCheckOut,
+  ips: Type.Array(Type.Object({ private_ipv4: PrivateIpv4, public_ipv4: PublicIpv4 })),
+});
+export const LoadBalancerList = Type.Object({ items: Type.Array(LoadBalancer) });
+export const CreateLoadBalancerBody = Type.Object({
+  name: Name,
+  location: Type.String({ minLength: 1 }),
+  algorithm: Type.String({ minLength: 1, maxLength: 64 }),
+  protocols: StringList,
+  destinations: Type.Array(Endpoint, { maxItems: 256 }),
+  network_interfaces: Type.Array(LbNetworkInterface, { maxItems: 16 }),
+  health_check: Type.Optional(HealthCheckInput),
+  type: Type.Optional(Type.String({ maxLength: 64 })),
+});
+export const PatchLoadBalancerBody = Type.Object({
+  name: Type.Optional(Name),
+  destinations: Type.Optional(Type.Array(Endpoint, { maxItems: 256 })),
+  health_check: Type.Optional(HealthCheckInput),
+});
+
+// ---------------------------------------------------------------------------------------
+// Usage
+
+/** The seed requires every filter; today's spec makes them optional (repeated keys): both work. */
+export const UsageQuery = Type.Object({
+  projects: Type.Optional(Csv),
+  resource_types: Type.Optional(Csv),
+  regions: Type.Optional(Csv),
+  start_date: Type.Optional(Type.String()),
+  end_date: Type.Optional(Type.String()),
+  interval: Type.Optional(Type.String()),
+});
+export const UsageExportQuery = Type.Object({
+  projects: Type.Optional(Csv),
+  resources: Type.Optional(Csv),
+  resource_types: Type.Optional(Csv),
+  regions: Type.Optional(Csv),
+  start_date: Type.Optional(Type.String()),
+  end_date: Type.Optional(Type.String()),
+});
+export const UsageItem = Type.Object({
+  billable_metric: Type.String(),
+  date: Type.String(),
+  project_id: Type.String(),
+  quantity: Type.Number(),
+  region: Type.String(),
+  reservation_id: Type.String(),
+  resource_type: Type.String(),
+});
+export const UsageReport = Type.Object({ items: Type.Array(UsageItem) });
+export const UsageOptions = Type.Object({
+  projects: Type.Array(Type.String()),
+  resource_types: Type.Array(Type.String()),
+  product_lines: Type.Array(Type.String()),
+  regions: Type.Array(Type.String()),
+  start_date: Type.String(),
+  end_date: Type.String(),
+});
+
+// ---------------------------------------------------------------------------------------
 // Params
 
 export const ProjectParam = Type.Object({ project_id: Type.String() });

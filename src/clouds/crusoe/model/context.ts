@@ -23,11 +23,28 @@ export const Counter = {
   vms: 'crusoe.vms',
   projectVms: (projectId: string) => `crusoe.project.instances:${projectId}`,
   projectDisks: (projectId: string) => `crusoe.project.disks:${projectId}`,
+  projectSnapshots: (projectId: string) => `crusoe.project.snapshots:${projectId}`,
+  projectNetworks: (projectId: string) => `crusoe.project.vpc_networks:${projectId}`,
 } as const;
 
-/** Address pools of a location. */
+/** The per-project counter keys, all of which a project's deletion zeroes. */
+export const projectCounters = (projectId: string): string[] => [
+  Counter.projectVms(projectId),
+  Counter.projectDisks(projectId),
+  Counter.projectSnapshots(projectId),
+  Counter.projectNetworks(projectId),
+];
+
+/**
+ * Address pools: a location's public addresses, and each VPC subnet's private ones (VMs and
+ * load balancers draw from the subnet they sit in). `privatePool` is the per-location pool
+ * VMs drew from before VPC subnets were served; only leases of old stores live there.
+ */
 export const privatePool = (location: string) => `crusoe:${location}:private`;
 export const publicPool = (location: string) => `crusoe:${location}:public`;
+export const subnetPool = (subnetId: string) => `crusoe:subnet:${subnetId}`;
+/** A subnet's NAT gateway leases its public address under this owner. */
+export const natOwner = (subnetId: string) => `${subnetId}:nat`;
 /** A VM's public address is leased apart so a dynamic one can be given back on stop. */
 export const publicOwner = (vmId: string) => `${vmId}:public`;
 
@@ -35,8 +52,9 @@ export const publicOwner = (vmId: string) => `${vmId}:public`;
 export const rfc3339 = (ms: number | string): string => new Date(Number(ms)).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
- * A stable id derived from a name, for things Hangar does not store as rows yet (a project's
- * default VPC network and subnets): the same project always shows the same ids.
+ * A stable id derived from a name: a project's default VPC network and subnets have ids
+ * derived from the project (and location), so they are the same however and whenever they
+ * were made (with the project, or filled in for a store made before networks were served).
  */
 export function derivedId(...parts: string[]): string {
   const hex = createHash('sha256').update(parts.join('\u0000')).digest('hex');
@@ -46,5 +64,9 @@ export function derivedId(...parts: string[]): string {
 
 export const defaultNetworkId = (projectId: string) => derivedId('crusoe', 'vpc-network', projectId);
 export const defaultSubnetId = (projectId: string, location: string) => derivedId('crusoe', 'vpc-subnet', projectId, location);
+export const defaultGatewayId = (projectId: string) => derivedId('crusoe', 'vpc-gateway', projectId);
+
+/** A location's region, as usage reports name it: `us-east1-a` is in `us-east1`. */
+export const regionOf = (location: string): string => location.replace(/-[a-z]$/, '');
 
 export const parseJson = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));

@@ -1,19 +1,42 @@
 import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
-import { badRequest, conflict } from '../errors.js';
-import type { DiskAttachmentRow, DiskRow, ProjectRow, VmRow } from '../tables.js';
+import { badRequest, conflict, notFound } from '../errors.js';
+import type { DiskAttachmentRow, DiskRow, OperationRow, ProjectRow, SnapshotRow, VmRow } from '../tables.js';
 import type { DiskAttachmentInput } from '../wire.js';
-import { Counter, type CrusoeContext } from './context.js';
+import { CLOUD, Counter, parseJson, regionOf, type CrusoeContext } from './context.js';
+import { Family, type OperationHandler, type Operations } from './operations.js';
+import type { Renderers } from './renderers.js';
+import { assertIdle, csv, resourceName, ResourceState } from './resource.js';
+import { VmState } from './vm-states.js';
 
 export const DISK_TYPES = ['persistent-ssd', 'shared-volume'] as const;
 export const DEFAULT_BLOCK_SIZE = 4096;
+export const BLOCK_SIZES = [512, 4096] as const;
+export const GIB = 1024 ** 3;
 const MAX_DISK_GIB = 1000 * 1024;
+/** What the ledger bills a disk in: its size for each hour it exists. */
+export const DISK_METRIC = 'gib-hours';
 
 /** A disk attached to a VM, with how it is attached. */
 export interface AttachedDiskView {
   disk: DiskRow;
   attachment: DiskAttachmentRow;
+}
+
+/** A disk as the storage API shows it: with the VMs it is attached to. */
+export interface DiskView {
+  row: DiskRow;
+  attachedTo: Pick<DiskAttachmentRow, 'vm_id' | 'attachment_type' | 'mode'>[];
+}
+
+export interface CreateDiskInput {
+  name: string;
+  size?: string;
+  location?: string;
+  snapshot_id?: string;
+  type?: (typeof DISK_TYPES)[number];
+  block_size?: number;
 }
 
 /**
@@ -31,18 +54,217 @@ export function parseSize(text: string, field: string): number {
 
 export const formatSize = (gib: number): string => (gib % 1024 === 0 && gib >= 1024 ? `${gib / 1024}TiB` : `${gib}GiB`);
 
-/**
- * Disks, as far as VMs need them in this part of the API: every VM's boot disk, data disks
- * created for VMs from a template's disk list, and the rules for attaching and detaching
- * disks. (The disk endpoints themselves come with the storage API.)
- */
-export class Disks {
-  constructor(private readonly ctx: CrusoeContext) {}
+interface Peers {
+  operations: Operations;
+  render: Renderers;
+}
 
-  /** Creates a disk in the caller's transaction (counted in its project). */
+/**
+ * Disks: every VM's boot disk, disks made for VMs from a template's disk list, and disks of
+ * the storage API (made empty in a location, or from a snapshot, which gives them its size).
+ * The rules: a disk and its VM share a location; only a shared volume attaches to several
+ * VMs; a disk attached read-write to a VM that is running cannot be deleted; disks only grow.
+ * Every change answers with an operation, one at a time per disk.
+ */
+export class Disks implements OperationHandler {
+  readonly actions = {
+    'disk.create': { fast: 2_000, realistic: 15_000 },
+    'disk.resize': { fast: 1_000, realistic: 10_000 },
+    'disk.delete': { fast: 1_000, realistic: 10_000 },
+  } as const;
+
+  constructor(
+    private readonly ctx: CrusoeContext,
+    private readonly peers: Peers,
+  ) {}
+
+  // -------------------------------------------------------------------------------------
+  // The storage API
+
+  async list(projectId: string, filter: { disk_ids?: string[]; location?: string; disk_names?: string[]; exclude_os?: boolean }): Promise<DiskView[]> {
+    const { db } = this.ctx;
+    let query = db.selectFrom('crusoe_disks').selectAll().where('project_id', '=', projectId);
+    const ids = csv(filter.disk_ids);
+    const names = csv(filter.disk_names);
+    if (ids.length > 0) query = query.where('id', 'in', ids);
+    if (names.length > 0) query = query.where('name', 'in', names);
+    if (filter.location !== undefined && filter.location !== '') query = query.where('location', '=', filter.location);
+    if (filter.exclude_os === true) query = query.where('is_os', '=', 0);
+    const rows = (await query.orderBy('seq').orderBy('id').execute()) as DiskRow[];
+    return this.views(db, rows);
+  }
+
+  async get(projectId: string, id: string): Promise<DiskView> {
+    const row = await this.find(this.ctx.db, projectId, id);
+    if (!row) throw notFound('disk', id);
+    return (await this.views(this.ctx.db, [row]))[0]!;
+  }
+
+  async find(trx: Executor, projectId: string, id: string): Promise<DiskRow | undefined> {
+    return (await trx.selectFrom('crusoe_disks').selectAll().where('id', '=', id).where('project_id', '=', projectId).executeTakeFirst()) as DiskRow | undefined;
+  }
+
+  /**
+   * A new disk: `size` and `location`, or a `snapshot_id` (the disk takes the snapshot's
+   * size, location and block size; a larger `size` may be asked for).
+   */
+  async create(accountId: string, projectId: string, input: CreateDiskInput): Promise<OperationRow> {
+    const { db, catalog } = this.ctx;
+    const name = resourceName(input.name);
+    const type = input.type ?? 'persistent-ssd';
+    if (input.block_size !== undefined && !(BLOCK_SIZES as readonly number[]).includes(input.block_size)) {
+      throw badRequest(`"block_size" must be one of: ${BLOCK_SIZES.join(', ')} (got ${input.block_size})`);
+    }
+    const snapshotId = input.snapshot_id?.trim() || undefined;
+    const requested = input.size === undefined || input.size === '' ? undefined : parseSize(input.size, 'size');
+    if (snapshotId === undefined) {
+      if (requested === undefined) throw badRequest('"size" is required (e.g. "10GiB"), unless the disk is made from a "snapshot_id"');
+      if (input.location === undefined || input.location === '') throw badRequest('"location" is required, unless the disk is made from a "snapshot_id"');
+    }
+    if (input.location !== undefined && input.location !== '' && !catalog.locations.has(input.location)) {
+      throw badRequest(`"location": "${input.location}" is not a location (known: ${[...catalog.locations.keys()].join(', ')})`);
+    }
+    return db.transaction().execute(async (trx) => {
+      let sizeGib = requested ?? 0;
+      let location = input.location ?? '';
+      let blockSize = input.block_size ?? DEFAULT_BLOCK_SIZE;
+      if (snapshotId !== undefined) {
+        const snapshot = (await trx.selectFrom('crusoe_disk_snapshots').selectAll().where('id', '=', snapshotId).where('project_id', '=', projectId).executeTakeFirst()) as
+          | SnapshotRow
+          | undefined;
+        if (!snapshot) throw badRequest(`"snapshot_id": snapshot "${snapshotId}" not found in this project`);
+        if (snapshot.state !== 'ready') throw conflict(`"snapshot_id": snapshot "${snapshotId}" is ${snapshot.state === 'creating' ? 'still being created' : 'being deleted'}`);
+        const snapshotGib = Math.ceil(Number(snapshot.size_bytes) / GIB);
+        if (requested !== undefined && requested < snapshotGib) {
+          throw badRequest(`"size": a disk made from snapshot "${snapshotId}" needs at least ${formatSize(snapshotGib)} (got "${input.size}")`);
+        }
+        if (location !== '' && location !== snapshot.location) {
+          throw badRequest(`"location": snapshot "${snapshotId}" is in ${snapshot.location}; a disk made from it is too (got ${location})`);
+        }
+        if (input.block_size !== undefined && input.block_size !== Number(snapshot.block_size)) {
+          throw badRequest(`"block_size": snapshot "${snapshotId}" has block size ${snapshot.block_size}; a disk made from it has the same (got ${input.block_size})`);
+        }
+        sizeGib = requested ?? snapshotGib;
+        location = snapshot.location;
+        blockSize = Number(snapshot.block_size);
+      }
+      await this.checkNameFree(trx, projectId, name);
+      const row = await this.insert(trx, { accountId, projectId, name, type, sizeGib, location, isOs: false, ownerVmId: null, blockSize, snapshotId: snapshotId ?? null, state: ResourceState.Creating });
+      const op = await this.peers.operations.start(trx, { accountId, projectId, family: Family.disks, action: 'disk.create', resourceId: row.id, metadata: { id: row.id } });
+      await trx.updateTable('crusoe_disks').set({ busy_operation_id: op.id }).where('id', '=', row.id).execute();
+      return op;
+    });
+  }
+
+  /** Grow only: the new size must be larger than the disk is. */
+  async resize(projectId: string, id: string, size: string): Promise<OperationRow> {
+    const gib = parseSize(size, 'size');
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const disk = await this.idle(trx, projectId, id);
+      if (gib <= Number(disk.size_gib)) {
+        throw badRequest(`"size": disks only grow: disk "${id}" is ${formatSize(Number(disk.size_gib))}, so the new size must be larger (got "${size}")`);
+      }
+      return this.begin(trx, disk, 'disk.resize', { size_gib: gib });
+    });
+  }
+
+  /**
+   * A disk goes unless a running VM writes to it. A VM's boot disk goes with its VM; a disk
+   * attached read-only, or to a stopped VM, is detached as it goes.
+   */
+  async delete(projectId: string, id: string): Promise<OperationRow> {
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const disk = await this.idle(trx, projectId, id);
+      const what = `disk "${id}"`;
+      if (disk.is_os) throw conflict(`${what} is the boot disk of VM "${disk.owner_vm_id ?? '?'}": it is deleted with its VM`);
+      // A VM counts as running unless it is stopped with nothing in progress (a START may be on its way).
+      const writers = await trx
+        .selectFrom('crusoe_disk_attachments as a')
+        .innerJoin('crusoe_vms as v', 'v.id', 'a.vm_id')
+        .select(['v.id', 'v.state', 'v.busy_operation_id'])
+        .where('a.disk_id', '=', id)
+        .where('a.mode', '=', 'read-write')
+        .where((eb) => eb.or([eb('v.state', '!=', VmState.Shutoff), eb('v.busy_operation_id', 'is not', null)]))
+        .orderBy('v.id')
+        .limit(1)
+        .executeTakeFirst();
+      if (writers) {
+        const how = writers.state === VmState.Shutoff ? `${writers.state} with an operation in progress` : writers.state;
+        throw conflict(`${what} is attached read-write to VM "${writers.id}", which is ${how}: stop the VM or detach the disk first`);
+      }
+      const making = await trx
+        .selectFrom('crusoe_disk_snapshots')
+        .select('id')
+        .where('disk_id', '=', id)
+        .where('state', '=', 'creating')
+        .limit(1)
+        .executeTakeFirst();
+      if (making) throw conflict(`${what} has snapshot "${making.id}" being taken: wait for it to finish`);
+      const op = await this.begin(trx, disk, 'disk.delete', {});
+      await trx.updateTable('crusoe_disks').set({ state: ResourceState.Deleting }).where('id', '=', id).execute();
+      return op;
+    });
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Completion
+
+  async complete(trx: Transaction<any>, op: OperationRow, at: number): Promise<unknown> {
+    const disk = await this.mine(trx, op);
+    if (!disk) return {};
+    const params = parseJson<Record<string, any>>(op.params) ?? {};
+    const release = { busy_operation_id: null, updated_at: at };
+    switch (op.action) {
+      case 'disk.create': {
+        await trx.updateTable('crusoe_disks').set({ state: ResourceState.Available, ...release }).where('id', '=', disk.id).execute();
+        await this.meter(trx, disk, at);
+        break;
+      }
+      case 'disk.resize': {
+        await trx.updateTable('crusoe_disks').set({ size_gib: params.size_gib, ...release }).where('id', '=', disk.id).execute();
+        await this.meter(trx, { ...disk, size_gib: params.size_gib }, at);
+        break;
+      }
+      case 'disk.delete': {
+        await this.remove(trx, [disk], at);
+        return {};
+      }
+      default:
+        return {};
+    }
+    const [view] = await this.views(trx, [(await this.find(trx, disk.project_id, disk.id))!]);
+    return this.peers.render.disk(view!);
+  }
+
+  async rollback(trx: Transaction<any>, op: OperationRow, at: number): Promise<void> {
+    const disk = await this.mine(trx, op);
+    if (!disk) return;
+    if (op.action === 'disk.create') {
+      await this.remove(trx, [disk], at);
+      return;
+    }
+    await trx.updateTable('crusoe_disks').set({ state: ResourceState.Available, busy_operation_id: null, updated_at: at }).where('id', '=', disk.id).execute();
+  }
+
+  // -------------------------------------------------------------------------------------
+  // For VMs
+
+  /** Creates a disk in the caller's transaction (counted in its project; billed once available). */
   async insert(
     trx: Executor,
-    input: { accountId: string; projectId: string; name: string; type: string; sizeGib: number; location: string; isOs: boolean; ownerVmId: string | null },
+    input: {
+      accountId: string;
+      projectId: string;
+      name: string;
+      type: string;
+      sizeGib: number;
+      location: string;
+      isOs: boolean;
+      ownerVmId: string | null;
+      blockSize?: number;
+      snapshotId?: string | null;
+      state?: string;
+    },
   ): Promise<DiskRow> {
     const { kernel } = this.ctx;
     const now = kernel.clock.now();
@@ -53,7 +275,7 @@ export class Disks {
       name: input.name,
       type: input.type,
       size_gib: input.sizeGib,
-      block_size: DEFAULT_BLOCK_SIZE,
+      block_size: input.blockSize ?? DEFAULT_BLOCK_SIZE,
       location: input.location,
       serial_number: randomBytes(10).toString('hex').toUpperCase().slice(0, 19),
       is_os: input.isOs ? 1 : 0,
@@ -61,9 +283,13 @@ export class Disks {
       seq: kernel.ids.ordinal(now),
       created_at: now,
       updated_at: now,
+      state: input.state ?? ResourceState.Available,
+      snapshot_id: input.snapshotId ?? null,
+      busy_operation_id: null,
     };
     await trx.insertInto('crusoe_disks').values(row).execute();
     await kernel.counters.add(trx, input.accountId, Counter.projectDisks(input.projectId), 1);
+    if (row.state === ResourceState.Available) await this.meter(trx, row, now);
     return row;
   }
 
@@ -77,8 +303,8 @@ export class Disks {
 
   /**
    * Checks disks a request wants attached to a VM (new or existing): they exist in the
-   * project, sit in the VM's location, are data disks, appear once, and are not held
-   * read-write elsewhere (a shared volume may be attached to many VMs).
+   * project, are ready, sit in the VM's location, are data disks, appear once, and are not
+   * held elsewhere (a shared volume may be attached to many VMs).
    */
   async checkAttachable(
     trx: Executor,
@@ -104,6 +330,7 @@ export class Disks {
       if (disk.location !== location) {
         throw badRequest(`"${field}.${i}.disk_id": disk "${disk.id}" is in ${disk.location}, the VM in ${location}: a disk and its VM must share a location`);
       }
+      assertIdle(disk, `disk "${disk.id}"`);
       const elsewhere = attachments.filter((a) => a.disk_id === disk.id);
       if (vmId !== null && elsewhere.some((a) => a.vm_id === vmId)) throw conflict(`disk "${disk.id}" is already attached to VM "${vmId}"`);
       if (disk.type !== 'shared-volume' && elsewhere.length > 0) {
@@ -145,17 +372,91 @@ export class Disks {
    * A VM is going: the disks made for it (its boot disk, its template's disks) go with it;
    * other data disks are detached and stay.
    */
-  async releaseFromVm(trx: Executor, vm: Pick<VmRow, 'id' | 'account_id' | 'project_id'>): Promise<void> {
+  async releaseFromVm(trx: Executor, vm: Pick<VmRow, 'id' | 'account_id' | 'project_id'>, at = this.ctx.kernel.clock.now()): Promise<void> {
     await trx.deleteFrom('crusoe_disk_attachments').where('vm_id', '=', vm.id).execute();
-    const owned = await trx.deleteFrom('crusoe_disks').where('owner_vm_id', '=', vm.id).executeTakeFirst();
-    const n = Number(owned.numDeletedRows);
-    if (n > 0) await this.ctx.kernel.counters.add(trx, vm.account_id, Counter.projectDisks(vm.project_id), -n);
+    const owned = (await trx.selectFrom('crusoe_disks').selectAll().where('owner_vm_id', '=', vm.id).execute()) as DiskRow[];
+    await this.remove(trx, owned, at);
   }
 
-  /** Everything disk-shaped in a project goes with the project. */
+  /** Everything disk-shaped in a project goes with the project (billing stops now). */
   async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
     const disks = trx.selectFrom('crusoe_disks').select('id').where('project_id', '=', project.id);
+    const ids = (await disks.execute()).map((d) => d.id as string);
+    await this.ctx.kernel.metering.closeAll(trx, ids);
     await trx.deleteFrom('crusoe_disk_attachments').where('disk_id', 'in', disks).execute();
     await trx.deleteFrom('crusoe_disks').where('project_id', '=', project.id).execute();
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  /** Disks go: attachments, rows and counts, and their billing stops at `at`. */
+  private async remove(trx: Executor, disks: readonly DiskRow[], at: number): Promise<void> {
+    if (disks.length === 0) return;
+    const ids = disks.map((d) => d.id);
+    await this.ctx.kernel.metering.closeAll(trx, ids, at);
+    await trx.deleteFrom('crusoe_disk_attachments').where('disk_id', 'in', ids).execute();
+    await trx.deleteFrom('crusoe_disks').where('id', 'in', ids).execute();
+    for (const disk of disks) await this.ctx.kernel.counters.add(trx, disk.account_id, Counter.projectDisks(disk.project_id), -1);
+  }
+
+  /** Bills the disk at its (new) size from `at`. */
+  private async meter(trx: Executor, disk: Pick<DiskRow, 'id' | 'account_id' | 'project_id' | 'location' | 'type' | 'size_gib'>, at: number): Promise<void> {
+    await this.ctx.kernel.metering.open(trx, {
+      accountId: disk.account_id,
+      cloud: CLOUD,
+      scope: disk.project_id,
+      region: regionOf(disk.location),
+      resourceId: disk.id,
+      resourceType: disk.type,
+      metric: DISK_METRIC,
+      rate: Number(disk.size_gib),
+      at,
+    });
+  }
+
+  private async views(trx: Executor, rows: DiskRow[]): Promise<DiskView[]> {
+    if (rows.length === 0) return [];
+    const attachments = await trx
+      .selectFrom('crusoe_disk_attachments')
+      .select(['disk_id', 'vm_id', 'attachment_type', 'mode'])
+      .where('disk_id', 'in', rows.map((r) => r.id))
+      .orderBy('attached_at')
+      .orderBy('vm_id')
+      .execute();
+    return rows.map((row) => ({
+      row,
+      attachedTo: attachments.filter((a) => a.disk_id === row.id).map((a) => ({ vm_id: a.vm_id as string, attachment_type: a.attachment_type as string, mode: a.mode as string })),
+    }));
+  }
+
+  private async idle(trx: Executor, projectId: string, id: string): Promise<DiskRow> {
+    const disk = await this.find(trx, projectId, id);
+    if (!disk) throw notFound('disk', id);
+    assertIdle(disk, `disk "${id}"`);
+    return disk;
+  }
+
+  private async begin(trx: Executor, disk: DiskRow, action: string, params: Record<string, unknown>): Promise<OperationRow> {
+    const op = await this.peers.operations.start(trx, {
+      accountId: disk.account_id,
+      projectId: disk.project_id,
+      family: Family.disks,
+      action,
+      resourceId: disk.id,
+      metadata: { id: disk.id },
+      params,
+    });
+    await trx.updateTable('crusoe_disks').set({ busy_operation_id: op.id }).where('id', '=', disk.id).execute();
+    return op;
+  }
+
+  private async mine(trx: Executor, op: OperationRow): Promise<DiskRow | undefined> {
+    const disk = (await trx.selectFrom('crusoe_disks').selectAll().where('id', '=', op.resource_id).executeTakeFirst()) as DiskRow | undefined;
+    return disk && disk.busy_operation_id === op.id ? disk : undefined;
+  }
+
+  private async checkNameFree(trx: Executor, projectId: string, name: string): Promise<void> {
+    const taken = await trx.selectFrom('crusoe_disks').select('id').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+    if (taken) throw conflict(`a disk named "${name}" already exists in this project`);
   }
 }

@@ -3,16 +3,23 @@ import type { ProjectRow } from '../tables.js';
 import { Accounts } from './accounts.js';
 import { CLOUD, type CrusoeContext } from './context.js';
 import { Disks } from './disks.js';
+import { FirewallRules } from './firewall-rules.js';
 import { InstanceGroups } from './groups.js';
 import { InfiniBand } from './ib.js';
-import { Operations } from './operations.js';
+import { LoadBalancers } from './load-balancers.js';
+import { Networks } from './networks.js';
+import { Operations, type OperationHandler } from './operations.js';
 import { Organizations } from './organizations.js';
 import { Projects } from './projects.js';
+import { References } from './references.js';
+import type { Renderers } from './renderers.js';
 import { Rules } from './rules.js';
+import { Snapshots } from './snapshots.js';
 import { SshKeys } from './ssh-keys.js';
 import { Templates } from './templates.js';
 import { Tokens } from './tokens.js';
-import { Vms, type RenderVm } from './vms.js';
+import { Usage } from './usage.js';
+import { Vms } from './vms.js';
 
 /** Free stock of a VM type in a location. */
 export interface CapacityView {
@@ -32,31 +39,50 @@ export interface CrusoeModel {
   operations: Operations;
   vms: Vms;
   disks: Disks;
+  snapshots: Snapshots;
+  networks: Networks;
+  firewallRules: FirewallRules;
+  loadBalancers: LoadBalancers;
+  usage: Usage;
   templates: Templates;
   groups: InstanceGroups;
   ib: InfiniBand;
+  /** Every family whose operations the lifecycle engine completes. */
+  handlers: OperationHandler[];
   capacities(filter: { types: string[]; locations: string[] }): Promise<CapacityView[]>;
 }
 
-export function createModel(ctx: CrusoeContext, renderVm: RenderVm): CrusoeModel {
+export function createModel(ctx: CrusoeContext, render: Renderers): CrusoeModel {
   const organizations = new Organizations(ctx);
   const projects = new Projects(ctx, organizations);
   const tokens = new Tokens(ctx);
   const ib = new InfiniBand(ctx);
   const rules = new Rules(ctx, ib);
-  const disks = new Disks(ctx);
   const operations = new Operations(ctx);
-  const templates = new Templates(ctx, rules);
+  const refs = new References();
+  const disks = new Disks(ctx, { operations, render });
+  const networks = new Networks(ctx, { operations, refs, render });
+  const templates = new Templates(ctx, rules, networks);
   const groups = new InstanceGroups(ctx, templates);
-  const vms = new Vms(ctx, { renderVm, rules, disks, operations, templates, groups });
+  const vms = new Vms(ctx, { renderVm: render.vm, rules, disks, operations, templates, groups, networks, refs });
+  const snapshots = new Snapshots(ctx, { operations, render });
+  const firewallRules = new FirewallRules(ctx, { operations, refs, networks, render });
+  const loadBalancers = new LoadBalancers(ctx, { operations, refs, networks, render });
 
-  // Deleting a project removes everything in it, VMs first (they hold disks and stock).
+  // Every project starts with its default VPC network and a default subnet per location.
+  projects.onCreate((trx, project) => networks.ensureDefaults(trx, project));
+  // Deleting a project removes everything in it: VMs first (they hold disks, stock and
+  // addresses), then what names or holds other things, the networks last.
   const purgers: ((trx: Transaction<any>, project: ProjectRow) => Promise<void>)[] = [
     (trx, p) => vms.purgeProject(trx, p),
+    (trx, p) => loadBalancers.purgeProject(trx, p),
+    (trx, p) => firewallRules.purgeProject(trx, p),
+    (trx, p) => snapshots.purgeProject(trx, p),
     (trx, p) => disks.purgeProject(trx, p),
     (trx, p) => groups.purgeProject(trx, p),
     (trx, p) => templates.purgeProject(trx, p),
     (trx, p) => ib.purgeProject(trx, p),
+    (trx, p) => networks.purgeProject(trx, p),
   ];
   for (const purge of purgers) projects.onPurge(purge);
 
@@ -70,9 +96,15 @@ export function createModel(ctx: CrusoeContext, renderVm: RenderVm): CrusoeModel
     operations,
     vms,
     disks,
+    snapshots,
+    networks,
+    firewallRules,
+    loadBalancers,
+    usage: new Usage(ctx, organizations),
     templates,
     groups,
     ib,
+    handlers: [vms, disks, snapshots, networks, firewallRules, loadBalancers],
     async capacities(filter) {
       const stock = await ctx.kernel.capacity.list(ctx.db, CLOUD);
       return stock

@@ -1,4 +1,6 @@
+import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
+import type { Durations } from '../../../kernel/lifecycle/engine.js';
 import { badRequest, operationForbidden } from '../errors.js';
 import type { OperationRow } from '../tables.js';
 import { OPERATION_KIND, type CrusoeContext } from './context.js';
@@ -6,6 +8,30 @@ import { parseTime } from './tokens.js';
 
 /** The polling family of VM operations (the path segment their operations live under). */
 export const VM_FAMILY = 'compute/vms/instances';
+/** The polling families of the other resources: each polls its own operations. */
+export const Family = {
+  vms: VM_FAMILY,
+  disks: 'storage/disks',
+  snapshots: 'storage/snapshots',
+  networks: 'networking/vpc-networks',
+  subnets: 'networking/vpc-subnets',
+  firewallRules: 'networking/vpc-firewall-rules',
+  loadBalancers: 'networking/internal-load-balancers',
+} as const;
+
+/**
+ * What a resource family does when its operations end, in the lifecycle transition's
+ * transaction: `complete` applies the change and returns the operation's result (the
+ * resource as it now is), `rollback` undoes what the request began when an injected fault
+ * fails the operation, `failed` ends one whose failure was decided at request time.
+ */
+export interface OperationHandler {
+  /** The actions it completes (each also a lifecycle transition) and how long each takes. */
+  readonly actions: Readonly<Record<string, Durations>>;
+  complete(trx: Transaction<any>, op: OperationRow, at: number): Promise<unknown>;
+  rollback(trx: Transaction<any>, op: OperationRow, at: number): Promise<void>;
+  failed?(trx: Transaction<any>, op: OperationRow, at: number): Promise<void>;
+}
 
 /** How long a finished operation can still be read; after that it has expired (403). */
 export const OPERATION_TTL_MS = 24 * 60 * 60_000;

@@ -2,17 +2,19 @@ import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { conflict, projectForbidden } from '../errors.js';
 import type { ProjectRow } from '../tables.js';
-import { Counter, type CrusoeContext } from './context.js';
+import { Counter, projectCounters, type CrusoeContext } from './context.js';
 import type { Organizations } from './organizations.js';
 
 export interface ProjectView {
   row: ProjectRow;
   /** Resource counts (null when the client asked to skip loading them). */
-  counts: { instances: number; disks: number } | null;
+  counts: { instances: number; disks: number; snapshots: number; vpc_networks: number } | null;
 }
 
 /** Removes everything a project holds; each resource family registers how. */
 export type ProjectPurger = (trx: Transaction<any>, project: ProjectRow) => Promise<void>;
+/** Adds what every project starts with (its default network); runs in the creating transaction. */
+export type ProjectInitializer = (trx: Executor, project: ProjectRow) => Promise<void>;
 
 /**
  * Projects: the scope of every compute resource. A caller sees only the projects of its own
@@ -20,6 +22,7 @@ export type ProjectPurger = (trx: Transaction<any>, project: ProjectRow) => Prom
  */
 export class Projects {
   private readonly purgers: ProjectPurger[] = [];
+  private readonly initializers: ProjectInitializer[] = [];
 
   constructor(
     private readonly ctx: CrusoeContext,
@@ -29,6 +32,11 @@ export class Projects {
   /** Resource families (VMs, templates, …) hook in what deleting a project removes. */
   onPurge(purger: ProjectPurger): void {
     this.purgers.push(purger);
+  }
+
+  /** Resource families hook in what a new project starts with. */
+  onCreate(initializer: ProjectInitializer): void {
+    this.initializers.push(initializer);
   }
 
   /** The caller's project, or 403 for anyone else's and for none at all. */
@@ -70,6 +78,7 @@ export class Projects {
     const now = kernel.clock.now();
     const row: ProjectRow = { id: kernel.ids.uuid(), account_id: accountId, organization_id: organizationId, name, seq: kernel.ids.ordinal(now), created_at: now, updated_at: now };
     await trx.insertInto('crusoe_projects').values(row).execute();
+    for (const init of this.initializers) await init(trx, row);
     return row;
   }
 
@@ -93,7 +102,7 @@ export class Projects {
     await db.transaction().execute(async (trx) => {
       const row = await this.member(trx, accountId, projectId);
       for (const purge of this.purgers) await purge(trx, row);
-      for (const key of [Counter.projectVms(projectId), Counter.projectDisks(projectId)]) {
+      for (const key of projectCounters(projectId)) {
         const value = await kernel.counters.get(trx, accountId, key);
         if (value !== 0) await kernel.counters.add(trx, accountId, key, -value);
       }
@@ -110,10 +119,12 @@ export class Projects {
   private async view(trx: Executor, row: ProjectRow, skip: boolean): Promise<ProjectView> {
     if (skip) return { row, counts: null };
     const { counters } = this.ctx.kernel;
-    const [instances, disks] = await Promise.all([
+    const [instances, disks, snapshots, networks] = await Promise.all([
       counters.get(trx, row.account_id, Counter.projectVms(row.id)),
       counters.get(trx, row.account_id, Counter.projectDisks(row.id)),
+      counters.get(trx, row.account_id, Counter.projectSnapshots(row.id)),
+      counters.get(trx, row.account_id, Counter.projectNetworks(row.id)),
     ]);
-    return { row, counts: { instances, disks } };
+    return { row, counts: { instances, disks, snapshots, vpc_networks: networks } };
   }
 }

@@ -3,11 +3,10 @@ import { badRequest } from '../errors.js';
 import type { VmType } from '../catalog.js';
 import type { IbPartitionRow } from '../tables.js';
 import type { NetworkInterfaceInputWire } from '../wire.js';
-import { defaultSubnetId, type CrusoeContext } from './context.js';
+import type { CrusoeContext } from './context.js';
 import type { InfiniBand } from './ib.js';
+import { resourceName } from './resource.js';
 
-/** VM names: a DNS label's characters (letters, digits, hyphens, underscores, dots), up to 63. */
-const VM_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 export const MAINTENANCE_POLICIES = ['manual', 'stop-vm', 'unspecified'] as const;
 export const PLACEMENT_POLICIES = ['spread', 'unspecified'] as const;
 export const PUBLIC_IP_TYPES = ['dynamic', 'static'] as const;
@@ -24,10 +23,7 @@ export class Rules {
   ) {}
 
   vmName(name: string, field = 'name'): string {
-    if (!VM_NAME.test(name)) {
-      throw badRequest(`"${field}" must be 1 to 63 letters, digits, hyphens, underscores or dots, starting and ending with a letter or digit (got "${name}")`);
-    }
-    return name;
+    return resourceName(name, field);
   }
 
   type(name: string, field = 'type'): VmType {
@@ -92,21 +88,15 @@ export class Rules {
   }
 
   /**
-   * The subnet a VM's interface joins. Until VPC subnets are served, each project has one
-   * default subnet per location; naming it (or none) is accepted.
+   * The interface a create request describes: the subnet (and network) it names, if any,
+   * which the VPC model resolves, and its public address type.
    */
-  subnet(projectId: string, location: string, subnet: string | undefined, field: string): string {
-    const fallback = defaultSubnetId(projectId, location);
-    if (subnet === undefined || subnet === '' || subnet === fallback) return fallback;
-    throw badRequest(`"${field}": subnet "${subnet}" not found in ${location} (the project's subnet there is ${fallback})`);
-  }
-
-  /** The interface a create request describes: its subnet and public address type. */
-  networkInterface(projectId: string, location: string, interfaces: NetworkInterfaceInputWire[] | undefined): { subnet: string; publicIpType: string } {
+  networkInterface(interfaces: NetworkInterfaceInputWire[] | undefined): { subnet?: string; network?: string; publicIpType: string } {
     if (interfaces !== undefined && interfaces.length > 1) throw badRequest('"network_interfaces" may hold one interface');
     const nic = interfaces?.[0];
     return {
-      subnet: this.subnet(projectId, location, nic?.subnet, 'network_interfaces.0.subnet'),
+      subnet: nic?.subnet,
+      network: nic?.network,
       publicIpType: this.publicIpType(nic?.ips?.[0]?.public_ipv4?.type, 'network_interfaces.0.ips.0.public_ipv4.type'),
     };
   }

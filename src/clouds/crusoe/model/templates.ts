@@ -5,6 +5,7 @@ import type { ProjectRow, TemplateRow } from '../tables.js';
 import type { CreateTemplateInput } from '../wire.js';
 import type { CrusoeContext } from './context.js';
 import { parseSize } from './disks.js';
+import type { Networks } from './networks.js';
 import type { Rules } from './rules.js';
 import { parsePublicKey } from './ssh-keys.js';
 
@@ -16,6 +17,7 @@ export class Templates {
   constructor(
     private readonly ctx: CrusoeContext,
     private readonly rules: Rules,
+    private readonly networks: Networks,
   ) {}
 
   async list(projectId: string): Promise<TemplateRow[]> {
@@ -59,7 +61,10 @@ export class Templates {
       return { size: d.size.trim(), type: d.type };
     });
     rules.noReservation(input.reservation_id, `${field}reservation_id`);
-    const subnet = location === '' ? (input.subnet_id ?? '') : rules.subnet(projectId, location, input.subnet_id, `${field}subnet_id`);
+    const subnet =
+      location === ''
+        ? (input.subnet_id ?? '')
+        : (await this.networks.resolveSubnet(trx, { id: projectId, account_id: accountId }, location, { subnet: input.subnet_id }, { subnet: `${field}subnet_id`, network: `${field}subnet_id` })).id;
     const partition = location === '' ? null : await rules.partition(trx, projectId, type, location, input.ib_partition_id, `${field}ib_partition_id`);
     const row: TemplateRow = {
       id: ctx.kernel.ids.uuid(),

@@ -2,21 +2,14 @@ import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, CrusoeError, notFound, Reason } from '../errors.js';
 import type { VmType } from '../catalog.js';
-import type { OperationRow, ProjectRow, TemplateRow, VmRow } from '../tables.js';
+import type { OperationRow, ProjectRow, SubnetRow, TemplateRow, VmRow } from '../tables.js';
 import type { BulkCreateInput, CreateInstanceInput, DiskAttachmentInput, DiskTemplateInput, ListInstancesQueryInput, UpdateInstanceInput } from '../wire.js';
-import {
-  CLOUD,
-  Counter,
-  defaultNetworkId,
-  parseJson,
-  privatePool,
-  publicOwner,
-  publicPool,
-  type CrusoeContext,
-} from './context.js';
+import { CLOUD, Counter, parseJson, publicOwner, publicPool, regionOf, type CrusoeContext } from './context.js';
 import { parseSize, type AttachedDiskView, type Disks } from './disks.js';
 import type { InstanceGroups } from './groups.js';
-import { OperationState, VM_FAMILY, type OperationError, type Operations } from './operations.js';
+import type { Networks } from './networks.js';
+import { OperationState, VM_FAMILY, type OperationError, type OperationHandler, type Operations } from './operations.js';
+import type { References } from './references.js';
 import type { Rules } from './rules.js';
 import { parsePublicKey } from './ssh-keys.js';
 import type { Templates } from './templates.js';
@@ -68,7 +61,13 @@ interface Peers {
   operations: Operations;
   templates: Templates;
   groups: InstanceGroups;
+  networks: Networks;
+  refs: References;
 }
+
+/** What the ledger bills a VM in while it runs: its GPUs, or its vCPUs for a CPU-only type. */
+export const GPU_METRIC = 'gpu-hours';
+export const CPU_METRIC = 'cpu-hours';
 
 /** A VM about to be created: everything decided, nothing written yet. */
 interface VmPlan {
@@ -81,7 +80,7 @@ interface VmPlan {
   shutdownScript: string;
   maintenancePolicy: string;
   virtualization: string | null;
-  subnet: string;
+  subnet: Pick<SubnetRow, 'id' | 'network_id'>;
   publicIpType: string;
   partition: { id: string; ib_network_id: string } | null;
   templateId: string | null;
@@ -100,7 +99,9 @@ const outOfStock = (type: string, location: string, n: number): OperationError =
  * a VM holds stock, quota, addresses and disks. Every change answers with an operation; the
  * lifecycle engine completes it through `complete` (or rolls it back through `rollback`).
  */
-export class Vms {
+export class Vms implements OperationHandler {
+  readonly actions = VM_ACTIONS;
+
   constructor(
     private readonly ctx: CrusoeContext,
     private readonly peers: Peers,
@@ -202,10 +203,17 @@ export class Vms {
     const key = parsePublicKey(input.ssh_public_key, 'ssh_public_key');
     checkCommitment(input.commitment_period);
     rules.noReservation(input.reservation_specification?.id, 'reservation_specification.id');
-    const nic = rules.networkInterface(projectId, location, input.network_interfaces);
+    const nic = rules.networkInterface(input.network_interfaces);
     if ((input.host_channel_adapters?.length ?? 0) > 1) throw badRequest('"host_channel_adapters" may hold one adapter');
 
     return db.transaction().execute(async (trx) => {
+      const subnet = await this.peers.networks.resolveSubnet(
+        trx,
+        { id: projectId, account_id: accountId },
+        location,
+        { subnet: nic.subnet, network: nic.network },
+        { subnet: 'network_interfaces.0.subnet', network: 'network_interfaces.0.network' },
+      );
       const partition = await rules.partition(trx, projectId, type, location, input.host_channel_adapters?.[0]?.ib_partition_id, 'host_channel_adapters.0.ib_partition_id');
       const attach = input.disks ?? [];
       await this.peers.disks.checkAttachable(trx, projectId, location, null, attach, 'disks');
@@ -219,7 +227,7 @@ export class Vms {
         shutdownScript: rules.script(input.shutdown_script, 'shutdown_script'),
         maintenancePolicy: rules.maintenancePolicy(input.maintenance_policy),
         virtualization: input.virtualization_features ? JSON.stringify(input.virtualization_features) : null,
-        subnet: nic.subnet,
+        subnet,
         publicIpType: nic.publicIpType,
         partition,
         templateId: null,
@@ -278,7 +286,13 @@ export class Vms {
       let index = 0;
       for (const target of targets) {
         const image = rules.image(template.image_name || undefined, target.location, 'instance_template.image_name');
-        const subnet = rules.subnet(projectId, target.location, target.subnet || undefined, `${target.field}.subnet_id`);
+        const subnet = await this.peers.networks.resolveSubnet(
+          trx,
+          { id: projectId, account_id: accountId },
+          target.location,
+          { subnet: target.subnet || undefined },
+          { subnet: `${target.field}.subnet_id`, network: `${target.field}.subnet_id` },
+        );
         const partition = await rules.partition(trx, projectId, type, target.location, target.partition || undefined, `${target.field}.ib_partition_id`);
         for (let k = 0; k < input.count; k++) {
           index++;
@@ -323,9 +337,11 @@ export class Vms {
     });
   }
 
+  /** A VM goes unless a load balancer or a firewall rule names it. */
   async delete(projectId: string, id: string): Promise<OperationRow> {
     return this.ctx.db.transaction().execute(async (trx) => {
       const vm = await this.idle(trx, projectId, id);
+      await this.peers.refs.assertFree(trx, vm.id, `VM "${vm.id}"`);
       const op = await this.begin(trx, vm, 'vm.delete', { prev_state: vm.state });
       await this.set(trx, vm.id, { state: VmState.Deleting, busy_operation_id: op.id });
       return op;
@@ -431,6 +447,7 @@ export class Vms {
         for (const vm of await this.rows(trx, ids)) {
           if (vm.state !== VmState.Defining || vm.busy_operation_id !== op.id) continue;
           await this.set(trx, vm.id, { ...(await this.addresses(trx, vm)), state: VmState.Running, ...release });
+          await this.meter(trx, vm, at);
           done.push(vm.id);
         }
         return { vmIds: op.action === 'vm.bulk' ? ids : done, many: op.action === 'vm.bulk' };
@@ -439,6 +456,7 @@ export class Vms {
         const vm = await this.mine(trx, op);
         if (!vm) return null;
         await this.set(trx, vm.id, { ...(await this.addresses(trx, vm)), state: VmState.Running, holds_capacity: 1, ...release });
+        await this.meter(trx, vm, at);
         return { vmIds: [vm.id], many: false };
       }
       case 'vm.stop': {
@@ -452,6 +470,7 @@ export class Vms {
           Object.assign(set, { public_ip: null, public_ip_id: null });
         }
         await this.set(trx, vm.id, set);
+        await this.ctx.kernel.metering.close(trx, vm.id, at);
         return { vmIds: [vm.id], many: false };
       }
       case 'vm.reset': {
@@ -462,7 +481,7 @@ export class Vms {
       }
       case 'vm.delete': {
         const vm = await this.mine(trx, op);
-        if (vm) await this.remove(trx, vm);
+        if (vm) await this.remove(trx, vm, at);
         return null;
       }
       case 'vm.attach': {
@@ -512,7 +531,7 @@ export class Vms {
       case 'vm.create':
       case 'vm.bulk': {
         const ids: string[] = op.action === 'vm.bulk' ? (params.ids ?? []) : [op.resource_id];
-        for (const vm of await this.rows(trx, ids)) if (vm.busy_operation_id === op.id) await this.remove(trx, vm);
+        for (const vm of await this.rows(trx, ids)) if (vm.busy_operation_id === op.id) await this.remove(trx, vm, at);
         return;
       }
       case 'vm.start': {
@@ -546,6 +565,7 @@ export class Vms {
       if (vm.holds_capacity) await kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
       await kernel.ipam.release(trx, vm.id);
       await kernel.ipam.release(trx, publicOwner(vm.id));
+      await kernel.metering.close(trx, vm.id);
     }
     if (vms.length > 0) {
       await kernel.counters.add(trx, project.account_id, Counter.vms, -vms.length);
@@ -581,8 +601,8 @@ export class Vms {
       instance_template_id: plan.templateId,
       nic_id: kernel.ids.uuid(),
       mac_address: macAddress(id),
-      network_id: defaultNetworkId(projectId),
-      subnet_id: plan.subnet,
+      network_id: plan.subnet.network_id,
+      subnet_id: plan.subnet.id,
       private_ip: null,
       public_ip: null,
       public_ip_id: null,
@@ -617,13 +637,14 @@ export class Vms {
     }
   }
 
-  /** A VM goes: stock, addresses, boot disk and counts are given back, data disks detached. */
-  private async remove(trx: Transaction<any>, vm: VmRow): Promise<void> {
+  /** A VM goes: stock, addresses, boot disk and counts are given back, data disks detached, billing stops. */
+  private async remove(trx: Transaction<any>, vm: VmRow, at: number): Promise<void> {
     const { kernel } = this.ctx;
     if (vm.holds_capacity) await kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
     await kernel.ipam.release(trx, vm.id);
     await kernel.ipam.release(trx, publicOwner(vm.id));
-    await this.peers.disks.releaseFromVm(trx, vm);
+    await kernel.metering.close(trx, vm.id, at);
+    await this.peers.disks.releaseFromVm(trx, vm, at);
     await trx.deleteFrom('crusoe_vms').where('id', '=', vm.id).execute();
     await kernel.counters.add(trx, vm.account_id, Counter.vms, -1);
     await kernel.counters.add(trx, vm.account_id, Counter.projectVms(vm.project_id), -1);
@@ -632,10 +653,27 @@ export class Vms {
   /** A VM's addresses as it comes up, keeping any it already holds. */
   private async addresses(trx: Transaction<any>, vm: VmRow): Promise<Partial<VmRow>> {
     const { kernel } = this.ctx;
-    const privateIp = vm.private_ip ?? (await kernel.ipam.allocate(trx, privatePool(vm.location), vm.id));
+    const privateIp = vm.private_ip ?? (await this.peers.networks.allocate(trx, vm.subnet_id, vm.id));
     if (vm.public_ip !== null) return { private_ip: privateIp };
     const publicIp = await kernel.ipam.allocate(trx, publicPool(vm.location), publicOwner(vm.id));
     return { private_ip: privateIp, public_ip: publicIp, public_ip_id: publicIp === null ? null : kernel.ids.uuid() };
+  }
+
+  /** Bills the VM's running from `at`: its GPUs per hour, or its vCPUs for a CPU-only type. */
+  private async meter(trx: Executor, vm: VmRow, at: number): Promise<void> {
+    const type = this.ctx.catalog.types.get(vm.type);
+    const gpus = type?.num_gpu ?? 0;
+    await this.ctx.kernel.metering.open(trx, {
+      accountId: vm.account_id,
+      cloud: CLOUD,
+      scope: vm.project_id,
+      region: regionOf(vm.location),
+      resourceId: vm.id,
+      resourceType: vm.type,
+      metric: gpus > 0 ? GPU_METRIC : CPU_METRIC,
+      rate: gpus > 0 ? gpus : (type?.cpu_cores ?? 0),
+      at,
+    });
   }
 
   private async checkUpdate(trx: Executor, vm: VmRow, input: UpdateInstanceInput): Promise<Record<string, unknown>> {

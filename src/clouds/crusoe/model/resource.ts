@@ -1,0 +1,38 @@
+import { badRequest, conflict } from '../errors.js';
+
+/**
+ * What the storage and networking resources share: Hangar's own lifecycle states (the wire
+ * shows them only where the API has a state field), one operation at a time per resource,
+ * and names.
+ */
+export const ResourceState = {
+  Creating: 'creating',
+  Available: 'available',
+  Deleting: 'deleting',
+} as const;
+
+/** Names: a DNS label's characters (letters, digits, hyphens, underscores, dots), up to 63. */
+const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+
+export function resourceName(name: string, field = 'name'): string {
+  if (!NAME.test(name)) {
+    throw badRequest(`"${field}" must be 1 to 63 letters, digits, hyphens, underscores or dots, starting and ending with a letter or digit (got "${name}")`);
+  }
+  return name;
+}
+
+/** The resource, free of any operation in progress (one at a time, as on the real cloud). */
+export function assertIdle(row: { state: string; busy_operation_id: string | null }, what: string): void {
+  if (row.state === ResourceState.Deleting) throw conflict(`${what} is being deleted`);
+  if (row.state === ResourceState.Creating) throw conflict(`${what} is still being created: wait for its operation to finish`);
+  if (row.busy_operation_id !== null) throw conflict(`${what} has an operation in progress (${row.busy_operation_id}): wait for it to finish`);
+}
+
+/** The values of a list filter: comma-separated, repeated keys allowed, blanks dropped. */
+export function csv(values: readonly string[] | string | undefined): string[] {
+  if (values === undefined) return [];
+  return (typeof values === 'string' ? [values] : values)
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}

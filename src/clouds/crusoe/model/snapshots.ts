@@ -1,0 +1,177 @@
+import type { Transaction } from 'kysely';
+import type { Executor } from '../../../kernel/db/store.js';
+import { badRequest, conflict, notFound } from '../errors.js';
+import type { DiskRow, OperationRow, ProjectRow, SnapshotRow } from '../tables.js';
+import { CLOUD, Counter, regionOf, type CrusoeContext } from './context.js';
+import { DISK_METRIC, GIB } from './disks.js';
+import { Family, type OperationHandler, type Operations } from './operations.js';
+import type { Renderers } from './renderers.js';
+import { assertIdle, resourceName, ResourceState } from './resource.js';
+
+/** Snapshot states: creating → ready → deleting. */
+export const SnapshotState = { Creating: 'creating', Ready: 'ready', Deleting: 'deleting' } as const;
+/** What the ledger calls a snapshot's storage. */
+export const SNAPSHOT_RESOURCE_TYPE = 'disk-snapshot';
+
+interface Peers {
+  operations: Operations;
+  render: Renderers;
+}
+
+/**
+ * Disk snapshots: a point-in-time copy of a disk, its size in bytes (the disk's size when it
+ * was taken, which a disk made from it takes). Taking one holds the disk (no resize or
+ * delete meanwhile); a snapshot a disk is being made from cannot be deleted.
+ */
+export class Snapshots implements OperationHandler {
+  readonly actions = {
+    'snapshot.create': { fast: 2_000, realistic: 30_000 },
+    'snapshot.delete': { fast: 1_000, realistic: 10_000 },
+  } as const;
+
+  constructor(
+    private readonly ctx: CrusoeContext,
+    private readonly peers: Peers,
+  ) {}
+
+  async list(projectId: string): Promise<SnapshotRow[]> {
+    return (await this.ctx.db.selectFrom('crusoe_disk_snapshots').selectAll().where('project_id', '=', projectId).orderBy('seq').orderBy('id').execute()) as SnapshotRow[];
+  }
+
+  async get(projectId: string, id: string): Promise<SnapshotRow> {
+    const row = await this.find(this.ctx.db, projectId, id);
+    if (!row) throw notFound('snapshot', id);
+    return row;
+  }
+
+  /** `name` is optional, as in the seed (today's clients send one): a default is made from the disk's. */
+  async create(accountId: string, projectId: string, input: { disk_id: string; name?: string }): Promise<OperationRow> {
+    const { db, kernel } = this.ctx;
+    const given = input.name === undefined || input.name === '' ? undefined : resourceName(input.name);
+    return db.transaction().execute(async (trx) => {
+      const disk = (await trx.selectFrom('crusoe_disks').selectAll().where('id', '=', input.disk_id).where('project_id', '=', projectId).executeTakeFirst()) as
+        | DiskRow
+        | undefined;
+      if (!disk) throw badRequest(`"disk_id": disk "${input.disk_id}" not found in this project`);
+      assertIdle(disk, `disk "${disk.id}"`);
+      const now = kernel.clock.now();
+      const id = kernel.ids.uuid();
+      const name = given ?? `${disk.name}-snapshot-${id.slice(0, 8)}`.slice(-63).replace(/^[^A-Za-z0-9]+/, '');
+      const taken = await trx.selectFrom('crusoe_disk_snapshots').select('id').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+      if (taken) throw conflict(`a snapshot named "${name}" already exists in this project`);
+      const row: SnapshotRow = {
+        id,
+        account_id: accountId,
+        project_id: projectId,
+        name,
+        disk_id: disk.id,
+        size_bytes: Number(disk.size_gib) * GIB,
+        block_size: Number(disk.block_size),
+        location: disk.location,
+        state: SnapshotState.Creating,
+        busy_operation_id: null,
+        seq: kernel.ids.ordinal(now),
+        created_at: now,
+        updated_at: now,
+      };
+      await trx.insertInto('crusoe_disk_snapshots').values(row).execute();
+      await kernel.counters.add(trx, accountId, Counter.projectSnapshots(projectId), 1);
+      const op = await this.peers.operations.start(trx, {
+        accountId,
+        projectId,
+        family: Family.snapshots,
+        action: 'snapshot.create',
+        resourceId: id,
+        metadata: { id, disk_id: disk.id },
+      });
+      await trx.updateTable('crusoe_disk_snapshots').set({ busy_operation_id: op.id }).where('id', '=', id).execute();
+      // The disk is held while the snapshot is taken.
+      await trx.updateTable('crusoe_disks').set({ busy_operation_id: op.id }).where('id', '=', disk.id).execute();
+      return op;
+    });
+  }
+
+  async delete(projectId: string, id: string): Promise<OperationRow> {
+    return this.ctx.db.transaction().execute(async (trx) => {
+      const row = await this.find(trx, projectId, id);
+      if (!row) throw notFound('snapshot', id);
+      const what = `snapshot "${id}"`;
+      assertIdle({ ...row, state: row.state === SnapshotState.Ready ? ResourceState.Available : row.state }, what);
+      const disk = await trx.selectFrom('crusoe_disks').select('id').where('snapshot_id', '=', id).where('state', '=', ResourceState.Creating).limit(1).executeTakeFirst();
+      if (disk) throw conflict(`${what} is in use: disk "${disk.id}" is being made from it; wait for its operation to finish`);
+      const op = await this.peers.operations.start(trx, {
+        accountId: row.account_id,
+        projectId,
+        family: Family.snapshots,
+        action: 'snapshot.delete',
+        resourceId: id,
+        metadata: { id },
+      });
+      await trx.updateTable('crusoe_disk_snapshots').set({ state: SnapshotState.Deleting, busy_operation_id: op.id }).where('id', '=', id).execute();
+      return op;
+    });
+  }
+
+  async find(trx: Executor, projectId: string, id: string): Promise<SnapshotRow | undefined> {
+    return (await trx.selectFrom('crusoe_disk_snapshots').selectAll().where('id', '=', id).where('project_id', '=', projectId).executeTakeFirst()) as
+      | SnapshotRow
+      | undefined;
+  }
+
+  async complete(trx: Transaction<any>, op: OperationRow, at: number): Promise<unknown> {
+    const row = await this.mine(trx, op);
+    if (!row) return {};
+    if (op.action === 'snapshot.create') {
+      const set = { state: SnapshotState.Ready, busy_operation_id: null, updated_at: at };
+      await trx.updateTable('crusoe_disk_snapshots').set(set).where('id', '=', row.id).execute();
+      await this.releaseDisk(trx, op);
+      await this.ctx.kernel.metering.open(trx, {
+        accountId: row.account_id,
+        cloud: CLOUD,
+        scope: row.project_id,
+        region: regionOf(row.location),
+        resourceId: row.id,
+        resourceType: SNAPSHOT_RESOURCE_TYPE,
+        metric: DISK_METRIC,
+        rate: Number(row.size_bytes) / GIB,
+        at,
+      });
+      return this.peers.render.snapshot({ ...row, ...set });
+    }
+    await this.remove(trx, row, at);
+    return {};
+  }
+
+  async rollback(trx: Transaction<any>, op: OperationRow, at: number): Promise<void> {
+    const row = await this.mine(trx, op);
+    if (!row) return;
+    if (op.action === 'snapshot.create') {
+      await this.releaseDisk(trx, op);
+      await this.remove(trx, row, at);
+      return;
+    }
+    await trx.updateTable('crusoe_disk_snapshots').set({ state: SnapshotState.Ready, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
+  }
+
+  async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
+    const ids = (await trx.selectFrom('crusoe_disk_snapshots').select('id').where('project_id', '=', project.id).execute()).map((r) => r.id as string);
+    await this.ctx.kernel.metering.closeAll(trx, ids);
+    await trx.deleteFrom('crusoe_disk_snapshots').where('project_id', '=', project.id).execute();
+  }
+
+  private async remove(trx: Executor, row: SnapshotRow, at: number): Promise<void> {
+    await this.ctx.kernel.metering.close(trx, row.id, at);
+    await trx.deleteFrom('crusoe_disk_snapshots').where('id', '=', row.id).execute();
+    await this.ctx.kernel.counters.add(trx, row.account_id, Counter.projectSnapshots(row.project_id), -1);
+  }
+
+  /** The disk the snapshot was taken from is free again (taking a snapshot does not change it). */
+  private async releaseDisk(trx: Executor, op: OperationRow): Promise<void> {
+    await trx.updateTable('crusoe_disks').set({ busy_operation_id: null }).where('busy_operation_id', '=', op.id).execute();
+  }
+
+  private async mine(trx: Executor, op: OperationRow): Promise<SnapshotRow | undefined> {
+    const row = (await trx.selectFrom('crusoe_disk_snapshots').selectAll().where('id', '=', op.resource_id).executeTakeFirst()) as SnapshotRow | undefined;
+    return row && row.busy_operation_id === op.id ? row : undefined;
+  }
+}

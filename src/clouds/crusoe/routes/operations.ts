@@ -1,0 +1,40 @@
+import type { App } from '../../../http/types.js';
+import type { CrusoeModel } from '../model/index.js';
+import { renderOperation } from '../render.js';
+import { Operation, OperationList, OperationsQuery, ProjectIdParam, ProjectParam } from '../wire.js';
+
+/**
+ * A family's polling endpoints: `<base>/operations` lists what is in flight or finished and
+ * not yet read, `<base>/operations/{operation_id}` reads one (403 when it is not there).
+ */
+export function operationRoutes(
+  app: App,
+  m: CrusoeModel,
+  options: { base: string; family: string; tags: string[]; listId: string; getId: string },
+): void {
+  const { base, family, tags } = options;
+  app.get(
+    `${base}/operations`,
+    {
+      schema: { params: ProjectParam, querystring: OperationsQuery, response: { 200: OperationList } },
+      config: { doc: { operationId: options.listId, tags } },
+    },
+    async (req) => {
+      const rows = await m.operations.list(req.accountId, req.params.project_id, family, {
+        resourceId: req.query.resource_id,
+        states: req.query.state,
+        lowerTimeBound: req.query.lower_time_bound,
+      });
+      return { items: rows.map(renderOperation) };
+    },
+  );
+
+  app.get(
+    `${base}/operations/:operation_id`,
+    {
+      schema: { params: ProjectIdParam('operation_id'), response: { 200: Operation } },
+      config: { doc: { operationId: options.getId, tags } },
+    },
+    async (req) => renderOperation(await m.operations.get(req.accountId, req.params.project_id, family, req.params.operation_id)),
+  );
+}

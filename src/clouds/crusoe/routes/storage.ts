@@ -1,0 +1,100 @@
+import type { App } from '../../../http/types.js';
+import type { CrusoeModel } from '../model/index.js';
+import { Family } from '../model/operations.js';
+import { renderDisk, renderOperation, renderSnapshot } from '../render.js';
+import {
+  AsyncOperation,
+  CreateDiskBody,
+  CreateSnapshotBody,
+  Disk,
+  DiskList,
+  ListDisksQuery,
+  ProjectIdParam,
+  ProjectParam,
+  ResizeDiskBody,
+  Snapshot,
+  SnapshotList,
+} from '../wire.js';
+import { operationRoutes } from './operations.js';
+
+const disks = '/projects/:project_id/storage/disks';
+const snapshots = '/projects/:project_id/storage/snapshots';
+const operation = (row: Parameters<typeof renderOperation>[0]) => ({ operation: renderOperation(row) });
+
+/** Disks and disk snapshots: reads answer at once, changes with an operation of their family. */
+export function storageRoutes(app: App, m: CrusoeModel): void {
+  const diskTags = ['Disks'];
+  operationRoutes(app, m, { base: disks, family: Family.disks, tags: diskTags, listId: 'listStorageDisksOperations', getId: 'getStorageDisksOperation' });
+
+  app.get(
+    disks,
+    { schema: { params: ProjectParam, querystring: ListDisksQuery, response: { 200: DiskList } }, config: { doc: { operationId: 'listDisks', tags: diskTags } } },
+    async (req) => ({ items: (await m.disks.list(req.params.project_id, req.query)).map(renderDisk) }),
+  );
+
+  app.post(
+    disks,
+    { schema: { params: ProjectParam, body: CreateDiskBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'createDisk', tags: diskTags } } },
+    async (req) => operation(await m.disks.create(req.accountId, req.params.project_id, req.body)),
+  );
+
+  app.get(
+    `${disks}/:disk_id`,
+    { schema: { params: ProjectIdParam('disk_id'), response: { 200: Disk } }, config: { doc: { operationId: 'getDisk', tags: diskTags } } },
+    async (req) => renderDisk(await m.disks.get(req.params.project_id, req.params.disk_id)),
+  );
+
+  app.delete(
+    `${disks}/:disk_id`,
+    { schema: { params: ProjectIdParam('disk_id'), response: { 200: AsyncOperation } }, config: { doc: { operationId: 'deleteDisk', tags: diskTags } } },
+    async (req) => operation(await m.disks.delete(req.params.project_id, req.params.disk_id)),
+  );
+
+  app.patch(
+    `${disks}/:disk_id`,
+    {
+      schema: { params: ProjectIdParam('disk_id'), body: ResizeDiskBody, response: { 200: AsyncOperation } },
+      config: { doc: { operationId: 'resizeDisk', tags: diskTags } },
+    },
+    async (req) => operation(await m.disks.resize(req.params.project_id, req.params.disk_id, req.body.size)),
+  );
+
+  const snapshotTags = ['Snapshots'];
+  operationRoutes(app, m, {
+    base: snapshots,
+    family: Family.snapshots,
+    tags: snapshotTags,
+    listId: 'listStorageSnapshotsOperations',
+    getId: 'getStorageSnapshotsOperation',
+  });
+
+  app.get(
+    snapshots,
+    { schema: { params: ProjectParam, response: { 200: SnapshotList } }, config: { doc: { operationId: 'listDiskSnapshots', tags: snapshotTags } } },
+    async (req) => ({ items: (await m.snapshots.list(req.params.project_id)).map(renderSnapshot) }),
+  );
+
+  app.post(
+    snapshots,
+    {
+      schema: { params: ProjectParam, body: CreateSnapshotBody, response: { 200: AsyncOperation } },
+      config: { doc: { operationId: 'createDiskSnapshot', tags: snapshotTags } },
+    },
+    async (req) => operation(await m.snapshots.create(req.accountId, req.params.project_id, req.body)),
+  );
+
+  app.get(
+    `${snapshots}/:snapshot_id`,
+    { schema: { params: ProjectIdParam('snapshot_id'), response: { 200: Snapshot } }, config: { doc: { operationId: 'getDiskSnapshot', tags: snapshotTags } } },
+    async (req) => renderSnapshot(await m.snapshots.get(req.params.project_id, req.params.snapshot_id)),
+  );
+
+  app.delete(
+    `${snapshots}/:snapshot_id`,
+    {
+      schema: { params: ProjectIdParam('snapshot_id'), response: { 200: AsyncOperation } },
+      config: { doc: { operationId: 'deleteDiskSnapshot', tags: snapshotTags } },
+    },
+    async (req) => operation(await m.snapshots.delete(req.params.project_id, req.params.snapshot_id)),
+  );
+}
