@@ -86,8 +86,11 @@ async function openPostgres(url: string, poolSize: number): Promise<Store> {
     query_timeout: 30_000,
     ...(schema !== null ? { options: `-c search_path="${schema}"` } : {}),
   });
-  // An idle client losing its server must not crash the process; the next query reconnects.
+  // A client losing its server must not crash the process, idle (the pool reports it) or
+  // checked out (the client itself does; its query fails and the request answers 503). The
+  // pool replaces broken clients, so Hangar reconnects by itself.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   const notifications = postgresNotifications(connectionString, schema ?? 'public', db);
   parsed.password = parsed.password ? '***' : '';
