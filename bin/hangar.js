@@ -1,8 +1,34 @@
 #!/usr/bin/env node
-// Entry point of the `hangar` command. The sources are TypeScript; tsx compiles them on load
-// (and caches the result), so a checkout runs without a separate build step.
-import { register } from 'tsx/esm/api';
+// Entry point of the `hangar` command. The sources are TypeScript: a build (`npm run build`)
+// compiles them to dist/, which starts faster and is used while it is newer than every file
+// under src/; otherwise tsx compiles them on load (and caches the result), so a checkout runs
+// without a separate build step.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const root = new URL('..', import.meta.url);
+const { main } = fresh() ? await import(new URL('dist/cli/main.js', root).href) : await viaTsx();
 await main(process.argv);
+
+async function viaTsx() {
+  const { register } = await import('tsx/esm/api');
+  register();
+  return import('../src/cli/main.ts');
+}
+
+/** Whether dist/ was built (without errors) after the last change under src/. */
+function fresh() {
+  if (process.env.HANGAR_NO_BUILD === '1') return false;
+  let builtAt;
+  try {
+    builtAt = Number(readFileSync(new URL('dist/.built-at', root), 'utf8'));
+  } catch {
+    return false;
+  }
+  const newer = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).some((entry) => {
+      const path = new URL(entry.name + (entry.isDirectory() ? '/' : ''), dir);
+      return statSync(path).mtimeMs >= builtAt || (entry.isDirectory() && newer(path));
+    });
+  // (the directories too: a deleted or renamed file shows as a changed directory)
+  return statSync(new URL('src/', root)).mtimeMs < builtAt && !newer(new URL('src/', root));
+}

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from './db/store.js';
+import { preparedWrite } from './db/prepared.js';
 
 export interface Stock {
   region: string;
@@ -14,6 +15,26 @@ export interface Stock {
  */
 export class Capacity {
   constructor(private readonly db: Kysely<any>) {}
+
+  // Every create and destroy moves stock: built and compiled once (see db/prepared.ts).
+  private readonly take = preparedWrite((n, cloud, region, sku) =>
+    this.db
+      .updateTable('capacity')
+      .set((eb) => ({ used: eb('used', '+', n) }))
+      .where('cloud', '=', cloud)
+      .where('region', '=', region)
+      .where('sku', '=', sku)
+      .where((eb) => eb(eb('used', '+', n), '<=', eb.ref('total'))),
+  );
+  private readonly giveBack = preparedWrite((n, cloud, region, sku) =>
+    this.db
+      .updateTable('capacity')
+      .set((eb) => ({ used: eb('used', '-', n) }))
+      .where('cloud', '=', cloud)
+      .where('region', '=', region)
+      .where('sku', '=', sku)
+      .where('used', '>=', n),
+  );
 
   /** Adds a stock line if it is not there yet; an existing line keeps its (operator-set) total. */
   async seed(trx: Executor, cloud: string, region: string, sku: string, total: number): Promise<void> {
@@ -34,26 +55,11 @@ export class Capacity {
 
   /** Takes `n` units if that many are free; returns false (and takes nothing) otherwise. */
   async acquire(trx: Executor, cloud: string, region: string, sku: string, n = 1): Promise<boolean> {
-    const result = await trx
-      .updateTable('capacity')
-      .set((eb) => ({ used: eb('used', '+', n) }))
-      .where('cloud', '=', cloud)
-      .where('region', '=', region)
-      .where('sku', '=', sku)
-      .where((eb) => eb(eb('used', '+', n), '<=', eb.ref('total')))
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    return (await this.take(trx, n, cloud, region, sku)) === 1;
   }
 
   async release(trx: Executor, cloud: string, region: string, sku: string, n = 1): Promise<void> {
-    await trx
-      .updateTable('capacity')
-      .set((eb) => ({ used: eb('used', '-', n) }))
-      .where('cloud', '=', cloud)
-      .where('region', '=', region)
-      .where('sku', '=', sku)
-      .where('used', '>=', n)
-      .execute();
+    await this.giveBack(trx, n, cloud, region, sku);
   }
 
   async list(trx: Executor, cloud: string, region?: string): Promise<Stock[]> {

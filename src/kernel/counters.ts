@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from './db/store.js';
+import { prepared, preparedWrite } from './db/prepared.js';
 
 /**
  * Per-account resource counts and the quotas that cap them. Creating or removing a resource
@@ -10,6 +11,22 @@ export class Counters {
   private readonly defaults = new Map<string, number>();
 
   constructor(private readonly db: Kysely<any>) {}
+
+  // Every create and every list reads these: built and compiled once (see db/prepared.ts).
+  private readonly quotaOf = prepared<{ limit: number }>((accountId, key) =>
+    this.db.selectFrom('quotas').select('limit').where('account_id', '=', accountId).where('key', '=', key),
+  );
+  private readonly valueOf = prepared<{ value: number }>((accountId, key) =>
+    this.db.selectFrom('counters').select('value').where('account_id', '=', accountId).where('key', '=', key),
+  );
+  private readonly bumpWithin = preparedWrite((n, accountId, key, most) =>
+    this.db
+      .updateTable('counters')
+      .set((eb) => ({ value: eb('value', '+', n) }))
+      .where('account_id', '=', accountId)
+      .where('key', '=', key)
+      .where('value', '<=', most),
+  );
 
   /** The limit an account has unless an operator set its own. */
   defineQuota(key: string, defaultLimit: number): void {
@@ -37,12 +54,7 @@ export class Counters {
   }
 
   async limit(trx: Executor, accountId: string, key: string): Promise<number> {
-    const row = await trx
-      .selectFrom('quotas')
-      .select('limit')
-      .where('account_id', '=', accountId)
-      .where('key', '=', key)
-      .executeTakeFirst();
+    const [row] = await this.quotaOf(trx, accountId, key);
     if (row) return Number(row.limit);
     return this.defaults.get(key) ?? Number.MAX_SAFE_INTEGER;
   }
@@ -60,12 +72,7 @@ export class Counters {
   }
 
   async get(trx: Executor, accountId: string, key: string): Promise<number> {
-    const row = await trx
-      .selectFrom('counters')
-      .select('value')
-      .where('account_id', '=', accountId)
-      .where('key', '=', key)
-      .executeTakeFirst();
+    const [row] = await this.valueOf(trx, accountId, key);
     return row ? Number(row.value) : 0;
   }
 
@@ -88,14 +95,7 @@ export class Counters {
     const limit = await this.limit(trx, accountId, key);
     if (n > limit) return false;
     // One conditional statement, so two concurrent creates cannot both take the last unit.
-    const bumped = await trx
-      .updateTable('counters')
-      .set((eb) => ({ value: eb('value', '+', n) }))
-      .where('account_id', '=', accountId)
-      .where('key', '=', key)
-      .where('value', '<=', limit - n)
-      .executeTakeFirst();
-    if (Number(bumped.numUpdatedRows) === 1) return true;
+    if ((await this.bumpWithin(trx, n, accountId, key, limit - n)) === 1) return true;
     const inserted = await trx
       .insertInto('counters')
       .values({ account_id: accountId, key, value: n })

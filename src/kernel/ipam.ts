@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Executor } from './db/store.js';
+import { prepared, preparedWrite } from './db/prepared.js';
 
 /** An IPv4 CIDR as numbers: the network address and how many addresses it spans. */
 export function parseCidr(cidr: string): { base: number; size: number; prefix: number } {
@@ -25,6 +26,22 @@ export function formatIpv4(value: number): string {
 export class Ipam {
   constructor(private readonly db: Kysely<any>) {}
 
+  // Every instance that boots allocates twice: built and compiled once (see db/prepared.ts).
+  private readonly cidrOf = prepared<{ cidr: string }>((pool) => this.db.selectFrom('ip_pools').select('cidr').where('name', '=', pool));
+  private readonly advance = prepared<{ cursor: number }>((pool) =>
+    this.db
+      .updateTable('ip_pools')
+      .set((eb) => ({ cursor: eb('cursor', '+', 1) }))
+      .where('name', '=', pool)
+      .returning('cursor'),
+  );
+  private readonly lease = preparedWrite((pool, address, owner) =>
+    this.db
+      .insertInto('ip_leases')
+      .values({ pool, address, owner })
+      .onConflict((oc) => oc.columns(['pool', 'address']).doNothing()),
+  );
+
   async ensurePool(trx: Executor, name: string, cidr: string): Promise<void> {
     parseCidr(cidr);
     await trx
@@ -42,26 +59,17 @@ export class Ipam {
 
   /** Leases the next free address of the pool to `owner`; null when the pool is exhausted. */
   async allocate(trx: Executor, pool: string, owner: string): Promise<string | null> {
-    const row = await trx.selectFrom('ip_pools').select('cidr').where('name', '=', pool).executeTakeFirst();
+    const [row] = await this.cidrOf(trx, pool);
     if (!row) throw new Error(`unknown address pool ${pool}`);
     const { base, size } = parseCidr(row.cidr);
     // Host addresses only, and none ending in .0 or .255, which some tools treat as special.
     const usable = (offset: number) => offset >= 2 && offset < size - 1 && offset % 256 !== 0 && offset % 256 !== 255;
     for (let attempt = 0; attempt < 64; attempt++) {
-      const step = await trx
-        .updateTable('ip_pools')
-        .set((eb) => ({ cursor: eb('cursor', '+', 1) }))
-        .where('name', '=', pool)
-        .returning('cursor')
-        .executeTakeFirstOrThrow();
+      const [step] = await this.advance(trx, pool);
+      if (!step) throw new Error(`unknown address pool ${pool}`);
       const offset = 2 + ((Number(step.cursor) - 1) % Math.max(1, size - 3));
       if (!usable(offset)) continue;
-      const inserted = await trx
-        .insertInto('ip_leases')
-        .values({ pool, address: base + offset, owner })
-        .onConflict((oc) => oc.columns(['pool', 'address']).doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return formatIpv4(base + offset);
+      if ((await this.lease(trx, pool, base + offset, owner)) === 1) return formatIpv4(base + offset);
     }
     return null;
   }

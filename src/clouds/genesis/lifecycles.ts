@@ -1,4 +1,5 @@
 import type { LifecycleDef, TransitionContext } from '../../kernel/lifecycle/engine.js';
+import { prepared } from '../../kernel/db/prepared.js';
 import type { InstanceRow } from './tables.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
 import { privatePool, publicPool, storagePool } from './model/addresses.js';
@@ -22,15 +23,19 @@ const s = 1000;
 export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
   const { kernel } = ctx;
 
-  async function floatingAddress(t: TransitionContext): Promise<string | null> {
-    const row = await t.trx
+  // Every boot and start asks: built and compiled once (see kernel/db/prepared.ts).
+  const floatingOf = prepared<{ ip_address: string | null }>((instanceId) =>
+    ctx.db
       .selectFrom('genesis_instance_links as l')
       .innerJoin('genesis_floating_ips as f', 'f.id', 'l.target_id')
       .select('f.ip_address')
-      .where('l.instance_id', '=', t.row.id as string)
-      .where('l.kind', '=', 'floating_ip')
-      .executeTakeFirst();
-    return (row?.ip_address as string | null | undefined) ?? null;
+      .where('l.instance_id', '=', instanceId)
+      .where('l.kind', '=', 'floating_ip'),
+  );
+
+  async function floatingAddress(t: TransitionContext): Promise<string | null> {
+    const [row] = await floatingOf(t.trx, t.row.id as string);
+    return row?.ip_address ?? null;
   }
 
   /** Gives the instance its addresses (keeping any it already holds) as it comes up. */

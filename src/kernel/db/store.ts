@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
@@ -191,6 +193,10 @@ function openSqlite(path: string): Store {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
+  // A file store's log is copied back into the database by a thread of its own (below); the
+  // connection only does it itself if that thread falls far behind.
+  const checkpoints = memory ? null : backgroundCheckpoints(file);
+  if (checkpoints) raw.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
 
   const database = withStatementCache(raw);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database }) });
@@ -204,9 +210,64 @@ function openSqlite(path: string): Store {
     exclusive: (_name, fn) => fn(),
     ...localNotifications(),
     writeVersion: (table) => `${dataVersion.get()}:${database.writes.get('*') ?? 0}:${database.writes.get(table) ?? 0}`,
-    close: () => db.destroy(),
+    close: async () => {
+      await checkpoints?.stop();
+      await db.destroy();
+    },
   };
 }
+
+/** Log pages after which the connection checkpoints by itself (SQLite's default is 1,000). */
+const BACKSTOP_PAGES = 10_000;
+/**
+ * How often the checkpoint thread copies the log back: often, so that each copy (and the
+ * fsync that ends it, which stalls the file system's other writers, the log's appends
+ * included) stays small.
+ */
+const CHECKPOINT_EVERY_MS = 20;
+
+/**
+ * Checkpoints from a worker thread with a connection of its own. In WAL mode every commit
+ * appends the pages it changed to the log, and a checkpoint copies them back into the
+ * database file and syncs it: by default the committing connection does that every 1,000
+ * pages, so every few dozen creates one of them (and every request queued behind it) pays for
+ * a copy and an fsync. A PASSIVE checkpoint never blocks the writer, so it can run beside it.
+ */
+function backgroundCheckpoints(file: string): { stop(): Promise<void> } {
+  const worker = new Worker(CHECKPOINTER, {
+    eval: true,
+    workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), file, intervalMs: CHECKPOINT_EVERY_MS },
+  });
+  worker.on('error', () => undefined); // losing it leaves the connection's own checkpoints
+  worker.unref();
+  return {
+    stop: () =>
+      new Promise<void>((done) => {
+        if (worker.threadId === -1) return done();
+        const timer = setTimeout(() => void worker.terminate(), 5000);
+        worker.once('exit', () => {
+          clearTimeout(timer);
+          done();
+        });
+        worker.postMessage('stop');
+      }),
+  };
+}
+
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.file, { fileMustExist: true });
+db.pragma('busy_timeout = 1000');
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+}, workerData.intervalMs);
+parentPort.once('message', () => {
+  clearInterval(timer);
+  try { db.close(); } catch {}
+  parentPort.close();
+});
+`;
 
 /**
  * Kysely prepares every statement it runs. Preparing is a large share of a small query's

@@ -4,6 +4,7 @@ import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
 import type { Faults } from '../faults.js';
 import { isStoreUnavailable } from '../db/errors.js';
+import { byShape, prepared, preparedWrite } from '../db/prepared.js';
 
 /**
  * The lifecycle engine. Each resource kind declares its states and the timed transitions
@@ -84,8 +85,15 @@ export interface LifecycleEngineOptions {
   onStoreError?: (error: unknown) => void;
 }
 
-const BATCH = 500;
+/**
+ * Timers applied per transaction. Small enough that requests waiting for the store (SQLite has
+ * one connection) wait a few milliseconds, not the whole burst: the engine yields to them
+ * between batches.
+ */
+const BATCH = 50;
 const MAX_DELAY = 2 ** 31 - 1;
+/** Lets pending I/O (requests) run: SQLite queries resolve at once, so a drain never would. */
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class LifecycleEngine {
   private readonly defs = new Map<string, LifecycleDef>();
@@ -197,19 +205,7 @@ export class LifecycleEngine {
     const due = start + this.durationOf(kind, transition);
     const mode = this.modes.get(kind) ?? { mode: 'time' };
     const held = mode.mode === 'time' ? 0 : 1;
-    await trx
-      .insertInto('lifecycle_timers')
-      .values({
-        id: this.ids.uuid(),
-        kind,
-        resource_id: resourceId,
-        transition,
-        due_at: due,
-        created_at: this.clock.now(),
-        held,
-        reads_left: mode.mode === 'reads' ? mode.reads : null,
-      })
-      .execute();
+    await this.insertTimer(trx, this.ids.uuid(), kind, resourceId, transition, due, this.clock.now(), held, mode.mode === 'reads' ? mode.reads : null);
     if (!held) this.hint(due);
     return due;
   }
@@ -340,6 +336,7 @@ export class LifecycleEngine {
         });
         if (batch.length === 0) return applied;
         applied += committed;
+        await yieldToIo();
       } catch (error) {
         if (!claimed) throw error;
         // One bad transition must not hold back the others: retry one by one, and set
@@ -377,15 +374,56 @@ export class LifecycleEngine {
     return (await query.execute()) as TimerRow[];
   }
 
+  // The statements every transition runs, built and compiled once (see db/prepared.ts); the
+  // row's table, and the columns a transition sets, give each its own form.
+  private readonly insertTimer = preparedWrite((id, kind, resourceId, transition, dueAt, createdAt, held, readsLeft) =>
+    this.db.insertInto('lifecycle_timers').values({
+      id,
+      kind,
+      resource_id: resourceId,
+      transition,
+      due_at: dueAt,
+      created_at: createdAt,
+      held,
+      reads_left: readsLeft,
+    }),
+  );
+  private readonly claimTimer = preparedWrite((id) => this.db.deleteFrom('lifecycle_timers').where('id', '=', id));
+  private readonly rowOf = byShape<string>((table) => [1, (id) => this.db.selectFrom(table).selectAll().where('id', '=', id)]);
+  private readonly deleteRow = byShape<string>((table) => [1, (id) => this.db.deleteFrom(table).where('id', '=', id)]);
+  private readonly updateRow = byShape<string>((shape) => {
+    const [table, ...columns] = shape.split(' ');
+    return [columns.length + 1, (...values) => this.db.updateTable(table!).set(Object.fromEntries(columns.map((c, i) => [c, values[i]]))).where('id', '=', values[columns.length])];
+  });
+  private readonly insertLog = preparedWrite((id, kind, resourceId, transition, fromState, toState, dueAt, appliedAt) =>
+    this.db.insertInto('lifecycle_log').values({
+      id,
+      kind,
+      resource_id: resourceId,
+      transition,
+      from_state: fromState,
+      to_state: toState,
+      due_at: dueAt,
+      applied_at: appliedAt,
+    }),
+  );
+
+  private async update(trx: Transaction<any>, table: string, id: string, set: Record<string, unknown>): Promise<void> {
+    const columns = Object.keys(set).filter((c) => set[c] !== undefined); // (as Kysely's set() leaves them out)
+    // An expression among the values (not a plain value) shapes the statement: build that one.
+    if (columns.some((c) => typeof set[c] === 'object' && set[c] !== null)) {
+      await trx.updateTable(table).set(set).where('id', '=', id).execute();
+      return;
+    }
+    await this.updateRow([table, ...columns].join(' '))(trx, ...columns.map((c) => set[c]), id);
+  }
+
   private async applyOne(trx: Transaction<any>, timer: TimerRow): Promise<boolean> {
-    const claimed = await trx.deleteFrom('lifecycle_timers').where('id', '=', timer.id).executeTakeFirst();
-    if (Number(claimed.numDeletedRows) !== 1) return false; // applied elsewhere already
+    if ((await this.claimTimer(trx, timer.id)) !== 1) return false; // applied elsewhere already
     const def = this.defs.get(timer.kind);
     const transition = def?.transitions[timer.transition];
     if (!def || !transition) return false; // a kind this build no longer knows: drop it
-    const row = (await trx.selectFrom(def.table).selectAll().where('id', '=', timer.resource_id).executeTakeFirst()) as
-      | Record<string, unknown>
-      | undefined;
+    const [row] = await this.rowOf(def.table)(trx, timer.resource_id);
     if (!row) return false;
     const state = String(row[def.statusColumn]);
     const from = typeof transition.from === 'string' ? [transition.from] : transition.from;
@@ -411,37 +449,25 @@ export class LifecycleEngine {
       const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.failTo };
       const updatedAt = def.updatedAtColumn === undefined ? 'updated_at' : def.updatedAtColumn;
       if (updatedAt) set[updatedAt] = at;
-      await trx.updateTable(def.table).set(set).where('id', '=', timer.resource_id).execute();
+      await this.update(trx, def.table, timer.resource_id, set);
       await this.log(trx, timer, state, transition.failTo!, at);
       return true;
     }
     const changes = (await transition.effect?.(ctx)) ?? {};
     if (transition.to === null) {
-      await trx.deleteFrom(def.table).where('id', '=', timer.resource_id).execute();
+      await this.deleteRow(def.table)(trx, timer.resource_id);
     } else {
       const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.to };
       const updatedAt = def.updatedAtColumn === undefined ? 'updated_at' : def.updatedAtColumn;
       if (updatedAt) set[updatedAt] = at;
-      await trx.updateTable(def.table).set(set).where('id', '=', timer.resource_id).execute();
+      await this.update(trx, def.table, timer.resource_id, set);
     }
     await this.log(trx, timer, state, transition.to, at);
     return true;
   }
 
   private async log(trx: Transaction<any>, timer: TimerRow, from: string, to: string | null, at: number): Promise<void> {
-    await trx
-      .insertInto('lifecycle_log')
-      .values({
-        id: this.ids.uuid(),
-        kind: timer.kind,
-        resource_id: timer.resource_id,
-        transition: timer.transition,
-        from_state: from,
-        to_state: to,
-        due_at: at,
-        applied_at: this.clock.now(),
-      })
-      .execute();
+    await this.insertLog(trx, this.ids.uuid(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clock.now());
   }
 
   private transition(kind: string, name: string): TransitionDef {

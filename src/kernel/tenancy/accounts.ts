@@ -3,6 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
+import { prepared } from '../db/prepared.js';
 
 export interface Account {
   id: string;
@@ -158,15 +159,19 @@ export class Tenancy {
     return id;
   }
 
-  /** Finds the live credential a request presents (its lookup value, already hashed if hashed). */
-  async findCredential(cloud: string, kind: string, lookup: string): Promise<CredentialMatch | undefined> {
-    const row = await this.db
+  /** Every authenticated request runs this one: built and compiled once (see prepared.ts). */
+  private readonly credentialByLookup = prepared((cloud, kind, lookup) =>
+    this.db
       .selectFrom('credentials')
       .select(['id', 'account_id', 'expires_at', 'secret_sealed'])
       .where('cloud', '=', cloud)
       .where('kind', '=', kind)
-      .where('lookup', '=', lookup)
-      .executeTakeFirst();
+      .where('lookup', '=', lookup),
+  );
+
+  /** Finds the live credential a request presents (its lookup value, already hashed if hashed). */
+  async findCredential(cloud: string, kind: string, lookup: string): Promise<CredentialMatch | undefined> {
+    const [row] = await this.credentialByLookup(this.db, cloud, kind, lookup);
     if (!row) return undefined;
     const expiresAt = row.expires_at === null ? null : Number(row.expires_at);
     if (expiresAt !== null && expiresAt <= this.clock.now()) return undefined;

@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
+import { byShape, prepared, preparedWrite } from '../../../kernel/db/prepared.js';
 import { badRequest, Code, GenesisError, missing, notFound } from '../errors.js';
 import type { InstanceType } from '../catalog.js';
 import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
@@ -7,7 +8,7 @@ import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
 import { publicPool } from './addresses.js';
 import { CLOUD, Counter, fromBool, type GenesisContext } from './context.js';
 import type { FloatingIps } from './floating-ips.js';
-import { fetchPage, type Page, type PageRequest } from './pagination.js';
+import { AccountList, type Page, type PageRequest } from './pagination.js';
 import type { SecurityGroups } from './security-groups.js';
 import type { Snapshots } from './snapshots.js';
 import type { SshKeys } from './ssh-keys.js';
@@ -61,18 +62,19 @@ interface Collaborators {
  * and how an instance holds stock, quota, addresses and links to other resources.
  */
 export class Instances {
+  /** Deep pages of a big account start from remembered positions instead of an OFFSET walk. */
+  private readonly pages: AccountList<InstanceRow>;
+
   constructor(
     private readonly ctx: GenesisContext,
     private readonly peers: Collaborators,
-  ) {}
+  ) {
+    this.pages = new AccountList<InstanceRow>(ctx.db, 'genesis_instances', ctx.kernel.store.writeVersion);
+  }
 
   async list(accountId: string, request: PageRequest): Promise<Page<InstanceView>> {
     const { db, kernel } = this.ctx;
-    const page = await fetchPage(
-      db.selectFrom('genesis_instances').selectAll().where('account_id', '=', accountId),
-      request,
-      kernel.counters.get(db, accountId, Counter.instances),
-    );
+    const page = await this.pages.page(accountId, request, kernel.counters.get(db, accountId, Counter.instances));
     return { ...page, items: await this.withLinks(page.items) };
   }
 
@@ -166,14 +168,14 @@ export class Instances {
         created_at: now,
         updated_at: now,
       };
-      await trx.insertInto('genesis_instances').values(row).execute();
+      await this.insertRow(trx, ...INSTANCE_COLUMNS.map((c) => row[c]));
       const links: InstanceLinkRow[] = [
         ...keys.map((k, i) => link(row.id, 'ssh_key', k.id, k.name, i)),
         ...groups.map((g, i) => link(row.id, 'security_group', g.id, g.name, i)),
         ...volumes.map((v, i) => link(row.id, 'volume', v.id, v.name, i)),
         ...(floating ? [link(row.id, 'floating_ip', floating.id, floating.name, 0)] : []),
       ];
-      if (links.length > 0) await trx.insertInto('genesis_instance_links').values(links).execute();
+      if (links.length > 0) await this.insertLinks(links.length)(trx, ...links.flatMap((l) => LINK_COLUMNS.map((c) => l[c])));
       await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, 'boot');
       return { row, links };
     });
@@ -294,29 +296,35 @@ export class Instances {
 
   // -------------------------------------------------------------------------------------
 
+  // The reads every GET and list makes, built and compiled once (see kernel/db/prepared.ts).
+  private readonly byId = prepared<InstanceRow>((id, accountId) =>
+    this.ctx.db.selectFrom('genesis_instances').selectAll().where('id', '=', id).where('account_id', '=', accountId),
+  );
+  private readonly insertRow = preparedWrite(
+    (...values) => this.ctx.db.insertInto('genesis_instances').values(Object.fromEntries(INSTANCE_COLUMNS.map((c, i) => [c, values[i]])) as InstanceRow),
+    INSTANCE_COLUMNS.length,
+  );
+  private readonly insertLinks = byShape<number>((n) => [
+    n * LINK_COLUMNS.length,
+    (...values) =>
+      this.ctx.db
+        .insertInto('genesis_instance_links')
+        .values(Array.from({ length: n }, (_, r) => Object.fromEntries(LINK_COLUMNS.map((c, i) => [c, values[r * LINK_COLUMNS.length + i]])) as InstanceLinkRow)),
+  ]);
+  private readonly linksOf = byShape<number, InstanceLinkRow>((n) => [
+    n,
+    (...ids) => this.ctx.db.selectFrom('genesis_instance_links').selectAll().where('instance_id', 'in', ids).orderBy('position'),
+  ]);
+
   private async find(trx: Executor, accountId: string, id: string): Promise<InstanceRow> {
-    const row = await trx
-      .selectFrom('genesis_instances')
-      .selectAll()
-      .where('id', '=', id)
-      .where('account_id', '=', accountId)
-      .executeTakeFirst();
+    const [row] = await this.byId(trx, id, accountId);
     if (!row) throw notFound(Code.InstanceNotFound, 'instance', id);
-    return row as InstanceRow;
+    return row;
   }
 
   private async withLinks(rows: InstanceRow[], trx: Executor = this.ctx.db): Promise<InstanceView[]> {
     if (rows.length === 0) return [];
-    const links = (await trx
-      .selectFrom('genesis_instance_links')
-      .selectAll()
-      .where(
-        'instance_id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .orderBy('position')
-      .execute()) as InstanceLinkRow[];
+    const links = await this.linksOf(rows.length)(trx, ...rows.map((r) => r.id));
     const byInstance = new Map<string, InstanceLinkRow[]>();
     for (const l of links) {
       const list = byInstance.get(l.instance_id);
@@ -431,6 +439,21 @@ export class Instances {
         .execute();
     }
   }
+}
+
+/**
+ * The columns of an instance row and of a link row, in the order the prepared inserts take
+ * them. (Every column, or the compiler says which is missing.)
+ */
+const INSTANCE_COLUMNS = columnsOf<InstanceRow>({
+  id: 1, account_id: 1, name: 1, hostname: 1, type: 1, region: 1, placement_option: 1, image_id: 1, image_name: 1, os_type: 1,
+  status: 1, private_ip: 1, public_ip: 1, public_ip_type: 1, dns_name: 1, is_protected: 1, disk_size: 1, destroy_on_shutdown: 1,
+  public_ipv6: 1, billing_type: 1, reservation_id: 1, metadata: 1, seq: 1, created_at: 1, updated_at: 1,
+});
+const LINK_COLUMNS = columnsOf<InstanceLinkRow>({ instance_id: 1, kind: 1, target_id: 1, target_name: 1, position: 1 });
+
+function columnsOf<Row>(all: Record<keyof Row, 1>): readonly (keyof Row)[] {
+  return Object.keys(all) as (keyof Row)[];
 }
 
 function link(instanceId: string, kind: InstanceLinkRow['kind'], targetId: string, name: string, position: number): InstanceLinkRow {

@@ -1,4 +1,5 @@
 import type { Executor } from '../../../kernel/db/store.js';
+import { prepared } from '../../../kernel/db/prepared.js';
 import { parseCidr } from '../../../kernel/ipam.js';
 import { badRequest, Code, GenesisError } from '../errors.js';
 import type { SecurityGroupRow } from '../tables.js';
@@ -161,16 +162,15 @@ export class SecurityGroups {
     return row;
   }
 
+  /** Every instance created without groups looks its default group up: compiled once (see prepared.ts). */
+  private readonly defaultOf = prepared<SecurityGroupRow>((accountId, region) =>
+    this.ctx.db.selectFrom('genesis_security_groups').selectAll().where('account_id', '=', accountId).where('region', '=', region).where('is_default', '=', 1).limit(1),
+  );
+
   /** The account's default group in a region, created on first need. */
   async ensureDefault(trx: Executor, accountId: string, region: string): Promise<SecurityGroupRow> {
-    const existing = await trx
-      .selectFrom('genesis_security_groups')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('region', '=', region)
-      .where('is_default', '=', 1)
-      .executeTakeFirst();
-    if (existing) return existing as SecurityGroupRow;
+    const [existing] = await this.defaultOf(trx, accountId, region);
+    if (existing) return existing;
     return this.insert(trx, accountId, {
       name: DEFAULT_GROUP_NAME,
       description: 'Default security group',

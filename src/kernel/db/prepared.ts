@@ -1,0 +1,71 @@
+import { CompiledQuery, type Compilable, type QueryResult } from 'kysely';
+import type { Executor } from './store.js';
+
+/** Where a run's argument goes among a compiled query's parameters. */
+class Slot {
+  constructor(readonly index: number) {}
+}
+
+/**
+ * A query Kysely builds and compiles once, then runs many times with new argument values.
+ * Building and compiling a query costs more than SQLite takes to run a simple one, and the
+ * hot paths (a credential lookup on every request, an instance by id, a page of a list) run
+ * the same few queries all day. The SQL is the one Kysely would have produced for the engine
+ * in use ($n placeholders on PostgreSQL, ? on SQLite), compiled on first use.
+ *
+ * `build` receives one placeholder per argument (as many as it declares, or `arity`) and must
+ * use each as a plain value (a comparison operand, a limit, an inserted value), never to shape
+ * the query (a list whose length varies, a column name): such queries get one prepared form per
+ * shape (see `byShape`).
+ *
+ *   const find = prepared((id, account) => db.selectFrom('t').selectAll().where('id', '=', id).where('account_id', '=', account));
+ *   const rows = await find(trx, id, accountId);
+ */
+export function prepared<R = Record<string, any>>(
+  build: (...args: any[]) => Compilable<any>,
+  arity = build.length,
+): (executor: Executor, ...args: unknown[]) => Promise<R[]> {
+  const run = compileOnce(build, arity);
+  return async (executor, ...args) => (await run(executor, args)).rows as R[];
+}
+
+/** A prepared insert, update or delete: resolves to the number of rows it changed. */
+export function preparedWrite(build: (...args: any[]) => Compilable<any>, arity = build.length): (executor: Executor, ...args: unknown[]) => Promise<number> {
+  const run = compileOnce(build, arity);
+  return async (executor, ...args) => {
+    const result = await run(executor, args);
+    return Number(result.numAffectedRows ?? 0n);
+  };
+}
+
+function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number) {
+  let template: { sql: string; parameters: readonly unknown[] } | null = null;
+  return (executor: Executor, args: unknown[]): Promise<QueryResult<unknown>> => {
+    if (template === null) {
+      const slots = Array.from({ length: arity }, (_, i) => new Slot(i));
+      const compiled = build(...slots).compile();
+      template = { sql: compiled.sql, parameters: compiled.parameters };
+    }
+    const parameters = template.parameters.map((p) => (p instanceof Slot ? args[p.index] : p));
+    return executor.executeQuery(CompiledQuery.raw(template.sql, parameters));
+  };
+}
+
+/**
+ * Prepared forms of a query whose shape depends on something other than its values (the
+ * number of ids in an `in` list, say): one per shape key, made on first use. `make` returns
+ * the builder and how many arguments it takes.
+ */
+export function byShape<K, R = Record<string, any>>(make: (key: K) => [arity: number, build: (...args: any[]) => Compilable<any>], limit = 256) {
+  const forms = new Map<K, (executor: Executor, ...args: unknown[]) => Promise<R[]>>();
+  return (key: K) => {
+    let form = forms.get(key);
+    if (form === undefined) {
+      if (forms.size >= limit) forms.clear();
+      const [arity, build] = make(key);
+      form = prepared<R>(build, arity);
+      forms.set(key, form);
+    }
+    return form;
+  };
+}
