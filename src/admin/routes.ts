@@ -170,9 +170,12 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     });
     app.post('/clock/advance', { schema: { body: Type.Object({ by: Type.Union([Type.String(), Type.Integer({ minimum: 0 })]) }) } }, async (req) => {
       kernel.clock.advance(duration(req.body.by, 'by'));
-      await kernel.shareControls();
       // Everything that fell due in the skipped interval is applied, in order, before answering.
-      const applied = (await kernel.lifecycle.runDue()) + (await kernel.lifecycle.releaseDue());
+      // Moving the clock has already started that run: join it now, so that the count is its
+      // count even when it ends while the new clock is being shared.
+      const applying = kernel.lifecycle.runDue();
+      await kernel.shareControls();
+      const applied = (await applying) + (await kernel.lifecycle.releaseDue());
       return { ...clockView(), applied };
     });
 

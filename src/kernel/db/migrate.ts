@@ -20,9 +20,22 @@ export async function migrate(db: Kysely<any>, scope: string, migrations: Migrat
     // a store already ran.
     allowUnorderedMigrations: true,
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely looks its bookkeeping table up among every schema's tables; a schema that another
+  // Hangar (or test run) drops meanwhile in the same database can fail that lookup. Nothing
+  // was applied (each attempt is a transaction): try again.
+  for (let attempt = 1; error && schemaVanished(error) && attempt <= 5; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`migration ${scope}/${failed ?? '?'} failed: ${(error as Error).message ?? error}`, { cause: error });
   }
+}
+
+/** PostgreSQL's invalid_schema_name (3F000), or a catalog row gone mid-query. */
+function schemaVanished(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '3F000' || (code === 'XX000' && /cache lookup failed/.test(String((error as Error).message)));
 }
