@@ -358,19 +358,32 @@ export class LifecycleEngine {
 
   /**
    * The next timers due, oldest first. On PostgreSQL the rows are locked and rows another
-   * replica holds are skipped, so replicas share the work instead of queueing on each other;
-   * the claim itself is the timer's deletion in applyOne, which makes each apply exactly once.
+   * replica (or batch) holds are skipped, so they share the work instead of queueing on each
+   * other; the claim itself is the timer's deletion in applyOne, which makes each apply exactly
+   * once. A timer whose resource has an earlier one pending waits for it: two batches (or
+   * replicas) at once must not apply one resource's transitions out of order.
    */
   private async dueBatch(trx: Transaction<any>): Promise<TimerRow[]> {
     let query = trx
-      .selectFrom('lifecycle_timers')
-      .select(['id', 'kind', 'resource_id', 'transition', 'due_at'])
-      .where('held', '=', 0)
-      .where('due_at', '<=', this.clock.now())
-      .orderBy('due_at')
-      .orderBy('id')
+      .selectFrom('lifecycle_timers as t')
+      .select(['t.id', 't.kind', 't.resource_id', 't.transition', 't.due_at'])
+      .where('t.held', '=', 0)
+      .where('t.due_at', '<=', this.clock.now())
+      .where(({ not, exists, selectFrom, eb, or, and }) =>
+        not(
+          exists(
+            selectFrom('lifecycle_timers as e')
+              .select('e.id')
+              .whereRef('e.resource_id', '=', 't.resource_id')
+              .where('e.held', '=', 0) // (one held by an operator does not hold back the rest)
+              .where(or([eb('e.due_at', '<', eb.ref('t.due_at')), and([eb('e.due_at', '=', eb.ref('t.due_at')), eb('e.id', '<', eb.ref('t.id'))])])),
+          ),
+        ),
+      )
+      .orderBy('t.due_at')
+      .orderBy('t.id')
       .limit(BATCH);
-    if (this.options.engine === 'postgres') query = query.forUpdate().skipLocked();
+    if (this.options.engine === 'postgres') query = query.forUpdate('t').skipLocked();
     return (await query.execute()) as TimerRow[];
   }
 
