@@ -4,6 +4,7 @@
 //
 //   node --import tsx bench/run.ts [--quick] [--only throughput,scale,lifecycle,creates]
 //        [--engines sqlite,postgres] [--rows 1000000] [--transitions 100000] [--no-prism]
+//        (and `replicas`, one PostgreSQL replica versus three, when PostgreSQL is reachable)
 //
 // Results go to bench/results/<timestamp>.json and .md (the table BENCHMARKS.md quotes).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { ROOT, RESULTS, SCRATCH, fmt, log, postgresAvailable, quiesceBudget } fr
 import { creates, type CreatesResult } from './suites/creates.js';
 import { lifecycle, type LifecycleResult } from './suites/lifecycle.js';
 import { scale, type ScaleResult } from './suites/scale.js';
+import { replicas, type ReplicasResult } from './suites/replicas.js';
 import { throughput, type ThroughputResult } from './suites/throughput.js';
 
 const { values } = parseArgs({
@@ -34,7 +36,7 @@ if (quick) {
   quiesceBudget.ms = 0; // a smoke run: no waiting for a quiet machine,
   process.env.HANGAR_BENCH_TIMINGS ??= 'instant'; // nor for instances to boot
 }
-const only = new Set((values.only ?? 'throughput,scale,lifecycle,creates').split(','));
+const only = new Set((values.only ?? 'throughput,scale,lifecycle,creates,replicas').split(','));
 const pgUp = await postgresAvailable();
 const engines = (values.engines ?? (quick ? 'sqlite' : 'sqlite,postgres')).split(',').filter((e): e is 'sqlite' | 'postgres' => {
   if (e === 'postgres' && !pgUp) {
@@ -45,8 +47,8 @@ const engines = (values.engines ?? (quick ? 'sqlite' : 'sqlite,postgres')).split
 });
 
 const size = {
-  rows: Number(values.rows ?? (quick ? 10_000 : 1_000_000)),
-  transitions: Number(values.transitions ?? (quick ? 3_000 : 100_000)),
+  rows: Number(values.rows ?? (quick ? 3_000 : 1_000_000)),
+  transitions: Number(values.transitions ?? (quick ? 1_000 : 100_000)),
   rounds: Number(values.rounds ?? (quick ? 1 : 5)),
 };
 
@@ -57,6 +59,7 @@ const results: {
   scale: ScaleResult[];
   lifecycle: LifecycleResult[];
   creates: CreatesResult[];
+  replicas?: ReplicasResult;
 } = {
   machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
   quick,
@@ -96,9 +99,15 @@ for (const engine of engines) {
   }
   if (only.has('creates')) {
     results.creates.push(
-      await creates({ engine, duration: quick ? 3 : 30, connections: 32, warmup: quick ? 0 : 3, timings: quick ? 'instant' : 'fast', timeoutMs: quick ? 30_000 : 180_000 }),
+      await creates({ engine, duration: quick ? 1 : 30, connections: 32, warmup: quick ? 0 : 3, timings: quick ? 'instant' : 'fast', timeoutMs: quick ? 30_000 : 180_000 }),
     );
   }
+}
+
+if (only.has('replicas')) {
+  if (pgUp) {
+    results.replicas = await replicas({ replicas: 3, rows: quick ? 500 : 100_000, connections: 32, duration: quick ? 1 : 10, warmup: quick ? 0 : 3, rounds: size.rounds });
+  } else log('replicas: PostgreSQL is not reachable, skipped');
 }
 
 const table = report(results);
@@ -163,6 +172,19 @@ function report(r: typeof results): string {
     const full = c.options.duration >= 30;
     rows.push([`sustained creates, ${c.options.duration} s × ${c.options.connections} connections — ${e}`, `${fmt.int(c.perSecond)}/s (${fmt.int(c.created)} created; p50 ${fmt.ms(c.p50)}, p99 ${fmt.ms(c.p99)})`, '≥ 2,000/s', full ? verdict(c.perSecond >= 2000) : '']);
     rows.push([`creates lost / failed / all active — ${e}`, `${c.lost} of ${fmt.int(c.created)} lost, ${c.failed} failed; ${fmt.int(c.stored)} stored = API total ${fmt.int(c.apiTotal)} (${c.inFlight} created by requests in flight at the stop); ${c.allActive ? `all active ${fmt.s(c.settleMs)} after the load` : '**not all active**'}`, '0 lost, all active', verdict(c.lost === 0 && c.failed === 0 && c.allActive && c.stored === c.apiTotal && c.inFlight >= 0 && c.inFlight <= c.options.connections)]);
+  }
+  if (r.replicas) {
+    const n = r.replicas.options.replicas;
+    for (const [route, byCount] of Object.entries(r.replicas.figures)) {
+      const one = byCount['1']!;
+      const many = byCount[String(n)]!;
+      rows.push([
+        `${route}, 1 replica versus ${n} — postgres`,
+        `${fmt.int(one.medianRps)} → ${fmt.int(many.medianRps)} req/s (${fmt.x(many.medianRps / one.medianRps)}); p99 ${fmt.ms(one.medianP99)} → ${fmt.ms(many.medianP99)}${one.non2xx + many.non2xx ? `; ${one.non2xx + many.non2xx} non-2xx` : ''}`,
+        '',
+        '',
+      ]);
+    }
   }
   const notes = r.throughput?.notes ?? [];
   return [
