@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import formats from 'ajv-formats';
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import fastJsonStringify from 'fast-json-stringify';
 
 /**
  * Request validation. Bodies are JSON and are checked as sent: no type coercion, so
@@ -29,6 +30,12 @@ export function installValidators(app: FastifyInstance): void {
     // root value can be coerced in place), as it does for the compiled function itself.
     validate.schemaEnv = true;
     return validate;
+  });
+  // Response serializers likewise: the same fast-json-stringify Fastify would use, built when a
+  // route first answers with that status.
+  app.setSerializerCompiler(({ schema }) => {
+    let serialize: ((data: unknown) => string) | undefined;
+    return (data: unknown) => (serialize ??= fastJsonStringify(schema as object))(data);
   });
 }
 

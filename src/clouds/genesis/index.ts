@@ -80,7 +80,7 @@ export const genesisCloud: CloudModule = {
     });
     kernel.onRecount((trx) => recount(trx));
 
-    const redis = config.rateLimit > 0 && config.redisUrl ? connectRedis(config.redisUrl) : null;
+    const redis = config.rateLimit > 0 && config.redisUrl ? await connectRedis(config.redisUrl) : null;
     const pinned = config.demo.genesisToken;
     kernel.tenancy.onAccountCreated(CLOUD, async ({ trx, account, demo }) => {
       const token = demo && pinned ? pinned : kernel.ids.secret(16);

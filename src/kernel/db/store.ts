@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
-import pg from 'pg';
+import type pgModule from 'pg';
 
 /**
  * The store: one Kysely instance over the configured engine. Cloud code receives a Kysely
@@ -55,8 +55,17 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   throw new Error(`HANGAR_DATABASE_URL must start with sqlite: or postgres:// (got "${url}")`);
 }
 
-// Counts and epoch milliseconds are int8 in PostgreSQL; they all fit a JS number.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+type Pg = typeof pgModule;
+let pgLoaded: Pg | null = null;
+
+/** The PostgreSQL driver, loaded on first use (an SQLite run never needs it; start-up counts). */
+async function loadPg(): Promise<Pg> {
+  if (pgLoaded) return pgLoaded;
+  const pg = (await import('pg')).default;
+  // Counts and epoch milliseconds are int8 in PostgreSQL; they all fit a JS number.
+  pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+  return (pgLoaded = pg);
+}
 
 /**
  * PostgreSQL through a pool. A `schema` query parameter (Hangar's own, not libpq's) puts
@@ -64,6 +73,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
  * one database without seeing each other.
  */
 async function openPostgres(url: string, poolSize: number): Promise<Store> {
+  const pg = await loadPg();
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
   parsed.searchParams.delete('schema');
@@ -94,7 +104,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Store> {
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
-  const notifications = postgresNotifications(connectionString, schema ?? 'public', db);
+  const notifications = postgresNotifications(pg, connectionString, schema ?? 'public', db);
   parsed.password = parsed.password ? '***' : '';
   return {
     db,
@@ -135,7 +145,7 @@ function localNotifications(): Notifications {
  * other and nobody else. The connection comes back by itself after an outage, and a handler
  * is called on reconnection too: whatever was said meanwhile was missed, so reload.
  */
-function postgresNotifications(connectionString: string, schema: string, db: Kysely<any>): Notifications & { stopAll(): Promise<void> } {
+function postgresNotifications(pg: Pg, connectionString: string, schema: string, db: Kysely<any>): Notifications & { stopAll(): Promise<void> } {
   const channel = (topic: string) => `hangar_${createHash('sha256').update(`${schema}:${topic}`).digest('hex').slice(0, 24)}`;
   const stops = new Set<() => Promise<void>>();
   // Our own notifications come back to us too; they carry this id so we can ignore them (the
@@ -146,7 +156,7 @@ function postgresNotifications(connectionString: string, schema: string, db: Kys
       await sql`select pg_notify(${channel(topic)}, ${self})`.execute(db);
     },
     listen: async (topic, handler) => {
-      let client: pg.Client | null = null;
+      let client: pgModule.Client | null = null;
       let stopped = false;
       let retry: NodeJS.Timeout | null = null;
       const connect = async (): Promise<void> => {
