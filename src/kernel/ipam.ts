@@ -23,17 +23,29 @@ export function formatIpv4(value: number): string {
  * two owners at once. Allocation walks a cursor through the pool, so addresses are handed out
  * in a predictable order and a released one is only reused after the pool wraps.
  */
+/** parseCidr, remembered (a CIDR string always parses the same; pools are few). */
+const parsed = new Map<string, ReturnType<typeof parseCidr>>();
+function parsedCidr(cidr: string): ReturnType<typeof parseCidr> {
+  let result = parsed.get(cidr);
+  if (result === undefined) {
+    if (parsed.size >= 4096) parsed.clear();
+    result = parseCidr(cidr);
+    parsed.set(cidr, result);
+  }
+  return result;
+}
+
 export class Ipam {
   constructor(private readonly db: Kysely<any>) {}
 
   // Every instance that boots allocates twice: built and compiled once (see db/prepared.ts).
-  private readonly cidrOf = prepared<{ cidr: string }>((pool) => this.db.selectFrom('ip_pools').select('cidr').where('name', '=', pool));
-  private readonly advance = prepared<{ cursor: number }>((pool) =>
+  // The cursor moves and the pool's range comes back in one statement.
+  private readonly advance = prepared<{ cursor: number; cidr: string }>((pool) =>
     this.db
       .updateTable('ip_pools')
       .set((eb) => ({ cursor: eb('cursor', '+', 1) }))
       .where('name', '=', pool)
-      .returning('cursor'),
+      .returning(['cursor', 'cidr']),
   );
   private readonly lease = preparedWrite((pool, address, owner) =>
     this.db
@@ -59,16 +71,13 @@ export class Ipam {
 
   /** Leases the next free address of the pool to `owner`; null when the pool is exhausted. */
   async allocate(trx: Executor, pool: string, owner: string): Promise<string | null> {
-    const [row] = await this.cidrOf(trx, pool);
-    if (!row) throw new Error(`unknown address pool ${pool}`);
-    const { base, size } = parseCidr(row.cidr);
-    // Host addresses only, and none ending in .0 or .255, which some tools treat as special.
-    const usable = (offset: number) => offset >= 2 && offset < size - 1 && offset % 256 !== 0 && offset % 256 !== 255;
     for (let attempt = 0; attempt < 64; attempt++) {
       const [step] = await this.advance(trx, pool);
       if (!step) throw new Error(`unknown address pool ${pool}`);
+      const { base, size } = parsedCidr(step.cidr);
       const offset = 2 + ((Number(step.cursor) - 1) % Math.max(1, size - 3));
-      if (!usable(offset)) continue;
+      // Host addresses only, and none ending in .0 or .255, which some tools treat as special.
+      if (offset < 2 || offset >= size - 1 || offset % 256 === 0 || offset % 256 === 255) continue;
       if ((await this.lease(trx, pool, base + offset, owner)) === 1) return formatIpv4(base + offset);
     }
     return null;

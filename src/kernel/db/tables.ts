@@ -13,11 +13,40 @@ export interface TableInfo {
  * a table comes after the tables it references: insert in this order, delete in reverse.
  */
 export async function dataTables(db: Kysely<any>, engine: Engine, schema: string | null): Promise<TableInfo[]> {
-  const tables = (await db.introspection.getTables())
-    .filter((t) => !t.isView && !/_migrations(_lock)?$/.test(t.name) && (schema === null || t.schema === schema))
-    .map((t) => ({ name: t.name, columns: t.columns.map((c) => c.name), parents: [] as string[] }));
+  const tables = (await columnsByTable(db, engine, schema))
+    .filter((t) => !/_migrations(_lock)?$/.test(t.name))
+    .map((t) => ({ ...t, parents: [] as string[] }));
   for (const table of tables) table.parents = await foreignParents(db, engine, table.name);
   return topological(tables);
+}
+
+/**
+ * Every table of the store with its columns in order. On PostgreSQL only our schema's catalog
+ * rows are read: Kysely's introspector reads every schema's, and fails when another schema of
+ * the database is dropped meanwhile (another Hangar's, or another test run's).
+ */
+async function columnsByTable(db: Kysely<any>, engine: Engine, schema: string | null): Promise<{ name: string; columns: string[] }[]> {
+  const rows =
+    engine === 'sqlite'
+      ? await sql<{ table: string; column: string }>`
+          select m.name as "table", c.name as "column"
+          from sqlite_master m join pragma_table_info(m.name) c
+          where m.type = 'table' and m.name not like 'sqlite_%'
+          order by m.name, c.cid`.execute(db)
+      : await sql<{ table: string; column: string }>`
+          select c.relname as "table", a.attname as "column"
+          from pg_catalog.pg_class c
+          join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+          join pg_catalog.pg_attribute a on a.attrelid = c.oid
+          where n.nspname = ${schema ?? 'public'} and c.relkind in ('r', 'p') and a.attnum > 0 and not a.attisdropped
+          order by c.relname, a.attnum`.execute(db);
+  const tables = new Map<string, string[]>();
+  for (const row of rows.rows) {
+    const columns = tables.get(row.table) ?? [];
+    columns.push(row.column);
+    tables.set(row.table, columns);
+  }
+  return [...tables].map(([name, columns]) => ({ name, columns }));
 }
 
 async function foreignParents(db: Kysely<any>, engine: Engine, table: string): Promise<string[]> {

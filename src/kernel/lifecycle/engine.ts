@@ -4,7 +4,7 @@ import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
 import type { Faults } from '../faults.js';
 import { isStoreUnavailable } from '../db/errors.js';
-import { byShape, prepared, preparedWrite } from '../db/prepared.js';
+import { byShape, preparedWrite } from '../db/prepared.js';
 
 /**
  * The lifecycle engine. Each resource kind declares its states and the timed transitions
@@ -92,6 +92,9 @@ export interface LifecycleEngineOptions {
  */
 const BATCH = 50;
 const MAX_DELAY = 2 ** 31 - 1;
+/** An audit entry's values, in the order of LOG_COLUMNS. */
+type LogValues = [id: string, kind: string, resourceId: string, transition: string, from: string, to: string | null, dueAt: number, appliedAt: number];
+const LOG_COLUMNS = ['id', 'kind', 'resource_id', 'transition', 'from_state', 'to_state', 'due_at', 'applied_at'] as const;
 /** Lets pending I/O (requests) run: SQLite queries resolve at once, so a drain never would. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -332,7 +335,9 @@ export class LifecycleEngine {
         await this.db.transaction().execute(async (trx) => {
           batch = await this.dueBatch(trx);
           claimed = true;
-          for (const timer of batch) if (await this.applyOne(trx, timer)) committed++;
+          const logs: LogValues[] = [];
+          for (const timer of batch) if (await this.applyOne(trx, timer, logs)) committed++;
+          await this.writeLog(trx, logs);
         });
         if (batch.length === 0) return applied;
         applied += committed;
@@ -344,7 +349,9 @@ export class LifecycleEngine {
         for (const timer of batch) {
           try {
             await this.db.transaction().execute(async (trx) => {
-              if (await this.applyOne(trx, timer)) applied++;
+              const logs: LogValues[] = [];
+              if (await this.applyOne(trx, timer, logs)) applied++;
+              await this.writeLog(trx, logs);
             });
           } catch (error) {
             if (isStoreUnavailable(error)) throw error; // the store is away, not the timer at fault
@@ -408,18 +415,11 @@ export class LifecycleEngine {
     const [table, ...columns] = shape.split(' ');
     return [columns.length + 1, (...values) => this.db.updateTable(table!).set(Object.fromEntries(columns.map((c, i) => [c, values[i]]))).where('id', '=', values[columns.length])];
   });
-  private readonly insertLog = preparedWrite((id, kind, resourceId, transition, fromState, toState, dueAt, appliedAt) =>
-    this.db.insertInto('lifecycle_log').values({
-      id,
-      kind,
-      resource_id: resourceId,
-      transition,
-      from_state: fromState,
-      to_state: toState,
-      due_at: dueAt,
-      applied_at: appliedAt,
-    }),
-  );
+  private readonly insertLogs = byShape<number>((n) => [
+    n * LOG_COLUMNS.length,
+    (...values) =>
+      this.db.insertInto('lifecycle_log').values(Array.from({ length: n }, (_, r) => Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, values[r * LOG_COLUMNS.length + i]])))),
+  ]);
 
   private async update(trx: Transaction<any>, table: string, id: string, set: Record<string, unknown>): Promise<void> {
     const columns = Object.keys(set).filter((c) => set[c] !== undefined); // (as Kysely's set() leaves them out)
@@ -431,7 +431,8 @@ export class LifecycleEngine {
     await this.updateRow([table, ...columns].join(' '))(trx, ...columns.map((c) => set[c]), id);
   }
 
-  private async applyOne(trx: Transaction<any>, timer: TimerRow): Promise<boolean> {
+  /** Applies one timer's transition; its audit entry joins `logs`, written with the batch's. */
+  private async applyOne(trx: Transaction<any>, timer: TimerRow, logs: LogValues[]): Promise<boolean> {
     if ((await this.claimTimer(trx, timer.id)) !== 1) return false; // applied elsewhere already
     const def = this.defs.get(timer.kind);
     const transition = def?.transitions[timer.transition];
@@ -463,7 +464,7 @@ export class LifecycleEngine {
       const updatedAt = def.updatedAtColumn === undefined ? 'updated_at' : def.updatedAtColumn;
       if (updatedAt) set[updatedAt] = at;
       await this.update(trx, def.table, timer.resource_id, set);
-      await this.log(trx, timer, state, transition.failTo!, at);
+      logs.push(this.logValues(timer, state, transition.failTo!, at));
       return true;
     }
     const changes = (await transition.effect?.(ctx)) ?? {};
@@ -475,12 +476,17 @@ export class LifecycleEngine {
       if (updatedAt) set[updatedAt] = at;
       await this.update(trx, def.table, timer.resource_id, set);
     }
-    await this.log(trx, timer, state, transition.to, at);
+    logs.push(this.logValues(timer, state, transition.to, at));
     return true;
   }
 
-  private async log(trx: Transaction<any>, timer: TimerRow, from: string, to: string | null, at: number): Promise<void> {
-    await this.insertLog(trx, this.ids.uuid(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clock.now());
+  private logValues(timer: TimerRow, from: string, to: string | null, at: number): LogValues {
+    return [this.ids.uuid(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clock.now()];
+  }
+
+  /** A batch's audit entries in one statement (nothing reads the log while transitions apply). */
+  private async writeLog(trx: Transaction<any>, logs: LogValues[]): Promise<void> {
+    if (logs.length > 0) await this.insertLogs(logs.length)(trx, ...logs.flat());
   }
 
   private transition(kind: string, name: string): TransitionDef {
