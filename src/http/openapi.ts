@@ -1,5 +1,8 @@
 import type { RouteOptions } from 'fastify';
-import { stringify } from 'yaml';
+import type yamlModule from 'yaml';
+import { lazy } from '../kernel/lazy.js';
+
+const yaml = lazy<typeof yamlModule>('yaml');
 
 /**
  * Builds the OpenAPI 3.1 document of what a cloud's routes actually accept and return, from
@@ -43,7 +46,7 @@ export class OpenApiCollector {
   document(): { json: string; yaml: string } {
     if (this.cached) return this.cached;
     const doc = this.build();
-    this.cached = { json: JSON.stringify(doc, null, 2), yaml: stringify(doc, { aliasDuplicateObjects: false }) };
+    this.cached = { json: JSON.stringify(doc, null, 2), yaml: yaml().stringify(doc, { aliasDuplicateObjects: false }) };
     return this.cached;
   }
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, adminOf, availability, genesisFor } from '../helpers/admin.js';
 import { activeInstance, createInstance, createKey, CPU_TYPE, GPU_TYPE, instanceStatus, REGION } from '../helpers/genesis.js';
@@ -108,6 +109,18 @@ describe('admin API: state export and import', () => {
     const again = await targetAdmin.get('/state');
     expect(again.body).toEqual(doc);
     expect(again.text).toBe(JSON.stringify(doc));
+    if (target.hangar.kernel.store.engine === 'postgres') {
+      // An import is a bulk load: PostgreSQL gets the written tables' statistics at once
+      // (autovacuum may be off, or minutes away), so it plans with the rows it now holds.
+      const { rows } = await sql<{ relname: string; analyzed: boolean }>`
+        select relname, last_analyze is not null as analyzed from pg_stat_user_tables
+        where schemaname = current_schema() and relname in ('genesis_instances', 'genesis_instance_links', 'credentials')`.execute(target.hangar.kernel.db);
+      expect(rows.map((r) => [r.relname, r.analyzed]).sort()).toEqual([
+        ['credentials', true],
+        ['genesis_instance_links', true],
+        ['genesis_instances', true],
+      ]);
+    }
 
     // The imported store works: tokens, resources, stock, pending transitions.
     const aliceThere = genesisFor(target, alice.token);

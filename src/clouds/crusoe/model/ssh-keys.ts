@@ -1,7 +1,10 @@
-import sshpk from 'sshpk';
+import type sshpkModule from 'sshpk';
+import { lazy } from '../../../kernel/lazy.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { SshKeyRow } from '../tables.js';
 import type { CrusoeContext } from './context.js';
+
+const sshpk = lazy<typeof sshpkModule>('sshpk');
 
 export interface ParsedKey {
   /** The key line as stored: type, base64 and comment, single spaces. */
@@ -18,10 +21,10 @@ export interface ParsedKey {
 export function parsePublicKey(input: string, field: string): ParsedKey {
   const value = input.trim();
   if (/PRIVATE KEY/.test(value)) throw badRequest(`"${field}" is a private key: send the public key (the .pub file) instead`);
-  let key: sshpk.Key;
+  let key: sshpkModule.Key;
   try {
     if (/[\r\n]/.test(value)) throw new Error('more than one line');
-    key = sshpk.parseKey(value, 'ssh');
+    key = sshpk().parseKey(value, 'ssh');
   } catch {
     throw badRequest(`"${field}" is not an OpenSSH public key (expected "<type> <base64> [comment]" on one line)`);
   }

@@ -1,9 +1,12 @@
-import sshpk from 'sshpk';
+import type sshpkModule from 'sshpk';
+import { lazy } from '../../../kernel/lazy.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { Code, GenesisError, notFound } from '../errors.js';
 import type { SshKeyRow } from '../tables.js';
 import { Counter, type GenesisContext } from './context.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
+
+const sshpk = lazy<typeof sshpkModule>('sshpk');
 
 export interface ParsedPublicKey {
   value: string;
@@ -21,10 +24,10 @@ export function parsePublicKey(input: string): ParsedPublicKey {
   if (/PRIVATE KEY-----/.test(value) || looksLikePrivateKey(value)) {
     throw new GenesisError(400, Code.PrivateKeyProvided, '"value" is a private key: send the public key (the .pub file) instead');
   }
-  let key: sshpk.Key;
+  let key: sshpkModule.Key;
   try {
     if (value.includes('\n')) throw new Error('more than one line');
-    key = sshpk.parseKey(value, 'ssh');
+    key = sshpk().parseKey(value, 'ssh');
   } catch {
     throw new GenesisError(400, Code.SshKeyMalformed, '"value" is not an OpenSSH public key (expected "<type> <base64> [comment]")');
   }
@@ -38,7 +41,7 @@ export function parsePublicKey(input: string): ParsedPublicKey {
 
 function looksLikePrivateKey(value: string): boolean {
   try {
-    sshpk.parsePrivateKey(value, 'auto');
+    sshpk().parsePrivateKey(value, 'auto');
     return true;
   } catch {
     return false;
