@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration } from 'kysely';
+import { Migrator, sql, type DatabaseIntrospector, type Kysely, type Migration, type TableMetadata } from 'kysely';
 
 export type Migrations = Record<string, Migration>;
 
@@ -9,7 +9,7 @@ export type Migrations = Record<string, Migration>;
  */
 export async function migrate(db: Kysely<any>, scope: string, migrations: Migrations, schema: string | null = null): Promise<void> {
   const migrator = new Migrator({
-    db,
+    db: schema === null ? db : withSchemaIntrospection(db, schema),
     // On PostgreSQL the bookkeeping is looked up in our own schema, not in any schema that
     // happens to hold a table of that name.
     ...(schema !== null ? { migrationTableSchema: schema } : {}),
@@ -20,22 +20,38 @@ export async function migrate(db: Kysely<any>, scope: string, migrations: Migrat
     // a store already ran.
     allowUnorderedMigrations: true,
   });
-  let { error, results } = await migrator.migrateToLatest();
-  // Kysely looks its bookkeeping table up among every schema's tables; a schema that another
-  // Hangar (or test run) drops meanwhile in the same database can fail that lookup. Nothing
-  // was applied (each attempt is a transaction): try again.
-  for (let attempt = 1; error && schemaVanished(error) && attempt <= 5; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
-    ({ error, results } = await migrator.migrateToLatest());
-  }
+  const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`migration ${scope}/${failed ?? '?'} failed: ${(error as Error).message ?? error}`, { cause: error });
   }
 }
 
-/** PostgreSQL's invalid_schema_name (3F000), or a catalog row gone mid-query. */
-function schemaVanished(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === '3F000' || (code === 'XX000' && /cache lookup failed/.test(String((error as Error).message)));
+/**
+ * The same Kysely, but its introspection (what the Migrator asks to learn whether its
+ * bookkeeping tables exist) lists only our schema's tables. Kysely's own PostgreSQL
+ * introspector reads every schema of the database, and fails when another schema's tables
+ * change meanwhile (another Hangar migrating or dropping its schema on the same database:
+ * replicas of other installations, concurrent test runs).
+ */
+function withSchemaIntrospection(db: Kysely<any>, schema: string): Kysely<any> {
+  const introspection: DatabaseIntrospector = {
+    getSchemas: async () => [{ name: schema }],
+    getTables: async () => {
+      const { rows } = await sql<{ name: string }>`
+        select c.relname as name from pg_catalog.pg_class c
+        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = ${schema} and c.relkind in ('r', 'p')`.execute(db);
+      return rows.map((r): TableMetadata => ({ name: r.name, schema, isView: false, columns: [] }));
+    },
+    getMetadata: async () => ({ tables: await introspection.getTables() }),
+  };
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === 'introspection') return introspection;
+      const value = Reflect.get(target, property, target);
+      // (Kysely's methods use private fields: they must run on the instance itself)
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

@@ -54,11 +54,14 @@ async function foreignParents(db: Kysely<any>, engine: Engine, table: string): P
     const rows = await sql<{ table: string }>`select "table" from pragma_foreign_key_list(${table})`.execute(db);
     return [...new Set(rows.rows.map((r) => r.table))];
   }
+  // (pg_catalog, not information_schema, whose views check privileges on every schema's rows)
   const rows = await sql<{ parent: string }>`
-    select distinct ccu.table_name as parent
-    from information_schema.table_constraints tc
-    join information_schema.constraint_column_usage ccu on ccu.constraint_name = tc.constraint_name and ccu.table_schema = tc.table_schema
-    where tc.constraint_type = 'FOREIGN KEY' and tc.table_name = ${table} and tc.table_schema = current_schema()`.execute(db);
+    select distinct p.relname as parent
+    from pg_catalog.pg_constraint k
+    join pg_catalog.pg_class c on c.oid = k.conrelid
+    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    join pg_catalog.pg_class p on p.oid = k.confrelid
+    where k.contype = 'f' and n.nspname = current_schema() and c.relname = ${table}`.execute(db);
   return rows.rows.map((r) => r.parent);
 }
 
