@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Clock } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { LifecycleDef } from '../../src/kernel/lifecycle/engine.js';
+import { testStore } from '../helpers/hangar.js';
 
 const T0 = Date.parse('2026-01-05T10:00:00.000Z');
 
@@ -227,5 +228,84 @@ describe('the lifecycle engine', () => {
     await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'build');
     clock.advance(1_000); // the engine listens to the clock
     await vi.waitFor(async () => expect((await row('w1'))!.status).toBe('ready'));
+  });
+});
+
+/**
+ * Replicas on PostgreSQL claim batches side by side (`FOR UPDATE SKIP LOCKED`). While one holds
+ * a resource's earlier timer in its uncommitted batch, another must not take that resource's
+ * later timer: it would find the resource not yet moved and drop the timer as stale, or apply
+ * the two out of order.
+ */
+describe.runIf(process.env.HANGAR_TEST_ENGINE === 'postgres' && process.env.HANGAR_TEST_POSTGRES_URL)('the lifecycle engine beside another replica', () => {
+  const gadgets: LifecycleDef = {
+    kind: 'test.gadget',
+    table: 'gadgets',
+    statusColumn: 'status',
+    transitions: {
+      up: { from: 'a', to: 'b', after: { fast: 1_000, realistic: 1_000 } },
+      on: { from: 'b', to: 'c', after: { fast: 2_000, realistic: 2_000 } },
+    },
+  };
+  let kernel: Kernel;
+  let drop: () => Promise<void>;
+
+  beforeEach(async () => {
+    const store = testStore();
+    drop = store.drop;
+    kernel = await Kernel.open({ databaseUrl: store.url, secretKey: 'hangar-test-sealing-key', timings: 'fast', clock: new Clock({ frozenAt: T0 }), log: { info: vi.fn(), warn: vi.fn(), error: vi.fn() } });
+    await kernel.db.schema
+      .createTable('gadgets')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    kernel.lifecycle.register(gadgets);
+  });
+  afterEach(async () => {
+    await kernel.close();
+    await drop();
+  });
+
+  it("leaves a resource's later timer alone while another replica holds its earlier one", async () => {
+    await kernel.db.insertInto('gadgets').values({ id: 'g', status: 'a', updated_at: T0 }).execute();
+    await kernel.lifecycle.schedule(kernel.db, 'test.gadget', 'g', 'up'); // due T0 + 1 s
+    await kernel.lifecycle.schedule(kernel.db, 'test.gadget', 'g', 'on'); // due T0 + 2 s
+    kernel.clock.advance(5_000);
+
+    // "Another replica": a transaction that has claimed `up` and not committed yet.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let claimed!: () => void;
+    const claiming = new Promise<void>((resolve) => (claimed = resolve));
+    const other = kernel.db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.selectFrom('lifecycle_timers').select('id').where('transition', '=', 'up').forUpdate().execute();
+        await trx.deleteFrom('lifecycle_timers').where('transition', '=', 'up').execute();
+        claimed();
+        await held;
+        throw new Error('the other replica rolls back');
+      })
+      .catch(() => undefined);
+    await claiming;
+
+    try {
+      expect(await kernel.lifecycle.runDue()).toBe(0);
+      const pending = await kernel.db.selectFrom('lifecycle_timers').select('transition').execute();
+      expect(pending.map((t) => t.transition).sort()).toEqual(['on', 'up']);
+      expect((await kernel.db.selectFrom('gadgets').select('status').executeTakeFirstOrThrow()).status).toBe('a');
+    } finally {
+      // Once the other replica lets go (here, by rolling back), both apply, in order.
+      release();
+      await other;
+    }
+    expect(await kernel.lifecycle.runDue()).toBe(2);
+    expect((await kernel.db.selectFrom('gadgets').select('status').executeTakeFirstOrThrow()).status).toBe('c');
+    const log = await kernel.db.selectFrom('lifecycle_log').select(['transition', 'from_state', 'to_state']).orderBy('due_at').execute();
+    expect(log).toEqual([
+      { transition: 'up', from_state: 'a', to_state: 'b' },
+      { transition: 'on', from_state: 'b', to_state: 'c' },
+    ]);
   });
 });
