@@ -82,7 +82,7 @@ if (only.has('throughput')) {
   results.throughput = await throughput({
     rounds: size.rounds,
     duration: quick ? 1 : 10,
-    warmup: quick ? 0.5 : 3,
+    warmup: quick ? 0 : 3,
     connections: 16,
     prism: !quick && !values['no-prism'],
     postgres: engines.includes('postgres'),
@@ -91,7 +91,7 @@ if (only.has('throughput')) {
 for (const engine of engines) {
   if (only.has('scale')) {
     results.scale.push(
-      await scale({ engine, rows: size.rows, starts: quick ? 1 : 3, tsxStarts: quick ? 0 : 3, rounds: size.rounds, duration: quick ? 1 : 10, warmup: quick ? 0.5 : 3, connections: 16, listConnections: 4 }),
+      await scale({ engine, rows: size.rows, starts: quick ? 1 : 3, tsxStarts: quick ? 0 : 3, rounds: size.rounds, duration: quick ? 1 : 10, warmup: quick ? 0 : 3, connections: 16, listConnections: 4 }),
     );
   }
   if (only.has('lifecycle')) {

@@ -117,10 +117,10 @@ export async function scale(options: ScaleOptions): Promise<ScaleResult> {
     const server = hangar!;
 
     const idPaths = spread(ids, 2000).map((id) => `${GENESIS}/instances/${id}`);
-    await load({ url: server.url, paths: idPaths, connections: options.connections, duration: options.warmup, headers: AUTH });
+    if (options.warmup > 0) await load({ url: server.url, paths: idPaths, connections: options.connections, duration: options.warmup, headers: AUTH });
     const getById = { rps: [] as number[], p50: [] as number[], p99: [] as number[] };
     const list = { first: { rps: [] as number[], p50: [] as number[], p99: [] as number[] }, deep: { rps: [] as number[], p50: [] as number[], p99: [] as number[] } };
-    for (const path of [firstPath, deepPath]) await load({ url: server.url, paths: [path], connections: options.listConnections, duration: options.warmup, headers: AUTH });
+    if (options.warmup > 0) for (const path of [firstPath, deepPath]) await load({ url: server.url, paths: [path], connections: options.listConnections, duration: options.warmup, headers: AUTH });
     for (let round = 1; round <= options.rounds; round++) {
       await quiesce();
       const byId = await load({ url: server.url, paths: idPaths, connections: options.connections, duration: options.duration, headers: AUTH });

@@ -130,7 +130,7 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
 
     log(`throughput: ${servers.map((s) => s.server.name).join(', ')}; warm-up ${options.warmup}s each, then ${options.rounds} round(s) of ${options.duration}s at ${options.connections} connections`);
     for (const entry of servers) {
-      for (const route of ROUTES) await run(entry, route, options.warmup);
+      if (options.warmup > 0) for (const route of ROUTES) await run(entry, route, options.warmup);
       if (entry.store) await settle(entry.server);
     }
     for (let round = 1; round <= options.rounds; round++) {
