@@ -436,23 +436,12 @@ export class Disks implements OperationHandler {
     return disk;
   }
 
-  private async begin(trx: Executor, disk: DiskRow, action: string, params: Record<string, unknown>): Promise<OperationRow> {
-    const op = await this.peers.operations.start(trx, {
-      accountId: disk.account_id,
-      projectId: disk.project_id,
-      family: Family.disks,
-      action,
-      resourceId: disk.id,
-      metadata: { id: disk.id },
-      params,
-    });
-    await trx.updateTable('crusoe_disks').set({ busy_operation_id: op.id }).where('id', '=', disk.id).execute();
-    return op;
+  private begin(trx: Executor, disk: DiskRow, action: string, params: Record<string, unknown>): Promise<OperationRow> {
+    return this.peers.operations.startOn(trx, 'crusoe_disks', Family.disks, disk, action, params);
   }
 
-  private async mine(trx: Executor, op: OperationRow): Promise<DiskRow | undefined> {
-    const disk = (await trx.selectFrom('crusoe_disks').selectAll().where('id', '=', op.resource_id).executeTakeFirst()) as DiskRow | undefined;
-    return disk && disk.busy_operation_id === op.id ? disk : undefined;
+  private mine(trx: Executor, op: OperationRow): Promise<DiskRow | undefined> {
+    return this.peers.operations.heldBy(trx, 'crusoe_disks', op);
   }
 
   private async checkNameFree(trx: Executor, projectId: string, name: string): Promise<void> {

@@ -281,23 +281,12 @@ export class FirewallRules implements OperationHandler {
     return row;
   }
 
-  private async begin(trx: Executor, row: FirewallRuleRow, action: string, params: Record<string, unknown>): Promise<OperationRow> {
-    const op = await this.peers.operations.start(trx, {
-      accountId: row.account_id,
-      projectId: row.project_id,
-      family: Family.firewallRules,
-      action,
-      resourceId: row.id,
-      metadata: { id: row.id },
-      params,
-    });
-    await trx.updateTable('crusoe_firewall_rules').set({ busy_operation_id: op.id }).where('id', '=', row.id).execute();
-    return op;
+  private begin(trx: Executor, row: FirewallRuleRow, action: string, params: Record<string, unknown>): Promise<OperationRow> {
+    return this.peers.operations.startOn(trx, 'crusoe_firewall_rules', Family.firewallRules, row, action, params);
   }
 
-  private async mine(trx: Executor, op: OperationRow): Promise<FirewallRuleRow | undefined> {
-    const row = (await trx.selectFrom('crusoe_firewall_rules').selectAll().where('id', '=', op.resource_id).executeTakeFirst()) as FirewallRuleRow | undefined;
-    return row && row.busy_operation_id === op.id ? row : undefined;
+  private mine(trx: Executor, op: OperationRow): Promise<FirewallRuleRow | undefined> {
+    return this.peers.operations.heldBy(trx, 'crusoe_firewall_rules', op);
   }
 
   private async checkNameFree(trx: Executor, networkId: string, name: string, except: string | null): Promise<void> {

@@ -293,23 +293,12 @@ export class LoadBalancers implements OperationHandler {
     return row;
   }
 
-  private async begin(trx: Executor, row: LoadBalancerRow, action: string, params: Record<string, unknown>): Promise<OperationRow> {
-    const op = await this.peers.operations.start(trx, {
-      accountId: row.account_id,
-      projectId: row.project_id,
-      family: Family.loadBalancers,
-      action,
-      resourceId: row.id,
-      metadata: { id: row.id },
-      params,
-    });
-    await trx.updateTable('crusoe_load_balancers').set({ busy_operation_id: op.id }).where('id', '=', row.id).execute();
-    return op;
+  private begin(trx: Executor, row: LoadBalancerRow, action: string, params: Record<string, unknown>): Promise<OperationRow> {
+    return this.peers.operations.startOn(trx, 'crusoe_load_balancers', Family.loadBalancers, row, action, params);
   }
 
-  private async mine(trx: Executor, op: OperationRow): Promise<LoadBalancerRow | undefined> {
-    const row = (await trx.selectFrom('crusoe_load_balancers').selectAll().where('id', '=', op.resource_id).executeTakeFirst()) as LoadBalancerRow | undefined;
-    return row && row.busy_operation_id === op.id ? row : undefined;
+  private mine(trx: Executor, op: OperationRow): Promise<LoadBalancerRow | undefined> {
+    return this.peers.operations.heldBy(trx, 'crusoe_load_balancers', op);
   }
 
   private async checkNameFree(trx: Executor, projectId: string, name: string, except: string | null): Promise<void> {

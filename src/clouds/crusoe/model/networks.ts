@@ -427,20 +427,20 @@ export class Networks implements OperationHandler {
     const release = { busy_operation_id: null, updated_at: at };
     switch (op.action) {
       case 'network.update': {
-        const row = await this.mine<NetworkRow>(trx, 'crusoe_vpc_networks', op);
+        const row = await this.peers.operations.heldBy<NetworkRow>(trx, 'crusoe_vpc_networks', op);
         if (!row) return {};
         await trx.updateTable('crusoe_vpc_networks').set({ name: params.name, ...release }).where('id', '=', row.id).execute();
         return this.peers.render.network((await this.views(trx, row.project_id, [{ ...row, name: params.name, ...release }]))[0]!);
       }
       case 'network.delete': {
-        const row = await this.mine<NetworkRow>(trx, 'crusoe_vpc_networks', op);
+        const row = await this.peers.operations.heldBy<NetworkRow>(trx, 'crusoe_vpc_networks', op);
         if (!row) return {};
         await trx.deleteFrom('crusoe_vpc_networks').where('id', '=', row.id).execute();
         await this.ctx.kernel.counters.add(trx, row.account_id, Counter.projectNetworks(row.project_id), -1);
         return {};
       }
       case 'subnet.update': {
-        const row = await this.mine<SubnetRow>(trx, 'crusoe_vpc_subnets', op);
+        const row = await this.peers.operations.heldBy<SubnetRow>(trx, 'crusoe_vpc_subnets', op);
         if (!row) return {};
         let set: Partial<SubnetRow> = { name: params.name, ...release };
         if (params.nat === 'enable' && row.nat_gateway_id === null) set = { ...set, ...(await this.natGateway(trx, row)) };
@@ -452,7 +452,7 @@ export class Networks implements OperationHandler {
         return this.peers.render.subnet({ ...row, ...set } as SubnetRow);
       }
       case 'subnet.delete': {
-        const row = await this.mine<SubnetRow>(trx, 'crusoe_vpc_subnets', op);
+        const row = await this.peers.operations.heldBy<SubnetRow>(trx, 'crusoe_vpc_subnets', op);
         if (!row) return {};
         await this.removeSubnet(trx, row);
         return {};
@@ -541,24 +541,9 @@ export class Networks implements OperationHandler {
     if (await query.executeTakeFirst()) throw conflict(`a subnet named "${name}" already exists in this VPC network`);
   }
 
-  private async begin(trx: Executor, row: { id: string; account_id: string; project_id: string }, family: string, action: string, params: Record<string, unknown>): Promise<OperationRow> {
-    const op = await this.peers.operations.start(trx, {
-      accountId: row.account_id,
-      projectId: row.project_id,
-      family,
-      action,
-      resourceId: row.id,
-      metadata: { id: row.id },
-      params,
-    });
+  private begin(trx: Executor, row: { id: string; account_id: string; project_id: string }, family: string, action: string, params: Record<string, unknown>): Promise<OperationRow> {
     const table = family === Family.networks ? 'crusoe_vpc_networks' : 'crusoe_vpc_subnets';
-    await trx.updateTable(table).set({ busy_operation_id: op.id }).where('id', '=', row.id).execute();
-    return op;
+    return this.peers.operations.startOn(trx, table, family, row, action, params);
   }
 
-  /** The operation's resource if it is still the one the operation holds. */
-  private async mine<T extends { busy_operation_id: string | null }>(trx: Executor, table: 'crusoe_vpc_networks' | 'crusoe_vpc_subnets', op: OperationRow): Promise<T | undefined> {
-    const row = (await trx.selectFrom(table).selectAll().where('id', '=', op.resource_id).executeTakeFirst()) as T | undefined;
-    return row && row.busy_operation_id === op.id ? row : undefined;
-  }
 }

@@ -79,6 +79,29 @@ export class Operations {
     return this.insert(trx, { ...input, params: { ...input.params, error } }, FAIL_TRANSITION);
   }
 
+  /**
+   * Starts an operation on a resource and marks the resource busy with it (`busy_operation_id`
+   * in `table`): one operation at a time per resource, as on the real cloud.
+   */
+  async startOn(
+    trx: Executor,
+    table: string,
+    family: string,
+    row: { id: string; account_id: string; project_id: string },
+    action: string,
+    params: Record<string, unknown>,
+  ): Promise<OperationRow> {
+    const op = await this.start(trx, { accountId: row.account_id, projectId: row.project_id, family, action, resourceId: row.id, metadata: { id: row.id }, params });
+    await trx.updateTable(table).set({ busy_operation_id: op.id }).where('id', '=', row.id).execute();
+    return op;
+  }
+
+  /** The operation's resource in `table` if it is still the one the operation holds. */
+  async heldBy<T extends { busy_operation_id: string | null }>(trx: Executor, table: string, op: OperationRow): Promise<T | undefined> {
+    const row = (await trx.selectFrom(table).selectAll().where('id', '=', op.resource_id).executeTakeFirst()) as T | undefined;
+    return row && row.busy_operation_id === op.id ? row : undefined;
+  }
+
   /** An operation that completed with the request (RESERVE / UNRESERVE). */
   async succeeded(trx: Executor, input: OperationStart, result: unknown): Promise<OperationRow> {
     const { kernel } = this.ctx;

@@ -170,8 +170,7 @@ export class Snapshots implements OperationHandler {
     await trx.updateTable('crusoe_disks').set({ busy_operation_id: null }).where('busy_operation_id', '=', op.id).execute();
   }
 
-  private async mine(trx: Executor, op: OperationRow): Promise<SnapshotRow | undefined> {
-    const row = (await trx.selectFrom('crusoe_disk_snapshots').selectAll().where('id', '=', op.resource_id).executeTakeFirst()) as SnapshotRow | undefined;
-    return row && row.busy_operation_id === op.id ? row : undefined;
+  private mine(trx: Executor, op: OperationRow): Promise<SnapshotRow | undefined> {
+    return this.peers.operations.heldBy(trx, 'crusoe_disk_snapshots', op);
   }
 }

@@ -754,9 +754,8 @@ export class Vms implements OperationHandler {
   }
 
   /** The operation's VM if it is still the one the operation holds. */
-  private async mine(trx: Executor, op: OperationRow): Promise<VmRow | undefined> {
-    const vm = (await trx.selectFrom('crusoe_vms').selectAll().where('id', '=', op.resource_id).executeTakeFirst()) as VmRow | undefined;
-    return vm && vm.busy_operation_id === op.id ? vm : undefined;
+  private mine(trx: Executor, op: OperationRow): Promise<VmRow | undefined> {
+    return this.peers.operations.heldBy(trx, 'crusoe_vms', op);
   }
 
   private async rows(trx: Executor, ids: readonly string[]): Promise<VmRow[]> {
