@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Migrations } from './migrate.js';
+import type { MeterInterval } from '../metering.js';
 
 /**
  * The kernel's own tables. Times are integer milliseconds since the epoch (read from the
@@ -57,19 +58,7 @@ export interface KernelTables {
   /** Emulator controls every replica follows: the clock, lifecycle profile, modes and durations. */
   control_settings: { key: string; value: string };
   /** The metering ledger (metering.ts): billable intervals of resources, per account. */
-  metering_intervals: {
-    id: string;
-    account_id: string;
-    cloud: string;
-    scope: string;
-    region: string;
-    resource_id: string;
-    resource_type: string;
-    metric: string;
-    rate: number;
-    started_at: number;
-    ended_at: number | null;
-  };
+  metering_intervals: MeterInterval;
 }
 
 export const kernelMigrations: Migrations = {
