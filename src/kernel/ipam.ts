@@ -47,6 +47,18 @@ export class Ipam {
       .where('name', '=', pool)
       .returning(['cursor', 'cidr']),
   );
+  /** Locks the pool's row for the transaction (other runners wait, as for `advance`) and reads it. */
+  private readonly hold = prepared<{ cursor: number; cidr: string }>((pool) =>
+    this.db
+      .updateTable('ip_pools')
+      .set((eb) => ({ cursor: eb.ref('cursor') }))
+      .where('name', '=', pool)
+      .returning(['cursor', 'cidr']),
+  );
+  private readonly moveTo = preparedWrite((pool, cursor) => this.db.updateTable('ip_pools').set({ cursor }).where('name', '=', pool));
+  /** Transactions whose pool cursors move in memory until `flush` (see `defer`). */
+  private readonly deferred = new WeakMap<Executor, Map<string, { cursor: number; cidr: string }>>();
+
   private readonly lease = preparedWrite((pool, address, owner) =>
     this.db
       .insertInto('ip_leases')
@@ -63,8 +75,40 @@ export class Ipam {
       .execute();
   }
 
+  /**
+   * From now until `flush`, allocations in this transaction read each pool's cursor once and
+   * move it in memory: a batch of boots writes each pool's row once, not once per address.
+   * The caller must flush before it commits.
+   */
+  defer(trx: Executor): void {
+    this.deferred.set(trx, new Map());
+  }
+
+  /** Writes the cursors `defer` kept in memory, and ends the deferral. */
+  async flush(trx: Executor): Promise<void> {
+    const pools = this.deferred.get(trx);
+    this.deferred.delete(trx);
+    for (const [pool, { cursor }] of pools ?? []) await this.moveTo(trx, pool, cursor);
+  }
+
+  /** The pool's cursor, one step on, and its range; undefined for an unknown pool. */
+  private async step(trx: Executor, pool: string): Promise<{ cursor: number; cidr: string } | undefined> {
+    const pools = this.deferred.get(trx);
+    if (pools === undefined) return (await this.advance(trx, pool))[0];
+    let state = pools.get(pool);
+    if (state === undefined) {
+      const [row] = await this.hold(trx, pool);
+      if (!row) return undefined;
+      state = { cursor: Number(row.cursor), cidr: row.cidr };
+      pools.set(pool, state);
+    }
+    state.cursor++;
+    return state;
+  }
+
   /** Removes a pool and its leases (the network it served is gone). */
   async dropPool(trx: Executor, name: string): Promise<void> {
+    this.deferred.get(trx)?.delete(name);
     await trx.deleteFrom('ip_leases').where('pool', '=', name).execute();
     await trx.deleteFrom('ip_pools').where('name', '=', name).execute();
   }
@@ -72,7 +116,7 @@ export class Ipam {
   /** Leases the next free address of the pool to `owner`; null when the pool is exhausted. */
   async allocate(trx: Executor, pool: string, owner: string): Promise<string | null> {
     for (let attempt = 0; attempt < 64; attempt++) {
-      const [step] = await this.advance(trx, pool);
+      const step = await this.step(trx, pool);
       if (!step) throw new Error(`unknown address pool ${pool}`);
       const { base, size } = parsedCidr(step.cidr);
       const offset = 2 + ((Number(step.cursor) - 1) % Math.max(1, size - 3));

@@ -77,6 +77,7 @@ export class Kernel {
       engine: store.engine,
       onError: (error, timer) => log.error({ err: error, timer }, 'lifecycle transition failed; timer set aside'),
       onStoreError: (error) => log.warn({ err: error }, 'lifecycle engine cannot reach the store; will retry'),
+      batchScope: { open: (trx) => this.ipam.defer(trx), close: (trx) => this.ipam.flush(trx) },
     });
     this.tenancy = new Tenancy(this.db, clock, this.ids);
     this.counters = new Counters(this.db);

@@ -36,6 +36,7 @@ const widgets: LifecycleDef = {
       },
     },
     destroy: { from: 'doomed', to: null, after: { fast: 200, realistic: 200 } },
+    repaint: { from: 'ready', to: 'painted', after: { fast: 1_000, realistic: 1_000 }, effect: async (t) => ({ note: `${String(t.row.note)}, painted` }) },
   },
 };
 
@@ -203,6 +204,60 @@ describe('the lifecycle engine', () => {
       ['first', start + 1_000],
       ['second', start + 2_000],
     ]);
+  });
+
+  it("applies a resource's timers that fall due together in order, each seeing what the one before did", async () => {
+    // Both land in one batch: the second must find the row as the first left it (ready, with
+    // its note), not as the batch read it (building), or it is dropped as stale.
+    await widget('w1', 'building');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'build'); // due T0+1000
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'repaint', T0 + 500); // due T0+1500
+    await widget('w2', 'building');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w2', 'build');
+    clock.advance(2_000);
+    expect(await kernel.lifecycle.runDue()).toBe(3);
+    expect(await row('w1')).toMatchObject({ status: 'painted', note: 'built from building, painted', updated_at: T0 + 1_500 });
+    expect(await row('w2')).toMatchObject({ status: 'ready', note: 'built from building' });
+    expect((await logRows('w1')).map((r) => [r.transition, r.from_state, r.to_state])).toEqual([
+      ['build', 'building', 'ready'],
+      ['repaint', 'ready', 'painted'],
+    ]);
+  });
+
+  it('leases addresses for a batch of transitions in pool order and keeps the pool cursor after the last', async () => {
+    await kernel.db.transaction().execute((trx) => kernel.ipam.ensurePool(trx, 'test-pool', '10.9.0.0/24'));
+    kernel.lifecycle.register({
+      kind: 'test.gadget',
+      table: 'widgets',
+      statusColumn: 'status',
+      transitions: {
+        wire: {
+          from: 'unwired',
+          to: 'wired',
+          after: { fast: 100, realistic: 100 },
+          effect: async (t) => ({ note: (await kernel.ipam.allocate(t.trx, 'test-pool', t.row.id as string)) ?? 'none' }),
+        },
+      },
+    });
+    for (const id of ['g1', 'g2', 'g3']) {
+      await widget(id, 'unwired');
+      await kernel.lifecycle.schedule(kernel.db, 'test.gadget', id, 'wire');
+    }
+    clock.advance(100);
+    expect(await kernel.lifecycle.runDue()).toBe(3);
+    const notes = await kernel.db.selectFrom('widgets').select(['id', 'note']).where('status', '=', 'wired').orderBy('id').execute();
+    expect(notes).toEqual([
+      { id: 'g1', note: '10.9.0.2' },
+      { id: 'g2', note: '10.9.0.3' },
+      { id: 'g3', note: '10.9.0.4' },
+    ]);
+    const leases = await kernel.db.selectFrom('ip_leases').select(['owner']).where('pool', '=', 'test-pool').orderBy('address').execute();
+    expect(leases.map((l) => l.owner)).toEqual(['g1', 'g2', 'g3']);
+    // The cursor was written back: the next address handed out follows the batch's last, even
+    // with the first one given back (a released address waits for the pool to wrap).
+    await kernel.db.transaction().execute((trx) => kernel.ipam.release(trx, 'g1'));
+    const next = await kernel.db.transaction().execute((trx) => kernel.ipam.allocate(trx, 'test-pool', 'after'));
+    expect(next).toBe('10.9.0.5');
   });
 
   it('deletes the row for a transition to null', async () => {

@@ -193,4 +193,12 @@ export const kernelMigrations: Migrations = {
         .execute();
     },
   },
+  '0004_lean_lifecycle_log': {
+    // Every transition writes an audit entry and no request reads them back: an index on the
+    // resource (random ids) cost a random page per entry, the largest single cost of a burst
+    // of transitions. An operator looking up one resource's history can afford a scan.
+    async up(db: Kysely<any>) {
+      await db.schema.dropIndex('lifecycle_log_resource').execute();
+    },
+  },
 };

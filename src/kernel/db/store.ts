@@ -343,3 +343,4 @@ function countingWrites(statement: Database.Statement, table: string | null, wri
     },
   };
 }
+

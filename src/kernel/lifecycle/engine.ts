@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
@@ -83,6 +83,11 @@ export interface LifecycleEngineOptions {
   engine?: 'sqlite' | 'postgres';
   /** A background run could not reach the store. */
   onStoreError?: (error: unknown) => void;
+  /**
+   * Work a batch's transitions share: opened as a batch's transaction begins, closed (its
+   * writes made) before it commits. The address pools' cursors, say.
+   */
+  batchScope?: { open(trx: Transaction<any>): void; close(trx: Transaction<any>): Promise<void> };
 }
 
 /**
@@ -90,13 +95,17 @@ export interface LifecycleEngineOptions {
  * one connection) wait a few milliseconds, not the whole burst: the engine yields to them
  * between batches.
  */
-const BATCH = 50;
+const BATCH = 128;
 const MAX_DELAY = 2 ** 31 - 1;
 /** An audit entry's values, in the order of LOG_COLUMNS. */
 type LogValues = [id: string, kind: string, resourceId: string, transition: string, from: string, to: string | null, dueAt: number, appliedAt: number];
 const LOG_COLUMNS = ['id', 'kind', 'resource_id', 'transition', 'from_state', 'to_state', 'due_at', 'applied_at'] as const;
 /** Lets pending I/O (requests) run: SQLite queries resolve at once, so a drain never would. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** The next power of two: the length an id list is padded to. */
+const padded = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+/** The list, its last item repeated up to the padded length (a repeat in an `in` list changes nothing). */
+const padList = (ids: string[]) => [...ids, ...Array<string>(padded(ids.length) - ids.length).fill(ids[ids.length - 1]!)];
 
 export class LifecycleEngine {
   private readonly defs = new Map<string, LifecycleDef>();
@@ -208,7 +217,7 @@ export class LifecycleEngine {
     const due = start + this.durationOf(kind, transition);
     const mode = this.modes.get(kind) ?? { mode: 'time' };
     const held = mode.mode === 'time' ? 0 : 1;
-    await this.insertTimer(trx, this.ids.uuid(), kind, resourceId, transition, due, this.clock.now(), held, mode.mode === 'reads' ? mode.reads : null);
+    await this.insertTimer(trx, this.ids.sequential(), kind, resourceId, transition, due, this.clock.now(), held, mode.mode === 'reads' ? mode.reads : null);
     if (!held) this.hint(due);
     return due;
   }
@@ -335,8 +344,18 @@ export class LifecycleEngine {
         await this.db.transaction().execute(async (trx) => {
           batch = await this.dueBatch(trx);
           claimed = true;
+          const rows = await this.claimBatch(trx, batch);
+          this.options.batchScope?.open(trx);
           const logs: LogValues[] = [];
-          for (const timer of batch) if (await this.applyOne(trx, timer, logs)) committed++;
+          const moved = new Set<string>();
+          for (const timer of batch) {
+            if (!rows.has(timer.id)) continue;
+            // A resource's second timer in the batch must see the row as its first left it.
+            const row = moved.has(timer.resource_id) ? await this.rowFor(trx, timer) : rows.get(timer.id);
+            moved.add(timer.resource_id);
+            if (row !== undefined && (await this.applyTo(trx, timer, row, logs))) committed++;
+          }
+          await this.options.batchScope?.close(trx);
           await this.writeLog(trx, logs);
         });
         if (batch.length === 0) return applied;
@@ -376,22 +395,55 @@ export class LifecycleEngine {
       .select(['t.id', 't.kind', 't.resource_id', 't.transition', 't.due_at'])
       .where('t.held', '=', 0)
       .where('t.due_at', '<=', this.clock.now())
-      .where(({ not, exists, selectFrom, eb, or, and }) =>
+      .orderBy('t.due_at')
+      .orderBy('t.id')
+      .limit(BATCH);
+    // SQLite has one connection and this one runner, which takes timers strictly in due order:
+    // a resource's earlier timer is always applied first, in this batch or an earlier one.
+    if (this.options.engine !== 'postgres') return (await query.execute()) as TimerRow[];
+    query = query.where(({ not, exists, selectFrom, eb, or, and }) =>
         not(
           exists(
             selectFrom('lifecycle_timers as e')
               .select('e.id')
               .whereRef('e.resource_id', '=', 't.resource_id')
-              .where('e.held', '=', 0) // (one held by an operator does not hold back the rest)
+              // (one held by an operator does not hold back the rest). The unary plus keeps
+              // the planner on the resource index: offered the due index here, it may walk
+              // every earlier timer for each candidate, which makes a burst quadratic.
+              .where(sql`+${sql.ref('e.held')}`, '=', 0)
               .where(or([eb('e.due_at', '<', eb.ref('t.due_at')), and([eb('e.due_at', '=', eb.ref('t.due_at')), eb('e.id', '<', eb.ref('t.id'))])])),
           ),
         ),
-      )
-      .orderBy('t.due_at')
-      .orderBy('t.id')
-      .limit(BATCH);
-    if (this.options.engine === 'postgres') query = query.forUpdate('t').skipLocked();
-    return (await query.execute()) as TimerRow[];
+    );
+    return (await query.forUpdate('t').skipLocked().execute()) as TimerRow[];
+  }
+
+  /**
+   * Claims a batch's timers (deletes them: a timer another runner took already is not
+   * returned) and reads the rows they move, a statement per table rather than two per timer.
+   * Returns the claimed timers' ids, each with its resource's row (undefined when it is gone).
+   */
+  private async claimBatch(trx: Transaction<any>, batch: TimerRow[]): Promise<Map<string, Record<string, unknown> | undefined>> {
+    const claimed = new Map<string, Record<string, unknown> | undefined>();
+    if (batch.length === 0) return claimed;
+    for (const { id } of await this.claimTimers(padded(batch.length))(trx, ...padList(batch.map((t) => t.id)))) claimed.set(id as string, undefined);
+    const byTable = new Map<string, string[]>();
+    for (const timer of batch) {
+      const table = this.defs.get(timer.kind)?.table;
+      if (table === undefined || !claimed.has(timer.id)) continue;
+      const ids = byTable.get(table) ?? [];
+      ids.push(timer.resource_id);
+      byTable.set(table, ids);
+    }
+    const rows = new Map<string, Record<string, unknown>>();
+    for (const [table, ids] of byTable) {
+      for (const row of await this.rowsOf(`${table} ${padded(ids.length)}`)(trx, ...padList(ids))) rows.set(`${table} ${row.id as string}`, row);
+    }
+    for (const timer of batch) {
+      const table = this.defs.get(timer.kind)?.table;
+      if (table !== undefined && claimed.has(timer.id)) claimed.set(timer.id, rows.get(`${table} ${timer.resource_id}`));
+    }
+    return claimed;
   }
 
   // The statements every transition runs, built and compiled once (see db/prepared.ts); the
@@ -410,6 +462,12 @@ export class LifecycleEngine {
   );
   private readonly claimTimer = preparedWrite((id) => this.db.deleteFrom('lifecycle_timers').where('id', '=', id));
   private readonly rowOf = byShape<string>((table) => [1, (id) => this.db.selectFrom(table).selectAll().where('id', '=', id)]);
+  // (the batch forms take lists padded to a power of two: a handful of forms, not one per length)
+  private readonly claimTimers = byShape<number>((n) => [n, (...ids) => this.db.deleteFrom('lifecycle_timers').where('id', 'in', ids).returning('id')]);
+  private readonly rowsOf = byShape<string>((shape) => {
+    const [table, n] = shape.split(' ');
+    return [Number(n), (...ids) => this.db.selectFrom(table!).selectAll().where('id', 'in', ids)];
+  });
   private readonly deleteRow = byShape<string>((table) => [1, (id) => this.db.deleteFrom(table).where('id', '=', id)]);
   private readonly updateRow = byShape<string>((shape) => {
     const [table, ...columns] = shape.split(' ');
@@ -431,14 +489,27 @@ export class LifecycleEngine {
     await this.updateRow([table, ...columns].join(' '))(trx, ...columns.map((c) => set[c]), id);
   }
 
-  /** Applies one timer's transition; its audit entry joins `logs`, written with the batch's. */
+  /** Claims one timer and applies its transition; its audit entry joins `logs`. */
   private async applyOne(trx: Transaction<any>, timer: TimerRow, logs: LogValues[]): Promise<boolean> {
     if ((await this.claimTimer(trx, timer.id)) !== 1) return false; // applied elsewhere already
+    const row = await this.rowFor(trx, timer);
+    return row !== undefined && this.applyTo(trx, timer, row, logs);
+  }
+
+  /** The row a timer moves, as it stands (undefined when it, or its kind, is gone). */
+  private async rowFor(trx: Transaction<any>, timer: TimerRow): Promise<Record<string, unknown> | undefined> {
+    const table = this.defs.get(timer.kind)?.table;
+    return table === undefined ? undefined : (await this.rowOf(table)(trx, timer.resource_id))[0];
+  }
+
+  /**
+   * Applies a claimed timer's transition to its resource's row; its audit entry joins `logs`,
+   * written with the batch's.
+   */
+  private async applyTo(trx: Transaction<any>, timer: TimerRow, row: Record<string, unknown>, logs: LogValues[]): Promise<boolean> {
     const def = this.defs.get(timer.kind);
     const transition = def?.transitions[timer.transition];
     if (!def || !transition) return false; // a kind this build no longer knows: drop it
-    const [row] = await this.rowOf(def.table)(trx, timer.resource_id);
-    if (!row) return false;
     const state = String(row[def.statusColumn]);
     const from = typeof transition.from === 'string' ? [transition.from] : transition.from;
     if (!from.includes(state)) return false; // the resource moved on; this timer is stale
@@ -481,7 +552,7 @@ export class LifecycleEngine {
   }
 
   private logValues(timer: TimerRow, from: string, to: string | null, at: number): LogValues {
-    return [this.ids.uuid(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clock.now()];
+    return [this.ids.sequential(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clock.now()];
   }
 
   /** A batch's audit entries in one statement (nothing reads the log while transitions apply). */
