@@ -1,4 +1,5 @@
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import { createServer } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyServerFactory, type RawServerDefault } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { sql } from 'kysely';
@@ -9,6 +10,7 @@ import { installValidators } from './validation.js';
 import { ignoredFields, type Journal } from './journal.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { landingPage } from './landing.js';
+import { ReadCache, type KeptAnswer } from './read-cache.js';
 import './types.js';
 
 export interface ServerOptions {
@@ -25,6 +27,20 @@ export interface ServerOptions {
  * probes, Prometheus metrics, and the landing page.
  */
 export async function buildServer({ kernel, logger, clouds, journal, admin }: ServerOptions) {
+  // Repeated reads are answered from memory where the store can tell that nothing changed
+  // (SQLite); the routes clients poll opt in (config.cache), and the cloud's auth says until
+  // when a credential's answers may be replayed (request.replayableUntil).
+  const readVersion = kernel.store.readVersion;
+  let closing = false;
+  const readCache =
+    readVersion === undefined
+      ? null
+      : new ReadCache({
+          version: readVersion,
+          open: () => !closing && kernel.faults.empty && !kernel.lifecycle.countsReads,
+          now: () => kernel.clock.now(),
+          replayed: (answer, request, startedAt) => recordReplay(answer, request, startedAt),
+        });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request costs more than the request itself; the journal and the
@@ -32,6 +48,7 @@ export async function buildServer({ kernel, logger, clouds, journal, admin }: Se
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    ...(readCache && { serverFactory: answeringFirst(readCache) }),
   }).withTypeProvider<TypeBoxTypeProvider>();
   installValidators(app);
   // Many scripts send "Content-Type: application/json" on every call, bodyless DELETEs
@@ -47,6 +64,31 @@ export async function buildServer({ kernel, logger, clouds, journal, admin }: Se
     }
   });
   app.decorateRequest('accountId', '');
+  app.decorateRequest('replayableUntil', 0);
+  app.decorateRequest('readVersion', '');
+  if (readCache) {
+    app.addHook('preClose', async () => {
+      closing = true;
+    });
+    // The version is taken before the request reads anything: a write that lands while it
+    // runs makes its answer out of date before it is kept.
+    app.addHook('onRequest', async (request) => {
+      if (request.routeOptions.config.cache === true && request.method === 'GET') request.readVersion = readVersion!();
+    });
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (request.readVersion === '' || reply.statusCode !== 200 || request.replayableUntil <= kernel.clock.now()) return payload;
+      if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
+      readCache.keep(request.raw, {
+        version: request.readVersion,
+        until: request.replayableUntil,
+        body: Buffer.from(payload),
+        contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8'),
+        route: request.routeOptions.url ?? 'unmatched',
+        account: request.accountId,
+      });
+      return payload;
+    });
+  }
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hangar_' });
@@ -63,6 +105,12 @@ export async function buildServer({ kernel, logger, clouds, journal, admin }: Se
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
+  const replays = new Counter({
+    name: 'hangar_http_replayed_total',
+    help: 'GET answers replayed from memory because nothing they were read from had changed (counted in hangar_http_requests_total too)',
+    labelNames: ['route'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'hangar_lifecycle_pending_transitions',
     help: 'Lifecycle transitions scheduled and not yet applied',
@@ -72,6 +120,28 @@ export async function buildServer({ kernel, logger, clouds, journal, admin }: Se
     },
   });
   const prefixes = clouds.map((c) => ({ name: c.module.name, prefix: c.module.prefix }));
+  /** A replayed answer counts in the metrics and the journal like any other. */
+  function recordReplay(answer: KeptAnswer, request: import('node:http').IncomingMessage, startedAt: bigint): void {
+    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+    requests.inc({ method: 'GET', route: answer.route, status: '200' });
+    replays.inc({ route: answer.route });
+    latency.observe({ method: 'GET', route: answer.route }, seconds);
+    const url = request.url ?? '';
+    const cloud = prefixes.find((p) => url.startsWith(p.prefix));
+    if (cloud) {
+      journal.record({
+        at: new Date(kernel.clock.now()).toISOString(),
+        cloud: cloud.name,
+        method: 'GET',
+        path: url,
+        route: answer.route,
+        account: answer.account || null,
+        status: 200,
+        latency_ms: Math.round(seconds * 1e6) / 1000,
+        ignored_fields: [],
+      });
+    }
+  }
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
@@ -109,4 +179,18 @@ export async function buildServer({ kernel, logger, clouds, journal, admin }: Se
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not found', path: request.url.split('?')[0] }));
   return app;
+}
+
+/** The server Fastify would make itself, with the kept answers looked up before Fastify's handler. */
+function answeringFirst(readCache: ReadCache): FastifyServerFactory<RawServerDefault> {
+  return (handler, options) => {
+    const server = createServer((request, response) => {
+      if (!readCache.serve(request, response)) handler(request, response);
+    });
+    const timeouts = options as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
+    server.keepAliveTimeout = timeouts.keepAliveTimeout ?? 72_000;
+    server.requestTimeout = timeouts.requestTimeout ?? 0;
+    server.setTimeout(timeouts.connectionTimeout ?? 0);
+    return server;
+  };
 }

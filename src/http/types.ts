@@ -15,8 +15,18 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The account the request's credential belongs to (set by the cloud's auth hook). */
     accountId: string;
+    /**
+     * Until when an answer to this request may be replayed to the same credential (see
+     * http/read-cache.ts): set by the cloud's auth to the credential's expiry (Infinity: none),
+     * left at 0 when every request must reach the routes (a rate limit counting them).
+     */
+    replayableUntil: number;
+    /** The store's read version as the request began, on routes that keep their answers. */
+    readVersion: string;
   }
   interface FastifyContextConfig {
     doc?: RouteDoc;
+    /** GET answers of this route may be kept and replayed while nothing changed. */
+    cache?: boolean;
   }
 }

@@ -53,6 +53,9 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
       const match = await model.ctx.kernel.tenancy.findCredential(CLOUD, TOKEN_KIND, hashToken(token));
       if (!match) throw new GenesisError(401, Code.PermissionDeniedAuth, 'permission denied: the API token is not valid');
       request.accountId = match.accountId;
+      // Answers to this token may be replayed until it expires, unless a rate limit must count
+      // every request.
+      if (options.rateLimit === 0) request.replayableUntil = match.expiresAt ?? Number.POSITIVE_INFINITY;
     });
 
     // Faults an operator staged through the admin API, rendered as Genesis errors.

@@ -41,6 +41,13 @@ export interface Store {
    * without telling each other).
    */
   writeVersion?(table: string): string;
+  /**
+   * Changes whenever anything in the store may have changed: any write statement run on this
+   * process's connection, or a commit by another connection. An answer computed from reads
+   * that began at one version is still right while the version is the same. Undefined where
+   * the engine cannot tell (PostgreSQL).
+   */
+  readVersion?(): string;
   close(): Promise<void>;
 }
 
@@ -220,6 +227,7 @@ function openSqlite(path: string): Store {
     exclusive: (_name, fn) => fn(),
     ...localNotifications(),
     writeVersion: (table) => `${dataVersion.get()}:${database.writes.get('*') ?? 0}:${database.writes.get(table) ?? 0}`,
+    readVersion: () => `${dataVersion.get()}:${database.changes.count}`,
     close: async () => {
       await checkpoints?.stop();
       await db.destroy();
@@ -289,13 +297,16 @@ function withStatementCache(raw: Database.Database) {
   const cache = new Map<string, SqliteStatement>();
   /** Statements run that may have added or removed rows, per table ('*': any table). */
   const writes = new Map<string, number>();
+  /** Statements run that may have changed anything at all. */
+  const changes = { count: 0 };
   return {
     writes,
+    changes,
     prepare(sql: string): SqliteStatement {
       let statement = cache.get(sql);
       if (statement === undefined) {
         if (cache.size >= limit) cache.clear();
-        statement = countingWrites(raw.prepare(sql), rowsWritten(sql), writes);
+        statement = countingWrites(raw.prepare(sql), rowsWritten(sql), writes, changes);
         cache.set(sql, statement);
       }
       return statement;
@@ -324,9 +335,15 @@ function rowsWritten(sql: string): string | null {
 
 type SqliteStatement = Pick<Database.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
 
-function countingWrites(statement: Database.Statement, table: string | null, writes: Map<string, number>): SqliteStatement {
-  if (table === null) return statement;
-  const count = () => writes.set(table, (writes.get(table) ?? 0) + 1);
+function countingWrites(statement: Database.Statement, table: string | null, writes: Map<string, number>, changes: { count: number }): SqliteStatement {
+  if (statement.readonly) return statement; // (reads, and transaction boundaries, change nothing)
+  const count =
+    table === null
+      ? () => changes.count++
+      : () => {
+          changes.count++;
+          writes.set(table, (writes.get(table) ?? 0) + 1);
+        };
   return {
     reader: statement.reader,
     all: (...params: unknown[]) => {

@@ -18,12 +18,13 @@ import {
 } from '../wire.js';
 
 const tags = ['Instances'];
+// (`cache`: the two routes a client polls while it waits on an instance; see http/read-cache.ts)
 const Params = IdParam('instance_id');
 
 export function instanceRoutes(app: App, m: GenesisModel): void {
   app.get(
     '/instances',
-    { schema: { querystring: PageQuery, response: { 200: page('instances', Instance) } }, config: { doc: { operationId: 'ListInstancesPaginated', tags } } },
+    { schema: { querystring: PageQuery, response: { 200: page('instances', Instance) } }, config: { doc: { operationId: 'ListInstancesPaginated', tags }, cache: true } },
     async (req) => renderPage('instances', await m.instances.list(req.accountId, pageRequest(req.query)), renderInstance),
   );
 
@@ -35,7 +36,7 @@ export function instanceRoutes(app: App, m: GenesisModel): void {
 
   app.get(
     '/instances/:instance_id',
-    { schema: { params: Params, response: { 200: single('instance', Instance) } }, config: { doc: { operationId: 'GetInstance', tags } } },
+    { schema: { params: Params, response: { 200: single('instance', Instance) } }, config: { doc: { operationId: 'GetInstance', tags }, cache: true } },
     async (req) => ({ instance: renderInstance(await m.instances.get(req.accountId, req.params.instance_id)) }),
   );
 

@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** An answer kept to be replayed, and what it was computed from. */
+export interface KeptAnswer {
+  /** The store's read version when the request that produced it began. */
+  version: string;
+  /** The instant the credential that was shown stops being valid (Infinity: never). */
+  until: number;
+  body: Buffer;
+  contentType: string;
+  /** Who asked, and through which route: for the journal and the metrics of a replay. */
+  route: string;
+  account: string;
+}
+
+export interface ReadCacheOptions {
+  /** The store's read version now (see Store.readVersion). */
+  version(): string;
+  /** Whether replaying is allowed at all right now (no injected faults, no read-counting lifecycles). */
+  open(): boolean;
+  now(): number;
+  /** Called for every replayed answer, to record it as any other answer is recorded. */
+  replayed(answer: KeptAnswer, request: IncomingMessage, startedAt: bigint): void;
+  /** How many answers to keep; when full, the oldest go. */
+  limit?: number;
+}
+
+/**
+ * Answers a repeated read from memory, before the framework sees the request. Clients poll:
+ * a wait loop asks for the same instance until it is active, a dashboard lists the same page.
+ * The answer to `GET <url>` shown the same credential is the same bytes for as long as nothing
+ * in the store has changed, which the store's read version tells exactly (any write statement
+ * on this process's connection, or a commit by another process), so a kept answer is replayed
+ * only while the version it was computed at is still current and the credential still valid.
+ * A kept answer is keyed by the credential header itself: one tenant's answers can only ever
+ * be replayed to a request showing the same credential.
+ */
+export class ReadCache {
+  private readonly answers = new Map<string, KeptAnswer>();
+  private readonly limit: number;
+
+  constructor(private readonly options: ReadCacheOptions) {
+    this.limit = options.limit ?? 4096;
+  }
+
+  /** The key of a request's answer: its URL as sent and the credential it shows. */
+  static key(request: IncomingMessage): string {
+    const { authorization, 'x-auth-token': token } = request.headers;
+    return `${request.url}\n${authorization ?? ''}\n${typeof token === 'string' ? token : ''}`;
+  }
+
+  /** Replays the kept answer to this request if there is a current one; false to let it through. */
+  serve(request: IncomingMessage, response: ServerResponse): boolean {
+    if (request.method !== 'GET' || this.answers.size === 0) return false;
+    const startedAt = process.hrtime.bigint();
+    const key = ReadCache.key(request);
+    const answer = this.answers.get(key);
+    if (answer === undefined) return false;
+    if (answer.version !== this.options.version() || this.options.now() >= answer.until || !this.options.open()) {
+      this.answers.delete(key);
+      return false;
+    }
+    response.writeHead(200, { 'content-type': answer.contentType, 'content-length': answer.body.length });
+    response.end(answer.body);
+    this.options.replayed(answer, request, startedAt);
+    return true;
+  }
+
+  /** Keeps an answer computed from reads that began at `answer.version`. */
+  keep(request: IncomingMessage, answer: KeptAnswer): void {
+    if (answer.version !== this.options.version()) return; // something changed while it was computed
+    const key = ReadCache.key(request);
+    this.answers.delete(key); // (re-inserted last: the Map's order is the eviction order)
+    if (this.answers.size >= this.limit) this.answers.delete(this.answers.keys().next().value!);
+    this.answers.set(key, answer);
+  }
+
+  get size(): number {
+    return this.answers.size;
+  }
+}
