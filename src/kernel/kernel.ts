@@ -10,6 +10,7 @@ import { kernelMigrations } from './db/schema.js';
 import { openStore, type Store } from './db/store.js';
 import { IdGenerator } from './ids.js';
 import { Ipam } from './ipam.js';
+import { GroupCommit } from './db/group-commit.js';
 import { Metering } from './metering.js';
 import { resolveSealingKey, SecretBox } from './secrets.js';
 import { LifecycleEngine, type TimingProfile } from './lifecycle/engine.js';
@@ -51,6 +52,8 @@ export class Kernel {
   readonly metering: Metering;
   readonly faults: Faults;
   readonly state: StateStore;
+  /** Runs units of work that arrive together in one transaction where that saves commits (see db/group-commit.ts). */
+  readonly grouped: GroupCommit;
   /** Seals secrets the server must read back in clear, such as HMAC keys (see secrets.ts). */
   readonly secrets: SecretBox;
   private readonly seeders: ((trx: Transaction<any>) => Promise<void>)[] = [];
@@ -71,6 +74,7 @@ export class Kernel {
     this.secrets = new SecretBox(sealingKey, () => this.ids.seeded !== null);
     this.faults = new Faults(this.db, this.ids, () => store.notify(CONTROLS));
     this.state = new StateStore(this.db, store.engine, store.schema);
+    this.grouped = new GroupCommit(this.db, store.engine === 'sqlite');
     this.lifecycle = new LifecycleEngine(this.db, clock, this.ids, {
       profile: timings,
       faults: this.faults,

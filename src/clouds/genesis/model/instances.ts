@@ -116,7 +116,8 @@ export class Instances {
       throw badRequest(`reservation "${input.reservation_id ?? ''}" not found: this account has no reservations`);
     }
 
-    return db.transaction().execute(async (trx) => {
+    // (creates arrive in bursts: one commit for those that arrive together)
+    return kernel.grouped.run(async (trx) => {
       const image = await this.resolveImage(trx, accountId, input.image, type, input.region);
       if (diskSize < image.minDisk) {
         throw badRequest(`"disk_size" must be at least ${image.minDisk} GiB to hold snapshot "${image.id}"`);
