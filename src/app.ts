@@ -67,7 +67,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       hangar.demo = await kernel.store.exclusive('bootstrap', () => ensureDemoAccount(kernel, config, runtimes));
     };
     const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, createAccount, reset });
-    const app = await buildServer({ kernel, logger, clouds: runtimes, journal, admin });
+    const app = await buildServer({ kernel, logger, clouds: runtimes, journal, admin, readCache: config.readCache });
     await app.ready();
 
     const hangar: Hangar = {

@@ -17,6 +17,8 @@ export interface Config {
   idSeed: string | null;
   /** How many recent API requests the journal keeps. */
   journalSize: number;
+  /** HANGAR_READ_CACHE: replay unchanged answers to polled GETs from memory (SQLite; see http/read-cache.ts). */
+  readCache: boolean;
   /** HANGAR_SECRET_KEY: the key sealed secrets (Crusoe HMAC keys) are kept under. */
   secretKey: string | null;
   demo: {
@@ -52,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: nonEmpty(env.HANGAR_ADMIN_TOKEN),
     idSeed: nonEmpty(env.HANGAR_ID_SEED),
     journalSize: integer(env, 'HANGAR_JOURNAL_SIZE', 1000, 0, 1_000_000),
+    readCache: integer(env, 'HANGAR_READ_CACHE', 1, 0, 1) === 1,
     secretKey: nonEmpty(env.HANGAR_SECRET_KEY),
     demo: { genesisToken: nonEmpty(env.HANGAR_DEMO_GENESIS_TOKEN), ...crusoeDemoKeys(env) },
     catalogs: { genesis: nonEmpty(env.HANGAR_GENESIS_CATALOG), crusoe: nonEmpty(env.HANGAR_CRUSOE_CATALOG) },

@@ -102,7 +102,10 @@ export async function scale(options: ScaleOptions): Promise<ScaleResult> {
     for (let i = 0; i < options.starts; i++) {
       if (hangar) await hangar.stop();
       await quiesce();
-      hangar = await startHangar(`hangar-${options.engine}-filled`, hangarEnv(store), { probe });
+      // Every answer computed: the figures are the store's cost at this size, not replays of
+      // answers kept from the previous round (a client paging through a million rows asks
+      // for each page once).
+      hangar = await startHangar(`hangar-${options.engine}-filled`, hangarEnv(store, { HANGAR_READ_CACHE: '0' }), { probe });
       startupMs.push(hangar.startupMs);
       rssAfterStart = rssMiB(hangar.pid);
       if (i === options.starts - 1) {

@@ -71,6 +71,11 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
     const hangar = await startHangar('hangar-sqlite', hangarEnv(sqlite));
     const paths = await prepare(hangar);
     servers.push({ server: hangar, store: sqlite, paths });
+    // The same Hangar computing every answer (HANGAR_READ_CACHE=0): a GET that is not a repeat
+    // of one nothing has changed since, as every GET is while anything is being written.
+    const computedStore = sqliteStore(dir, 'computed.db');
+    const computed = await startHangar('hangar-sqlite-computed', hangarEnv(computedStore, { HANGAR_READ_CACHE: '0' }));
+    servers.push({ server: computed, store: computedStore, paths: await prepare(computed) });
 
     // The ceiling answers with the bytes Hangar answered with.
     const fixtures = join(dir, 'fixtures.json');
@@ -149,7 +154,7 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
           f.p99.push(result.latency.p99);
           f.cpuUs.push((cpu * 1000) / Math.max(1, result.requests));
           f.non2xx += result.non2xx + result.errors;
-          log(`  round ${round} ${route.padEnd(12)} ${entry.server.name.padEnd(16)} ${fmt.int(result.rps).padStart(7)} req/s  p50 ${fmt.ms(result.latency.p50)}  p99 ${fmt.ms(result.latency.p99)}  ${((cpu * 1000) / Math.max(1, result.requests)).toFixed(0)} µs CPU/req${result.non2xx + result.errors ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : ''}`);
+          log(`  round ${round} ${route.padEnd(12)} ${entry.server.name.padEnd(22)} ${fmt.int(result.rps).padStart(7)} req/s  p50 ${fmt.ms(result.latency.p50)}  p99 ${fmt.ms(result.latency.p99)}  ${((cpu * 1000) / Math.max(1, result.requests)).toFixed(0)} µs CPU/req${result.non2xx + result.errors ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : ''}`);
         }
       }
     }

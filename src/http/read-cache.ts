@@ -21,8 +21,8 @@ export interface ReadCacheOptions {
   now(): number;
   /** Called for every replayed answer, to record it as any other answer is recorded. */
   replayed(answer: KeptAnswer, request: IncomingMessage, startedAt: bigint): void;
-  /** How many answers to keep; when full, the oldest go. */
-  limit?: number;
+  /** How many bytes of answers to keep; beyond that, the least recently kept go. */
+  budget?: number;
 }
 
 /**
@@ -37,10 +37,11 @@ export interface ReadCacheOptions {
  */
 export class ReadCache {
   private readonly answers = new Map<string, KeptAnswer>();
-  private readonly limit: number;
+  private readonly budget: number;
+  private bytes = 0;
 
   constructor(private readonly options: ReadCacheOptions) {
-    this.limit = options.limit ?? 4096;
+    this.budget = options.budget ?? 32 * 1024 * 1024;
   }
 
   /** The key of a request's answer: its URL as sent and the credential it shows. */
@@ -57,7 +58,7 @@ export class ReadCache {
     const answer = this.answers.get(key);
     if (answer === undefined) return false;
     if (answer.version !== this.options.version() || this.options.now() >= answer.until || !this.options.open()) {
-      this.answers.delete(key);
+      this.forget(key);
       return false;
     }
     response.writeHead(200, { 'content-type': answer.contentType, 'content-length': answer.body.length });
@@ -69,13 +70,18 @@ export class ReadCache {
   /** Keeps an answer computed from reads that began at `answer.version`. */
   keep(request: IncomingMessage, answer: KeptAnswer): void {
     if (answer.version !== this.options.version()) return; // something changed while it was computed
+    if (answer.body.length > this.budget / 16) return; // (a huge page would push out everything else)
     const key = ReadCache.key(request);
-    this.answers.delete(key); // (re-inserted last: the Map's order is the eviction order)
-    if (this.answers.size >= this.limit) this.answers.delete(this.answers.keys().next().value!);
+    this.forget(key); // (set again below, last: the Map's order is the eviction order)
+    while (this.bytes + answer.body.length > this.budget) this.forget(this.answers.keys().next().value!);
     this.answers.set(key, answer);
+    this.bytes += answer.body.length;
   }
 
-  get size(): number {
-    return this.answers.size;
+  private forget(key: string): void {
+    const answer = this.answers.get(key);
+    if (answer === undefined) return;
+    this.answers.delete(key);
+    this.bytes -= answer.body.length;
   }
 }

@@ -20,17 +20,19 @@ export interface ServerOptions {
   journal: Journal;
   /** Registers the admin API (under /admin/v1). */
   admin: FastifyPluginAsync;
+  /** Whether polled GETs may be answered from memory (HANGAR_READ_CACHE; the store must support it). */
+  readCache?: boolean;
 }
 
 /**
  * Assembles the HTTP server: each cloud's plugin under its prefix, health and readiness
  * probes, Prometheus metrics, and the landing page.
  */
-export async function buildServer({ kernel, logger, clouds, journal, admin }: ServerOptions) {
+export async function buildServer({ kernel, logger, clouds, journal, admin, readCache: caching = true }: ServerOptions) {
   // Repeated reads are answered from memory where the store can tell that nothing changed
   // (SQLite); the routes clients poll opt in (config.cache), and the cloud's auth says until
   // when a credential's answers may be replayed (request.replayableUntil).
-  const readVersion = kernel.store.readVersion;
+  const readVersion = caching ? kernel.store.readVersion : undefined;
   let closing = false;
   const readCache =
     readVersion === undefined

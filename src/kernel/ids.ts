@@ -8,6 +8,9 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 export class IdGenerator {
   private counter = 0;
   private lastOrdinal = 0;
+  /** For sequential(): the millisecond of the last id, and how many were made in it. */
+  private sequenceMs = 0;
+  private sequence = 0;
 
   constructor(private seed: string | null = null) {}
 
@@ -60,9 +63,6 @@ export class IdGenerator {
     const random = randomUUID();
     return `${time.slice(0, 8)}-${time.slice(8)}-7${this.sequence.toString(16).padStart(3, '0')}${random.slice(18)}`;
   }
-
-  private sequence = 0;
-  private sequenceMs = 0;
 
   uuid(): string {
     if (this.seed === null) return randomUUID();

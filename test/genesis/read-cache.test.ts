@@ -137,6 +137,21 @@ describe('Genesis: polled reads with faults, read-counting and a rate limit', ()
     }
   });
 
+  it('computes every answer with HANGAR_READ_CACHE=0', async () => {
+    const h = await startHangar({ env: { HANGAR_READ_CACHE: '0' } });
+    try {
+      const token = String(h.hangar.demo.credentials.genesis!.token);
+      const instance = await createInstance(h.genesis);
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await poll(h, `/instances/${instance.id}`, token));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      expect(answers[1]).toEqual(answers[0]);
+      expect(await replayed(h)).toBe(0);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('counts every GET against the rate limit', async () => {
     const h = await startHangar({ env: { HANGAR_RATE_LIMIT: '3' } });
     try {

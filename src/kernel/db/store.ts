@@ -360,4 +360,3 @@ function countingWrites(statement: Database.Statement, table: string | null, wri
     },
   };
 }
-

@@ -41,7 +41,11 @@ export interface TransitionDef {
   /** The state after the transition; null removes the resource row. */
   to: string | null;
   after: Durations;
-  /** Runs in the transition's transaction; may return more columns to set on the row. */
+  /**
+   * Runs in the transition's transaction; may return more columns to set on the row. It may
+   * write anything except the rows of other resources that have lifecycles: the engine reads
+   * all the rows a batch moves before the batch's first transition applies.
+   */
   effect?: (ctx: TransitionContext) => Promise<Record<string, unknown> | void>;
   /** Where an injected fault sends the resource instead (e.g. `error`); without it the transition cannot fail. */
   failTo?: string;
@@ -93,7 +97,7 @@ export interface LifecycleEngineOptions {
 /**
  * Timers applied per transaction. Small enough that requests waiting for the store (SQLite has
  * one connection) wait a few milliseconds, not the whole burst: the engine yields to them
- * between batches.
+ * between batches. (256 drained 100,000 boots no faster and doubled GET p99 meanwhile.)
  */
 const BATCH = 128;
 const MAX_DELAY = 2 ** 31 - 1;
@@ -408,18 +412,18 @@ export class LifecycleEngine {
     // a resource's earlier timer is always applied first, in this batch or an earlier one.
     if (this.options.engine !== 'postgres') return (await query.execute()) as TimerRow[];
     query = query.where(({ not, exists, selectFrom, eb, or, and }) =>
-        not(
-          exists(
-            selectFrom('lifecycle_timers as e')
-              .select('e.id')
-              .whereRef('e.resource_id', '=', 't.resource_id')
-              // (one held by an operator does not hold back the rest). The unary plus keeps
-              // the planner on the resource index: offered the due index here, it may walk
-              // every earlier timer for each candidate, which makes a burst quadratic.
-              .where(sql`+${sql.ref('e.held')}`, '=', 0)
-              .where(or([eb('e.due_at', '<', eb.ref('t.due_at')), and([eb('e.due_at', '=', eb.ref('t.due_at')), eb('e.id', '<', eb.ref('t.id'))])])),
-          ),
+      not(
+        exists(
+          selectFrom('lifecycle_timers as e')
+            .select('e.id')
+            .whereRef('e.resource_id', '=', 't.resource_id')
+            // (one held by an operator does not hold back the rest). The unary plus keeps the
+            // planner on the resource index: offered the due index here, it may walk every
+            // earlier timer for each candidate, which makes a burst quadratic.
+            .where(sql`+${sql.ref('e.held')}`, '=', 0)
+            .where(or([eb('e.due_at', '<', eb.ref('t.due_at')), and([eb('e.due_at', '=', eb.ref('t.due_at')), eb('e.id', '<', eb.ref('t.id'))])])),
         ),
+      ),
     );
     return (await query.forUpdate('t').skipLocked().execute()) as TimerRow[];
   }

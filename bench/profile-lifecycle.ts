@@ -1,0 +1,45 @@
+// Profiles the lifecycle engine draining a burst, with nothing else running: fills a SQLite
+// store with N instances waiting to boot, starts Hangar under `node --cpu-prof`, makes every
+// boot due at once, waits until no timer is left, stops it and prints the profile's summary.
+//
+//   node --import tsx bench/profile-lifecycle.ts [--transitions 30000] [--no-prof]
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BENCH, GENESIS, RESULTS, fillStore, fmt, hangarEnv, log, scratch, sideConnection, sleep, sqliteStore, startHangar } from './lib/common.js';
+
+const { values } = parseArgs({ options: { transitions: { type: 'string', default: '30000' }, 'no-prof': { type: 'boolean', default: false } } });
+const count = Number(values.transitions);
+const profiling = !values['no-prof'];
+const dir = join(RESULTS, 'profiles', `lifecycle-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+mkdirSync(dir, { recursive: true });
+const store = sqliteStore(scratch('profile-lifecycle'), 'lifecycle.db');
+try {
+  log(`filling ${fmt.int(count)} instances waiting to boot`);
+  const { ids } = await fillStore(store, count, 'creating', Date.now() + 86_400_000);
+  const hangar = await startHangar('hangar', hangarEnv(store), { probe: `${GENESIS}/instances/${ids[0]}`, flags: profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [] });
+  const side = await sideConnection(store);
+  try {
+    const dueAt = Date.now() + 500;
+    await side.query('update lifecycle_timers set due_at = ?', [dueAt]);
+    for (;;) {
+      const [left] = await side.query<{ n: number }>('select exists (select 1 from lifecycle_timers) as n');
+      if (Number(left!.n) === 0) break;
+      await sleep(20);
+    }
+    log(`${fmt.int(count)} boots applied in ${fmt.s(Date.now() - dueAt)}`);
+  } finally {
+    await side.close();
+    await hangar.stop();
+  }
+  await sleep(300);
+  if (profiling) {
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`no profile written in ${dir}`);
+    log(`profile: ${join(dir, file)}`);
+    spawnSync(process.execPath, [join(BENCH, 'profile-summary.mjs'), join(dir, file), '30'], { stdio: 'inherit' });
+  }
+} finally {
+  await store.drop();
+}
