@@ -105,7 +105,7 @@ export async function fill(store: Pick<StoreSpec, 'url'>, options: FillOptions):
         if (options.status === 'creating') {
           const due = options.dueAt ?? now;
           const timers = rows.map((r) => ({
-            id: kernel.ids.uuid(),
+            id: kernel.ids.sequential(), // (as the lifecycle engine makes them)
             kind: INSTANCE_KIND,
             resource_id: r.id,
             transition: 'boot',
