@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyServerFactory, type RawServerDefault } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -123,7 +123,7 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
   });
   const prefixes = clouds.map((c) => ({ name: c.module.name, prefix: c.module.prefix }));
   /** A replayed answer counts in the metrics and the journal like any other. */
-  function recordReplay(answer: KeptAnswer, request: import('node:http').IncomingMessage, startedAt: bigint): void {
+  function recordReplay(answer: KeptAnswer, request: IncomingMessage, startedAt: bigint): void {
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
     requests.inc({ method: 'GET', route: answer.route, status: '200' });
     replays.inc({ route: answer.route });
