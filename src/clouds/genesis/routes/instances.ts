@@ -18,10 +18,10 @@ import {
 } from '../wire.js';
 
 const tags = ['Instances'];
-// (`cache`: the two routes a client polls while it waits on an instance; see http/read-cache.ts)
 const Params = IdParam('instance_id');
 
 export function instanceRoutes(app: App, m: GenesisModel): void {
+  // (`cache` on the two routes a client polls while it waits on an instance: see http/read-cache.ts)
   app.get(
     '/instances',
     { schema: { querystring: PageQuery, response: { 200: page('instances', Instance) } }, config: { doc: { operationId: 'ListInstancesPaginated', tags }, cache: true } },
