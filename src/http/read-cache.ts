@@ -16,7 +16,7 @@ export interface KeptAnswer {
 export interface ReadCacheOptions {
   /** The store's read version now (see Store.readVersion). */
   version(): string;
-  /** Whether replaying is allowed at all right now (no injected faults, no read-counting lifecycles). */
+  /** Whether replaying is allowed at all right now (not while an injected fault is staged). */
   open(): boolean;
   now(): number;
   /** Called for every replayed answer, to record it as any other answer is recorded. */

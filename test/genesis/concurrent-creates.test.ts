@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey, GPU_TYPE, REGION } from '../helpers/genesis.js';
-import { GENESIS, startHangar, type TestHangar } from '../helpers/hangar.js';
+import { startHangar, type TestHangar } from '../helpers/hangar.js';
 
 /**
  * Creates that arrive together share one commit on SQLite (kernel/db/group-commit.ts). Each
@@ -37,16 +37,7 @@ describe('Genesis: instance creates sent together', () => {
       body(8), // nine that could be made, on a quota of 6
       body(9),
     ];
-    const answers = await Promise.all(
-      bodies.map(async (b) => {
-        const res = await fetch(`${h.url}${GENESIS}/instances`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${tenant.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(b),
-        });
-        return { name: b.name, status: res.status, body: (await res.json()) as any };
-      }),
-    );
+    const answers = await Promise.all(bodies.map(async (b) => ({ name: b.name, ...(await tenant.genesis.post('/instances', b)) })));
     // Which of them is refused depends on the order they run in (PostgreSQL runs them side by
     // side); what may not vary is how many pass and that the refused leave nothing behind.
     const byStatus = (status: number) => answers.filter((a) => a.status === status);

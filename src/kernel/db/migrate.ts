@@ -1,4 +1,5 @@
-import { Migrator, sql, type DatabaseIntrospector, type Kysely, type Migration, type TableMetadata } from 'kysely';
+import { Migrator, type DatabaseIntrospector, type Kysely, type Migration, type TableMetadata } from 'kysely';
+import { tablesOf } from './tables.js';
 
 export type Migrations = Record<string, Migration>;
 
@@ -37,13 +38,7 @@ export async function migrate(db: Kysely<any>, scope: string, migrations: Migrat
 function withSchemaIntrospection(db: Kysely<any>, schema: string): Kysely<any> {
   const introspection: DatabaseIntrospector = {
     getSchemas: async () => [{ name: schema }],
-    getTables: async () => {
-      const { rows } = await sql<{ name: string }>`
-        select c.relname as name from pg_catalog.pg_class c
-        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = ${schema} and c.relkind in ('r', 'p')`.execute(db);
-      return rows.map((r): TableMetadata => ({ name: r.name, schema, isView: false, columns: [] }));
-    },
+    getTables: async () => (await tablesOf(db, 'postgres', schema)).map((t): TableMetadata => ({ name: t.name, schema, isView: false, columns: [] })),
     getMetadata: async () => ({ tables: await introspection.getTables() }),
   };
   return new Proxy(db, {

@@ -306,7 +306,7 @@ function withStatementCache(raw: Database.Database) {
       let statement = cache.get(sql);
       if (statement === undefined) {
         if (cache.size >= limit) cache.clear();
-        statement = countingWrites(raw.prepare(sql), rowsWritten(sql), writes, changes);
+        statement = countingWrites(raw.prepare(sql), sql, writes, changes);
         cache.set(sql, statement);
       }
       return statement;
@@ -319,12 +319,10 @@ function withStatementCache(raw: Database.Database) {
 }
 
 /**
- * The table whose rows a statement may add or remove ('*' when it cannot be told), or null
- * for one that cannot: a read, a transaction boundary, or an update that leaves every row's
- * account and list order (`account_id`, `seq`) alone.
+ * The table whose rows a writing statement may add or remove ('*' when it cannot be told), or
+ * null for an update that leaves every row's account and list order (`account_id`, `seq`) alone.
  */
 function rowsWritten(sql: string): string | null {
-  if (/^\s*(select|pragma|begin|commit|rollback|savepoint|release)\b/i.test(sql)) return null;
   const added = /^\s*(?:insert|replace)\s+(?:or\s+\w+\s+)?into\s+"?(\w+)"?/i.exec(sql) ?? /^\s*delete\s+from\s+"?(\w+)"?/i.exec(sql);
   if (added) return added[1]!;
   // (any mention after `set` counts, a where clause's included: better too often than never)
@@ -335,8 +333,9 @@ function rowsWritten(sql: string): string | null {
 
 type SqliteStatement = Pick<Database.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
 
-function countingWrites(statement: Database.Statement, table: string | null, writes: Map<string, number>, changes: { count: number }): SqliteStatement {
+function countingWrites(statement: Database.Statement, sql: string, writes: Map<string, number>, changes: { count: number }): SqliteStatement {
   if (statement.readonly) return statement; // (reads, and transaction boundaries, change nothing)
+  const table = rowsWritten(sql);
   const count =
     table === null
       ? () => changes.count++

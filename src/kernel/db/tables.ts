@@ -13,7 +13,7 @@ export interface TableInfo {
  * a table comes after the tables it references: insert in this order, delete in reverse.
  */
 export async function dataTables(db: Kysely<any>, engine: Engine, schema: string | null): Promise<TableInfo[]> {
-  const tables = (await columnsByTable(db, engine, schema))
+  const tables = (await tablesOf(db, engine, schema))
     .filter((t) => !/_migrations(_lock)?$/.test(t.name))
     .map((t) => ({ ...t, parents: [] as string[] }));
   for (const table of tables) table.parents = await foreignParents(db, engine, table.name);
@@ -25,7 +25,7 @@ export async function dataTables(db: Kysely<any>, engine: Engine, schema: string
  * rows are read: Kysely's introspector reads every schema's, and fails when another schema of
  * the database is dropped meanwhile (another Hangar's, or another test run's).
  */
-async function columnsByTable(db: Kysely<any>, engine: Engine, schema: string | null): Promise<{ name: string; columns: string[] }[]> {
+export async function tablesOf(db: Kysely<any>, engine: Engine, schema: string | null): Promise<{ name: string; columns: string[] }[]> {
   const rows =
     engine === 'sqlite'
       ? await sql<{ table: string; column: string }>`

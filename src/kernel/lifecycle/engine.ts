@@ -178,12 +178,6 @@ export class LifecycleEngine {
     return def ? Object.keys(def.transitions).filter((name) => def.transitions[name]!.failTo !== undefined) : [];
   }
 
-  /** Whether some kind moves on as it is read: then reading a resource is a write. */
-  get countsReads(): boolean {
-    for (const mode of this.modes.values()) if (mode.mode === 'reads') return true;
-    return false;
-  }
-
   setMode(kind: string, mode: ProgressMode): void {
     if (mode.mode === 'time') this.modes.delete(kind);
     else this.modes.set(kind, mode);
