@@ -125,46 +125,41 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
     },
   });
   const prefixes = clouds.map((c) => ({ name: c.module.name, prefix: c.module.prefix }));
-  /** A replayed answer counts in the metrics and the journal like any other. */
+  /** Counts an answer in the metrics and, for a cloud's API, records it in the journal. */
+  function recordAnswer(answer: { method: string; path: string; route: string | null; status: number; account: string; ms: number; ignored: () => string[] }): void {
+    const labels = { method: answer.method, route: answer.route ?? 'unmatched' };
+    requests.inc({ ...labels, status: String(answer.status) });
+    latency.observe(labels, answer.ms / 1000);
+    const cloud = prefixes.find((p) => answer.path.startsWith(p.prefix));
+    if (!cloud) return;
+    journal.record({
+      at: new Date(kernel.clock.now()).toISOString(),
+      cloud: cloud.name,
+      method: answer.method,
+      path: answer.path,
+      route: answer.route,
+      account: answer.account || null,
+      status: answer.status,
+      latency_ms: Math.round(answer.ms * 1000) / 1000,
+      ignored_fields: answer.ignored(),
+    });
+  }
+  /** A replayed answer counts like any other (and in the replay counter too). */
   function recordReplay(answer: KeptAnswer, request: IncomingMessage, startedAt: bigint): void {
-    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-    requests.inc({ method: 'GET', route: answer.route, status: '200' });
     replays.inc({ route: answer.route });
-    latency.observe({ method: 'GET', route: answer.route }, seconds);
-    const url = request.url ?? '';
-    const cloud = prefixes.find((p) => url.startsWith(p.prefix));
-    if (cloud) {
-      journal.record({
-        at: new Date(kernel.clock.now()).toISOString(),
-        cloud: cloud.name,
-        method: 'GET',
-        path: url,
-        route: answer.route,
-        account: answer.account || null,
-        status: 200,
-        latency_ms: Math.round(seconds * 1e6) / 1000,
-        ignored_fields: [],
-      });
-    }
+    const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
+    recordAnswer({ method: 'GET', path: request.url ?? '', route: answer.route, status: 200, account: answer.account, ms, ignored: () => [] });
   }
   app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-    const cloud = prefixes.find((p) => request.url.startsWith(p.prefix));
-    if (cloud) {
-      journal.record({
-        at: new Date(kernel.clock.now()).toISOString(),
-        cloud: cloud.name,
-        method: request.method,
-        path: request.url,
-        route: request.routeOptions.url ?? null,
-        account: request.accountId || null,
-        status: reply.statusCode,
-        latency_ms: Math.round(reply.elapsedTime * 1000) / 1000,
-        ignored_fields: ignoredFields(request.body, (request.routeOptions.schema as { body?: unknown } | undefined)?.body),
-      });
-    }
+    recordAnswer({
+      method: request.method,
+      path: request.url,
+      route: request.routeOptions.url ?? null,
+      status: reply.statusCode,
+      account: request.accountId,
+      ms: reply.elapsedTime,
+      ignored: () => ignoredFields(request.body, (request.routeOptions.schema as { body?: unknown } | undefined)?.body),
+    });
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
