@@ -3,11 +3,10 @@
 // boot due at once, waits until no timer is left, stops it and prints the profile's summary.
 //
 //   node --import tsx bench/profile-lifecycle.ts [--transitions 30000] [--no-prof]
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH, GENESIS, RESULTS, fillStore, fmt, hangarEnv, log, scratch, sideConnection, sleep, sqliteStore, startHangar } from './lib/common.js';
+import { GENESIS, RESULTS, fillStore, fmt, hangarEnv, log, scratch, sideConnection, sleep, sqliteStore, startHangar, summarizeProfile } from './lib/common.js';
 
 const { values } = parseArgs({ options: { transitions: { type: 'string', default: '30000' }, 'no-prof': { type: 'boolean', default: false } } });
 const count = Number(values.transitions);
@@ -34,12 +33,7 @@ try {
     await hangar.stop();
   }
   await sleep(300);
-  if (profiling) {
-    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-    if (!file) throw new Error(`no profile written in ${dir}`);
-    log(`profile: ${join(dir, file)}`);
-    spawnSync(process.execPath, [join(BENCH, 'profile-summary.mjs'), join(dir, file), '30'], { stdio: 'inherit' });
-  }
+  if (profiling) summarizeProfile(dir, 30);
 } finally {
   await store.drop();
 }

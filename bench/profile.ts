@@ -5,11 +5,10 @@
 //        [--connections 16] [--url <HANGAR_DATABASE_URL of a filled store>] [--page N]
 //
 // Without --url it profiles a fresh SQLite store holding 60 booted instances.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AUTH, BENCH, CREATE_BODY, GENESIS, RESULTS, api, cpuMs, hangarEnv, load, log, quiesce, scratch, settle, sleep, sqliteStore, startHangar, type StoreSpec } from './lib/common.js';
+import { AUTH, CREATE_BODY, GENESIS, RESULTS, api, cpuMs, hangarEnv, load, log, quiesce, scratch, settle, sleep, sqliteStore, startHangar, summarizeProfile, type StoreSpec } from './lib/common.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -72,7 +71,4 @@ try {
   await sleep(200);
 }
 if (!profiling) process.exit(0);
-const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-if (!file) throw new Error(`no profile written in ${dir}`);
-log(`profile: ${join(dir, file)}`);
-spawnSync(process.execPath, [join(BENCH, 'profile-summary.mjs'), join(dir, file), '25'], { stdio: 'inherit' });
+summarizeProfile(dir, 25);

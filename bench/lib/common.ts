@@ -1,7 +1,7 @@
 // Shared pieces of the benchmarks: starting and stopping the servers under test (each in a
 // process of its own), running the load generator, and the statistics.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -472,4 +472,12 @@ export function spread<T>(items: T[], n: number): T[] {
 export function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/** Prints the summary of the CPU profile a process wrote into `dir` (`--cpu-prof-dir`). */
+export function summarizeProfile(dir: string, top: number): void {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no profile written in ${dir}`);
+  log(`profile: ${join(dir, file)}`);
+  spawnSync(process.execPath, [join(BENCH, 'profile-summary.mjs'), join(dir, file), String(top)], { stdio: 'inherit' });
 }
