@@ -18,11 +18,14 @@ export function formatIpv4(value: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
 }
 
-/**
- * Address management: hands out IPv4 addresses from named pools, never the same address to
- * two owners at once. Allocation walks a cursor through the pool, so addresses are handed out
- * in a predictable order and a released one is only reused after the pool wraps.
- */
+/** A dotted IPv4 address as the number leases store. */
+function ipv4Value(address: string): number {
+  return address.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+/** An address an owner holds, as the owner's row records it: its pool, and the address or null. */
+export type Held = readonly [pool: string, address: string | null | undefined];
+
 /** parseCidr, remembered (a CIDR string always parses the same; pools are few). */
 const parsed = new Map<string, ReturnType<typeof parseCidr>>();
 function parsedCidr(cidr: string): ReturnType<typeof parseCidr> {
@@ -35,6 +38,11 @@ function parsedCidr(cidr: string): ReturnType<typeof parseCidr> {
   return result;
 }
 
+/**
+ * Address management: hands out IPv4 addresses from named pools, never the same address to
+ * two owners at once. Allocation walks a cursor through the pool, so addresses are handed out
+ * in a predictable order and a released one is only reused after the pool wraps.
+ */
 export class Ipam {
   constructor(private readonly db: Kysely<any>) {}
 
@@ -64,6 +72,10 @@ export class Ipam {
       .insertInto('ip_leases')
       .values({ pool, address, owner })
       .onConflict((oc) => oc.columns(['pool', 'address']).doNothing()),
+  );
+
+  private readonly unlease = preparedWrite((pool, address, owner) =>
+    this.db.deleteFrom('ip_leases').where('pool', '=', pool).where('address', '=', address).where('owner', '=', owner),
   );
 
   async ensurePool(trx: Executor, name: string, cidr: string): Promise<void> {
@@ -129,8 +141,7 @@ export class Ipam {
 
   /** Leases one given address of the pool to `owner`; false when someone else holds it. */
   async claim(trx: Executor, pool: string, address: string, owner: string): Promise<boolean> {
-    const octets = address.split('.').map(Number);
-    const value = octets.reduce((acc, o) => acc * 256 + o, 0);
+    const value = ipv4Value(address);
     const inserted = await trx
       .insertInto('ip_leases')
       .values({ pool, address: value, owner })
@@ -141,17 +152,17 @@ export class Ipam {
     return holder?.owner === owner;
   }
 
-  /** Gives back the owner's addresses: all of them, or only those from one pool. */
-  async release(trx: Executor, owner: string, pool?: string): Promise<void> {
-    let query = trx.deleteFrom('ip_leases').where('owner', '=', owner);
-    if (pool !== undefined) query = query.where('pool', '=', pool);
-    await query.execute();
-  }
-
-  /** Gives back every address held by any of the owners (resources being forgotten). */
-  async releaseAll(trx: Executor, owners: readonly string[]): Promise<void> {
-    for (let i = 0; i < owners.length; i += 500) {
-      await trx.deleteFrom('ip_leases').where('owner', 'in', owners.slice(i, i + 500)).execute();
+  /**
+   * Gives back addresses the owner holds, as its own row records them (a null address: none
+   * held). Leases are found by pool and address, not by owner: an owner index would be keyed
+   * by random resource ids, and writing a random page of it for every lease was the largest
+   * single cost of a burst of boots. An address the owner does not hold (another resource's,
+   * a floating IP's) is left alone.
+   */
+  async release(trx: Executor, owner: string, held: Iterable<Held>): Promise<void> {
+    for (const [pool, address] of held) {
+      if (address === null || address === undefined) continue;
+      await this.unlease(trx, pool, ipv4Value(address), owner);
     }
   }
 }

@@ -7,6 +7,11 @@ describe('Genesis instance lifecycle, clock advanced rather than slept', () => {
     h = await startHangar();
   });
   afterAll(() => h.close());
+  /** The addresses leased to a resource, as dotted strings, lowest first. */
+  const leased = async (owner: string) =>
+    (await h.hangar.kernel.db.selectFrom('ip_leases').select('address').where('owner', '=', owner).orderBy('address').execute()).map((l) =>
+      [24, 16, 8, 0].map((shift) => Math.floor(Number(l.address) / 2 ** shift) % 256).join('.'),
+    );
 
   it('creates, boots with addresses, stops, starts, snapshots and destroys an instance', async () => {
     const key = await h.genesis.post('/ssh-keys', { name: 'laptop', value: publicKey() });
@@ -48,6 +53,7 @@ describe('Genesis instance lifecycle, clock advanced rather than slept', () => {
     expect(active.public_ip).toMatch(/^100\.\d+\.\d+\.\d+$/);
     expect(active.dns_name).toContain('trainer');
     expect(Date.parse(active.updated_at) - Date.parse(active.created_at)).toBe(3_000);
+    expect(await leased(id)).toEqual([active.private_ip, active.public_ip].sort());
     expect((await h.genesis.get(`/instances/${id}/actions`)).body).toEqual({ actions: ['reset', 'stop'] });
 
     expect((await h.genesis.post(`/instances/${id}/actions`, { action: 'stop' })).status).toBe(204);
@@ -57,6 +63,7 @@ describe('Genesis instance lifecycle, clock advanced rather than slept', () => {
     expect(stopped.status).toBe('stopped');
     expect(stopped.private_ip).toBe(active.private_ip);
     expect(stopped.public_ip).toBeNull(); // a dynamic public address is given back on stop
+    expect(await leased(id)).toEqual([active.private_ip]);
     expect((await h.genesis.get(`/instances/${id}/actions`)).body).toEqual({ actions: ['start'] });
 
     expect((await h.genesis.post(`/instances/${id}/actions`, { action: 'start' })).status).toBe(204);
@@ -65,6 +72,7 @@ describe('Genesis instance lifecycle, clock advanced rather than slept', () => {
     const restarted = (await h.genesis.get(`/instances/${id}`)).body.instance;
     expect(restarted.status).toBe('active');
     expect(restarted.public_ip).toMatch(/^100\./);
+    expect(await leased(id)).toEqual([restarted.private_ip, restarted.public_ip].sort());
 
     const snap = await h.genesis.post(`/instances/${id}/snapshots`, { name: 'after-training' });
     expect(snap.status).toBe(201);
@@ -81,6 +89,7 @@ describe('Genesis instance lifecycle, clock advanced rather than slept', () => {
     const gone = await h.genesis.get(`/instances/${id}`);
     expect(gone.status).toBe(404);
     expect(gone.body).toEqual({ code: '02008', message: `instance "${id}" not found` });
+    expect(await leased(id)).toEqual([]); // its addresses went back to the pools
     expect((await h.genesis.get('/instances')).body).toMatchObject({ instances: [], total_count: 0 });
     // The snapshot outlives its instance.
     expect((await h.genesis.get(`/snapshots/${snap.body.snapshot.id}`)).status).toBe(200);

@@ -115,6 +115,8 @@ describe('filesystems', () => {
     expect(done.mount_base_path).toBe(`/filesystems/${fs.id}`);
     expect(done.mount_endpoint_range).toHaveLength(2);
     expect(done.mount_endpoint_range[0]).toMatch(/^172\.\d+\.\d+\.\d+$/);
+    const leases = () => h.hangar.kernel.db.selectFrom('ip_leases').select('address').where('owner', '=', fs.id).execute();
+    expect(await leases()).toHaveLength(2);
 
     const updated = await h.genesis.patch(`/filesystems/${fs.id}`, { name: 'shared-2', size: 200 });
     expect(updated.body.filesystem).toMatchObject({ name: 'shared-2', size: 200 });
@@ -124,6 +126,7 @@ describe('filesystems', () => {
     expect((await h.genesis.delete(`/filesystems/${fs.id}`)).status).toBe(204);
     await h.advance(2_000);
     expect((await h.genesis.get(`/filesystems/${fs.id}`)).status).toBe(404);
+    expect(await leases()).toEqual([]); // both endpoints went back to the storage pool
   });
 
   it('is only offered in some regions, and validates its body', async () => {

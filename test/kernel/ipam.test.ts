@@ -53,18 +53,22 @@ describe('address pools', () => {
     expect(got).toEqual(['192.0.2.10', '192.0.2.11', '192.0.2.12', '192.0.2.13', '192.0.2.14']);
     expect(await kernel.ipam.allocate(kernel.db, 'small', 'late')).toBeNull();
 
-    await kernel.ipam.release(kernel.db, 'o2');
+    await kernel.ipam.release(kernel.db, 'o2', [['small', '192.0.2.12']]);
     expect(await kernel.ipam.allocate(kernel.db, 'small', 'late')).toBe('192.0.2.12');
     expect(await kernel.ipam.allocate(kernel.db, 'small', 'later')).toBeNull();
   });
 
-  it('releases every address of an owner and nothing else', async () => {
+  it('releases the addresses the owner holds and nothing else', async () => {
     await kernel.ipam.ensurePool(kernel.db, 'a', '198.51.100.0/29');
     await kernel.ipam.ensurePool(kernel.db, 'b', '203.0.113.0/29');
-    await kernel.ipam.allocate(kernel.db, 'a', 'x');
-    await kernel.ipam.allocate(kernel.db, 'b', 'x');
-    await kernel.ipam.allocate(kernel.db, 'a', 'y');
-    await kernel.ipam.release(kernel.db, 'x');
+    const xa = await kernel.ipam.allocate(kernel.db, 'a', 'x');
+    const xb = await kernel.ipam.allocate(kernel.db, 'b', 'x');
+    const ya = await kernel.ipam.allocate(kernel.db, 'a', 'y');
+    // y's address named under x (as an instance names a floating IP's address it shows), and
+    // none at all, change nothing.
+    await kernel.ipam.release(kernel.db, 'x', [['a', ya], ['b', null]]);
+    expect(await kernel.db.selectFrom('ip_leases').select('owner').orderBy('owner').execute()).toEqual([{ owner: 'x' }, { owner: 'x' }, { owner: 'y' }]);
+    await kernel.ipam.release(kernel.db, 'x', [['a', xa], ['b', xb]]);
     const leases = await kernel.db.selectFrom('ip_leases').select(['pool', 'owner']).execute();
     expect(leases).toEqual([{ pool: 'a', owner: 'y' }]);
   });

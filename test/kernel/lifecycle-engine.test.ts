@@ -255,7 +255,7 @@ describe('the lifecycle engine', () => {
     expect(leases.map((l) => l.owner)).toEqual(['g1', 'g2', 'g3']);
     // The cursor was written back: the next address handed out follows the batch's last, even
     // with the first one given back (a released address waits for the pool to wrap).
-    await kernel.db.transaction().execute((trx) => kernel.ipam.release(trx, 'g1'));
+    await kernel.db.transaction().execute((trx) => kernel.ipam.release(trx, 'g1', [['test-pool', '10.9.0.2']]));
     const next = await kernel.db.transaction().execute((trx) => kernel.ipam.allocate(trx, 'test-pool', 'after'));
     expect(next).toBe('10.9.0.5');
   });

@@ -1,5 +1,6 @@
 import type { LifecycleDef, TransitionContext } from '../../kernel/lifecycle/engine.js';
 import { prepared } from '../../kernel/db/prepared.js';
+import type { Held } from '../../kernel/ipam.js';
 import type { InstanceRow } from './tables.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
 import { privatePool, publicPool, storagePool } from './model/addresses.js';
@@ -62,7 +63,7 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
         effect: async (t) => {
           const row = t.row as unknown as InstanceRow;
           if (row.public_ip_type !== 'dynamic' || (await floatingAddress(t)) !== null) return;
-          await kernel.ipam.release(t.trx, row.id, publicPool(row.region));
+          await kernel.ipam.release(t.trx, row.id, [[publicPool(row.region), row.public_ip]]);
           return { public_ip: null };
         },
       },
@@ -74,7 +75,11 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
         // Volumes and the floating IP are detached (their links go with the row) and left intact.
         effect: async (t) => {
           const row = t.row as unknown as InstanceRow;
-          await kernel.ipam.release(t.trx, row.id);
+          // (a floating IP's address is the floating IP's lease, which stays)
+          await kernel.ipam.release(t.trx, row.id, [
+            [privatePool(row.region), row.private_ip],
+            [publicPool(row.region), row.public_ip],
+          ]);
           await kernel.capacity.release(t.trx, CLOUD, row.region, row.type);
           await kernel.counters.add(t.trx, row.account_id, Counter.instances, -1);
           await t.trx.deleteFrom('genesis_instance_links').where('instance_id', '=', row.id).execute();
@@ -101,7 +106,7 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
   };
 
   /** A resource that simply comes into being, and goes, counted against its account. */
-  const simple = (kind: string, table: string, counter: string, create: number, remove: number, release = false): LifecycleDef => ({
+  const simple = (kind: string, table: string, counter: string, create: number, remove: number, leases?: (row: Record<string, unknown>) => Held[]): LifecycleDef => ({
     kind,
     table,
     statusColumn: 'status',
@@ -112,7 +117,7 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
         to: null,
         after: { fast: 1 * s, realistic: remove * s },
         effect: async (t) => {
-          if (release) await kernel.ipam.release(t.trx, t.row.id as string);
+          if (leases) await kernel.ipam.release(t.trx, t.row.id as string, leases(t.row));
           await kernel.counters.add(t.trx, t.row.account_id as string, counter, -1);
         },
       },
@@ -136,7 +141,10 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
           const first = await kernel.ipam.allocate(t.trx, pool, id);
           const second = await kernel.ipam.allocate(t.trx, pool, id);
           const range = [first, second].filter((a): a is string => a !== null).sort(byAddress);
-          return { mount_endpoint_range: range.length === 2 ? JSON.stringify(range) : null, mount_base_path: `/filesystems/${id}` };
+          if (range.length === 2) return { mount_endpoint_range: JSON.stringify(range), mount_base_path: `/filesystems/${id}` };
+          // The pool ran dry: no endpoints, and no lease left that the row does not record.
+          await kernel.ipam.release(t.trx, id, range.map((address) => [pool, address] as const));
+          return { mount_endpoint_range: null, mount_base_path: `/filesystems/${id}` };
         },
       },
       delete: {
@@ -144,7 +152,9 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
         to: null,
         after: { fast: 2 * s, realistic: 20 * s },
         effect: async (t) => {
-          await kernel.ipam.release(t.trx, t.row.id as string);
+          const range = t.row.mount_endpoint_range === null ? [] : (JSON.parse(t.row.mount_endpoint_range as string) as string[]);
+          const pool = storagePool(t.row.region as string);
+          await kernel.ipam.release(t.trx, t.row.id as string, range.map((address) => [pool, address] as const));
           await kernel.counters.add(t.trx, t.row.account_id as string, Counter.filesystems, -1);
         },
       },
@@ -156,7 +166,7 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
     snapshot,
     simple(VOLUME_KIND, 'genesis_volumes', Counter.volumes, 20, 10),
     simple(SECURITY_GROUP_KIND, 'genesis_security_groups', Counter.securityGroups, 5, 5),
-    simple(FLOATING_IP_KIND, 'genesis_floating_ips', Counter.floatingIps, 5, 5, true),
+    simple(FLOATING_IP_KIND, 'genesis_floating_ips', Counter.floatingIps, 5, 5, (row) => [[publicPool(row.region as string), row.ip_address as string | null]]),
     filesystem,
   ];
 }

@@ -210,6 +210,7 @@ function openSqlite(path: string): Store {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
+  raw.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
   // A file store's log is copied back into the database by a thread of its own (below); the
   // connection only does it itself if that thread falls far behind.
   const checkpoints = memory ? null : backgroundCheckpoints(file);
@@ -234,6 +235,15 @@ function openSqlite(path: string): Store {
     },
   };
 }
+
+/**
+ * The connection's page cache, in KiB. SQLite's default (2 MiB) holds a few thousand pages: a
+ * burst of transitions, which reads and writes index pages keyed by random ids all over a
+ * store of 100,000 instances, then reads most of them back from the file system again and
+ * again. 16 MiB keeps such a burst's indexes in memory (measured: about 1.5 s less for 100,000
+ * boots; 32 and 64 MiB were no faster).
+ */
+const PAGE_CACHE_KIB = 16 * 1024;
 
 /** Log pages after which the connection checkpoints by itself (SQLite's default is 1,000). */
 const BACKSTOP_PAGES = 10_000;

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { LoadBalancerRow, OperationRow, ProjectRow, VmRow } from '../tables.js';
-import { CLOUD, parseJson, regionOf, type CrusoeContext } from './context.js';
+import { CLOUD, parseJson, regionOf, subnetPool, type CrusoeContext } from './context.js';
 import { parseCidrLoose, parseProtocols } from './net.js';
 import type { Networks } from './networks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
@@ -250,7 +250,7 @@ export class LoadBalancers implements OperationHandler {
 
   private async remove(trx: Executor, row: LoadBalancerRow, at: number): Promise<void> {
     const { kernel } = this.ctx;
-    await kernel.ipam.release(trx, row.id);
+    await kernel.ipam.release(trx, row.id, [[subnetPool(row.subnet_id), row.private_ip]]);
     await kernel.metering.close(trx, row.id, at);
     await this.peers.refs.clear(trx, [row.id]);
     await trx.deleteFrom('crusoe_load_balancers').where('id', '=', row.id).execute();

@@ -133,7 +133,7 @@ export class Networks implements OperationHandler {
       if (vms.length > 0) await kernel.ipam.ensurePool(trx, subnetPool(id), row.cidr);
       for (const vm of vms) {
         await kernel.ipam.claim(trx, subnetPool(id), vm.private_ip as string, vm.id as string);
-        await kernel.ipam.release(trx, vm.id as string, privatePool(location.id));
+        await kernel.ipam.release(trx, vm.id as string, [[privatePool(location.id), vm.private_ip as string]]);
       }
     }
   }
@@ -445,7 +445,7 @@ export class Networks implements OperationHandler {
         let set: Partial<SubnetRow> = { name: params.name, ...release };
         if (params.nat === 'enable' && row.nat_gateway_id === null) set = { ...set, ...(await this.natGateway(trx, row)) };
         if (params.nat === 'disable' && row.nat_gateway_id !== null) {
-          await this.ctx.kernel.ipam.release(trx, natOwner(row.id));
+          await this.ctx.kernel.ipam.release(trx, natOwner(row.id), [[publicPool(row.location), row.nat_public_ip]]);
           set = { ...set, nat_gateway_id: null, nat_public_ip: null, nat_public_ip_id: null };
         }
         await trx.updateTable('crusoe_vpc_subnets').set(set).where('id', '=', row.id).execute();
@@ -483,7 +483,7 @@ export class Networks implements OperationHandler {
 
   private async removeSubnet(trx: Executor, row: SubnetRow): Promise<void> {
     const { ipam } = this.ctx.kernel;
-    if (row.nat_gateway_id !== null) await ipam.release(trx, natOwner(row.id));
+    if (row.nat_gateway_id !== null) await ipam.release(trx, natOwner(row.id), [[publicPool(row.location), row.nat_public_ip]]);
     await ipam.dropPool(trx, subnetPool(row.id));
     await trx.deleteFrom('crusoe_vpc_subnets').where('id', '=', row.id).execute();
   }

@@ -4,7 +4,7 @@ import { badRequest, conflict, CrusoeError, notFound, Reason } from '../errors.j
 import type { VmType } from '../catalog.js';
 import type { OperationRow, ProjectRow, SubnetRow, TemplateRow, VmRow } from '../tables.js';
 import type { BulkCreateInput, CreateInstanceInput, DiskAttachmentInput, DiskTemplateInput, ListInstancesQueryInput, UpdateInstanceInput } from '../wire.js';
-import { CLOUD, Counter, parseJson, publicOwner, publicPool, regionOf, type CrusoeContext } from './context.js';
+import { CLOUD, Counter, parseJson, privatePool, publicOwner, publicPool, regionOf, subnetPool, type CrusoeContext } from './context.js';
 import { parseSize, type AttachedDiskView, type Disks } from './disks.js';
 import type { InstanceGroups } from './groups.js';
 import type { Networks } from './networks.js';
@@ -466,7 +466,7 @@ export class Vms implements OperationHandler {
         if (vm.holds_capacity) await this.ctx.kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
         // A dynamic public address goes back to the pool; a static one stays with the VM.
         if (vm.public_ip_type === 'dynamic' && vm.public_ip !== null) {
-          await this.ctx.kernel.ipam.release(trx, publicOwner(vm.id));
+          await this.ctx.kernel.ipam.release(trx, publicOwner(vm.id), [[publicPool(vm.location), vm.public_ip]]);
           Object.assign(set, { public_ip: null, public_ip_id: null });
         }
         await this.set(trx, vm.id, set);
@@ -563,8 +563,7 @@ export class Vms implements OperationHandler {
     const vms = (await trx.selectFrom('crusoe_vms').selectAll().where('project_id', '=', project.id).execute()) as VmRow[];
     for (const vm of vms) {
       if (vm.holds_capacity) await kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
-      await kernel.ipam.release(trx, vm.id);
-      await kernel.ipam.release(trx, publicOwner(vm.id));
+      await this.releaseAddresses(trx, vm);
       await kernel.metering.close(trx, vm.id);
     }
     if (vms.length > 0) {
@@ -641,13 +640,25 @@ export class Vms implements OperationHandler {
   private async remove(trx: Transaction<any>, vm: VmRow, at: number): Promise<void> {
     const { kernel } = this.ctx;
     if (vm.holds_capacity) await kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
-    await kernel.ipam.release(trx, vm.id);
-    await kernel.ipam.release(trx, publicOwner(vm.id));
+    await this.releaseAddresses(trx, vm);
     await kernel.metering.close(trx, vm.id, at);
     await this.peers.disks.releaseFromVm(trx, vm, at);
     await trx.deleteFrom('crusoe_vms').where('id', '=', vm.id).execute();
     await kernel.counters.add(trx, vm.account_id, Counter.vms, -1);
     await kernel.counters.add(trx, vm.account_id, Counter.projectVms(vm.project_id), -1);
+  }
+
+  /**
+   * Gives back a VM's addresses. Its private one is its subnet's, or, in a store made before
+   * subnets were served and not yet moved, its location's: whichever pool the VM holds it in.
+   */
+  private async releaseAddresses(trx: Executor, vm: VmRow): Promise<void> {
+    const { ipam } = this.ctx.kernel;
+    await ipam.release(trx, vm.id, [
+      [subnetPool(vm.subnet_id), vm.private_ip],
+      [privatePool(vm.location), vm.private_ip],
+    ]);
+    await ipam.release(trx, publicOwner(vm.id), [[publicPool(vm.location), vm.public_ip]]);
   }
 
   /** A VM's addresses as it comes up, keeping any it already holds. */

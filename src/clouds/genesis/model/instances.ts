@@ -411,7 +411,7 @@ export class Instances {
     }
     const floating = await this.peers.floatingIps.resolveForAttach(trx, row.account_id, row.region, id, row.id);
     await this.replaceLinks(trx, row.id, 'floating_ip', [floating]);
-    await kernel.ipam.release(trx, row.id, publicPool(row.region));
+    await kernel.ipam.release(trx, row.id, [[publicPool(row.region), row.public_ip]]);
     return running || row.public_ip !== null ? floating.ip_address : null;
   }
 
