@@ -99,6 +99,37 @@ describe('an instance with a volume, an SSH-only security group and a floating I
     expect(leases).toEqual([]);
   });
 
+  it('boots and stops instances with and without floating IPs together, each with its own address', async () => {
+    const g = h.genesis;
+    const fips = [];
+    for (const name of ['fip-a', 'fip-c']) fips.push((await g.post('/floating-ips', { name, region: REGION })).body.floating_ip);
+    await h.advance(1_000);
+    const boot = async (name: string, floating?: string) =>
+      (await g.post('/instances', { name, hostname: name, type: TYPE, region: REGION, image: 'ubuntu-22.04', password: 'a-long-enough-password', ...(floating ? { floating_ip: floating } : {}) }))
+        .body.instance.id as string;
+    // Created together, their boots fall due at the same instant and apply in one batch.
+    const ids = [await boot('a', fips[0].id), await boot('b'), await boot('c', fips[1].id), await boot('d')];
+    await h.advance(3_000);
+    const up = await Promise.all(ids.map(async (id) => (await g.get(`/instances/${id}`)).body.instance));
+    expect(up.map((i) => i.status)).toEqual(['active', 'active', 'active', 'active']);
+    expect(up[0].public_ip).toBe(fips[0].ip_address);
+    expect(up[2].public_ip).toBe(fips[1].ip_address);
+    for (const own of [up[1], up[3]]) {
+      expect(own.public_ip).toMatch(/^100\./);
+      expect([fips[0].ip_address, fips[1].ip_address]).not.toContain(own.public_ip);
+    }
+    expect(up[1].public_ip).not.toBe(up[3].public_ip);
+
+    for (const id of ids) expect((await g.post(`/instances/${id}/actions`, { action: 'stop' })).status).toBe(204);
+    await h.advance(2_000);
+    const down = await Promise.all(ids.map(async (id) => (await g.get(`/instances/${id}`)).body.instance));
+    expect(down.map((i) => i.status)).toEqual(['stopped', 'stopped', 'stopped', 'stopped']);
+    // A floating address stays with its instance; a dynamic one goes back.
+    expect(down.map((i) => i.public_ip)).toEqual([fips[0].ip_address, null, fips[1].ip_address, null]);
+    for (const id of ids) expect((await g.delete(`/instances/${id}`)).status).toBe(204);
+    await h.advance(2_000);
+  });
+
   it('keeps a volume intact when its instance is destroyed, and attaches it again', async () => {
     const g = h.genesis;
     const volume = (await g.post('/volumes', { name: 'keep-me', size: 50, region: REGION })).body.volume;

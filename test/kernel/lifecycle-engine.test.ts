@@ -260,6 +260,44 @@ describe('the lifecycle engine', () => {
     expect(next).toBe('10.9.0.5');
   });
 
+  it("shows an effect its batch's rows and computes what they share once", async () => {
+    const seen: string[][] = [];
+    let computed = 0;
+    kernel.lifecycle.register({
+      kind: 'test.gauge',
+      table: 'widgets',
+      statusColumn: 'status',
+      transitions: {
+        read: {
+          from: 'unread',
+          to: 'read',
+          after: { fast: 100, realistic: 100 },
+          effect: async (t) => {
+            const all = await t.shared('ids', async () => {
+              computed++;
+              return t.batch.map((row) => row.id as string).sort();
+            });
+            seen.push(all);
+            return { note: `${all.length} in batch` };
+          },
+        },
+      },
+    });
+    for (const id of ['r1', 'r2', 'r3']) {
+      await widget(id, 'unread');
+      await kernel.lifecycle.schedule(kernel.db, 'test.gauge', id, 'read');
+    }
+    // Another kind's transition in the same batch is not among the peers.
+    await widget('w9', 'building');
+    await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w9', 'build');
+    clock.advance(1_000);
+    expect(await kernel.lifecycle.runDue()).toBe(4);
+    expect(computed).toBe(1);
+    expect(seen).toEqual([['r1', 'r2', 'r3'], ['r1', 'r2', 'r3'], ['r1', 'r2', 'r3']]);
+    const notes = await kernel.db.selectFrom('widgets').select('note').where('status', '=', 'read').execute();
+    expect(notes).toEqual([{ note: '3 in batch' }, { note: '3 in batch' }, { note: '3 in batch' }]);
+  });
+
   it('deletes the row for a transition to null', async () => {
     await widget('w1', 'doomed');
     await kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w1', 'destroy');

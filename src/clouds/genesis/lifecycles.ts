@@ -1,5 +1,5 @@
 import type { LifecycleDef, TransitionContext } from '../../kernel/lifecycle/engine.js';
-import { prepared } from '../../kernel/db/prepared.js';
+import { byShape, paddedList } from '../../kernel/db/prepared.js';
 import type { Held } from '../../kernel/ipam.js';
 import type { InstanceRow } from './tables.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
@@ -13,6 +13,8 @@ import { VOLUME_KIND } from './model/volumes.js';
 
 
 const s = 1000;
+/** Instances looked up per statement when a batch asks for its floating IPs. */
+const FLOATING_LOOKUP = 128;
 
 
 /**
@@ -24,19 +26,34 @@ const s = 1000;
 export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
   const { kernel } = ctx;
 
-  // Every boot and start asks: built and compiled once (see kernel/db/prepared.ts).
-  const floatingOf = prepared<{ ip_address: string | null }>((instanceId) =>
-    ctx.db
-      .selectFrom('genesis_instance_links as l')
-      .innerJoin('genesis_floating_ips as f', 'f.id', 'l.target_id')
-      .select('f.ip_address')
-      .where('l.instance_id', '=', instanceId)
-      .where('l.kind', '=', 'floating_ip'),
-  );
+  // Every boot, start and stop asks: one lookup for all the instances of a batch (see
+  // TransitionContext.shared), built and compiled once per list length (see kernel/db/prepared.ts).
+  const floatingOf = byShape<number, { instance_id: string; ip_address: string | null }>((n) => [
+    n,
+    (...ids) =>
+      ctx.db
+        .selectFrom('genesis_instance_links as l')
+        .innerJoin('genesis_floating_ips as f', 'f.id', 'l.target_id')
+        .select(['l.instance_id', 'f.ip_address'])
+        .where('l.instance_id', 'in', ids)
+        .where('l.kind', '=', 'floating_ip'),
+  ]);
 
+  /**
+   * The address of the floating IP attached to the instance, if any. (A transition's batch
+   * never changes these links: an instance that goes takes only its own with it.)
+   */
   async function floatingAddress(t: TransitionContext): Promise<string | null> {
-    const [row] = await floatingOf(t.trx, t.row.id as string);
-    return row?.ip_address ?? null;
+    const attached = await t.shared('floating', async () => {
+      const ids = t.batch.map((row) => row.id as string);
+      const found = new Map<string, string | null>();
+      for (let i = 0; i < ids.length; i += FLOATING_LOOKUP) {
+        const chunk = paddedList(ids.slice(i, i + FLOATING_LOOKUP));
+        for (const row of await floatingOf(chunk.length)(t.trx, ...chunk)) found.set(row.instance_id, row.ip_address);
+      }
+      return found;
+    });
+    return attached.get(t.row.id as string) ?? null;
   }
 
   /** Gives the instance its addresses (keeping any it already holds) as it comes up. */

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import type pgModule from 'pg';
+import { runDirectlyInTransactions } from './prepared.js';
 
 /**
  * The store: one Kysely instance over the configured engine. Cloud code receives a Kysely
@@ -218,6 +219,7 @@ function openSqlite(path: string): Store {
 
   const database = withStatementCache(raw);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database }) });
+  runDirectlyInTransactions(db, database);
   // Commits by other connections to the same file (another process) show in data_version.
   const dataVersion = raw.prepare('pragma data_version').pluck();
   return {

@@ -1,0 +1,76 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Clock } from '../../src/kernel/clock.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { byShape, paddedList, prepared, preparedWrite } from '../../src/kernel/db/prepared.js';
+import { testStore } from '../helpers/hangar.js';
+
+// Prepared queries run through Kysely outside a transaction, and (on SQLite) straight on the
+// connection inside one: either way they must behave as the query Kysely would have run.
+describe('prepared queries', () => {
+  let kernel: Kernel;
+  let drop: () => Promise<void>;
+  beforeEach(async () => {
+    const store = testStore();
+    drop = store.drop;
+    kernel = await Kernel.open({ databaseUrl: store.url, secretKey: 'hangar-test-sealing-key', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log: { info: vi.fn(), warn: vi.fn(), error: vi.fn() } });
+    await kernel.db.schema
+      .createTable('things')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('n', 'integer', (c) => c.notNull())
+      .execute();
+  });
+  afterEach(async () => {
+    await kernel.close();
+    await drop();
+  });
+
+  const insert = () => preparedWrite((id, n) => kernel.db.insertInto('things').values({ id, n }));
+  const find = () => prepared<{ id: string; n: number }>((id) => kernel.db.selectFrom('things').selectAll().where('id', '=', id));
+  const bump = () => prepared<{ n: number }>((id) => kernel.db.updateTable('things').set((eb) => ({ n: eb('n', '+', 1) })).where('id', '=', id).returning('n'));
+
+  it('reads, writes and counts changed rows alike in and out of a transaction', async () => {
+    const [add, get, inc] = [insert(), find(), bump()];
+    expect(await add(kernel.db, 'a', 1)).toBe(1);
+    await kernel.db.transaction().execute(async (trx) => {
+      expect(await add(trx, 'b', 2)).toBe(1);
+      expect(await get(trx, 'a')).toEqual([{ id: 'a', n: 1 }]);
+      expect(await get(trx, 'b')).toEqual([{ id: 'b', n: 2 }]);
+      expect(await inc(trx, 'b')).toEqual([{ n: 3 }]);
+      expect(await inc(trx, 'missing')).toEqual([]);
+    });
+    expect(await get(kernel.db, 'b')).toEqual([{ id: 'b', n: 3 }]);
+    const many = byShape<number, { id: string }>((n) => [n, (...ids) => kernel.db.selectFrom('things').select('id').where('id', 'in', ids).orderBy('id')]);
+    const ids = paddedList(['a', 'b', 'c']);
+    expect(ids).toEqual(['a', 'b', 'c', 'c']);
+    expect(await kernel.db.transaction().execute((trx) => many(ids.length)(trx, ...ids))).toEqual([{ id: 'a' }, { id: 'b' }]);
+  });
+
+  it("runs inside the caller's transaction: a rollback undoes it, a failure rejects", async () => {
+    const [add, get] = [insert(), find()];
+    await expect(
+      kernel.db.transaction().execute(async (trx) => {
+        await add(trx, 'x', 1);
+        expect(await get(trx, 'x')).toHaveLength(1);
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(await get(kernel.db, 'x')).toEqual([]);
+
+    await add(kernel.db, 'y', 1);
+    await expect(kernel.db.transaction().execute((trx) => add(trx, 'y', 2))).rejects.toThrow(/unique|duplicate/i);
+    expect(await get(kernel.db, 'y')).toEqual([{ id: 'y', n: 1 }]);
+  });
+
+  it('moves the store read version with every write, in a transaction or not', async () => {
+    const version = kernel.store.readVersion;
+    if (version === undefined) return; // (PostgreSQL keeps no read version)
+    const add = insert();
+    const before = version();
+    await kernel.db.transaction().execute((trx) => add(trx, 'v', 1));
+    const after = version();
+    expect(after).not.toBe(before);
+    await find()(kernel.db, 'v');
+    await kernel.db.transaction().execute((trx) => find()(trx, 'v'));
+    expect(version()).toBe(after); // reads move nothing
+  });
+});
