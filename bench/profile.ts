@@ -3,6 +3,7 @@
 //
 //   node --import tsx bench/profile.ts <get_instance|list_50|list_deep|create> [--seconds 10]
 //        [--connections 16] [--url <HANGAR_DATABASE_URL of a filled store>] [--page N]
+//        [--computed]  (read cache off: every answer computed, as during a burst of writes)
 //
 // Without --url it profiles a fresh SQLite store holding 60 booted instances.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ const { values, positionals } = parseArgs({
     page: { type: 'string', default: '10000' },
     timings: { type: 'string', default: 'fast' },
     'no-prof': { type: 'boolean', default: false },
+    computed: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
   },
 });
@@ -27,7 +29,7 @@ const dir = join(RESULTS, 'profiles', `${route}-${new Date().toISOString().repla
 mkdirSync(dir, { recursive: true });
 const store: StoreSpec = values.url ? { engine: values.url.startsWith('sqlite:') ? 'sqlite' : 'postgres', url: values.url, drop: async () => undefined } : sqliteStore(scratch('profile'));
 const profiling = !values['no-prof'];
-const hangar = await startHangar('hangar', hangarEnv(store, { HANGAR_TIMINGS: values.timings! }), { flags: profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [] });
+const hangar = await startHangar('hangar', hangarEnv(store, { HANGAR_TIMINGS: values.timings!, ...(values.computed ? { HANGAR_READ_CACHE: '0' } : {}) }), { flags: profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [] });
 try {
   let id: string;
   const first = await api(hangar.url, 'GET', `${GENESIS}/instances?per_page=1`);
