@@ -26,6 +26,31 @@ function ipv4Value(address: string): number {
 /** An address an owner holds, as the owner's row records it: its pool, and the address or null. */
 export type Held = readonly [pool: string, address: string | null | undefined];
 
+/** Leases written per statement when a deferred transaction flushes (three parameters each). */
+const LEASES_PER_INSERT = 500;
+/** Addresses whose leases a deferred allocation reads at once, from the cursor on. */
+const STRETCH = 1024;
+
+/** A pool as a deferred transaction (see `Ipam.defer`) keeps it in memory. */
+interface DeferredPool {
+  cursor: number;
+  base: number;
+  size: number;
+  /** The stretch of addresses [from, to) whose leases `held` holds: the store's, and this transaction's. */
+  from: number;
+  to: number;
+  held: Set<number>;
+  /** Leases handed out and not written yet: address, owner. */
+  pending: [number, string][];
+}
+
+/** A deferred transaction's lease was taken by another meanwhile: do the work again without deferral. */
+export class LeaseConflict extends Error {
+  constructor(pool: string) {
+    super(`an address of pool ${pool} was leased by another transaction meanwhile`);
+  }
+}
+
 /** parseCidr, remembered (a CIDR string always parses the same; pools are few). */
 const parsed = new Map<string, ReturnType<typeof parseCidr>>();
 function parsedCidr(cidr: string): ReturnType<typeof parseCidr> {
@@ -64,8 +89,12 @@ export class Ipam {
       .returning(['cursor', 'cidr']),
   );
   private readonly moveTo = preparedWrite((pool, cursor) => this.db.updateTable('ip_pools').set({ cursor }).where('name', '=', pool));
-  /** Transactions whose pool cursors move in memory until `flush` (see `defer`). */
-  private readonly deferred = new WeakMap<Executor, Map<string, { cursor: number; cidr: string }>>();
+  /** The addresses leased in a stretch of a pool (see `DeferredPool.held`). */
+  private readonly leasedBetween = prepared<{ address: number }>((pool, from, to) =>
+    this.db.selectFrom('ip_leases').select('address').where('pool', '=', pool).where('address', '>=', from).where('address', '<', to),
+  );
+  /** Transactions whose allocations are kept in memory until `flush` (see `defer`). */
+  private readonly deferred = new WeakMap<Executor, Map<string, DeferredPool>>();
 
   private readonly lease = preparedWrite((pool, address, owner) =>
     this.db
@@ -88,53 +117,106 @@ export class Ipam {
   }
 
   /**
-   * From now until `flush`, allocations in this transaction read each pool's cursor once and
-   * move it in memory: a batch of boots writes each pool's row once, not once per address.
-   * The caller must flush before it commits.
+   * From now until `flush`, allocations in this transaction are made in memory: each pool's
+   * cursor is read (and its row locked) once, the leases near it are read a stretch at a time,
+   * and the new leases are written together by `flush`. A batch of boots then costs a few
+   * statements per pool, not two per instance. The caller must flush before it commits; if
+   * flush finds an address taken meanwhile (a lease `claim`ed by another transaction), it
+   * throws `LeaseConflict` and the transaction must be rolled back and done without deferral.
    */
   defer(trx: Executor): void {
     this.deferred.set(trx, new Map());
   }
 
-  /** Writes the cursors `defer` kept in memory, and ends the deferral. */
+  /** Writes the leases and cursors `defer` kept in memory, and ends the deferral. */
   async flush(trx: Executor): Promise<void> {
     const pools = this.deferred.get(trx);
+    if (pools === undefined) return;
+    await this.writePending(trx, pools);
     this.deferred.delete(trx);
-    for (const [pool, { cursor }] of pools ?? []) await this.moveTo(trx, pool, cursor);
+    for (const [pool, { cursor }] of pools) await this.moveTo(trx, pool, cursor);
   }
 
-  /** The pool's cursor, one step on, and its range; undefined for an unknown pool. */
-  private async step(trx: Executor, pool: string): Promise<{ cursor: number; cidr: string } | undefined> {
-    const pools = this.deferred.get(trx);
-    if (pools === undefined) return (await this.advance(trx, pool))[0];
+  /** Writes the leases a deferred transaction has handed out so far. */
+  private async writePending(trx: Executor, pools: Map<string, DeferredPool>): Promise<void> {
+    for (const [pool, state] of pools) {
+      for (let i = 0; i < state.pending.length; i += LEASES_PER_INSERT) {
+        const rows = state.pending.slice(i, i + LEASES_PER_INSERT).map(([address, owner]) => ({ pool, address, owner }));
+        const written = await trx
+          .insertInto('ip_leases')
+          .values(rows)
+          .onConflict((oc) => oc.columns(['pool', 'address']).doNothing())
+          .returning('address')
+          .execute();
+        if (written.length !== rows.length) throw new LeaseConflict(pool);
+      }
+      state.pending = [];
+    }
+  }
+
+  /** A deferred transaction's state of the pool, its row locked and read on first use; undefined for an unknown pool. */
+  private async deferredPool(trx: Executor, pools: Map<string, DeferredPool>, pool: string): Promise<DeferredPool | undefined> {
     let state = pools.get(pool);
     if (state === undefined) {
       const [row] = await this.hold(trx, pool);
       if (!row) return undefined;
-      state = { cursor: Number(row.cursor), cidr: row.cidr };
+      const { base, size } = parsedCidr(row.cidr);
+      state = { cursor: Number(row.cursor), base, size, from: 0, to: 0, held: new Set(), pending: [] };
       pools.set(pool, state);
     }
-    state.cursor++;
     return state;
+  }
+
+  /** Reads which addresses are leased from `address` on, a stretch at a time. */
+  private async readStretch(trx: Executor, pool: string, state: DeferredPool, address: number): Promise<void> {
+    state.from = address;
+    state.to = Math.min(address + STRETCH, state.base + state.size);
+    state.held = new Set((await this.leasedBetween(trx, pool, state.from, state.to)).map((l) => Number(l.address)));
+    for (const [pending] of state.pending) state.held.add(pending);
   }
 
   /** Removes a pool and its leases (the network it served is gone). */
   async dropPool(trx: Executor, name: string): Promise<void> {
-    this.deferred.get(trx)?.delete(name);
+    const pools = this.deferred.get(trx);
+    if (pools) {
+      await this.writePending(trx, pools);
+      pools.delete(name);
+    }
     await trx.deleteFrom('ip_leases').where('pool', '=', name).execute();
     await trx.deleteFrom('ip_pools').where('name', '=', name).execute();
   }
 
   /** Leases the next free address of the pool to `owner`; null when the pool is exhausted. */
   async allocate(trx: Executor, pool: string, owner: string): Promise<string | null> {
+    const pools = this.deferred.get(trx);
+    const state = pools === undefined ? undefined : await this.deferredPool(trx, pools, pool);
+    if (pools !== undefined && state === undefined) throw new Error(`unknown address pool ${pool}`);
     for (let attempt = 0; attempt < 64; attempt++) {
-      const step = await this.step(trx, pool);
-      if (!step) throw new Error(`unknown address pool ${pool}`);
-      const { base, size } = parsedCidr(step.cidr);
-      const offset = 2 + ((Number(step.cursor) - 1) % Math.max(1, size - 3));
+      let cursor: number;
+      let base: number;
+      let size: number;
+      if (state !== undefined) {
+        cursor = ++state.cursor;
+        ({ base, size } = state);
+      } else {
+        const [step] = await this.advance(trx, pool);
+        if (!step) throw new Error(`unknown address pool ${pool}`);
+        cursor = Number(step.cursor);
+        ({ base, size } = parsedCidr(step.cidr));
+      }
+      const offset = 2 + ((cursor - 1) % Math.max(1, size - 3));
       // Host addresses only, and none ending in .0 or .255, which some tools treat as special.
       if (offset < 2 || offset >= size - 1 || offset % 256 === 0 || offset % 256 === 255) continue;
-      if ((await this.lease(trx, pool, base + offset, owner)) === 1) return formatIpv4(base + offset);
+      const address = base + offset;
+      if (state === undefined) {
+        if ((await this.lease(trx, pool, address, owner)) === 1) return formatIpv4(address);
+        continue;
+      }
+      if (address < state.from || address >= state.to) await this.readStretch(trx, pool, state, address);
+      if (state.held.has(address)) continue;
+      state.held.add(address);
+      state.pending.push([address, owner]);
+      return formatIpv4(address);
     }
     return null;
   }
@@ -142,6 +224,11 @@ export class Ipam {
   /** Leases one given address of the pool to `owner`; false when someone else holds it. */
   async claim(trx: Executor, pool: string, address: string, owner: string): Promise<boolean> {
     const value = ipv4Value(address);
+    const pools = this.deferred.get(trx);
+    if (pools) {
+      await this.writePending(trx, pools);
+      pools.get(pool)?.held.add(value);
+    }
     const inserted = await trx
       .insertInto('ip_leases')
       .values({ pool, address: value, owner })
@@ -160,9 +247,12 @@ export class Ipam {
    * a floating IP's) is left alone.
    */
   async release(trx: Executor, owner: string, held: Iterable<Held>): Promise<void> {
+    const pools = this.deferred.get(trx);
+    if (pools) await this.writePending(trx, pools);
     for (const [pool, address] of held) {
       if (address === null || address === undefined) continue;
-      await this.unlease(trx, pool, ipv4Value(address), owner);
+      const value = ipv4Value(address);
+      if ((await this.unlease(trx, pool, value, owner)) === 1) pools?.get(pool)?.held.delete(value);
     }
   }
 }

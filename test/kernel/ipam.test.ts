@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Clock } from '../../src/kernel/clock.js';
-import { formatIpv4, parseCidr } from '../../src/kernel/ipam.js';
+import { LeaseConflict, formatIpv4, parseCidr } from '../../src/kernel/ipam.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 
 const log = { info() {}, warn() {}, error() {} };
@@ -81,3 +81,72 @@ describe('address pools', () => {
     await expect(kernel.ipam.allocate(kernel.db, 'missing', 'o')).rejects.toThrow(/unknown address pool/);
   });
 });
+
+// A batch of transitions allocates in memory and writes its leases at the end (Ipam.defer).
+describe('deferred allocation', () => {
+  let kernel: Kernel;
+  beforeEach(async () => {
+    kernel = await Kernel.open({ databaseUrl: 'sqlite::memory:', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log });
+  });
+  afterEach(() => kernel.close());
+
+  const leases = async (pool: string) =>
+    (await kernel.db.selectFrom('ip_leases').select(['address', 'owner']).where('pool', '=', pool).orderBy('address').execute()).map((l) => [formatIpv4(Number(l.address)), l.owner]);
+  const deferred = <T>(work: (trx: any) => Promise<T>) =>
+    kernel.db.transaction().execute(async (trx) => {
+      kernel.ipam.defer(trx);
+      const result = await work(trx);
+      await kernel.ipam.flush(trx);
+      return result;
+    });
+
+  it('hands out what allocating one by one would, skipping leased addresses, and writes leases and cursor on flush', async () => {
+    for (const pool of ['one', 'many']) await kernel.ipam.ensurePool(kernel.db, pool, '10.20.0.0/16');
+    // Leases already held, a stretch (1,024 addresses) and more ahead of the cursor.
+    for (const pool of ['one', 'many']) for (const address of ['10.20.0.3', '10.20.0.4', '10.20.4.10', '10.20.4.11']) await kernel.ipam.claim(kernel.db, pool, address, 'static');
+    await kernel.db.updateTable('ip_pools').set({ cursor: 1020 }).execute();
+
+    const oneByOne: (string | null)[] = [];
+    for (let i = 0; i < 40; i++) oneByOne.push(await kernel.ipam.allocate(kernel.db, 'one', `o${i}`));
+    const together = await deferred(async (trx) => {
+      const got: (string | null)[] = [];
+      for (let i = 0; i < 40; i++) got.push(await kernel.ipam.allocate(trx, 'many', `o${i}`));
+      // Nothing is written before the flush.
+      expect(await trx.selectFrom('ip_leases').select('owner').where('pool', '=', 'many').where('owner', '!=', 'static').execute()).toEqual([]);
+      return got;
+    });
+    expect(together).toEqual(oneByOne);
+    expect(together).not.toContain('10.20.4.10');
+    expect(together).not.toContain('10.20.4.11');
+    expect(await leases('many')).toEqual(await leases('one'));
+    const cursors = await kernel.db.selectFrom('ip_pools').select(['name', 'cursor']).orderBy('name').execute();
+    expect(Number(cursors[0]!.cursor)).toBe(Number(cursors[1]!.cursor));
+  });
+
+  it('lets a release in the same transaction see the leases it has not written yet', async () => {
+    await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
+    await deferred(async (trx) => {
+      const a = await kernel.ipam.allocate(trx, 'p', 'a');
+      const b = await kernel.ipam.allocate(trx, 'p', 'b');
+      await kernel.ipam.release(trx, 'a', [['p', a]]);
+      expect(await kernel.ipam.allocate(trx, 'p', 'c')).not.toBe(b);
+    });
+    expect(await leases('p')).toEqual([
+      ['192.0.2.3', 'b'],
+      ['192.0.2.4', 'c'],
+    ]);
+  });
+
+  it('refuses to flush over an address leased meanwhile, and the transaction leaves nothing behind', async () => {
+    await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
+    const attempt = deferred(async (trx) => {
+      expect(await kernel.ipam.allocate(trx, 'p', 'mine')).toBe('192.0.2.2');
+      // Another writer takes the address (as a claim on another connection would).
+      await trx.insertInto('ip_leases').values({ pool: 'p', address: parseCidr('192.0.2.2/32').base, owner: 'theirs' }).execute();
+    });
+    await expect(attempt).rejects.toBeInstanceOf(LeaseConflict);
+    expect(await leases('p')).toEqual([]);
+    expect(await kernel.ipam.allocate(kernel.db, 'p', 'again')).toBe('192.0.2.2');
+  });
+});
+

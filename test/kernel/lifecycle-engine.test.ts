@@ -260,6 +260,46 @@ describe('the lifecycle engine', () => {
     expect(next).toBe('10.9.0.5');
   });
 
+  it('applies a batch again one by one when an address it leased in memory was taken meanwhile', async () => {
+    await kernel.db.transaction().execute((trx) => kernel.ipam.ensurePool(trx, 'test-pool', '10.9.0.0/24'));
+    let intrude = true;
+    kernel.lifecycle.register({
+      kind: 'test.gadget',
+      table: 'widgets',
+      statusColumn: 'status',
+      transitions: {
+        wire: {
+          from: 'unwired',
+          to: 'wired',
+          after: { fast: 100, realistic: 100 },
+          effect: async (t) => {
+            if (t.row.id === 'g2' && intrude) {
+              intrude = false;
+              // Another writer leases the address the batch is about to hand g3.
+              await t.trx.insertInto('ip_leases').values({ pool: 'test-pool', address: 10 * 2 ** 24 + 9 * 2 ** 16 + 4, owner: 'intruder' }).execute();
+            }
+            return { note: (await kernel.ipam.allocate(t.trx, 'test-pool', t.row.id as string)) ?? 'none' };
+          },
+        },
+      },
+    });
+    for (const id of ['g1', 'g2', 'g3']) {
+      await widget(id, 'unwired');
+      await kernel.lifecycle.schedule(kernel.db, 'test.gadget', id, 'wire');
+    }
+    clock.advance(100);
+    expect(await kernel.lifecycle.runDue()).toBe(3);
+    expect(log.error).not.toHaveBeenCalled();
+    const notes = await kernel.db.selectFrom('widgets').select(['id', 'note']).where('status', '=', 'wired').orderBy('id').execute();
+    expect(notes).toEqual([
+      { id: 'g1', note: '10.9.0.2' },
+      { id: 'g2', note: '10.9.0.3' },
+      { id: 'g3', note: '10.9.0.4' },
+    ]);
+    const leases = await kernel.db.selectFrom('ip_leases').select(['owner']).where('pool', '=', 'test-pool').orderBy('address').execute();
+    expect(leases.map((l) => l.owner)).toEqual(['g1', 'g2', 'g3']);
+  });
+
   it("shows an effect its batch's rows and computes what they share once", async () => {
     const seen: string[][] = [];
     let computed = 0;
