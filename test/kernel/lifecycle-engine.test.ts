@@ -300,6 +300,36 @@ describe('the lifecycle engine', () => {
     expect(leases.map((l) => l.owner)).toEqual(['g1', 'g2', 'g3']);
   });
 
+  it('writes each row of a mixed batch its own new state', async () => {
+    await widget('b1', 'building');
+    await widget('b2', 'building');
+    await widget('p1', 'ready', 'blue');
+    await widget('d1', 'doomed');
+    await widget('s1', 'a');
+    await widget('keep', 'building'); // no timer: must stay as it is
+    for (const [id, transition] of [['b1', 'build'], ['p1', 'repaint'], ['d1', 'destroy'], ['b2', 'build'], ['s1', 'first']] as const) {
+      await kernel.lifecycle.schedule(kernel.db, 'test.widget', id, transition);
+    }
+    clock.advance(1_000);
+    expect(await kernel.lifecycle.runDue()).toBe(5); // (s1's chained `second` is due a second later)
+    const rows = await kernel.db.selectFrom('widgets').select(['id', 'status', 'note', 'updated_at']).orderBy('id').execute();
+    expect(rows.map((r) => ({ ...r, updated_at: Number(r.updated_at) }))).toEqual([
+      { id: 'b1', status: 'ready', note: 'built from building', updated_at: T0 + 1_000 },
+      { id: 'b2', status: 'ready', note: 'built from building', updated_at: T0 + 1_000 },
+      { id: 'keep', status: 'building', note: '', updated_at: T0 },
+      { id: 'p1', status: 'painted', note: 'blue, painted', updated_at: T0 + 1_000 },
+      { id: 's1', status: 'b', note: '', updated_at: T0 + 1_000 },
+    ]);
+    const log = await kernel.db.selectFrom('lifecycle_log').select(['resource_id', 'from_state', 'to_state']).orderBy('resource_id').execute();
+    expect(log).toEqual([
+      { resource_id: 'b1', from_state: 'building', to_state: 'ready' },
+      { resource_id: 'b2', from_state: 'building', to_state: 'ready' },
+      { resource_id: 'd1', from_state: 'doomed', to_state: null },
+      { resource_id: 'p1', from_state: 'ready', to_state: 'painted' },
+      { resource_id: 's1', from_state: 'a', to_state: 'b' },
+    ]);
+  });
+
   it("shows an effect its batch's rows and computes what they share once", async () => {
     const seen: string[][] = [];
     let computed = 0;

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Compilable, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
@@ -54,8 +54,9 @@ export interface TransitionDef {
   after: Durations;
   /**
    * Runs in the transition's transaction; may return more columns to set on the row. It may
-   * write anything except the rows of other resources that have lifecycles: the engine reads
-   * all the rows a batch moves before the batch's first transition applies.
+   * write anything except the rows of other resources that have lifecycles, and must not read
+   * them expecting this batch's changes: the engine reads all the rows a batch moves before
+   * its first transition applies, and writes their new states after its last.
    */
   effect?: (ctx: TransitionContext) => Promise<Record<string, unknown> | void>;
   /** Where an injected fault sends the resource instead (e.g. `error`); without it the transition cannot fail. */
@@ -78,6 +79,14 @@ export interface LifecycleDef {
   updatedAtColumn?: string | null;
   transitions: Record<string, TransitionDef>;
 }
+
+/** What a batch writes once its transitions have run (see `LifecycleEngine.write`). */
+interface BatchWrites {
+  logs: LogValues[];
+  /** Row updates by table and the columns they set ("table column column"): each the row's id, then the values. */
+  updates: Map<string, unknown[][]>;
+}
+const newWrites = (): BatchWrites => ({ logs: [], updates: new Map() });
 
 /** The rows a batch moves through one kind's transition, and what their effects computed once for all. */
 interface BatchPeers {
@@ -119,6 +128,8 @@ export interface LifecycleEngineOptions {
  */
 const BATCH = 192;
 const MAX_DELAY = 2 ** 31 - 1;
+/** Row updates written per statement at a batch's end. */
+const UPDATES_PER_STATEMENT = 256;
 /** An audit entry's values, in the order of LOG_COLUMNS. */
 type LogValues = [id: string, kind: string, resourceId: string, transition: string, from: string, to: string | null, dueAt: number, appliedAt: number];
 const LOG_COLUMNS = ['id', 'kind', 'resource_id', 'transition', 'from_state', 'to_state', 'due_at', 'applied_at'] as const;
@@ -364,7 +375,7 @@ export class LifecycleEngine {
           claimed = true;
           const rows = await this.claimBatch(trx, batch);
           this.options.batchScope?.open(trx);
-          const logs: LogValues[] = [];
+          const writes = newWrites();
           const moved = new Set<string>();
           const peers = new Map<string, BatchPeers>();
           for (const timer of batch) {
@@ -378,13 +389,17 @@ export class LifecycleEngine {
           for (const timer of batch) {
             if (!rows.has(timer.id)) continue;
             // A resource's second timer in the batch must see the row as its first left it.
-            const row = moved.has(timer.resource_id) ? await this.rowFor(trx, timer) : rows.get(timer.id);
+            let row = rows.get(timer.id);
+            if (moved.has(timer.resource_id)) {
+              await this.writeUpdates(trx, writes);
+              row = await this.rowFor(trx, timer);
+            }
             moved.add(timer.resource_id);
             const group = peers.get(`${timer.kind}.${timer.transition}`);
-            if (row !== undefined && (await this.applyTo(trx, timer, row, logs, group))) committed++;
+            if (row !== undefined && (await this.applyTo(trx, timer, row, writes, group))) committed++;
           }
           await this.options.batchScope?.close(trx);
-          await this.writeLog(trx, logs);
+          await this.write(trx, writes);
         });
         if (batch.length === 0) return applied;
         applied += committed;
@@ -396,9 +411,9 @@ export class LifecycleEngine {
         for (const timer of batch) {
           try {
             await this.db.transaction().execute(async (trx) => {
-              const logs: LogValues[] = [];
-              if (await this.applyOne(trx, timer, logs)) applied++;
-              await this.writeLog(trx, logs);
+              const writes = newWrites();
+              if (await this.applyOne(trx, timer, writes)) applied++;
+              await this.write(trx, writes);
             });
           } catch (error) {
             if (isStoreUnavailable(error)) throw error; // the store is away, not the timer at fault
@@ -499,31 +514,94 @@ export class LifecycleEngine {
     return [Number(n), (...ids) => this.db.selectFrom(table!).selectAll().where('id', 'in', ids)];
   });
   private readonly deleteRow = byShape<string>((table) => [1, (id) => this.db.deleteFrom(table).where('id', '=', id)]);
-  private readonly updateRow = byShape<string>((shape) => {
-    const [table, ...columns] = shape.split(' ');
-    return [columns.length + 1, (...values) => this.db.updateTable(table!).set(Object.fromEntries(columns.map((c, i) => [c, values[i]]))).where('id', '=', values[columns.length])];
+  /** SQLite: `n` rows' new values, each an id and then the columns', joined to the table from a `values` list. */
+  private readonly updateRows = byShape<string>((key) => {
+    const parts = key.split(' ');
+    const [table, n] = [parts[0]!, Number(parts[parts.length - 1])];
+    const columns = parts.slice(1, -1);
+    return [
+      n * (columns.length + 1),
+      (...values) => {
+        const rows = Array.from({ length: n }, (_, r) => sql`(${sql.join(values.slice(r * (columns.length + 1), (r + 1) * (columns.length + 1)))})`);
+        return this.compilable(
+          sql`with v(${sql.join(['id', ...columns].map((c) => sql.id(c)))}) as (values ${sql.join(rows)})
+            update ${sql.table(table)} set ${sql.join(columns.map((c) => sql`${sql.id(c)} = v.${sql.id(c)}`))}
+            from v where ${sql.table(table)}.id = v.id`,
+        );
+      },
+    ];
   });
+  /** PostgreSQL: the rows' new values as one JSON list, typed by the table's own row type. */
+  private readonly updateRowsFromJson = byShape<string>((shape) => {
+    const [table, ...columns] = shape.split(' ') as [string, ...string[]];
+    return [
+      1,
+      (records) =>
+        this.compilable(
+          sql`update ${sql.table(table)} set ${sql.join(columns.map((c) => sql`${sql.id(c)} = v.${sql.id(c)}`))}
+            from json_populate_recordset(null::${sql.table(table)}, ${records}::json) as v where ${sql.table(table)}.id = v.id`,
+        ),
+    ];
+  });
+  /** A raw statement as the prepared forms take it. */
+  private compilable(query: RawBuilder<unknown>): Compilable<unknown> {
+    return { compile: () => query.compile(this.db) };
+  }
   private readonly insertLogs = byShape<number>((n) => [
     n * LOG_COLUMNS.length,
     (...values) =>
       this.db.insertInto('lifecycle_log').values(Array.from({ length: n }, (_, r) => Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, values[r * LOG_COLUMNS.length + i]])))),
   ]);
 
-  private async update(trx: Transaction<any>, table: string, id: string, set: Record<string, unknown>): Promise<void> {
+  /** Sets columns of a row: at the batch's end with the other rows setting the same columns (see `writeUpdates`). */
+  private async update(trx: Transaction<any>, writes: BatchWrites, table: string, id: string, set: Record<string, unknown>): Promise<void> {
     const columns = Object.keys(set).filter((c) => set[c] !== undefined); // (as Kysely's set() leaves them out)
-    // An expression among the values (not a plain value) shapes the statement: build that one.
+    // An expression among the values (not a plain value) shapes the statement: build that one, now.
     if (columns.some((c) => typeof set[c] === 'object' && set[c] !== null)) {
+      await this.writeUpdates(trx, writes);
       await trx.updateTable(table).set(set).where('id', '=', id).execute();
       return;
     }
-    await this.updateRow([table, ...columns].join(' '))(trx, ...columns.map((c) => set[c]), id);
+    const shape = [table, ...columns].join(' ');
+    const rows = writes.updates.get(shape) ?? [];
+    rows.push([id, ...columns.map((c) => set[c])]);
+    writes.updates.set(shape, rows);
   }
 
-  /** Claims one timer and applies its transition; its audit entry joins `logs`. */
-  private async applyOne(trx: Transaction<any>, timer: TimerRow, logs: LogValues[]): Promise<boolean> {
+  /**
+   * Writes the row updates a batch has staged: a statement per table and set of columns (and
+   * per UPDATES_PER_STATEMENT rows), where one per row cost a round trip each on PostgreSQL.
+   */
+  private async writeUpdates(trx: Transaction<any>, writes: BatchWrites): Promise<void> {
+    for (const [shape, rows] of writes.updates) {
+      for (let i = 0; i < rows.length; i += UPDATES_PER_STATEMENT) {
+        const chunk = rows.slice(i, i + UPDATES_PER_STATEMENT);
+        if (this.options.engine === 'postgres') {
+          const [, ...columns] = shape.split(' ');
+          const records = chunk.map(([id, ...values]) => Object.fromEntries([['id', id], ...columns.map((c, j) => [c, values[j]])]));
+          await this.updateRowsFromJson(shape)(trx, JSON.stringify(records));
+        } else {
+          // (the last row repeated up to a power of two: a few statement forms; a repeat sets the same values again)
+          const width = chunk.length === 0 ? 0 : 2 ** Math.ceil(Math.log2(chunk.length));
+          while (chunk.length < width) chunk.push(chunk[chunk.length - 1]!);
+          await this.updateRows(`${shape} ${width}`)(trx, ...chunk.flat());
+        }
+      }
+    }
+    writes.updates.clear();
+  }
+
+  /** Writes what a batch staged: its rows' new states, then its audit entries. */
+  private async write(trx: Transaction<any>, writes: BatchWrites): Promise<void> {
+    await this.writeUpdates(trx, writes);
+    await this.writeLog(trx, writes.logs);
+  }
+
+  /** Claims one timer and applies its transition; what it writes joins `writes`. */
+  private async applyOne(trx: Transaction<any>, timer: TimerRow, writes: BatchWrites): Promise<boolean> {
     if ((await this.claimTimer(trx, timer.id)) !== 1) return false; // applied elsewhere already
     const row = await this.rowFor(trx, timer);
-    return row !== undefined && this.applyTo(trx, timer, row, logs);
+    return row !== undefined && this.applyTo(trx, timer, row, writes);
   }
 
   /** The row a timer moves, as it stands (undefined when it, or its kind, is gone). */
@@ -533,14 +611,14 @@ export class LifecycleEngine {
   }
 
   /**
-   * Applies a claimed timer's transition to its resource's row; its audit entry joins `logs`,
-   * written with the batch's.
+   * Applies a claimed timer's transition to its resource's row; the row's new state and the
+   * audit entry join `writes`, written with the batch's.
    */
   private async applyTo(
     trx: Transaction<any>,
     timer: TimerRow,
     row: Record<string, unknown>,
-    logs: LogValues[],
+    writes: BatchWrites,
     peers: BatchPeers = { rows: [row], shared: new Map() },
   ): Promise<boolean> {
     const def = this.defs.get(timer.kind);
@@ -579,8 +657,8 @@ export class LifecycleEngine {
       const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.failTo };
       const updatedAt = def.updatedAtColumn === undefined ? 'updated_at' : def.updatedAtColumn;
       if (updatedAt) set[updatedAt] = at;
-      await this.update(trx, def.table, timer.resource_id, set);
-      logs.push(this.logValues(timer, state, transition.failTo!, at));
+      await this.update(trx, writes, def.table, timer.resource_id, set);
+      writes.logs.push(this.logValues(timer, state, transition.failTo!, at));
       return true;
     }
     const changes = (await transition.effect?.(ctx)) ?? {};
@@ -590,9 +668,9 @@ export class LifecycleEngine {
       const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.to };
       const updatedAt = def.updatedAtColumn === undefined ? 'updated_at' : def.updatedAtColumn;
       if (updatedAt) set[updatedAt] = at;
-      await this.update(trx, def.table, timer.resource_id, set);
+      await this.update(trx, writes, def.table, timer.resource_id, set);
     }
-    logs.push(this.logValues(timer, state, transition.to, at));
+    writes.logs.push(this.logValues(timer, state, transition.to, at));
     return true;
   }
 
