@@ -94,6 +94,20 @@ interface BatchPeers {
   shared: Map<string, Promise<unknown>>;
 }
 
+/** A batch's claimed rows grouped by kind and transition ("kind.transition"). */
+function peersOf(batch: readonly TimerRow[], rows: Map<string, Record<string, unknown> | undefined>): Map<string, BatchPeers> {
+  const peers = new Map<string, BatchPeers>();
+  for (const timer of batch) {
+    const row = rows.get(timer.id);
+    if (row === undefined) continue;
+    const key = `${timer.kind}.${timer.transition}`;
+    const group: BatchPeers = peers.get(key) ?? { rows: [], shared: new Map() };
+    group.rows.push(row);
+    peers.set(key, group);
+  }
+  return peers;
+}
+
 interface TimerRow {
   id: string;
   kind: string;
@@ -377,15 +391,7 @@ export class LifecycleEngine {
           this.options.batchScope?.open(trx);
           const writes = newWrites();
           const moved = new Set<string>();
-          const peers = new Map<string, BatchPeers>();
-          for (const timer of batch) {
-            const row = rows.get(timer.id);
-            if (row === undefined) continue;
-            const key = `${timer.kind}.${timer.transition}`;
-            const group: BatchPeers = peers.get(key) ?? { rows: [], shared: new Map() };
-            group.rows.push(row);
-            peers.set(key, group);
-          }
+          const peers = peersOf(batch, rows);
           for (const timer of batch) {
             if (!rows.has(timer.id)) continue;
             // A resource's second timer in the batch must see the row as its first left it.
