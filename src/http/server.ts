@@ -126,10 +126,19 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
   });
   const prefixes = clouds.map((c) => ({ name: c.module.name, prefix: c.module.prefix }));
   /** Counts an answer in the metrics and, for a cloud's API, records it in the journal. */
+  // Each (method, route, status)'s metrics, kept: labelling them per answer (validating and
+  // hashing the labels) cost as much as the rest of a replayed answer's bookkeeping.
+  const counted = new Map<string, { requests: { inc(): void }; latency: { observe(value: number): void } }>();
   function recordAnswer(answer: { method: string; path: string; route: string | null; status: number; account: string; ms: number; ignored: () => string[] }): void {
-    const labels = { method: answer.method, route: answer.route ?? 'unmatched' };
-    requests.inc({ ...labels, status: String(answer.status) });
-    latency.observe(labels, answer.ms / 1000);
+    const route = answer.route ?? 'unmatched';
+    const key = `${answer.method} ${route} ${answer.status}`;
+    let metrics = counted.get(key);
+    if (metrics === undefined) {
+      metrics = { requests: requests.labels(answer.method, route, String(answer.status)), latency: latency.labels(answer.method, route) };
+      counted.set(key, metrics);
+    }
+    metrics.requests.inc();
+    metrics.latency.observe(answer.ms / 1000);
     const cloud = prefixes.find((p) => answer.path.startsWith(p.prefix));
     if (!cloud) return;
     journal.record({
