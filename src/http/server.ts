@@ -153,9 +153,15 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
       ignored_fields: answer.ignored(),
     });
   }
+  const replaysByRoute = new Map<string, { inc(): void }>();
   /** A replayed answer counts like any other (and in the replay counter too). */
   function recordReplay(answer: KeptAnswer, request: IncomingMessage, startedAt: bigint): void {
-    replays.inc({ route: answer.route });
+    let replayed = replaysByRoute.get(answer.route);
+    if (replayed === undefined) {
+      replayed = replays.labels(answer.route);
+      replaysByRoute.set(answer.route, replayed);
+    }
+    replayed.inc();
     const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
     recordAnswer({ method: 'GET', path: request.url ?? '', route: answer.route, status: 200, account: answer.account, ms, ignored: () => [] });
   }
