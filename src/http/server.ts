@@ -125,20 +125,23 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
     },
   });
   const prefixes = clouds.map((c) => ({ name: c.module.name, prefix: c.module.prefix }));
-  /** Counts an answer in the metrics and, for a cloud's API, records it in the journal. */
-  // Each (method, route, status)'s metrics, kept: labelling them per answer (validating and
-  // hashing the labels) cost as much as the rest of a replayed answer's bookkeeping.
-  const counted = new Map<string, { requests: { inc(): void }; latency: { observe(value: number): void } }>();
-  function recordAnswer(answer: { method: string; path: string; route: string | null; status: number; account: string; ms: number; ignored: () => string[] }): void {
-    const route = answer.route ?? 'unmatched';
-    const key = `${answer.method} ${route} ${answer.status}`;
-    let metrics = counted.get(key);
-    if (metrics === undefined) {
-      metrics = { requests: requests.labels(answer.method, route, String(answer.status)), latency: latency.labels(answer.method, route) };
-      counted.set(key, metrics);
+  // Each metric's labelled series, kept by its label values: labelling per answer (prom-client
+  // validates and hashes the labels each time) cost as much as the rest of a replay's bookkeeping.
+  const series = new Map<string, unknown>();
+  function seriesOf<T>(key: string, make: () => T): T {
+    let found = series.get(key) as T | undefined;
+    if (found === undefined) {
+      found = make();
+      series.set(key, found);
     }
-    metrics.requests.inc();
-    metrics.latency.observe(answer.ms / 1000);
+    return found;
+  }
+  /** Counts an answer in the metrics and, for a cloud's API, records it in the journal. */
+  function recordAnswer(answer: { method: string; path: string; route: string | null; status: number; account: string; ms: number; ignored: () => string[] }): void {
+    const { method, status } = answer;
+    const route = answer.route ?? 'unmatched';
+    seriesOf(`requests ${method} ${route} ${status}`, () => requests.labels(method, route, String(status))).inc();
+    seriesOf(`latency ${method} ${route}`, () => latency.labels(method, route)).observe(answer.ms / 1000);
     const cloud = prefixes.find((p) => answer.path.startsWith(p.prefix));
     if (!cloud) return;
     journal.record({
@@ -153,15 +156,9 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
       ignored_fields: answer.ignored(),
     });
   }
-  const replaysByRoute = new Map<string, { inc(): void }>();
   /** A replayed answer counts like any other (and in the replay counter too). */
   function recordReplay(answer: KeptAnswer, request: IncomingMessage, startedAt: bigint): void {
-    let replayed = replaysByRoute.get(answer.route);
-    if (replayed === undefined) {
-      replayed = replays.labels(answer.route);
-      replaysByRoute.set(answer.route, replayed);
-    }
-    replayed.inc();
+    seriesOf(`replays ${answer.route}`, () => replays.labels(answer.route)).inc();
     const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
     recordAnswer({ method: 'GET', path: request.url ?? '', route: answer.route, status: 200, account: answer.account, ms, ignored: () => [] });
   }

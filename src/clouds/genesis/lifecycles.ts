@@ -13,8 +13,8 @@ import { VOLUME_KIND } from './model/volumes.js';
 
 
 const s = 1000;
-/** Instances looked up per statement when a batch asks for its floating IPs. */
-const FLOATING_LOOKUP = 128;
+/** Instances looked up per statement when a batch asks for its floating IPs (a batch's worth). */
+const FLOATING_LOOKUP = 256;
 
 
 /**

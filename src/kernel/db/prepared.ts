@@ -102,10 +102,11 @@ export function byShape<K, R = Record<string, any>>(make: (key: K) => [arity: nu
 }
 
 /**
- * An `in` list for a `byShape` form: the ids, the last repeated up to the next power of two
- * (a repeat in an `in` list changes nothing), so a few forms serve every length.
+ * A list for a `byShape` form: the items, the last repeated up to the next power of two, so a
+ * few forms serve every length. Only for statements where a repeat changes nothing (an id in
+ * an `in` list, a row of new values set again).
  */
-export function paddedList(ids: readonly string[]): string[] {
-  const length = 2 ** Math.ceil(Math.log2(Math.max(1, ids.length)));
-  return [...ids, ...Array<string>(length - ids.length).fill(ids[ids.length - 1]!)];
+export function paddedList<T>(items: readonly T[]): T[] {
+  const length = 2 ** Math.ceil(Math.log2(Math.max(1, items.length)));
+  return [...items, ...Array<T>(length - items.length).fill(items[items.length - 1]!)];
 }

@@ -587,10 +587,8 @@ export class LifecycleEngine {
           const records = chunk.map(([id, ...values]) => Object.fromEntries([['id', id], ...columns.map((c, j) => [c, values[j]])]));
           await this.updateRowsFromJson(shape)(trx, JSON.stringify(records));
         } else {
-          // (the last row repeated up to a power of two: a few statement forms; a repeat sets the same values again)
-          const width = chunk.length === 0 ? 0 : 2 ** Math.ceil(Math.log2(chunk.length));
-          while (chunk.length < width) chunk.push(chunk[chunk.length - 1]!);
-          await this.updateRows(`${shape} ${width}`)(trx, ...chunk.flat());
+          const padded = paddedList(chunk);
+          await this.updateRows(`${shape} ${padded.length}`)(trx, ...padded.flat());
         }
       }
     }
