@@ -101,10 +101,14 @@ describe('Crusoe networking rules: CIDRs, defaults, firewall rules, load balance
     expectCrusoeError(await c.patch(`${N}/vpc-subnets/${nat.body.subnet.id}`, { name: 'again' }), 409, 'conflict', 'has an operation in progress');
     const renamed = (await awaitOp(h, c, Families.subnets, rename.body.operation)).result;
     expect(renamed).toMatchObject({ id: nat.body.subnet.id, name: 'egress-2', nat_gateways: [] });
+    // A disabled gateway's public address goes back to the location's pool.
+    const natLeases = () => h.hangar.kernel.db.selectFrom('ip_leases').select('address').where('owner', '=', `${nat.body.subnet.id}:nat`).execute();
+    expect(await natLeases()).toEqual([]);
     expectCrusoeError(await c.patch(`${N}/vpc-subnets/${nat.body.subnet.id}`, { nat_gateway_action: 'enable' }), 400, 'bad_request', '"name" is required');
     expectCrusoeError(await c.patch(`${N}/vpc-subnets/${nat.body.subnet.id}`, { name: 'lab-east' }), 409, 'conflict', 'a subnet named "lab-east" already exists');
     const enabled = await succeeds(h, c, Families.subnets, c.patch(`${N}/vpc-subnets/${nat.body.subnet.id}`, { name: 'egress-2', nat_gateway_action: 'enable' }));
     expect(enabled.nat_gateways).toHaveLength(1);
+    expect(await natLeases()).toHaveLength(1);
 
     const renamedNet = await succeeds(h, c, Families.networks, c.patch(`${N}/vpc-networks/${net.id}`, { name: 'laboratory' }));
     expect(renamedNet).toMatchObject({ id: net.id, name: 'laboratory', cidr: '192.168.0.0/16' });

@@ -16,6 +16,9 @@ describe('Crusoe catalog, organizations, projects, keys, templates, groups and o
   });
   afterAll(() => h.close());
 
+  /** The public address leases a VM holds (owned as `<vm id>:public`). */
+  const publicLeases = (vmId: string) => h.hangar.kernel.db.selectFrom('ip_leases').select('address').where('owner', '=', `${vmId}:public`).execute();
+
   async function vm(name: string, body: Record<string, unknown> = {}, projectId = P): Promise<any> {
     const res = await c.post(`/projects/${projectId}/compute/vms/instances`, { name, type: 'c1a.2x', location: LOCATION, ssh_public_key: KEY, ...body });
     expect(res.status, res.text).toBe(200);
@@ -205,10 +208,12 @@ describe('Crusoe catalog, organizations, projects, keys, templates, groups and o
     expectCrusoeError(await c.delete(`/projects/${P}/compute/instance-templates/${template.body.id}`), 409, 'conflict', 'is used by instance group');
     expectCrusoeError(await c.delete(`/projects/${P}/compute/instance-groups/${G}`), 409, 'conflict', 'still has VMs');
 
-    // Stopping a member keeps running_instance_count true.
+    // Stopping a member keeps running_instance_count true; its dynamic public address goes back.
     const member = done.result[0];
+    expect(await publicLeases(member.id)).toHaveLength(1);
     const stop = await c.patch(`/projects/${P}/compute/vms/instances/${member.id}`, { action: 'STOP' });
     await awaitOperation(h, c, P, stop.body.operation);
+    expect(await publicLeases(member.id)).toEqual([]);
     expect((await c.get(`/projects/${P}/compute/instance-groups/${G}`)).body).toMatchObject({ running_instance_count: 0, active_instances: [], inactive_instances: [member.id] });
     const del = await c.delete(`/projects/${P}/compute/vms/instances/${member.id}`);
     await awaitOperation(h, c, P, del.body.operation);
@@ -234,6 +239,7 @@ describe('Crusoe catalog, organizations, projects, keys, templates, groups and o
     const vm = `/projects/${P}/compute/vms/instances/${v.id}`;
     await awaitOperation(h, c, P, (await c.patch(vm, { action: 'STOP' })).body.operation);
     expect((await c.get(vm)).body.network_interfaces[0].ips[0].public_ipv4).toEqual(address);
+    expect(await publicLeases(v.id)).toHaveLength(1); // a static address stays leased while stopped
 
     const resize = await c.patch(vm, { action: 'UPDATE', type: 'a100.4x', maintenance_policy: 'stop-vm' });
     expect(resize.status, resize.text).toBe(200);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Clock } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
-import type { LifecycleDef } from '../../src/kernel/lifecycle/engine.js';
+import type { LifecycleDef, TransitionContext } from '../../src/kernel/lifecycle/engine.js';
 import { testStore } from '../helpers/hangar.js';
 
 const T0 = Date.parse('2026-01-05T10:00:00.000Z');
@@ -224,45 +224,12 @@ describe('the lifecycle engine', () => {
     ]);
   });
 
-  it('leases addresses for a batch of transitions in pool order and keeps the pool cursor after the last', async () => {
+  /**
+   * Gadgets g1, g2 and g3 whose `wire` transition leases the next address of 10.9.0.0/24 as its
+   * note, all due at once (one batch); `before` runs first in each effect.
+   */
+  async function wireThreeGadgets(before?: (t: TransitionContext) => Promise<void>): Promise<void> {
     await kernel.db.transaction().execute((trx) => kernel.ipam.ensurePool(trx, 'test-pool', '10.9.0.0/24'));
-    kernel.lifecycle.register({
-      kind: 'test.gadget',
-      table: 'widgets',
-      statusColumn: 'status',
-      transitions: {
-        wire: {
-          from: 'unwired',
-          to: 'wired',
-          after: { fast: 100, realistic: 100 },
-          effect: async (t) => ({ note: (await kernel.ipam.allocate(t.trx, 'test-pool', t.row.id as string)) ?? 'none' }),
-        },
-      },
-    });
-    for (const id of ['g1', 'g2', 'g3']) {
-      await widget(id, 'unwired');
-      await kernel.lifecycle.schedule(kernel.db, 'test.gadget', id, 'wire');
-    }
-    clock.advance(100);
-    expect(await kernel.lifecycle.runDue()).toBe(3);
-    const notes = await kernel.db.selectFrom('widgets').select(['id', 'note']).where('status', '=', 'wired').orderBy('id').execute();
-    expect(notes).toEqual([
-      { id: 'g1', note: '10.9.0.2' },
-      { id: 'g2', note: '10.9.0.3' },
-      { id: 'g3', note: '10.9.0.4' },
-    ]);
-    const leases = await kernel.db.selectFrom('ip_leases').select(['owner']).where('pool', '=', 'test-pool').orderBy('address').execute();
-    expect(leases.map((l) => l.owner)).toEqual(['g1', 'g2', 'g3']);
-    // The cursor was written back: the next address handed out follows the batch's last, even
-    // with the first one given back (a released address waits for the pool to wrap).
-    await kernel.db.transaction().execute((trx) => kernel.ipam.release(trx, 'g1', [['test-pool', '10.9.0.2']]));
-    const next = await kernel.db.transaction().execute((trx) => kernel.ipam.allocate(trx, 'test-pool', 'after'));
-    expect(next).toBe('10.9.0.5');
-  });
-
-  it('applies a batch again one by one when an address it leased in memory was taken meanwhile', async () => {
-    await kernel.db.transaction().execute((trx) => kernel.ipam.ensurePool(trx, 'test-pool', '10.9.0.0/24'));
-    let intrude = true;
     kernel.lifecycle.register({
       kind: 'test.gadget',
       table: 'widgets',
@@ -273,11 +240,7 @@ describe('the lifecycle engine', () => {
           to: 'wired',
           after: { fast: 100, realistic: 100 },
           effect: async (t) => {
-            if (t.row.id === 'g2' && intrude) {
-              intrude = false;
-              // Another writer leases the address the batch is about to hand g3.
-              await t.trx.insertInto('ip_leases').values({ pool: 'test-pool', address: 10 * 2 ** 24 + 9 * 2 ** 16 + 4, owner: 'intruder' }).execute();
-            }
+            await before?.(t);
             return { note: (await kernel.ipam.allocate(t.trx, 'test-pool', t.row.id as string)) ?? 'none' };
           },
         },
@@ -289,7 +252,10 @@ describe('the lifecycle engine', () => {
     }
     clock.advance(100);
     expect(await kernel.lifecycle.runDue()).toBe(3);
-    expect(log.error).not.toHaveBeenCalled();
+  }
+
+  /** Each gadget got the next address in order, and holds its lease. */
+  async function expectWiredInOrder(): Promise<void> {
     const notes = await kernel.db.selectFrom('widgets').select(['id', 'note']).where('status', '=', 'wired').orderBy('id').execute();
     expect(notes).toEqual([
       { id: 'g1', note: '10.9.0.2' },
@@ -298,6 +264,29 @@ describe('the lifecycle engine', () => {
     ]);
     const leases = await kernel.db.selectFrom('ip_leases').select(['owner']).where('pool', '=', 'test-pool').orderBy('address').execute();
     expect(leases.map((l) => l.owner)).toEqual(['g1', 'g2', 'g3']);
+  }
+
+  it('leases addresses for a batch of transitions in pool order and keeps the pool cursor after the last', async () => {
+    await wireThreeGadgets();
+    await expectWiredInOrder();
+    // The cursor was written back: the next address handed out follows the batch's last, even
+    // with the first one given back (a released address waits for the pool to wrap).
+    await kernel.db.transaction().execute((trx) => kernel.ipam.release(trx, 'g1', [['test-pool', '10.9.0.2']]));
+    const next = await kernel.db.transaction().execute((trx) => kernel.ipam.allocate(trx, 'test-pool', 'after'));
+    expect(next).toBe('10.9.0.5');
+  });
+
+  it('applies a batch again one by one when an address it leased in memory was taken meanwhile', async () => {
+    let intrude = true;
+    await wireThreeGadgets(async (t) => {
+      if (t.row.id !== 'g2' || !intrude) return;
+      intrude = false;
+      // Another writer leases the address the batch is about to hand g3.
+      await t.trx.insertInto('ip_leases').values({ pool: 'test-pool', address: 10 * 2 ** 24 + 9 * 2 ** 16 + 4, owner: 'intruder' }).execute();
+    });
+    expect(intrude).toBe(false);
+    expect(log.error).not.toHaveBeenCalled();
+    await expectWiredInOrder();
   });
 
   it('writes each row of a mixed batch its own new state', async () => {
