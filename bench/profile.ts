@@ -4,12 +4,13 @@
 //   node --import tsx bench/profile.ts <get_instance|list_50|list_deep|create> [--seconds 10]
 //        [--connections 16] [--url <HANGAR_DATABASE_URL of a filled store>] [--page N]
 //        [--computed]  (read cache off: every answer computed, as during a burst of writes)
+//        [--ceiling]   (also load the ceiling, answering with the same bytes, round for round)
 //
 // Without --url it profiles a fresh SQLite store holding 60 booted instances.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AUTH, CREATE_BODY, GENESIS, RESULTS, api, cpuMs, hangarEnv, load, log, quiesce, scratch, settle, sleep, sqliteStore, startHangar, summarizeProfile, type StoreSpec } from './lib/common.js';
+import { AUTH, CREATE_BODY, GENESIS, RESULTS, api, cpuMs, hangarEnv, load, log, quiesce, scratch, settle, sleep, sqliteStore, startCeiling, startHangar, type Server, summarizeProfile, type StoreSpec } from './lib/common.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -22,6 +23,7 @@ const { values, positionals } = parseArgs({
     'no-prof': { type: 'boolean', default: false },
     computed: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
+    ceiling: { type: 'boolean', default: false },
   },
 });
 const route = positionals[0] ?? 'get_instance';
@@ -30,6 +32,7 @@ mkdirSync(dir, { recursive: true });
 const store: StoreSpec = values.url ? { engine: values.url.startsWith('sqlite:') ? 'sqlite' : 'postgres', url: values.url, drop: async () => undefined } : sqliteStore(scratch('profile'));
 const profiling = !values['no-prof'];
 const hangar = await startHangar('hangar', hangarEnv(store, { HANGAR_TIMINGS: values.timings!, ...(values.computed ? { HANGAR_READ_CACHE: '0' } : {}) }), { flags: profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [] });
+let ceiling: Server | undefined;
 try {
   let id: string;
   const first = await api(hangar.url, 'GET', `${GENESIS}/instances?per_page=1`);
@@ -46,29 +49,48 @@ try {
     create: `${GENESIS}/instances`,
   };
   log(`${profiling ? 'profiling' : 'loading'} ${route} (${paths[route]}) for ${values.seconds}s at ${values.connections} connections`);
-  const run = (duration: number) =>
+  const run = (server: Server, duration: number) =>
     load({
-      url: hangar.url,
+      url: server.url,
       paths: [paths[route]!],
       connections: Number(values.connections),
       duration,
       headers: AUTH,
       ...(route === 'create' ? { method: 'POST', body: CREATE_BODY } : {}),
     });
-  if (!profiling) await run(2);
-  const split = () => { const f = readFileSync(`/proc/${hangar.pid}/stat`, "utf8").slice(0).split(") ")[1]!.split(" "); return [Number(f[11]) * 10, Number(f[12]) * 10]; };
+  // The ceiling answers with the bytes Hangar answered this route with (see bench/lib/ceiling.mjs).
+  if (values.ceiling) {
+    const sample = await api(hangar.url, route === 'create' ? 'POST' : 'GET', paths[route]!, route === 'create' ? CREATE_BODY : undefined);
+    const path = paths[route]!.split('?', 1)[0]!;
+    const fixtures = join(dir, 'fixtures.json');
+    writeFileSync(fixtures, JSON.stringify([{ method: route === 'create' ? 'POST' : 'GET', prefix: path, exact: true, status: sample.status, contentType: sample.contentType, body: sample.raw.toString('base64') }]));
+    ceiling = await startCeiling(fixtures);
+  }
+  const servers = ceiling ? [ceiling, hangar] : [hangar];
+  if (!profiling) for (const server of servers) await run(server, 2);
+  // User and system CPU time of a process so far, in milliseconds (/proc/<pid>/stat, 10 ms ticks).
+  const times = (pid: number) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return [Number(fields[11]) * 10, Number(fields[12]) * 10] as const;
+  };
   for (let round = 0; round < Number(values.rounds); round++) {
-    await quiesce();
-    const before = cpuMs(hangar.pid);
-    const [u0, s0] = split();
-    const result = await run(Number(values.seconds));
-    const [u1, s1] = split();
-    log(`during the load: user ${(((u1! - u0!) * 1000) / result.requests).toFixed(0)} µs/req, system ${(((s1! - s0!) * 1000) / result.requests).toFixed(0)} µs/req`);
-    if (route === 'create') await settle(hangar);
-    const cpu = cpuMs(hangar.pid) - before;
-    log(`${Math.round(result.rps)} req/s, p50 ${result.latency.p50?.toFixed(2)} ms, p99 ${result.latency.p99?.toFixed(2)} ms, non-2xx ${result.non2xx}; ${((cpu * 1000) / result.requests).toFixed(0)} µs CPU/req${route === 'create' ? ' (boots included)' : ''}`);
+    for (const server of servers) {
+      await quiesce();
+      const before = cpuMs(server.pid);
+      const [user0, system0] = times(server.pid);
+      const result = await run(server, Number(values.seconds));
+      const [user1, system1] = times(server.pid);
+      if (route === 'create' && server === hangar) await settle(hangar);
+      const cpu = cpuMs(server.pid) - before;
+      const perRequest = (ms: number) => ((ms * 1000) / Math.max(1, result.requests)).toFixed(0);
+      log(
+        `${server.name.padEnd(8)} ${Math.round(result.rps)} req/s, p50 ${result.latency.p50?.toFixed(2)} ms, p99 ${result.latency.p99?.toFixed(2)} ms, non-2xx ${result.non2xx}; ` +
+          `${perRequest(cpu)} µs CPU/req (user ${perRequest(user1 - user0)}, system ${perRequest(system1 - system0)})${route === 'create' && server === hangar ? ' (boots included)' : ''}`,
+      );
+    }
   }
 } finally {
+  await ceiling?.stop();
   await hangar.stop();
   await sleep(200);
 }

@@ -4,6 +4,7 @@
  * Hangar ignores shows up instead of silently doing nothing.
  */
 export interface JournalEntry {
+  /** ISO 8601, on the kernel's clock. */
   at: string;
   cloud: string;
   method: string;
@@ -15,13 +16,16 @@ export interface JournalEntry {
   ignored_fields: string[];
 }
 
+/** An entry as recorded: its instant in epoch milliseconds, written out only when listed. */
+export type JournalRecord = Omit<JournalEntry, 'at'> & { at: number };
+
 export class Journal {
-  private entries: JournalEntry[] = [];
+  private entries: JournalRecord[] = [];
   private next = 0;
 
   constructor(private readonly size: number) {}
 
-  record(entry: JournalEntry): void {
+  record(entry: JournalRecord): void {
     if (this.size <= 0) return;
     if (this.entries.length < this.size) this.entries.push(entry);
     else this.entries[this.next] = entry;
@@ -31,7 +35,10 @@ export class Journal {
   /** Newest first. */
   list(limit = this.size): JournalEntry[] {
     const ordered = this.entries.length < this.size ? [...this.entries] : [...this.entries.slice(this.next), ...this.entries.slice(0, this.next)];
-    return ordered.reverse().slice(0, limit);
+    return ordered
+      .reverse()
+      .slice(0, limit)
+      .map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() }));
   }
 
   clear(): void {

@@ -97,11 +97,22 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hangar_' });
+  // Replays are counted per route in plain numbers and folded into the counters when these are
+  // read: prom-client checks and hashes the labels on every increment, which cost a replay as
+  // much as its own answering did.
+  const tallies = new Map<string, ReplayTally>();
   const requests = new Counter({
     name: 'hangar_http_requests_total',
     help: 'HTTP requests answered, by route and status',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [registry],
+    collect() {
+      for (const tally of tallies.values()) {
+        if (tally.unfolded.requests === 0) continue;
+        this.inc({ method: 'GET', route: tally.route, status: '200' }, tally.unfolded.requests);
+        tally.unfolded.requests = 0;
+      }
+    },
   });
   const latency = new Histogram({
     name: 'hangar_http_request_duration_seconds',
@@ -110,11 +121,18 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
-  const replays = new Counter({
+  new Counter({
     name: 'hangar_http_replayed_total',
     help: 'GET answers replayed from memory because nothing they were read from had changed (counted in hangar_http_requests_total too)',
     labelNames: ['route'] as const,
     registers: [registry],
+    collect() {
+      for (const tally of tallies.values()) {
+        if (tally.unfolded.replays === 0) continue;
+        this.inc({ route: tally.route }, tally.unfolded.replays);
+        tally.unfolded.replays = 0;
+      }
+    },
   });
   new Gauge({
     name: 'hangar_lifecycle_pending_transitions',
@@ -136,17 +154,18 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
     }
     return found;
   }
+  const cloudOf = (path: string) => prefixes.find((p) => path.startsWith(p.prefix))?.name ?? null;
   /** Counts an answer in the metrics and, for a cloud's API, records it in the journal. */
   function recordAnswer(answer: { method: string; path: string; route: string | null; status: number; account: string; ms: number; ignored: () => string[] }): void {
     const { method, status } = answer;
     const route = answer.route ?? 'unmatched';
     seriesOf(`requests ${method} ${route} ${status}`, () => requests.labels(method, route, String(status))).inc();
     seriesOf(`latency ${method} ${route}`, () => latency.labels(method, route)).observe(answer.ms / 1000);
-    const cloud = prefixes.find((p) => answer.path.startsWith(p.prefix));
-    if (!cloud) return;
+    const cloud = cloudOf(answer.path);
+    if (cloud === null) return;
     journal.record({
-      at: new Date(kernel.clock.now()).toISOString(),
-      cloud: cloud.name,
+      at: kernel.clock.now(),
+      cloud,
       method: answer.method,
       path: answer.path,
       route: answer.route,
@@ -158,9 +177,27 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
   }
   /** A replayed answer counts like any other (and in the replay counter too). */
   function recordReplay(answer: KeptAnswer, request: IncomingMessage, startedAt: bigint): void {
-    seriesOf(`replays ${answer.route}`, () => replays.labels(answer.route)).inc();
+    let tally = tallies.get(answer.route);
+    if (tally === undefined) {
+      tally = { route: answer.route, cloud: cloudOf(answer.route), unfolded: { requests: 0, replays: 0 }, latency: latency.labels('GET', answer.route) };
+      tallies.set(answer.route, tally);
+    }
+    tally.unfolded.requests++;
+    tally.unfolded.replays++;
     const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
-    recordAnswer({ method: 'GET', path: request.url ?? '', route: answer.route, status: 200, account: answer.account, ms, ignored: () => [] });
+    tally.latency.observe(ms / 1000);
+    if (tally.cloud === null) return;
+    journal.record({
+      at: kernel.clock.now(),
+      cloud: tally.cloud,
+      method: 'GET',
+      path: request.url ?? '',
+      route: answer.route,
+      account: answer.account || null,
+      status: 200,
+      latency_ms: Math.round(ms * 1000) / 1000,
+      ignored_fields: [],
+    });
   }
   app.addHook('onResponse', async (request, reply) => {
     recordAnswer({
@@ -191,6 +228,16 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not found', path: request.url.split('?')[0] }));
   return app;
+}
+
+/** What a route's replays add to the metrics; see `tallies`. */
+interface ReplayTally {
+  route: string;
+  /** The cloud whose API the route is part of, for the journal (null: not a cloud's). */
+  cloud: string | null;
+  /** Replays not yet added to hangar_http_requests_total and hangar_http_replayed_total. */
+  unfolded: { requests: number; replays: number };
+  latency: { observe(seconds: number): void };
 }
 
 /** The server Fastify would make itself, with the kept answers looked up before Fastify's handler. */

@@ -41,7 +41,8 @@ describe('Genesis: polled reads answered from memory', () => {
   it('answers a repeated GET with the same bytes, and counts it in the metrics and the journal', async () => {
     const instance = await createInstance(h.genesis, { name: 'polled' });
     const answered = () => counter(h, 'hangar_http_requests_total', `method="GET",route="${GENESIS}/instances/:instance_id",status="200"`);
-    const [before, answeredBefore] = [await replayed(h), await answered()];
+    const timed = () => counter(h, 'hangar_http_request_duration_seconds_count', `method="GET",route="${GENESIS}/instances/:instance_id"`);
+    const [before, answeredBefore, timedBefore] = [await replayed(h), await answered(), await timed()];
     const first = await poll(h.genesis, `/instances/${instance.id}`);
     const second = await poll(h.genesis, `/instances/${instance.id}`);
     const third = await poll(h.genesis, `/instances/${instance.id}`);
@@ -51,11 +52,13 @@ describe('Genesis: polled reads answered from memory', () => {
     expect(third).toEqual(first);
     if (sqlite) expect(await replayed(h)).toBe(before + 2);
     expect(await answered()).toBe(answeredBefore + 3); // replayed or not, every answer counts
+    expect(await timed()).toBe(timedBefore + 3);
 
     const journal = (await admin.get('/journal?limit=3')).body.requests;
     expect(journal.map((e: any) => [e.method, e.path, e.route, e.status, e.account, e.cloud])).toEqual(
       Array(3).fill(['GET', `${GENESIS}/instances/${instance.id}`, `${GENESIS}/instances/:instance_id`, 200, h.demoAccountId, 'genesis']),
     );
+    for (const entry of journal) expect(new Date(entry.at).toISOString()).toBe(entry.at);
   });
 
   it('shows every change at once: a rename, a boot, a delete, a new instance in the list', async () => {

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import type pgModule from 'pg';
 import { runDirectlyInTransactions } from './prepared.js';
+import { commitWatcher } from './wal-index.js';
 
 /**
  * The store: one Kysely instance over the configured engine. Cloud code receives a Kysely
@@ -222,6 +223,10 @@ function openSqlite(path: string): Store {
   runDirectlyInTransactions(db, database);
   // Commits by other connections to the same file (another process) show in data_version.
   const dataVersion = raw.prepare('pragma data_version').pluck();
+  // Commits by any connection, this one's too: cheaper to tell, and enough for the read version,
+  // which this connection's own writes move anyway. An in-memory store has no other connection.
+  const commits = memory ? null : commitWatcher(raw, file);
+  const commitGeneration = commits ? () => commits.generation() : () => 0;
   return {
     db,
     engine: 'sqlite',
@@ -230,10 +235,11 @@ function openSqlite(path: string): Store {
     exclusive: (_name, fn) => fn(),
     ...localNotifications(),
     writeVersion: (table) => `${dataVersion.get()}:${database.writes.get('*') ?? 0}:${database.writes.get(table) ?? 0}`,
-    readVersion: () => `${dataVersion.get()}:${database.changes.count}`,
+    readVersion: () => `${commitGeneration()}:${database.changes.count}`,
     close: async () => {
       await checkpoints?.stop();
       await db.destroy();
+      commits?.close();
     },
   };
 }
