@@ -25,6 +25,9 @@ export interface ReadCacheOptions {
   budget?: number;
 }
 
+/** The headers a credential is shown in (by either cloud's clients). */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'x-auth-token']);
+
 /**
  * Answers a repeated read from memory, before the framework sees the request. Clients poll:
  * a wait loop asks for the same instance until it is active, a dashboard lists the same page.
@@ -44,10 +47,19 @@ export class ReadCache {
     this.budget = options.budget ?? 32 * 1024 * 1024;
   }
 
-  /** The key of a request's answer: its URL as sent and the credential it shows. */
+  /**
+   * The key of a request's answer: its URL as sent and the credentials it shows, every
+   * `Authorization` and `X-Auth-Token` line as sent, in order. Read from the raw header lines:
+   * `request.headers` is built on first use, which is a fair share of a replay's cost.
+   */
   static key(request: IncomingMessage): string {
-    const { authorization, 'x-auth-token': token } = request.headers;
-    return `${request.url}\n${authorization ?? ''}\n${typeof token === 'string' ? token : ''}`;
+    let key = request.url ?? '';
+    const lines = request.rawHeaders;
+    for (let i = 0; i < lines.length; i += 2) {
+      const name = lines[i]!;
+      if ((name.length === 13 || name.length === 12) && CREDENTIAL_HEADERS.has(name.toLowerCase())) key += `\n${name.length}:${lines[i + 1]}`;
+    }
+    return key;
   }
 
   /** Replays the kept answer to this request if there is a current one; false to let it through. */

@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ReadCache, type KeptAnswer } from '../../src/http/read-cache.js';
 
-const request = (url: string, authorization = 'Bearer t') => ({ method: 'GET', url, headers: { authorization } }) as unknown as IncomingMessage;
+/** A GET as node:http hands it over: its header lines as sent, in `rawHeaders`. */
+const request = (url: string, authorization = 'Bearer t', lines: string[] = ['Authorization', authorization]) =>
+  ({ method: 'GET', url, rawHeaders: ['Host', 'hangar', ...lines, 'Accept', '*/*'] }) as unknown as IncomingMessage;
 function response() {
   const sent: { status?: number; body?: Buffer } = {};
   const res = {
@@ -34,6 +36,24 @@ describe('the read cache', () => {
     // An answer computed while the version moved is never kept.
     c.keep(request('/y'), { ...answer('stale'), version: 'v1' });
     expect(replays(c, '/y')).toBeNull();
+  });
+
+  it('tells credentials apart by header and value, whatever the header names\' case', () => {
+    const key = (lines: string[]) => ReadCache.key(request('/x', '', lines));
+    expect(key(['Authorization', 'Bearer a'])).toBe(key(['authorization', 'Bearer a']));
+    const distinct = [
+      [],
+      ['Authorization', 'Bearer a'],
+      ['Authorization', 'Bearer b'],
+      ['X-Auth-Token', 'Bearer a'],
+      ['x-auth-token', 'a'],
+      ['Authorization', 'Bearer a', 'X-Auth-Token', 'b'],
+      ['X-Auth-Token', 'b', 'Authorization', 'Bearer a'],
+      ['Authorization', 'Bearer a', 'Authorization', 'Bearer b'],
+    ].map(key);
+    expect(new Set(distinct).size).toBe(distinct.length);
+    // Headers that carry no credential do not split answers.
+    expect(key(['Authorization', 'Bearer a', 'User-Agent', 'terraform'])).toBe(key(['Authorization', 'Bearer a']));
   });
 
   it('keeps within its byte budget, forgetting the least recently kept first, and never keeps a huge answer', () => {
