@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Clock } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { byShape, paddedList, prepared, preparedWrite } from '../../src/kernel/db/prepared.js';
+import { sql } from 'kysely';
 import { testStore } from '../helpers/hangar.js';
 
 // Prepared queries run through Kysely outside a transaction, and (on SQLite) straight on the
@@ -59,6 +60,23 @@ describe('prepared queries', () => {
     await add(kernel.db, 'y', 1);
     await expect(kernel.db.transaction().execute((trx) => add(trx, 'y', 2))).rejects.toThrow(/unique|duplicate/i);
     expect(await get(kernel.db, 'y')).toEqual([{ id: 'y', n: 1 }]);
+  });
+
+  it('returns rows with every column in order, a repeated name holding the later value, and new columns once added', async () => {
+    await kernel.db.schema.createTable('others').addColumn('id', 'text', (c) => c.primaryKey()).addColumn('n', 'integer').execute();
+    await kernel.db.insertInto('things').values([{ id: 'a', n: 1 }, { id: 'b', n: 2 }]).execute();
+    await kernel.db.insertInto('others').values({ id: 'a', n: 10 }).execute();
+    const everything = () => kernel.db.selectFrom('things').selectAll().orderBy('id').execute();
+    expect(await everything()).toEqual([{ id: 'a', n: 1 }, { id: 'b', n: 2 }]);
+    const joined = await sql<Record<string, unknown>>`select t.id, t.n, o.n, o.id as other from things t join others o on o.id = t.id`.execute(kernel.db);
+    expect(joined.rows).toEqual([{ id: 'a', n: 10, other: 'a' }]);
+    expect(Object.keys(joined.rows[0]!)).toEqual(['id', 'n', 'other']);
+    expect(Object.getPrototypeOf(joined.rows[0])).toBe(Object.prototype);
+
+    await kernel.db.schema.alterTable('things').addColumn('label', 'text', (c) => c.notNull().defaultTo('-')).execute();
+    expect(await everything()).toEqual([{ id: 'a', n: 1, label: '-' }, { id: 'b', n: 2, label: '-' }]);
+    const [row] = await kernel.db.transaction().execute((trx) => find()(trx, 'b'));
+    expect(row).toEqual({ id: 'b', n: 2, label: '-' });
   });
 
   it('moves the store read version with every write, in a transaction or not', async () => {

@@ -324,7 +324,8 @@ function withStatementCache(raw: Database.Database) {
       let statement = cache.get(sql);
       if (statement === undefined) {
         if (cache.size >= limit) cache.clear();
-        statement = countingWrites(raw.prepare(sql), sql, writes, changes);
+        const compiled = raw.prepare(sql);
+        statement = countingWrites(compiled.reader ? builtRows(compiled) : compiled, compiled.readonly, sql, writes, changes);
         cache.set(sql, statement);
       }
       return statement;
@@ -351,8 +352,47 @@ function rowsWritten(sql: string): string | null {
 
 type SqliteStatement = Pick<Database.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
 
-function countingWrites(statement: Database.Statement, sql: string, writes: Map<string, number>, changes: { count: number }): SqliteStatement {
-  if (statement.readonly) return statement; // (reads, and transaction boundaries, change nothing)
+/**
+ * A statement that returns rows, its rows made by a function compiled for its columns.
+ * better-sqlite3 builds a row object one property at a time, which for a wide row costs as much
+ * as reading it (192 instance rows of 25 columns: 2.0 ms as objects, 1.0 ms read as arrays and
+ * made into objects this way). The objects are the same: the columns in order, a later column
+ * of the same name overwriting an earlier one's value.
+ */
+function builtRows(statement: Database.Statement): SqliteStatement {
+  let width = -1;
+  let make: (values: unknown[]) => Record<string, unknown> = () => ({});
+  const compile = () => {
+    const names = statement.columns().map((c) => c.name);
+    width = names.length;
+    // (a literal with fixed keys gets one shape for every row; '__proto__' would set the prototype)
+    make = names.includes('__proto__')
+      ? (values) => Object.fromEntries(names.map((name, i) => [name, values[i]]))
+      : (new Function('v', `return { ${names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(', ')} };`) as typeof make);
+  };
+  const rowOf = (values: unknown[]) => {
+    // (a statement is prepared again by SQLite when the schema changes: `select *` may widen)
+    if (values.length !== width) compile();
+    return make(values);
+  };
+  statement.raw(true);
+  return {
+    reader: true,
+    all: (...params: unknown[]) => {
+      const rows = statement.all(...params) as unknown[][];
+      const out = new Array<Record<string, unknown>>(rows.length);
+      for (let i = 0; i < rows.length; i++) out[i] = rowOf(rows[i]!);
+      return out;
+    },
+    run: (...params: unknown[]) => statement.run(...params),
+    iterate: function* (...params: unknown[]) {
+      for (const values of statement.iterate(...params)) yield rowOf(values as unknown[]);
+    } as SqliteStatement['iterate'],
+  };
+}
+
+function countingWrites(statement: SqliteStatement, readonly: boolean, sql: string, writes: Map<string, number>, changes: { count: number }): SqliteStatement {
+  if (readonly) return statement; // (reads, and transaction boundaries, change nothing)
   const table = rowsWritten(sql);
   const count =
     table === null
