@@ -107,11 +107,18 @@ describe('an instance with a volume, an SSH-only security group and a floating I
     const boot = async (name: string, floating?: string) =>
       (await g.post('/instances', { name, hostname: name, type: TYPE, region: REGION, image: 'ubuntu-22.04', password: 'a-long-enough-password', ...(floating ? { floating_ip: floating } : {}) }))
         .body.instance.id as string;
-    // Created together, their boots fall due at the same instant and apply in one batch.
+    // Created together, their boots fall due at the same instant and apply in one batch, with
+    // one of an account that holds no floating IP.
+    const neighbour = (await h.newAccount('no-floating-ips')).genesis;
     const ids = [await boot('a', fips[0].id), await boot('b'), await boot('c', fips[1].id), await boot('d')];
+    const theirs = (await neighbour.post('/instances', { name: 'e', hostname: 'e', type: TYPE, region: REGION, image: 'ubuntu-22.04', password: 'a-long-enough-password' })).body.instance.id;
     await h.advance(3_000);
     const up = await Promise.all(ids.map(async (id) => (await g.get(`/instances/${id}`)).body.instance));
     expect(up.map((i) => i.status)).toEqual(['active', 'active', 'active', 'active']);
+    const their = (await neighbour.get(`/instances/${theirs}`)).body.instance;
+    expect(their.status).toBe('active');
+    expect(their.public_ip).toMatch(/^100\./);
+    expect(up.map((i) => i.public_ip)).not.toContain(their.public_ip);
     expect(up[0].public_ip).toBe(fips[0].ip_address);
     expect(up[2].public_ip).toBe(fips[1].ip_address);
     for (const own of [up[1], up[3]]) {

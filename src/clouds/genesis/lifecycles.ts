@@ -45,7 +45,13 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
    */
   async function floatingAddress(t: TransitionContext): Promise<string | null> {
     const attached = await t.shared('floating', async () => {
-      const ids = t.batch.map((row) => row.id as string);
+      // Only instances of accounts that hold a floating IP can have one attached (most batches:
+      // none, and then no lookup at all).
+      const holders = new Set<string>();
+      for (const account of new Set(t.batch.map((row) => row.account_id as string))) {
+        if ((await kernel.counters.get(t.trx, account, Counter.floatingIps)) > 0) holders.add(account);
+      }
+      const ids = t.batch.filter((row) => holders.has(row.account_id as string)).map((row) => row.id as string);
       const found = new Map<string, string | null>();
       for (let i = 0; i < ids.length; i += FLOATING_LOOKUP) {
         const chunk = paddedList(ids.slice(i, i + FLOATING_LOOKUP));
