@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { ApiResponse, HttpClient } from './http-client.js';
 import { publicKey, type TestHangar } from './hangar.js';
+import { Counter } from '../../src/clouds/genesis/model/context.js';
 
 /** Shared Genesis fixtures: the region, types and images most tests use, and row inserts for resources the core cannot create yet. */
 export const REGION = 'NORD-NO-KRS-1';
@@ -86,13 +87,20 @@ export async function insertVolume(h: TestHangar, accountId: string, name: strin
   return id;
 }
 
-/** Floating IPs cannot be created through the API yet: insert the row. */
+/**
+ * A floating IP with a chosen address (the API picks addresses itself): its row inserted, and
+ * the account's floating IP count moved, as creating one through the API does.
+ */
 export async function insertFloatingIp(h: TestHangar, accountId: string, name: string, address: string, region = REGION): Promise<string> {
-  const id = h.hangar.kernel.ids.uuid();
-  await h.hangar.kernel.db
-    .insertInto('genesis_floating_ips')
-    .values({ id, account_id: accountId, name, description: '', region, version: 'ipv4', ip_address: address, status: 'created', ...rowTimes(h) })
-    .execute();
+  const { kernel } = h.hangar;
+  const id = kernel.ids.uuid();
+  await kernel.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('genesis_floating_ips')
+      .values({ id, account_id: accountId, name, description: '', region, version: 'ipv4', ip_address: address, status: 'created', ...rowTimes(h) })
+      .execute();
+    await kernel.counters.add(trx, accountId, Counter.floatingIps, 1);
+  });
   return id;
 }
 
