@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Executor } from './db/store.js';
 import { prepared, preparedWrite } from './db/prepared.js';
 
@@ -27,6 +27,22 @@ export class Counters {
       .where('key', '=', key)
       .where('value', '<=', most),
   );
+
+  // PostgreSQL's xmin: the transaction that wrote the row's current version.
+  private readonly writerOf = prepared<{ writer: string }>((accountId, key) =>
+    this.db.selectFrom('counters').select(sql<string>`xmin::text`.as('writer')).where('account_id', '=', accountId).where('key', '=', key),
+  );
+
+  /**
+   * PostgreSQL only: which transaction last moved the account's counter (`'none'` when it is at
+   * zero). Every insert or delete of a counted row moves its counter in the same transaction, and
+   * a later transaction has another id, so while the mark is the same the account's counted rows
+   * are the same ones, whichever replica wrote them. Reading it takes no lock and adds no write.
+   */
+  async writer(trx: Executor, accountId: string, key: string): Promise<string> {
+    const [row] = await this.writerOf(trx, accountId, key);
+    return row?.writer ?? 'none';
+  }
 
   /** The limit an account has unless an operator set its own. */
   defineQuota(key: string, defaultLimit: number): void {

@@ -8,7 +8,7 @@ import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
 import { publicPool } from './addresses.js';
 import { CLOUD, Counter, fromBool, type GenesisContext } from './context.js';
 import type { FloatingIps } from './floating-ips.js';
-import { AccountList, type Page, type PageRequest } from './pagination.js';
+import { AccountList, listVersion, type Page, type PageRequest } from './pagination.js';
 import type { SecurityGroups } from './security-groups.js';
 import type { Snapshots } from './snapshots.js';
 import type { SshKeys } from './ssh-keys.js';
@@ -69,7 +69,7 @@ export class Instances {
     private readonly ctx: GenesisContext,
     private readonly peers: Collaborators,
   ) {
-    this.pages = new AccountList<InstanceRow>(ctx.db, 'genesis_instances', ctx.kernel.store.writeVersion);
+    this.pages = new AccountList<InstanceRow>(ctx.db, 'genesis_instances', listVersion(ctx.kernel, 'genesis_instances', Counter.instances));
   }
 
   async list(accountId: string, request: PageRequest): Promise<Page<InstanceView>> {

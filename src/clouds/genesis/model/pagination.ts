@@ -1,5 +1,6 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { prepared } from '../../../kernel/db/prepared.js';
+import type { Kernel } from '../../../kernel/kernel.js';
 
 export interface PageRequest {
   page: number;
@@ -39,11 +40,30 @@ const STRIDE = 1000;
 /** Accounts whose positions are remembered, per list. */
 const REMEMBERED = 64;
 
+/**
+ * A token that changes whenever rows of an account's list may have been added or removed, by
+ * anyone: a reader that saw the same token before and after its queries saw the same rows.
+ */
+export type ListVersion = (accountId: string) => string | Promise<string>;
+
+/**
+ * The list version of `table`, whose rows `counterKey` counts. On SQLite, the store's write
+ * version of the table (every account's writes move it; read from memory, and other processes'
+ * commits are seen in the file). On PostgreSQL, which replicas write without telling each other,
+ * the transaction that last moved the account's counter (Counters.writer): it moves in the same
+ * transaction as every insert and delete, and takes no lock a writer would wait for.
+ */
+export function listVersion(kernel: Pick<Kernel, 'store' | 'counters' | 'db'>, table: string, counterKey: string): ListVersion {
+  const { writeVersion } = kernel.store;
+  if (writeVersion) return () => writeVersion(table);
+  return (accountId) => kernel.counters.writer(kernel.db, accountId, counterKey);
+}
+
 interface Positions {
-  /** The store's write version of the table when these were learnt. */
+  /** The account's list version when these were learnt. */
   version: string;
   /** seqs[i] is the seq of the row at position i × STRIDE, the first row of that seq. */
-  seqs: number[];
+  seqs: readonly number[];
   /** A tie of seqs sat at the next stride: no positions can be learnt beyond the last. */
   ended: boolean;
 }
@@ -54,17 +74,18 @@ interface Positions {
  * of a million instances costs a hundred times page 1. The list remembers the seq found every
  * STRIDE rows and starts each page from the nearest one (`seq >= ?`, then a short OFFSET).
  *
- * What it remembers holds only while the table's rows stay put, so it is checked against the
- * store's write version (Store.writeVersion) before and after every read: a row added or
- * removed anywhere in the table (by this process or another) makes the list forget and fall
- * back to OFFSET, and the pages are the same rows in the same order either way. Positions are
- * learnt on the way to a deep page (a first deep page costs what OFFSET costs), only at rows
- * that start a run of equal seqs, and never on a store that cannot say when rows moved
- * (PostgreSQL): there, every page is an OFFSET.
+ * What it remembers holds only while the account's rows stay put, so it is checked against the
+ * list's version (see listVersion) before and after every read: a row added or removed (by this
+ * process or another, a replica's included) makes the list forget and fall back to OFFSET, and
+ * the pages are the same rows in the same order either way. Positions are learnt on the way to
+ * a deep page (a first deep page costs what OFFSET costs), and only at rows that start a run of
+ * equal seqs.
  */
 export class AccountList<T> {
   /** Pages served from a remembered position (the rest were OFFSET walks). */
   seeks = 0;
+  /** Positions read from the store on the way to deep pages. */
+  strides = 0;
   private readonly remembered = new Map<string, Positions>();
   private readonly offsetPage;
   private readonly seekPage;
@@ -74,7 +95,7 @@ export class AccountList<T> {
   constructor(
     private readonly db: Kysely<any>,
     private readonly table: string,
-    private readonly writeVersion: ((table: string) => string) | undefined,
+    private readonly listVersion: ListVersion,
   ) {
     this.offsetPage = prepared<T>((account, limit, offset) =>
       db.selectFrom(table).selectAll().where('account_id', '=', account).orderBy('seq').limit(limit).offset(offset),
@@ -101,32 +122,34 @@ export class AccountList<T> {
 
   /** The page from the nearest remembered position; null when the rows moved meanwhile. */
   private async seek(accountId: string, offset: number, limit: number): Promise<T[] | null> {
-    const executor = this.db;
-    if (this.writeVersion === undefined) return null;
-    const version = this.writeVersion(this.table);
+    const version = await this.listVersion(accountId);
     let known = this.remembered.get(accountId);
     if (known === undefined || known.version !== version) {
-      const [first] = await this.firstSeq(executor, accountId);
+      const [first] = await this.firstSeq(this.db, accountId);
       if (first === undefined) return null;
       known = { version, seqs: [Number(first.seq)], ended: false };
     }
-    const unchanged = () => this.writeVersion!(this.table) === version;
-    let k = Math.min(Math.floor(offset / STRIDE), known.seqs.length - 1);
-    while (k < Math.floor(offset / STRIDE) && !known.ended) {
-      const [before, at] = await this.strideSeqs(executor, accountId, known.seqs[k]);
-      if (!unchanged()) return null;
-      if (at === undefined || Number(before!.seq) === Number(at.seq)) {
-        known.ended = true; // past the end, or a tie: the page starts from the last position known
-        break;
-      }
-      known.seqs.push(Number(at.seq));
-      k++;
+    // Learnt into a copy: concurrent pages of the account each learn their own, and what is
+    // kept is a whole set learnt under one version.
+    const seqs = [...known.seqs];
+    let ended = known.ended;
+    const wanted = Math.floor(offset / STRIDE);
+    while (seqs.length - 1 < wanted && !ended) {
+      const [before, at] = await this.strideSeqs(this.db, accountId, seqs[seqs.length - 1]);
+      this.strides++;
+      if (at === undefined || Number(before!.seq) === Number(at.seq)) ended = true; // past the end, or a tie: pages start from the last position known
+      else seqs.push(Number(at.seq));
     }
-    const items = await this.seekPage(executor, accountId, known.seqs[k], limit, offset - k * STRIDE);
-    if (!unchanged()) return null;
+    const k = Math.min(wanted, seqs.length - 1);
+    const items = await this.seekPage(this.db, accountId, seqs[k], limit, offset - k * STRIDE);
+    // Every read above happened between two reads of the same version: no row moved meanwhile.
+    if ((await this.listVersion(accountId)) !== version) {
+      this.remembered.delete(accountId);
+      return null;
+    }
     this.seeks++;
     this.remembered.delete(accountId);
-    this.remembered.set(accountId, known);
+    this.remembered.set(accountId, { version, seqs, ended });
     if (this.remembered.size > REMEMBERED) this.remembered.delete(this.remembered.keys().next().value!);
     return items;
   }
