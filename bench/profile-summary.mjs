@@ -3,7 +3,9 @@
 // (self time) and by package or source folder, with the heaviest call stacks' inclusive time.
 //
 //   node bench/profile-summary.mjs <file.cpuprofile> [top=30]
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 const [file, topArg] = process.argv.slice(2);
 if (!file) {
@@ -25,6 +27,23 @@ profile.samples.forEach((id, i) => {
   total += dt;
 });
 
+// Frames in a bundle (dist/hangar.mjs) are named by where their code came from, through the
+// bundle's source map: a package or a source file.
+const maps = new Map();
+const sourceMapOf = (url) => {
+  if (!maps.has(url)) {
+    const path = url.startsWith('file://') ? fileURLToPath(url) + '.map' : null;
+    maps.set(url, path && existsSync(path) ? new SourceMap(JSON.parse(readFileSync(path, 'utf8'))) : null);
+  }
+  return maps.get(url);
+};
+for (const node of profile.nodes) {
+  const cf = node.callFrame;
+  const map = cf.url && sourceMapOf(cf.url);
+  const entry = map ? map.findEntry(cf.lineNumber, cf.columnNumber) : null;
+  if (entry?.originalSource) Object.assign(cf, { url: entry.originalSource, lineNumber: entry.originalLine });
+}
+
 const where = (cf) => {
   const url = cf.url || '';
   if (!url) return cf.functionName.startsWith('(') ? cf.functionName : '(native)';
@@ -34,11 +53,9 @@ const where = (cf) => {
     const rest = url.slice(nm + 'node_modules/'.length).split('/');
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
   }
-  // Hangar's own code, from its sources (tsx) or its build (dist/): named by source path.
+  // Hangar's own code: named by source path.
   const src = url.indexOf('/src/');
   if (src >= 0) return url.slice(src + 1);
-  const dist = url.indexOf('/dist/');
-  if (dist >= 0) return `src/${url.slice(dist + '/dist/'.length).replace(/\.js$/, '.ts')}`;
   return url.replace(/^file:\/\//, '');
 };
 const label = (cf) => `${cf.functionName || '(anonymous)'} ${where(cf)}${cf.url ? `:${cf.lineNumber + 1}` : ''}`;

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Entry point of the `hangar` command. The sources are TypeScript: a build (`npm run build`)
-// compiles them to dist/, which starts faster and is used while it is newer than every file
-// under src/; otherwise tsx compiles them on load (and caches the result), so a checkout runs
-// without a separate build step.
+// bundles them into dist/hangar.mjs, which starts faster and is used while it is newer than
+// every file under src/; otherwise tsx compiles them on load (and caches the result), so a
+// checkout runs without a separate build step.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url);
-const { main } = fresh() ? await import(new URL('dist/cli/main.js', root).href) : await viaTsx();
+const { main } = fresh() ? await import(new URL('dist/hangar.mjs', root).href) : await viaTsx();
 await main(process.argv);
 
 async function viaTsx() {

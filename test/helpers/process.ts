@@ -14,8 +14,10 @@ export interface HangarProcess {
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<number | null>;
 }
 
-export async function spawnHangar(env: Record<string, string>, timeoutMs = 30_000): Promise<HangarProcess> {
-  const child = spawn(process.execPath, ['bin/hangar.js', 'serve'], {
+/** Runs `script serve` (the `hangar` command unless told another entry point). */
+export async function spawnHangar(env: Record<string, string>, options: { timeoutMs?: number; script?: string } = {}): Promise<HangarProcess> {
+  const { timeoutMs = 30_000, script = 'bin/hangar.js' } = options;
+  const child = spawn(process.execPath, [script, 'serve'], {
     cwd: root,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', HANGAR_LOG_LEVEL: 'warn', HANGAR_RATE_LIMIT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
