@@ -2,6 +2,9 @@ import type { Kysely } from 'kysely';
 import type { Executor } from './db/store.js';
 import { preparedWrite } from './db/prepared.js';
 
+/** Stock lines per seeding statement (five values each, well under either engine's limit). */
+const SEED_CHUNK = 500;
+
 export interface Stock {
   region: string;
   sku: string;
@@ -36,13 +39,19 @@ export class Capacity {
       .where('used', '>=', n),
   );
 
-  /** Adds a stock line if it is not there yet; an existing line keeps its (operator-set) total. */
-  async seed(trx: Executor, cloud: string, region: string, sku: string, total: number): Promise<void> {
-    await trx
-      .insertInto('capacity')
-      .values({ cloud, region, sku, total, used: 0 })
-      .onConflict((oc) => oc.columns(['cloud', 'region', 'sku']).doNothing())
-      .execute();
+  /**
+   * Adds the stock lines that are not there yet; an existing line keeps its (operator-set)
+   * total. A few statements for a whole catalog: start-up seeds hundreds of lines, and on
+   * PostgreSQL each statement is a round trip.
+   */
+  async seed(trx: Executor, cloud: string, lines: readonly { region: string; sku: string; total: number }[]): Promise<void> {
+    for (let i = 0; i < lines.length; i += SEED_CHUNK) {
+      await trx
+        .insertInto('capacity')
+        .values(lines.slice(i, i + SEED_CHUNK).map(({ region, sku, total }) => ({ cloud, region, sku, total, used: 0 })))
+        .onConflict((oc) => oc.columns(['cloud', 'region', 'sku']).doNothing())
+        .execute();
+    }
   }
 
   async setTotal(trx: Executor, cloud: string, region: string, sku: string, total: number): Promise<void> {

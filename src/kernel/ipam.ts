@@ -108,10 +108,16 @@ export class Ipam {
   );
 
   async ensurePool(trx: Executor, name: string, cidr: string): Promise<void> {
-    parseCidr(cidr);
+    await this.ensurePools(trx, [{ name, cidr }]);
+  }
+
+  /** Adds the pools that are not there yet, in one statement (an existing pool is left as it is). */
+  async ensurePools(trx: Executor, pools: readonly { name: string; cidr: string }[]): Promise<void> {
+    if (pools.length === 0) return;
+    for (const { cidr } of pools) parseCidr(cidr);
     await trx
       .insertInto('ip_pools')
-      .values({ name, cidr, cursor: 0 })
+      .values(pools.map(({ name, cidr }) => ({ name, cidr, cursor: 0 })))
       .onConflict((oc) => oc.column('name').doNothing())
       .execute();
   }

@@ -94,7 +94,7 @@ describe('stock', () => {
 
   it('sells up to the total, takes it back on release, and never goes below zero', async () => {
     const { capacity, db } = kernel;
-    await capacity.seed(db, 'c', 'R1', 'gpu', 2);
+    await capacity.seed(db, 'c', [{ region: 'R1', sku: 'gpu', total: 2 }]);
     expect(await capacity.acquire(db, 'c', 'R1', 'gpu')).toBe(true);
     expect(await capacity.acquire(db, 'c', 'R1', 'gpu')).toBe(true);
     expect(await capacity.acquire(db, 'c', 'R1', 'gpu')).toBe(false);
@@ -108,11 +108,23 @@ describe('stock', () => {
 
   it('keeps an operator-set total when the catalog seeds again', async () => {
     const { capacity, db } = kernel;
-    await capacity.seed(db, 'c', 'R1', 'gpu', 10);
+    await capacity.seed(db, 'c', [{ region: 'R1', sku: 'gpu', total: 10 }]);
     await capacity.acquire(db, 'c', 'R1', 'gpu');
     await capacity.setTotal(db, 'c', 'R1', 'gpu', 1);
-    await capacity.seed(db, 'c', 'R1', 'gpu', 10);
+    await capacity.seed(db, 'c', [{ region: 'R1', sku: 'gpu', total: 10 }]);
     expect(await capacity.list(db, 'c')).toEqual([{ region: 'R1', sku: 'gpu', total: 1, used: 1 }]);
     expect(await capacity.acquire(db, 'c', 'R1', 'gpu')).toBe(false);
+  });
+
+  it('seeds a catalog of more lines than one statement takes, keeping the lines already there', async () => {
+    const { capacity, db } = kernel;
+    await capacity.setTotal(db, 'c', 'R7', 'gpu-7', 3);
+    const lines = Array.from({ length: 1201 }, (_, i) => ({ region: `R${i}`, sku: `gpu-${i}`, total: i + 1 }));
+    await capacity.seed(db, 'c', lines);
+    const stock = await capacity.list(db, 'c');
+    expect(stock).toHaveLength(1201);
+    expect(stock.find((line) => line.region === 'R1200')).toEqual({ region: 'R1200', sku: 'gpu-1200', total: 1201, used: 0 });
+    expect(stock.find((line) => line.region === 'R7')).toEqual({ region: 'R7', sku: 'gpu-7', total: 3, used: 0 });
+    expect(await capacity.list(db, 'other')).toEqual([]);
   });
 });

@@ -80,6 +80,18 @@ describe('address pools', () => {
     await expect(kernel.ipam.ensurePool(kernel.db, 'bad', 'nonsense')).rejects.toThrow(RangeError);
     await expect(kernel.ipam.allocate(kernel.db, 'missing', 'o')).rejects.toThrow(/unknown address pool/);
   });
+
+  it('adds many pools at once, keeping those already defined, and adds none if one is bad', async () => {
+    await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/29');
+    await kernel.ipam.ensurePools(kernel.db, [
+      { name: 'p', cidr: '10.0.0.0/8' },
+      { name: 'q', cidr: '198.51.100.0/30' },
+    ]);
+    expect(await kernel.ipam.allocate(kernel.db, 'p', 'o')).toMatch(/^192\.0\.2\./);
+    expect(await kernel.ipam.allocate(kernel.db, 'q', 'o')).toMatch(/^198\.51\.100\./);
+    await expect(kernel.ipam.ensurePools(kernel.db, [{ name: 'r', cidr: '203.0.113.0/30' }, { name: 'bad', cidr: 'nonsense' }])).rejects.toThrow(RangeError);
+    expect((await kernel.db.selectFrom('ip_pools').select('name').orderBy('name').execute()).map((row) => row.name)).toEqual(['p', 'q']);
+  });
 });
 
 // A batch of transitions allocates in memory and writes its leases at the end (Ipam.defer).

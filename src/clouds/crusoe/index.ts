@@ -65,14 +65,17 @@ export const crusoeCloud: CloudModule = {
     kernel.onSeed(async (trx) => {
       // VMs' and load balancers' private addresses come from their subnets' pools; a
       // location's pool of public addresses is shared by its VMs and NAT gateways.
-      for (const location of catalog.locations.values()) {
-        await kernel.ipam.ensurePool(trx, publicPool(location.id), location.public_cidr);
-      }
+      await kernel.ipam.ensurePools(
+        trx,
+        [...catalog.locations.values()].map((location) => ({ name: publicPool(location.id), cidr: location.public_cidr })),
+      );
       // A store from before VPC networks were served: every project gets its default network.
       await model.networks.backfill(trx);
-      for (const type of catalog.types.values()) {
-        for (const [location, units] of Object.entries(type.stock)) await kernel.capacity.seed(trx, CLOUD, location, type.product_name, units);
-      }
+      await kernel.capacity.seed(
+        trx,
+        CLOUD,
+        [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.product_name, total }))),
+      );
     });
     kernel.onRecount((trx) => recount(trx, model));
 

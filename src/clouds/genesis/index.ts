@@ -69,14 +69,19 @@ export const genesisCloud: CloudModule = {
     }
 
     kernel.onSeed(async (trx) => {
-      for (const region of catalog.regions.values()) {
-        await kernel.ipam.ensurePool(trx, privatePool(region.id), region.private_cidr);
-        await kernel.ipam.ensurePool(trx, publicPool(region.id), region.public_cidr);
-        await kernel.ipam.ensurePool(trx, storagePool(region.id), region.storage_cidr);
-      }
-      for (const type of catalog.types.values()) {
-        for (const [region, units] of Object.entries(type.stock)) await kernel.capacity.seed(trx, CLOUD, region, type.id, units);
-      }
+      await kernel.ipam.ensurePools(
+        trx,
+        [...catalog.regions.values()].flatMap((region) => [
+          { name: privatePool(region.id), cidr: region.private_cidr },
+          { name: publicPool(region.id), cidr: region.public_cidr },
+          { name: storagePool(region.id), cidr: region.storage_cidr },
+        ]),
+      );
+      await kernel.capacity.seed(
+        trx,
+        CLOUD,
+        [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.id, total }))),
+      );
     });
     kernel.onRecount((trx) => recount(trx));
 

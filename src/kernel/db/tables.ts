@@ -16,7 +16,8 @@ export async function dataTables(db: Kysely<any>, engine: Engine, schema: string
   const tables = (await tablesOf(db, engine, schema))
     .filter((t) => !/_migrations(_lock)?$/.test(t.name))
     .map((t) => ({ ...t, parents: [] as string[] }));
-  for (const table of tables) table.parents = await foreignParents(db, engine, table.name);
+  const parents = await foreignParents(db, engine, schema);
+  for (const table of tables) table.parents = [...(parents.get(table.name) ?? [])];
   return topological(tables);
 }
 
@@ -49,20 +50,25 @@ export async function tablesOf(db: Kysely<any>, engine: Engine, schema: string |
   return [...tables].map(([name, columns]) => ({ name, columns }));
 }
 
-async function foreignParents(db: Kysely<any>, engine: Engine, table: string): Promise<string[]> {
-  if (engine === 'sqlite') {
-    const rows = await sql<{ table: string }>`select "table" from pragma_foreign_key_list(${table})`.execute(db);
-    return [...new Set(rows.rows.map((r) => r.table))];
-  }
-  // (pg_catalog, not information_schema, whose views check privileges on every schema's rows)
-  const rows = await sql<{ parent: string }>`
-    select distinct p.relname as parent
-    from pg_catalog.pg_constraint k
-    join pg_catalog.pg_class c on c.oid = k.conrelid
-    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-    join pg_catalog.pg_class p on p.oid = k.confrelid
-    where k.contype = 'f' and n.nspname = current_schema() and c.relname = ${table}`.execute(db);
-  return rows.rows.map((r) => r.parent);
+/** Every table's foreign key targets, read in one query (on PostgreSQL each is a round trip). */
+async function foreignParents(db: Kysely<any>, engine: Engine, schema: string | null): Promise<Map<string, Set<string>>> {
+  const rows =
+    engine === 'sqlite'
+      ? await sql<{ child: string; parent: string }>`
+          select m.name as child, f."table" as parent
+          from sqlite_master m join pragma_foreign_key_list(m.name) f
+          where m.type = 'table'`.execute(db)
+      : // (pg_catalog, not information_schema, whose views check privileges on every schema's rows)
+        await sql<{ child: string; parent: string }>`
+          select distinct c.relname as child, p.relname as parent
+          from pg_catalog.pg_constraint k
+          join pg_catalog.pg_class c on c.oid = k.conrelid
+          join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+          join pg_catalog.pg_class p on p.oid = k.confrelid
+          where k.contype = 'f' and n.nspname = ${schema ?? 'public'}`.execute(db);
+  const parents = new Map<string, Set<string>>();
+  for (const { child, parent } of rows.rows) parents.set(child, (parents.get(child) ?? new Set()).add(parent));
+  return parents;
 }
 
 function topological(tables: TableInfo[]): TableInfo[] {
