@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { ROOT, RESULTS, SCRATCH, fmt, log, postgresAvailable, quiesceBudget } from './lib/common.js';
+import { ROOT, RESULTS, SCRATCH, fmt, log, postgresAvailable, quiesceBudget, stealMeter } from './lib/common.js';
 import { creates, type CreatesResult } from './suites/creates.js';
 import { lifecycle, type LifecycleResult } from './suites/lifecycle.js';
 import { scale, type ScaleResult } from './suites/scale.js';
@@ -69,6 +69,7 @@ const results: {
 };
 
 const started = Date.now();
+const runSteal = stealMeter();
 // `npm start` runs the compiled build when there is a fresh one (bin/hangar.js): build it, so
 // the figures are those of a built checkout (start-up is also measured without one).
 let built = false;
@@ -110,6 +111,7 @@ if (only.has('replicas')) {
   } else log('replicas: PostgreSQL is not reachable, skipped');
 }
 
+results.machine.steal = runSteal();
 const table = report(results);
 console.log('\n' + table);
 mkdirSync(RESULTS, { recursive: true });
@@ -186,7 +188,7 @@ function report(r: typeof results): string {
       ]);
     }
   }
-  const notes = r.throughput?.notes ?? [];
+  const notes = [...(r.throughput?.notes ?? []), `steal over the whole run: ${fmt.pct(Number(r.machine.steal ?? NaN))}`];
   return [
     ...(r.quick ? ['(quick run: small sizes and short loads, a smoke test; its figures are not comparable with the targets)', ''] : []),
     `| figure | measured | target | |`,

@@ -383,10 +383,9 @@ const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' 
  */
 export async function quiesce(maxMs = quiesceBudget.ms, threshold = 0.15): Promise<number> {
   const sample = () => {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const idle = cpu[3]! + (cpu[4] ?? 0);
-    const total = cpu.reduce((a, b) => a + b, 0);
-    return { idle, total };
+    const cpu = machineTicks();
+    // (time stolen by the hypervisor is not other processes': waiting for it is no use)
+    return { idle: cpu.idle + cpu.steal, total: cpu.total };
   };
   if (maxMs <= 0) return 0;
   const deadline = Date.now() + maxMs;
@@ -401,6 +400,28 @@ export async function quiesce(maxMs = quiesceBudget.ms, threshold = 0.15): Promi
     if (busy < threshold || Date.now() > deadline) return busy;
   }
 }
+/** The machine's CPU ticks since boot (/proc/stat), all cores together. */
+function machineTicks(): { idle: number; steal: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+  const first8 = cpu.slice(0, 8);
+  return { idle: cpu[3]! + (cpu[4] ?? 0), steal: cpu[7] ?? 0, total: first8.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * Starts measuring steal: the share of this virtual machine's CPU time the hypervisor gave to
+ * other guests. The returned function gives the share since the start. On a shared host it
+ * comes and goes, and it takes CPU from every process here alike while it lasts: a round
+ * measured under heavy steal is slower whatever the code, which is why rounds alternate.
+ */
+export function stealMeter(): () => number {
+  const start = machineTicks();
+  return () => {
+    const end = machineTicks();
+    return (end.steal - start.steal) / Math.max(1, end.total - start.total);
+  };
+}
+
 /** How long quiesce() waits at most (the quick run waits little). */
 export const quiesceBudget = { ms: 30_000 };
 function cpuCount(): number {

@@ -21,6 +21,7 @@ import {
   postgresAvailable,
   postgresStore,
   quiesce,
+  stealMeter,
   scratch,
   sqliteStore,
   startCeiling,
@@ -46,6 +47,8 @@ export interface RouteFigures {
   p99: number[];
   /** The server's CPU time (user + system) per request answered, in microseconds. */
   cpuUs: number[];
+  /** The share of the machine's CPU time the hypervisor took for other guests (steal). */
+  steal: number[];
   non2xx: number;
 }
 
@@ -54,7 +57,7 @@ export interface ThroughputResult {
   servers: string[];
   routes: string[];
   /** server → route → per-round figures and their medians */
-  figures: Record<string, Record<string, RouteFigures & { medianRps: number; medianP50: number; medianP99: number; medianCpuUs: number }>>;
+  figures: Record<string, Record<string, RouteFigures & { medianRps: number; medianP50: number; medianP99: number; medianCpuUs: number; medianSteal: number }>>;
   notes: string[];
 }
 
@@ -144,22 +147,32 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
           const busy = await quiesce();
           if (busy >= 0.15) notes.push(`round ${round} ${route} ${entry.server.name}: other processes were using ${fmt.pct(busy)} of a core`);
           const cpuBefore = cpuMs(entry.server.pid);
+          const steal = stealMeter();
           const result = await run(entry, route, options.duration);
           const cpu = cpuMs(entry.server.pid) - cpuBefore;
+          const stolen = steal();
           // Creates leave boots behind; let them finish before the next server is measured.
           if (route === 'create' && entry.store) await settle(entry.server);
-          const f = ((figures[entry.server.name] ??= {} as never)[route] ??= { rps: [], p50: [], p99: [], cpuUs: [], non2xx: 0 } as never) as RouteFigures;
+          const f = ((figures[entry.server.name] ??= {} as never)[route] ??= { rps: [], p50: [], p99: [], cpuUs: [], steal: [], non2xx: 0 } as never) as RouteFigures;
           f.rps.push(result.rps);
           f.p50.push(result.latency.p50);
           f.p99.push(result.latency.p99);
           f.cpuUs.push((cpu * 1000) / Math.max(1, result.requests));
+          f.steal.push(stolen);
           f.non2xx += result.non2xx + result.errors;
-          log(`  round ${round} ${route.padEnd(12)} ${entry.server.name.padEnd(22)} ${fmt.int(result.rps).padStart(7)} req/s  p50 ${fmt.ms(result.latency.p50)}  p99 ${fmt.ms(result.latency.p99)}  ${((cpu * 1000) / Math.max(1, result.requests)).toFixed(0)} µs CPU/req${result.non2xx + result.errors ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : ''}`);
+          log(`  round ${round} ${route.padEnd(12)} ${entry.server.name.padEnd(22)} ${fmt.int(result.rps).padStart(7)} req/s  p50 ${fmt.ms(result.latency.p50)}  p99 ${fmt.ms(result.latency.p99)}  ${((cpu * 1000) / Math.max(1, result.requests)).toFixed(0)} µs CPU/req  steal ${fmt.pct(stolen)}${result.non2xx + result.errors ? `  (${result.non2xx} non-2xx, ${result.errors} errors)` : ''}`);
         }
       }
     }
     for (const byRoute of Object.values(figures)) {
-      for (const f of Object.values(byRoute)) Object.assign(f, { medianRps: median(f.rps), medianP50: median(f.p50), medianP99: median(f.p99), medianCpuUs: median(f.cpuUs) });
+      for (const f of Object.values(byRoute)) Object.assign(f, { medianRps: median(f.rps), medianP50: median(f.p50), medianP99: median(f.p99), medianCpuUs: median(f.cpuUs), medianSteal: median(f.steal) });
+    }
+    const rounds = Object.entries(figures).flatMap(([server, byRoute]) =>
+      Object.entries(byRoute).flatMap(([route, f]) => f.steal.map((share, i) => ({ share, label: `round ${i + 1} ${route} ${server}` }))),
+    );
+    if (rounds.length > 0) {
+      const worst = rounds.reduce((a, b) => (b.share > a.share ? b : a));
+      notes.push(`steal (CPU time the host gave other virtual machines) over the rounds: median ${fmt.pct(median(rounds.map((r) => r.share)))}, highest ${fmt.pct(worst.share)} (${worst.label})`);
     }
     return { options, servers: servers.map((s) => s.server.name), routes: [...ROUTES], figures, notes };
   } finally {
