@@ -41,7 +41,7 @@ for (const node of profile.nodes) {
   const cf = node.callFrame;
   const map = cf.url && sourceMapOf(cf.url);
   const entry = map ? map.findEntry(cf.lineNumber, cf.columnNumber) : null;
-  if (entry?.originalSource) Object.assign(cf, { url: entry.originalSource, lineNumber: entry.originalLine });
+  if (entry?.originalSource) Object.assign(cf, { url: new URL(entry.originalSource, cf.url).href, lineNumber: entry.originalLine });
 }
 
 const where = (cf) => {
