@@ -145,6 +145,26 @@ describe('deep pages (AccountList)', () => {
     await compare(side, list, 'a', 100, [35, 36, 40, 41, 42]);
   });
 
+  it('reads the version once for a page whose positions it knows, and learns again when rows moved', async () => {
+    const { list: _, ...side } = await open();
+    const version = listVersion({ store: side.store, counters: side.counters, db: side.store.db }, 'items', 'items');
+    let reads = 0;
+    const list = new AccountList<Row>(side.store.db, 'items', (account) => (reads++, version(account)));
+    await insert(side, rows('a', 0, 4_000));
+    await compare(side, list, 'a', 100, [31]); // learns positions up to row 3,000: before and after
+    expect(reads).toBe(2);
+    const strides = list.strides;
+    await compare(side, list, 'a', 100, [12, 25, 31]);
+    expect(reads).toBe(5);
+    expect(list.strides).toBe(strides);
+    await remove(side, 'a', ['a-7']);
+    await compare(side, list, 'a', 100, [25]); // the version after the page moved: learnt again
+    expect(reads).toBe(7);
+    expect(list.strides).toBeGreaterThan(strides);
+    await compare(side, list, 'a', 100, [26]);
+    expect(reads).toBe(8);
+  });
+
   it('copes with runs of equal seqs across the remembered positions', async () => {
     const { list, ...side } = await open();
     // Seqs tie in runs of 7, so strides land inside runs.

@@ -122,8 +122,19 @@ export class AccountList<T> {
 
   /** The page from the nearest remembered position; null when the rows moved meanwhile. */
   private async seek(accountId: string, offset: number, limit: number): Promise<T[] | null> {
-    const version = await this.listVersion(accountId);
+    const wanted = Math.floor(offset / STRIDE);
     let known = this.remembered.get(accountId);
+    let version: string;
+    if (known !== undefined && (wanted < known.seqs.length || known.ended)) {
+      // Every position this page needs is known: the page, then one read of the version. The
+      // version was known.version when the positions were learnt, and a version that moved
+      // never comes back, so finding it still the same after the page means no row had moved
+      // when the page was read. (One statement less than learning: deep pages are polled.)
+      const items = await this.pageFrom(known.seqs, wanted, accountId, offset, limit);
+      version = await this.listVersion(accountId);
+      if (version === known.version) return this.served(accountId, known, items);
+      known = undefined; // rows moved: learn again, from the version just read
+    } else version = await this.listVersion(accountId);
     if (known === undefined || known.version !== version) {
       const [first] = await this.firstSeq(this.db, accountId);
       if (first === undefined) return null;
@@ -133,23 +144,32 @@ export class AccountList<T> {
     // kept is a whole set learnt under one version.
     const seqs = [...known.seqs];
     let ended = known.ended;
-    const wanted = Math.floor(offset / STRIDE);
     while (seqs.length - 1 < wanted && !ended) {
       const [before, at] = await this.strideSeqs(this.db, accountId, seqs[seqs.length - 1]);
       this.strides++;
       if (at === undefined || Number(before!.seq) === Number(at.seq)) ended = true; // past the end, or a tie: pages start from the last position known
       else seqs.push(Number(at.seq));
     }
-    const k = Math.min(wanted, seqs.length - 1);
-    const items = await this.seekPage(this.db, accountId, seqs[k], limit, offset - k * STRIDE);
+    const items = await this.pageFrom(seqs, wanted, accountId, offset, limit);
     // Every read above happened between two reads of the same version: no row moved meanwhile.
     if ((await this.listVersion(accountId)) !== version) {
       this.remembered.delete(accountId);
       return null;
     }
+    return this.served(accountId, { version, seqs, ended }, items);
+  }
+
+  /** The page at `offset`, read from the nearest of `seqs` at or before it. */
+  private pageFrom(seqs: readonly number[], wanted: number, accountId: string, offset: number, limit: number): Promise<T[]> {
+    const k = Math.min(wanted, seqs.length - 1);
+    return this.seekPage(this.db, accountId, seqs[k], limit, offset - k * STRIDE);
+  }
+
+  /** Keeps `positions` as the account's most recently used, and counts the page served. */
+  private served(accountId: string, positions: Positions, items: T[]): T[] {
     this.seeks++;
     this.remembered.delete(accountId);
-    this.remembered.set(accountId, { version, seqs, ended });
+    this.remembered.set(accountId, positions);
     if (this.remembered.size > REMEMBERED) this.remembered.delete(this.remembered.keys().next().value!);
     return items;
   }
