@@ -15,7 +15,10 @@ async function viaTsx() {
   return import('../src/cli/main.ts');
 }
 
-/** Whether dist/ was built (without errors) after the last change under src/. */
+/**
+ * Whether dist/ was built (without errors) after the last change under src/ and to the
+ * dependencies (the bundle holds the packages' code too).
+ */
 function fresh() {
   if (process.env.HANGAR_NO_BUILD === '1') return false;
   let builtAt;
@@ -29,6 +32,7 @@ function fresh() {
       const path = new URL(entry.name + (entry.isDirectory() ? '/' : ''), dir);
       return statSync(path).mtimeMs >= builtAt || (entry.isDirectory() && newer(path));
     });
+  const before = (file) => statSync(new URL(file, root)).mtimeMs < builtAt;
   // (the directories too: a deleted or renamed file shows as a changed directory)
-  return statSync(new URL('src/', root)).mtimeMs < builtAt && !newer(new URL('src/', root));
+  return before('package.json') && before('package-lock.json') && before('src/') && !newer(new URL('src/', root));
 }

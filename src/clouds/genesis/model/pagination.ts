@@ -75,9 +75,10 @@ interface Positions {
  * STRIDE rows and starts each page from the nearest one (`seq >= ?`, then a short OFFSET).
  *
  * What it remembers holds only while the account's rows stay put, so it is checked against the
- * list's version (see listVersion) before and after every read: a row added or removed (by this
- * process or another, a replica's included) makes the list forget and fall back to OFFSET, and
- * the pages are the same rows in the same order either way. Positions are learnt on the way to
+ * list's version (see listVersion): positions are learnt between two reads of the same version,
+ * and a page from them is served only if the version read after it is still theirs. A row added
+ * or removed (by this process or another, a replica's included) makes the list learn again or
+ * fall back to OFFSET, and the pages are the same rows in the same order either way. Positions are learnt on the way to
  * a deep page (a first deep page costs what OFFSET costs), and only at rows that start a run of
  * equal seqs.
  */
@@ -94,7 +95,7 @@ export class AccountList<T> {
 
   constructor(
     private readonly db: Kysely<any>,
-    private readonly table: string,
+    table: string,
     private readonly listVersion: ListVersion,
   ) {
     this.offsetPage = prepared<T>((account, limit, offset) =>
