@@ -34,7 +34,7 @@ const ownFileUrls = {
     builder.onLoad({ filter: /\.ts$/ }, async (args) => {
       if (!args.path.startsWith(src + sep)) return undefined;
       const contents = await readFile(args.path, 'utf8');
-      if (!contents.includes('import.meta.url')) return { contents, loader: 'ts' };
+      if (!contents.includes('import.meta.url')) return undefined; // esbuild loads it as usual
       const compiled = relative(src, args.path).replace(/\.ts$/, '.js').split(sep).join('/');
       return { contents: contents.replaceAll('import.meta.url', `new URL(${JSON.stringify('./' + compiled)}, import.meta.url).href`), loader: 'ts' };
     });

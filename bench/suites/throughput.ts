@@ -57,7 +57,7 @@ export interface ThroughputResult {
   servers: string[];
   routes: string[];
   /** server → route → per-round figures and their medians */
-  figures: Record<string, Record<string, RouteFigures & { medianRps: number; medianP50: number; medianP99: number; medianCpuUs: number; medianSteal: number }>>;
+  figures: Record<string, Record<string, RouteFigures & { medianRps: number; medianP50: number; medianP99: number; medianCpuUs: number }>>;
   notes: string[];
 }
 
@@ -165,7 +165,7 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
       }
     }
     for (const byRoute of Object.values(figures)) {
-      for (const f of Object.values(byRoute)) Object.assign(f, { medianRps: median(f.rps), medianP50: median(f.p50), medianP99: median(f.p99), medianCpuUs: median(f.cpuUs), medianSteal: median(f.steal) });
+      for (const f of Object.values(byRoute)) Object.assign(f, { medianRps: median(f.rps), medianP50: median(f.p50), medianP99: median(f.p99), medianCpuUs: median(f.cpuUs) });
     }
     const rounds = Object.entries(figures).flatMap(([server, byRoute]) =>
       Object.entries(byRoute).flatMap(([route, f]) => f.steal.map((share, i) => ({ share, label: `round ${i + 1} ${route} ${server}` }))),
