@@ -1,10 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { clouds as allClouds } from './clouds/index.js';
 import type { Config } from './config.js';
 import type { CloudModule, CloudRuntime } from './http/cloud.js';
 import { buildServer } from './http/server.js';
+import { createLogger } from './http/logging.js';
 import { Journal } from './http/journal.js';
 import { adminPlugin } from './admin/routes.js';
 import type { Clock } from './kernel/clock.js';
@@ -24,8 +25,11 @@ export interface Hangar {
   readonly journal: Journal;
   /** An account with credentials for every cloud: `{id, name, genesis: {...}, crusoe: {...}}`. */
   createAccount(name: string): Promise<Record<string, unknown>>;
-  /** Back to an empty store with the catalog and the demo account. */
-  reset(seed?: string | null, freezeAt?: number | null): Promise<void>;
+  /**
+   * Back to an empty store with the catalog and the demo account, which keeps its id, project
+   * and credentials (those printed at start-up stay valid) unless `renewDemo` asks for new ones.
+   */
+  reset(seed?: string | null, freezeAt?: number | null, renewDemo?: boolean): Promise<void>;
   /** Base URL once listening. */
   url: string;
   listen(): Promise<string>;
@@ -40,7 +44,7 @@ export const DEMO_ACCOUNT_NAME = 'demo';
  * `npm start`, the CLI and the tests all come through here.
  */
 export async function createHangar(config: Config, options: HangarOptions = {}): Promise<Hangar> {
-  const logger = options.logger ?? pino({ level: config.logLevel, base: undefined });
+  const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
   const kernel = await Kernel.open({
     databaseUrl: config.databaseUrl,
     timings: config.timings,
@@ -62,12 +66,16 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       const { account, clouds } = await kernel.tenancy.create(name);
       return { id: account.id, name: account.name, ...clouds };
     };
-    const reset = async (seed: string | null = null, freezeAt: number | null = null) => {
+    const reset = async (seed: string | null = null, freezeAt: number | null = null, renewDemo = false) => {
+      const { accountId, credentials } = hangar.demo;
+      const previous = !renewDemo && accountId !== null ? { accountId, clouds: credentials } : undefined;
       await kernel.reset(seed, freezeAt);
-      hangar.demo = await kernel.store.exclusive('bootstrap', () => ensureDemoAccount(kernel, config, runtimes));
+      hangar.demo = await kernel.store.exclusive('bootstrap', () => ensureDemoAccount(kernel, config, runtimes, previous));
     };
-    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, createAccount, reset });
-    const app = await buildServer({ kernel, logger, clouds: runtimes, journal, admin, readCache: config.readCache });
+    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, createAccount, reset, demo: () => hangar.demo,
+      prefixes: Object.fromEntries(runtimes.map(({ module }) => [module.name, module.prefix])),
+    });
+    const app = await buildServer({ kernel, logger, logFormat: config.logFormat, clouds: runtimes, journal, admin, readCache: config.readCache });
     await app.ready();
 
     const hangar: Hangar = {
@@ -87,8 +95,15 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
         return hangar.url;
       },
       banner() {
-        const lines = [`Hangar is serving on ${hangar.url}  (store: ${kernel.store.location}; timings: ${config.timings})`];
-        for (const { module, runtime } of runtimes) lines.push(...(runtime.banner?.(demo.credentials[module.name] ?? {}, hangar.url) ?? []));
+        const admin = config.adminToken === null ? 'loopback only; HANGAR_ADMIN_TOKEN opens it to the network' : 'send Authorization: Bearer $HANGAR_ADMIN_TOKEN';
+        const lines = [
+          `Hangar is serving on ${hangar.url}  (store: ${kernel.store.location}; timings: ${config.timings})`,
+          `API reference       ${hangar.url}/docs`,
+          `Admin API           ${hangar.url}/admin/v1   (${admin})`,
+          `  cli               npx hangar demo | reset | clock advance 5m | faults add …   (finds this server from this directory; elsewhere:)`,
+          `  HANGAR_URL=${hangar.url}`,
+        ];
+        for (const { module, runtime } of runtimes) lines.push(...(runtime.banner?.(hangar.demo.credentials[module.name] ?? {}, hangar.url) ?? []));
         return lines;
       },
       async close() {
@@ -112,14 +127,20 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
 }
 
 /**
- * On an empty store, creates the demo account and keeps its credentials beside an SQLite file
- * store (credentials are stored hashed, so they could not be shown again otherwise). On a
+ * On an empty store, creates the demo account (as it was before a reset, given `previous`) and
+ * keeps its credentials beside an SQLite file store (credentials are stored hashed, so they
+ * could not be shown again otherwise). On a
  * store that has accounts, adds credentials pinned by the environment.
  */
-async function ensureDemoAccount(kernel: Kernel, config: Config, runtimes: { module: CloudModule; runtime: CloudRuntime }[]) {
+async function ensureDemoAccount(
+  kernel: Kernel,
+  config: Config,
+  runtimes: { module: CloudModule; runtime: CloudRuntime }[],
+  previous?: { accountId: string; clouds: Record<string, Record<string, unknown>> },
+) {
   const file = demoFile(config.databaseUrl);
   if ((await kernel.tenancy.count()) === 0) {
-    const { account, clouds } = await kernel.tenancy.create(DEMO_ACCOUNT_NAME, { demo: true });
+    const { account, clouds } = await kernel.tenancy.create(DEMO_ACCOUNT_NAME, { demo: true, previous });
     if (file) {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, JSON.stringify({ account_id: account.id, ...clouds }, null, 2), { mode: 0o600 });

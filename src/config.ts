@@ -1,3 +1,4 @@
+import type { LogFormat } from './http/logging.js';
 import { timingProfiles, type TimingProfile } from './kernel/lifecycle/engine.js';
 
 /** Everything Hangar reads from its environment, parsed once at start-up. */
@@ -13,6 +14,8 @@ export interface Config {
   /** HANGAR_REDIS_URL: where replicas share rate-limit counters (per process when unset). */
   redisUrl: string | null;
   logLevel: string;
+  /** HANGAR_LOG_FORMAT: `pretty` (readable lines) or `json`; pretty by default when stdout is a terminal. */
+  logFormat: LogFormat;
   adminToken: string | null;
   idSeed: string | null;
   /** How many recent API requests the journal keeps. */
@@ -37,7 +40,7 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal = process.stdout.isTTY === true): Config {
   const timings = (env.HANGAR_TIMINGS ?? 'fast') as TimingProfile;
   if (!timingProfiles.includes(timings)) {
     throw new ConfigError(`HANGAR_TIMINGS must be one of ${timingProfiles.join(', ')} (got "${env.HANGAR_TIMINGS}")`);
@@ -45,17 +48,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     host: env.HOST ?? '127.0.0.1',
     port: integer(env, 'PORT', 8080, 0, 65535),
-    databaseUrl: env.HANGAR_DATABASE_URL ?? 'sqlite:.hangar/hangar.db',
+    databaseUrl: databaseUrl(env),
     databasePoolSize: integer(env, 'HANGAR_DATABASE_POOL_SIZE', 10, 1, 1000),
     timings,
     rateLimit: integer(env, 'HANGAR_RATE_LIMIT', 10, 0, 1_000_000),
     redisUrl: nonEmpty(env.HANGAR_REDIS_URL),
-    logLevel: env.HANGAR_LOG_LEVEL ?? 'info',
+    logLevel: logLevel(env),
+    logFormat: oneOf(env, 'HANGAR_LOG_FORMAT', ['pretty', 'json'] as const, terminal ? 'pretty' : 'json'),
     adminToken: nonEmpty(env.HANGAR_ADMIN_TOKEN),
     idSeed: nonEmpty(env.HANGAR_ID_SEED),
     journalSize: integer(env, 'HANGAR_JOURNAL_SIZE', 1000, 0, 1_000_000),
     readCache: integer(env, 'HANGAR_READ_CACHE', 1, 0, 1) === 1,
-    secretKey: nonEmpty(env.HANGAR_SECRET_KEY),
+    secretKey: secretKey(env),
     demo: { genesisToken: nonEmpty(env.HANGAR_DEMO_GENESIS_TOKEN), ...crusoeDemoKeys(env) },
     catalogs: { genesis: nonEmpty(env.HANGAR_GENESIS_CATALOG), crusoe: nonEmpty(env.HANGAR_CRUSOE_CATALOG) },
     genesisQuotas: quotaList(env, 'HANGAR_GENESIS_QUOTAS'),
@@ -93,6 +97,47 @@ function crusoeDemoKeys(env: NodeJS.ProcessEnv): { crusoeAccessKey: string | nul
     throw new ConfigError('HANGAR_DEMO_CRUSOE_SECRET_KEY must be base64url without padding, of at least 16 bytes (22 characters)');
   }
   return { crusoeAccessKey: accessKey, crusoeSecretKey: secretKey };
+}
+
+/** The store's URL, refused here when no store could ever open it. */
+function databaseUrl(env: NodeJS.ProcessEnv): string {
+  const url = nonEmpty(env.HANGAR_DATABASE_URL) ?? 'sqlite:.hangar/hangar.db';
+  if (url.startsWith('sqlite:') || url.startsWith('postgres://') || url.startsWith('postgresql://')) return url;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+  throw new ConfigError(
+    `HANGAR_DATABASE_URL: ${scheme ? `"${scheme}:" is not a store Hangar can use` : `"${redactUrl(url)}" is not a store URL`}; ` +
+      'use sqlite:<path>, sqlite::memory: or postgres://user:password@host:5432/database',
+  );
+}
+
+/** A PostgreSQL store is shared by replicas, which must all open the secrets sealed in it. */
+function secretKey(env: NodeJS.ProcessEnv): string | null {
+  const key = nonEmpty(env.HANGAR_SECRET_KEY);
+  if (key === null && /^postgres(ql)?:\/\//.test(env.HANGAR_DATABASE_URL ?? '')) {
+    throw new ConfigError(
+      'HANGAR_SECRET_KEY is not set: a PostgreSQL store needs it (Crusoe secret keys are sealed under it); ' +
+        'set it to one long random string, the same for every replica (e.g. HANGAR_SECRET_KEY=$(openssl rand -hex 32))',
+    );
+  }
+  return key;
+}
+
+/** A URL fit to print: its password replaced by `***`. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(env: NodeJS.ProcessEnv): string {
+  return oneOf(env, 'HANGAR_LOG_LEVEL', LOG_LEVELS, 'info');
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
+  const raw = nonEmpty(env[name]);
+  if (raw === null) return fallback;
+  if (!values.includes(raw as T)) throw new ConfigError(`${name} must be one of ${values.join(', ')} (got "${raw}")`);
+  return raw as T;
 }
 
 function nonEmpty(value: string | undefined): string | null {

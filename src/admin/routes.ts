@@ -15,7 +15,11 @@ export interface AdminDeps {
   journal: Journal;
   adminToken: string | null;
   createAccount(name: string): Promise<Record<string, unknown>>;
-  reset(seed: string | null, freezeAt: number | null): Promise<void>;
+  reset(seed: string | null, freezeAt: number | null, renewDemo: boolean): Promise<void>;
+  /** Each cloud's API prefix, e.g. {genesis: '/compute/v1'}. */
+  prefixes: Record<string, string>;
+  /** The demo account and the credentials this process knows for it. */
+  demo(): { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
 }
 
 export class AdminError extends Error {
@@ -139,15 +143,27 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       },
     );
 
+    // --- the demo account -----------------------------------------------------------------
+    app.get('/demo', async (req) => {
+      const { accountId, credentials } = deps.demo();
+      if (accountId === null) throw notFound('account', 'demo');
+      const base = `${req.protocol}://${req.host}`;
+      const names = Object.keys(deps.prefixes);
+      const clouds = Object.fromEntries(names.map((cloud) => [cloud, { ...(credentials[cloud] ?? {}), url: `${base}${deps.prefixes[cloud]}` }]));
+      return { account_id: accountId, credentials_known: names.every((c) => Object.keys(credentials[c] ?? {}).length > 0), ...clouds };
+    });
+
     // --- reset ----------------------------------------------------------------------------
     const ResetBody = Type.Object({
       seed: Type.Optional(Type.String({ minLength: 1 })),
       /** Start the empty store with the clock frozen at this instant (any instant: nothing is stored yet). */
       frozen_at: Type.Optional(Type.String({ format: 'date-time' })),
+      /** `keep` (the default): the demo account's printed credentials stay valid; `renew`: new ones. */
+      demo_credentials: Type.Optional(Type.Unsafe<'keep' | 'renew'>({ type: 'string', enum: ['keep', 'renew'] })),
     });
     app.post('/reset', { schema: { body: Type.Optional(ResetBody) } }, async (req, reply) => {
       const at = req.body?.frozen_at === undefined ? null : Date.parse(req.body.frozen_at);
-      await deps.reset(req.body?.seed ?? null, at);
+      await deps.reset(req.body?.seed ?? null, at, req.body?.demo_credentials === 'renew');
       journal.clear();
       return reply.code(204).send();
     });
@@ -180,6 +196,9 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     });
 
     // --- lifecycle progression ------------------------------------------------------------
+    const kinds = () => kernel.lifecycle.describe().map((k) => k.kind);
+    const transitionsOf = (kind: string) => kernel.lifecycle.describe().find((k) => k.kind === kind)?.transitions.map((t) => t.name).join(', ') ?? '';
+    const unknownKind = (kind: string) => new AdminError(404, 'not_found', `lifecycle kind "${kind}" not found (kinds: ${kinds().join(', ')})`);
     app.get('/lifecycle', async () => ({ profile: kernel.lifecycle.timingProfile, kinds: kernel.lifecycle.describe() }));
     app.put(
       '/lifecycle',
@@ -204,10 +223,10 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       },
       async (req) => {
         const { kind } = req.params;
-        if (!kernel.lifecycle.knows(kind)) throw notFound('lifecycle kind', kind);
+        if (!kernel.lifecycle.knows(kind)) throw unknownKind(kind);
         const { mode, reads, durations } = req.body;
         for (const transition of Object.keys(durations ?? {})) {
-          if (!kernel.lifecycle.knows(kind, transition)) throw invalid(`kind ${kind} has no transition "${transition}"`);
+          if (!kernel.lifecycle.knows(kind, transition)) throw invalid(`kind ${kind} has no transition "${transition}" (transitions: ${transitionsOf(kind)})`);
         }
         if (mode === 'reads' && reads === undefined) throw invalid('"reads" is required with mode "reads"');
         for (const [transition, value] of Object.entries(durations ?? {})) {
@@ -249,7 +268,8 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     app.post('/faults', { schema: { body: FaultBody } }, async (req, reply) => {
       const rule = req.body;
       if (rule.kind !== undefined) {
-        if (!kernel.lifecycle.knows(rule.kind, rule.transition)) throw invalid(`no lifecycle transition ${rule.kind}${rule.transition ? `.${rule.transition}` : ''}`);
+        if (!kernel.lifecycle.knows(rule.kind)) throw invalid(unknownKind(rule.kind).message);
+        if (!kernel.lifecycle.knows(rule.kind, rule.transition)) throw invalid(`no lifecycle transition ${rule.kind}.${rule.transition} (transitions: ${transitionsOf(rule.kind)})`);
         // A rule on a transition that cannot fail would never fire: say so now.
         const failable = kernel.lifecycle.failable(rule.kind);
         if (rule.transition === undefined ? failable.length === 0 : !failable.includes(rule.transition)) {

@@ -5,6 +5,8 @@ export class AdminClient {
   constructor(
     private readonly baseUrl: string,
     private readonly token: string | undefined,
+    /** Where the URL came from, for messages (e.g. " (found in …/.hangar/runtime.json)"). */
+    private readonly origin = '',
   ) {}
 
   async call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
@@ -15,7 +17,7 @@ export class AdminClient {
     try {
       response = await fetch(`${this.baseUrl}/admin/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch {
-      throw new CliError(`cannot reach Hangar at ${this.baseUrl}: start it with "npx hangar serve", or point --url (or HANGAR_URL) at it`);
+      throw new CliError(`cannot reach Hangar at ${this.baseUrl}${this.origin}: start it with "npx hangar serve", or point --url (or HANGAR_URL) at it`);
     }
     const text = await response.text();
     const parsed = text === '' ? undefined : safeJson(text);

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { AdminClient, CliError, table } from './client.js';
+import { findRuntimeFile, removeRuntimeFile, writeRuntimeFile } from './runtime-file.js';
+
+const DEFAULT_URL = 'http://127.0.0.1:8080';
 
 /**
  * The `hangar` command. `hangar serve` is what `npm start` runs; every other command talks
@@ -11,14 +14,17 @@ export async function main(argv: string[]): Promise<void> {
   program
     .name('hangar')
     .description('A GPU cloud control plane that speaks the Genesis Cloud and Crusoe Cloud APIs')
-    .addOption(new Option('--url <url>', 'the running Hangar').env('HANGAR_URL').default('http://127.0.0.1:8080'))
+    .addOption(new Option('--url <url>', `the running Hangar (default: the one started from this directory, else ${DEFAULT_URL})`).env('HANGAR_URL'))
     .addOption(new Option('--token <token>', 'admin token, if the server has HANGAR_ADMIN_TOKEN set').env('HANGAR_ADMIN_TOKEN'))
     .option('--json', 'print JSON for scripts instead of tables')
     .showHelpAfterError();
 
   const client = () => {
-    const options = program.opts<{ url: string; token?: string }>();
-    return new AdminClient(options.url.replace(/\/+$/, ''), options.token);
+    const options = program.opts<{ url?: string; token?: string }>();
+    const found = options.url === undefined ? findRuntimeFile(process.cwd()) : null;
+    const url = options.url ?? found?.url ?? DEFAULT_URL;
+    const origin = options.url !== undefined ? '' : found ? ` (found in ${found.path})` : ' (the default: no Hangar was started from this directory)';
+    return new AdminClient(url.replace(/\/+$/, ''), options.token, origin);
   };
   const json = () => program.opts<{ json?: boolean }>().json === true;
   const print = (value: unknown, human: () => string) => console.log(json() ? JSON.stringify(value, null, 2) : human());
@@ -62,12 +68,22 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   program
+    .command('demo')
+    .description("the demo account's credentials and how to call each cloud with them")
+    .action(async () => {
+      const demo = await client().call('GET', '/demo');
+      print(demo, () => demoLines(demo).join('\n'));
+    });
+
+  program
     .command('reset')
-    .description('empty the store: catalog and demo account only; optionally seed ids for reproducible runs')
+    .description('empty the store: catalog and demo account only (its credentials stay valid); optionally seed ids for reproducible runs')
     .option('--seed <seed>', 'make generated ids reproducible from this seed')
     .option('--frozen-at <iso>', 'start with the clock frozen at this instant')
-    .action(async (options: { seed?: string; frozenAt?: string }) => {
-      await client().call('POST', '/reset', { seed: options.seed, frozen_at: options.frozenAt });
+    .option('--renew-demo-credentials', 'give the demo account new credentials instead of keeping the printed ones')
+    .action(async (options: { seed?: string; frozenAt?: string; renewDemoCredentials?: boolean }) => {
+      const demo = options.renewDemoCredentials ? 'renew' : undefined;
+      await client().call('POST', '/reset', { seed: options.seed, frozen_at: options.frozenAt, demo_credentials: demo });
       print({ reset: true, seed: options.seed ?? null }, () => `store reset${options.seed ? ` (seed ${options.seed})` : ''}`);
     });
 
@@ -222,34 +238,57 @@ function toInt(value: string): number {
   return n;
 }
 
+/** `hangar demo` for people: each cloud's URL and credentials, as the banner prints them. */
+function demoLines(demo: Record<string, any>): string[] {
+  const lines = [`demo account ${demo.account_id}`];
+  for (const [cloud, values] of Object.entries(demo)) {
+    if (values === null || typeof values !== 'object') continue;
+    lines.push(`${cloud}`);
+    for (const [key, value] of Object.entries(values as Record<string, unknown>)) lines.push(`  ${key.padEnd(16)}${String(value)}`);
+  }
+  if (demo.credentials_known === false) {
+    lines.push('(some credentials are not known to this server: they were printed when the store was created; `hangar reset --renew-demo-credentials` issues new ones)');
+  }
+  return lines;
+}
+
 async function serve(env: NodeJS.ProcessEnv): Promise<void> {
   // Loaded here, not at the top: the other commands only talk HTTP and start much faster without the server.
   const { createHangar } = await import('../app.js');
   const { ConfigError, loadConfig } = await import('../config.js');
+  const { startupProblem } = await import('./startup.js');
   let config;
   try {
     config = loadConfig(env);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`hangar: ${error.message}`);
-      process.exit(2);
-    }
+    if (error instanceof ConfigError) cannotStart(error.message);
     throw error;
   }
-  const hangar = await createHangar(config);
+  let hangar;
+  try {
+    hangar = await createHangar(config);
+  } catch (error) {
+    cannotStart(startupProblem(error, config), error, config.logLevel);
+  }
   try {
     await hangar.listen();
   } catch (error) {
-    console.error(`hangar: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
-    await hangar.close();
-    process.exit(1);
+    await hangar.close().catch(() => undefined);
+    cannotStart(startupProblem(error, config), error, config.logLevel);
   }
+  const runtimeFile = writeRuntimeFile(process.cwd(), {
+    url: hangar.url,
+    pid: process.pid,
+    started_at: new Date().toISOString(),
+    admin_token_required: config.adminToken !== null,
+  });
   console.log(['', ...hangar.banner(), ''].join('\n'));
 
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
+    removeRuntimeFile(runtimeFile);
     hangar.app.log.info({ signal }, 'shutting down');
     hangar.close().then(
       () => process.exit(0),
@@ -261,4 +300,12 @@ async function serve(env: NodeJS.ProcessEnv): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('exit', () => removeRuntimeFile(runtimeFile));
+}
+
+/** A start-up failure: one line naming the setting and what to do (the stack at debug level), exit code 2. */
+function cannotStart(line: string, error?: unknown, level?: string): never {
+  console.error(`hangar: ${line}`);
+  if (error !== undefined && (level === 'debug' || level === 'trace')) console.error(error);
+  process.exit(2);
 }

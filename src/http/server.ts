@@ -11,11 +11,14 @@ import { ignoredFields, type Journal } from './journal.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { landingPage } from './landing.js';
 import { ReadCache, type KeptAnswer } from './read-cache.js';
+import { requestLogger, type LogFormat } from './logging.js';
 import './types.js';
 
 export interface ServerOptions {
   kernel: Kernel;
   logger: PinoLogger;
+  /** How the one line per request is written (see logging.ts). */
+  logFormat?: LogFormat;
   clouds: { module: CloudModule; runtime: CloudRuntime }[];
   journal: Journal;
   /** Registers the admin API (under /admin/v1). */
@@ -28,7 +31,7 @@ export interface ServerOptions {
  * Assembles the HTTP server: each cloud's plugin under its prefix, health and readiness
  * probes, Prometheus metrics, and the landing page.
  */
-export async function buildServer({ kernel, logger, clouds, journal, admin, readCache: caching = true }: ServerOptions) {
+export async function buildServer({ kernel, logger, logFormat = 'json', clouds, journal, admin, readCache: caching = true }: ServerOptions) {
   // Repeated reads are answered from memory where the store can tell that nothing changed
   // (SQLite); the routes clients poll opt in (config.cache), and the cloud's auth says until
   // when a credential's answers may be replayed (request.replayableUntil).
@@ -48,8 +51,8 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
         });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    // One log line per request costs more than the request itself; the journal and the
-    // metrics say what happened instead.
+    // Fastify's two lines per request (received, completed) are replaced by one of ours
+    // (logging.ts), written where the metrics and the journal record the answer.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
@@ -155,6 +158,7 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
     return found;
   }
   const cloudOf = (path: string) => prefixes.find((p) => path.startsWith(p.prefix))?.name ?? null;
+  const logRequest = requestLogger(logger, logFormat);
   /** Counts an answer in the metrics and, for a cloud's API, records it in the journal. */
   function recordAnswer(answer: { method: string; path: string; route: string | null; status: number; account: string; ms: number; ignored: () => string[] }): void {
     const { method, status } = answer;
@@ -162,6 +166,7 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
     seriesOf(`requests ${method} ${route} ${status}`, () => requests.labels(method, route, String(status))).inc();
     seriesOf(`latency ${method} ${route}`, () => latency.labels(method, route)).observe(answer.ms / 1000);
     const cloud = cloudOf(answer.path);
+    logRequest({ kind: 'request', method, path: answer.path, status, ms: answer.ms, account: answer.account, cloud: cloud ?? (answer.path.startsWith('/admin/') ? 'admin' : '') });
     if (cloud === null) return;
     journal.record({
       at: kernel.clock.now(),
@@ -186,6 +191,7 @@ export async function buildServer({ kernel, logger, clouds, journal, admin, read
     tally.unfolded.replays++;
     const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
     tally.latency.observe(ms / 1000);
+    logRequest({ kind: 'request', method: 'GET', path: request.url ?? '', status: 200, ms, account: answer.account, cloud: tally.cloud ?? '' });
     if (tally.cloud === null) return;
     journal.record({
       at: kernel.clock.now(),

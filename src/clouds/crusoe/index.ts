@@ -5,6 +5,7 @@ import { crusoePlugin, PREFIX } from './http.js';
 import { crusoeLifecycles } from './lifecycles.js';
 import { ACCESS_KEY_KIND, CLOUD, Counter, publicPool, type CrusoeContext } from './model/context.js';
 import { createModel, type CrusoeModel } from './model/index.js';
+import type { Provisioned } from './model/accounts.js';
 import { renderers } from './render.js';
 import { crusoeMigrations, type CrusoeDb } from './tables.js';
 
@@ -82,9 +83,9 @@ export const crusoeCloud: CloudModule = {
     const { crusoeAccessKey: pinnedAccess, crusoeSecretKey: pinnedSecret } = config.demo;
     const pinned = pinnedAccess && pinnedSecret ? { accessKey: pinnedAccess, secretKey: pinnedSecret } : undefined;
 
-    kernel.tenancy.onAccountCreated(CLOUD, async ({ trx, account, demo }) => {
-      const { organizationId, projectId } = await model.accounts.provision(trx, account);
-      const key = await model.accounts.issueKey(trx, account.id, demo ? pinned : undefined);
+    kernel.tenancy.onAccountCreated(CLOUD, async ({ trx, account, demo, previous }) => {
+      const { organizationId, projectId } = await model.accounts.provision(trx, account, keptIds(previous));
+      const key = await model.accounts.issueKey(trx, account.id, (demo ? pinned : undefined) ?? keptKey(previous));
       return { access_key: key.access_key, secret_key: key.secret_key, organization_id: organizationId, project_id: projectId };
     });
 
@@ -135,6 +136,17 @@ export const crusoeCloud: CloudModule = {
     };
   },
 };
+
+/** The organization and project an account had before a reset (see AccountCreation.previous). */
+function keptIds(previous: Record<string, unknown>): Provisioned | undefined {
+  const { organization_id: organizationId, project_id: projectId } = previous;
+  return typeof organizationId === 'string' && typeof projectId === 'string' ? { organizationId, projectId } : undefined;
+}
+
+function keptKey(previous: Record<string, unknown>): { accessKey: string; secretKey: string } | undefined {
+  const { access_key: accessKey, secret_key: secretKey } = previous;
+  return typeof accessKey === 'string' && typeof secretKey === 'string' ? { accessKey, secretKey } : undefined;
+}
 
 function safeOpen(box: { open(sealed: string): string }, sealed: string): string | null {
   try {

@@ -87,8 +87,9 @@ export const genesisCloud: CloudModule = {
 
     const redis = config.rateLimit > 0 && config.redisUrl ? await connectRedis(config.redisUrl) : null;
     const pinned = config.demo.genesisToken;
-    kernel.tenancy.onAccountCreated(CLOUD, async ({ trx, account, demo }) => {
-      const token = demo && pinned ? pinned : kernel.ids.secret(16);
+    kernel.tenancy.onAccountCreated(CLOUD, async ({ trx, account, demo, previous }) => {
+      const kept = typeof previous.token === 'string' ? previous.token : null;
+      const token = demo && pinned ? pinned : (kept ?? kernel.ids.secret(16));
       await kernel.tenancy.addCredential(trx, { accountId: account.id, cloud: CLOUD, kind: TOKEN_KIND, lookup: hashToken(token), label: 'default' });
       await model.securityGroups.createDefaults(trx, account.id);
       return { token };

@@ -16,6 +16,11 @@ export interface AccountCreation {
   readonly account: Account;
   /** The demo account may take pinned credentials from the environment. */
   readonly demo: boolean;
+  /**
+   * What this cloud reported for the account when it was last made, to be made again as it was
+   * (the demo account after a reset keeps the credentials it printed); empty for a new account.
+   */
+  readonly previous: Record<string, unknown>;
 }
 
 /**
@@ -110,13 +115,21 @@ export class Tenancy {
     return Number(result.numDeletedRows) === 1;
   }
 
-  async create(name: string, options: { demo?: boolean } = {}): Promise<{ account: Account; clouds: Record<string, Record<string, unknown>> }> {
+  /**
+   * A new account and what each cloud gives it. `previous` (the demo account's, across a reset)
+   * makes it again with its former id and what each cloud reported for it, credentials included.
+   */
+  async create(
+    name: string,
+    options: { demo?: boolean; previous?: { accountId: string; clouds: Record<string, Record<string, unknown>> } } = {},
+  ): Promise<{ account: Account; clouds: Record<string, Record<string, unknown>> }> {
     return this.db.transaction().execute(async (trx) => {
-      const account: Account = { id: this.ids.uuid(), name, createdAt: this.clock.now() };
+      const account: Account = { id: options.previous?.accountId ?? this.ids.uuid(), name, createdAt: this.clock.now() };
       await trx.insertInto('accounts').values({ id: account.id, name, created_at: account.createdAt }).execute();
       const clouds: Record<string, Record<string, unknown>> = {};
       for (const [cloud, hook] of this.hooks) {
-        clouds[cloud] = (await hook({ trx, account, demo: options.demo ?? false })) ?? {};
+        const previous = options.previous?.clouds[cloud] ?? {};
+        clouds[cloud] = (await hook({ trx, account, demo: options.demo ?? false, previous })) ?? {};
       }
       return { account, clouds };
     });

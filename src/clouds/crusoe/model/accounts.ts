@@ -22,8 +22,11 @@ export class Accounts {
     private readonly tokens: Tokens,
   ) {}
 
-  /** The account's user, organization and default project; created if missing (idempotent). */
-  async provision(trx: Executor, account: Pick<Account, 'id' | 'name'>): Promise<Provisioned> {
+  /**
+   * The account's user, organization and default project; created if missing (idempotent),
+   * with the ids in `keep` when given (the demo account made again after a reset).
+   */
+  async provision(trx: Executor, account: Pick<Account, 'id' | 'name'>, keep?: Provisioned): Promise<Provisioned> {
     const { kernel } = this.ctx;
     const existing = await trx
       .selectFrom('crusoe_organizations')
@@ -49,7 +52,7 @@ export class Accounts {
       .values({ account_id: account.id, id: kernel.ids.uuid(), email: `${slug}@hangar.test`, name: account.name, role: 'admin', created_at: now, updated_at: now })
       .onConflict((oc) => oc.column('account_id').doNothing())
       .execute();
-    const organizationId = kernel.ids.uuid();
+    const organizationId = keep?.organizationId ?? kernel.ids.uuid();
     await trx
       .insertInto('crusoe_organizations')
       .values({
@@ -65,7 +68,7 @@ export class Accounts {
         updated_at: now,
       })
       .execute();
-    const project = await this.projects.insert(trx, account.id, organizationId, DEFAULT_PROJECT);
+    const project = await this.projects.insert(trx, account.id, organizationId, DEFAULT_PROJECT, keep?.projectId);
     return { organizationId, projectId: project.id };
   }
 

@@ -72,11 +72,11 @@ export class Projects {
   }
 
   /** Adds a project (account creation uses this for the default one). */
-  async insert(trx: Executor, accountId: string, organizationId: string, name: string): Promise<ProjectRow> {
+  async insert(trx: Executor, accountId: string, organizationId: string, name: string, id?: string): Promise<ProjectRow> {
     const { kernel } = this.ctx;
     await this.checkNameFree(trx, organizationId, name, null);
     const now = kernel.clock.now();
-    const row: ProjectRow = { id: kernel.ids.uuid(), account_id: accountId, organization_id: organizationId, name, seq: kernel.ids.ordinal(now), created_at: now, updated_at: now };
+    const row: ProjectRow = { id: id ?? kernel.ids.uuid(), account_id: accountId, organization_id: organizationId, name, seq: kernel.ids.ordinal(now), created_at: now, updated_at: now };
     await trx.insertInto('crusoe_projects').values(row).execute();
     for (const init of this.initializers) await init(trx, row);
     return row;
