@@ -16,6 +16,13 @@ export function startupProblem(error: unknown, config: Config): string {
       ? `PORT: ${config.host}:${config.port} is already in use; stop what listens there or choose another port (PORT=8081, or PORT=0 for any free one)`
       : `HOST/PORT: cannot listen on ${config.host}:${config.port} (${(code('EACCES') ?? code('EADDRNOTAVAIL'))!.code}); choose an address of this machine and a port above 1023`;
   }
+  const message = firstMessage(causes);
+  for (const [variable, path] of [
+    ['HANGAR_GENESIS_CATALOG', config.catalogs.genesis],
+    ['HANGAR_CRUSOE_CATALOG', config.catalogs.crusoe],
+  ] as const) {
+    if (path !== null && message.includes(path)) return `${variable}: ${message}; fix the file or unset ${variable} to use the built-in catalog`;
+  }
   if (config.databaseUrl.startsWith('postgres')) {
     const where = postgresWhere(config.databaseUrl);
     const unreachable = anyCode('ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET');
@@ -33,17 +40,10 @@ export function startupProblem(error: unknown, config: Config): string {
     }
   }
   if (config.databaseUrl.startsWith('sqlite:')) {
-    const cannotOpen = anyCode('SQLITE_CANTOPEN', 'ENOENT', 'EACCES', 'EROFS', 'SQLITE_READONLY', 'SQLITE_NOTADB');
+    const cannotOpen = anyCode('SQLITE_CANTOPEN', 'ENOENT', 'ENOTDIR', 'EEXIST', 'EACCES', 'EROFS', 'SQLITE_READONLY', 'SQLITE_NOTADB');
     if (cannotOpen) {
-      return `HANGAR_DATABASE_URL: cannot use the SQLite store ${store} (${cannotOpen.code}: ${cannotOpen.message}); point it at a writable file, or use sqlite::memory:`;
+      return `HANGAR_DATABASE_URL: cannot use the SQLite store ${store} (${cannotOpen.message}); point it at a file in a writable folder, or use sqlite::memory:`;
     }
-  }
-  const message = firstMessage(causes);
-  for (const [variable, path] of [
-    ['HANGAR_GENESIS_CATALOG', config.catalogs.genesis],
-    ['HANGAR_CRUSOE_CATALOG', config.catalogs.crusoe],
-  ] as const) {
-    if (path !== null && message.includes(path)) return `${variable}: ${message}; fix the file or unset ${variable} to use the built-in catalog`;
   }
   // Errors raised knowing the setting at fault already start with its name.
   if (/^(HANGAR_[A-Z_]+|HOST|PORT)\b/.test(message)) return message;

@@ -1,12 +1,13 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Admin, adminOf, genesisFor } from '../helpers/admin.js';
 import { createInstance, expectError, instanceStatus } from '../helpers/genesis.js';
 import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
+import { findRuntimeFile } from '../../src/cli/runtime-file.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const PASSWORD = 'a-long-enough-passphrase-1';
@@ -21,9 +22,9 @@ interface Run {
 }
 
 /** Runs `node bin/hangar.js <args>` as a person would run `hangar <args>`. */
-function hangar(args: string[]): Promise<Run> {
+function hangar(args: string[], cwd = root): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['bin/hangar.js', ...args], { cwd: root, env, timeout: 20_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [join(root, 'bin/hangar.js'), ...args], { cwd, env, timeout: 20_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') return reject(new Error(`hangar ${args.join(' ')}: ${error.message}\n${stderr}`));
       resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
     });
@@ -189,5 +190,75 @@ describe('the hangar CLI against a token-protected server', () => {
     }
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(JSON.parse(allowed.stdout).map((a: any) => a.name)).toEqual(['demo']);
+  });
+});
+
+describe('the hangar CLI without --url', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hangar-here-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds the server started from the same directory (or one above), which removes its runtime file on stop', async () => {
+    const child = spawn(process.execPath, [join(root, 'bin/hangar.js'), 'serve'], {
+      cwd: dir,
+      env: { ...env, PORT: '0', HOST: '127.0.0.1', HANGAR_DATABASE_URL: 'sqlite::memory:', HANGAR_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let banner = '';
+    child.stdout.on('data', (chunk: Buffer) => (banner += chunk.toString()));
+    await expect.poll(() => banner, { timeout: 20_000 }).toMatch(/^\s*HANGAR_URL=\S+$/m);
+    const url = /Hangar is serving on (\S+)/.exec(banner)![1]!;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // The banner says where the admin API and the reference are, and the line to set elsewhere.
+    expect(banner).toContain(`Admin API           ${url}/admin/v1`);
+    expect(banner).toContain(`API reference       ${url}/docs`);
+    expect(banner).toMatch(new RegExp(`^  HANGAR_URL=${url}$`, 'm'));
+    const runtime = JSON.parse(readFileSync(join(dir, '.hangar/runtime.json'), 'utf8'));
+    expect(runtime).toMatchObject({ url, pid: child.pid, admin_token_required: false });
+
+    // From that directory and from one below it, with no --url and no HANGAR_URL.
+    mkdirSync(join(dir, 'scripts'), { recursive: true });
+    for (const cwd of [dir, join(dir, 'scripts')]) {
+      const run = await hangar(['--json', 'demo'], cwd);
+      expect(run.code, run.stderr).toBe(0);
+      const demo = JSON.parse(run.stdout);
+      expect(demo.genesis.url).toBe(`${url}/compute/v1`);
+      expect(banner).toContain(`token             ${demo.genesis.token}`);
+      expect(banner).toContain(`access key        ${demo.crusoe.access_key}`);
+    }
+    // `hangar demo` for people, after a reset: the same token as the banner printed.
+    expect((await hangar(['reset'], dir)).code).toBe(0);
+    const human = await hangar(['demo'], dir);
+    expect(human.stdout).toMatch(/^genesis$/m);
+    expect(human.stdout).toContain(/token             (\S+)/.exec(banner)![1]!);
+
+    // A mistyped lifecycle kind: the kinds that exist.
+    const wrong = await hangar(['lifecycle', 'set', 'genesis.nope', '--mode', 'manual'], dir);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('lifecycle kind "genesis.nope" not found');
+    expect(wrong.stderr).toMatch(/kinds: .*genesis\.instance.*crusoe\.operation/);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(existsSync(join(dir, '.hangar/runtime.json'))).toBe(false);
+  });
+
+  it('ignores a runtime file left by a server that was killed', async () => {
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const stale = join(dir, 'stale');
+    mkdirSync(join(stale, '.hangar'), { recursive: true });
+    writeFileSync(join(stale, '.hangar/runtime.json'), JSON.stringify({ url: 'http://127.0.0.1:1', pid: gone.pid, started_at: '', admin_token_required: false }));
+    expect(findRuntimeFile(stale)).toBeNull();
+    writeFileSync(join(stale, '.hangar/runtime.json'), JSON.stringify({ url: 'http://127.0.0.1:1', pid: process.pid, started_at: '', admin_token_required: false }));
+    expect(findRuntimeFile(join(stale, 'a/b'))).toMatchObject({ url: 'http://127.0.0.1:1', path: join(stale, '.hangar/runtime.json') });
+    const run = await hangar(['clock', 'show'], stale);
+    expect(run.stderr).toContain(`cannot reach Hangar at http://127.0.0.1:1 (found in ${join(stale, '.hangar/runtime.json')})`);
   });
 });
