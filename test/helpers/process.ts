@@ -73,5 +73,5 @@ export async function postgresSchema(base: string): Promise<{ url: string; query
   };
 }
 
-export const postgresUrl = process.env.HANGAR_TEST_POSTGRES_URL ?? null;
-export const redisUrl = process.env.HANGAR_TEST_REDIS_URL ?? null;
+export const postgresUrl = process.env.HANGAR_TEST_POSTGRES_URL || null;
+export const redisUrl = process.env.HANGAR_TEST_REDIS_URL || null;
