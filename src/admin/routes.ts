@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Journal } from '../http/journal.js';
+import { ERROR_MEANINGS, OpenApiCollector, type OperationShape } from '../http/openapi.js';
 import type { App } from '../http/types.js';
 import { describeValidation } from '../http/validation.js';
 import { parseDuration } from '../kernel/clock.js';
@@ -57,7 +58,20 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
   return async (scope: FastifyInstance) => {
     const app = scope as unknown as App;
 
+    const openapi = new OpenApiCollector('/admin/v1', {
+      title: 'Hangar admin API',
+      version: 'v1',
+      description: 'The emulator controls: accounts, reset, the clock, lifecycle progression, faults, stock and quotas, state export and import, the request journal.',
+      serverUrl: '/admin/v1',
+      securitySchemes: { AdminToken: { type: 'http', scheme: 'bearer', description: 'HANGAR_ADMIN_TOKEN; without it set, the admin API answers only on a loopback address' } },
+      security: [{ AdminToken: [] }, {}],
+      errorSchema: Type.Object({ code: Type.String(), message: Type.String() }),
+      errors: adminErrors,
+    });
+    openapi.collect(app);
+
     app.addHook('onRequest', async (request) => {
+      if (request.routeOptions.config.doc?.public) return;
       if (expected === null) {
         if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) {
           throw new AdminError(403, 'forbidden', 'the admin API answers only on loopback unless HANGAR_ADMIN_TOKEN is set');
@@ -89,27 +103,29 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       reply.code(404).send({ code: 'not_found', message: `no admin route ${request.method} ${request.url.split('?')[0]}` }),
     );
 
+    openapi.serve(app);
+
     const AccountParams = Type.Object({ account_id: Type.String() });
 
     // --- accounts -------------------------------------------------------------------------
-    app.post('/accounts', { schema: { body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }) } }, async (req, reply) =>
+    app.post('/accounts', { config: { doc: { operationId: 'createAccount', summary: 'Create an account (prints its credentials for every cloud)', tags: ['Accounts'] } }, schema: { body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) }) } }, async (req, reply) =>
       reply.code(201).send(await deps.createAccount(req.body.name)),
     );
-    app.get('/accounts', async () => ({
+    app.get('/accounts', { config: { doc: { operationId: 'listAccounts', summary: 'List accounts and their credentials (ids only, never secrets)', tags: ['Accounts'] } } }, async () => ({
       accounts: await Promise.all((await kernel.tenancy.list()).map((a) => describeAccount(kernel, a.id, a.name, a.createdAt))),
     }));
-    app.get('/accounts/:account_id', { schema: { params: AccountParams } }, async (req) => {
+    app.get('/accounts/:account_id', { config: { doc: { operationId: 'getAccount', summary: 'Get an account', tags: ['Accounts'] } }, schema: { params: AccountParams } }, async (req) => {
       const account = await kernel.tenancy.get(req.params.account_id);
       if (!account) throw notFound('account', req.params.account_id);
       return describeAccount(kernel, account.id, account.name, account.createdAt);
     });
-    app.delete('/accounts/:account_id', { schema: { params: AccountParams } }, async (req, reply) => {
+    app.delete('/accounts/:account_id', { config: { doc: { operationId: 'deleteAccount', summary: 'Delete an account and everything it owns', tags: ['Accounts'], noContent: true } }, schema: { params: AccountParams } }, async (req, reply) => {
       if (!(await kernel.deleteAccount(req.params.account_id))) throw notFound('account', req.params.account_id);
       return reply.code(204).send();
     });
     app.post(
       '/accounts/:account_id/credentials',
-      { schema: { params: AccountParams, body: Type.Object({ cloud: Type.String() }) } },
+      { config: { doc: { operationId: 'issueCredential', summary: "Issue one more credential of a cloud's kind to an account", tags: ['Accounts'] } }, schema: { params: AccountParams, body: Type.Object({ cloud: Type.String() }) } },
       async (req, reply) => {
         if (!(await kernel.tenancy.get(req.params.account_id))) throw notFound('account', req.params.account_id);
         const issued = await kernel.tenancy.issueCredential(req.params.account_id, req.body.cloud);
@@ -119,7 +135,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     );
     app.delete(
       '/accounts/:account_id/credentials/:credential_id',
-      { schema: { params: Type.Object({ account_id: Type.String(), credential_id: Type.String() }) } },
+      { config: { doc: { operationId: 'revokeCredential', summary: 'Revoke a credential at once', tags: ['Accounts'], noContent: true } }, schema: { params: Type.Object({ account_id: Type.String(), credential_id: Type.String() }) } },
       async (req, reply) => {
         if (!(await kernel.tenancy.revokeCredential(req.params.account_id, req.params.credential_id))) {
           throw notFound('credential', req.params.credential_id);
@@ -127,13 +143,13 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
         return reply.code(204).send();
       },
     );
-    app.get('/accounts/:account_id/quotas', { schema: { params: AccountParams } }, async (req) => {
+    app.get('/accounts/:account_id/quotas', { config: { doc: { operationId: 'getQuotas', summary: "An account's quotas and usage", tags: ['Quotas and stock'] } }, schema: { params: AccountParams } }, async (req) => {
       if (!(await kernel.tenancy.get(req.params.account_id))) throw notFound('account', req.params.account_id);
       return { quotas: await kernel.counters.describe(kernel.db, req.params.account_id) };
     });
     app.put(
       '/accounts/:account_id/quotas',
-      { schema: { params: AccountParams, body: Type.Record(Type.String(), Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])) } },
+      { config: { doc: { operationId: 'setQuotas', summary: "Set an account's quotas (null: back to the default)", tags: ['Quotas and stock'] } }, schema: { params: AccountParams, body: Type.Record(Type.String(), Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])) } },
       async (req) => {
         if (!(await kernel.tenancy.get(req.params.account_id))) throw notFound('account', req.params.account_id);
         const known = kernel.counters.quotaKeys();
@@ -144,7 +160,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     );
 
     // --- the demo account -----------------------------------------------------------------
-    app.get('/demo', async (req) => {
+    app.get('/demo', { config: { doc: { operationId: 'getDemo', summary: "The demo account's credentials and the URLs to use them with", tags: ['Accounts'] } } }, async (req) => {
       const { accountId, credentials } = deps.demo();
       if (accountId === null) throw notFound('account', 'demo');
       const base = `${req.protocol}://${req.host}`;
@@ -161,7 +177,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       /** `keep` (the default): the demo account's printed credentials stay valid; `renew`: new ones. */
       demo_credentials: Type.Optional(Type.Unsafe<'keep' | 'renew'>({ type: 'string', enum: ['keep', 'renew'] })),
     });
-    app.post('/reset', { schema: { body: Type.Optional(ResetBody) } }, async (req, reply) => {
+    app.post('/reset', { config: { doc: { operationId: 'reset', summary: 'Empty the store back to the catalog and the demo account', tags: ['Reset and state'], noContent: true } }, schema: { body: Type.Optional(ResetBody) } }, async (req, reply) => {
       const at = req.body?.frozen_at === undefined ? null : Date.parse(req.body.frozen_at);
       await deps.reset(req.body?.seed ?? null, at, req.body?.demo_credentials === 'renew');
       journal.clear();
@@ -170,8 +186,8 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
 
     // --- clock ----------------------------------------------------------------------------
     const clockView = () => ({ now: kernel.clock.iso(), frozen: kernel.clock.frozen });
-    app.get('/clock', async () => clockView());
-    app.post('/clock/freeze', { schema: { body: Type.Optional(Type.Object({ at: Type.Optional(Type.String({ format: 'date-time' })) })) } }, async (req) => {
+    app.get('/clock', { config: { doc: { operationId: 'getClock', summary: 'The time as Hangar sees it', tags: ['Clock'] } } }, async () => clockView());
+    app.post('/clock/freeze', { config: { doc: { operationId: 'freezeClock', summary: 'Stop the clock (now, or at a later instant)', tags: ['Clock'] } }, schema: { body: Type.Optional(Type.Object({ at: Type.Optional(Type.String({ format: 'date-time' })) })) } }, async (req) => {
       const at = req.body?.at === undefined ? undefined : Date.parse(req.body.at);
       if (at !== undefined && at < kernel.clock.now()) throw invalid('"at" must not be earlier than the clock: it only moves forward');
       kernel.clock.freeze(at);
@@ -179,12 +195,12 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       await kernel.lifecycle.releaseDue();
       return clockView();
     });
-    app.post('/clock/resume', async () => {
+    app.post('/clock/resume', { config: { doc: { operationId: 'resumeClock', summary: 'Let the clock run again', tags: ['Clock'] } } }, async () => {
       kernel.clock.resume();
       await kernel.shareControls();
       return clockView();
     });
-    app.post('/clock/advance', { schema: { body: Type.Object({ by: Type.Union([Type.String(), Type.Integer({ minimum: 0 })]) }) } }, async (req) => {
+    app.post('/clock/advance', { config: { doc: { operationId: 'advanceClock', summary: 'Move the clock forward; transitions that fall due are applied before the answer', tags: ['Clock'] } }, schema: { body: Type.Object({ by: Type.Union([Type.String(), Type.Integer({ minimum: 0 })]) }) } }, async (req) => {
       kernel.clock.advance(duration(req.body.by, 'by'));
       // Everything that fell due in the skipped interval is applied, in order, before answering.
       // Moving the clock has already started that run: join it now, so that the count is its
@@ -199,10 +215,10 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     const kinds = () => kernel.lifecycle.describe().map((k) => k.kind);
     const transitionsOf = (kind: string) => kernel.lifecycle.describe().find((k) => k.kind === kind)?.transitions.map((t) => t.name).join(', ') ?? '';
     const unknownKind = (kind: string) => new AdminError(404, 'not_found', `lifecycle kind "${kind}" not found (kinds: ${kinds().join(', ')})`);
-    app.get('/lifecycle', async () => ({ profile: kernel.lifecycle.timingProfile, kinds: kernel.lifecycle.describe() }));
+    app.get('/lifecycle', { config: { doc: { operationId: 'getLifecycle', summary: 'Resource kinds, their transitions, durations and progress modes', tags: ['Lifecycles'] } } }, async () => ({ profile: kernel.lifecycle.timingProfile, kinds: kernel.lifecycle.describe() }));
     app.put(
       '/lifecycle',
-      { schema: { body: Type.Object({ profile: Type.Unsafe<TimingProfile>({ type: 'string', enum: [...timingProfiles] }) }) } },
+      { config: { doc: { operationId: 'setTimingProfile', summary: 'Choose the timing profile (instant, fast, realistic)', tags: ['Lifecycles'] } }, schema: { body: Type.Object({ profile: Type.Unsafe<TimingProfile>({ type: 'string', enum: [...timingProfiles] }) }) } },
       async (req) => {
         kernel.lifecycle.setProfile(req.body.profile);
         await kernel.shareControls();
@@ -212,6 +228,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     app.put(
       '/lifecycle/:kind',
       {
+        config: { doc: { operationId: 'setLifecycleMode', summary: 'Change how a kind progresses: mode (time, reads, manual) and durations', tags: ['Lifecycles'] } },
         schema: {
           params: Type.Object({ kind: Type.String() }),
           body: Type.Object({
@@ -242,7 +259,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     );
     app.post(
       '/lifecycle/advance',
-      { schema: { body: Type.Optional(Type.Object({ kind: Type.Optional(Type.String()), resource_id: Type.Optional(Type.String()) })) } },
+      { config: { doc: { operationId: 'advanceLifecycles', summary: 'Apply held transitions now', tags: ['Lifecycles'] } }, schema: { body: Type.Optional(Type.Object({ kind: Type.Optional(Type.String()), resource_id: Type.Optional(Type.String()) })) } },
       async (req) => ({ applied: await kernel.lifecycle.release({ kind: req.body?.kind, resourceId: req.body?.resource_id }) }),
     );
 
@@ -264,8 +281,8 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       },
       { additionalProperties: false },
     );
-    app.get('/faults', async () => ({ faults: await kernel.faults.list() }));
-    app.post('/faults', { schema: { body: FaultBody } }, async (req, reply) => {
+    app.get('/faults', { config: { doc: { operationId: 'listFaults', summary: 'List fault rules and how often each fired', tags: ['Faults'] } } }, async () => ({ faults: await kernel.faults.list() }));
+    app.post('/faults', { config: { doc: { operationId: 'addFault', summary: 'Add a fault rule: fail or slow matching calls, or fail a lifecycle transition', tags: ['Faults'] } }, schema: { body: FaultBody } }, async (req, reply) => {
       const rule = req.body;
       if (rule.kind !== undefined) {
         if (!kernel.lifecycle.knows(rule.kind)) throw invalid(unknownKind(rule.kind).message);
@@ -284,11 +301,11 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
         throw invalid((error as Error).message);
       }
     });
-    app.delete('/faults', async (_req, reply) => {
+    app.delete('/faults', { config: { doc: { operationId: 'clearFaults', summary: 'Remove every fault rule', tags: ['Faults'], noContent: true } } }, async (_req, reply) => {
       await kernel.faults.clear();
       return reply.code(204).send();
     });
-    app.delete('/faults/:fault_id', { schema: { params: Type.Object({ fault_id: Type.String() }) } }, async (req, reply) => {
+    app.delete('/faults/:fault_id', { config: { doc: { operationId: 'removeFault', summary: 'Remove one fault rule', tags: ['Faults'], noContent: true } }, schema: { params: Type.Object({ fault_id: Type.String() }) } }, async (req, reply) => {
       if (!(await kernel.faults.remove(req.params.fault_id))) throw notFound('fault', req.params.fault_id);
       return reply.code(204).send();
     });
@@ -296,7 +313,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     // --- stock ----------------------------------------------------------------------------
     app.get(
       '/capacity',
-      { schema: { querystring: Type.Object({ cloud: Type.Optional(Type.String()), region: Type.Optional(Type.String()) }) } },
+      { config: { doc: { operationId: 'listCapacity', summary: 'Stock by cloud, region and SKU', tags: ['Quotas and stock'] } }, schema: { querystring: Type.Object({ cloud: Type.Optional(Type.String()), region: Type.Optional(Type.String()) }) } },
       async (req) => {
         const clouds = req.query.cloud ? [req.query.cloud] : kernel.tenancy.clouds();
         const lines = [];
@@ -306,7 +323,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     );
     app.put(
       '/capacity',
-      { schema: { body: Type.Object({ cloud: Type.String(), region: Type.String(), sku: Type.String(), total: Type.Integer({ minimum: 0 }) }) } },
+      { config: { doc: { operationId: 'setCapacity', summary: 'Set the stock of one SKU in one region', tags: ['Quotas and stock'] } }, schema: { body: Type.Object({ cloud: Type.String(), region: Type.String(), sku: Type.String(), total: Type.Integer({ minimum: 0 }) }) } },
       async (req) => {
         const { cloud, region, sku, total } = req.body;
         const line = (await kernel.capacity.list(kernel.db, cloud, region)).find((s) => s.sku === sku);
@@ -317,20 +334,32 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     );
 
     // --- state ----------------------------------------------------------------------------
-    app.get('/state', { schema: { querystring: Type.Object({ account: Type.Optional(Type.String()) }) } }, async (req) => {
+    app.get('/state', { config: { doc: { operationId: 'exportState', summary: 'Export the store (or one account) as one JSON document', tags: ['Reset and state'] } }, schema: { querystring: Type.Object({ account: Type.Optional(Type.String()) }) } }, async (req) => {
       if (req.query.account !== undefined && !(await kernel.tenancy.get(req.query.account))) throw notFound('account', req.query.account);
       return kernel.state.export(req.query.account ?? null);
     });
-    app.put('/state', { bodyLimit: 512 * 1024 * 1024 }, async (req, reply) => {
+    app.put('/state', { config: { doc: { operationId: 'importState', summary: 'Import a document written by an export', tags: ['Reset and state'], noContent: true } }, bodyLimit: 512 * 1024 * 1024 }, async (req, reply) => {
       await kernel.importState(req.body as StateDocument);
       return reply.code(204).send();
     });
 
     // --- journal --------------------------------------------------------------------------
-    app.get('/journal', { schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) }) } }, async (req) => ({
+    app.get('/journal', { config: { doc: { operationId: 'listJournal', summary: 'The most recent API requests, newest first', tags: ['Journal'] } }, schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) }) } }, async (req) => ({
       requests: journal.list(req.query.limit ?? 100),
     }));
   };
+}
+
+/** The error statuses of an admin operation. */
+function adminErrors(operation: OperationShape): Record<number, string> {
+  const errors: Record<number, string> = {
+    401: 'Unauthorized: HANGAR_ADMIN_TOKEN is set and the request did not send it as a Bearer token',
+    403: 'Forbidden: HANGAR_ADMIN_TOKEN is not set and the caller is not on a loopback address',
+  };
+  if (operation.takesInput || operation.method !== 'GET') errors[400] = ERROR_MEANINGS[400];
+  if (operation.path.includes('{') || operation.path === '/demo') errors[404] = ERROR_MEANINGS[404];
+  if (operation.path === '/state' && operation.method === 'PUT') errors[409] = 'Conflict: the document does not fit this store';
+  return errors;
 }
 
 async function describeAccount(kernel: Kernel, id: string, name: string, createdAt: number) {

@@ -9,6 +9,8 @@ import type { Kernel } from '../kernel/kernel.js';
  */
 export interface CloudModule {
   readonly name: string;
+  /** What the API is called in the reference page and on the landing page. */
+  readonly title?: string;
   readonly prefix: string;
   setup(kernel: Kernel, config: Config): Promise<CloudRuntime>;
 }

@@ -1,5 +1,9 @@
 import { pino, stdTimeFunctions, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type prettyModule from 'pino-pretty';
+import { lazy } from '../kernel/lazy.js';
+
+// (loaded only in pretty mode: a JSON log never needs it, and start-up counts)
+const pretty = lazy<typeof prettyModule>('pino-pretty');
 
 /**
  * How Hangar writes its log: `pretty` (one readable line each, for a person at a terminal) or
@@ -12,7 +16,7 @@ export function createLogger(level: string, format: LogFormat): Logger {
   // ISO times rather than epoch milliseconds: a person reads a JSON log too.
   const options = { level, base: undefined, timestamp: stdTimeFunctions.isoTime };
   if (format === 'json') return pino(options);
-  const stream = pretty({
+  const stream = pretty()({
     colorize: process.stdout.isTTY === true,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: REQUEST_FIELDS.join(','),

@@ -10,6 +10,7 @@ import { installValidators } from './validation.js';
 import { ignoredFields, type Journal } from './journal.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { landingPage } from './landing.js';
+import { registerDocs } from './docs.js';
 import { ReadCache, type KeptAnswer } from './read-cache.js';
 import { requestLogger, type LogFormat } from './logging.js';
 import './types.js';
@@ -231,6 +232,10 @@ export async function buildServer({ kernel, logger, logFormat = 'json', clouds, 
 
   for (const { module, runtime } of clouds) await app.register(runtime.plugin, { prefix: module.prefix });
   await app.register(admin, { prefix: '/admin/v1' });
+  registerDocs(app, [
+    ...clouds.map((c) => ({ name: c.module.title ?? c.module.name, url: `${c.module.prefix}/openapi.json` })),
+    { name: 'Hangar admin API', url: '/admin/v1/openapi.json' },
+  ]);
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not found', path: request.url.split('?')[0] }));
   return app;

@@ -17,7 +17,7 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')('request log', ()
   async function traffic(env: Record<string, string>): Promise<{ lines: string[]; account: string }> {
     server = await spawnHangar({ HANGAR_DATABASE_URL: 'sqlite::memory:', HANGAR_LOG_LEVEL: 'info', ...env });
     const token = /token\s+(\S+)/.exec(server.output())![1]!;
-    const account = (await (await fetch(`${server.url}/admin/v1/demo`)).json()).account_id as string;
+    const account = ((await (await fetch(`${server.url}/admin/v1/demo`)).json()) as { account_id: string }).account_id;
     const auth = { authorization: `Bearer ${token}` };
     expect((await fetch(`${server.url}/compute/v1/instances`)).status).toBe(401);
     const created = await fetch(`${server.url}/compute/v1/ssh-keys`, {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { OpenApiCollector } from '../../http/openapi.js';
+import { Type } from '@sinclair/typebox';
+import { ERROR_MEANINGS, OpenApiCollector, type OperationShape } from '../../http/openapi.js';
 import type { App } from '../../http/types.js';
 import { describeValidation } from '../../http/validation.js';
 import { CrusoeError, Reason, reasonForStatus } from './errors.js';
@@ -50,10 +51,11 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
       },
       security: [{ CrusoeSignature: [] }],
       errorSchema: ErrorBody,
+      otherErrorSchemas: { RpcStatus: RpcStatusBody },
+      errorSchemaOf: (config) => (config.grpcErrors === true ? 'RpcStatus' : undefined),
+      errors: crusoeErrors,
     });
-    app.addHook('onRoute', (route) => {
-      if (route.url.startsWith(PREFIX)) openapi.add(route);
-    });
+    openapi.collect(app);
 
     app.addHook('onRequest', async (request) => {
       if (request.is404 || request.routeOptions.config.doc?.public) return;
@@ -99,9 +101,7 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
       return reply.code(404).send(failure.toJSON());
     });
 
-    app.get('/openapi.json', { config: { doc: { public: true, hide: true } } }, async (_request, reply) =>
-      reply.type('application/json').send(openapi.document().json),
-    );
+    openapi.serve(app);
 
     userRoutes(app, model);
     organizationRoutes(app, model);
@@ -114,6 +114,29 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
     usageRoutes(app, model);
   };
 }
+
+/** The error statuses a Crusoe operation can answer (a route adds its own). */
+function crusoeErrors(operation: OperationShape): Record<number, string> {
+  const errors: Record<number, string> = {
+    401: 'Unauthorized: the request is not signed with a valid access key, or its X-Crusoe-Timestamp is outside the five-minute window',
+    500: ERROR_MEANINGS[500],
+    503: ERROR_MEANINGS[503],
+  };
+  if (operation.takesInput) errors[400] = ERROR_MEANINGS[400];
+  if (operation.path.startsWith('/projects/{project_id}')) errors[403] = 'Forbidden: the project does not exist or the caller is not a member of it';
+  if (operation.path.includes('{')) errors[404] = ERROR_MEANINGS[404];
+  if (operation.method !== 'GET') errors[409] = ERROR_MEANINGS[409];
+  return errors;
+}
+
+/** The body of a grpc-gateway route's errors (see rpcStatus). */
+const RpcStatusBody = Type.Object({
+  code: Type.Integer({ description: 'the gRPC status code' }),
+  message: Type.String(),
+  details: Type.Array(Type.Unknown()),
+  reason: Type.String(),
+  error_id: Type.String(),
+});
 
 /** gRPC status codes for the HTTP statuses Hangar answers with (grpc-gateway's mapping, reversed). */
 const GRPC_CODES: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 11, 429: 8, 500: 13, 501: 12, 503: 14 };

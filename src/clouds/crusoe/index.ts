@@ -54,6 +54,7 @@ async function recount(trx: Transaction<any>, model: CrusoeModel): Promise<void>
 /** The Crusoe Cloud API v1alpha5, under /v1alpha5. */
 export const crusoeCloud: CloudModule = {
   name: CLOUD,
+  title: 'Crusoe Cloud API v1alpha5',
   prefix: PREFIX,
   async setup(kernel, config) {
     await kernel.migrate(CLOUD, crusoeMigrations);

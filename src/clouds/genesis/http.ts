@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
 import { isStoreUnavailable } from '../../kernel/db/errors.js';
-import { OpenApiCollector } from '../../http/openapi.js';
+import { ERROR_MEANINGS, OpenApiCollector, type OperationShape } from '../../http/openapi.js';
 import type { Redis } from 'ioredis';
 import type { App } from '../../http/types.js';
 import { describeValidation } from '../../http/validation.js';
@@ -39,10 +39,9 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
       },
       security: [{ BearerAuth: [] }, { ApiKeyAuth: [] }],
       errorSchema: ErrorBody,
+      errors: genesisErrors,
     });
-    app.addHook('onRoute', (route) => {
-      if (route.url.startsWith(PREFIX)) openapi.add(route);
-    });
+    openapi.collect(app);
 
     app.addHook('onRequest', async (request) => {
       if (request.is404 || request.routeOptions.config.doc?.public) return;
@@ -101,14 +100,7 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
       reply.code(404).send({ code: Code.InvalidRoute, message: `invalid route: ${request.method} ${request.url.split('?')[0]}` }),
     );
 
-    for (const format of ['json', 'yaml'] as const) {
-      app.get(`/openapi.${format}`, { config: { doc: { public: true, hide: true } } }, async (_request, reply) => {
-        const doc = openapi.document();
-        return reply
-          .type(format === 'json' ? 'application/json' : 'application/yaml')
-          .send(format === 'json' ? doc.json : doc.yaml);
-      });
-    }
+    openapi.serve(app);
 
     instanceRoutes(app, model);
     snapshotRoutes(app, model);
@@ -118,6 +110,19 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
     storageRoutes(app, model);
     networkingRoutes(app, model);
   };
+}
+
+/** The error statuses a Genesis operation can answer (a route adds its own, such as 403 for a quota). */
+function genesisErrors(operation: OperationShape): Record<number, string> {
+  const errors: Record<number, string> = {
+    401: 'Unauthorized: the API token is missing or not valid (codes 01203, 01204)',
+    429: 'Too many requests: more than the per-token rate limit (10 per second by default)',
+    500: ERROR_MEANINGS[500],
+    503: ERROR_MEANINGS[503],
+  };
+  if (operation.takesInput) errors[400] = ERROR_MEANINGS[400];
+  if (operation.path.includes('{')) errors[404] = ERROR_MEANINGS[404];
+  return errors;
 }
 
 /** The code an injected fault carries when the operator named only a status. */

@@ -52,6 +52,7 @@ async function recount(trx: Transaction<any>): Promise<void> {
 /** The Genesis Cloud Compute API v1, under /compute/v1. */
 export const genesisCloud: CloudModule = {
   name: CLOUD,
+  title: 'Genesis Cloud Compute API v1',
   prefix: PREFIX,
   async setup(kernel, config) {
     await kernel.migrate(CLOUD, genesisMigrations);

@@ -31,14 +31,14 @@ export function catalogRoutes(app: App, m: CrusoeModel): void {
 
   app.get(
     '/compute/images',
-    { schema: { querystring: ImagesQuery, response: { 200: ImageList } }, config: { doc: { operationId: 'listImages', tags: ['Images'] } } },
+    { schema: { querystring: ImagesQuery, response: { 200: ImageList } }, config: { doc: { operationId: 'listImages', summary: 'List VM images', tags: ['Images'] } } },
     // `product_group` narrows the list on the real cloud; every catalog image is in the one group here.
     async () => ({ items: images }),
   );
 
   app.get(
     '/compute/images/:image_id',
-    { schema: { params: IdParam('image_id'), response: { 200: Image } }, config: { doc: { operationId: 'getImage', tags: ['Images'] } } },
+    { schema: { params: IdParam('image_id'), response: { 200: Image } }, config: { doc: { operationId: 'getImage', summary: 'Get a VM image', tags: ['Images'] } } },
     async (req) => {
       const image = catalog.getImage(req.params.image_id);
       if (!image) throw notFound('image', req.params.image_id);
@@ -48,25 +48,25 @@ export function catalogRoutes(app: App, m: CrusoeModel): void {
 
   app.get(
     '/locations',
-    { schema: { response: { 200: LocationList } }, config: { doc: { operationId: 'listLocations', tags: ['Locations'] } } },
+    { schema: { response: { 200: LocationList } }, config: { doc: { operationId: 'listLocations', summary: 'List locations', tags: ['Locations'] } } },
     async () => locations,
   );
 
   app.get(
     '/capacities',
-    { schema: { querystring: CapacitiesQuery, response: { 200: CapacityList } }, config: { doc: { operationId: 'listSliceCapacities', tags: ['Capacities'] } } },
+    { schema: { querystring: CapacitiesQuery, response: { 200: CapacityList } }, config: { doc: { operationId: 'listSliceCapacities', summary: 'Capacity by VM type and location', tags: ['Capacities'] } } },
     async (req) => ({ items: await m.capacities({ types: split(req.query.product_name), locations: split(req.query.location) }) }),
   );
 
   app.get(
     '/projects/:project_id/compute/vms/types',
-    { schema: { params: ProjectParam, response: { 200: VmTypeList } }, config: { doc: { operationId: 'getVMTypes', tags: ['VMs'] } } },
+    { schema: { params: ProjectParam, response: { 200: VmTypeList } }, config: { doc: { operationId: 'getVMTypes', summary: 'List VM types', tags: ['VMs'] } } },
     async () => types,
   );
 
   app.get(
     '/projects/:project_id/networking/ib-networks',
-    { schema: { params: ProjectParam, response: { 200: IbNetworkList } }, config: { doc: { operationId: 'listIBNetworks', tags: ['IB Networks'] } } },
+    { schema: { params: ProjectParam, response: { 200: IbNetworkList } }, config: { doc: { operationId: 'listIBNetworks', summary: 'List InfiniBand networks', tags: ['IB Networks'] } } },
     async () => ({ items: (await m.ib.networks()).map(renderIbNetwork) }),
   );
 
@@ -74,14 +74,14 @@ export function catalogRoutes(app: App, m: CrusoeModel): void {
     '/projects/:project_id/networking/ib-networks/:ib_network_id',
     {
       schema: { params: ProjectIdParam('ib_network_id'), response: { 200: IbNetwork } },
-      config: { doc: { operationId: 'getIBNetwork', tags: ['IB Networks'] } },
+      config: { doc: { operationId: 'getIBNetwork', summary: 'Get an InfiniBand network', tags: ['IB Networks'] } },
     },
     async (req) => renderIbNetwork(await m.ib.network(req.params.ib_network_id)),
   );
 
   app.get(
     '/projects/:project_id/networking/ib-partitions',
-    { schema: { params: ProjectParam, response: { 200: IbPartitionList } }, config: { doc: { operationId: 'listIBPartitions', tags: ['IB Partitions'] } } },
+    { schema: { params: ProjectParam, response: { 200: IbPartitionList } }, config: { doc: { operationId: 'listIBPartitions', summary: 'List InfiniBand partitions', tags: ['IB Partitions'] } } },
     async (req) => ({ items: (await m.ib.partitions(req.params.project_id)).map(renderIbPartition) }),
   );
 
@@ -89,7 +89,7 @@ export function catalogRoutes(app: App, m: CrusoeModel): void {
     '/projects/:project_id/networking/ib-partitions',
     {
       schema: { params: ProjectParam, body: CreateIbPartitionBody, response: { 200: IbPartition } },
-      config: { doc: { operationId: 'createIBPartition', tags: ['IB Partitions'] } },
+      config: { doc: { operationId: 'createIBPartition', summary: 'Create an InfiniBand partition', tags: ['IB Partitions'] } },
     },
     async (req) => renderIbPartition(await m.ib.createPartition(req.accountId, req.params.project_id, req.body)),
   );
@@ -98,14 +98,14 @@ export function catalogRoutes(app: App, m: CrusoeModel): void {
     '/projects/:project_id/networking/ib-partitions/:ib_partition_id',
     {
       schema: { params: ProjectIdParam('ib_partition_id'), response: { 200: IbPartition } },
-      config: { doc: { operationId: 'getIBPartition', tags: ['IB Partitions'] } },
+      config: { doc: { operationId: 'getIBPartition', summary: 'Get an InfiniBand partition', tags: ['IB Partitions'] } },
     },
     async (req) => renderIbPartition(await m.ib.partition(req.params.project_id, req.params.ib_partition_id)),
   );
 
   app.delete(
     '/projects/:project_id/networking/ib-partitions/:ib_partition_id',
-    { schema: { params: ProjectIdParam('ib_partition_id') }, config: { doc: { operationId: 'deleteIBPartition', tags: ['IB Partitions'] } } },
+    { schema: { params: ProjectIdParam('ib_partition_id') }, config: { doc: { operationId: 'deleteIBPartition', summary: 'Delete an InfiniBand partition', emptyOk: true, tags: ['IB Partitions'] } } },
     async (req, reply) => {
       await m.ib.deletePartition(req.params.project_id, req.params.ib_partition_id);
       return reply.code(200).send();

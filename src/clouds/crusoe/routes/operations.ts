@@ -17,7 +17,7 @@ export function operationRoutes(
     `${base}/operations`,
     {
       schema: { params: ProjectParam, querystring: OperationsQuery, response: { 200: OperationList } },
-      config: { doc: { operationId: options.listId, tags } },
+      config: { doc: { operationId: options.listId, summary: `List ${tags[0] ?? family} operations in flight or not yet read`, tags } },
     },
     async (req) => {
       const rows = await m.operations.list(req.accountId, req.params.project_id, family, {
@@ -33,7 +33,7 @@ export function operationRoutes(
     `${base}/operations/:operation_id`,
     {
       schema: { params: ProjectIdParam('operation_id'), response: { 200: Operation } },
-      config: { doc: { operationId: options.getId, tags } },
+      config: { doc: { operationId: options.getId, summary: `Get a ${tags[0] ?? family} operation`, tags } },
     },
     async (req) => renderOperation(await m.operations.get(req.accountId, req.params.project_id, family, req.params.operation_id)),
   );

@@ -28,25 +28,25 @@ export function storageRoutes(app: App, m: CrusoeModel): void {
 
   app.get(
     disks,
-    { schema: { params: ProjectParam, querystring: ListDisksQuery, response: { 200: DiskList } }, config: { doc: { operationId: 'listDisks', tags: diskTags } } },
+    { schema: { params: ProjectParam, querystring: ListDisksQuery, response: { 200: DiskList } }, config: { doc: { operationId: 'listDisks', summary: 'List disks', tags: diskTags } } },
     async (req) => ({ items: (await m.disks.list(req.params.project_id, req.query)).map(renderDisk) }),
   );
 
   app.post(
     disks,
-    { schema: { params: ProjectParam, body: CreateDiskBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'createDisk', tags: diskTags } } },
+    { schema: { params: ProjectParam, body: CreateDiskBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'createDisk', summary: 'Create a disk', tags: diskTags } } },
     async (req) => operation(await m.disks.create(req.accountId, req.params.project_id, req.body)),
   );
 
   app.get(
     `${disks}/:disk_id`,
-    { schema: { params: ProjectIdParam('disk_id'), response: { 200: Disk } }, config: { doc: { operationId: 'getDisk', tags: diskTags } } },
+    { schema: { params: ProjectIdParam('disk_id'), response: { 200: Disk } }, config: { doc: { operationId: 'getDisk', summary: 'Get a disk', tags: diskTags } } },
     async (req) => renderDisk(await m.disks.get(req.params.project_id, req.params.disk_id)),
   );
 
   app.delete(
     `${disks}/:disk_id`,
-    { schema: { params: ProjectIdParam('disk_id'), response: { 200: AsyncOperation } }, config: { doc: { operationId: 'deleteDisk', tags: diskTags } } },
+    { schema: { params: ProjectIdParam('disk_id'), response: { 200: AsyncOperation } }, config: { doc: { operationId: 'deleteDisk', summary: 'Delete a disk', tags: diskTags } } },
     async (req) => operation(await m.disks.delete(req.params.project_id, req.params.disk_id)),
   );
 
@@ -54,7 +54,7 @@ export function storageRoutes(app: App, m: CrusoeModel): void {
     `${disks}/:disk_id`,
     {
       schema: { params: ProjectIdParam('disk_id'), body: ResizeDiskBody, response: { 200: AsyncOperation } },
-      config: { doc: { operationId: 'resizeDisk', tags: diskTags } },
+      config: { doc: { operationId: 'resizeDisk', summary: 'Grow a disk', tags: diskTags } },
     },
     async (req) => operation(await m.disks.resize(req.params.project_id, req.params.disk_id, req.body.size)),
   );
@@ -70,7 +70,7 @@ export function storageRoutes(app: App, m: CrusoeModel): void {
 
   app.get(
     snapshots,
-    { schema: { params: ProjectParam, response: { 200: SnapshotList } }, config: { doc: { operationId: 'listDiskSnapshots', tags: snapshotTags } } },
+    { schema: { params: ProjectParam, response: { 200: SnapshotList } }, config: { doc: { operationId: 'listDiskSnapshots', summary: 'List disk snapshots', tags: snapshotTags } } },
     async (req) => ({ items: (await m.snapshots.list(req.params.project_id)).map(renderSnapshot) }),
   );
 
@@ -78,14 +78,14 @@ export function storageRoutes(app: App, m: CrusoeModel): void {
     snapshots,
     {
       schema: { params: ProjectParam, body: CreateSnapshotBody, response: { 200: AsyncOperation } },
-      config: { doc: { operationId: 'createDiskSnapshot', tags: snapshotTags } },
+      config: { doc: { operationId: 'createDiskSnapshot', summary: 'Snapshot a disk', tags: snapshotTags } },
     },
     async (req) => operation(await m.snapshots.create(req.accountId, req.params.project_id, req.body)),
   );
 
   app.get(
     `${snapshots}/:snapshot_id`,
-    { schema: { params: ProjectIdParam('snapshot_id'), response: { 200: Snapshot } }, config: { doc: { operationId: 'getDiskSnapshot', tags: snapshotTags } } },
+    { schema: { params: ProjectIdParam('snapshot_id'), response: { 200: Snapshot } }, config: { doc: { operationId: 'getDiskSnapshot', summary: 'Get a disk snapshot', tags: snapshotTags } } },
     async (req) => renderSnapshot(await m.snapshots.get(req.params.project_id, req.params.snapshot_id)),
   );
 
@@ -93,7 +93,7 @@ export function storageRoutes(app: App, m: CrusoeModel): void {
     `${snapshots}/:snapshot_id`,
     {
       schema: { params: ProjectIdParam('snapshot_id'), response: { 200: AsyncOperation } },
-      config: { doc: { operationId: 'deleteDiskSnapshot', tags: snapshotTags } },
+      config: { doc: { operationId: 'deleteDiskSnapshot', summary: 'Delete a disk snapshot', tags: snapshotTags } },
     },
     async (req) => operation(await m.snapshots.delete(req.params.project_id, req.params.snapshot_id)),
   );

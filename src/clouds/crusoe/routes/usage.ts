@@ -17,14 +17,14 @@ export function usageRoutes(app: App, m: CrusoeModel): void {
     {
       schema: { params: Type.Object({ org_id: Type.String() }), querystring: UsageQuery, response: { 200: UsageReport } },
       // This one is a grpc-gateway route in the spec: its errors are rpcStatus objects.
-      config: { doc: { operationId: 'getUsage', tags }, grpcErrors: true },
+      config: { doc: { operationId: 'getUsage', summary: "An organization's usage", tags }, grpcErrors: true },
     },
     async (req) => ({ items: (await m.usage.report(req.accountId, req.params.org_id, req.query)).map(renderUsage) }),
   );
 
   app.get(
     '/organizations/:org_id/usage/export',
-    { schema: { params: Type.Object({ org_id: Type.String() }), querystring: UsageExportQuery }, config: { doc: { operationId: 'getUsageExport', tags } } },
+    { schema: { params: Type.Object({ org_id: Type.String() }), querystring: UsageExportQuery }, config: { doc: { operationId: 'getUsageExport', summary: "An organization's usage as CSV", produces: 'text/csv', tags } } },
     async (req, reply) => {
       const rows = await m.usage.export(req.accountId, req.params.org_id, req.query);
       const accept = String(req.headers.accept ?? '');
@@ -37,7 +37,7 @@ export function usageRoutes(app: App, m: CrusoeModel): void {
 
   app.get(
     '/organizations/:org_id/usage/options',
-    { schema: { params: Type.Object({ org_id: Type.String() }), response: { 200: UsageOptions } }, config: { doc: { operationId: 'getUsageOptions', tags } } },
+    { schema: { params: Type.Object({ org_id: Type.String() }), response: { 200: UsageOptions } }, config: { doc: { operationId: 'getUsageOptions', summary: 'The values usage filters take', tags } } },
     async (req) => renderUsageOptions(await m.usage.options(req.accountId, req.params.org_id)),
   );
 }

@@ -29,7 +29,7 @@ export function vmRoutes(app: App, m: CrusoeModel): void {
 
   app.post(
     `${base}/bulk-instances`,
-    { schema: { params: ProjectParam, body: BulkCreateBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'bulkCreateInstance', tags } } },
+    { schema: { params: ProjectParam, body: BulkCreateBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'bulkCreateInstance', summary: 'Create several VMs from an instance template', tags } } },
     async (req) => operation(await m.vms.bulkCreate(req.accountId, req.params.project_id, req.body)),
   );
 
@@ -37,7 +37,7 @@ export function vmRoutes(app: App, m: CrusoeModel): void {
     `${base}/instances`,
     {
       schema: { params: ProjectParam, querystring: ListInstancesQuery, response: { 200: InstanceList } },
-      config: { doc: { operationId: 'listInstances', tags } },
+      config: { doc: { operationId: 'listInstances', summary: 'List VMs', tags } },
     },
     async (req) => {
       const page = await m.vms.list(req.params.project_id, req.query);
@@ -47,7 +47,7 @@ export function vmRoutes(app: App, m: CrusoeModel): void {
 
   app.post(
     `${base}/instances`,
-    { schema: { params: ProjectParam, body: CreateInstanceBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'createInstance', tags } } },
+    { schema: { params: ProjectParam, body: CreateInstanceBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'createInstance', summary: 'Create a VM', tags } } },
     async (req) => operation(await m.vms.create(req.accountId, req.params.project_id, req.body)),
   );
 
@@ -55,7 +55,7 @@ export function vmRoutes(app: App, m: CrusoeModel): void {
     `${base}/instances/operations`,
     {
       schema: { params: ProjectParam, querystring: OperationsQuery, response: { 200: OperationList } },
-      config: { doc: { operationId: 'listComputeVMsInstancesOperations', tags } },
+      config: { doc: { operationId: 'listComputeVMsInstancesOperations', summary: 'List VM operations in flight or not yet read', tags } },
     },
     async (req) => {
       const rows = await m.operations.list(req.accountId, req.params.project_id, VM_FAMILY, {
@@ -71,26 +71,26 @@ export function vmRoutes(app: App, m: CrusoeModel): void {
     `${base}/instances/operations/:operation_id`,
     {
       schema: { params: ProjectIdParam('operation_id'), response: { 200: Operation } },
-      config: { doc: { operationId: 'getComputeVMsInstancesOperation', tags } },
+      config: { doc: { operationId: 'getComputeVMsInstancesOperation', summary: 'Get a VM operation', tags } },
     },
     async (req) => renderOperation(await m.operations.get(req.accountId, req.params.project_id, VM_FAMILY, req.params.operation_id)),
   );
 
   app.get(
     `${base}/instances/:vm_id`,
-    { schema: { params: VmParams, response: { 200: Instance } }, config: { doc: { operationId: 'getInstance', tags } } },
+    { schema: { params: VmParams, response: { 200: Instance } }, config: { doc: { operationId: 'getInstance', summary: 'Get a VM', tags } } },
     async (req) => renderVm(await m.vms.get(req.params.project_id, req.params.vm_id)),
   );
 
   app.delete(
     `${base}/instances/:vm_id`,
-    { schema: { params: VmParams, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'deleteInstance', tags } } },
+    { schema: { params: VmParams, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'deleteInstance', summary: 'Delete a VM', tags } } },
     async (req) => operation(await m.vms.delete(req.params.project_id, req.params.vm_id)),
   );
 
   app.patch(
     `${base}/instances/:vm_id`,
-    { schema: { params: VmParams, body: UpdateInstanceBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'updateInstance', tags } } },
+    { schema: { params: VmParams, body: UpdateInstanceBody, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'updateInstance', summary: 'Start, stop, reset or update a VM', tags } } },
     async (req) => operation(await m.vms.update(req.accountId, req.params.project_id, req.params.vm_id, req.body)),
   );
 
@@ -98,7 +98,7 @@ export function vmRoutes(app: App, m: CrusoeModel): void {
     `${base}/instances/:vm_id/attach-disks`,
     {
       schema: { params: VmParams, body: AttachDisksBody, response: { 200: AsyncOperation } },
-      config: { doc: { operationId: 'updateInstanceAttachDisks', tags } },
+      config: { doc: { operationId: 'updateInstanceAttachDisks', summary: 'Attach disks to a VM', tags } },
     },
     async (req) => operation(await m.vms.attachDisks(req.params.project_id, req.params.vm_id, req.body.attach_disks)),
   );
@@ -107,7 +107,7 @@ export function vmRoutes(app: App, m: CrusoeModel): void {
     `${base}/instances/:vm_id/detach-disks`,
     {
       schema: { params: VmParams, body: DetachDisksBody, response: { 200: AsyncOperation } },
-      config: { doc: { operationId: 'updateInstanceDetachDisks', tags } },
+      config: { doc: { operationId: 'updateInstanceDetachDisks', summary: 'Detach disks from a VM', tags } },
     },
     async (req) => operation(await m.vms.detachDisks(req.params.project_id, req.params.vm_id, req.body.detach_disks)),
   );

@@ -8,7 +8,7 @@ export function catalogRoutes(app: App, m: GenesisModel): void {
     '/availability/:region/instances',
     {
       schema: { params: RegionParam, querystring: AvailabilityQuery, response: { 200: Availability } },
-      config: { doc: { operationId: 'GetInstancesAvailability', tags: ['Availability'] } },
+      config: { doc: { operationId: 'GetInstancesAvailability', summary: 'Instance types available in a region, and how many', tags: ['Availability'] } },
     },
     async (req) => {
       const view = await m.limits.availability(req.params.region, req.query.placement);
@@ -18,7 +18,7 @@ export function catalogRoutes(app: App, m: GenesisModel): void {
 
   app.get(
     '/quotas',
-    { schema: { response: { 200: Type.Object({ quotas: Type.Array(Quota) }) } }, config: { doc: { operationId: 'GetQuotas', tags: ['Quotas'] } } },
+    { schema: { response: { 200: Type.Object({ quotas: Type.Array(Quota) }) } }, config: { doc: { operationId: 'GetQuotas', summary: "The account's quotas and usage", tags: ['Quotas'] } } },
     async (req) => ({ quotas: await m.limits.quotas(req.accountId) }),
   );
 
@@ -28,7 +28,7 @@ export function catalogRoutes(app: App, m: GenesisModel): void {
     '/reservations',
     {
       schema: { response: { 200: Type.Object({ reservations: Type.Array(Reservation) }) } },
-      config: { doc: { operationId: 'GetReservations', tags: ['Reservations'] } },
+      config: { doc: { operationId: 'GetReservations', summary: "The account's reservations", tags: ['Reservations'] } },
     },
     async () => ({ reservations: [] }),
   );

@@ -9,7 +9,7 @@ export function imageRoutes(app: App, m: GenesisModel): void {
     '/images',
     {
       schema: { querystring: ImagesQuery, response: { 200: page('images', Image) } },
-      config: { doc: { operationId: 'ListImagesPaginated', tags: ['Images'] } },
+      config: { doc: { operationId: 'ListImagesPaginated', summary: "List images (base OS, preconfigured, and the account's snapshots)", tags: ['Images'] } },
     },
     async (req) => renderPage('images', await m.images.list(req.accountId, req.query.type, pageRequest(req.query)), (i) => i),
   );

@@ -24,19 +24,19 @@ export function instanceRoutes(app: App, m: GenesisModel): void {
   // (`cache` on the two routes a client polls while it waits on an instance: see http/read-cache.ts)
   app.get(
     '/instances',
-    { schema: { querystring: PageQuery, response: { 200: page('instances', Instance) } }, config: { doc: { operationId: 'ListInstancesPaginated', tags }, cache: true } },
+    { schema: { querystring: PageQuery, response: { 200: page('instances', Instance) } }, config: { doc: { operationId: 'ListInstancesPaginated', summary: 'List instances', tags }, cache: true } },
     async (req) => renderPage('instances', await m.instances.list(req.accountId, pageRequest(req.query)), renderInstance),
   );
 
   app.post(
     '/instances',
-    { schema: { body: CreateInstanceBody, response: { 201: single('instance', Instance) } }, config: { doc: { operationId: 'CreateInstance', tags } } },
+    { schema: { body: CreateInstanceBody, response: { 201: single('instance', Instance) } }, config: { doc: { operationId: 'CreateInstance', summary: 'Create an instance', errors: { 403: 'Forbidden: the account reached its instance quota' }, tags } } },
     async (req, reply) => reply.code(201).send({ instance: renderInstance(await m.instances.create(req.accountId, req.body)) }),
   );
 
   app.get(
     '/instances/:instance_id',
-    { schema: { params: Params, response: { 200: single('instance', Instance) } }, config: { doc: { operationId: 'GetInstance', tags }, cache: true } },
+    { schema: { params: Params, response: { 200: single('instance', Instance) } }, config: { doc: { operationId: 'GetInstance', summary: 'Get an instance', tags }, cache: true } },
     async (req) => ({ instance: renderInstance(await m.instances.get(req.accountId, req.params.instance_id)) }),
   );
 
@@ -44,14 +44,14 @@ export function instanceRoutes(app: App, m: GenesisModel): void {
     '/instances/:instance_id',
     {
       schema: { params: Params, body: UpdateInstanceBody, response: { 200: single('instance', Instance) } },
-      config: { doc: { operationId: 'UpdateInstance', tags } },
+      config: { doc: { operationId: 'UpdateInstance', summary: 'Update an instance (name, protection, disk size, security groups, volumes, floating IP)', tags } },
     },
     async (req) => ({ instance: renderInstance(await m.instances.update(req.accountId, req.params.instance_id, req.body)) }),
   );
 
   app.delete(
     '/instances/:instance_id',
-    { schema: { params: Params }, config: { doc: { noContent: true, operationId: 'DeleteInstance', tags } } },
+    { schema: { params: Params }, config: { doc: { noContent: true, operationId: 'DeleteInstance', summary: 'Destroy an instance', tags } } },
     async (req, reply) => {
       await m.instances.destroy(req.accountId, req.params.instance_id);
       return reply.code(204).send();
@@ -60,7 +60,7 @@ export function instanceRoutes(app: App, m: GenesisModel): void {
 
   app.get(
     '/instances/:instance_id/actions',
-    { schema: { params: Params, response: { 200: Actions } }, config: { doc: { operationId: 'GetInstanceActions', tags } } },
+    { schema: { params: Params, response: { 200: Actions } }, config: { doc: { operationId: 'GetInstanceActions', summary: 'List the actions an instance allows now', tags } } },
     async (req) => ({ actions: await m.instances.actions(req.accountId, req.params.instance_id) }),
   );
 
@@ -68,7 +68,7 @@ export function instanceRoutes(app: App, m: GenesisModel): void {
     '/instances/:instance_id/actions',
     {
       schema: { params: Params, body: InstanceActionBody },
-      config: { doc: { noContent: true, operationId: 'PerformInstanceAction', tags } },
+      config: { doc: { noContent: true, operationId: 'PerformInstanceAction', summary: 'Start, stop or reset an instance', tags } },
     },
     async (req, reply) => {
       await m.instances.perform(req.accountId, req.params.instance_id, req.body.action);
@@ -80,7 +80,7 @@ export function instanceRoutes(app: App, m: GenesisModel): void {
     '/instances/:instance_id/snapshots',
     {
       schema: { params: Params, querystring: PageQuery, response: { 200: page('snapshots', Snapshot) } },
-      config: { doc: { operationId: 'ListInstanceSnapshotsPaginated', tags } },
+      config: { doc: { operationId: 'ListInstanceSnapshotsPaginated', summary: "List an instance's snapshots", tags } },
     },
     async (req) =>
       renderPage('snapshots', await m.instances.snapshots(req.accountId, req.params.instance_id, pageRequest(req.query)), renderSnapshot),
@@ -90,7 +90,7 @@ export function instanceRoutes(app: App, m: GenesisModel): void {
     '/instances/:instance_id/snapshots',
     {
       schema: { params: Params, body: CreateInstanceSnapshotBody, response: { 201: single('snapshot', Snapshot) } },
-      config: { doc: { operationId: 'CreateInstanceSnapshot', tags } },
+      config: { doc: { operationId: 'CreateInstanceSnapshot', summary: 'Snapshot an instance', errors: { 403: 'Forbidden: the account reached its snapshot quota' }, tags } },
     },
     async (req, reply) =>
       reply.code(201).send({ snapshot: renderSnapshot(await m.instances.snapshot(req.accountId, req.params.instance_id, req.body)) }),
@@ -98,7 +98,7 @@ export function instanceRoutes(app: App, m: GenesisModel): void {
 
   app.get(
     '/instances/:instance_id/user-metadata',
-    { schema: { params: Params, response: { 200: UserMetadata } }, config: { doc: { operationId: 'GetInstanceUserMetadata', tags } } },
+    { schema: { params: Params, response: { 200: UserMetadata } }, config: { doc: { operationId: 'GetInstanceUserMetadata', summary: "Get an instance's user metadata", tags } } },
     async (req) => m.instances.userMetadata(req.accountId, req.params.instance_id),
   );
 }

@@ -25,25 +25,25 @@ export function networkingRoutes(app: App, m: GenesisModel): void {
     '/security-groups',
     {
       schema: { querystring: PageQuery, response: { 200: page('security_groups', SecurityGroup) } },
-      config: { doc: { operationId: 'ListSecurityGroupsPaginated', tags: sgTags } },
+      config: { doc: { operationId: 'ListSecurityGroupsPaginated', summary: 'List security groups', tags: sgTags } },
     },
     async (req) => renderPage('security_groups', await m.securityGroups.list(req.accountId, pageRequest(req.query)), renderSecurityGroup),
   );
   app.post(
     '/security-groups',
-    { schema: { body: CreateSecurityGroupBody, response: { 201: OneSg } }, config: { doc: { operationId: 'CreateSecurityGroup', tags: sgTags } } },
+    { schema: { body: CreateSecurityGroupBody, response: { 201: OneSg } }, config: { doc: { operationId: 'CreateSecurityGroup', summary: 'Create a security group', tags: sgTags } } },
     async (req, reply) => reply.code(201).send({ security_group: renderSecurityGroup(await m.securityGroups.create(req.accountId, req.body)) }),
   );
   app.get(
     '/security-groups/:security_group_id',
-    { schema: { params: SgParams, response: { 200: OneSg } }, config: { doc: { operationId: 'GetSecurityGroup', tags: sgTags } } },
+    { schema: { params: SgParams, response: { 200: OneSg } }, config: { doc: { operationId: 'GetSecurityGroup', summary: 'Get a security group', tags: sgTags } } },
     async (req) => ({ security_group: renderSecurityGroup(await m.securityGroups.get(req.accountId, req.params.security_group_id)) }),
   );
   app.patch(
     '/security-groups/:security_group_id',
     {
       schema: { params: SgParams, body: UpdateSecurityGroupBody, response: { 200: OneSg } },
-      config: { doc: { operationId: 'UpdateSecurityGroup', tags: sgTags } },
+      config: { doc: { operationId: 'UpdateSecurityGroup', summary: "Update a security group's name, description or rules", tags: sgTags } },
     },
     async (req) => ({
       security_group: renderSecurityGroup(await m.securityGroups.update(req.accountId, req.params.security_group_id, req.body)),
@@ -51,7 +51,7 @@ export function networkingRoutes(app: App, m: GenesisModel): void {
   );
   app.delete(
     '/security-groups/:security_group_id',
-    { schema: { params: SgParams }, config: { doc: { operationId: 'DeleteSecurityGroup', tags: sgTags, noContent: true } } },
+    { schema: { params: SgParams }, config: { doc: { operationId: 'DeleteSecurityGroup', summary: 'Delete a security group', tags: sgTags, noContent: true } } },
     async (req, reply) => {
       await m.securityGroups.delete(req.accountId, req.params.security_group_id);
       return reply.code(204).send();
@@ -66,28 +66,28 @@ export function networkingRoutes(app: App, m: GenesisModel): void {
     '/floating-ips',
     {
       schema: { querystring: PageQuery, response: { 200: page('floating_ips', FloatingIp) } },
-      config: { doc: { operationId: 'ListFloatingIPsPaginated', tags: fipTags } },
+      config: { doc: { operationId: 'ListFloatingIPsPaginated', summary: 'List floating IPs', tags: fipTags } },
     },
     async (req) => renderPage('floating_ips', await m.floatingIps.list(req.accountId, pageRequest(req.query)), renderFloatingIp),
   );
   app.post(
     '/floating-ips',
-    { schema: { body: CreateFloatingIpBody, response: { 201: OneFip } }, config: { doc: { operationId: 'CreateFloatingIP', tags: fipTags } } },
+    { schema: { body: CreateFloatingIpBody, response: { 201: OneFip } }, config: { doc: { operationId: 'CreateFloatingIP', summary: 'Reserve a floating IP', errors: { 403: 'Forbidden: the account reached its floating IP quota' }, tags: fipTags } } },
     async (req, reply) => reply.code(201).send({ floating_ip: renderFloatingIp(await m.floatingIps.create(req.accountId, req.body)) }),
   );
   app.get(
     '/floating-ips/:floating_ip_id',
-    { schema: { params: FipParams, response: { 200: OneFip } }, config: { doc: { operationId: 'GetFloatingIP', tags: fipTags } } },
+    { schema: { params: FipParams, response: { 200: OneFip } }, config: { doc: { operationId: 'GetFloatingIP', summary: 'Get a floating IP', tags: fipTags } } },
     async (req) => ({ floating_ip: renderFloatingIp(await m.floatingIps.get(req.accountId, req.params.floating_ip_id)) }),
   );
   app.patch(
     '/floating-ips/:floating_ip_id',
-    { schema: { params: FipParams, body: UpdateFloatingIpBody, response: { 200: OneFip } }, config: { doc: { operationId: 'UpdateFloatingIP', tags: fipTags } } },
+    { schema: { params: FipParams, body: UpdateFloatingIpBody, response: { 200: OneFip } }, config: { doc: { operationId: 'UpdateFloatingIP', summary: 'Rename a floating IP', tags: fipTags } } },
     async (req) => ({ floating_ip: renderFloatingIp(await m.floatingIps.update(req.accountId, req.params.floating_ip_id, req.body)) }),
   );
   app.delete(
     '/floating-ips/:floating_ip_id',
-    { schema: { params: FipParams }, config: { doc: { operationId: 'DeleteFloatingIP', tags: fipTags, noContent: true } } },
+    { schema: { params: FipParams }, config: { doc: { operationId: 'DeleteFloatingIP', summary: 'Release a floating IP', tags: fipTags, noContent: true } } },
     async (req, reply) => {
       await m.floatingIps.delete(req.accountId, req.params.floating_ip_id);
       return reply.code(204).send();

@@ -11,31 +11,31 @@ const Params = IdParam('ssh_key_id');
 export function sshKeyRoutes(app: App, m: GenesisModel): void {
   app.get(
     '/ssh-keys',
-    { schema: { querystring: PageQuery, response: { 200: page('ssh_keys', SshKey) } }, config: { doc: { operationId: 'ListSSHKeysPaginated', tags } } },
+    { schema: { querystring: PageQuery, response: { 200: page('ssh_keys', SshKey) } }, config: { doc: { operationId: 'ListSSHKeysPaginated', summary: 'List SSH keys', tags } } },
     async (req) => renderPage('ssh_keys', await m.sshKeys.list(req.accountId, pageRequest(req.query)), renderSshKey),
   );
 
   app.post(
     '/ssh-keys',
-    { schema: { body: CreateSshKeyBody, response: { 201: SshKey } }, config: { doc: { operationId: 'CreateSSHKey', tags } } },
+    { schema: { body: CreateSshKeyBody, response: { 201: SshKey } }, config: { doc: { operationId: 'CreateSSHKey', summary: 'Add an SSH key', tags } } },
     async (req, reply) => reply.code(201).send(renderSshKey(await m.sshKeys.create(req.accountId, req.body))),
   );
 
   app.get(
     '/ssh-keys/:ssh_key_id',
-    { schema: { params: Params, response: { 200: SshKey } }, config: { doc: { operationId: 'GetSSHKey', tags } } },
+    { schema: { params: Params, response: { 200: SshKey } }, config: { doc: { operationId: 'GetSSHKey', summary: 'Get an SSH key', tags } } },
     async (req) => renderSshKey(await m.sshKeys.get(req.accountId, req.params.ssh_key_id)),
   );
 
   app.patch(
     '/ssh-keys/:ssh_key_id',
-    { schema: { params: Params, body: UpdateSshKeyBody, response: { 200: SshKey } }, config: { doc: { operationId: 'UpdateSSHKey', tags } } },
+    { schema: { params: Params, body: UpdateSshKeyBody, response: { 200: SshKey } }, config: { doc: { operationId: 'UpdateSSHKey', summary: 'Rename an SSH key', tags } } },
     async (req) => renderSshKey(await m.sshKeys.rename(req.accountId, req.params.ssh_key_id, req.body.name)),
   );
 
   app.delete(
     '/ssh-keys/:ssh_key_id',
-    { schema: { params: Params }, config: { doc: { noContent: true, operationId: 'DeleteSSHKey', tags } } },
+    { schema: { params: Params }, config: { doc: { noContent: true, operationId: 'DeleteSSHKey', summary: 'Delete an SSH key', tags } } },
     async (req, reply) => {
       await m.sshKeys.delete(req.accountId, req.params.ssh_key_id);
       return reply.code(204).send();

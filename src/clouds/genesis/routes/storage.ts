@@ -23,27 +23,27 @@ export function storageRoutes(app: App, m: GenesisModel): void {
 
   app.get(
     '/volumes',
-    { schema: { querystring: PageQuery, response: { 200: page('volumes', Volume) } }, config: { doc: { operationId: 'ListVolumesPaginated', tags: volumeTags } } },
+    { schema: { querystring: PageQuery, response: { 200: page('volumes', Volume) } }, config: { doc: { operationId: 'ListVolumesPaginated', summary: 'List volumes', tags: volumeTags } } },
     async (req) => renderPage('volumes', await m.volumes.list(req.accountId, pageRequest(req.query)), renderVolume),
   );
   app.post(
     '/volumes',
-    { schema: { body: CreateVolumeBody, response: { 201: OneVolume } }, config: { doc: { operationId: 'CreateVolume', tags: volumeTags } } },
+    { schema: { body: CreateVolumeBody, response: { 201: OneVolume } }, config: { doc: { operationId: 'CreateVolume', summary: 'Create a volume', errors: { 403: 'Forbidden: the account reached its volume quota' }, tags: volumeTags } } },
     async (req, reply) => reply.code(201).send({ volume: renderVolume(await m.volumes.create(req.accountId, req.body)) }),
   );
   app.get(
     '/volumes/:volume_id',
-    { schema: { params: VolumeParams, response: { 200: OneVolume } }, config: { doc: { operationId: 'GetVolume', tags: volumeTags } } },
+    { schema: { params: VolumeParams, response: { 200: OneVolume } }, config: { doc: { operationId: 'GetVolume', summary: 'Get a volume', tags: volumeTags } } },
     async (req) => ({ volume: renderVolume(await m.volumes.get(req.accountId, req.params.volume_id)) }),
   );
   app.patch(
     '/volumes/:volume_id',
-    { schema: { params: VolumeParams, body: UpdateVolumeBody, response: { 200: OneVolume } }, config: { doc: { operationId: 'UpdateVolume', tags: volumeTags } } },
+    { schema: { params: VolumeParams, body: UpdateVolumeBody, response: { 200: OneVolume } }, config: { doc: { operationId: 'UpdateVolume', summary: 'Rename or resize a volume', tags: volumeTags } } },
     async (req) => ({ volume: renderVolume(await m.volumes.update(req.accountId, req.params.volume_id, req.body)) }),
   );
   app.delete(
     '/volumes/:volume_id',
-    { schema: { params: VolumeParams }, config: { doc: { operationId: 'DeleteVolume', tags: volumeTags, noContent: true } } },
+    { schema: { params: VolumeParams }, config: { doc: { operationId: 'DeleteVolume', summary: 'Delete a volume', tags: volumeTags, noContent: true } } },
     async (req, reply) => {
       await m.volumes.delete(req.accountId, req.params.volume_id);
       return reply.code(204).send();
@@ -58,28 +58,28 @@ export function storageRoutes(app: App, m: GenesisModel): void {
     '/filesystems',
     {
       schema: { querystring: PageQuery, response: { 200: page('filesystems', Filesystem) } },
-      config: { doc: { operationId: 'ListFilesystemsPaginated', tags: fsTags } },
+      config: { doc: { operationId: 'ListFilesystemsPaginated', summary: 'List filesystems', tags: fsTags } },
     },
     async (req) => renderPage('filesystems', await m.filesystems.list(req.accountId, pageRequest(req.query)), renderFilesystem),
   );
   app.post(
     '/filesystems',
-    { schema: { body: CreateFilesystemBody, response: { 201: OneFs } }, config: { doc: { operationId: 'CreateFilesystem', tags: fsTags } } },
+    { schema: { body: CreateFilesystemBody, response: { 201: OneFs } }, config: { doc: { operationId: 'CreateFilesystem', summary: 'Create a filesystem', tags: fsTags } } },
     async (req, reply) => reply.code(201).send({ filesystem: renderFilesystem(await m.filesystems.create(req.accountId, req.body)) }),
   );
   app.get(
     '/filesystems/:filesystem_id',
-    { schema: { params: FsParams, response: { 200: OneFs } }, config: { doc: { operationId: 'GetFilesystem', tags: fsTags } } },
+    { schema: { params: FsParams, response: { 200: OneFs } }, config: { doc: { operationId: 'GetFilesystem', summary: 'Get a filesystem', tags: fsTags } } },
     async (req) => ({ filesystem: renderFilesystem(await m.filesystems.get(req.accountId, req.params.filesystem_id)) }),
   );
   app.patch(
     '/filesystems/:filesystem_id',
-    { schema: { params: FsParams, body: UpdateFilesystemBody, response: { 200: OneFs } }, config: { doc: { operationId: 'UpdateFilesystem', tags: fsTags } } },
+    { schema: { params: FsParams, body: UpdateFilesystemBody, response: { 200: OneFs } }, config: { doc: { operationId: 'UpdateFilesystem', summary: 'Rename or resize a filesystem', tags: fsTags } } },
     async (req) => ({ filesystem: renderFilesystem(await m.filesystems.update(req.accountId, req.params.filesystem_id, req.body)) }),
   );
   app.delete(
     '/filesystems/:filesystem_id',
-    { schema: { params: FsParams }, config: { doc: { operationId: 'DeleteFilesystem', tags: fsTags, noContent: true } } },
+    { schema: { params: FsParams }, config: { doc: { operationId: 'DeleteFilesystem', summary: 'Delete a filesystem', tags: fsTags, noContent: true } } },
     async (req, reply) => {
       await m.filesystems.delete(req.accountId, req.params.filesystem_id);
       return reply.code(204).send();
