@@ -13,6 +13,7 @@ import { landingPage } from './landing.js';
 import { registerDocs } from './docs.js';
 import { ReadCache, type KeptAnswer } from './read-cache.js';
 import { requestLogger, type LogFormat } from './logging.js';
+import { dashboardMetrics } from './metrics.js';
 import './types.js';
 
 export interface ServerOptions {
@@ -160,6 +161,7 @@ export async function buildServer({ kernel, logger, logFormat = 'json', clouds, 
   }
   const cloudOf = (path: string) => prefixes.find((p) => path.startsWith(p.prefix))?.name ?? null;
   const logRequest = requestLogger(logger, logFormat);
+  const dashboard = dashboardMetrics(registry, kernel);
   /** Counts an answer in the metrics and, for a cloud's API, records it in the journal. */
   function recordAnswer(answer: { method: string; path: string; route: string | null; status: number; account: string; ms: number; ignored: () => string[] }): void {
     const { method, status } = answer;
@@ -167,6 +169,7 @@ export async function buildServer({ kernel, logger, logFormat = 'json', clouds, 
     seriesOf(`requests ${method} ${route} ${status}`, () => requests.labels(method, route, String(status))).inc();
     seriesOf(`latency ${method} ${route}`, () => latency.labels(method, route)).observe(answer.ms / 1000);
     const cloud = cloudOf(answer.path);
+    dashboard.request(answer.account, cloud);
     logRequest({ kind: 'request', method, path: answer.path, status, ms: answer.ms, account: answer.account, cloud: cloud ?? (answer.path.startsWith('/admin/') ? 'admin' : '') });
     if (cloud === null) return;
     journal.record({
@@ -192,6 +195,7 @@ export async function buildServer({ kernel, logger, logFormat = 'json', clouds, 
     tally.unfolded.replays++;
     const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
     tally.latency.observe(ms / 1000);
+    dashboard.request(answer.account, tally.cloud);
     logRequest({ kind: 'request', method: 'GET', path: request.url ?? '', status: 200, ms, account: answer.account, cloud: tally.cloud ?? '' });
     if (tally.cloud === null) return;
     journal.record({

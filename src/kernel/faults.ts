@@ -52,8 +52,15 @@ export interface RequestFault {
  * process keeps a copy of the rules to match against, refreshed whenever they change
  * (here or, through the store's notifications, on another replica).
  */
+/** A fault that fired: on a request to a cloud's API, or on one of its lifecycle transitions. */
+export interface FiredFault {
+  target: 'request' | 'lifecycle';
+  cloud: string;
+}
+
 export class Faults {
   private rules: FaultRule[] = [];
+  private readonly listeners: ((fired: FiredFault) => void)[] = [];
 
   constructor(
     private readonly db: Kysely<any>,
@@ -117,6 +124,7 @@ export class Faults {
       if (rule.account !== undefined && rule.account !== request.accountId) continue;
       if (rule.path !== undefined && !compile(rule.path).test(request.path)) continue;
       if (!(await this.fire(this.db, rule))) continue;
+      this.fired({ target: 'request', cloud: request.cloud });
       latencyMs += rule.latency_ms ?? 0;
       if (rule.status !== undefined && failure === null) {
         failure = { status: rule.status, code: rule.code, message: rule.message ?? `injected fault: ${rule.status}` };
@@ -134,9 +142,21 @@ export class Faults {
       if (rule.kind === undefined || rule.kind !== kind) continue;
       if (rule.transition !== undefined && rule.transition !== transition) continue;
       if (rule.account !== undefined && rule.account !== accountId) continue;
-      if (await this.fire(trx, rule)) return true;
+      if (await this.fire(trx, rule)) {
+        this.fired({ target: 'lifecycle', cloud: kind.split('.')[0]! });
+        return true;
+      }
     }
     return false;
+  }
+
+  /** Tells `listener` of each fault that fires (for the metrics). */
+  onFired(listener: (fired: FiredFault) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private fired(fired: FiredFault): void {
+    for (const listener of this.listeners) listener(fired);
   }
 
   private async fire(trx: Executor, rule: FaultRule): Promise<boolean> {

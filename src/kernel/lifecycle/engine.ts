@@ -108,6 +108,16 @@ function peersOf(batch: readonly TimerRow[], rows: Map<string, Record<string, un
   return peers;
 }
 
+/** A transition applied (or failed by a staged fault), as the metrics count it. */
+export interface AppliedTransition {
+  kind: string;
+  transition: string;
+  /** An injected fault sent the resource to the transition's failure state. */
+  failed: boolean;
+  /** How long after its due time it was applied, on Hangar's clock (a clock moved forward shows here). */
+  lagMs: number;
+}
+
 interface TimerRow {
   id: string;
   kind: string;
@@ -159,6 +169,7 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class LifecycleEngine {
   private readonly defs = new Map<string, LifecycleDef>();
+  private readonly appliedListeners: ((applied: AppliedTransition) => void)[] = [];
   private readonly overrides: Map<string, number>;
   private readonly modes = new Map<string, ProgressMode>();
   private profile: TimingProfile;
@@ -326,6 +337,40 @@ export class LifecycleEngine {
     await trx.deleteFrom('lifecycle_timers').where('resource_id', '=', resourceId).execute();
   }
 
+  /**
+   * Resources of each kind by status (what a dashboard shows), one grouped count per kind's
+   * table. (The kinds' tables are small next to what a scrape interval allows; a
+   * million-instance store takes a few hundred milliseconds, so scrape it no more than every
+   * few seconds: see http/metrics.ts.)
+   */
+  async countByStatus(): Promise<{ kind: string; status: string; count: number }[]> {
+    const counts: { kind: string; status: string; count: number }[] = [];
+    for (const def of this.defs.values()) {
+      const rows = await this.db
+        .selectFrom(def.table)
+        .select([sql.ref<string>(def.statusColumn).as('status'), (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy(def.statusColumn)
+        .execute();
+      for (const row of rows) counts.push({ kind: def.kind, status: String(row.status), count: Number(row.n) });
+    }
+    return counts;
+  }
+
+  /** Tells `listener` of each transition applied, once its transaction has committed. */
+  onApplied(listener: (applied: AppliedTransition) => void): void {
+    this.appliedListeners.push(listener);
+  }
+
+  /** After a commit: the transitions it applied, to the listeners. */
+  private committed(logs: LogValues[]): void {
+    if (this.appliedListeners.length === 0) return;
+    for (const [, kind, , transition, , to, dueAt, appliedAt] of logs) {
+      const failed = to !== null && this.defs.get(kind)?.transitions[transition]?.failTo === to;
+      const applied: AppliedTransition = { kind, transition, failed, lagMs: Math.max(0, Number(appliedAt) - Number(dueAt)) };
+      for (const listener of this.appliedListeners) listener(applied);
+    }
+  }
+
   async pending(resourceId?: string): Promise<number> {
     let query = this.db.selectFrom('lifecycle_timers').select((eb) => eb.fn.countAll<number>().as('n'));
     // (held timers count as pending too: they are waiting for an operator)
@@ -391,6 +436,7 @@ export class LifecycleEngine {
       try {
         // Counted apart and added on commit: a rolled-back batch applied nothing.
         let committed = 0;
+        let logs: LogValues[] = [];
         await this.db.transaction().execute(async (trx) => {
           batch = await this.dueBatch(trx);
           claimed = true;
@@ -412,10 +458,12 @@ export class LifecycleEngine {
             if (row !== undefined && (await this.applyTo(trx, timer, row, writes, group))) committed++;
           }
           await this.options.batchScope?.close(trx);
+          logs = writes.logs;
           await this.write(trx, writes);
         });
         if (batch.length === 0) return applied;
         applied += committed;
+        this.committed(logs);
         await yieldToIo();
       } catch (error) {
         if (!claimed) throw error;
@@ -423,11 +471,12 @@ export class LifecycleEngine {
         // aside (log and drop) any timer whose transition keeps failing.
         for (const timer of batch) {
           try {
+            const writes = newWrites();
             await this.db.transaction().execute(async (trx) => {
-              const writes = newWrites();
               if (await this.applyOne(trx, timer, writes)) applied++;
               await this.write(trx, writes);
             });
+            this.committed(writes.logs);
           } catch (error) {
             if (isStoreUnavailable(error)) throw error; // the store is away, not the timer at fault
             this.options.onError?.(error, timer);
