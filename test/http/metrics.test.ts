@@ -66,8 +66,10 @@ describe('/metrics: what a dashboard is made of', () => {
   });
 
   it(`keeps per-account series to ${ACCOUNT_SERIES_LIMIT}; later accounts count together as "other"`, async () => {
-    const accounts = await Promise.all(Array.from({ length: ACCOUNT_SERIES_LIMIT + 5 }, (_, i) => h.newAccount(`many-${i}`)));
-    for (const account of accounts) expect((await account.genesis.get('/ssh-keys')).status).toBe(200);
+    for (let i = 0; i < ACCOUNT_SERIES_LIMIT + 5; i++) {
+      const account = await h.newAccount(`many-${i}`);
+      expect((await account.genesis.get('/ssh-keys')).status).toBe(200);
+    }
     const perAccount = samples(await (await fetch(`${h.url}/metrics`)).text(), 'hangar_account_requests_total');
     expect(perAccount.size).toBe(ACCOUNT_SERIES_LIMIT + 1);
     expect(perAccount.get('{account="other",cloud="genesis"}')).toBeGreaterThanOrEqual(5);
