@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_SERIES_LIMIT } from '../../src/http/metrics.js';
 import { adminOf } from '../helpers/admin.js';
@@ -63,6 +64,15 @@ describe('/metrics: what a dashboard is made of', () => {
     expect(perAccount.get(`{account="${other.accountId}",cloud="genesis"}`)).toBe(3);
     expect(perAccount.get(`{account="${h.demoAccountId}",cloud="genesis"}`)).toBeGreaterThanOrEqual(8);
     void booted;
+  });
+
+  it("has every metric deploy/grafana-dashboard.json's panels query", async () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../../deploy/grafana-dashboard.json', import.meta.url), 'utf8'));
+    const exprs: string[] = dashboard.panels.flatMap((panel: any) => panel.targets.map((t: any) => t.expr));
+    const names = new Set(exprs.flatMap((expr) => [...expr.matchAll(/\bhangar_\w+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, ''))));
+    expect(names.size).toBeGreaterThanOrEqual(10);
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    for (const name of names) expect(text, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
   });
 
   it(`keeps per-account series to ${ACCOUNT_SERIES_LIMIT}; later accounts count together as "other"`, async () => {
