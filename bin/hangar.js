@@ -3,7 +3,7 @@
 // bundles them into dist/hangar.mjs, which starts faster and is used while it is newer than
 // every file under src/; otherwise tsx compiles them on load (and caches the result), so a
 // checkout runs without a separate build step.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url);
 const { main } = fresh() ? await import(new URL('dist/hangar.mjs', root).href) : await viaTsx();
@@ -21,6 +21,8 @@ async function viaTsx() {
  */
 function fresh() {
   if (process.env.HANGAR_NO_BUILD === '1') return false;
+  // An install without sources (the container image): the build is all there is.
+  if (!existsSync(new URL('src/', root))) return true;
   let builtAt;
   try {
     builtAt = Number(readFileSync(new URL('dist/.built-at', root), 'utf8'));

@@ -100,7 +100,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
           `Hangar is serving on ${hangar.url}  (store: ${kernel.store.location}; timings: ${config.timings})`,
           `API reference       ${hangar.url}/docs`,
           `Admin API           ${hangar.url}/admin/v1   (${admin})`,
-          `  cli               npx hangar demo | reset | clock advance 5m | faults add …   (finds this server from this directory; elsewhere:)`,
+          `  cli               npx hangar demo | reset | clock advance 5m | faults add …   (run here it finds this server; elsewhere set:)`,
           `  HANGAR_URL=${hangar.url}`,
         ];
         for (const { module, runtime } of runtimes) lines.push(...(runtime.banner?.(hangar.demo.credentials[module.name] ?? {}, hangar.url) ?? []));

@@ -276,19 +276,25 @@ async function serve(env: NodeJS.ProcessEnv): Promise<void> {
     await hangar.close().catch(() => undefined);
     cannotStart(startupProblem(error, config), error, config.logLevel);
   }
-  const runtimeFile = writeRuntimeFile(process.cwd(), {
-    url: hangar.url,
-    pid: process.pid,
-    started_at: new Date().toISOString(),
-    admin_token_required: config.adminToken !== null,
-  });
+  let runtimeFile: string | null = null;
+  try {
+    runtimeFile = writeRuntimeFile(process.cwd(), {
+      url: hangar.url,
+      pid: process.pid,
+      started_at: new Date().toISOString(),
+      admin_token_required: config.adminToken !== null,
+    });
+  } catch (error) {
+    // A read-only working directory (a container's): the CLI then needs --url or HANGAR_URL.
+    hangar.app.log.debug({ err: error }, 'cannot write .hangar/runtime.json');
+  }
   console.log(['', ...hangar.banner(), ''].join('\n'));
 
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
-    removeRuntimeFile(runtimeFile);
+    if (runtimeFile) removeRuntimeFile(runtimeFile);
     hangar.app.log.info({ signal }, 'shutting down');
     hangar.close().then(
       () => process.exit(0),
@@ -300,7 +306,7 @@ async function serve(env: NodeJS.ProcessEnv): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('exit', () => removeRuntimeFile(runtimeFile));
+  process.on('exit', () => runtimeFile && removeRuntimeFile(runtimeFile));
 }
 
 /** A start-up failure: one line naming the setting and what to do (the stack at debug level), exit code 2. */
