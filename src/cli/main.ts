@@ -70,9 +70,11 @@ export async function main(argv: string[]): Promise<void> {
   program
     .command('demo')
     .description("the demo account's credentials and how to call each cloud with them")
-    .action(async () => {
+    .option('--env', 'print them as the variables the clouds\' clients and Terraform providers read (eval "$(hangar demo --env)")')
+    .action(async (options: { env?: boolean }) => {
       const demo = await client().call('GET', '/demo');
-      print(demo, () => demoLines(demo).join('\n'));
+      if (options.env) console.log(demoEnv(demo).join('\n'));
+      else print(demo, () => demoLines(demo).join('\n'));
     });
 
   program
@@ -250,6 +252,27 @@ function demoLines(demo: Record<string, any>): string[] {
     lines.push('(some credentials are not known to this server: they were printed when the store was created; `hangar reset --renew-demo-credentials` issues new ones)');
   }
   return lines;
+}
+
+/**
+ * The demo credentials as shell exports, named as the clients read them: the Genesis Terraform
+ * provider (GENESISCLOUD_ENDPOINT, GENESISCLOUD_TOKEN) and Crusoe's CLI, Terraform provider and
+ * Go tools (CRUSOE_API_ENDPOINT, CRUSOE_ACCESS_KEY_ID, CRUSOE_SECRET_KEY, CRUSOE_DEFAULT_PROJECT).
+ */
+function demoEnv(demo: Record<string, any>): string[] {
+  const quote = (value: unknown) => `'${String(value ?? '').replace(/'/g, `'\\''`)}'`;
+  const vars: Record<string, unknown> = {
+    HANGAR_URL: demo.genesis?.url?.replace(/\/compute\/v1$/, ''),
+    GENESISCLOUD_ENDPOINT: demo.genesis?.url,
+    GENESISCLOUD_TOKEN: demo.genesis?.token,
+    CRUSOE_API_ENDPOINT: demo.crusoe?.url,
+    CRUSOE_ACCESS_KEY_ID: demo.crusoe?.access_key,
+    CRUSOE_SECRET_KEY: demo.crusoe?.secret_key,
+    CRUSOE_DEFAULT_PROJECT: demo.crusoe?.project_id,
+  };
+  return Object.entries(vars)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `export ${name}=${quote(value)}`);
 }
 
 async function serve(env: NodeJS.ProcessEnv): Promise<void> {
