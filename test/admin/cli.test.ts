@@ -69,9 +69,19 @@ describe('the hangar CLI against a running server', () => {
     expect((await genesisFor(h, bobToken!).get('/instances')).status).toBe(200);
 
     const { header, rows } = table(await ok(h.url, 'accounts', 'list'));
-    expect(header).toEqual(['ID', 'NAME', 'CREATED_AT', 'CREDENTIALS']);
+    expect(header).toEqual(['ID', 'NAME', 'STANDING', 'CREATED_AT', 'CREDENTIALS']);
     expect(rows.map((r) => r[1]).sort()).toEqual(['alice', 'bob', 'demo']);
-    expect(rows.find((r) => r[1] === 'alice')).toEqual([alice.id, 'alice', new Date(T0).toISOString(), expect.stringMatching(/^\d+$/)]);
+    expect(rows.find((r) => r[1] === 'alice')).toEqual([alice.id, 'alice', 'active', new Date(T0).toISOString(), expect.stringMatching(/^\d+$/)]);
+
+    // Standing: set, shown, and what the Genesis API answers the account afterwards.
+    expect(await ok(h.url, 'accounts', 'standing', bobId!, 'suspended')).toBe(`account ${bobId}: suspended\n`);
+    expect(JSON.parse(await ok(h.url, '--json', 'accounts', 'standing', bobId!))).toEqual({ account_id: bobId, standing: 'suspended' });
+    expectError(await genesisFor(h, bobToken!).get('/instances'), 403, '02040', 'suspended');
+    const wrong = await hangar(['--url', h.url, 'accounts', 'standing', bobId!, 'on-holiday']);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('"standing" must be one of: active, suspended, banned, disabled, unverified, payment_method_required');
+    expect(await ok(h.url, 'accounts', 'standing', bobId!, 'active')).toBe(`account ${bobId}: active\n`);
+    expect((await genesisFor(h, bobToken!).get('/instances')).status).toBe(200);
 
     expect(await ok(h.url, 'accounts', 'delete', alice.id)).toBe(`deleted account ${alice.id}\n`);
     expect((await admin.get(`/accounts/${alice.id}`)).status).toBe(404);

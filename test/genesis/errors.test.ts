@@ -328,11 +328,8 @@ describe('Genesis error codes', () => {
     expect(await instanceStatus(h.genesis, instance.id)).toBe('creating');
   });
 
-  it('02047: an unknown ssh key, in a create and on its own', async () => {
+  it('02047: an unknown ssh key on the ssh key routes', async () => {
     const id = randomUUID();
-    const before = await instanceCount();
-    expectError(await h.genesis.post('/instances', { ...base(), ssh_keys: [keyId, id] }), 404, '02047', id);
-    expect(await instanceCount()).toBe(before);
     expect((await h.genesis.get(`/ssh-keys/${id}`)).body).toEqual({ code: '02047', message: `ssh key "${id}" not found` });
     expectError(await h.genesis.get(`/ssh-keys/${id}`), 404, '02047', id);
     expectError(await h.genesis.patch(`/ssh-keys/${id}`, { name: 'x' }), 404, '02047', id);
