@@ -30,7 +30,7 @@ describe('Genesis error codes reached by the failures they name', () => {
   afterAll(() => h.close());
 
   describe('in an instance create', () => {
-    it('02005: an ssh key id that is unknown or another account\'s', async () => {
+    it('02005: an ssh key id that is unknown or of another account', async () => {
       const other = await h.newAccount('other');
       const theirs = await createKey(other.genesis);
       const unknown = randomUUID();
@@ -42,7 +42,7 @@ describe('Genesis error codes reached by the failures they name', () => {
       expect(await count()).toBe(before);
     });
 
-    it('02007: a security group id that is unknown or another account\'s', async () => {
+    it('02007: a security group id that is unknown or of another account', async () => {
       const other = await h.newAccount('other-sg');
       const theirs = (await other.genesis.post('/security-groups', { name: 'theirs', region: REGION, rules: [] })).body.security_group;
       const unknown = randomUUID();
@@ -78,7 +78,7 @@ describe('Genesis error codes reached by the failures they name', () => {
     });
   });
 
-  it('02055 (Hangar\'s, past the table): a floating IP that does not exist, whatever is asked of it; 02056 for a filesystem', async () => {
+  it('02055, past the table: a floating IP that does not exist, whatever is asked of it; 02056 for a filesystem', async () => {
     const id = randomUUID();
     const res = await h.genesis.get(`/floating-ips/${id}`);
     expect(res.status).toBe(404);
