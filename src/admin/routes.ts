@@ -9,6 +9,7 @@ import { parseDuration } from '../kernel/clock.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { timingProfiles, type ProgressMode, type TimingProfile } from '../kernel/lifecycle/engine.js';
 import { StateConflict, StateError, type StateDocument } from '../kernel/state.js';
+import { ACCOUNT_STANDINGS, CredentialOptionError, type AccountStanding } from '../kernel/tenancy/accounts.js';
 
 /** What the admin API drives beyond the kernel: account creation and reset include the demo account. */
 export interface AdminDeps {
@@ -112,12 +113,12 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       reply.code(201).send(await deps.createAccount(req.body.name)),
     );
     app.get('/accounts', { config: { doc: { operationId: 'listAccounts', summary: 'List accounts and their credentials (ids only, never secrets)', tags: ['Accounts'] } } }, async () => ({
-      accounts: await Promise.all((await kernel.tenancy.list()).map((a) => describeAccount(kernel, a.id, a.name, a.createdAt))),
+      accounts: await Promise.all((await kernel.tenancy.list()).map((a) => describeAccount(kernel, a.id, a.name, a.createdAt, a.standing))),
     }));
     app.get('/accounts/:account_id', { config: { doc: { operationId: 'getAccount', summary: 'Get an account', tags: ['Accounts'] } }, schema: { params: AccountParams } }, async (req) => {
       const account = await kernel.tenancy.get(req.params.account_id);
       if (!account) throw notFound('account', req.params.account_id);
-      return describeAccount(kernel, account.id, account.name, account.createdAt);
+      return describeAccount(kernel, account.id, account.name, account.createdAt, account.standing);
     });
     app.delete('/accounts/:account_id', { config: { doc: { operationId: 'deleteAccount', summary: 'Delete an account and everything it owns', tags: ['Accounts'], noContent: true } }, schema: { params: AccountParams } }, async (req, reply) => {
       if (!(await kernel.deleteAccount(req.params.account_id))) throw notFound('account', req.params.account_id);
@@ -125,12 +126,41 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     });
     app.post(
       '/accounts/:account_id/credentials',
-      { config: { doc: { operationId: 'issueCredential', summary: "Issue one more credential of a cloud's kind to an account", tags: ['Accounts'] } }, schema: { params: AccountParams, body: Type.Object({ cloud: Type.String() }) } },
+      {
+        config: { doc: { operationId: 'issueCredential', summary: "Issue one more credential of a cloud's kind to an account", tags: ['Accounts'] } },
+        schema: {
+          params: AccountParams,
+          // read_only: a credential that may read but not change anything (where the cloud has such credentials)
+          body: Type.Object({ cloud: Type.String(), read_only: Type.Optional(Type.Boolean()) }),
+        },
+      },
       async (req, reply) => {
         if (!(await kernel.tenancy.get(req.params.account_id))) throw notFound('account', req.params.account_id);
-        const issued = await kernel.tenancy.issueCredential(req.params.account_id, req.body.cloud);
+        const { cloud, ...options } = req.body;
+        let issued: Record<string, unknown> | undefined;
+        try {
+          issued = await kernel.tenancy.issueCredential(req.params.account_id, cloud, options);
+        } catch (error) {
+          if (error instanceof CredentialOptionError) throw invalid(error.message);
+          throw error;
+        }
         if (!issued) throw invalid(`"cloud" must be one of: ${kernel.tenancy.clouds().join(', ')}`);
-        return reply.code(201).send({ cloud: req.body.cloud, ...issued });
+        return reply.code(201).send({ cloud, ...issued });
+      },
+    );
+    // What the operator says of an account: its clouds refuse it (or only its creates) with their own errors.
+    const standingView = (id: string, standing: AccountStanding) => ({ account_id: id, standing });
+    app.get('/accounts/:account_id/standing', { config: { doc: { operationId: 'getStanding', summary: "An account's standing (active, or refused by its clouds)", tags: ['Accounts'] } }, schema: { params: AccountParams } }, async (req) => {
+      const account = await kernel.tenancy.get(req.params.account_id);
+      if (!account) throw notFound('account', req.params.account_id);
+      return standingView(account.id, account.standing);
+    });
+    app.put(
+      '/accounts/:account_id/standing',
+      { config: { doc: { operationId: 'setStanding', summary: "Set an account's standing: its clouds refuse it (or only its creates) with their own errors", tags: ['Accounts'] } }, schema: { params: AccountParams, body: Type.Object({ standing: Type.Unsafe<AccountStanding>({ type: 'string', enum: [...ACCOUNT_STANDINGS] }) }) } },
+      async (req) => {
+        if (!(await kernel.tenancy.setStanding(req.params.account_id, req.body.standing))) throw notFound('account', req.params.account_id);
+        return standingView(req.params.account_id, req.body.standing);
       },
     );
     app.delete(
@@ -167,6 +197,21 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       const names = Object.keys(deps.prefixes);
       const clouds = Object.fromEntries(names.map((cloud) => [cloud, { ...(credentials[cloud] ?? {}), url: `${base}${deps.prefixes[cloud]}` }]));
       return { account_id: accountId, credentials_known: names.every((c) => Object.keys(credentials[c] ?? {}).length > 0), ...clouds };
+    });
+
+    // --- public API switches --------------------------------------------------------------
+    // A cloud's whole public API turned off (its clients get the cloud's "API disabled" error).
+    const CloudParams = Type.Object({ cloud: Type.String() });
+    const apiView = (cloud: string) => {
+      const found = kernel.apiSwitches().find((s) => s.cloud === cloud);
+      if (!found) throw notFound('switchable API', cloud);
+      return found;
+    };
+    app.get('/:cloud/api', { config: { doc: { operationId: 'getApiSwitch', summary: "Whether a cloud's public API is on", tags: ['API switches'] } }, schema: { params: CloudParams } }, async (req) => apiView(req.params.cloud));
+    app.put('/:cloud/api', { config: { doc: { operationId: 'setApiSwitch', summary: "Turn a cloud's public API off (its clients get the cloud's API-disabled error) or on", tags: ['API switches'] } }, schema: { params: CloudParams, body: Type.Object({ enabled: Type.Boolean() }) } }, async (req) => {
+      apiView(req.params.cloud);
+      await kernel.setApiEnabled(req.params.cloud, req.body.enabled);
+      return apiView(req.params.cloud);
     });
 
     // --- reset ----------------------------------------------------------------------------
@@ -362,10 +407,11 @@ function adminErrors(operation: OperationShape): Record<number, string> {
   return errors;
 }
 
-async function describeAccount(kernel: Kernel, id: string, name: string, createdAt: number) {
+async function describeAccount(kernel: Kernel, id: string, name: string, createdAt: number, standing: AccountStanding) {
   return {
     id,
     name,
+    standing,
     created_at: new Date(createdAt).toISOString(),
     credentials: (await kernel.tenancy.credentials(id)).map((c) => ({
       id: c.id,
