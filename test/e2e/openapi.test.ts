@@ -104,7 +104,7 @@ describe('the OpenAPI documents and the reference page', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 
   it('serves a browsable reference at /docs from its own files, nothing from another host', async () => {
     const res = await fetch(`${h.url}/docs`);

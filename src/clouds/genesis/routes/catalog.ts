@@ -29,7 +29,7 @@ export function catalogRoutes(app: App, m: GenesisModel): void {
   const applications = m.ctx.catalog.applications.map((app) => renderApplication(app, (id) => m.ctx.catalog.imageById(id)));
   app.get(
     '/catalog',
-    { schema: { querystring: PageQuery, response: { 200: page('catalog', CatalogEntry) } }, config: { doc: { operationId: 'ListCatalog', tags: ['Catalog'] } } },
+    { schema: { querystring: PageQuery, response: { 200: page('catalog', CatalogEntry) } }, config: { doc: { operationId: 'ListCatalog', summary: 'List the marketplace catalog (preconfigured applications and their images)', tags: ['Catalog'] } } },
     async (req) => {
       const { page: number, perPage } = pageRequest(req.query);
       const start = (number - 1) * perPage;

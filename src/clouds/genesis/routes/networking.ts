@@ -55,7 +55,7 @@ export function networkingRoutes(app: App, m: GenesisModel): void {
     '/security-groups/:security_group_id',
     {
       schema: { params: SgParams, body: PutSecurityGroupBody, response: { 200: OneSg } },
-      config: { doc: { operationId: 'PutSecurityGroup', tags: sgTags } },
+      config: { doc: { operationId: 'PutSecurityGroup', summary: "Replace a security group's name, description and rules", tags: sgTags } },
     },
     async (req) => ({
       security_group: renderSecurityGroup(await m.securityGroups.put(req.accountId, req.params.security_group_id, req.body)),

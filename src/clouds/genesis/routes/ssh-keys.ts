@@ -36,7 +36,7 @@ export function sshKeyRoutes(app: App, m: GenesisModel): void {
   // The official 2023 spec's rename: PUT with the name (the clients PATCH).
   app.put(
     '/ssh-keys/:ssh_key_id',
-    { schema: { params: Params, body: PutSshKeyBody, response: { 200: SshKey } }, config: { doc: { operationId: 'PutSSHKey', tags } } },
+    { schema: { params: Params, body: PutSshKeyBody, response: { 200: SshKey } }, config: { doc: { operationId: 'PutSSHKey', summary: 'Replace an SSH key (its name)', tags } } },
     async (req) => renderSshKey(await m.sshKeys.rename(req.accountId, req.params.ssh_key_id, req.body.name)),
   );
 

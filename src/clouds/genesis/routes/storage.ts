@@ -45,7 +45,7 @@ export function storageRoutes(app: App, m: GenesisModel): void {
   // The official 2023 spec's update: PUT with name and description (the clients PATCH).
   app.put(
     '/volumes/:volume_id',
-    { schema: { params: VolumeParams, body: PutVolumeBody, response: { 200: OneVolume } }, config: { doc: { operationId: 'PutVolume', tags: volumeTags } } },
+    { schema: { params: VolumeParams, body: PutVolumeBody, response: { 200: OneVolume } }, config: { doc: { operationId: 'PutVolume', summary: "Replace a volume's name and description", tags: volumeTags } } },
     async (req) => ({ volume: renderVolume(await m.volumes.update(req.accountId, req.params.volume_id, req.body)) }),
   );
   app.delete(
