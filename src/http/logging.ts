@@ -58,16 +58,20 @@ const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
  * info they would drown the writes and failures a log is read for, and cost the hottest route
  * its throughput; the journal and the metrics count them anyway. Probes are debug everywhere.
  */
-export function requestLogger(logger: Logger, format: LogFormat): (line: RequestLine) => void {
+export function requestLogger(
+  logger: Logger,
+  format: LogFormat,
+): (method: string, path: string, status: number, ms: number, account: string, cloud: string) => void {
   const infoOn = logger.isLevelEnabled('info');
   const debugOn = logger.isLevelEnabled('debug');
   if (!infoOn && !debugOn) return () => undefined;
-  return (line) => {
-    const quiet = PROBES.has(line.path) || (format === 'json' && line.status < 400 && (line.method === 'GET' || line.method === 'HEAD'));
+  // (nothing is built for a request that is not written: this runs on every answer)
+  return (method, path, status, ms, account, cloud) => {
+    const quiet = PROBES.has(path) || (format === 'json' && status < 400 && (method === 'GET' || method === 'HEAD'));
     if (quiet ? !debugOn : !infoOn) return;
-    line.ms = Math.round(line.ms * 100) / 100;
+    const line: RequestLine = { kind: 'request', method, path, status, ms: Math.round(ms * 100) / 100, account, cloud };
     if (quiet) logger.debug(line, 'request');
-    else if (line.status >= 500) logger.warn(line, 'request');
+    else if (status >= 500) logger.warn(line, 'request');
     else logger.info(line, 'request');
   };
 }

@@ -170,7 +170,7 @@ export async function buildServer({ kernel, logger, logFormat = 'json', clouds, 
     seriesOf(`latency ${method} ${route}`, () => latency.labels(method, route)).observe(answer.ms / 1000);
     const cloud = cloudOf(answer.path);
     dashboard.request(answer.account, cloud);
-    logRequest({ kind: 'request', method, path: answer.path, status, ms: answer.ms, account: answer.account, cloud: cloud ?? (answer.path.startsWith('/admin/') ? 'admin' : '') });
+    logRequest(method, answer.path, status, answer.ms, answer.account, cloud ?? (answer.path.startsWith('/admin/') ? 'admin' : ''));
     if (cloud === null) return;
     journal.record({
       at: kernel.clock.now(),
@@ -196,7 +196,7 @@ export async function buildServer({ kernel, logger, logFormat = 'json', clouds, 
     const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
     tally.latency.observe(ms / 1000);
     dashboard.request(answer.account, tally.cloud);
-    logRequest({ kind: 'request', method: 'GET', path: request.url ?? '', status: 200, ms, account: answer.account, cloud: tally.cloud ?? '' });
+    logRequest('GET', request.url ?? '', 200, ms, answer.account, tally.cloud ?? '');
     if (tally.cloud === null) return;
     journal.record({
       at: kernel.clock.now(),
