@@ -229,7 +229,7 @@ describe('the hangar CLI without --url', () => {
     });
     let banner = '';
     child.stdout.on('data', (chunk: Buffer) => (banner += chunk.toString()));
-    await expect.poll(() => banner, { timeout: 20_000 }).toMatch(/^\s*HANGAR_URL=\S+$/m);
+    await expect.poll(() => banner, { timeout: 90_000 }).toMatch(/^\s*HANGAR_URL=\S+$/m);
     const url = /Hangar is serving on (\S+)/.exec(banner)![1]!;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // The banner says where the admin API and the reference are, and the line to set elsewhere.
@@ -264,7 +264,7 @@ describe('the hangar CLI without --url', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(existsSync(join(dir, '.hangar/runtime.json'))).toBe(false);
-  });
+  }, 120_000); // a server and eight CLI runs, each a process of its own
 
   it('ignores a runtime file left by a server that was killed', async () => {
     const gone = spawn(process.execPath, ['-e', '']);

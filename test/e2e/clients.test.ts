@@ -17,15 +17,15 @@ function readmeBlock(): string {
 describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')("the README's client commands", () => {
   let server: HangarProcess;
   beforeAll(async () => {
-    server = await spawnHangar({ HANGAR_DATABASE_URL: 'sqlite::memory:' });
-  });
+    server = await spawnHangar({ HANGAR_DATABASE_URL: 'sqlite::memory:' }, { timeoutMs: 90_000 });
+  }, 120_000);
   afterAll(() => server.stop());
 
   it('run as printed: curl with the Genesis token (both headers), crusoe-curl.sh signing Crusoe requests', () => {
     const block = readmeBlock();
     expect(block).toContain('eval "$(npx hangar demo --env)"');
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CRUSOE_') && !name.startsWith('GENESISCLOUD_')));
-    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', block], { cwd: root, env: { ...env, HANGAR_URL: server.url }, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync('bash', ['-euo', 'pipefail', '-c', block], { cwd: root, env: { ...env, HANGAR_URL: server.url }, encoding: 'utf8', timeout: 100_000 });
     expect(run.status, run.stderr).toBe(0);
     const answers = run.stdout.replace(/}\{/g, '}\n{').trim().split('\n').map((line) => JSON.parse(line));
     expect(answers).toHaveLength(4);
@@ -34,5 +34,5 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')("the README's cli
     expect(answers[1].images[0].type).toBe('base-os');
     expect(answers[2].items).toContain('us-east1-a');
     expect(answers[3]).toMatchObject({ items: [] });
-  });
+  }, 120_000); // (a CLI run and four curls: seconds each on a loaded machine)
 });

@@ -32,7 +32,7 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')('Dockerfile and d
   it("the image's health check passes against a ready server and fails where none answers", async () => {
     const command = JSON.parse(/HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])$/m.exec(final)![1]!) as string[];
     expect(command.slice(0, 2)).toEqual(['node', '-e']);
-    const server = await spawnHangar({ HANGAR_DATABASE_URL: 'sqlite::memory:' });
+    const server = await spawnHangar({ HANGAR_DATABASE_URL: 'sqlite::memory:' }, { timeoutMs: 90_000 });
     try {
       const port = new URL(server.url).port;
       const ok = spawnSync(process.execPath, command.slice(1), { env: { ...process.env, PORT: port }, timeout: 10_000 });
@@ -42,7 +42,7 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')('Dockerfile and d
     }
     const refused = spawnSync(process.execPath, command.slice(1), { env: { ...process.env, PORT: '1' }, timeout: 10_000 });
     expect(refused.status).toBe(1);
-  });
+  }, 120_000);
 
   it('the compose file pins the demo Genesis token and Crusoe key pair it says it pins, in a form Hangar takes', () => {
     const compose = parseYaml(read('deploy/docker-compose.yml'));

@@ -15,7 +15,7 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')('request log', ()
 
   /** Starts a logging Hangar (stdout is a pipe here, as under a collector) and makes a few calls. */
   async function traffic(env: Record<string, string>): Promise<{ lines: string[]; account: string }> {
-    server = await spawnHangar({ HANGAR_DATABASE_URL: 'sqlite::memory:', HANGAR_LOG_LEVEL: 'info', ...env });
+    server = await spawnHangar({ HANGAR_DATABASE_URL: 'sqlite::memory:', HANGAR_LOG_LEVEL: 'info', ...env }, { timeoutMs: 90_000 });
     const token = /token\s+(\S+)/.exec(server.output())![1]!;
     const account = ((await (await fetch(`${server.url}/admin/v1/demo`)).json()) as { account_id: string }).account_id;
     const auth = { authorization: `Bearer ${token}` };
@@ -36,6 +36,7 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')('request log', ()
 
   const requests = (lines: string[]) => lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((l) => l.kind === 'request');
 
+  // (each starts a server of its own: tens of seconds on a loaded machine)
   it('JSON when stdout is not a terminal: writes and failures at info, successful reads not, ISO times', async () => {
     const { lines, account } = await traffic({});
     const logged = requests(lines);
@@ -58,7 +59,7 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')('request log', ()
     // Every line after the banner is one JSON object.
     const banner = lines.findIndex((l) => l.startsWith('Hangar is serving'));
     for (const line of lines.slice(banner).filter((l) => l.startsWith('{'))) expect(() => JSON.parse(line)).not.toThrow();
-  });
+  }, 120_000);
 
   it('JSON at debug: every request, successful reads and probes too', async () => {
     const { lines, account } = await traffic({ HANGAR_LOG_FORMAT: 'json', HANGAR_LOG_LEVEL: 'debug' });
@@ -66,7 +67,7 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')('request log', ()
     expect(logged).toContainEqual(expect.objectContaining({ level: 20, method: 'GET', path: '/compute/v1/instances', status: 200, account, cloud: 'genesis' }));
     expect(logged).toContainEqual(expect.objectContaining({ level: 20, method: 'GET', path: '/healthz', status: 200, cloud: '' }));
     expect(logged).toContainEqual(expect.objectContaining({ level: 20, method: 'GET', path: '/admin/v1/demo', status: 200, cloud: 'admin' }));
-  });
+  }, 120_000);
 
   it('pretty (HANGAR_LOG_FORMAT=pretty, the default at a terminal): one readable line per request', async () => {
     const { lines, account } = await traffic({ HANGAR_LOG_FORMAT: 'pretty' });
@@ -80,5 +81,5 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')('request log', ()
     for (const pattern of expected) expect(lines.some((line) => pattern.test(line)), `${pattern}\n${lines.join('\n')}`).toBe(true);
     expect(lines.filter((l) => l.startsWith('{'))).toEqual([]);
     expect(lines.some((l) => l.includes('/healthz'))).toBe(false);
-  });
+  }, 120_000);
 });

@@ -16,7 +16,7 @@ function serve(env: Record<string, string>): Promise<{ code: number | null; stdo
     execFile(
       process.execPath,
       ['bin/hangar.js', 'serve'],
-      { cwd: root, env: { ...base, HOST: '127.0.0.1', PORT: '0', HANGAR_DATABASE_URL: 'sqlite::memory:', ...env }, timeout: 25_000 },
+      { cwd: root, env: { ...base, HOST: '127.0.0.1', PORT: '0', HANGAR_DATABASE_URL: 'sqlite::memory:', ...env }, timeout: 100_000 },
       (error, stdout, stderr) => resolve({ code: error ? ((error.code as number | undefined) ?? null) : 0, stdout, stderr }),
     );
   });
@@ -75,7 +75,7 @@ describe('start-up errors', () => {
     expect(lines, run.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(/^hangar: /);
     expect(lines[0]!.slice('hangar: '.length)).toMatch(line);
-  });
+  }, 120_000);
 });
 
 /** What `hangar serve` would print for a start with `env`, or null if it started. */

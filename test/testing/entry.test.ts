@@ -105,11 +105,11 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')("import { startHa
           'await h.stop();',
         ].join('\n'),
       );
-      const run = spawnSync(process.execPath, ['check.mjs'], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+      const run = spawnSync(process.execPath, ['check.mjs'], { cwd: project, encoding: 'utf8', timeout: 100_000 });
       expect(run.status, run.stderr).toBe(0);
       expect(JSON.parse(run.stdout.trim())).toEqual({ status: 200, body: { instances: [], total_count: 0, page: 1, per_page: 50 } });
     } finally {
       rmSync(project, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });
