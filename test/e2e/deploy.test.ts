@@ -35,12 +35,12 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')('Dockerfile and d
     const server = await spawnHangar({ HANGAR_DATABASE_URL: 'sqlite::memory:' }, { timeoutMs: 90_000 });
     try {
       const port = new URL(server.url).port;
-      const ok = spawnSync(process.execPath, command.slice(1), { env: { ...process.env, PORT: port }, timeout: 10_000 });
+      const ok = spawnSync(process.execPath, command.slice(1), { env: { ...process.env, PORT: port }, timeout: 60_000 });
       expect(ok.status).toBe(0);
     } finally {
       await server.stop();
     }
-    const refused = spawnSync(process.execPath, command.slice(1), { env: { ...process.env, PORT: '1' }, timeout: 10_000 });
+    const refused = spawnSync(process.execPath, command.slice(1), { env: { ...process.env, PORT: '1' }, timeout: 60_000 });
     expect(refused.status).toBe(1);
   }, 120_000);
 
