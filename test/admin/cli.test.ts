@@ -24,7 +24,7 @@ interface Run {
 /** Runs `node bin/hangar.js <args>` as a person would run `hangar <args>`. */
 function hangar(args: string[], cwd = root): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [join(root, 'bin/hangar.js'), ...args], { cwd, env, timeout: 20_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [join(root, 'bin/hangar.js'), ...args], { cwd, env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') return reject(new Error(`hangar ${args.join(' ')}: ${error.message}\n${stderr}`));
       resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
     });
@@ -45,7 +45,8 @@ function table(output: string): { header: string[]; rows: string[][] } {
   return { header: header!, rows };
 }
 
-describe('the hangar CLI against a running server', () => {
+// (each command is a process of its own that compiles the CLI: seconds apiece on a loaded machine)
+describe('the hangar CLI against a running server', { timeout: 120_000 }, () => {
   let h: TestHangar;
   let admin: Admin;
   let dir: string;
