@@ -47,7 +47,12 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
     clock: options.clock,
     idSeed: config.idSeed,
     secretKey: config.secretKey,
-    poolSize: config.databasePoolSize,
+    pool: {
+      size: config.databasePoolSize,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      queueTimeoutMs: config.databaseQueueTimeoutMs,
+      queueLimit: config.databaseQueueLimit,
+    },
     log: logger,
   });
   try {
@@ -67,7 +72,16 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       hangar.demo = await kernel.store.exclusive('bootstrap', () => ensureDemoAccount(kernel, config, runtimes));
     };
     const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, createAccount, reset });
-    const app = await buildServer({ kernel, logger, clouds: runtimes, journal, admin, readCache: config.readCache });
+    const app = await buildServer({
+      kernel,
+      logger,
+      clouds: runtimes,
+      journal,
+      admin,
+      readCache: config.readCache,
+      requestTimeoutMs: config.requestTimeoutMs,
+      connectionTimeoutMs: config.connectionTimeoutMs,
+    });
     await app.ready();
 
     const hangar: Hangar = {

@@ -20,7 +20,7 @@ export function installValidators(app: FastifyInstance): void {
     const ajv = httpPart === 'body' ? strict : lenient;
     let compiled: ValidateFunction | undefined;
     const validate = (data: unknown, context?: Parameters<ValidateFunction>[1]): boolean => {
-      compiled ??= ajv.compile(schema as object);
+      compiled ??= ajv.compile(bounded(schema));
       const valid = compiled(data, context) as boolean;
       validate.errors = compiled.errors;
       return valid;
@@ -37,6 +37,34 @@ export function installValidators(app: FastifyInstance): void {
     let serialize: ((data: unknown) => string) | undefined;
     return (data: unknown) => (serialize ??= fastJsonStringify(schema as object))(data);
   });
+}
+
+/**
+ * The largest number any request field may carry where its schema sets no bound of its own:
+ * a 32-bit integer, as the store's integer columns hold (PostgreSQL refuses more, SQLite would
+ * keep `1e+308`). No field of either API allows more; fields with a smaller range say so.
+ */
+export const NUMBER_LIMIT = 2_147_483_647;
+
+/**
+ * A copy of a request schema in which every number (and integer) without bounds of its own is
+ * bounded to ±NUMBER_LIMIT, so `"size": 1e308` or `?page=99999999999999999999` is refused by
+ * validation with a message naming the field, instead of reaching the store.
+ */
+export function bounded(schema: unknown): object {
+  const visit = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (node === null || typeof node !== 'object') return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) out[key] = key === 'enum' || key === 'const' || key === 'default' || key === 'examples' ? value : visit(value);
+    const types = ([] as unknown[]).concat(out.type ?? []);
+    if (types.includes('integer') || types.includes('number')) {
+      if (out.maximum === undefined && out.exclusiveMaximum === undefined) out.maximum = NUMBER_LIMIT;
+      if (out.minimum === undefined && out.exclusiveMinimum === undefined) out.minimum = -NUMBER_LIMIT - 1;
+    }
+    return out;
+  };
+  return visit(schema) as object;
 }
 
 /** Where a validation failure happened and what was wrong, in words a client can act on. */

@@ -7,7 +7,7 @@ import { Faults } from './faults.js';
 import { StateStore, type StateDocument } from './state.js';
 import { migrate, type Migrations } from './db/migrate.js';
 import { kernelMigrations } from './db/schema.js';
-import { openStore, type Store } from './db/store.js';
+import { openStore, type PoolOptions, type Store } from './db/store.js';
 import { IdGenerator } from './ids.js';
 import { Ipam } from './ipam.js';
 import { GroupCommit } from './db/group-commit.js';
@@ -32,7 +32,8 @@ export interface KernelOptions {
   idSeed?: string | null;
   /** HANGAR_SECRET_KEY: the key sealed secrets are kept under (see secrets.ts for the fallbacks). */
   secretKey?: string | null;
-  poolSize?: number;
+  /** PostgreSQL's connection pool (see db/store.ts). */
+  pool?: PoolOptions;
   log: Logger;
 }
 
@@ -91,7 +92,7 @@ export class Kernel {
   }
 
   static async open(options: KernelOptions): Promise<Kernel> {
-    const store = await openStore(options.databaseUrl, { poolSize: options.poolSize });
+    const store = await openStore(options.databaseUrl, options.pool);
     let sealingKey: Buffer;
     try {
       await migrate(store.db, 'kernel', kernelMigrations, store.schema);

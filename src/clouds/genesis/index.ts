@@ -2,7 +2,7 @@ import type { CloudModule } from '../../http/cloud.js';
 import { closeRedis, connectRedis } from '../../http/redis.js';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
 import { GenesisCatalog } from './catalog.js';
-import { genesisPlugin, PREFIX, TOKEN_KIND } from './http.js';
+import { genesisPlugin, genesisFailure, PREFIX, TOKEN_KIND } from './http.js';
 import { genesisLifecycles } from './lifecycles.js';
 import { privatePool, publicPool, storagePool } from './model/addresses.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
@@ -102,6 +102,10 @@ export const genesisCloud: CloudModule = {
 
     return {
       plugin: genesisPlugin(model, { rateLimit: config.rateLimit, redis }),
+      renderFailure: (failure) => {
+        const error = genesisFailure(failure);
+        return { status: error.statusCode, body: error.toJSON() };
+      },
       close: () => closeRedis(redis),
       async pinDemoCredentials(accountId) {
         if (!pinned) return null;
