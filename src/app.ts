@@ -71,7 +71,8 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       await kernel.reset(seed, freezeAt);
       hangar.demo = await kernel.store.exclusive('bootstrap', () => ensureDemoAccount(kernel, config, runtimes));
     };
-    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, createAccount, reset });
+    const served = runtimes.map(({ module }) => ({ name: module.name, prefix: module.prefix }));
+    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, clouds: served, createAccount, reset });
     const app = await buildServer({
       kernel,
       logger,
