@@ -85,7 +85,7 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
     app.setErrorHandler((error: FastifyError | CrusoeError, request, reply) => {
       const failure = toCrusoeError(error);
       // Unexpected failures are logged with their error id; Crusoe errors raised on purpose are not.
-      if (failure.statusCode >= 500 && !(error instanceof CrusoeError)) request.log.error({ err: error, error_id: failure.errorId }, 'crusoe request failed');
+      if (failure.statusCode === 500 && !(error instanceof CrusoeError)) request.log.error({ err: error, error_id: failure.errorId }, 'crusoe request failed');
       if (request.routeOptions.config?.grpcErrors) return reply.code(failure.statusCode).send(rpcStatus(failure));
       return reply.code(failure.statusCode).send(failure.toJSON());
     });

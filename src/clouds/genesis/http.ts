@@ -92,8 +92,8 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
 
     app.setErrorHandler((error: FastifyError | GenesisError, request, reply) => {
       const failure = toGenesisError(error);
-      // Deliberate answers (out of stock, an injected fault) are not server trouble.
-      if (failure.statusCode >= 500 && !(error instanceof GenesisError)) request.log.error({ err: error }, 'genesis request failed');
+      // Deliberate answers (out of stock, an injected fault) and an unreachable store (503) are not bugs.
+      if (failure.statusCode === 500 && !(error instanceof GenesisError)) request.log.error({ err: error }, 'genesis request failed');
       return reply.code(failure.statusCode).send(failure.toJSON());
     });
     app.setNotFoundHandler((request, reply) => {
