@@ -170,6 +170,21 @@ export async function buildServer(options: ServerOptions) {
       this.set(await kernel.lifecycle.pending());
     },
   });
+  const poolStats = kernel.store.poolStats;
+  if (poolStats) {
+    new Gauge({
+      name: 'hangar_database_connections',
+      help: 'PostgreSQL pool connections by state (waiting: requests queued for a free connection)',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        const stats = poolStats();
+        this.set({ state: 'open' }, stats.total);
+        this.set({ state: 'idle' }, stats.idle);
+        this.set({ state: 'waiting' }, stats.waiting);
+      },
+    });
+  }
   const prefixes = clouds.map((c) => ({ name: c.module.name, prefix: c.module.prefix }));
   // Each metric's labelled series, kept by its label values: labelling per answer (prom-client
   // validates and hashes the labels each time) cost as much as the rest of a replay's bookkeeping.
