@@ -86,6 +86,13 @@ export async function buildServer(options: ServerOptions) {
   // it): path parameters and the query are checked before anything else runs, the body once read.
   app.addHook('onRequest', async (request) => refuseNulInParts(request, ['params', 'query']));
   app.addHook('preValidation', async (request) => refuseNulInParts(request, ['body']));
+  // A request answered before its body arrived (refused by auth, say) keeps its connection
+  // while the body trickles in; when the request timeout then cuts it off, it must not get a
+  // second answer (a keep-alive client would take it for the next request's).
+  app.addHook('onResponse', async (request) => {
+    if (!request.raw.complete) answeredEarly.add(request.raw.socket);
+    else answeredEarly.delete(request.raw.socket);
+  });
   app.setErrorHandler((error, request, reply) => answers.reply(error, request, reply));
   // Many scripts send "Content-Type: application/json" on every call, bodyless DELETEs
   // included; an empty body is "no body", not malformed JSON.
@@ -283,6 +290,9 @@ type Render = (failure: Failure) => { status: number; body: unknown };
  * path is under (the prefix's first segment is enough: `/compute/` is Genesis's, as a client
  * normalising `/compute/v1/%2e%2e` sends it), and in Hangar's own `{code, message}` elsewhere.
  */
+/** Connections whose current request was answered before its body had arrived (see the onResponse hook). */
+const answeredEarly = new WeakSet<Socket>();
+
 function failureAnswers(clouds: { prefix: string; render: Render }[]) {
   const bySegment = new Map(clouds.map((c) => [firstSegment(c.prefix), c.render]));
   const renderAt = (url: string | undefined, failure: Failure) => {
@@ -310,7 +320,7 @@ function failureAnswers(clouds: { prefix: string; render: Render }[]) {
             ? { kind: 'too_large', status: 431, message: 'the request headers are too large' }
             : { kind: 'malformed', status: 400, message: 'the request is not valid HTTP' };
       const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-      if (socket.writable && !pending?.headersSent) {
+      if (socket.writable && !pending?.headersSent && !answeredEarly.has(socket)) {
         const { status, body } = renderAt(pending?.req?.url, failure);
         const text = JSON.stringify(body);
         socket.write(
