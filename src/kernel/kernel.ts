@@ -59,6 +59,7 @@ export class Kernel {
   readonly secrets: SecretBox;
   private readonly seeders: ((trx: Transaction<any>) => Promise<void>)[] = [];
   private readonly recounters: ((trx: Transaction<any>) => Promise<void>)[] = [];
+  private readonly accountCleanups: ((trx: Transaction<any>, accountId: string) => Promise<void>)[] = [];
   private unlisten: (() => Promise<void>) | null = null;
 
   private constructor(
@@ -125,6 +126,15 @@ export class Kernel {
     this.recounters.push(recounter);
   }
 
+  /**
+   * What a module gives back when an account is deleted, as its own deletions would (addresses
+   * leased, address pools of its networks, stock): run in the deletion's transaction before the
+   * account's remaining rows are removed.
+   */
+  onAccountDeleted(cleanup: (trx: Transaction<any>, accountId: string) => Promise<void>): void {
+    this.accountCleanups.push(cleanup);
+  }
+
   async seed(): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       for (const seeder of this.seeders) await seeder(trx);
@@ -183,6 +193,7 @@ export class Kernel {
     return this.db.transaction().execute(async (trx) => {
       const found = await trx.selectFrom('accounts').select('id').where('id', '=', accountId).executeTakeFirst();
       if (!found) return false;
+      for (const cleanup of this.accountCleanups) await cleanup(trx, accountId);
       await this.state.clearAccount(trx, accountId);
       for (const recount of this.recounters) await recount(trx);
       return true;

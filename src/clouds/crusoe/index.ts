@@ -78,6 +78,7 @@ export const crusoeCloud: CloudModule = {
       );
     });
     kernel.onRecount((trx) => recount(trx, model));
+    kernel.onAccountDeleted((trx, accountId) => model.projects.purgeAccount(trx, accountId));
 
     const { crusoeAccessKey: pinnedAccess, crusoeSecretKey: pinnedSecret } = config.demo;
     const pinned = pinnedAccess && pinnedSecret ? { accessKey: pinnedAccess, secretKey: pinnedSecret } : undefined;
