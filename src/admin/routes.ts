@@ -9,6 +9,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import { timingProfiles, type ProgressMode, type TimingProfile } from '../kernel/lifecycle/engine.js';
 import { StateConflict, StateError, type StateDocument } from '../kernel/state.js';
 import { patternReaches, type FaultRuleInput } from '../kernel/faults.js';
+import { ACCOUNT_STANDINGS, CredentialOptionError, type AccountStanding } from '../kernel/tenancy/accounts.js';
 
 /** What the admin API drives beyond the kernel: account creation and reset include the demo account. */
 export interface AdminDeps {
@@ -93,12 +94,12 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       reply.code(201).send(await deps.createAccount(req.body.name)),
     );
     app.get('/accounts', async () => ({
-      accounts: await Promise.all((await kernel.tenancy.list()).map((a) => describeAccount(kernel, a.id, a.name, a.createdAt))),
+      accounts: await Promise.all((await kernel.tenancy.list()).map((a) => describeAccount(kernel, a.id, a.name, a.createdAt, a.standing))),
     }));
     app.get('/accounts/:account_id', { schema: { params: AccountParams } }, async (req) => {
       const account = await kernel.tenancy.get(req.params.account_id);
       if (!account) throw notFound('account', req.params.account_id);
-      return describeAccount(kernel, account.id, account.name, account.createdAt);
+      return describeAccount(kernel, account.id, account.name, account.createdAt, account.standing);
     });
     app.delete('/accounts/:account_id', { schema: { params: AccountParams } }, async (req, reply) => {
       if (!(await kernel.deleteAccount(req.params.account_id))) throw notFound('account', req.params.account_id);
@@ -106,12 +107,40 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     });
     app.post(
       '/accounts/:account_id/credentials',
-      { schema: { params: AccountParams, body: Type.Object({ cloud: Type.String() }) } },
+      {
+        schema: {
+          params: AccountParams,
+          // read_only: a credential that may read but not change anything (where the cloud has such credentials)
+          body: Type.Object({ cloud: Type.String(), read_only: Type.Optional(Type.Boolean()) }),
+        },
+      },
       async (req, reply) => {
         if (!(await kernel.tenancy.get(req.params.account_id))) throw notFound('account', req.params.account_id);
-        const issued = await kernel.tenancy.issueCredential(req.params.account_id, req.body.cloud);
+        const { cloud, ...options } = req.body;
+        let issued: Record<string, unknown> | undefined;
+        try {
+          issued = await kernel.tenancy.issueCredential(req.params.account_id, cloud, options);
+        } catch (error) {
+          if (error instanceof CredentialOptionError) throw invalid(error.message);
+          throw error;
+        }
         if (!issued) throw invalid(`"cloud" must be one of: ${kernel.tenancy.clouds().join(', ')}`);
-        return reply.code(201).send({ cloud: req.body.cloud, ...issued });
+        return reply.code(201).send({ cloud, ...issued });
+      },
+    );
+    // What the operator says of an account: its clouds refuse it (or only its creates) with their own errors.
+    const standingView = (id: string, standing: AccountStanding) => ({ account_id: id, standing });
+    app.get('/accounts/:account_id/standing', { schema: { params: AccountParams } }, async (req) => {
+      const account = await kernel.tenancy.get(req.params.account_id);
+      if (!account) throw notFound('account', req.params.account_id);
+      return standingView(account.id, account.standing);
+    });
+    app.put(
+      '/accounts/:account_id/standing',
+      { schema: { params: AccountParams, body: Type.Object({ standing: Type.Unsafe<AccountStanding>({ type: 'string', enum: [...ACCOUNT_STANDINGS] }) }) } },
+      async (req) => {
+        if (!(await kernel.tenancy.setStanding(req.params.account_id, req.body.standing))) throw notFound('account', req.params.account_id);
+        return standingView(req.params.account_id, req.body.standing);
       },
     );
     app.delete(
@@ -139,6 +168,21 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
         return { quotas: await kernel.counters.describe(kernel.db, req.params.account_id) };
       },
     );
+
+    // --- public API switches --------------------------------------------------------------
+    // A cloud's whole public API turned off (its clients get the cloud's "API disabled" error).
+    const CloudParams = Type.Object({ cloud: Type.String() });
+    const apiView = (cloud: string) => {
+      const found = kernel.apiSwitches().find((s) => s.cloud === cloud);
+      if (!found) throw notFound('switchable API', cloud);
+      return found;
+    };
+    app.get('/:cloud/api', { schema: { params: CloudParams } }, async (req) => apiView(req.params.cloud));
+    app.put('/:cloud/api', { schema: { params: CloudParams, body: Type.Object({ enabled: Type.Boolean() }) } }, async (req) => {
+      apiView(req.params.cloud);
+      await kernel.setApiEnabled(req.params.cloud, req.body.enabled);
+      return apiView(req.params.cloud);
+    });
 
     // --- reset ----------------------------------------------------------------------------
     const ResetBody = Type.Object({
@@ -342,10 +386,11 @@ function lifecycleRuleProblem(rule: FaultRuleInput, kernel: Kernel): string | nu
   return null;
 }
 
-async function describeAccount(kernel: Kernel, id: string, name: string, createdAt: number) {
+async function describeAccount(kernel: Kernel, id: string, name: string, createdAt: number, standing: AccountStanding) {
   return {
     id,
     name,
+    standing,
     created_at: new Date(createdAt).toISOString(),
     credentials: (await kernel.tenancy.credentials(id)).map((c) => ({
       id: c.id,

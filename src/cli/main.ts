@@ -51,7 +51,15 @@ export async function main(argv: string[]): Promise<void> {
     .description('list accounts')
     .action(async () => {
       const { accounts: list } = await client().call('GET', '/accounts');
-      print(list, () => table(list.map((a: any) => ({ ...a, credentials: a.credentials.length })), ['id', 'name', 'created_at', 'credentials']));
+      print(list, () => table(list.map((a: any) => ({ ...a, credentials: a.credentials.length })), ['id', 'name', 'standing', 'created_at', 'credentials']));
+    });
+  accounts
+    .command('standing <id> [standing]')
+    .description('show or set what the operator says of an account: active, suspended, banned, disabled, unverified or payment_method_required')
+    .action(async (id: string, standing: string | undefined) => {
+      const path = `/accounts/${encodeURIComponent(id)}/standing`;
+      const view = standing === undefined ? await client().call('GET', path) : await client().call('PUT', path, { standing });
+      print(view, () => `account ${view.account_id}: ${view.standing}`);
     });
   accounts
     .command('delete <id>')

@@ -58,6 +58,9 @@ export class Kernel {
   /** Seals secrets the server must read back in clear, such as HMAC keys (see secrets.ts). */
   readonly secrets: SecretBox;
   private readonly seeders: ((trx: Transaction<any>) => Promise<void>)[] = [];
+  /** Clouds whose public API an operator may turn off, and those turned off now (a shared control). */
+  private readonly switchableApis = new Set<string>();
+  private disabledApis = new Set<string>();
   private readonly recounters: ((trx: Transaction<any>) => Promise<void>)[] = [];
   private readonly accountCleanups: ((trx: Transaction<any>, accountId: string) => Promise<void>)[] = [];
   private unlisten: (() => Promise<void>) | null = null;
@@ -153,6 +156,7 @@ export class Kernel {
     });
     this.ids.reseed(seed ?? this.idSeed);
     this.lifecycle.resetControls();
+    this.disabledApis = new Set();
     this.clock.reset();
     // An empty store has no timestamps to keep in order, so the clock may start anywhere.
     if (freezeAt !== null) this.clock.freeze(freezeAt);
@@ -165,7 +169,7 @@ export class Kernel {
    * tells the other replicas, which take them over: one clock for the whole installation.
    */
   async shareControls(): Promise<void> {
-    const settings = { clock: this.clock.snapshot(), lifecycle: this.lifecycle.controls() };
+    const settings = { clock: this.clock.snapshot(), lifecycle: this.lifecycle.controls(), apis: { disabled: [...this.disabledApis].sort() } };
     await this.db.transaction().execute(async (trx) => {
       for (const [key, value] of Object.entries(settings)) {
         await trx
@@ -181,12 +185,42 @@ export class Kernel {
   /** Takes over the controls and fault rules the store holds (at start-up, and when told they changed). */
   async loadControls(): Promise<void> {
     const rows = await this.db.selectFrom('control_settings').selectAll().execute();
+    let disabled: string[] = [];
     for (const row of rows) {
       const value = JSON.parse(row.value as string);
       if (row.key === 'clock') this.clock.restore(value);
       if (row.key === 'lifecycle') this.lifecycle.setControls(value);
+      if (row.key === 'apis' && Array.isArray(value?.disabled)) disabled = value.disabled;
     }
+    // (a store that never had the setting, such as one made before it existed: every API on)
+    this.disabledApis = new Set(disabled);
     await this.faults.reload();
+  }
+
+  /** A cloud declares that its API honours the operator's on/off switch (see apiEnabled). */
+  declareApiSwitch(cloud: string): void {
+    this.switchableApis.add(cloud);
+  }
+
+  /** The clouds whose API can be switched, and whether each is on. */
+  apiSwitches(): { cloud: string; enabled: boolean }[] {
+    return [...this.switchableApis].sort().map((cloud) => ({ cloud, enabled: this.apiEnabled(cloud) }));
+  }
+
+  /** Read on every request of a switchable cloud: memory only, kept in step by shareControls. */
+  apiEnabled(cloud: string): boolean {
+    return !this.disabledApis.has(cloud);
+  }
+
+  /** Turns a cloud's public API on or off for every replica; false if the cloud has no switch. */
+  async setApiEnabled(cloud: string, enabled: boolean): Promise<boolean> {
+    if (!this.switchableApis.has(cloud)) return false;
+    const next = new Set(this.disabledApis);
+    if (enabled) next.delete(cloud);
+    else next.add(cloud);
+    this.disabledApis = next;
+    await this.shareControls();
+    return true;
   }
 
   async deleteAccount(accountId: string): Promise<boolean> {

@@ -69,9 +69,10 @@ describe('the hangar CLI against a running server', () => {
     expect((await genesisFor(h, bobToken!).get('/instances')).status).toBe(200);
 
     const { header, rows } = table(await ok(h.url, 'accounts', 'list'));
-    expect(header).toEqual(['ID', 'NAME', 'CREATED_AT', 'CREDENTIALS']);
+    expect(header).toEqual(['ID', 'NAME', 'STANDING', 'CREATED_AT', 'CREDENTIALS']);
     expect(rows.map((r) => r[1]).sort()).toEqual(['alice', 'bob', 'demo']);
-    expect(rows.find((r) => r[1] === 'alice')).toEqual([alice.id, 'alice', new Date(T0).toISOString(), expect.stringMatching(/^\d+$/)]);
+    expect(rows.find((r) => r[1] === 'alice')).toEqual([alice.id, 'alice', 'active', new Date(T0).toISOString(), expect.stringMatching(/^\d+$/)]);
+
 
     expect(await ok(h.url, 'accounts', 'delete', alice.id)).toBe(`deleted account ${alice.id}\n`);
     expect((await admin.get(`/accounts/${alice.id}`)).status).toBe(404);
@@ -83,6 +84,22 @@ describe('the hangar CLI against a running server', () => {
     expect(again.stdout).toBe('');
     expect(again.stderr).toContain('404');
     expect(again.stderr).toContain(`account "${alice.id}" not found`);
+  });
+
+  it('accounts standing <id> [standing]: sets it, shows it, refuses one that does not exist', async () => {
+    const carol = await admin.createAccount('carol');
+    const [set, wrong] = await Promise.all([
+      ok(h.url, 'accounts', 'standing', carol.id, 'suspended'),
+      hangar(['--url', h.url, 'accounts', 'standing', carol.id, 'on-holiday']),
+    ]);
+    expect(set).toBe(`account ${carol.id}: suspended\n`);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('"standing" must be one of: active, suspended, banned, disabled, unverified, payment_method_required');
+    expect(JSON.parse(await ok(h.url, '--json', 'accounts', 'standing', carol.id))).toEqual({ account_id: carol.id, standing: 'suspended' });
+    // What the Genesis API answers the account now, and once it is active again.
+    expectError(await genesisFor(h, carol.genesis.token).get('/instances'), 403, '02040', 'suspended');
+    expect((await admin.put(`/accounts/${carol.id}/standing`, { standing: 'active' })).status).toBe(200);
+    expect((await genesisFor(h, carol.genesis.token).get('/instances')).status).toBe(200);
   });
 
   it('clock show | freeze | resume | advance 5m, and lifecycle show', async () => {

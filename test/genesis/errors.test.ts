@@ -328,11 +328,8 @@ describe('Genesis error codes', () => {
     expect(await instanceStatus(h.genesis, instance.id)).toBe('creating');
   });
 
-  it('02047: an unknown ssh key, in a create and on its own', async () => {
+  it('02047: an unknown ssh key on the ssh key routes', async () => {
     const id = randomUUID();
-    const before = await instanceCount();
-    expectError(await h.genesis.post('/instances', { ...base(), ssh_keys: [keyId, id] }), 404, '02047', id);
-    expect(await instanceCount()).toBe(before);
     expect((await h.genesis.get(`/ssh-keys/${id}`)).body).toEqual({ code: '02047', message: `ssh key "${id}" not found` });
     expectError(await h.genesis.get(`/ssh-keys/${id}`), 404, '02047', id);
     expectError(await h.genesis.patch(`/ssh-keys/${id}`, { name: 'x' }), 404, '02047', id);
@@ -381,5 +378,93 @@ describe('Genesis error codes', () => {
     expect((await h.genesis.delete(`/instances/${instance.id}`)).status).toBe(204);
     expectError(await h.genesis.patch(`/instances/${instance.id}`, { name: 'late' }), 400, '02034', instance.id);
     expect((await h.genesis.get(`/instances/${instance.id}`)).body.instance.name).toBe('worker');
+  });
+
+  describe('volumes and security groups (the codes of the attach and detach rules)', () => {
+    const volume = async (name = 'v', region = REGION) => (await h.genesis.post('/volumes', { name, size: 10, region })).body.volume;
+    const group = async (name = 'g') => (await h.genesis.post('/security-groups', { name, region: REGION, rules: [] })).body.security_group;
+
+    it('02021: an unknown volume, whatever is asked of it', async () => {
+      const id = randomUUID();
+      expect((await h.genesis.get(`/volumes/${id}`)).body).toEqual({ code: '02021', message: `volume "${id}" not found` });
+      expectError(await h.genesis.patch(`/volumes/${id}`, { name: 'x' }), 404, '02021', id);
+      expectError(await h.genesis.request('PUT', `/volumes/${id}`, { name: 'x', description: '' }), 404, '02021', id);
+      expectError(await h.genesis.delete(`/volumes/${id}`), 404, '02021', id);
+    });
+
+    it('02022: deleting a volume attached to an instance', async () => {
+      const v = await volume();
+      await h.advance(1_000);
+      const box = await activeInstance(h, { ssh_keys: [keyId], volumes: [v.id] });
+      expectError(await h.genesis.delete(`/volumes/${v.id}`), 400, '02022', box.id);
+      expect((await h.genesis.get(`/volumes/${v.id}`)).body.volume.status).toBe('created');
+    });
+
+    it('02025: an unknown security group, whatever is asked of it', async () => {
+      const id = randomUUID();
+      expect((await h.genesis.get(`/security-groups/${id}`)).body).toEqual({ code: '02025', message: `security group "${id}" not found` });
+      expectError(await h.genesis.patch(`/security-groups/${id}`, { name: 'x' }), 404, '02025', id);
+      expectError(await h.genesis.delete(`/security-groups/${id}`), 404, '02025', id);
+    });
+
+    it('02026: changing or deleting a security group while it is being created', async () => {
+      const g = await group();
+      expectError(await h.genesis.patch(`/security-groups/${g.id}`, { name: 'x' }), 400, '02026', 'creating');
+      expectError(await h.genesis.delete(`/security-groups/${g.id}`), 400, '02026', 'creating');
+      expect((await h.genesis.get(`/security-groups/${g.id}`)).body.security_group).toMatchObject({ name: 'g', status: 'creating' });
+    });
+
+    it('02027: deleting a security group an instance uses', async () => {
+      const g = await group();
+      await h.advance(1_000);
+      const box = await activeInstance(h, { ssh_keys: [keyId], security_groups: [g.id] });
+      expectError(await h.genesis.delete(`/security-groups/${g.id}`), 400, '02027', box.id);
+      expect((await h.genesis.get(`/security-groups/${g.id}`)).body.security_group.status).toBe('created');
+    });
+
+    it('02030: attaching a security group that is still being created, or unknown, in a PATCH', async () => {
+      const box = await activeInstance(h, { ssh_keys: [keyId] });
+      const g = await group();
+      expectError(await h.genesis.patch(`/instances/${box.id}`, { security_groups: { attach: g.id } }), 400, '02030', g.id);
+      expectError(await h.genesis.patch(`/instances/${box.id}`, { security_groups: ['no-such-group'] }), 400, '02030', 'no-such-group');
+      expect((await h.genesis.get(`/instances/${box.id}`)).body.instance.security_groups.map((x: any) => x.name)).toEqual(['standard']);
+    });
+
+    it('02031: detaching a security group that is not attached', async () => {
+      const box = await activeInstance(h, { ssh_keys: [keyId] });
+      const g = await group();
+      await h.advance(1_000);
+      expectError(await h.genesis.patch(`/instances/${box.id}`, { security_groups: { detach: g.id } }), 400, '02031', g.id);
+    });
+
+    it('02032: attaching a volume another instance holds', async () => {
+      const v = await volume();
+      await h.advance(1_000);
+      const holder = await activeInstance(h, { ssh_keys: [keyId], volumes: [v.id] });
+      const other = await activeInstance(h, { ssh_keys: [keyId] });
+      expectError(await h.genesis.patch(`/instances/${other.id}`, { volumes: [v.id] }), 400, '02032', holder.id);
+      expect((await h.genesis.get(`/instances/${other.id}`)).body.instance.volumes).toEqual([]);
+    });
+
+    it('02033: detaching a volume that is not attached', async () => {
+      const v = await volume();
+      await h.advance(1_000);
+      const box = await activeInstance(h, { ssh_keys: [keyId] });
+      expectError(await h.genesis.patch(`/instances/${box.id}`, { volumes: { detach: v.id } }), 400, '02033', v.id);
+    });
+
+    it('02046: a volume locked while it is being created', async () => {
+      const box = await activeInstance(h, { ssh_keys: [keyId] });
+      const v = await volume();
+      expectError(await h.genesis.patch(`/instances/${box.id}`, { volumes: [v.id] }), 400, '02046', v.id);
+      expectError(await h.genesis.patch(`/volumes/${v.id}`, { size: 20 }), 400, '02046', v.id);
+      expectError(await h.genesis.delete(`/volumes/${v.id}`), 400, '02046', v.id);
+    });
+
+    it('02054: a volume type the region does not offer', async () => {
+      const before = (await h.genesis.get('/volumes')).body.total_count;
+      expectError(await h.genesis.post('/volumes', { name: 'cold', size: 10, region: 'EUW-GB-MNC-1', type: 'hdd' }), 400, '02054', 'hdd');
+      expect((await h.genesis.get('/volumes')).body.total_count).toBe(before);
+    });
   });
 });

@@ -125,7 +125,7 @@ describe('Genesis instances', () => {
       const elsewhere = await standardGroupId(h, h.demoAccountId, 'EUC-DE-MUC-1');
       expectError(await h.genesis.patch(path, { security_groups: [elsewhere] }), 400, '02051', elsewhere);
       expect((await h.genesis.get(path)).body.instance.security_groups).toEqual([{ id: standardId, name: 'standard' }]);
-      expectError(await h.genesis.post('/instances', { name: 'x', hostname: 'x', type: GPU_TYPE, region: REGION, image: 'ubuntu-22.04', ssh_keys: [keyId], security_groups: ['nope'] }), 400, '02030', 'nope');
+      expectError(await h.genesis.post('/instances', { name: 'x', hostname: 'x', type: GPU_TYPE, region: REGION, image: 'ubuntu-22.04', ssh_keys: [keyId], security_groups: ['nope'] }), 400, '02007', 'nope');
     });
   });
 
@@ -166,7 +166,7 @@ describe('Genesis instances', () => {
       await h.advance(3_000);
       // The boot disk must hold the snapshot.
       expectError(
-        await h.genesis.post('/instances', { name: 'x', hostname: 'x', type: GPU_TYPE, region: REGION, image: snapshot.id, ssh_keys: [keyId] }),
+        await h.genesis.post('/instances', { name: 'x', hostname: 'x', type: GPU_TYPE, region: REGION, image: snapshot.id, ssh_keys: [keyId], disk_size: 100 }),
         400,
         '02004',
         '"disk_size" must be at least 120',

@@ -100,7 +100,7 @@ describe('Genesis snapshots', () => {
     expect((await account.genesis.get(`/snapshots/${snapshot.id}`)).body.snapshot.status).toBe('deleting');
     // A snapshot on its way out is no longer an image, and cannot be deleted twice.
     expect((await account.genesis.get('/images?type=snapshot')).body.total_count).toBe(0);
-    expectError(await account.genesis.delete(`/snapshots/${snapshot.id}`), 404, '02015', snapshot.id);
+    expectError(await account.genesis.delete(`/snapshots/${snapshot.id}`), 400, '02009', 'already being deleted');
     await h.advance(1_000);
     expectError(await account.genesis.get(`/snapshots/${snapshot.id}`), 404, '02015', snapshot.id);
     expect((await account.genesis.get('/snapshots')).body).toEqual({ snapshots: [], total_count: 0, page: 1, per_page: 50 });

@@ -59,11 +59,11 @@ describe('Genesis tenancy', () => {
     expect((await h.genesis.get(`/ssh-keys/${key.id}`)).body.name).toBe('demo-key');
   });
 
-  it("cannot boot from another account's snapshot (02006) or use its ssh keys (02047)", async () => {
+  it("cannot boot from another account's snapshot (02006) or use its ssh keys (02005)", async () => {
     const ownKey = await createKey(other, 'other-key');
     const body = { name: 'x', hostname: 'x', type: GPU_TYPE, region: REGION, image: 'ubuntu-22.04', ssh_keys: [ownKey.id] };
     expectError(await other.post('/instances', { ...body, image: snapshot.id }), 400, '02006', snapshot.id);
-    expectError(await other.post('/instances', { ...body, ssh_keys: [key.id] }), 404, '02047', key.id);
+    expectError(await other.post('/instances', { ...body, ssh_keys: [key.id] }), 400, '02005', key.id);
     expect((await other.get('/instances')).body.total_count).toBe(0);
     // The owner can boot from it.
     expect((await h.genesis.post('/instances', { ...body, ssh_keys: [key.id], image: snapshot.id })).status).toBe(201);

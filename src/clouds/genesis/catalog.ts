@@ -1,8 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { loadCatalogFile } from '../../kernel/catalog.js';
 
+const Timestamp = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' });
+
 const CatalogSchema = Type.Object({
   format: Type.Literal(1),
+  /** Where instances, volumes and security groups go when a create names no region (the official spec's default). */
+  default_region: Type.Optional(Type.String({ minLength: 1 })),
   regions: Type.Array(
     Type.Object({
       id: Type.String({ minLength: 1 }),
@@ -25,7 +29,13 @@ const CatalogSchema = Type.Object({
         Type.Object({ vendor: Type.String(), model: Type.String(), count: Type.Integer({ minimum: 1 }) }),
         Type.Null(),
       ]),
-      era: Type.Union([Type.Literal('current'), Type.Literal('legacy')]),
+      /**
+       * `legacy`: the seed era's types (`…_disk-80g_…`), still sold; `legacy-large-disk`: legacy
+       * types with a larger fixed disk, which the API refuses (02017).
+       */
+      era: Type.Union([Type.Literal('current'), Type.Literal('legacy'), Type.Literal('legacy-large-disk')]),
+      /** Sold only with long-term (prepaid) billing: on-demand is refused (02045). */
+      long_term_only: Type.Optional(Type.Boolean()),
       /** Units in stock per region; a type is sold only in the regions listed. */
       stock: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
     }),
@@ -42,9 +52,29 @@ const CatalogSchema = Type.Object({
       regions: Type.Array(Type.String()),
       /** What an instance type must have to run the image (e.g. an NVIDIA GPU for CUDA images). */
       requires: Type.Optional(Type.Object({ gpu_vendor: Type.Optional(Type.String()) })),
-      created_at: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' }),
-      updated_at: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' }),
+      created_at: Timestamp,
+      updated_at: Timestamp,
     }),
+  ),
+  /**
+   * The application catalog (GET /catalog, the JS client's listCatalog): ready-made setups,
+   * each offered as preconfigured images built on base images, with the settings it asks for.
+   */
+  applications: Type.Optional(
+    Type.Array(
+      Type.Object({
+        id: Type.String({ minLength: 1 }),
+        name: Type.String(),
+        description: Type.String(),
+        logo_url: Type.String(),
+        requires_driver: Type.Boolean(),
+        base_image_ids: Type.Array(Type.String()),
+        image_ids: Type.Array(Type.String()),
+        fields: Type.Array(Type.Object({ key: Type.String(), label: Type.String(), type: Type.String(), env: Type.String() })),
+        created_at: Timestamp,
+        updated_at: Timestamp,
+      }),
+    ),
   ),
 });
 
@@ -52,6 +82,10 @@ export type CatalogData = Static<typeof CatalogSchema>;
 export type Region = CatalogData['regions'][number];
 export type InstanceType = CatalogData['instance_types'][number];
 export type CatalogImage = CatalogData['images'][number];
+export type CatalogApplication = NonNullable<CatalogData['applications']>[number];
+
+/** The official spec's default region for creates that name none. */
+export const SPEC_DEFAULT_REGION = 'ARC-IS-HAF-1';
 
 export const defaultCatalogPath = new URL('./data/catalog.json', import.meta.url);
 
@@ -61,6 +95,9 @@ export class GenesisCatalog {
   readonly types: ReadonlyMap<string, InstanceType>;
   readonly images: readonly CatalogImage[];
   readonly placementOptions: readonly string[];
+  /** Where a create that names no region goes. */
+  readonly defaultRegion: string;
+  readonly applications: readonly CatalogApplication[];
   private readonly imagesById: ReadonlyMap<string, CatalogImage>;
   private readonly imagesBySlug: ReadonlyMap<string, CatalogImage>;
 
@@ -76,6 +113,19 @@ export class GenesisCatalog {
         if (!this.regions.has(region)) throw new Error(`catalog: type ${type.id} is stocked in unknown region ${region}`);
       }
     }
+    // A replacement catalog without the spec's default region defaults to its first region.
+    this.defaultRegion = data.default_region ?? (this.regions.has(SPEC_DEFAULT_REGION) ? SPEC_DEFAULT_REGION : data.regions[0]!.id);
+    if (!this.regions.has(this.defaultRegion)) throw new Error(`catalog: default_region ${this.defaultRegion} is not one of its regions`);
+    this.applications = data.applications ?? [];
+    for (const app of this.applications) {
+      const unknown = [...app.base_image_ids, ...app.image_ids].find((id) => !this.imagesById.has(id));
+      if (unknown !== undefined) throw new Error(`catalog: application ${app.id} names unknown image ${unknown}`);
+    }
+  }
+
+  /** An image of the catalog by id (no slugs). */
+  imageById(id: string): CatalogImage | undefined {
+    return this.imagesById.get(id);
   }
 
   static load(path: string | URL = defaultCatalogPath): GenesisCatalog {

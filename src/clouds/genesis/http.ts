@@ -1,6 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { hashToken } from '../../kernel/tenancy/accounts.js';
+import { hashToken, type AccountStanding } from '../../kernel/tenancy/accounts.js';
 import { classifyFailure, type Failure } from '../../http/failures.js';
 import { OpenApiCollector } from '../../http/openapi.js';
 import type { Redis } from 'ioredis';
@@ -19,6 +19,8 @@ import { storageRoutes } from './routes/storage.js';
 
 export const PREFIX = '/compute/v1';
 export const TOKEN_KIND = 'token';
+/** A token that may read but not change anything (issued through the admin API). */
+export const READ_TOKEN_KIND = 'read-token';
 
 /**
  * The Genesis Cloud Compute v1 API as a Fastify plugin: bearer-token auth (and the
@@ -43,18 +45,33 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
       if (route.url.startsWith(PREFIX)) openapi.add(route);
     });
 
+    const { kernel } = model.ctx;
     app.addHook('onRequest', async (request) => {
       if (request.is404 || request.routeOptions.config.doc?.public) return;
+      // `/instances/` (a trailing slash) is no instance: the route exists only with an id in it.
+      if (hasEmptyParam(request.params)) throw invalidRoute(request.method, request.url);
+      // The operator turned the whole public API off: every caller hears so, signed in or not.
+      if (!kernel.apiEnabled(CLOUD)) {
+        throw new GenesisError(503, Code.ApiDisabled, 'Genesis Cloud public api is currently disabled. Please visit the status page for more information');
+      }
       const token = presentedToken(request.headers.authorization, request.headers['x-auth-token']);
       if (token === undefined) {
         throw new GenesisError(401, Code.AuthTokenNotProvided, 'auth token not provided: send "Authorization: Bearer <token>"');
       }
-      const match = await model.ctx.kernel.tenancy.findCredential(CLOUD, TOKEN_KIND, hashToken(token));
-      if (!match) throw new GenesisError(401, Code.PermissionDeniedAuth, 'permission denied: the API token is not valid');
-      request.accountId = match.accountId;
+      const lookup = hashToken(token);
+      const match = await kernel.tenancy.findCredential(CLOUD, TOKEN_KIND, lookup);
+      const readOnly = match === undefined ? await kernel.tenancy.findCredential(CLOUD, READ_TOKEN_KIND, lookup) : undefined;
+      const found = match ?? readOnly;
+      if (!found) throw new GenesisError(401, Code.PermissionDeniedAuth, 'permission denied: the API token is not valid');
+      // (routeOptions is built afresh on each read: only looked at for an account in bad standing)
+      if (found.standing !== 'active') refuseByStanding(found.standing, request.method, request.routeOptions.url ?? '');
+      if (readOnly && request.method !== 'GET' && request.method !== 'HEAD') {
+        throw new GenesisError(403, Code.PermissionDenied, `permission denied: this API token may only read (${request.method} is a change)`);
+      }
+      request.accountId = found.accountId;
       // Answers to this token may be replayed until it expires, unless a rate limit must count
       // every request.
-      if (options.rateLimit === 0) request.replayableUntil = match.expiresAt ?? Number.POSITIVE_INFINITY;
+      if (options.rateLimit === 0) request.replayableUntil = found.expiresAt ?? Number.POSITIVE_INFINITY;
     });
 
     // Faults an operator staged through the admin API, rendered as Genesis errors.
@@ -96,10 +113,7 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
       if (failure.statusCode === 500 && !(error instanceof GenesisError)) request.log.error({ err: error }, 'genesis request failed');
       return reply.code(failure.statusCode).send(failure.toJSON());
     });
-    app.setNotFoundHandler((request, reply) => {
-      const failure = genesisFailure({ kind: 'not_found', status: 404, message: `${request.method} ${request.url.split('?')[0]}` });
-      return reply.code(404).send(failure.toJSON());
-    });
+    app.setNotFoundHandler((request, reply) => reply.code(404).send(invalidRoute(request.method, request.url).toJSON()));
 
     for (const format of ['json', 'yaml'] as const) {
       app.get(`/openapi.${format}`, { config: { doc: { public: true, hide: true } } }, async (_request, reply) => {
@@ -130,13 +144,50 @@ function codeForStatus(status: number): string {
   return Code.BadRequest;
 }
 
+/**
+ * The token a request shows: a Bearer `Authorization` first (the seed's way), else the
+ * deprecated `X-Auth-Token` (the Go client's way). An `Authorization` that is not a Bearer
+ * token (Basic credentials a proxy added, say) does not hide a valid `X-Auth-Token`.
+ */
 function presentedToken(authorization: string | undefined, legacy: string | string[] | undefined): string | undefined {
-  if (authorization !== undefined) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    return match ? match[1] : undefined;
-  }
+  const bearer = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (bearer) return bearer[1];
   const value = Array.isArray(legacy) ? legacy[0] : legacy;
   return value?.trim() || undefined;
+}
+
+function invalidRoute(method: string, url: string): GenesisError {
+  return genesisFailure({ kind: 'not_found', status: 404, message: `${method} ${url.split('?')[0]}` });
+}
+
+function hasEmptyParam(params: unknown): boolean {
+  if (!params || typeof params !== 'object') return false;
+  for (const value of Object.values(params)) if (value === '') return true;
+  return false;
+}
+
+/**
+ * What an account's standing refuses, with the seed's codes: a suspended, banned or disabled
+ * account gets nothing; an unverified one may read but not change anything; one that needs a
+ * payment method may do anything but create (every POST but an instance action).
+ */
+function refuseByStanding(standing: AccountStanding, method: string, route: string): void {
+  switch (standing) {
+    case 'active':
+      return;
+    case 'suspended':
+      throw new GenesisError(403, Code.AccountSuspended, 'your account is suspended');
+    case 'banned':
+      throw new GenesisError(403, Code.AccountBanned, 'your account is banned');
+    case 'disabled':
+      throw new GenesisError(403, Code.AccountDisabled, 'your account is disabled');
+    case 'unverified':
+      if (method === 'GET' || method === 'HEAD') return;
+      throw new GenesisError(403, Code.AccountNotVerified, 'account not verified: verify your account before making changes');
+    case 'payment_method_required':
+      if (method !== 'POST' || route.endsWith('/actions')) return;
+      throw new GenesisError(403, Code.PaymentMethodRequired, 'payment method required: add a payment method before creating resources');
+  }
 }
 
 /** Any failure, in Genesis terms: its own errors as they are, the rest classified (http/failures.ts) and given the nearest code. */

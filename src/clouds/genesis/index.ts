@@ -2,7 +2,7 @@ import type { CloudModule } from '../../http/cloud.js';
 import { closeRedis, connectRedis } from '../../http/redis.js';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
 import { GenesisCatalog } from './catalog.js';
-import { genesisPlugin, genesisFailure, PREFIX, TOKEN_KIND } from './http.js';
+import { genesisFailure, genesisPlugin, PREFIX, READ_TOKEN_KIND, TOKEN_KIND } from './http.js';
 import { genesisLifecycles } from './lifecycles.js';
 import { privatePool, publicPool, storagePool } from './model/addresses.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
@@ -119,11 +119,19 @@ export const genesisCloud: CloudModule = {
       return { token };
     });
 
-    kernel.tenancy.onIssueCredential(CLOUD, async (trx, accountId) => {
-      const token = kernel.ids.secret(16);
-      const id = await kernel.tenancy.addCredential(trx, { accountId, cloud: CLOUD, kind: TOKEN_KIND, lookup: hashToken(token), label: 'issued' });
-      return { credential_id: id, token };
-    });
+    // A read-only token reads everything its account holds and changes nothing (02043).
+    kernel.tenancy.onIssueCredential(
+      CLOUD,
+      async (trx, accountId, options) => {
+        const token = kernel.ids.secret(16);
+        const readOnly = options.read_only === true;
+        const kind = readOnly ? READ_TOKEN_KIND : TOKEN_KIND;
+        const id = await kernel.tenancy.addCredential(trx, { accountId, cloud: CLOUD, kind, lookup: hashToken(token), label: readOnly ? 'issued read-only' : 'issued' });
+        return { credential_id: id, token, ...(readOnly ? { read_only: true } : {}) };
+      },
+      ['read_only'],
+    );
+    kernel.declareApiSwitch(CLOUD);
 
     return {
       plugin: genesisPlugin(model, { rateLimit: config.rateLimit, redis }),

@@ -90,7 +90,9 @@ export function genesisLifecycles(ctx: GenesisContext): LifecycleDef[] {
           return { public_ip: null };
         },
       },
-      reset: { from: 'resetting', to: 'active', after: { fast: 2 * s, realistic: 30 * s } },
+      // A reset comes up as a boot does: an instance reset out of `error` (a failed boot holds
+      // no addresses) gets its addresses and DNS name; one that holds them keeps them.
+      reset: { from: 'resetting', to: 'active', after: { fast: 2 * s, realistic: 30 * s }, effect: addresses },
       destroy: {
         from: 'deleting',
         to: null,

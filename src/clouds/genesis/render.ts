@@ -4,8 +4,9 @@ import type { Page } from './model/pagination.js';
 import type { FloatingIpView } from './model/floating-ips.js';
 import type { VolumeView } from './model/volumes.js';
 import type { FilesystemRow, SecurityGroupRow, SnapshotRow, SshKeyRow } from './tables.js';
-import type { CatalogImage } from './catalog.js';
+import type { CatalogApplication, CatalogImage } from './catalog.js';
 import type {
+  CatalogEntryWire,
   FilesystemWire,
   FloatingIpWire,
   ImageWire,
@@ -29,6 +30,7 @@ export function renderInstance({ row, links }: InstanceView): InstanceWire {
     type: row.type,
     os_type: row.os_type,
     public_ip: row.public_ip,
+    public_ip_type: row.public_ip_type,
     private_ip: row.private_ip,
     status: row.status,
     ssh_keys: of('ssh_key'),
@@ -170,5 +172,21 @@ export function renderFloatingIp({ row, instance }: FloatingIpView): FloatingIpW
     instance,
     created_at: iso(row.created_at),
     updated_at: iso(row.updated_at),
+  };
+}
+
+/** An application of the catalog, its images named (`image` finds a catalog image by id). */
+export function renderApplication(app: CatalogApplication, image: (id: string) => { name: string } | undefined): CatalogEntryWire {
+  return {
+    id: app.id,
+    name: app.name,
+    description: app.description,
+    logo_url: app.logo_url,
+    requires_driver: app.requires_driver,
+    base_image_ids: app.base_image_ids,
+    images: app.image_ids.map((id) => ({ id, name: image(id)?.name ?? '' })),
+    fields: app.fields,
+    created_at: app.created_at,
+    updated_at: app.updated_at,
   };
 }

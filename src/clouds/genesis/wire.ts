@@ -31,6 +31,8 @@ export const Instance = Type.Object({
   type: Type.String(),
   os_type: Type.String(),
   public_ip: NullableString,
+  /** `dynamic` (given back on stop) or `static` (kept); the official spec requires it. */
+  public_ip_type: Type.String(),
   private_ip: NullableString,
   status: Type.String(),
   ssh_keys: Type.Array(IdName),
@@ -157,7 +159,8 @@ export const CreateInstanceBody = Type.Object({
   hostname: Type.String({ minLength: 1 }),
   type: Type.String({ minLength: 1 }),
   image: Type.String({ minLength: 1 }),
-  region: Type.String({ minLength: 1 }),
+  /** Optional, as in the official spec: the catalog's default region (ARC-IS-HAF-1) otherwise. */
+  region: Type.Optional(Type.String({ minLength: 1 })),
   reservation_id: Type.Optional(Type.String()),
   ssh_keys: Type.Optional(Type.Array(Type.String())),
   security_groups: Type.Optional(Type.Array(Type.String())),
@@ -225,6 +228,8 @@ export const CloneSnapshotBody = Type.Object({ name: Name, region: Type.String({
 
 export const CreateSshKeyBody = Type.Object({ name: Name, value: Type.String({ minLength: 1 }) });
 export const UpdateSshKeyBody = Type.Object({ name: Type.Optional(Name) });
+/** The official 2023 spec's PUT: the new name, required. */
+export const PutSshKeyBody = Type.Object({ name: Name });
 
 export const AvailabilityQuery = Type.Object({ placement: Type.Optional(Type.String()) });
 export const RegionParam = Type.Object({ region: Type.String() });
@@ -254,7 +259,8 @@ export const CreateVolumeBody = Type.Object({
   description: Type.Optional(Type.String({ maxLength: 1024 })),
   type: Type.Optional(StringEnum(['ssd', 'hdd'])),
   size: Type.Integer(),
-  region: Type.String({ minLength: 1 }),
+  /** Optional, as in the official spec (see CreateInstanceBody). */
+  region: Type.Optional(Type.String({ minLength: 1 })),
 });
 export type CreateVolumeInput = Static<typeof CreateVolumeBody>;
 export const UpdateVolumeBody = Type.Object({
@@ -263,6 +269,9 @@ export const UpdateVolumeBody = Type.Object({
   size: Type.Optional(Type.Integer()),
 });
 export type UpdateVolumeInput = Static<typeof UpdateVolumeBody>;
+/** The official 2023 spec's PUT: name and description, both required. */
+export const PutVolumeBody = Type.Object({ name: Name, description: Type.String({ maxLength: 1024 }) });
+export type PutVolumeInput = Static<typeof PutVolumeBody>;
 
 export const Filesystem = Type.Object({
   id: Type.String(),
@@ -320,7 +329,8 @@ const RulesInput = Type.Unsafe<unknown[]>({ type: 'array' });
 export const CreateSecurityGroupBody = Type.Object({
   name: Name,
   description: Type.Optional(Type.String({ maxLength: 1024 })),
-  region: Type.String({ minLength: 1 }),
+  /** Optional, as in the official spec (see CreateInstanceBody). */
+  region: Type.Optional(Type.String({ minLength: 1 })),
   rules: RulesInput,
 });
 export type CreateSecurityGroupInput = Static<typeof CreateSecurityGroupBody>;
@@ -330,6 +340,13 @@ export const UpdateSecurityGroupBody = Type.Object({
   rules: Type.Optional(RulesInput),
 });
 export type UpdateSecurityGroupInput = Static<typeof UpdateSecurityGroupBody>;
+/** The official 2023 spec's PUT: name and rules required (at least one rule), description optional. */
+export const PutSecurityGroupBody = Type.Object({
+  name: Name,
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  rules: RulesInput,
+});
+export type PutSecurityGroupInput = Static<typeof PutSecurityGroupBody>;
 
 export const FloatingIp = Type.Object({
   id: Type.String(),
@@ -357,3 +374,20 @@ export const UpdateFloatingIpBody = Type.Object({
   name: Type.Optional(Name),
   description: Type.Optional(Type.String({ maxLength: 1024 })),
 });
+
+// ---------------------------------------------------------------------------------------
+// The application catalog (GET /catalog): the JS client's Catalog type
+
+export const CatalogEntry = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  logo_url: Type.String(),
+  requires_driver: Type.Boolean(),
+  base_image_ids: Type.Array(Type.String()),
+  images: Type.Array(IdName),
+  fields: Type.Array(Type.Object({ key: Type.String(), label: Type.String(), type: Type.String(), env: Type.String() })),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type CatalogEntryWire = Static<typeof CatalogEntry>;

@@ -9,7 +9,8 @@ import type { MeterInterval } from '../metering.js';
  * keep every column portable between SQLite and PostgreSQL.
  */
 export interface KernelTables {
-  accounts: { id: string; name: string; created_at: number };
+  /** `standing` is one of ACCOUNT_STANDINGS (tenancy/accounts.ts): what the operator says of the account. */
+  accounts: { id: string; name: string; created_at: number; standing: string };
   credentials: {
     id: string;
     account_id: string;
@@ -229,6 +230,13 @@ export const kernelMigrations: Migrations = {
       if (!shape.hasColumn('lifecycle_timers', 'reads_left')) {
         await db.schema.alterTable('lifecycle_timers').addColumn('reads_left', 'integer').execute();
       }
+    },
+  },
+  '0006_account_standing': {
+    // Whether an account may use the clouds (suspended, banned, unverified, …): an operator
+    // control, read with the credential on every request (one statement, no extra round trip).
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('accounts').addColumn('standing', 'text', (c) => c.notNull().defaultTo('active')).execute();
     },
   },
 };

@@ -5,10 +5,18 @@ import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
 import { prepared } from '../db/prepared.js';
 
+/**
+ * What an operator says of an account, from `active` (everything allowed) to `banned`. Each
+ * cloud decides what the others refuse and with which of its errors.
+ */
+export const ACCOUNT_STANDINGS = ['active', 'suspended', 'banned', 'disabled', 'unverified', 'payment_method_required'] as const;
+export type AccountStanding = (typeof ACCOUNT_STANDINGS)[number];
+
 export interface Account {
   id: string;
   name: string;
   createdAt: number;
+  standing: AccountStanding;
 }
 
 export interface AccountCreation {
@@ -27,6 +35,8 @@ export type AccountCreatedHook = (creation: AccountCreation) => Promise<Record<s
 export interface CredentialMatch {
   accountId: string;
   credentialId: string;
+  /** The account's standing, read in the same statement as the credential. */
+  standing: AccountStanding;
   expiresAt: number | null;
   /** The sealed secret stored with the credential (e.g. an HMAC key), or null. */
   secretSealed: string | null;
@@ -52,7 +62,7 @@ export function hashToken(token: string): string {
  */
 export class Tenancy {
   private readonly hooks = new Map<string, AccountCreatedHook>();
-  private readonly issuers = new Map<string, (trx: Transaction<any>, accountId: string) => Promise<Record<string, unknown>>>();
+  private readonly issuers = new Map<string, { issue: CredentialIssuer; options: readonly string[] }>();
 
   constructor(
     private readonly db: Kysely<any>,
@@ -65,24 +75,35 @@ export class Tenancy {
     this.hooks.set(cloud, hook);
   }
 
-  /** Each cloud says how to issue one more credential of its kind (a token, a key pair). */
-  onIssueCredential(cloud: string, issuer: (trx: Transaction<any>, accountId: string) => Promise<Record<string, unknown>>): void {
-    this.issuers.set(cloud, issuer);
+  /**
+   * Each cloud says how to issue one more credential of its kind (a token, a key pair), and
+   * which options it understands (such as `read_only`); others are refused, never ignored.
+   */
+  onIssueCredential(cloud: string, issue: CredentialIssuer, options: readonly string[] = []): void {
+    this.issuers.set(cloud, { issue, options });
   }
 
   clouds(): string[] {
     return [...this.issuers.keys()];
   }
 
-  async issueCredential(accountId: string, cloud: string): Promise<Record<string, unknown> | undefined> {
+  async issueCredential(accountId: string, cloud: string, options: Record<string, unknown> = {}): Promise<Record<string, unknown> | undefined> {
     const issuer = this.issuers.get(cloud);
     if (!issuer) return undefined;
-    return this.db.transaction().execute((trx) => issuer(trx, accountId));
+    const unknown = Object.keys(options).find((key) => options[key] !== undefined && !issuer.options.includes(key));
+    if (unknown !== undefined) throw new CredentialOptionError(`${cloud} credentials have no option "${unknown}" (options: ${issuer.options.join(', ') || 'none'})`);
+    return this.db.transaction().execute((trx) => issuer.issue(trx, accountId, options));
   }
 
   async list(): Promise<Account[]> {
     const rows = await this.db.selectFrom('accounts').selectAll().orderBy('created_at').orderBy('id').execute();
-    return rows.map((row) => ({ id: row.id, name: row.name, createdAt: Number(row.created_at) }));
+    return rows.map(toAccount);
+  }
+
+  /** Sets what the operator says of an account; false when there is no such account. */
+  async setStanding(accountId: string, standing: AccountStanding): Promise<boolean> {
+    const result = await this.db.updateTable('accounts').set({ standing }).where('id', '=', accountId).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   /** An account's credentials, without anything secret. */
@@ -112,7 +133,7 @@ export class Tenancy {
 
   async create(name: string, options: { demo?: boolean } = {}): Promise<{ account: Account; clouds: Record<string, Record<string, unknown>> }> {
     return this.db.transaction().execute(async (trx) => {
-      const account: Account = { id: this.ids.uuid(), name, createdAt: this.clock.now() };
+      const account: Account = { id: this.ids.uuid(), name, createdAt: this.clock.now(), standing: 'active' };
       await trx.insertInto('accounts').values({ id: account.id, name, created_at: account.createdAt }).execute();
       const clouds: Record<string, Record<string, unknown>> = {};
       for (const [cloud, hook] of this.hooks) {
@@ -129,12 +150,12 @@ export class Tenancy {
 
   async get(id: string): Promise<Account | undefined> {
     const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? { id: row.id, name: row.name, createdAt: Number(row.created_at) } : undefined;
+    return row ? toAccount(row) : undefined;
   }
 
   async findByName(name: string): Promise<Account | undefined> {
     const row = await this.db.selectFrom('accounts').selectAll().where('name', '=', name).orderBy('created_at').limit(1).executeTakeFirst();
-    return row ? { id: row.id, name: row.name, createdAt: Number(row.created_at) } : undefined;
+    return row ? toAccount(row) : undefined;
   }
 
   async addCredential(
@@ -162,11 +183,12 @@ export class Tenancy {
   /** Every authenticated request runs this one: built and compiled once (see prepared.ts). */
   private readonly credentialByLookup = prepared((cloud, kind, lookup) =>
     this.db
-      .selectFrom('credentials')
-      .select(['id', 'account_id', 'expires_at', 'secret_sealed'])
-      .where('cloud', '=', cloud)
-      .where('kind', '=', kind)
-      .where('lookup', '=', lookup),
+      .selectFrom('credentials as c')
+      .innerJoin('accounts as a', 'a.id', 'c.account_id')
+      .select(['c.id as id', 'c.account_id as account_id', 'c.expires_at as expires_at', 'c.secret_sealed as secret_sealed', 'a.standing as standing'])
+      .where('c.cloud', '=', cloud)
+      .where('c.kind', '=', kind)
+      .where('c.lookup', '=', lookup),
   );
 
   /** Finds the live credential a request presents (its lookup value, already hashed if hashed). */
@@ -175,7 +197,7 @@ export class Tenancy {
     if (!row) return undefined;
     const expiresAt = row.expires_at === null ? null : Number(row.expires_at);
     if (expiresAt !== null && expiresAt <= this.clock.now()) return undefined;
-    return { accountId: row.account_id, credentialId: row.id, expiresAt, secretSealed: row.secret_sealed ?? null };
+    return { accountId: row.account_id, credentialId: row.id, standing: row.standing, expiresAt, secretSealed: row.secret_sealed ?? null };
   }
 
   /** An account's credentials of one kind, oldest first, expired ones included. */
@@ -209,4 +231,14 @@ export class Tenancy {
       .executeTakeFirst();
     return Number(result.numDeletedRows) === 1;
   }
+}
+
+/** Issues one more credential of a cloud's kind, with the options the operator asked for. */
+export type CredentialIssuer = (trx: Transaction<any>, accountId: string, options: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
+/** An option a cloud's credentials do not have. */
+export class CredentialOptionError extends Error {}
+
+function toAccount(row: Record<string, any>): Account {
+  return { id: row.id, name: row.name, createdAt: Number(row.created_at), standing: row.standing as AccountStanding };
 }

@@ -1,4 +1,4 @@
-import { badRequest, Code, GenesisError } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, GenesisError } from '../errors.js';
 import type { FilesystemRow } from '../tables.js';
 import type { CreateFilesystemInput, UpdateVolumeInput } from '../wire.js';
 import { Counter, type GenesisContext } from './context.js';
@@ -7,8 +7,7 @@ import { fetchPage, type Page, type PageRequest } from './pagination.js';
 
 export const FILESYSTEM_KIND = 'genesis.filesystem';
 export const MAX_FILESYSTEM_GIB = 1_048_576;
-const NOT_FOUND = Code.BadRequest; // the code table has no "filesystem not found"; 404 carries the meaning
-
+const NOT_FOUND = Code.FilesystemNotFound;
 
 /**
  * Shared filesystems (type vast): created in a region that offers them; once created they
@@ -90,6 +89,7 @@ export class Filesystems {
     const { db, kernel } = this.ctx;
     await db.transaction().execute(async (trx) => {
       const row = await getOwned(trx, 'genesis_filesystems', accountId, id, NOT_FOUND, 'filesystem');
+      if (row.status === 'deleting') throw alreadyDeleting(Code.NotAllowed, 'filesystem', id);
       if (row.status !== 'created' && row.status !== 'error') {
         throw new GenesisError(400, Code.NotAllowed, `filesystem "${id}" cannot be deleted while it is ${row.status}`);
       }

@@ -1,5 +1,5 @@
 import type { Executor } from '../../../kernel/db/store.js';
-import { badRequest, Code, GenesisError } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, GenesisError } from '../errors.js';
 import type { FloatingIpRow } from '../tables.js';
 import type { CreateFloatingIpInput } from '../wire.js';
 import { publicPool } from './addresses.js';
@@ -8,8 +8,7 @@ import { getOwned, linkedInstances, renameLinks } from './owned.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
 
 export const FLOATING_IP_KIND = 'genesis.floating_ip';
-const NOT_FOUND = Code.BadRequest; // the code table has no "floating IP not found"; 404 carries the meaning
-
+const NOT_FOUND = Code.FloatingIpNotFound;
 
 export interface FloatingIpView {
   row: FloatingIpRow;
@@ -92,6 +91,7 @@ export class FloatingIps {
     const { db, kernel } = this.ctx;
     await db.transaction().execute(async (trx) => {
       const row = await this.find(trx, accountId, id);
+      if (row.status === 'deleting') throw alreadyDeleting(Code.NotAllowed, 'floating ip', id);
       const holder = (await linkedInstances(trx, 'floating_ip', [id])).get(id)?.[0];
       if (holder) {
         throw new GenesisError(400, Code.NotAllowed, `floating ip "${id}" is attached to instance "${holder.id}": detach it before deleting`);

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { byShape, prepared, preparedWrite } from '../../../kernel/db/prepared.js';
-import { badRequest, Code, GenesisError, missing, notFound } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, GenesisError, missing, notFound } from '../errors.js';
 import type { InstanceType } from '../catalog.js';
 import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
@@ -38,6 +38,20 @@ export function allowedActions(status: string): string[] {
     default:
       return [];
   }
+}
+
+/** Billing types paid in advance for a term: such instances are termination protected. */
+export const LONG_TERM_BILLING: readonly string[] = ['prepaid-monthly', 'prepaid-3-month', 'prepaid-6-month', 'prepaid-12-month'];
+
+/**
+ * The boot disk: as asked, or by default the seed's 80 GiB, or the snapshot's size where the
+ * instance boots from a larger snapshot. Never smaller than the snapshot it holds.
+ */
+function bootDiskSize(asked: number | undefined, image: { id: string; minDisk: number }): number {
+  const size = asked ?? Math.max(MIN_DISK_GIB, image.minDisk);
+  if (size < image.minDisk) throw badRequest(`"disk_size" must be at least ${image.minDisk} GiB to hold snapshot "${image.id}"`);
+  if (size > MAX_DISK_GIB) throw badRequest(`"disk_size" must not exceed ${MAX_DISK_GIB} (GiB): snapshot "${image.id}" is larger`);
+  return size;
 }
 
 /** Statuses from which an instance may be destroyed; the others are mid-transition. */
@@ -85,8 +99,13 @@ export class Instances {
   }
 
   async create(accountId: string, input: CreateInstanceInput): Promise<InstanceView> {
-    const { catalog, kernel, db } = this.ctx;
-    const type = this.checkTypeAndRegion(input.type, input.region);
+    const { catalog, kernel } = this.ctx;
+    const region = input.region ?? catalog.defaultRegion;
+    const type = this.checkTypeAndRegion(input.type, region);
+    const billing = input.billing_type ?? 'on-demand';
+    if (type.long_term_only && billing === 'on-demand') {
+      throw new GenesisError(400, Code.OnDemandNotAllowed, `on-demand billing is not allowed with instance type ${type.id}: choose a long-term "billing_type" (${LONG_TERM_BILLING.join(', ')})`);
+    }
     const placement = input.placement_option ?? 'AUTO';
     if (!catalog.placementOptions.includes(placement)) {
       throw new GenesisError(400, Code.InvalidPlacementOption, `"placement_option" must be one of: ${catalog.placementOptions.join(', ')}`);
@@ -104,8 +123,7 @@ export class Instances {
     if (input.password !== undefined && input.password.length < MIN_PASSWORD_LENGTH) {
       throw new GenesisError(400, Code.WeakPassword, `"password" must be at least ${MIN_PASSWORD_LENGTH} characters long`);
     }
-    const diskSize = input.disk_size ?? MIN_DISK_GIB;
-    if (diskSize < MIN_DISK_GIB || diskSize > MAX_DISK_GIB) {
+    if (input.disk_size !== undefined && (input.disk_size < MIN_DISK_GIB || input.disk_size > MAX_DISK_GIB)) {
       throw badRequest(`"disk_size" must be between ${MIN_DISK_GIB} and ${MAX_DISK_GIB} (GiB)`);
     }
     const script = input.metadata?.startup_script;
@@ -118,27 +136,25 @@ export class Instances {
 
     // (creates arrive in bursts: one commit for those that arrive together)
     return kernel.grouped.run(async (trx) => {
-      const image = await this.resolveImage(trx, accountId, input.image, type, input.region);
-      if (diskSize < image.minDisk) {
-        throw badRequest(`"disk_size" must be at least ${image.minDisk} GiB to hold snapshot "${image.id}"`);
-      }
+      const image = await this.resolveImage(trx, accountId, input.image, type, region);
+      const diskSize = bootDiskSize(input.disk_size, image);
       const keys = await this.peers.sshKeys.resolve(trx, accountId, sshKeyIds);
       const groups =
         input.security_groups === undefined
-          ? [await this.peers.securityGroups.ensureDefault(trx, accountId, input.region)]
-          : await this.peers.securityGroups.resolveForAttach(trx, accountId, input.region, input.security_groups);
-      const volumes = await this.peers.volumes.resolveForAttach(trx, accountId, input.region, input.volumes ?? [], null);
+          ? [await this.peers.securityGroups.ensureDefault(trx, accountId, region)]
+          : await this.peers.securityGroups.resolveForAttach(trx, accountId, region, input.security_groups, 'create');
+      const volumes = await this.peers.volumes.resolveForAttach(trx, accountId, region, input.volumes ?? [], null);
       const floating =
         input.floating_ip === undefined
           ? null
-          : await this.peers.floatingIps.resolveForAttach(trx, accountId, input.region, input.floating_ip, null);
+          : await this.peers.floatingIps.resolveForAttach(trx, accountId, region, input.floating_ip, null);
 
       if (!(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
         const limit = await kernel.counters.limit(trx, accountId, Counter.instances);
         throw new GenesisError(403, Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
       }
-      if (!(await kernel.capacity.acquire(trx, CLOUD, input.region, type.id))) {
-        throw new GenesisError(503, Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${input.region}`);
+      if (!(await kernel.capacity.acquire(trx, CLOUD, region, type.id))) {
+        throw new GenesisError(503, Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${region}`);
       }
 
       const now = kernel.clock.now();
@@ -148,7 +164,7 @@ export class Instances {
         name: input.name,
         hostname: input.hostname,
         type: type.id,
-        region: input.region,
+        region,
         placement_option: placement,
         image_id: image.id,
         image_name: image.name,
@@ -158,11 +174,12 @@ export class Instances {
         public_ip: null,
         public_ip_type: input.public_ip_type ?? 'dynamic',
         dns_name: '',
-        is_protected: fromBool(input.is_protected),
+        // (the seed: "Set to true automatically for long-term billed instances")
+        is_protected: fromBool(input.is_protected === true || LONG_TERM_BILLING.includes(billing)),
         disk_size: diskSize,
         destroy_on_shutdown: fromBool(input.destroy_on_shutdown),
         public_ipv6: fromBool(input.public_ipv6),
-        billing_type: input.billing_type ?? 'on-demand',
+        billing_type: billing,
         reservation_id: null,
         metadata: JSON.stringify(input.metadata ?? {}),
         seq: kernel.ids.ordinal(now),
@@ -189,6 +206,7 @@ export class Instances {
       if (row.is_protected) {
         throw new GenesisError(400, Code.TerminationProtected, `instance "${id}" is termination protected: set "is_protected" to false first`);
       }
+      if (row.status === 'deleting') throw alreadyDeleting(Code.OnlyActiveCanBeDeleted, 'instance', id);
       if (!DESTROYABLE.has(row.status)) {
         throw new GenesisError(400, Code.OnlyActiveCanBeDeleted, `instance "${id}" cannot be destroyed while it is ${row.status}`);
       }
@@ -342,6 +360,9 @@ export class Instances {
     }
     const type = catalog.types.get(typeId);
     if (!type) throw new GenesisError(400, Code.ConfigNotAllowed, `instance type "${typeId}" is not allowed: no such type`);
+    if (type.era === 'legacy-large-disk') {
+      throw new GenesisError(400, Code.LegacyLargeDisk, `legacy large disk instance types are currently not supported ("${typeId}"): choose a type with an 80 GiB boot disk and set "disk_size"`);
+    }
     if (type.stock[region] === undefined) {
       throw new GenesisError(400, Code.ConfigNotAllowed, `instance type "${typeId}" is not offered in region ${region}`);
     }

@@ -1,9 +1,9 @@
 import type { Executor } from '../../../kernel/db/store.js';
 import { prepared } from '../../../kernel/db/prepared.js';
 import { parseCidr } from '../../../kernel/ipam.js';
-import { badRequest, Code, GenesisError } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, GenesisError } from '../errors.js';
 import type { SecurityGroupRow } from '../tables.js';
-import type { CreateSecurityGroupInput, UpdateSecurityGroupInput } from '../wire.js';
+import type { CreateSecurityGroupInput, PutSecurityGroupInput, UpdateSecurityGroupInput } from '../wire.js';
 import { Counter, type GenesisContext } from './context.js';
 import { getOwned, linkedInstances, renameLinks } from './owned.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
@@ -99,13 +99,14 @@ export class SecurityGroups {
 
   async create(accountId: string, input: CreateSecurityGroupInput): Promise<SecurityGroupRow> {
     const { catalog, kernel, db } = this.ctx;
-    if (!catalog.regions.has(input.region)) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
+    const region = input.region ?? catalog.defaultRegion;
+    if (!catalog.regions.has(region)) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
     const rules = parseRules(input.rules);
     return db.transaction().execute(async (trx) => {
       const row = await this.insert(trx, accountId, {
         name: input.name,
         description: input.description ?? '',
-        region: input.region,
+        region,
         status: 'creating',
         is_default: 0,
         rules,
@@ -113,6 +114,15 @@ export class SecurityGroups {
       await kernel.lifecycle.schedule(trx, SECURITY_GROUP_KIND, row.id, 'create');
       return row;
     });
+  }
+
+  /**
+   * The official 2023 spec's PUT: name and rules given in full (at least one rule), the
+   * description where given; otherwise the same rules as a PATCH.
+   */
+  async put(accountId: string, id: string, input: PutSecurityGroupInput): Promise<SecurityGroupRow> {
+    if (input.rules.length === 0) throw invalidRule('"rules" must hold at least one rule');
+    return this.update(accountId, id, input);
   }
 
   async update(accountId: string, id: string, input: UpdateSecurityGroupInput): Promise<SecurityGroupRow> {
@@ -138,7 +148,7 @@ export class SecurityGroups {
   async delete(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
     await db.transaction().execute(async (trx) => {
-      await this.lockable(trx, accountId, id, 'deleted');
+      await this.lockable(trx, accountId, id, 'deleted', true);
       const user = (await linkedInstances(trx, 'security_group', [id])).get(id)?.[0];
       if (user) {
         throw new GenesisError(400, Code.SecurityGroupInUse, `security group "${id}" is used by instance "${user.id}" and cannot be deleted`);
@@ -153,9 +163,10 @@ export class SecurityGroups {
   }
 
   /** A group that may be changed: not a default group, and not mid-transition. */
-  private async lockable(trx: Executor, accountId: string, id: string, verb: string): Promise<SecurityGroupRow> {
+  private async lockable(trx: Executor, accountId: string, id: string, verb: string, deleting = false): Promise<SecurityGroupRow> {
     const row = await getOwned(trx, 'genesis_security_groups', accountId, id, Code.SecurityGroupNotFound, 'security group');
     if (row.is_default) throw new GenesisError(400, Code.DefaultSecurityGroup, `security group "${id}" is the default group of ${row.region} and cannot be ${verb}`);
+    if (deleting && row.status === 'deleting') throw alreadyDeleting(Code.SecurityGroupLocked, 'security group', id);
     if (row.status !== 'created' && row.status !== 'error') {
       throw new GenesisError(400, Code.SecurityGroupLocked, `security group "${id}" is locked while it is ${row.status}`);
     }
@@ -190,7 +201,14 @@ export class SecurityGroups {
    * Groups named for attachment to an instance in `region`: each must be the account's, in
    * that region, and settled (not being created or deleted).
    */
-  async resolveForAttach(trx: Executor, accountId: string, region: string, ids: readonly string[]): Promise<SecurityGroupRow[]> {
+  async resolveForAttach(
+    trx: Executor,
+    accountId: string,
+    region: string,
+    ids: readonly string[],
+    /** At creation an unknown group is the seed's 02007 "Invalid security group"; in a PATCH, 02030 (cannot be attached). */
+    during: 'create' | 'update' = 'update',
+  ): Promise<SecurityGroupRow[]> {
     const unique = [...new Set(ids)];
     if (unique.length === 0) return [];
     const rows = (await trx
@@ -202,7 +220,10 @@ export class SecurityGroups {
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const id of unique) {
       const group = byId.get(id);
-      if (!group) throw new GenesisError(400, Code.SecurityGroupsNotAttachable, `security group "${id}" cannot be attached: it does not exist`);
+      if (!group) {
+        if (during === 'create') throw new GenesisError(400, Code.InvalidSecurityGroup, `invalid security group: "${id}" is not one of this account's security groups`);
+        throw new GenesisError(400, Code.SecurityGroupsNotAttachable, `security group "${id}" cannot be attached: it does not exist`);
+      }
       if (group.region !== region) {
         throw new GenesisError(400, Code.RegionsMismatch, `regions mismatch (check security group "${id}": it is in ${group.region}, the instance in ${region})`);
       }

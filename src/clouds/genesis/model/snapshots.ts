@@ -1,5 +1,5 @@
 import type { Executor } from '../../../kernel/db/store.js';
-import { badRequest, Code, GenesisError, notFound } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, GenesisError, notFound } from '../errors.js';
 import type { InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateSnapshotInput } from '../wire.js';
 import { Counter, type GenesisContext } from './context.js';
@@ -148,6 +148,8 @@ export class Snapshots {
       if (name === undefined || name === row.name) return row;
       const now = kernel.clock.now();
       await trx.updateTable('genesis_snapshots').set({ name, updated_at: now }).where('id', '=', id).execute();
+      // Instances booted from it show its name as their image's, as they do keys' and groups' names.
+      await trx.updateTable('genesis_instances').set({ image_name: name }).where('image_id', '=', id).where('account_id', '=', accountId).execute();
       return { ...row, name, updated_at: now };
     });
   }
@@ -157,9 +159,7 @@ export class Snapshots {
     await db.transaction().execute(async (trx) => {
       const row = await this.findOwned(trx, accountId, id);
       if (!row) throw notFound(Code.SnapshotNotFound, 'snapshot', id);
-      if (row.status === 'deleting' || row.status === 'pending_delete') {
-        throw notFound(Code.SnapshotNotFound, 'snapshot', id);
-      }
+      if (row.status === 'deleting' || row.status === 'pending_delete') throw alreadyDeleting(Code.NotAllowed, 'snapshot', id);
       if (row.status === 'creating') {
         throw new GenesisError(400, Code.NotAllowed, `snapshot "${id}" cannot be deleted while it is being created`);
       }

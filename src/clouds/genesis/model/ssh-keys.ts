@@ -127,7 +127,10 @@ export class SshKeys {
     });
   }
 
-  /** Resolves the keys named at instance creation; an unknown one is 02047. */
+  /**
+   * Resolves the keys named at instance creation. An unknown one (or another account's) is the
+   * seed's 02005 "Invalid ssh key", a fault of the create body; 02047 is for the key routes.
+   */
   async resolve(trx: Executor, accountId: string, ids: readonly string[]): Promise<SshKeyRow[]> {
     if (ids.length === 0) return [];
     const rows = (await trx
@@ -139,7 +142,7 @@ export class SshKeys {
     const byId = new Map(rows.map((r) => [r.id, r]));
     const unique = [...new Set(ids)];
     const unknown = unique.find((id) => !byId.has(id));
-    if (unknown !== undefined) throw new GenesisError(404, Code.SshKeyNotFound, `ssh key "${unknown}" not found`);
+    if (unknown !== undefined) throw new GenesisError(400, Code.InvalidSshKey, `invalid ssh key: "${unknown}" is not one of this account's ssh keys`);
     return unique.map((id) => byId.get(id)!);
   }
 }

@@ -1,5 +1,5 @@
 import type { Executor } from '../../../kernel/db/store.js';
-import { badRequest, Code, GenesisError } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, GenesisError } from '../errors.js';
 import type { VolumeRow } from '../tables.js';
 import type { CreateVolumeInput, UpdateVolumeInput } from '../wire.js';
 import { Counter, type GenesisContext } from './context.js';
@@ -40,11 +40,11 @@ export class Volumes {
 
   async create(accountId: string, input: CreateVolumeInput): Promise<VolumeView> {
     const { catalog, kernel, db } = this.ctx;
-    const region = catalog.regions.get(input.region);
+    const region = catalog.regions.get(input.region ?? catalog.defaultRegion);
     if (!region) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
     const type = input.type ?? 'ssd';
     if (!region.volume_types.includes(type)) {
-      throw new GenesisError(400, Code.VolumeTypeUnavailable, `volume type "${type}" is not available in ${input.region} (available: ${region.volume_types.join(', ')})`);
+      throw new GenesisError(400, Code.VolumeTypeUnavailable, `volume type "${type}" is not available in ${region.id} (available: ${region.volume_types.join(', ')})`);
     }
     checkSize(input.size);
     return db.transaction().execute(async (trx) => {
@@ -60,7 +60,7 @@ export class Volumes {
         description: input.description ?? '',
         type,
         size: input.size,
-        region: input.region,
+        region: region.id,
         status: 'creating',
         seq: kernel.ids.ordinal(now),
         created_at: now,
@@ -100,6 +100,7 @@ export class Volumes {
     const { db, kernel } = this.ctx;
     await db.transaction().execute(async (trx) => {
       const row = await this.find(trx, accountId, id);
+      if (row.status === 'deleting') throw alreadyDeleting(Code.VolumeLocked, 'volume', id);
       const holder = (await linkedInstances(trx, 'volume', [id])).get(id)?.[0];
       if (holder) {
         throw new GenesisError(400, Code.VolumeAttached, `volume "${id}" is attached to instance "${holder.id}": detach it before deleting`);

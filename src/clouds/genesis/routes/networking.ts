@@ -9,6 +9,7 @@ import {
   IdParam,
   page,
   PageQuery,
+  PutSecurityGroupBody,
   SecurityGroup,
   single,
   UpdateFloatingIpBody,
@@ -47,6 +48,17 @@ export function networkingRoutes(app: App, m: GenesisModel): void {
     },
     async (req) => ({
       security_group: renderSecurityGroup(await m.securityGroups.update(req.accountId, req.params.security_group_id, req.body)),
+    }),
+  );
+  // The official 2023 spec's update: PUT with name and rules (the clients PATCH).
+  app.put(
+    '/security-groups/:security_group_id',
+    {
+      schema: { params: SgParams, body: PutSecurityGroupBody, response: { 200: OneSg } },
+      config: { doc: { operationId: 'PutSecurityGroup', tags: sgTags } },
+    },
+    async (req) => ({
+      security_group: renderSecurityGroup(await m.securityGroups.put(req.accountId, req.params.security_group_id, req.body)),
     }),
   );
   app.delete(

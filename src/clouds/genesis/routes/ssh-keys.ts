@@ -2,7 +2,7 @@ import type { App } from '../../../http/types.js';
 import type { GenesisModel } from '../model/index.js';
 import { pageRequest } from '../model/pagination.js';
 import { renderPage, renderSshKey } from '../render.js';
-import { CreateSshKeyBody, IdParam, page, PageQuery, SshKey, UpdateSshKeyBody } from '../wire.js';
+import { CreateSshKeyBody, IdParam, page, PageQuery, PutSshKeyBody, SshKey, UpdateSshKeyBody } from '../wire.js';
 
 const tags = ['SSH Keys'];
 const Params = IdParam('ssh_key_id');
@@ -30,6 +30,13 @@ export function sshKeyRoutes(app: App, m: GenesisModel): void {
   app.patch(
     '/ssh-keys/:ssh_key_id',
     { schema: { params: Params, body: UpdateSshKeyBody, response: { 200: SshKey } }, config: { doc: { operationId: 'UpdateSSHKey', tags } } },
+    async (req) => renderSshKey(await m.sshKeys.rename(req.accountId, req.params.ssh_key_id, req.body.name)),
+  );
+
+  // The official 2023 spec's rename: PUT with the name (the clients PATCH).
+  app.put(
+    '/ssh-keys/:ssh_key_id',
+    { schema: { params: Params, body: PutSshKeyBody, response: { 200: SshKey } }, config: { doc: { operationId: 'PutSSHKey', tags } } },
     async (req) => renderSshKey(await m.sshKeys.rename(req.accountId, req.params.ssh_key_id, req.body.name)),
   );
 

@@ -9,6 +9,7 @@ import {
   IdParam,
   page,
   PageQuery,
+  PutVolumeBody,
   single,
   UpdateFilesystemBody,
   UpdateVolumeBody,
@@ -39,6 +40,12 @@ export function storageRoutes(app: App, m: GenesisModel): void {
   app.patch(
     '/volumes/:volume_id',
     { schema: { params: VolumeParams, body: UpdateVolumeBody, response: { 200: OneVolume } }, config: { doc: { operationId: 'UpdateVolume', tags: volumeTags } } },
+    async (req) => ({ volume: renderVolume(await m.volumes.update(req.accountId, req.params.volume_id, req.body)) }),
+  );
+  // The official 2023 spec's update: PUT with name and description (the clients PATCH).
+  app.put(
+    '/volumes/:volume_id',
+    { schema: { params: VolumeParams, body: PutVolumeBody, response: { 200: OneVolume } }, config: { doc: { operationId: 'PutVolume', tags: volumeTags } } },
     async (req) => ({ volume: renderVolume(await m.volumes.update(req.accountId, req.params.volume_id, req.body)) }),
   );
   app.delete(
