@@ -58,7 +58,7 @@ describe('generated bad input against both APIs', () => {
       HANGAR_DEMO_GENESIS_TOKEN: token,
       HANGAR_DEMO_CRUSOE_ACCESS_KEY: crusoe.access_key!,
       HANGAR_DEMO_CRUSOE_SECRET_KEY: crusoe.secret_key!,
-    });
+    }, { timeoutMs: 90_000 });
     const genesis = new HttpClient(server.url + GENESIS, { authorization: `Bearer ${token}` }, genesisSpecValidator());
     const key = await createKey(genesis);
     const instance = await createInstance(genesis, { ssh_keys: [key.id] });
@@ -76,7 +76,7 @@ describe('generated bad input against both APIs', () => {
     };
     operations = [...(await operationsOf(server.url, 'genesis', '/compute/v1')), ...(await operationsOf(server.url, 'crusoe', '/v1alpha5'))];
     console.log(`fuzz seed: ${SEED} (replay with HANGAR_FUZZ_SEED=${SEED}), ${RUNS} requests over ${operations.length} operations`);
-  });
+  }, 120_000);
   afterAll(async () => {
     agent.destroy();
     await server?.stop();
