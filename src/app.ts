@@ -51,7 +51,12 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
     clock: options.clock,
     idSeed: config.idSeed,
     secretKey: config.secretKey,
-    poolSize: config.databasePoolSize,
+    pool: {
+      size: config.databasePoolSize,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      queueTimeoutMs: config.databaseQueueTimeoutMs,
+      queueLimit: config.databaseQueueLimit,
+    },
     log: logger,
   });
   try {
@@ -72,10 +77,19 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       await kernel.reset(seed, freezeAt);
       hangar.demo = await kernel.store.exclusive('bootstrap', () => ensureDemoAccount(kernel, config, runtimes, previous));
     };
-    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, createAccount, reset, demo: () => hangar.demo,
-      prefixes: Object.fromEntries(runtimes.map(({ module }) => [module.name, module.prefix])),
+    const served = runtimes.map(({ module }) => ({ name: module.name, prefix: module.prefix }));
+    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, clouds: served, createAccount, reset, demo: () => hangar.demo });
+    const app = await buildServer({
+      kernel,
+      logger,
+      logFormat: config.logFormat,
+      clouds: runtimes,
+      journal,
+      admin,
+      readCache: config.readCache,
+      requestTimeoutMs: config.requestTimeoutMs,
+      connectionTimeoutMs: config.connectionTimeoutMs,
     });
-    const app = await buildServer({ kernel, logger, logFormat: config.logFormat, clouds: runtimes, journal, admin, readCache: config.readCache });
     await app.ready();
 
     const hangar: Hangar = {

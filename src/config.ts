@@ -1,4 +1,5 @@
 import type { LogFormat } from './http/logging.js';
+import { parseDuration } from './kernel/clock.js';
 import { timingProfiles, type TimingProfile } from './kernel/lifecycle/engine.js';
 
 /** Everything Hangar reads from its environment, parsed once at start-up. */
@@ -8,6 +9,16 @@ export interface Config {
   databaseUrl: string;
   /** PostgreSQL connections per process (HANGAR_DATABASE_POOL_SIZE). */
   databasePoolSize: number;
+  /** How long opening one PostgreSQL connection may take, in ms (HANGAR_DATABASE_CONNECT_TIMEOUT). */
+  databaseConnectTimeoutMs: number;
+  /** How long a request may wait for a free PostgreSQL connection, in ms (HANGAR_DATABASE_QUEUE_TIMEOUT). */
+  databaseQueueTimeoutMs: number;
+  /** How many requests may wait for a free PostgreSQL connection at once (HANGAR_DATABASE_QUEUE_LIMIT). */
+  databaseQueueLimit: number;
+  /** How long a request's headers and body may take to arrive, in ms; 0: no limit (HANGAR_REQUEST_TIMEOUT). */
+  requestTimeoutMs: number;
+  /** How long a connection may stay silent, in ms; 0: no limit (HANGAR_CONNECTION_TIMEOUT). */
+  connectionTimeoutMs: number;
   timings: TimingProfile;
   /** Genesis API requests per second per token; 0 turns the limit off. */
   rateLimit: number;
@@ -50,6 +61,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal = proc
     port: integer(env, 'PORT', 8080, 0, 65535),
     databaseUrl: databaseUrl(env),
     databasePoolSize: integer(env, 'HANGAR_DATABASE_POOL_SIZE', 10, 1, 1000),
+    databaseConnectTimeoutMs: duration(env, 'HANGAR_DATABASE_CONNECT_TIMEOUT', 5_000, 1),
+    databaseQueueTimeoutMs: duration(env, 'HANGAR_DATABASE_QUEUE_TIMEOUT', 30_000, 1),
+    databaseQueueLimit: integer(env, 'HANGAR_DATABASE_QUEUE_LIMIT', 1000, 1, 1_000_000),
+    requestTimeoutMs: duration(env, 'HANGAR_REQUEST_TIMEOUT', 30_000, 0),
+    connectionTimeoutMs: duration(env, 'HANGAR_CONNECTION_TIMEOUT', 0, 0),
     timings,
     rateLimit: integer(env, 'HANGAR_RATE_LIMIT', 10, 0, 1_000_000),
     redisUrl: nonEmpty(env.HANGAR_REDIS_URL),
@@ -150,6 +166,22 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+/** A duration such as "30s", "500ms" or "2m" (a bare number is milliseconds), at least `min` ms. */
+function duration(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  let value: number;
+  try {
+    value = parseDuration(raw);
+  } catch {
+    value = Number.NaN;
+  }
+  if (!(value >= min) || value > 2_147_483_647) {
+    throw new ConfigError(`${name} must be a duration such as "30s", "500ms" or "2m"${min > 0 ? ', more than 0' : ' (0 turns it off)'} (got "${raw}")`);
   }
   return value;
 }

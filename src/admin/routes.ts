@@ -4,11 +4,12 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { Journal } from '../http/journal.js';
 import { ERROR_MEANINGS, OpenApiCollector, type OperationShape } from '../http/openapi.js';
 import type { App } from '../http/types.js';
-import { describeValidation } from '../http/validation.js';
+import { classifyFailure, plainFailureBody } from '../http/failures.js';
 import { parseDuration } from '../kernel/clock.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { timingProfiles, type ProgressMode, type TimingProfile } from '../kernel/lifecycle/engine.js';
 import { StateConflict, StateError, type StateDocument } from '../kernel/state.js';
+import { patternReaches, type FaultRuleInput } from '../kernel/faults.js';
 import { ACCOUNT_STANDINGS, CredentialOptionError, type AccountStanding } from '../kernel/tenancy/accounts.js';
 
 /** What the admin API drives beyond the kernel: account creation and reset include the demo account. */
@@ -16,10 +17,10 @@ export interface AdminDeps {
   kernel: Kernel;
   journal: Journal;
   adminToken: string | null;
+  /** The clouds served and their prefixes: what a fault rule's `cloud` and `path` may name. */
+  clouds: readonly { name: string; prefix: string }[];
   createAccount(name: string): Promise<Record<string, unknown>>;
   reset(seed: string | null, freezeAt: number | null, renewDemo: boolean): Promise<void>;
-  /** Each cloud's API prefix, e.g. {genesis: '/compute/v1'}. */
-  prefixes: Record<string, string>;
   /** The demo account and the credentials this process knows for it. */
   demo(): { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
 }
@@ -93,12 +94,10 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       if (error instanceof AdminError) return reply.code(error.statusCode).send({ code: error.code, message: error.message });
       if (error instanceof StateConflict) return reply.code(409).send({ code: 'conflict', message: error.message });
       if (error instanceof StateError) return reply.code(400).send({ code: 'invalid_state', message: error.message });
-      if (error.validation) {
-        return reply.code(400).send({ code: 'invalid_request', message: describeValidation(error.validation as never, error.validationContext).message });
-      }
-      if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ code: 'invalid_request', message: error.message });
-      request.log.error({ err: error }, 'admin request failed');
-      return reply.code(500).send({ code: 'internal', message: error.message });
+      // Everything else as every API classifies it: a database outage is a 503, not a bad request.
+      const failure = classifyFailure(error);
+      if (failure.kind === 'internal') request.log.error({ err: error }, 'admin request failed');
+      return reply.code(failure.status).send(plainFailureBody(failure));
     });
     app.setNotFoundHandler((request, reply) =>
       reply.code(404).send({ code: 'not_found', message: `no admin route ${request.method} ${request.url.split('?')[0]}` }),
@@ -194,8 +193,8 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
       const { accountId, credentials } = deps.demo();
       if (accountId === null) throw notFound('account', 'demo');
       const base = `${req.protocol}://${req.host}`;
-      const names = Object.keys(deps.prefixes);
-      const clouds = Object.fromEntries(names.map((cloud) => [cloud, { ...(credentials[cloud] ?? {}), url: `${base}${deps.prefixes[cloud]}` }]));
+      const names = deps.clouds.map((c) => c.name);
+      const clouds = Object.fromEntries(deps.clouds.map(({ name, prefix }) => [name, { ...(credentials[name] ?? {}), url: `${base}${prefix}` }]));
       return { account_id: accountId, credentials_known: names.every((c) => Object.keys(credentials[c] ?? {}).length > 0), ...clouds };
     });
 
@@ -328,23 +327,9 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     );
     app.get('/faults', { config: { doc: { operationId: 'listFaults', summary: 'List fault rules and how often each fired', tags: ['Faults'] } } }, async () => ({ faults: await kernel.faults.list() }));
     app.post('/faults', { config: { doc: { operationId: 'addFault', summary: 'Add a fault rule: fail or slow matching calls, or fail a lifecycle transition', tags: ['Faults'] } }, schema: { body: FaultBody } }, async (req, reply) => {
-      const rule = req.body;
-      if (rule.kind !== undefined) {
-        if (!kernel.lifecycle.knows(rule.kind)) throw invalid(unknownKind(rule.kind).message);
-        if (!kernel.lifecycle.knows(rule.kind, rule.transition)) throw invalid(`no lifecycle transition ${rule.kind}.${rule.transition} (transitions: ${transitionsOf(rule.kind)})`);
-        // A rule on a transition that cannot fail would never fire: say so now.
-        const failable = kernel.lifecycle.failable(rule.kind);
-        if (rule.transition === undefined ? failable.length === 0 : !failable.includes(rule.transition)) {
-          throw invalid(`${rule.kind}${rule.transition ? `.${rule.transition}` : ''} cannot fail (transitions that can: ${failable.join(', ') || 'none'})`);
-        }
-      } else if (rule.status === undefined && rule.latency_ms === undefined) {
-        throw invalid('a fault needs "status" (fail the call), "latency_ms" (slow it down), or "kind" (fail a lifecycle transition)');
-      }
-      try {
-        return reply.code(201).send(await kernel.faults.add(rule));
-      } catch (error) {
-        throw invalid((error as Error).message);
-      }
+      const problem = neverFires(req.body, kernel, deps.clouds);
+      if (problem !== null) throw invalid(problem);
+      return reply.code(201).send(await kernel.faults.add(req.body));
     });
     app.delete('/faults', { config: { doc: { operationId: 'clearFaults', summary: 'Remove every fault rule', tags: ['Faults'], noContent: true } } }, async (_req, reply) => {
       await kernel.faults.clear();
@@ -405,6 +390,47 @@ function adminErrors(operation: OperationShape): Record<number, string> {
   if (operation.path.includes('{') || operation.path === '/demo') errors[404] = ERROR_MEANINGS[404];
   if (operation.path === '/state' && operation.method === 'PUT') errors[409] = 'Conflict: the document does not fit this store';
   return errors;
+}
+
+const METHODS = new Set(['*', 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const REQUEST_FIELDS = ['method', 'path', 'status', 'code', 'message', 'latency_ms'] as const;
+
+/** Why a fault rule could never fire (or do nothing when it did), in words naming the field; null for a rule that can. */
+function neverFires(rule: FaultRuleInput, kernel: Kernel, clouds: AdminDeps['clouds']): string | null {
+  const names = clouds.map((c) => c.name);
+  if (rule.cloud !== undefined && !names.includes(rule.cloud)) return `"cloud" must be one of: ${names.join(', ')} (got "${rule.cloud}")`;
+  if (rule.kind !== undefined) return lifecycleRuleProblem(rule, kernel);
+  if (rule.transition !== undefined) return '"transition" needs "kind" (the lifecycle whose transition fails)';
+  if (rule.status === undefined && rule.latency_ms === undefined) {
+    return 'a fault needs "status" (fail the call), "latency_ms" (slow it down), or "kind" (fail a lifecycle transition)';
+  }
+  if (rule.method !== undefined && !METHODS.has(rule.method.toUpperCase())) return `"method" must be an HTTP method or "*" (got "${rule.method}")`;
+  if (rule.path !== undefined) {
+    const watched = clouds.filter((c) => rule.cloud === undefined || c.name === rule.cloud);
+    if (!watched.some((c) => patternReaches(rule.path!, c.prefix))) {
+      const prefixes = watched.map((c) => `${c.prefix} (${c.name})`).join(', ');
+      return `"path" must be under ${watched.length === 1 ? 'the prefix' : 'a prefix'} of the API it watches: ${prefixes} (got "${rule.path}")`;
+    }
+  }
+  return null;
+}
+
+/** A lifecycle rule: a kind (of the rule's cloud, if named) with a transition that can fail, and nothing of a request rule. */
+function lifecycleRuleProblem(rule: FaultRuleInput, kernel: Kernel): string | null {
+  const kind = rule.kind!;
+  const stray = REQUEST_FIELDS.filter((field) => rule[field] !== undefined);
+  if (stray.length > 0) return `a lifecycle fault ("kind") fails a transition, not a call: leave out ${stray.map((f) => `"${f}"`).join(', ')}`;
+  if (!kernel.lifecycle.knows(kind)) return `no lifecycle kind "${kind}" (kinds: ${kernel.lifecycle.describe().map((k) => k.kind).join(', ')})`;
+  if (rule.cloud !== undefined && !kind.startsWith(`${rule.cloud}.`)) return `lifecycle kind "${kind}" is not one of cloud "${rule.cloud}"`;
+  if (rule.transition !== undefined && !kernel.lifecycle.knows(kind, rule.transition)) {
+    return `no lifecycle transition ${kind}.${rule.transition} (transitions: ${kernel.lifecycle.describe().find((k) => k.kind === kind)!.transitions.map((t) => t.name).join(', ')})`;
+  }
+  // A rule on a transition that cannot fail would never fire: say so now.
+  const failable = kernel.lifecycle.failable(kind);
+  if (rule.transition === undefined ? failable.length === 0 : !failable.includes(rule.transition)) {
+    return `${kind}${rule.transition ? `.${rule.transition}` : ''} cannot fail (transitions that can: ${failable.join(', ') || 'none'})`;
+  }
+  return null;
 }
 
 async function describeAccount(kernel: Kernel, id: string, name: string, createdAt: number, standing: AccountStanding) {

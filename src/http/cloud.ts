@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import type { Kernel } from '../kernel/kernel.js';
+import type { Failure } from './failures.js';
 
 /**
  * A cloud is a room with one door: this interface. It gets the kernel, registers its tables,
@@ -18,6 +19,11 @@ export interface CloudModule {
 export interface CloudRuntime {
   /** Routes, auth, error rendering and rate limits of this cloud, mounted at its prefix. */
   readonly plugin: FastifyPluginAsync;
+  /**
+   * A failure answered outside the plugin's own handlers (a URL that does not decode, a request
+   * that timed out, a path under the prefix that normalises out of it), in this cloud's error body.
+   */
+  renderFailure(failure: Failure): { status: number; body: unknown };
   /**
    * Makes sure credentials pinned by the environment (e.g. HANGAR_DEMO_GENESIS_TOKEN) exist on
    * the demo account of a store that already has one; returns them for the banner, or null.

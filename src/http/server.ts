@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyServerFactory, type RawServerDefault } from 'fastify';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyServerFactory, type RawServerDefault } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { sql } from 'kysely';
@@ -14,6 +15,8 @@ import { registerDocs } from './docs.js';
 import { ReadCache, type KeptAnswer } from './read-cache.js';
 import { requestLogger, type LogFormat } from './logging.js';
 import { dashboardMetrics } from './metrics.js';
+import { classifyFailure, plainFailureBody, RequestFailure, type Failure } from './failures.js';
+import { refuseNulInParts } from './nul.js';
 import './types.js';
 
 export interface ServerOptions {
@@ -27,13 +30,18 @@ export interface ServerOptions {
   admin: FastifyPluginAsync;
   /** Whether polled GETs may be answered from memory (HANGAR_READ_CACHE; the store must support it). */
   readCache?: boolean;
+  /** How long a request (its headers and body) may take to arrive, in ms (0: no limit). */
+  requestTimeoutMs?: number;
+  /** How long a connection may stay silent, in ms (0: no limit). */
+  connectionTimeoutMs?: number;
 }
 
 /**
  * Assembles the HTTP server: each cloud's plugin under its prefix, health and readiness
  * probes, Prometheus metrics, and the landing page.
  */
-export async function buildServer({ kernel, logger, logFormat = 'json', clouds, journal, admin, readCache: caching = true }: ServerOptions) {
+export async function buildServer(options: ServerOptions) {
+  const { kernel, logger, logFormat = 'json', clouds, journal, admin, readCache: caching = true } = options;
   // Repeated reads are answered from memory where the store can tell that nothing changed
   // (SQLite); the routes clients poll opt in (config.cache), and the cloud's auth says until
   // when a credential's answers may be replayed (request.replayableUntil).
@@ -51,16 +59,46 @@ export async function buildServer({ kernel, logger, logFormat = 'json', clouds, 
           now: () => kernel.clock.now(),
           replayed: (answer, request, startedAt) => recordReplay(answer, request, startedAt),
         });
+  const answers = failureAnswers(clouds.map((c) => ({ prefix: c.module.prefix, render: c.runtime.renderFailure })));
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Fastify's two lines per request (received, completed) are replaced by one of ours
     // (logging.ts), written where the metrics and the journal record the answer.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
-    return503OnClosing: true,
-    ...(readCache && { serverFactory: answeringFirst(readCache) }),
+    requestTimeout,
+    connectionTimeout: options.connectionTimeoutMs ?? 0,
+    // Requests that arrive while the server closes are answered 503 by the hook below, in the
+    // body of the API they called (Fastify's own answer is in its shape).
+    return503OnClosing: false,
+    // A URL that does not decode, a path segment too long: answered before any route is found,
+    // so in the body of the API whose prefix the path starts with.
+    frameworkErrors: (error, request, reply) => answers.reply(error, request, reply),
+    clientErrorHandler: (error, socket) => answers.clientError(error, socket),
+    serverFactory: serving(readCache, requestTimeout),
   }).withTypeProvider<TypeBoxTypeProvider>();
   installValidators(app);
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close');
+    throw new RequestFailure('unavailable', 503, 'the server is shutting down; retry shortly');
+  });
+  // No text the store reads or keeps may hold a NUL (PostgreSQL refuses it, SQLite would keep
+  // it): path parameters and the query are checked before anything else runs, the body once read.
+  app.addHook('onRequest', async (request) => refuseNulInParts(request, ['params', 'query']));
+  app.addHook('preValidation', async (request) => refuseNulInParts(request, ['body']));
+  // A request answered before its body arrived (refused by auth, say) keeps its connection
+  // while the body trickles in; when the request timeout then cuts it off, it must not get a
+  // second answer (a keep-alive client would take it for the next request's).
+  app.addHook('onResponse', async (request) => {
+    if (!request.raw.complete) answeredEarly.add(request.raw.socket);
+    else answeredEarly.delete(request.raw.socket);
+  });
+  app.setErrorHandler((error, request, reply) => answers.reply(error, request, reply));
   // Many scripts send "Content-Type: application/json" on every call, bodyless DELETEs
   // included; an empty body is "no body", not malformed JSON.
   app.removeContentTypeParser('application/json');
@@ -77,9 +115,6 @@ export async function buildServer({ kernel, logger, logFormat = 'json', clouds, 
   app.decorateRequest('replayableUntil', 0);
   app.decorateRequest('readVersion', '');
   if (readCache) {
-    app.addHook('preClose', async () => {
-      closing = true;
-    });
     // The version is taken before the request reads anything: a write that lands while it
     // runs makes its answer out of date before it is kept.
     app.addHook('onRequest', async (request) => {
@@ -147,6 +182,21 @@ export async function buildServer({ kernel, logger, logFormat = 'json', clouds, 
       this.set(await kernel.lifecycle.pending());
     },
   });
+  const poolStats = kernel.store.poolStats;
+  if (poolStats) {
+    new Gauge({
+      name: 'hangar_database_connections',
+      help: 'PostgreSQL pool connections by state (waiting: requests queued for a free connection)',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        const stats = poolStats();
+        this.set({ state: 'open' }, stats.total);
+        this.set({ state: 'idle' }, stats.idle);
+        this.set({ state: 'waiting' }, stats.waiting);
+      },
+    });
+  }
   const prefixes = clouds.map((c) => ({ name: c.module.name, prefix: c.module.prefix }));
   // Each metric's labelled series, kept by its label values: labelling per answer (prom-client
   // validates and hashes the labels each time) cost as much as the rest of a replay's bookkeeping.
@@ -241,8 +291,67 @@ export async function buildServer({ kernel, logger, logFormat = 'json', clouds, 
     { name: 'Hangar admin API', url: '/admin/v1/openapi.json' },
   ]);
 
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not found', path: request.url.split('?')[0] }));
+  app.setNotFoundHandler((request, reply) =>
+    answers.reply(new RequestFailure('not_found', 404, `${request.method} ${request.url.split('?')[0]}`), request, reply),
+  );
   return app;
+}
+
+type Render = (failure: Failure) => { status: number; body: unknown };
+
+/**
+ * Answers failures that no cloud's plugin handles (no route matched, the URL did not decode,
+ * a request timed out, the server is closing): in the error body of the cloud whose prefix the
+ * path is under (the prefix's first segment is enough: `/compute/` is Genesis's, as a client
+ * normalising `/compute/v1/%2e%2e` sends it), and in Hangar's own `{code, message}` elsewhere.
+ */
+/** Connections whose current request was answered before its body had arrived (see the onResponse hook). */
+const answeredEarly = new WeakSet<Socket>();
+
+function failureAnswers(clouds: { prefix: string; render: Render }[]) {
+  const bySegment = new Map(clouds.map((c) => [firstSegment(c.prefix), c.render]));
+  const renderAt = (url: string | undefined, failure: Failure) => {
+    const render = url === undefined ? undefined : bySegment.get(firstSegment(url));
+    return render ? render(failure) : { status: failure.status, body: plainFailureBody(failure) };
+  };
+  return {
+    reply(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+      const failure = classifyFailure(error);
+      if (failure.kind === 'internal') request.log.error({ err: error }, 'request failed');
+      const { status, body } = renderAt(request.raw.url, failure);
+      return reply.code(status).send(body);
+    },
+    /**
+     * A connection's trouble outside any request Fastify handles: a request that did not arrive
+     * within the timeout, headers too large, bytes that are not HTTP. When a request's headers
+     * were read, its URL says which API's body to answer in.
+     */
+    clientError(error: Error & { code?: string }, socket: Socket) {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const failure: Failure =
+        error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? { kind: 'timeout', status: 408, message: 'the request did not arrive in full within the request timeout' }
+          : error.code === 'HPE_HEADER_OVERFLOW'
+            ? { kind: 'too_large', status: 431, message: 'the request headers are too large' }
+            : { kind: 'malformed', status: 400, message: 'the request is not valid HTTP' };
+      const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+      if (socket.writable && !pending?.headersSent && !answeredEarly.has(socket)) {
+        const { status, body } = renderAt(pending?.req?.url, failure);
+        const text = JSON.stringify(body);
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+        );
+      }
+      socket.destroy(error);
+    },
+  };
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+function firstSegment(url: string): string {
+  const path = url.split('?')[0]!;
+  return path.split('/')[1] ?? '';
 }
 
 /** What a route's replays add to the metrics; see `tallies`. */
@@ -255,15 +364,26 @@ interface ReplayTally {
   latency: { observe(seconds: number): void };
 }
 
-/** The server Fastify would make itself, with the kept answers looked up before Fastify's handler. */
-function answeringFirst(readCache: ReadCache): FastifyServerFactory<RawServerDefault> {
+/**
+ * The server Fastify would make itself, with the kept answers (if any) looked up before
+ * Fastify's handler, and the request timeout checked often enough to hold: Node looks for
+ * requests that overran it every `connectionsCheckingInterval` (30 s by default, which would
+ * add up to 30 s to a short timeout).
+ */
+function serving(readCache: ReadCache | null, requestTimeout: number): FastifyServerFactory<RawServerDefault> {
   return (handler, options) => {
-    const server = createServer((request, response) => {
-      if (!readCache.serve(request, response)) handler(request, response);
-    });
-    const timeouts = options as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
+    const headersTimeout = requestTimeout === 0 ? 60_000 : Math.min(60_000, requestTimeout);
+    const connectionsCheckingInterval = requestTimeout === 0 ? 30_000 : Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4)));
+    const server = createServer(
+      { requestTimeout, headersTimeout, connectionsCheckingInterval },
+      readCache === null
+        ? handler
+        : (request, response) => {
+            if (!readCache.serve(request, response)) handler(request, response);
+          },
+    );
+    const timeouts = options as { keepAliveTimeout?: number; connectionTimeout?: number };
     server.keepAliveTimeout = timeouts.keepAliveTimeout ?? 72_000;
-    server.requestTimeout = timeouts.requestTimeout ?? 0;
     server.setTimeout(timeouts.connectionTimeout ?? 0);
     return server;
   };

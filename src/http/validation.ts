@@ -16,11 +16,13 @@ export function installValidators(app: FastifyInstance): void {
   addFormats(lenient);
   // Compiled on first use, not at start-up: compiling every route's schemas is most of what
   // start-up costs, and most routes are never called in a given run.
-  app.setValidatorCompiler(({ schema, httpPart }) => {
+  app.setValidatorCompiler(({ schema, httpPart, url }) => {
     const ajv = httpPart === 'body' ? strict : lenient;
+    // (the admin API's numbers are counts and milliseconds of its own: only kept exact)
+    const limit = url.startsWith('/admin/') ? Number.MAX_SAFE_INTEGER : NUMBER_LIMIT;
     let compiled: ValidateFunction | undefined;
     const validate = (data: unknown, context?: Parameters<ValidateFunction>[1]): boolean => {
-      compiled ??= ajv.compile(schema as object);
+      compiled ??= ajv.compile(bounded(schema, limit));
       const valid = compiled(data, context) as boolean;
       validate.errors = compiled.errors;
       return valid;
@@ -37,6 +39,34 @@ export function installValidators(app: FastifyInstance): void {
     let serialize: ((data: unknown) => string) | undefined;
     return (data: unknown) => (serialize ??= fastJsonStringify(schema as object))(data);
   });
+}
+
+/**
+ * The largest number any request field may carry where its schema sets no bound of its own:
+ * a 32-bit integer, as the store's integer columns hold (PostgreSQL refuses more, SQLite would
+ * keep `1e+308`). No field of either API allows more; fields with a smaller range say so.
+ */
+export const NUMBER_LIMIT = 2_147_483_647;
+
+/**
+ * A copy of a request schema in which every number (and integer) without bounds of its own is
+ * bounded to ±limit (NUMBER_LIMIT on the clouds' routes), so `"size": 1e308` or `?page=99999999999999999999` is refused by
+ * validation with a message naming the field, instead of reaching the store.
+ */
+export function bounded(schema: unknown, limit = NUMBER_LIMIT): object {
+  const visit = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (node === null || typeof node !== 'object') return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) out[key] = key === 'enum' || key === 'const' || key === 'default' || key === 'examples' ? value : visit(value);
+    const types = ([] as unknown[]).concat(out.type ?? []);
+    if (types.includes('integer') || types.includes('number')) {
+      if (out.maximum === undefined && out.exclusiveMaximum === undefined) out.maximum = limit;
+      if (out.minimum === undefined && out.exclusiveMinimum === undefined) out.minimum = -limit - 1;
+    }
+    return out;
+  };
+  return visit(schema) as object;
 }
 
 /** Where a validation failure happened and what was wrong, in words a client can act on. */

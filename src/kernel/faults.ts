@@ -69,7 +69,6 @@ export class Faults {
   ) {}
 
   async add(input: FaultRuleInput): Promise<FaultRule> {
-    if (input.path !== undefined) compile(input.path); // reject a bad pattern now, not on a request
     const rule: FaultRule = { ...input, id: this.ids.uuid(), fired: 0 };
     const { id, fired, ...definition } = rule;
     const [last] = await this.db.selectFrom('fault_rules').select((eb) => eb.fn.max<number>('position').as('p')).execute();
@@ -175,6 +174,24 @@ export class Faults {
     rule.fired++;
     return true;
   }
+}
+
+/**
+ * Whether a path pattern can match some path under `prefix` (e.g. `/compute/v1`): its literal
+ * segments agree with the prefix's, a wildcard standing for any. A rule whose pattern cannot
+ * would never fire.
+ */
+export function patternReaches(pattern: string, prefix: string): boolean {
+  const segments = pattern.split('/');
+  const wanted = prefix.split('/');
+  for (let i = 0; i < wanted.length; i++) {
+    const segment = segments[i];
+    if (segment === undefined) return false;
+    if (segment === '**') return true;
+    if (segment === '*' || /^\{[^}]+\}$/.test(segment)) continue;
+    if (segment !== wanted[i]) return false;
+  }
+  return true;
 }
 
 const patterns = new Map<string, RegExp>();

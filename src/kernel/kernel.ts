@@ -7,7 +7,7 @@ import { Faults } from './faults.js';
 import { StateStore, type StateDocument } from './state.js';
 import { migrate, type Migrations } from './db/migrate.js';
 import { kernelMigrations } from './db/schema.js';
-import { openStore, type Store } from './db/store.js';
+import { openStore, type PoolOptions, type Store } from './db/store.js';
 import { IdGenerator } from './ids.js';
 import { Ipam } from './ipam.js';
 import { GroupCommit } from './db/group-commit.js';
@@ -32,7 +32,8 @@ export interface KernelOptions {
   idSeed?: string | null;
   /** HANGAR_SECRET_KEY: the key sealed secrets are kept under (see secrets.ts for the fallbacks). */
   secretKey?: string | null;
-  poolSize?: number;
+  /** PostgreSQL's connection pool (see db/store.ts). */
+  pool?: PoolOptions;
   log: Logger;
 }
 
@@ -61,6 +62,7 @@ export class Kernel {
   private readonly switchableApis = new Set<string>();
   private disabledApis = new Set<string>();
   private readonly recounters: ((trx: Transaction<any>) => Promise<void>)[] = [];
+  private readonly accountCleanups: ((trx: Transaction<any>, accountId: string) => Promise<void>)[] = [];
   private unlisten: (() => Promise<void>) | null = null;
 
   private constructor(
@@ -94,7 +96,7 @@ export class Kernel {
   }
 
   static async open(options: KernelOptions): Promise<Kernel> {
-    const store = await openStore(options.databaseUrl, { poolSize: options.poolSize });
+    const store = await openStore(options.databaseUrl, options.pool);
     let sealingKey: Buffer;
     try {
       await migrate(store.db, 'kernel', kernelMigrations, store.schema);
@@ -125,6 +127,15 @@ export class Kernel {
    */
   onRecount(recounter: (trx: Transaction<any>) => Promise<void>): void {
     this.recounters.push(recounter);
+  }
+
+  /**
+   * What a module gives back when an account is deleted, as its own deletions would (addresses
+   * leased, address pools of its networks, stock): run in the deletion's transaction before the
+   * account's remaining rows are removed.
+   */
+  onAccountDeleted(cleanup: (trx: Transaction<any>, accountId: string) => Promise<void>): void {
+    this.accountCleanups.push(cleanup);
   }
 
   async seed(): Promise<void> {
@@ -216,6 +227,7 @@ export class Kernel {
     return this.db.transaction().execute(async (trx) => {
       const found = await trx.selectFrom('accounts').select('id').where('id', '=', accountId).executeTakeFirst();
       if (!found) return false;
+      for (const cleanup of this.accountCleanups) await cleanup(trx, accountId);
       await this.state.clearAccount(trx, accountId);
       for (const recount of this.recounters) await recount(trx);
       return true;

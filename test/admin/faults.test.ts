@@ -84,11 +84,10 @@ describe('admin API: faults', () => {
     expect((await h.genesis.get(`/instances/${instance.id}`)).status).toBe(200);
     expect(await fired(rest.id)).toBe(2);
 
-    // A rule for another cloud never fires on Genesis.
+    // A rule for another cloud on a Genesis path could never fire: it is refused.
     await admin.delete(`/faults/${rest.id}`);
-    const other = (await admin.post('/faults', { cloud: 'crusoe', path: '/compute/v1/ssh-keys', status: 500 })).body;
+    expect((await admin.post('/faults', { cloud: 'crusoe', path: '/compute/v1/ssh-keys', status: 500 })).status).toBe(400);
     expect((await h.genesis.get('/ssh-keys')).status).toBe(200);
-    expect(await fired(other.id)).toBe(0);
   });
 
   it('scopes a rule to one account', async () => {
@@ -198,5 +197,32 @@ describe('admin API: faults', () => {
     const malformed = await admin.request('POST', '/faults', undefined, { raw: '{"status": 503', headers: { 'content-type': 'application/json' } });
     expect(malformed.status).toBe(400);
     expect((await admin.get('/faults')).body).toEqual({ faults: [] });
+  });
+
+  it('refuses rules that could never fire, naming what is wrong, and adds nothing', async () => {
+    const never: [unknown, RegExp][] = [
+      [{ cloud: 'nope', status: 503 }, /"cloud" must be one of: genesis, crusoe \(got "nope"\)/],
+      [{ cloud: 'genesis', path: '/v1alpha5/locations', status: 503 }, /"path" must be under the prefix of the API it watches: \/compute\/v1 \(genesis\)/],
+      [{ cloud: 'crusoe', path: '/compute/v1/instances', status: 503 }, /\/v1alpha5 \(crusoe\)/],
+      [{ path: '/instances', status: 503 }, /"path" must be under a prefix of the API it watches: \/compute\/v1 \(genesis\), \/v1alpha5 \(crusoe\)/],
+      [{ path: '/compute', status: 503 }, /"path" must be under/],
+      [{ method: 'FETCH', status: 503 }, /"method" must be an HTTP method/],
+      [{ transition: 'boot', status: 503 }, /"transition" needs "kind"/],
+      [{ kind: 'genesis.spaceship' }, /no lifecycle kind "genesis.spaceship"/],
+      [{ kind: 'genesis.instance', transition: 'warp' }, /no lifecycle transition genesis.instance.warp/],
+      [{ kind: 'genesis.instance', transition: 'boot', status: 503 }, /leave out "status"/],
+      [{ kind: 'genesis.instance', cloud: 'crusoe' }, /not one of cloud "crusoe"/],
+    ];
+    for (const [body, message] of never) {
+      const res = await admin.post('/faults', body);
+      expect(res.status, `${JSON.stringify(body)}: ${res.text}`).toBe(400);
+      expect(res.body, JSON.stringify(body)).toEqual({ code: 'invalid_request', message: expect.stringMatching(message) });
+    }
+    expect((await admin.get('/faults')).body).toEqual({ faults: [] });
+    // Wildcards may stand for the prefix: these can fire.
+    for (const path of ['/**', '/*/v1/instances', '/compute/v1/**']) {
+      expect((await admin.post('/faults', { cloud: 'genesis', path, latency_ms: 1 })).status, path).toBe(201);
+    }
+    expect((await admin.delete('/faults')).status).toBe(204);
   });
 });

@@ -16,8 +16,8 @@ describe('Crusoe catalog, organizations, projects, keys, templates, groups and o
   });
   afterAll(() => h.close());
 
-  /** The public address leases a VM holds (owned as `<vm id>:public`). */
-  const publicLeases = (vmId: string) => h.hangar.kernel.db.selectFrom('ip_leases').select('address').where('owner', '=', `${vmId}:public`).execute();
+  /** The public address leases a VM holds (in its location's public pool, owned by its id). */
+  const publicLeases = (vmId: string) => h.hangar.kernel.db.selectFrom('ip_leases').select('address').where('owner', '=', vmId).where('pool', 'like', 'crusoe:%:public').execute();
 
   async function vm(name: string, body: Record<string, unknown> = {}, projectId = P): Promise<any> {
     const res = await c.post(`/projects/${projectId}/compute/vms/instances`, { name, type: 'c1a.2x', location: LOCATION, ssh_public_key: KEY, ...body });

@@ -127,7 +127,7 @@ describe('Crusoe storage and networking: faults, project deletion, stores from b
     expect(snap.status, snap.text).toBe(200);
     await h.advance(5_000);
     expect((await c.get(`/organizations/projects/${S}`)).body.resources).toMatchObject({ instances: { count: 1 }, disks: { count: 2 }, snapshots: { count: 1 }, vpc_networks: { count: 2 } });
-    const owners = [vmRow.id, lb.body.operation.metadata.id, `${subnet.id}:nat`];
+    const owners = [vmRow.id, lb.body.operation.metadata.id, subnet.id];
     expect((await kernel.db.selectFrom('ip_leases').select('owner').where('owner', 'in', owners).execute()).length).toBeGreaterThanOrEqual(3);
 
     expect((await c.delete(`/organizations/projects/${S}`)).status).toBe(200);
@@ -175,7 +175,7 @@ describe('Crusoe storage and networking: faults, project deletion, stores from b
     expect(networks[0].subnets).toContain(nic.subnet);
     expect((await c.get(`${vms}/${old.id}`)).body.network_interfaces[0].ips[0].private_ipv4.address).toBe(address);
     const leases = await kernel.db.selectFrom('ip_leases').select('pool').where('owner', '=', old.id).execute();
-    expect(leases.map((l) => l.pool)).toEqual([`crusoe:subnet:${nic.subnet}`]);
+    expect(leases.map((l) => l.pool).sort()).toEqual([`crusoe:subnet:${nic.subnet}`, `crusoe:${LOCATION}:public`]);
     // Later VMs of that subnet never get the veteran's address.
     for (let i = 0; i < 3; i++) {
       const fresh = await succeeds(h, c, Families.vms, c.post(vms, { name: `rookie-${i}`, type: 'c1a.2x', location: LOCATION, ssh_public_key: KEY }));

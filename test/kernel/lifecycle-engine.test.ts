@@ -80,6 +80,21 @@ describe('the lifecycle engine', () => {
     await expect(kernel.lifecycle.schedule(kernel.db, 'test.nothing', 'w', 'build')).rejects.toThrow(/unknown lifecycle transition/);
   });
 
+  it('refuses an unknown transition in every timing profile and mode, queueing nothing', async () => {
+    for (const profile of ['instant', 'fast', 'realistic'] as const) {
+      kernel.lifecycle.setProfile(profile);
+      for (const mode of [{ mode: 'time' }, { mode: 'manual' }, { mode: 'reads', reads: 2 }] as const) {
+        kernel.lifecycle.setMode('test.widget', mode);
+        await expect(kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w', 'biuld'), `${profile} ${mode.mode}`).rejects.toThrow(/unknown lifecycle transition test.widget.biuld/);
+      }
+    }
+    // (an operator's duration override skips the profile's table: still checked)
+    kernel.lifecycle.setMode('test.widget', { mode: 'time' });
+    kernel.lifecycle.setOverride('test.widget', 'build', 0);
+    await expect(kernel.lifecycle.schedule(kernel.db, 'test.widget', 'w', 'biuld')).rejects.toThrow(/unknown lifecycle transition/);
+    expect(await kernel.lifecycle.pending()).toBe(0);
+  });
+
   it('times transitions by profile, with operator overrides winning', () => {
     expect(kernel.lifecycle.timingProfile).toBe('fast');
     expect(kernel.lifecycle.durationOf('test.widget', 'build')).toBe(1_000);

@@ -2,6 +2,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresSchema, postgresUrl } from '../helpers/process.js';
 import { startHangar, type TestHangar } from '../helpers/hangar.js';
+import { crusoeClient, expectCrusoeError } from '../helpers/crusoe.js';
+import { adminOf } from '../helpers/admin.js';
 
 /** A TCP hop in front of PostgreSQL that the test can cut and restore, as a network outage would. */
 class Hop {
@@ -43,7 +45,7 @@ describe.runIf(postgresUrl && process.env.HANGAR_TEST_ENGINE !== 'sqlite')('Post
     await db?.drop();
   });
 
-  it('answers 503 with the cloud error body while the database is away, and recovers by itself', async () => {
+  it("answers 503 in each API's error body while the database is away (Genesis, Crusoe, admin), and recovers by itself", async () => {
     db = await postgresSchema(postgresUrl!);
     await hop.open();
     const proxied = new URL(db.url);
@@ -51,6 +53,9 @@ describe.runIf(postgresUrl && process.env.HANGAR_TEST_ENGINE !== 'sqlite')('Post
     h = await startHangar({ env: { HANGAR_DATABASE_URL: proxied.toString() } });
     expect((await fetch(`${h.url}/readyz`)).status).toBe(200);
     expect((await h.genesis.get('/instances')).status).toBe(200);
+    const crusoe = crusoeClient(h);
+    const admin = adminOf(h);
+    expect((await crusoe.get('/locations')).status).toBe(200);
 
     await hop.cut();
     const started = Date.now();
@@ -59,7 +64,14 @@ describe.runIf(postgresUrl && process.env.HANGAR_TEST_ENGINE !== 'sqlite')('Post
     const res = await h.genesis.get('/instances');
     expect(res.status).toBe(503);
     expect(res.body).toEqual({ code: expect.any(String), message: expect.stringContaining('store cannot be reached') });
-    expect(Date.now() - started).toBeLessThan(10_000); // answered, not hung
+    // Crusoe in its own body (it answered 500 internal_error before), signed so it gets past the signature check to the store.
+    expectCrusoeError(await crusoe.get('/locations'), 503, 'internal_error', 'store cannot be reached');
+    expectCrusoeError(await crusoe.get(`/projects/${crusoe.projectId}/compute/vms/instances`), 503, 'internal_error', 'store cannot be reached');
+    // The admin API: an outage is not a bad request.
+    const fault = await admin.post('/faults', { cloud: 'genesis', status: 500 });
+    expect(fault.status, fault.text).toBe(503);
+    expect(fault.body).toEqual({ code: 'unavailable', message: expect.stringContaining('store cannot be reached') });
+    expect(Date.now() - started).toBeLessThan(20_000); // answered, not hung
 
     await hop.open(); // same port: the database is back
     const deadline = Date.now() + 15_000;
@@ -68,5 +80,6 @@ describe.runIf(postgresUrl && process.env.HANGAR_TEST_ENGINE !== 'sqlite')('Post
       await new Promise((r) => setTimeout(r, 200));
     }
     expect((await h.genesis.get('/instances')).status).toBe(200);
+    expect((await crusoe.get('/locations')).status).toBe(200);
   }, 60_000);
 });

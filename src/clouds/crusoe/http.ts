@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyRequest 
 import { Type } from '@sinclair/typebox';
 import { ERROR_MEANINGS, OpenApiCollector, type OperationShape } from '../../http/openapi.js';
 import type { App } from '../../http/types.js';
-import { describeValidation } from '../../http/validation.js';
+import { classifyFailure, type Failure } from '../../http/failures.js';
 import { CrusoeError, Reason, reasonForStatus } from './errors.js';
 import { CLOUD } from './model/context.js';
 import type { CrusoeModel } from './model/index.js';
@@ -59,8 +59,6 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
 
     app.addHook('onRequest', async (request) => {
       if (request.is404 || request.routeOptions.config.doc?.public) return;
-      refuseNul('path', request.params);
-      refuseNul('query', request.query);
       const { accountId } = await model.tokens.authenticate({
         method: request.method,
         url: request.raw.url ?? request.url,
@@ -86,18 +84,15 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
       }
     });
 
-    // No text the store reads or keeps may hold a NUL (PostgreSQL refuses it): a 400 naming where it was.
-    app.addHook('preValidation', async (request) => refuseNul('body', request.body));
-
     app.setErrorHandler((error: FastifyError | CrusoeError, request, reply) => {
       const failure = toCrusoeError(error);
       // Unexpected failures are logged with their error id; Crusoe errors raised on purpose are not.
-      if (failure.statusCode >= 500 && !(error instanceof CrusoeError)) request.log.error({ err: error, error_id: failure.errorId }, 'crusoe request failed');
+      if (failure.statusCode === 500 && !(error instanceof CrusoeError)) request.log.error({ err: error, error_id: failure.errorId }, 'crusoe request failed');
       if (request.routeOptions.config?.grpcErrors) return reply.code(failure.statusCode).send(rpcStatus(failure));
       return reply.code(failure.statusCode).send(failure.toJSON());
     });
     app.setNotFoundHandler((request, reply) => {
-      const failure = new CrusoeError(404, Reason.NotFound, `no such route: ${request.method} ${request.url.split('?')[0]}`);
+      const failure = crusoeFailure({ kind: 'not_found', status: 404, message: `${request.method} ${request.url.split('?')[0]}` });
       return reply.code(404).send(failure.toJSON());
     });
 
@@ -149,56 +144,38 @@ export function rpcStatus(failure: CrusoeError) {
   return { code: GRPC_CODES[failure.statusCode] ?? 2, message: failure.message, details: [] as unknown[], reason: failure.reason, error_id: failure.errorId };
 }
 
-function refuseNul(part: 'path' | 'query' | 'body', value: unknown): void {
-  const where = nulAt(value, '');
-  if (where !== null) throw new CrusoeError(400, Reason.BadRequest, `${where === '' ? `the ${part}` : `"${where}"`} must not contain a NUL character (${part})`);
-}
-
-/** Where in a value (a field path, '' for the value itself) a string holds a NUL, or null. */
-function nulAt(value: unknown, path: string, depth = 0): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
-  if (value === null || typeof value !== 'object' || depth > 32) return null;
-  for (const [key, item] of Object.entries(value)) {
-    const child = path === '' ? key : `${path}.${key}`;
-    if (key.includes('\u0000')) return child;
-    const found = nulAt(item, child, depth + 1);
-    if (found !== null) return found;
-  }
-  return null;
-}
-
 function projectIdOf(request: FastifyRequest): string {
   return String((request.params as { project_id?: string }).project_id ?? '');
 }
 
-/** Any failure, in Crusoe terms: its own errors as they are, Fastify's mapped to the nearest status. */
-export function toCrusoeError(error: FastifyError | CrusoeError): CrusoeError {
+/** Any failure, in Crusoe terms: its own errors as they are, the rest classified (http/failures.ts) and given the nearest reason. */
+export function toCrusoeError(error: unknown): CrusoeError {
   if (error instanceof CrusoeError) return error;
-  if (error.validation) {
-    const problem = describeValidation(error.validation as never, error.validationContext);
-    const where = error.validationContext === 'querystring' ? ' (query)' : '';
-    return new CrusoeError(400, Reason.BadRequest, `${problem.message}${where}`);
+  return crusoeFailure(classifyFailure(error));
+}
+
+/** A classified failure as Crusoe answers it. */
+export function crusoeFailure(failure: Failure): CrusoeError {
+  const { status, message } = failure;
+  switch (failure.kind) {
+    case 'invalid':
+    case 'missing':
+    case 'malformed':
+    case 'too_large':
+    case 'timeout':
+      return new CrusoeError(status, Reason.BadRequest, message);
+    case 'not_found':
+      return new CrusoeError(status, Reason.NotFound, `no such route: ${message}`);
+    case 'account_gone':
+      return new CrusoeError(status, Reason.BadCredential, message);
+    case 'conflict':
+      return new CrusoeError(status, Reason.Conflict, message);
+    case 'unavailable':
+    case 'busy':
+      return new CrusoeError(status, Reason.Internal, `service unavailable: ${message}`);
+    case 'client':
+      return new CrusoeError(status, reasonForStatus(status), message);
+    case 'internal':
+      return new CrusoeError(500, Reason.Internal, message);
   }
-  switch (error.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new CrusoeError(400, Reason.BadRequest, `the request body is not valid JSON (${error.message})`);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new CrusoeError(400, Reason.BadRequest, 'send the request body as application/json');
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new CrusoeError(413, Reason.BadRequest, 'the request body is too large');
-  }
-  if (error instanceof SyntaxError) return new CrusoeError(400, Reason.BadRequest, `malformed request: ${error.message}`);
-  // The account vanished under a request in flight (an operator reset the store or deleted it).
-  const dbCode = (error as { code?: string }).code;
-  if (dbCode === 'SQLITE_CONSTRAINT_FOREIGNKEY' || dbCode === '23503') {
-    return new CrusoeError(401, Reason.BadCredential, 'the account no longer exists');
-  }
-  // Two requests raced for the same name: the loser hears what the check would have told it.
-  if (dbCode === 'SQLITE_CONSTRAINT_UNIQUE' || dbCode === '23505') {
-    return new CrusoeError(409, Reason.Conflict, 'a resource with that name already exists (created by a concurrent request)');
-  }
-  const status = error.statusCode ?? 500;
-  if (status < 500) return new CrusoeError(status, reasonForStatus(status), error.message);
-  return new CrusoeError(500, Reason.Internal, 'internal error: the request could not be completed');
 }

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { CloudModule } from '../../http/cloud.js';
 import { CrusoeCatalog } from './catalog.js';
-import { crusoePlugin, PREFIX } from './http.js';
+import { crusoePlugin, crusoeFailure, PREFIX } from './http.js';
 import { crusoeLifecycles } from './lifecycles.js';
 import { ACCESS_KEY_KIND, CLOUD, Counter, publicPool, type CrusoeContext } from './model/context.js';
 import { createModel, type CrusoeModel } from './model/index.js';
@@ -80,6 +80,7 @@ export const crusoeCloud: CloudModule = {
       );
     });
     kernel.onRecount((trx) => recount(trx, model));
+    kernel.onAccountDeleted((trx, accountId) => model.projects.purgeAccount(trx, accountId));
 
     const { crusoeAccessKey: pinnedAccess, crusoeSecretKey: pinnedSecret } = config.demo;
     const pinned = pinnedAccess && pinnedSecret ? { accessKey: pinnedAccess, secretKey: pinnedSecret } : undefined;
@@ -92,6 +93,10 @@ export const crusoeCloud: CloudModule = {
 
     return {
       plugin: crusoePlugin(model),
+      renderFailure: (failure) => {
+        const error = crusoeFailure(failure);
+        return { status: error.statusCode, body: error.toJSON() };
+      },
       /**
        * Makes sure the pinned key pair works for the demo account of an existing store (and that
        * the account has its Crusoe organization and project, for a store made before Crusoe

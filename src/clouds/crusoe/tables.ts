@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { KernelTables } from '../../kernel/db/schema.js';
 import type { Migrations } from '../../kernel/db/migrate.js';
 
@@ -724,6 +724,27 @@ export const crusoeMigrations: Migrations = {
         .addPrimaryKeyConstraint('crusoe_references_pk', ['referrer_id', 'target_id'])
         .execute();
       await db.schema.createIndex('crusoe_references_target').on('crusoe_references').column('target_id').execute();
+    },
+  },
+  /**
+   * Lease owners are plain resource ids: a VM's public address was leased to `<vm id>:public`
+   * and a NAT gateway's to `<subnet id>:nat`, which nothing keyed by the resource's id (an
+   * account's deletion, an export of its rows) recognised as the resource's. Leases of VMs
+   * and subnets that no longer exist (left by account deletions that missed them) are
+   * given back.
+   */
+  '0003_crusoe_plain_lease_owners': {
+    async up(db: Kysely<any>) {
+      for (const suffix of [':public', ':nat']) {
+        await sql`
+          update ip_leases set owner = substr(owner, 1, length(owner) - ${suffix.length})
+          where pool like 'crusoe:%' and owner like ${`%${suffix}`}`.execute(db);
+      }
+      await sql`
+        delete from ip_leases
+        where pool like 'crusoe:%:public'
+          and owner not in (select id from crusoe_vms)
+          and owner not in (select id from crusoe_vpc_subnets)`.execute(db);
     },
   },
 };

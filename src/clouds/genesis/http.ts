@@ -1,11 +1,10 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { hashToken, type AccountStanding } from '../../kernel/tenancy/accounts.js';
-import { isStoreUnavailable } from '../../kernel/db/errors.js';
+import { classifyFailure, type Failure } from '../../http/failures.js';
 import { ERROR_MEANINGS, OpenApiCollector, type OperationShape } from '../../http/openapi.js';
 import type { Redis } from 'ioredis';
 import type { App } from '../../http/types.js';
-import { describeValidation } from '../../http/validation.js';
 import { Code, GenesisError } from './errors.js';
 import type { GenesisModel } from './model/index.js';
 import { CLOUD } from './model/context.js';
@@ -109,8 +108,8 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
 
     app.setErrorHandler((error: FastifyError | GenesisError, request, reply) => {
       const failure = toGenesisError(error);
-      // Deliberate answers (out of stock, an injected fault) are not server trouble.
-      if (failure.statusCode >= 500 && !(error instanceof GenesisError)) request.log.error({ err: error }, 'genesis request failed');
+      // Deliberate answers (out of stock, an injected fault) and an unreachable store (503) are not bugs.
+      if (failure.statusCode === 500 && !(error instanceof GenesisError)) request.log.error({ err: error }, 'genesis request failed');
       return reply.code(failure.statusCode).send(failure.toJSON());
     });
     app.setNotFoundHandler((request, reply) => reply.code(404).send(invalidRoute(request.method, request.url).toJSON()));
@@ -163,7 +162,7 @@ function presentedToken(authorization: string | undefined, legacy: string | stri
 }
 
 function invalidRoute(method: string, url: string): GenesisError {
-  return new GenesisError(404, Code.InvalidRoute, `invalid route: ${method} ${url.split('?')[0]}`);
+  return genesisFailure({ kind: 'not_found', status: 404, message: `${method} ${url.split('?')[0]}` });
 }
 
 function hasEmptyParam(params: unknown): boolean {
@@ -196,32 +195,35 @@ function refuseByStanding(standing: AccountStanding, method: string, route: stri
   }
 }
 
-/** Any failure, in Genesis terms: its own errors as they are, Fastify's mapped to the nearest code. */
-export function toGenesisError(error: FastifyError | GenesisError): GenesisError {
+/** Any failure, in Genesis terms: its own errors as they are, the rest classified (http/failures.ts) and given the nearest code. */
+export function toGenesisError(error: unknown): GenesisError {
   if (error instanceof GenesisError) return error;
-  if (error.validation) {
-    const problem = describeValidation(error.validation as never, error.validationContext);
-    return new GenesisError(400, problem.missing ? Code.MissingParameters : Code.BadRequest, problem.message);
+  return genesisFailure(classifyFailure(error));
+}
+
+/** A classified failure as Genesis answers it. */
+export function genesisFailure(failure: Failure): GenesisError {
+  const { status, message } = failure;
+  switch (failure.kind) {
+    case 'invalid':
+      return new GenesisError(status, Code.BadRequest, message);
+    case 'missing':
+      return new GenesisError(status, Code.MissingParameters, message);
+    case 'malformed':
+    case 'too_large':
+    case 'timeout':
+      return new GenesisError(status, Code.MalformedRequest, message.startsWith('malformed request') ? message : `malformed request: ${message}`);
+    case 'not_found':
+      return new GenesisError(status, Code.InvalidRoute, `invalid route: ${message}`);
+    case 'account_gone':
+      return new GenesisError(status, Code.PermissionDeniedAuth, `permission denied: ${message}`);
+    case 'unavailable':
+    case 'busy':
+      return new GenesisError(status, Code.Internal, `service unavailable: ${message}`);
+    case 'conflict':
+    case 'client':
+      return new GenesisError(status, codeForStatus(status), message);
+    case 'internal':
+      return new GenesisError(500, Code.Internal, message);
   }
-  switch (error.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new GenesisError(400, Code.MalformedRequest, `malformed request: the body is not valid JSON (${error.message})`);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new GenesisError(400, Code.MalformedRequest, 'malformed request: send the body as application/json');
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new GenesisError(413, Code.MalformedRequest, 'malformed request: the body is too large');
-  }
-  if (error instanceof SyntaxError) return new GenesisError(400, Code.MalformedRequest, `malformed request: ${error.message}`);
-  if (isStoreUnavailable(error)) {
-    return new GenesisError(503, Code.Internal, 'service unavailable: the store cannot be reached right now; retry shortly');
-  }
-  // The account vanished under a request in flight (an operator reset the store or deleted it).
-  const dbCode = (error as { code?: string }).code;
-  if (dbCode === 'SQLITE_CONSTRAINT_FOREIGNKEY' || dbCode === '23503') {
-    return new GenesisError(401, Code.PermissionDeniedAuth, 'permission denied: the account no longer exists');
-  }
-  const status = error.statusCode ?? 500;
-  if (status < 500) return new GenesisError(status, Code.BadRequest, error.message);
-  return new GenesisError(500, Code.Internal, 'internal error: the request could not be completed');
 }

@@ -2,13 +2,14 @@ import type { CloudModule } from '../../http/cloud.js';
 import { closeRedis, connectRedis } from '../../http/redis.js';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
 import { GenesisCatalog } from './catalog.js';
-import { genesisPlugin, PREFIX, READ_TOKEN_KIND, TOKEN_KIND } from './http.js';
+import { genesisFailure, genesisPlugin, PREFIX, READ_TOKEN_KIND, TOKEN_KIND } from './http.js';
 import { genesisLifecycles } from './lifecycles.js';
 import { privatePool, publicPool, storagePool } from './model/addresses.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
 import { createModel } from './model/index.js';
 import { genesisMigrations, type GenesisDb, type GenesisTables } from './tables.js';
 import type { Transaction } from 'kysely';
+import type { Kernel } from '../../kernel/kernel.js';
 
 /** Quotas a new account starts with: generous, so first use never trips them by accident. */
 const DEFAULT_QUOTAS: Record<string, number> = {
@@ -49,6 +50,29 @@ async function recount(trx: Transaction<any>): Promise<void> {
   }
 }
 
+/**
+ * An account's deletion gives back what its resources hold, as their own deletions would:
+ * instances' and floating IPs' addresses, filesystems' mount endpoints. The kernel then removes
+ * the account's rows, and the recount gives back its stock.
+ */
+async function releaseAccount(kernel: Kernel, trx: Transaction<any>, accountId: string): Promise<void> {
+  const { ipam } = kernel;
+  const instances = await trx.selectFrom('genesis_instances').select(['id', 'region', 'private_ip', 'public_ip']).where('account_id', '=', accountId).execute();
+  for (const i of instances) {
+    await ipam.release(trx, i.id, [
+      [privatePool(i.region), i.private_ip],
+      [publicPool(i.region), i.public_ip],
+    ]);
+  }
+  const floating = await trx.selectFrom('genesis_floating_ips').select(['id', 'region', 'ip_address']).where('account_id', '=', accountId).execute();
+  for (const f of floating) await ipam.release(trx, f.id, [[publicPool(f.region), f.ip_address]]);
+  const filesystems = await trx.selectFrom('genesis_filesystems').select(['id', 'region', 'mount_endpoint_range']).where('account_id', '=', accountId).execute();
+  for (const f of filesystems) {
+    const range = f.mount_endpoint_range === null ? [] : (JSON.parse(f.mount_endpoint_range) as string[]);
+    await ipam.release(trx, f.id, range.map((address) => [storagePool(f.region), address] as const));
+  }
+}
+
 /** The Genesis Cloud Compute API v1, under /compute/v1. */
 export const genesisCloud: CloudModule = {
   name: CLOUD,
@@ -85,6 +109,7 @@ export const genesisCloud: CloudModule = {
       );
     });
     kernel.onRecount((trx) => recount(trx));
+    kernel.onAccountDeleted((trx, accountId) => releaseAccount(kernel, trx, accountId));
 
     const redis = config.rateLimit > 0 && config.redisUrl ? await connectRedis(config.redisUrl) : null;
     const pinned = config.demo.genesisToken;
@@ -112,6 +137,10 @@ export const genesisCloud: CloudModule = {
 
     return {
       plugin: genesisPlugin(model, { rateLimit: config.rateLimit, redis }),
+      renderFailure: (failure) => {
+        const error = genesisFailure(failure);
+        return { status: error.statusCode, body: error.toJSON() };
+      },
       close: () => closeRedis(redis),
       async pinDemoCredentials(accountId) {
         if (!pinned) return null;

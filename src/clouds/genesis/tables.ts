@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { KernelTables } from '../../kernel/db/schema.js';
 import type { Migrations } from '../../kernel/db/migrate.js';
+import { storeShape } from '../../kernel/db/tables.js';
 
 /**
  * Genesis Cloud's tables. Every row carries its account; every list is served by an index
@@ -308,4 +309,54 @@ export const genesisMigrations: Migrations = {
       await accountOrdered(db, 'genesis_filesystems');
     },
   },
+  /**
+   * 0001_genesis was edited in place twice after it first landed (filesystems arrived, and every
+   * list gained its `seq` creation order), so a store created by the first Hangar never got
+   * them. This adds what such a store lacks and leaves an up-to-date one alone: the
+   * filesystems table, and `seq` on each table that has none, filled in the order the lists
+   * had then (creation time, then id) as the ordinal would have numbered them (microseconds,
+   * one apart within a millisecond), with the indexes on it. Named to run right after 0001,
+   * before any later migration that may rely on what it adds.
+   */
+  '0001_genesis_catch_up': {
+    async up(db: Kysely<any>) {
+      const shape = await storeShape(db);
+      for (const table of SEQ_TABLES) {
+        if (!shape.hasTable(table) || shape.hasColumn(table, 'seq')) continue;
+        await db.schema.alterTable(table).addColumn('seq', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+        await sql`
+          update ${sql.table(table)} set seq = ranked.seq
+          from (select id, created_at * 1000 + row_number() over (partition by created_at order by id) - 1 as seq from ${sql.table(table)}) as ranked
+          where ${sql.table(table)}.id = ranked.id`.execute(db);
+        await db.schema.dropIndex(`${table}_account_order`).ifExists().execute();
+        await db.schema.createIndex(`${table}_account_order`).on(table).columns(['account_id', 'seq']).execute();
+        if (table === 'genesis_snapshots') {
+          await db.schema.dropIndex('genesis_snapshots_source').ifExists().execute();
+          await db.schema.createIndex('genesis_snapshots_source').on('genesis_snapshots').columns(['source_instance_id', 'seq']).execute();
+        }
+      }
+      if (!shape.hasTable('genesis_filesystems')) {
+        await db.schema
+          .createTable('genesis_filesystems')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('description', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('size', 'integer', (c) => c.notNull())
+          .addColumn('region', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('mount_endpoint_range', 'text')
+          .addColumn('mount_base_path', 'text')
+          .addColumn('seq', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('genesis_filesystems_account_order').on('genesis_filesystems').columns(['account_id', 'seq']).execute();
+      }
+    },
+  },
 };
+
+/** The tables whose lists are ordered by `seq` (filesystems had it from their start). */
+const SEQ_TABLES = ['genesis_instances', 'genesis_snapshots', 'genesis_ssh_keys', 'genesis_security_groups', 'genesis_volumes', 'genesis_floating_ips', 'genesis_filesystems'];

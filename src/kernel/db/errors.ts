@@ -10,5 +10,18 @@ export function isStoreUnavailable(error: unknown): boolean {
     // PostgreSQL: connection exceptions (08xxx), shutdown or crash (57P01-57P03).
     if (/^08/.test(code) || /^57P0[1-3]$/.test(code)) return true;
   }
-  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i.test(message);
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|timeout expired|Client has encountered a connection error|connect ECONNREFUSED/i.test(message)
+  );
 }
+
+/**
+ * Every store connection is taken and a request waited for one longer than the queue allows,
+ * or found the queue full (see db/store.ts): the database is healthy but saturated.
+ */
+export class StoreBusy extends Error {
+  readonly code = STORE_BUSY;
+}
+
+export const STORE_BUSY = 'HANGAR_STORE_BUSY';

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Migrations } from './migrate.js';
+import { storeShape } from './tables.js';
 import type { MeterInterval } from '../metering.js';
 
 /**
@@ -208,6 +209,27 @@ export const kernelMigrations: Migrations = {
     // every lease a boot took.
     async up(db: Kysely<any>) {
       await db.schema.dropIndex('ip_leases_owner').execute();
+    },
+  },
+  /**
+   * 0001_kernel was edited in place after it first landed (lifecycle timers gained `held` and
+   * `reads_left`, and their due index `held` first), so a store created by the first Hangar
+   * never got them. This adds what such a store lacks and leaves an up-to-date one alone.
+   * (Named to run right after 0001 on such a store; migrations are append-only from here on,
+   * see test/kernel/migrations.test.ts.)
+   */
+  '0001_kernel_catch_up': {
+    async up(db: Kysely<any>) {
+      const shape = await storeShape(db);
+      if (!shape.hasColumn('lifecycle_timers', 'held')) {
+        await db.schema.alterTable('lifecycle_timers').addColumn('held', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        // (the due index of that schema is on (due_at, id): the claim query wants held first)
+        await db.schema.dropIndex('lifecycle_timers_due').ifExists().execute();
+        await db.schema.createIndex('lifecycle_timers_due').on('lifecycle_timers').columns(['held', 'due_at', 'id']).execute();
+      }
+      if (!shape.hasColumn('lifecycle_timers', 'reads_left')) {
+        await db.schema.alterTable('lifecycle_timers').addColumn('reads_left', 'integer').execute();
+      }
     },
   },
   '0006_account_standing': {

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import type pgModule from 'pg';
+import { StoreBusy } from './errors.js';
 import { runDirectlyInTransactions } from './prepared.js';
 import { commitWatcher } from './wal-index.js';
 
@@ -50,17 +51,30 @@ export interface Store {
    * the engine cannot tell (PostgreSQL).
    */
   readVersion?(): string;
+  /** The connection pool as it stands (PostgreSQL; undefined on SQLite, which has one connection). */
+  poolStats?(): { size: number; total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
-export interface StoreOptions {
-  /** PostgreSQL connections per process. */
-  poolSize?: number;
+/**
+ * PostgreSQL's connection pool. Opening a connection and waiting for a free one are bounded
+ * apart: a connection that cannot be opened within `connectTimeoutMs` means the database is
+ * unreachable (503), while a burst that finds every connection in use queues for one, up to
+ * `queueLimit` requests waiting at once for up to `queueTimeoutMs` each, and then succeeds.
+ */
+export interface PoolOptions {
+  /** Connections per process (HANGAR_DATABASE_POOL_SIZE). */
+  size?: number;
+  connectTimeoutMs?: number;
+  queueTimeoutMs?: number;
+  queueLimit?: number;
 }
 
-export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
+export const POOL_DEFAULTS = { size: 10, connectTimeoutMs: 5_000, queueTimeoutMs: 30_000, queueLimit: 1_000 } as const;
+
+export async function openStore(url: string, options: PoolOptions = {}): Promise<Store> {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, options.poolSize ?? 10);
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, { ...POOL_DEFAULTS, ...options });
   throw new Error(`HANGAR_DATABASE_URL must start with sqlite: or postgres:// (got "${url}")`);
 }
 
@@ -81,7 +95,7 @@ async function loadPg(): Promise<Pg> {
  * every table in that schema, created if missing: several Hangars, or test runs, can share
  * one database without seeing each other.
  */
-async function openPostgres(url: string, poolSize: number): Promise<Store> {
+async function openPostgres(url: string, options: Required<PoolOptions>): Promise<Store> {
   const pg = await loadPg();
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
@@ -90,8 +104,9 @@ async function openPostgres(url: string, poolSize: number): Promise<Store> {
     throw new Error(`HANGAR_DATABASE_URL: schema must be a lower-case identifier (got "${schema}")`);
   }
   const connectionString = parsed.toString();
+  const connectionTimeoutMillis = options.connectTimeoutMs;
   if (schema !== null) {
-    const client = new pg.Client({ connectionString });
+    const client = new pg.Client({ connectionString, connectionTimeoutMillis });
     await client.connect();
     try {
       await client.query(`create schema if not exists "${schema}"`);
@@ -99,11 +114,19 @@ async function openPostgres(url: string, poolSize: number): Promise<Store> {
       await client.end();
     }
   }
+  // pg-pool bounds both the wait for a free connection and the opening of a new one by its
+  // connectionTimeoutMillis: here that is the queue's bound, and each connection is opened
+  // with its own, shorter, connect timeout (a database that does not answer fails fast).
+  class TimedClient extends pg.Client {
+    constructor(config?: pgModule.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis });
+    }
+  }
   const pool = new pg.Pool({
     connectionString,
-    max: poolSize,
-    // Fail fast when the server is away: a request answers 503 instead of hanging.
-    connectionTimeoutMillis: 2000,
+    max: options.size,
+    connectionTimeoutMillis: options.queueTimeoutMs,
+    Client: TimedClient,
     query_timeout: 30_000,
     ...(schema !== null ? { options: `-c search_path="${schema}"` } : {}),
   });
@@ -112,8 +135,8 @@ async function openPostgres(url: string, poolSize: number): Promise<Store> {
   // pool replaces broken clients, so Hangar reconnects by itself.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
-  const notifications = postgresNotifications(pg, connectionString, schema ?? 'public', db);
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: queueing(pool, options) }) });
+  const notifications = postgresNotifications(pg, connectionString, connectionTimeoutMillis, schema ?? 'public', db);
   parsed.password = parsed.password ? '***' : '';
   return {
     db,
@@ -121,21 +144,49 @@ async function openPostgres(url: string, poolSize: number): Promise<Store> {
     location: `postgres ${parsed.host}${parsed.pathname}${schema ? ` (schema ${schema})` : ''}`,
     schema: schema ?? 'public',
     ...notifications,
-    // A session-level advisory lock on a connection of its own, keyed by schema and name.
-    exclusive: (name, fn) =>
-      db.connection().execute(async (connection) => {
+    // A session-level advisory lock on a connection of its own, outside the pool (what `fn`
+    // does needs the pool's connections, all of them with a pool of one), keyed by schema and name.
+    exclusive: async (name, fn) => {
+      const client = new pg.Client({ connectionString, connectionTimeoutMillis });
+      client.on('error', () => undefined);
+      await client.connect();
+      try {
         const key = `${schema ?? 'public'}:${name}`;
-        await sql`select pg_advisory_lock(hashtext(${key}))`.execute(connection);
-        try {
-          return await fn();
-        } finally {
-          await sql`select pg_advisory_unlock(hashtext(${key}))`.execute(connection);
-        }
-      }),
+        await client.query('select pg_advisory_lock(hashtext($1))', [key]);
+        return await fn();
+      } finally {
+        await client.end().catch(() => undefined); // ending the session releases its lock
+      }
+    },
+    poolStats: () => ({ size: options.size, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: async () => {
       await notifications.stopAll();
       await db.destroy();
     },
+  };
+}
+
+/**
+ * The pool as Kysely sees it: a query that finds every connection in use queues for one
+ * (pg-pool's queue, bounded in time by its connectionTimeoutMillis) unless `queueLimit`
+ * requests already wait; either bound reached is a busy store (StoreBusy), not an outage.
+ */
+function queueing(pool: pgModule.Pool, options: Required<PoolOptions>) {
+  return {
+    connect: async () => {
+      if (pool.waitingCount >= options.queueLimit) {
+        throw new StoreBusy(`the store is busy: all ${options.size} connections are in use and ${options.queueLimit} requests wait for one; retry shortly`);
+      }
+      try {
+        return await pool.connect();
+      } catch (error) {
+        if (/timeout exceeded when trying to connect/.test((error as Error).message)) {
+          throw new StoreBusy(`the store is busy: no connection came free within ${options.queueTimeoutMs} ms; retry shortly`);
+        }
+        throw error;
+      }
+    },
+    end: () => pool.end(),
   };
 }
 
@@ -154,7 +205,7 @@ function localNotifications(): Notifications {
  * other and nobody else. The connection comes back by itself after an outage, and a handler
  * is called on reconnection too: whatever was said meanwhile was missed, so reload.
  */
-function postgresNotifications(pg: Pg, connectionString: string, schema: string, db: Kysely<any>): Notifications & { stopAll(): Promise<void> } {
+function postgresNotifications(pg: Pg, connectionString: string, connectionTimeoutMillis: number, schema: string, db: Kysely<any>): Notifications & { stopAll(): Promise<void> } {
   const channel = (topic: string) => `hangar_${createHash('sha256').update(`${schema}:${topic}`).digest('hex').slice(0, 24)}`;
   const stops = new Set<() => Promise<void>>();
   // Our own notifications come back to us too; they carry this id so we can ignore them (the
@@ -169,7 +220,7 @@ function postgresNotifications(pg: Pg, connectionString: string, schema: string,
       let stopped = false;
       let retry: NodeJS.Timeout | null = null;
       const connect = async (): Promise<void> => {
-        const next = new pg.Client({ connectionString });
+        const next = new pg.Client({ connectionString, connectionTimeoutMillis });
         next.on('notification', (message) => {
           if (message.payload !== self) handler();
         });

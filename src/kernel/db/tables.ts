@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 import type { Engine } from './store.js';
 
 export interface TableInfo {
@@ -87,4 +87,35 @@ function topological(tables: TableInfo[]): TableInfo[] {
   };
   for (const t of [...tables].sort((a, b) => a.name.localeCompare(b.name))) visit(t, new Set());
   return out;
+}
+
+/**
+ * What a store holds now, for migrations that must find out before they change it (one that
+ * brings a store made by an older schema up to date adds only what is missing). Reads the
+ * current schema on PostgreSQL (the search path a store's connections have).
+ */
+export async function storeShape(db: Kysely<any>): Promise<StoreShape> {
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  const columns = postgres
+    ? await sql<{ table: string; column: string }>`
+        select table_name as "table", column_name as "column" from information_schema.columns where table_schema = current_schema()`.execute(db)
+    : await sql<{ table: string; column: string }>`
+        select m.name as "table", c.name as "column" from sqlite_master m join pragma_table_info(m.name) c where m.type = 'table'`.execute(db);
+  const indexes = postgres
+    ? await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = current_schema()`.execute(db)
+    : await sql<{ name: string }>`select name from sqlite_master where type = 'index'`.execute(db);
+  const tables = new Map<string, Set<string>>();
+  for (const { table, column } of columns.rows) tables.set(table, (tables.get(table) ?? new Set()).add(column));
+  const indexNames = new Set(indexes.rows.map((r) => r.name));
+  return {
+    hasTable: (table) => tables.has(table),
+    hasColumn: (table, column) => tables.get(table)?.has(column) ?? false,
+    hasIndex: (name) => indexNames.has(name),
+  };
+}
+
+export interface StoreShape {
+  hasTable(table: string): boolean;
+  hasColumn(table: string, column: string): boolean;
+  hasIndex(name: string): boolean;
 }

@@ -274,6 +274,9 @@ export class LifecycleEngine {
    * waiting starts (the clock's now unless a chained transition passes its own due time).
    */
   async schedule(trx: Executor, kind: string, resourceId: string, transition: string, from?: number): Promise<number> {
+    // Checked in every timing profile: under `instant` (no duration looked up) a misspelled
+    // name would otherwise be queued and silently dropped when it fell due.
+    this.transition(kind, transition);
     const start = from ?? this.clock.now();
     const due = start + this.durationOf(kind, transition);
     const mode = this.modes.get(kind) ?? { mode: 'time' };

@@ -43,10 +43,9 @@ export const projectCounters = (projectId: string): string[] => [
 export const privatePool = (location: string) => `crusoe:${location}:private`;
 export const publicPool = (location: string) => `crusoe:${location}:public`;
 export const subnetPool = (subnetId: string) => `crusoe:subnet:${subnetId}`;
-/** A subnet's NAT gateway leases its public address under this owner. */
-export const natOwner = (subnetId: string) => `${subnetId}:nat`;
-/** A VM's public address is leased apart so a dynamic one can be given back on stop. */
-export const publicOwner = (vmId: string) => `${vmId}:public`;
+// A lease's owner is the resource's id: a VM's public and private addresses are told apart by
+// their pools (a dynamic public one is given back on stop by pool and address), a subnet's NAT
+// gateway holds its location's public address under the subnet's id.
 
 /** RFC 3339 in UTC with seconds, as the seed's samples show times. */
 export const rfc3339 = (ms: number | string): string => new Date(Number(ms)).toISOString().replace(/\.\d{3}Z$/, 'Z');

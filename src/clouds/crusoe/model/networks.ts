@@ -7,7 +7,6 @@ import {
   defaultGatewayId,
   defaultNetworkId,
   defaultSubnetId,
-  natOwner,
   parseJson,
   privatePool,
   publicPool,
@@ -445,7 +444,7 @@ export class Networks implements OperationHandler {
         let set: Partial<SubnetRow> = { name: params.name, ...release };
         if (params.nat === 'enable' && row.nat_gateway_id === null) set = { ...set, ...(await this.natGateway(trx, row)) };
         if (params.nat === 'disable' && row.nat_gateway_id !== null) {
-          await this.ctx.kernel.ipam.release(trx, natOwner(row.id), [[publicPool(row.location), row.nat_public_ip]]);
+          await this.ctx.kernel.ipam.release(trx, row.id, [[publicPool(row.location), row.nat_public_ip]]);
           set = { ...set, nat_gateway_id: null, nat_public_ip: null, nat_public_ip_id: null };
         }
         await trx.updateTable('crusoe_vpc_subnets').set(set).where('id', '=', row.id).execute();
@@ -483,7 +482,7 @@ export class Networks implements OperationHandler {
 
   private async removeSubnet(trx: Executor, row: SubnetRow): Promise<void> {
     const { ipam } = this.ctx.kernel;
-    if (row.nat_gateway_id !== null) await ipam.release(trx, natOwner(row.id), [[publicPool(row.location), row.nat_public_ip]]);
+    if (row.nat_gateway_id !== null) await ipam.release(trx, row.id, [[publicPool(row.location), row.nat_public_ip]]);
     await ipam.dropPool(trx, subnetPool(row.id));
     await trx.deleteFrom('crusoe_vpc_subnets').where('id', '=', row.id).execute();
   }
@@ -491,7 +490,7 @@ export class Networks implements OperationHandler {
   /** A NAT gateway for the subnet, with a public address of its location. */
   private async natGateway(trx: Executor, row: Pick<SubnetRow, 'id' | 'location'>): Promise<Partial<SubnetRow>> {
     const { kernel } = this.ctx;
-    const address = await kernel.ipam.allocate(trx, publicPool(row.location), natOwner(row.id));
+    const address = await kernel.ipam.allocate(trx, publicPool(row.location), row.id);
     if (address === null) throw conflict(`no public address is free in ${row.location} for a NAT gateway`);
     return { nat_gateway_id: kernel.ids.uuid(), nat_public_ip: address, nat_public_ip_id: kernel.ids.uuid() };
   }

@@ -110,6 +110,16 @@ export class Projects {
     });
   }
 
+  /**
+   * An account's deletion takes its projects as a project's deletion does, each family giving
+   * back what it holds (addresses, subnet pools, stock, metering); the kernel then removes the
+   * account's remaining rows.
+   */
+  async purgeAccount(trx: Transaction<any>, accountId: string): Promise<void> {
+    const rows = (await trx.selectFrom('crusoe_projects').selectAll().where('account_id', '=', accountId).execute()) as ProjectRow[];
+    for (const row of rows) for (const purge of this.purgers) await purge(trx, row);
+  }
+
   private async checkNameFree(trx: Executor, organizationId: string, name: string, except: string | null): Promise<void> {
     let query = trx.selectFrom('crusoe_projects').select('id').where('organization_id', '=', organizationId).where('name', '=', name);
     if (except !== null) query = query.where('id', '!=', except);

@@ -4,7 +4,7 @@ import { badRequest, conflict, CrusoeError, notFound, Reason } from '../errors.j
 import type { VmType } from '../catalog.js';
 import type { OperationRow, ProjectRow, SubnetRow, TemplateRow, VmRow } from '../tables.js';
 import type { BulkCreateInput, CreateInstanceInput, DiskAttachmentInput, DiskTemplateInput, ListInstancesQueryInput, UpdateInstanceInput } from '../wire.js';
-import { CLOUD, Counter, parseJson, privatePool, publicOwner, publicPool, regionOf, subnetPool, type CrusoeContext } from './context.js';
+import { CLOUD, Counter, parseJson, privatePool, publicPool, regionOf, subnetPool, type CrusoeContext } from './context.js';
 import { parseSize, type AttachedDiskView, type Disks } from './disks.js';
 import type { InstanceGroups } from './groups.js';
 import type { Networks } from './networks.js';
@@ -466,7 +466,7 @@ export class Vms implements OperationHandler {
         if (vm.holds_capacity) await this.ctx.kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
         // A dynamic public address goes back to the pool; a static one stays with the VM.
         if (vm.public_ip_type === 'dynamic' && vm.public_ip !== null) {
-          await this.ctx.kernel.ipam.release(trx, publicOwner(vm.id), [[publicPool(vm.location), vm.public_ip]]);
+          await this.ctx.kernel.ipam.release(trx, vm.id, [[publicPool(vm.location), vm.public_ip]]);
           Object.assign(set, { public_ip: null, public_ip_id: null });
         }
         await this.set(trx, vm.id, set);
@@ -657,8 +657,8 @@ export class Vms implements OperationHandler {
     await ipam.release(trx, vm.id, [
       [subnetPool(vm.subnet_id), vm.private_ip],
       [privatePool(vm.location), vm.private_ip],
+      [publicPool(vm.location), vm.public_ip],
     ]);
-    await ipam.release(trx, publicOwner(vm.id), [[publicPool(vm.location), vm.public_ip]]);
   }
 
   /** A VM's addresses as it comes up, keeping any it already holds. */
@@ -666,7 +666,7 @@ export class Vms implements OperationHandler {
     const { kernel } = this.ctx;
     const privateIp = vm.private_ip ?? (await this.peers.networks.allocate(trx, vm.subnet_id, vm.id));
     if (vm.public_ip !== null) return { private_ip: privateIp };
-    const publicIp = await kernel.ipam.allocate(trx, publicPool(vm.location), publicOwner(vm.id));
+    const publicIp = await kernel.ipam.allocate(trx, publicPool(vm.location), vm.id);
     return { private_ip: privateIp, public_ip: publicIp, public_ip_id: publicIp === null ? null : kernel.ids.uuid() };
   }
 

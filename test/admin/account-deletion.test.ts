@@ -1,0 +1,71 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { adminOf } from '../helpers/admin.js';
+import { awaitOperation, newCrusoeAccount } from '../helpers/crusoe.js';
+import { activeInstance, REGION } from '../helpers/genesis.js';
+import { publicKey, startHangar, type TestHangar } from '../helpers/hangar.js';
+
+const LOCATION = 'us-east1-a';
+
+/** Every address lease and address pool of the store, and the stock in use, as sortable text. */
+async function addressBook(h: TestHangar) {
+  const { db } = h.hangar.kernel;
+  const leases = (await db.selectFrom('ip_leases').select(['pool', 'address', 'owner']).execute()).map((l) => `${l.pool} ${l.address} ${l.owner}`).sort();
+  const pools = (await db.selectFrom('ip_pools').select('name').execute()).map((p) => p.name as string).sort();
+  const used = (await db.selectFrom('capacity').select(['cloud', 'region', 'sku', 'used']).where('used', '>', 0).execute()).map((c) => `${c.cloud} ${c.region} ${c.sku} ${c.used}`).sort();
+  return { leases, pools, used };
+}
+
+describe('deleting an account', () => {
+  let h: TestHangar;
+  afterEach(() => h?.close());
+
+  it("gives back everything each cloud made for it (VMs' public addresses, NAT gateways, subnet pools, instances, floating IPs, filesystems, stock)", async () => {
+    h = await startHangar();
+    const before = await addressBook(h);
+
+    const { accountId, client: c } = await newCrusoeAccount(h, 'leaving');
+    const P = c.projectId;
+    const vm = await c.post(`/projects/${P}/compute/vms/instances`, { name: 'vm', type: 'c1a.2x', location: LOCATION, ssh_public_key: publicKey() });
+    expect((await awaitOperation(h, c, P, vm.body.operation)).result.network_interfaces[0].ips[0].public_ipv4.address).toMatch(/\d+\.\d+\.\d+\.\d+/);
+    const net = (await c.post(`/projects/${P}/networking/vpc-networks`, { name: 'prod', cidr: '10.20.0.0/16' })).body.network;
+    const subnet = await c.post(`/projects/${P}/networking/vpc-subnets`, { name: 'nat', cidr: '10.20.1.0/24', location: LOCATION, vpc_network_id: net.id, nat_gateway_enabled: true });
+    expect(subnet.status, subnet.text).toBe(200);
+    expect(subnet.body.subnet.nat_gateways).toHaveLength(1);
+
+    const token = String((await adminOf(h).post(`/accounts/${accountId}/credentials`, { cloud: 'genesis' })).body.token);
+    const genesis = h.genesis.with({ authorization: `Bearer ${token}` });
+    await activeInstance(h, {}, genesis);
+    expect((await genesis.post('/floating-ips', { name: 'ip', region: REGION })).status).toBe(201);
+    expect((await genesis.post('/filesystems', { name: 'fs', size: 10, region: REGION })).status).toBe(201);
+    await h.advance(60_000);
+    const during = await addressBook(h);
+    expect(during.leases.length).toBeGreaterThan(before.leases.length + 5);
+    expect(during.pools.length).toBeGreaterThan(before.pools.length);
+
+    expect((await adminOf(h).delete(`/accounts/${accountId}`)).status).toBe(204);
+    expect(await addressBook(h)).toEqual(before);
+  });
+
+  it("converts the leases of a store made before owners were plain ids, and gives back those of VMs already gone", async () => {
+    h = await startHangar();
+    const { client: c } = await newCrusoeAccount(h, 'old');
+    const P = c.projectId;
+    const made = await c.post(`/projects/${P}/compute/vms/instances`, { name: 'vm', type: 'c1a.2x', location: LOCATION, ssh_public_key: publicKey() });
+    const vm = (await awaitOperation(h, c, P, made.body.operation)).result;
+    const { db } = h.hangar.kernel;
+    const publicPool = `crusoe:${LOCATION}:public`;
+    // As an older Hangar wrote them: the VM's lease under "<vm>:public", and one of a VM its account deletion missed.
+    await db.updateTable('ip_leases').set({ owner: `${vm.id}:public` }).where('pool', '=', publicPool).where('owner', '=', vm.id).execute();
+    await db.insertInto('ip_leases').values({ pool: publicPool, address: 1, owner: 'gone-vm:public' }).execute();
+    await sql`delete from crusoe_migrations where name = '0003_crusoe_plain_lease_owners'`.execute(db);
+    await h.hangar.kernel.migrate('crusoe', (await import('../../src/clouds/crusoe/tables.js')).crusoeMigrations);
+
+    const owners = (await db.selectFrom('ip_leases').select('owner').where('pool', '=', publicPool).execute()).map((l) => l.owner);
+    expect(owners).toEqual([vm.id]);
+    // Released as today's leases are: deleting the VM gives its address back.
+    const deleted = await c.delete(`/projects/${P}/compute/vms/instances/${vm.id}`);
+    await awaitOperation(h, c, P, deleted.body.operation);
+    expect(await db.selectFrom('ip_leases').select('owner').where('pool', '=', publicPool).execute()).toEqual([]);
+  });
+});
