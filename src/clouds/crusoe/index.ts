@@ -61,7 +61,9 @@ export const crusoeCloud: CloudModule = {
     const catalog = CrusoeCatalog.load(config.catalogs.crusoe ?? undefined);
     const ctx: CrusoeContext = { kernel, db: kernel.db as CrusoeDb, catalog, config };
     const model = createModel(ctx, renderers);
-    for (const def of crusoeLifecycles(model)) kernel.lifecycle.register(def);
+    const lifecycles = crusoeLifecycles(model);
+    kernel.lifecycle.register(lifecycles.operation);
+    for (const machine of lifecycles.machines) kernel.lifecycle.registerMachine(machine);
     kernel.counters.defineQuota(Counter.vms, DEFAULT_VM_QUOTA);
 
     kernel.onSeed(async (trx) => {

@@ -3,7 +3,8 @@ import { closeRedis, connectRedis } from '../../http/redis.js';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
 import { GenesisCatalog } from './catalog.js';
 import { genesisFailure, genesisPlugin, PREFIX, READ_TOKEN_KIND, TOKEN_KIND } from './http.js';
-import { genesisLifecycles } from './lifecycles.js';
+import { genesisMachines } from './lifecycles.js';
+import { lifecycleOf } from '../../kernel/lifecycle/machine.js';
 import { privatePool, publicPool, storagePool } from './model/addresses.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
 import { createModel } from './model/index.js';
@@ -83,7 +84,7 @@ export const genesisCloud: CloudModule = {
     const catalog = GenesisCatalog.load(config.catalogs.genesis ?? undefined);
     const ctx: GenesisContext = { kernel, db: kernel.db as GenesisDb, catalog, config };
     const model = createModel(ctx);
-    for (const def of genesisLifecycles(ctx)) kernel.lifecycle.register(def);
+    for (const machine of genesisMachines(ctx)) kernel.lifecycle.registerMachine(machine, lifecycleOf(machine));
     for (const [key, limit] of Object.entries(DEFAULT_QUOTAS)) kernel.counters.defineQuota(key, limit);
     for (const [name, limit] of Object.entries(config.genesisQuotas)) {
       const key = `genesis.${name}`;

@@ -5,6 +5,7 @@ import type { Executor } from '../db/store.js';
 import type { Faults } from '../faults.js';
 import { isStoreUnavailable } from '../db/errors.js';
 import { byShape, paddedList, preparedWrite } from '../db/prepared.js';
+import { transitionOf, type Machine } from './machine.js';
 
 /**
  * The lifecycle engine. Each resource kind declares its states and the timed transitions
@@ -26,19 +27,27 @@ export interface Durations {
   realistic: number;
 }
 
-export interface TransitionContext {
+export interface TransitionContext<Row = Record<string, unknown>> {
   readonly trx: Transaction<any>;
   /** The resource row as it was before the transition. */
-  readonly row: Record<string, unknown>;
+  readonly row: Row;
   /** The instant the transition was due: what the resource records as its update time. */
   readonly at: number;
+  /**
+   * Tells the listeners (`onEntered`), once the batch commits, that a resource entered a state:
+   * what a carried machine's resources do as their carrier's transition applies (a Crusoe VM
+   * as its operation completes). The transition's own row is told without this.
+   */
+  entered(event: Omit<EnteredState, 'transition' | 'at'>): void;
+  /** Whether anyone listens for entered states (an effect skips reading what it would tell otherwise). */
+  readonly watched: boolean;
   /** Schedules a follow-up transition, timed from `at` so chains keep their pace when the clock jumps. */
   schedule(transition: string, options?: { kind?: string; resourceId?: string }): Promise<void>;
   /**
    * The rows this transition moves in the same batch (this one's included), as read before
    * the batch's first transition applied.
    */
-  readonly batch: readonly Record<string, unknown>[];
+  readonly batch: readonly Row[];
   /**
    * What `compute` gives, computed once for the batch's transitions of this kind and name: one
    * lookup for all of `batch` instead of one per transition. What it reads must be something
@@ -47,7 +56,7 @@ export interface TransitionContext {
   shared<T>(key: string, compute: () => Promise<T>): Promise<T>;
 }
 
-export interface TransitionDef {
+export interface TransitionDef<Row = Record<string, unknown>> {
   from: string | readonly string[];
   /** The state after the transition; null removes the resource row. */
   to: string | null;
@@ -58,11 +67,28 @@ export interface TransitionDef {
    * them expecting this batch's changes: the engine reads all the rows a batch moves before
    * its first transition applies, and writes their new states after its last.
    */
-  effect?: (ctx: TransitionContext) => Promise<Record<string, unknown> | void>;
+  effect?: (ctx: TransitionContext<Row>) => Promise<Partial<Row> | Record<string, unknown> | void>;
   /** Where an injected fault sends the resource instead (e.g. `error`); without it the transition cannot fail. */
   failTo?: string;
   /** Runs when the transition fails; may return more columns to set. */
-  onFail?: (ctx: TransitionContext) => Promise<Record<string, unknown> | void>;
+  onFail?: (ctx: TransitionContext<Row>) => Promise<Partial<Row> | Record<string, unknown> | void>;
+}
+
+/**
+ * A resource entered a state: through a timed transition (`transition` names it) or a client's
+ * write (`transition` null: a create inserts it, a delete or stop starts its action). What the
+ * sandbox fabric and the console follow; `kind` is the resource's (its machine's) kind.
+ */
+export interface EnteredState {
+  kind: string;
+  resourceId: string;
+  accountId: string | null;
+  /** The state it left; null: it was just made. */
+  from: string | null;
+  /** The state it is in now; null: it is gone. */
+  to: string | null;
+  transition: string | null;
+  at: number;
 }
 
 /**
@@ -72,21 +98,43 @@ export interface TransitionDef {
  */
 export type ProgressMode = { mode: 'time' } | { mode: 'reads'; reads: number } | { mode: 'manual' };
 
-export interface LifecycleDef {
+/** A kind's timed transitions over the rows of its table (`Row`: what its effects read, without casts). */
+export interface LifecycleDef<Row = any> {
   kind: string;
   table: string;
   statusColumn: string;
-  updatedAtColumn?: string | null;
-  transitions: Record<string, TransitionDef>;
+  /** The column naming a row's account (what a fault rule for one account matches); null: none. */
+  accountColumn: string | null;
+  /** The column a transition stamps with its due time; null: none. */
+  updatedAtColumn: string | null;
+  transitions: Record<string, TransitionDef<Row>>;
+}
+
+/** A kind as `GET /admin/v1/lifecycle` shows it. */
+export interface KindView {
+  kind: string;
+  mode: ProgressMode;
+  /** The states its machine declares (absent for a kind declared without one). */
+  states?: string[];
+  /** Its timed transitions; a carried kind's are its actions, timed by its carrier's transitions. */
+  transitions: { name: string; from: string[]; to?: string | null; ms: number }[];
+  /** What a client asks for, as its machine declares it. */
+  actions?: { name: string; from: string[]; via?: string; to?: string | null; transition: string; ms: number }[];
+  /** The kind whose timers finish this kind's actions. */
+  carrier?: string;
 }
 
 /** What a batch writes once its transitions have run (see `LifecycleEngine.write`). */
 interface BatchWrites {
   logs: LogValues[];
+  /** Each audit entry's account (what the applied-transition listeners are told). */
+  accounts: (string | null)[];
+  /** States resources entered, told to the listeners once the batch commits (kept only while someone listens). */
+  entered: EnteredState[];
   /** Row updates by table and the columns they set ("table column column"): each the row's id, then the values. */
   updates: Map<string, unknown[][]>;
 }
-const newWrites = (): BatchWrites => ({ logs: [], updates: new Map() });
+const newWrites = (): BatchWrites => ({ logs: [], accounts: [], entered: [], updates: new Map() });
 
 /** The rows a batch moves through one kind's transition, and what their effects computed once for all. */
 interface BatchPeers {
@@ -112,6 +160,11 @@ function peersOf(batch: readonly TimerRow[], rows: Map<string, Record<string, un
 export interface AppliedTransition {
   kind: string;
   transition: string;
+  resourceId: string;
+  accountId: string | null;
+  /** The state the resource left, and the one it is in now (null: the resource is gone). */
+  from: string;
+  to: string | null;
   /** An injected fault sent the resource to the transition's failure state. */
   failed: boolean;
   /** How long after its due time it was applied, on Hangar's clock (a clock moved forward shows here). */
@@ -159,6 +212,7 @@ export interface LifecycleEngineOptions {
  */
 const BATCH = { sqlite: 192, postgres: 768 } as const;
 const MAX_DELAY = 2 ** 31 - 1;
+const TIME: ProgressMode = { mode: 'time' };
 /** Row updates written per statement at a batch's end. */
 const UPDATES_PER_STATEMENT = 256;
 /** An audit entry's values, in the order of LOG_COLUMNS. */
@@ -169,7 +223,13 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class LifecycleEngine {
   private readonly defs = new Map<string, LifecycleDef>();
+  private readonly machines = new Map<string, Machine<any>>();
+  /** A timer's `kind.transition` → the machine actions it finishes ([machine kind, action]). */
+  private readonly aliases = new Map<string, [string, string][]>();
   private readonly appliedListeners: ((applied: AppliedTransition) => void)[] = [];
+  private readonly enteredListeners: ((entered: EnteredState) => void)[] = [];
+  /** The states clients' writes entered, by the transaction they were made in (see `transaction`). */
+  private readonly pendingEntered = new WeakMap<object, EnteredState[]>();
   private readonly overrides: Map<string, number>;
   private readonly modes = new Map<string, ProgressMode>();
   private profile: TimingProfile;
@@ -196,6 +256,28 @@ export class LifecycleEngine {
     this.defs.set(def.kind, def);
   }
 
+  /**
+   * Registers a resource's declared machine: its actions become names fault rules, durations
+   * and modes can use, and the admin API shows its states. A machine timed by its own rows
+   * brings its lifecycle (`lifecycleOf`); a carried one's transitions are its carrier's.
+   */
+  registerMachine(machine: Machine<any>, def?: LifecycleDef): void {
+    if (this.machines.has(machine.kind)) throw new Error(`lifecycle machine ${machine.kind} registered twice`);
+    if (def !== undefined) this.register(def);
+    this.machines.set(machine.kind, machine);
+    for (const [name, action] of Object.entries(machine.actions)) {
+      const timer = `${machine.carrier ?? machine.kind}.${transitionOf(name, action)}`;
+      const aliases = this.aliases.get(timer) ?? [];
+      aliases.push([machine.kind, name]);
+      this.aliases.set(timer, aliases);
+    }
+  }
+
+  /** The declared machines (what the events name as kinds). */
+  machine(kind: string): Machine<any> | undefined {
+    return this.machines.get(kind);
+  }
+
   get timingProfile(): TimingProfile {
     return this.profile;
   }
@@ -205,39 +287,88 @@ export class LifecycleEngine {
   }
 
   setOverride(kind: string, transition: string, ms: number | null): void {
-    const key = `${kind}.${transition}`;
+    const [timerKind, timerTransition] = this.resolve(kind, transition) ?? [kind, transition];
+    const key = `${timerKind}.${timerTransition}`;
     if (ms === null) this.overrides.delete(key);
     else this.overrides.set(key, ms);
   }
 
-  /** The kinds and their transitions, with durations and modes as they stand. */
-  describe(): { kind: string; mode: ProgressMode; transitions: { name: string; from: string[]; to: string | null; ms: number }[] }[] {
-    return [...this.defs.values()].map((def) => ({
-      kind: def.kind,
-      mode: this.modes.get(def.kind) ?? { mode: 'time' },
-      transitions: Object.entries(def.transitions).map(([name, t]) => ({
+  /**
+   * The timer (kind and transition) a name stands for: a kind's own transition, or a machine's
+   * action (its own transition, or its carrier's).
+   */
+  private resolve(kind: string, name: string): [string, string] | undefined {
+    if (this.defs.get(kind)?.transitions[name] !== undefined) return [kind, name];
+    const machine = this.machines.get(kind);
+    const action = machine?.actions[name];
+    return action === undefined ? undefined : [machine!.carrier ?? kind, transitionOf(name, action)];
+  }
+
+  /** The kinds and their transitions, with durations and modes as they stand (carried machines after the rest). */
+  describe(): KindView[] {
+    const kinds = [...this.defs.keys(), ...[...this.machines.values()].filter((m) => m.carrier !== undefined).map((m) => m.kind)];
+    return kinds.map((kind) => this.view(kind));
+  }
+
+  private view(kind: string): KindView {
+    const def = this.defs.get(kind);
+    const machine = this.machines.get(kind);
+    const view: KindView = { kind, mode: this.modes.get(kind) ?? { mode: 'time' }, transitions: [] };
+    if (machine) view.states = [...machine.states];
+    view.transitions = def
+      ? Object.entries(def.transitions).map(([name, t]) => ({ name, from: typeof t.from === 'string' ? [t.from] : [...t.from], to: t.to, ms: this.durationOf(kind, name) }))
+      : Object.entries(machine!.actions).map(([name, a]) => ({ name, from: a.via !== undefined ? [a.via] : [...a.from], ...(a.to !== undefined ? { to: a.to } : {}), ms: this.durationOf(kind, name) }));
+    if (machine) {
+      view.actions = Object.entries(machine.actions).map(([name, a]) => ({
         name,
-        from: typeof t.from === 'string' ? [t.from] : [...t.from],
-        to: t.to,
-        ms: this.durationOf(def.kind, name),
-      })),
-    }));
+        from: [...a.from],
+        ...(a.via !== undefined ? { via: a.via } : {}),
+        ...(a.to !== undefined ? { to: a.to } : {}),
+        transition: transitionOf(name, a),
+        ms: this.durationOf(kind, name),
+      }));
+    }
+    if (machine?.carrier !== undefined) view.carrier = machine.carrier;
+    return view;
   }
 
   knows(kind: string, transition?: string): boolean {
-    const def = this.defs.get(kind);
-    return def !== undefined && (transition === undefined || def.transitions[transition] !== undefined);
+    if (!this.defs.has(kind) && !this.machines.has(kind)) return false;
+    return transition === undefined || this.resolve(kind, transition) !== undefined;
   }
 
-  /** The transitions of a kind that an injected fault can make fail (those with a `failTo`). */
+  /**
+   * The transitions of a kind that an injected fault can make fail (those with a `failTo`):
+   * its own, then its machine's actions finished by one.
+   */
   failable(kind: string): string[] {
     const def = this.defs.get(kind);
-    return def ? Object.keys(def.transitions).filter((name) => def.transitions[name]!.failTo !== undefined) : [];
+    const names = def ? Object.keys(def.transitions).filter((name) => def.transitions[name]!.failTo !== undefined) : [];
+    for (const name of Object.keys(this.machines.get(kind)?.actions ?? {})) {
+      const [timerKind, timerTransition] = this.resolve(kind, name)!;
+      if (!names.includes(name) && this.defs.get(timerKind)?.transitions[timerTransition]?.failTo !== undefined) names.push(name);
+    }
+    return names;
   }
 
   setMode(kind: string, mode: ProgressMode): void {
     if (mode.mode === 'time') this.modes.delete(kind);
     else this.modes.set(kind, mode);
+  }
+
+  /** How a timer's transition progresses: its machine's mode when a carried machine has one, else its kind's. */
+  private modeOf(kind: string, transition: string): ProgressMode {
+    if (this.modes.size === 0) return TIME;
+    for (const [machine] of this.aliases.get(`${kind}.${transition}`) ?? []) {
+      const mode = machine !== kind ? this.modes.get(machine) : undefined;
+      if (mode !== undefined) return mode;
+    }
+    return this.modes.get(kind) ?? TIME;
+  }
+
+  /** The names a fault rule can give a timer's transition besides its own: the machine actions it finishes. */
+  private aliasesOf(kind: string, transition: string): readonly (readonly [string, string])[] {
+    return this.aliases.get(`${kind}.${transition}`) ?? [];
   }
 
   /** The operator's settings (profile, modes, durations), to share with other replicas. */
@@ -262,6 +393,7 @@ export class LifecycleEngine {
   }
 
   durationOf(kind: string, transition: string): number {
+    if (this.defs.get(kind)?.transitions[transition] === undefined) [kind, transition] = this.resolve(kind, transition) ?? [kind, transition];
     const override = this.overrides.get(`${kind}.${transition}`);
     if (override !== undefined) return override;
     if (this.profile === 'instant') return 0;
@@ -279,7 +411,7 @@ export class LifecycleEngine {
     this.transition(kind, transition);
     const start = from ?? this.clock.now();
     const due = start + this.durationOf(kind, transition);
-    const mode = this.modes.get(kind) ?? { mode: 'time' };
+    const mode = this.modeOf(kind, transition);
     const held = mode.mode === 'time' ? 0 : 1;
     await this.insertTimer(trx, this.ids.sequential(), kind, resourceId, transition, due, this.clock.now(), held, mode.mode === 'reads' ? mode.reads : null);
     if (!held) this.hint(due);
@@ -287,11 +419,24 @@ export class LifecycleEngine {
   }
 
   /**
+   * A client's write starts a machine's action: the resource entered the state the action
+   * shows meanwhile (told once the write commits, see `transaction`), and the transition that
+   * finishes it is scheduled.
+   */
+  async begin(trx: Executor, kind: string, resourceId: string, action: string, was: { from: string | null; accountId: string | null }): Promise<number> {
+    const machine = this.machines.get(kind);
+    const declared = machine?.carrier === undefined ? machine?.actions[action] : undefined;
+    if (declared === undefined) throw new Error(`unknown lifecycle action ${kind}.${action} (or one its carrier times)`);
+    if (declared.via !== undefined && declared.via !== was.from) this.entered(trx, { kind, resourceId, accountId: was.accountId, from: was.from, to: declared.via, transition: null });
+    return this.schedule(trx, kind, resourceId, transitionOf(action, declared));
+  }
+
+  /**
    * A client read a resource. Under the read-counting mode its pending transition moves on
    * once it has been read often enough; otherwise this costs nothing.
    */
   async noteRead(kind: string, resourceId: string): Promise<boolean> {
-    if (this.modes.get(kind)?.mode !== 'reads') return false;
+    if (this.modes.size === 0 || ![...this.modes].some(([k, m]) => m.mode === 'reads' && (k === kind || this.machines.get(k)?.carrier === kind))) return false;
     await this.db
       .updateTable('lifecycle_timers')
       .set((eb) => ({ reads_left: eb('reads_left', '-', 1) }))
@@ -317,7 +462,11 @@ export class LifecycleEngine {
    */
   async release(filter: { kind?: string; resourceId?: string } = {}): Promise<number> {
     let query = this.db.updateTable('lifecycle_timers').set({ held: 0, due_at: this.clock.now() }).where('held', '=', 1);
-    if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
+    const carried = filter.kind === undefined ? undefined : this.machines.get(filter.kind);
+    if (carried?.carrier !== undefined) {
+      const transitions = Object.entries(carried.actions).map(([name, action]) => transitionOf(name, action));
+      query = query.where('kind', '=', carried.carrier).where('transition', 'in', transitions);
+    } else if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
     if (filter.resourceId !== undefined) query = query.where('resource_id', '=', filter.resourceId);
     await query.execute();
     return this.runDue();
@@ -364,14 +513,58 @@ export class LifecycleEngine {
     this.appliedListeners.push(listener);
   }
 
-  /** After a commit: the transitions it applied, to the listeners. */
-  private committed(logs: LogValues[]): void {
+  /**
+   * Tells `listener` of each state a resource of any kind enters, once the change has
+   * committed: timed transitions, their carried machines' resources, and clients' writes made
+   * through `transaction` (see `entered`).
+   */
+  onEntered(listener: (entered: EnteredState) => void): void {
+    this.enteredListeners.push(listener);
+  }
+
+  /** Whether anyone listens for entered states (callers skip building events when nobody does). */
+  get watched(): boolean {
+    return this.enteredListeners.length > 0;
+  }
+
+  /**
+   * Records, in a write's transaction, that a resource entered a state; told to the listeners
+   * when the transaction made by `transaction` commits (never, if it rolls back).
+   */
+  entered(trx: Executor, event: Omit<EnteredState, 'at'> & { at?: number }): void {
+    if (this.enteredListeners.length === 0) return;
+    const told = { ...event, at: event.at ?? this.clock.now() };
+    const pending = this.pendingEntered.get(trx);
+    // (a write made outside `transaction` is told at once, before it commits)
+    if (pending === undefined) this.tell([told]);
+    else pending.push(told);
+  }
+
+  /** Runs a client's write in a transaction; the states it recorded (`entered`) are told once it commits. */
+  async transaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+    const events: EnteredState[] = [];
+    const result = await this.db.transaction().execute((trx) => {
+      this.pendingEntered.set(trx, events);
+      return fn(trx);
+    });
+    this.tell(events);
+    return result;
+  }
+
+  private tell(events: readonly EnteredState[]): void {
+    for (const event of events) for (const listener of this.enteredListeners) listener(event);
+  }
+
+  /** After a commit: the transitions it applied, and the states entered, to the listeners. */
+  private committed(writes: BatchWrites): void {
+    this.tell(writes.entered);
     if (this.appliedListeners.length === 0) return;
-    for (const [, kind, , transition, , to, dueAt, appliedAt] of logs) {
+    writes.logs.forEach(([, kind, resourceId, transition, from, to, dueAt, appliedAt], i) => {
       const failed = to !== null && this.defs.get(kind)?.transitions[transition]?.failTo === to;
-      const applied: AppliedTransition = { kind, transition, failed, lagMs: Math.max(0, Number(appliedAt) - Number(dueAt)) };
+      const lagMs = Math.max(0, Number(appliedAt) - Number(dueAt));
+      const applied: AppliedTransition = { kind, transition, resourceId, accountId: writes.accounts[i] ?? null, from, to, failed, lagMs };
       for (const listener of this.appliedListeners) listener(applied);
-    }
+    });
   }
 
   async pending(resourceId?: string): Promise<number> {
@@ -439,7 +632,7 @@ export class LifecycleEngine {
       try {
         // Counted apart and added on commit: a rolled-back batch applied nothing.
         let committed = 0;
-        let logs: LogValues[] = [];
+        let done = newWrites();
         await this.db.transaction().execute(async (trx) => {
           batch = await this.dueBatch(trx);
           claimed = true;
@@ -461,12 +654,12 @@ export class LifecycleEngine {
             if (row !== undefined && (await this.applyTo(trx, timer, row, writes, group))) committed++;
           }
           await this.options.batchScope?.close(trx);
-          logs = writes.logs;
+          done = writes;
           await this.write(trx, writes);
         });
         if (batch.length === 0) return applied;
         applied += committed;
-        this.committed(logs);
+        this.committed(done);
         await yieldToIo();
       } catch (error) {
         if (!claimed) throw error;
@@ -479,7 +672,7 @@ export class LifecycleEngine {
               if (await this.applyOne(trx, timer, writes)) applied++;
               await this.write(trx, writes);
             });
-            this.committed(writes.logs);
+            this.committed(writes);
           } catch (error) {
             if (isStoreUnavailable(error)) throw error; // the store is away, not the timer at fault
             this.options.onError?.(error, timer);
@@ -700,6 +893,10 @@ export class LifecycleEngine {
         await this.schedule(trx, options.kind ?? timer.kind, options.resourceId ?? timer.resource_id, next, at);
       },
       batch: peers.rows,
+      entered: (event) => {
+        if (this.enteredListeners.length > 0) writes.entered.push({ ...event, transition: timer.transition, at });
+      },
+      watched: this.enteredListeners.length > 0,
       shared: <T>(key: string, compute: () => Promise<T>) => {
         let result = peers.shared.get(key) as Promise<T> | undefined;
         if (result === undefined) {
@@ -709,19 +906,19 @@ export class LifecycleEngine {
         return result;
       },
     };
-    const accountId = typeof row.account_id === 'string' ? row.account_id : null;
+    const account = def.accountColumn === null ? null : row[def.accountColumn];
+    const accountId = typeof account === 'string' ? account : null;
     const fails =
       transition.failTo !== undefined &&
       this.options.faults !== undefined &&
       !this.options.faults.empty &&
-      (await this.options.faults.forTransition(trx, timer.kind, timer.transition, accountId));
+      (await this.options.faults.forTransition(trx, timer.kind, timer.transition, accountId, this.aliasesOf(timer.kind, timer.transition)));
     if (fails) {
       const changes = (await transition.onFail?.(ctx)) ?? {};
       const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.failTo };
-      const updatedAt = def.updatedAtColumn === undefined ? 'updated_at' : def.updatedAtColumn;
-      if (updatedAt) set[updatedAt] = at;
+      if (def.updatedAtColumn !== null) set[def.updatedAtColumn] = at;
       await this.update(trx, writes, def.table, timer.resource_id, set);
-      writes.logs.push(this.logValues(timer, state, transition.failTo!, at));
+      this.logged(writes, timer, state, transition.failTo!, at, accountId);
       return true;
     }
     const changes = (await transition.effect?.(ctx)) ?? {};
@@ -729,16 +926,18 @@ export class LifecycleEngine {
       await this.deleteRow(def.table)(trx, timer.resource_id);
     } else {
       const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.to };
-      const updatedAt = def.updatedAtColumn === undefined ? 'updated_at' : def.updatedAtColumn;
-      if (updatedAt) set[updatedAt] = at;
+      if (def.updatedAtColumn !== null) set[def.updatedAtColumn] = at;
       await this.update(trx, writes, def.table, timer.resource_id, set);
     }
-    writes.logs.push(this.logValues(timer, state, transition.to, at));
+    this.logged(writes, timer, state, transition.to, at, accountId);
     return true;
   }
 
-  private logValues(timer: TimerRow, from: string, to: string | null, at: number): LogValues {
-    return [this.ids.sequential(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clock.now()];
+  /** A transition applied: its audit entry, and the state entered for whoever listens. */
+  private logged(writes: BatchWrites, timer: TimerRow, from: string, to: string | null, at: number, accountId: string | null): void {
+    writes.logs.push([this.ids.sequential(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clock.now()]);
+    writes.accounts.push(accountId);
+    if (this.enteredListeners.length > 0) writes.entered.push({ kind: timer.kind, resourceId: timer.resource_id, accountId, from, to, transition: timer.transition, at });
   }
 
   /** A batch's audit entries in one statement (nothing reads the log while transitions apply). */

@@ -1,4 +1,6 @@
+import type { ActionDef, Machine } from '../../../kernel/lifecycle/machine.js';
 import { badRequest, conflict } from '../errors.js';
+import { OPERATION_KIND } from './context.js';
 
 /**
  * What the storage and networking resources share: Hangar's own lifecycle states (the wire
@@ -10,6 +12,14 @@ export const ResourceState = {
   Available: 'available',
   Deleting: 'deleting',
 } as const;
+
+/**
+ * A Crusoe resource's machine: its actions are operations (each transition, `<resource>.<action>`,
+ * the operation's), timed by the operation's lifecycle; the family's handler applies them.
+ */
+export function operationMachine<const A extends Record<string, ActionDef<any> & { transition: string }>>(kind: string, table: string, states: readonly string[], actions: A) {
+  return { kind, table, statusColumn: 'state', accountColumn: 'account_id', updatedAtColumn: 'updated_at', carrier: OPERATION_KIND, states, actions } as const satisfies Machine<any>;
+}
 
 /** Names: a DNS label's characters (letters, digits, hyphens, underscores, dots), up to 63. */
 const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;

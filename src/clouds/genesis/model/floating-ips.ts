@@ -41,7 +41,7 @@ export class FloatingIps {
   async create(accountId: string, input: CreateFloatingIpInput): Promise<FloatingIpView> {
     const { catalog, kernel, db } = this.ctx;
     if (!catalog.regions.has(input.region)) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       if (!(await kernel.counters.acquire(trx, accountId, Counter.floatingIps))) {
         const limit = await kernel.counters.limit(trx, accountId, Counter.floatingIps);
         throw new GenesisError(403, Code.MaxStaticIpQuotaReached, `max static public ip quota reached: this account may keep at most ${limit} floating IPs`);
@@ -64,14 +64,14 @@ export class FloatingIps {
         updated_at: now,
       };
       await trx.insertInto('genesis_floating_ips').values(row).execute();
-      await kernel.lifecycle.schedule(trx, FLOATING_IP_KIND, id, 'create');
+      await kernel.lifecycle.begin(trx, FLOATING_IP_KIND, id, 'create', { from: null, accountId });
       return { row, instance: null };
     });
   }
 
   async update(accountId: string, id: string, input: { name?: string; description?: string }): Promise<FloatingIpView> {
     const { db, kernel } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       const set: Partial<FloatingIpRow> = {};
       if (input.name !== undefined && input.name !== row.name) {
@@ -89,7 +89,7 @@ export class FloatingIps {
 
   async delete(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.status === 'deleting') throw alreadyDeleting(Code.NotAllowed, 'floating ip', id);
       const holder = (await linkedInstances(trx, 'floating_ip', [id])).get(id)?.[0];
@@ -100,7 +100,7 @@ export class FloatingIps {
         throw new GenesisError(400, Code.NotAllowed, `floating ip "${id}" cannot be deleted while it is ${row.status}`);
       }
       await trx.updateTable('genesis_floating_ips').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
-      await kernel.lifecycle.schedule(trx, FLOATING_IP_KIND, id, 'delete');
+      await kernel.lifecycle.begin(trx, FLOATING_IP_KIND, id, 'delete', { from: row.status, accountId });
     });
   }
 

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { byShape, prepared, preparedWrite } from '../../../kernel/db/prepared.js';
+import { allows } from '../../../kernel/lifecycle/machine.js';
 import { alreadyDeleting, badRequest, Code, GenesisError, missing, notFound } from '../errors.js';
 import type { InstanceType } from '../catalog.js';
 import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
@@ -25,6 +26,27 @@ export interface InstanceView {
   row: InstanceRow;
   links: InstanceLinkRow[];
 }
+
+const s = 1000;
+
+/**
+ * The instance's machine, as the seeds describe it: creating → active (addresses assigned),
+ * active → stopping → stopped → starting → active, active or error → resetting → active, and
+ * deleting → gone. Durations: `fast` keeps a client's wait loop honest in seconds;
+ * `realistic` is close to the real cloud. (What each state lets a client do is
+ * `allowedActions` below; the checks there name the seed's error codes.)
+ */
+export const INSTANCE_STATES = ['creating', 'active', 'stopping', 'stopped', 'starting', 'resetting', 'deleting', 'error', 'pending_payment'] as const;
+export const INSTANCE_ACTIONS = {
+  create: { from: [], via: 'creating', to: 'active', transition: 'boot', after: { fast: 3 * s, realistic: 90 * s }, failTo: 'error' },
+  start: { from: ['stopped'], via: 'starting', to: 'active', after: { fast: 3 * s, realistic: 45 * s }, failTo: 'error' },
+  stop: { from: ['active'], via: 'stopping', to: 'stopped', after: { fast: 2 * s, realistic: 20 * s } },
+  // A reset comes up as a boot does: an instance reset out of `error` (a failed boot holds
+  // no addresses) gets its addresses and DNS name; one that holds them keeps them.
+  reset: { from: ['active', 'error'], via: 'resetting', to: 'active', after: { fast: 2 * s, realistic: 30 * s } },
+  delete: { from: ['active', 'stopped', 'error', 'pending_payment'], via: 'deleting', to: null, transition: 'destroy', after: { fast: 2 * s, realistic: 15 * s } },
+} as const;
+const INSTANCE = { actions: INSTANCE_ACTIONS };
 
 /** What each status lets a client do, in the order the seed lists them. */
 export function allowedActions(status: string): string[] {
@@ -54,8 +76,6 @@ function bootDiskSize(asked: number | undefined, image: { id: string; minDisk: n
   return size;
 }
 
-/** Statuses from which an instance may be destroyed; the others are mid-transition. */
-const DESTROYABLE = new Set(['active', 'stopped', 'error', 'pending_payment']);
 /** Statuses in which attached resources and the boot disk may change. */
 const RECONFIGURABLE = new Set(['active', 'stopped']);
 
@@ -169,7 +189,7 @@ export class Instances {
         image_id: image.id,
         image_name: image.name,
         os_type: image.osType,
-        status: 'creating',
+        status: INSTANCE_ACTIONS.create.via,
         private_ip: null,
         public_ip: null,
         public_ip_type: input.public_ip_type ?? 'dynamic',
@@ -194,35 +214,35 @@ export class Instances {
         ...(floating ? [link(row.id, 'floating_ip', floating.id, floating.name, 0)] : []),
       ];
       if (links.length > 0) await this.insertLinks(links.length)(trx, ...links.flatMap((l) => LINK_COLUMNS.map((c) => l[c])));
-      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, 'boot');
+      await kernel.lifecycle.begin(trx, INSTANCE_KIND, row.id, 'create', { from: null, accountId });
       return { row, links };
     });
   }
 
   async destroy(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.is_protected) {
         throw new GenesisError(400, Code.TerminationProtected, `instance "${id}" is termination protected: set "is_protected" to false first`);
       }
       if (row.status === 'deleting') throw alreadyDeleting(Code.OnlyActiveCanBeDeleted, 'instance', id);
-      if (!DESTROYABLE.has(row.status)) {
+      if (!allows(INSTANCE, 'delete', row.status)) {
         throw new GenesisError(400, Code.OnlyActiveCanBeDeleted, `instance "${id}" cannot be destroyed while it is ${row.status}`);
       }
       await kernel.lifecycle.cancel(trx, id);
       await trx
         .updateTable('genesis_instances')
-        .set({ status: 'deleting', updated_at: kernel.clock.now() })
+        .set({ status: INSTANCE_ACTIONS.delete.via, updated_at: kernel.clock.now() })
         .where('id', '=', id)
         .execute();
-      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, id, 'destroy');
+      await kernel.lifecycle.begin(trx, INSTANCE_KIND, id, 'delete', { from: row.status, accountId });
     });
   }
 
   async update(accountId: string, id: string, input: UpdateInstanceInput): Promise<InstanceView> {
     const { db, kernel } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.status === 'deleting') {
         throw new GenesisError(400, Code.InstanceCannotBeUpdated, `instance "${id}" cannot be updated while it is being destroyed`);
@@ -262,7 +282,7 @@ export class Instances {
 
   async perform(accountId: string, id: string, action: 'start' | 'stop' | 'reset'): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       const next = this.transitionFor(row, action);
       await trx
@@ -270,31 +290,24 @@ export class Instances {
         .set({ status: next.status, updated_at: kernel.clock.now() })
         .where('id', '=', id)
         .execute();
-      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, id, next.transition);
+      await kernel.lifecycle.begin(trx, INSTANCE_KIND, id, action, { from: row.status, accountId });
     });
   }
 
+  /** The status the action shows meanwhile and the transition that finishes it, if the instance's status allows it. */
   private transitionFor(row: InstanceRow, action: 'start' | 'stop' | 'reset'): { status: string; transition: string } {
     const { id, status } = row;
-    switch (action) {
-      case 'start':
-        if (status === 'active') throw new GenesisError(400, Code.AlreadyStarted, `instance "${id}" is already started`);
-        if (status !== 'stopped') throw new GenesisError(400, Code.CannotBeStarted, `instance "${id}" cannot be started while it is ${status}`);
-        return { status: 'starting', transition: 'start' };
-      case 'stop':
-        if (status !== 'active') throw new GenesisError(400, Code.NotAllowed, `instance "${id}" cannot be stopped while it is ${status}`);
-        return { status: 'stopping', transition: 'stop' };
-      case 'reset':
-        if (status !== 'active' && status !== 'error') {
-          throw new GenesisError(400, Code.NotAllowed, `instance "${id}" cannot be reset while it is ${status}`);
-        }
-        return { status: 'resetting', transition: 'reset' };
+    if (!allows(INSTANCE, action, status)) {
+      if (action === 'start' && status === 'active') throw new GenesisError(400, Code.AlreadyStarted, `instance "${id}" is already started`);
+      const verb = { start: 'started', stop: 'stopped', reset: 'reset' }[action];
+      throw new GenesisError(400, action === 'start' ? Code.CannotBeStarted : Code.NotAllowed, `instance "${id}" cannot be ${verb} while it is ${status}`);
     }
+    return { status: INSTANCE_ACTIONS[action].via, transition: action };
   }
 
   async snapshot(accountId: string, id: string, input: { name: string; replicated_region?: string }): Promise<SnapshotRow> {
     const { db } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.status !== 'active') {
         throw new GenesisError(400, Code.OnlyActiveCanBeSnapshotted, `instance "${id}" must be active to be snapshotted (it is ${row.status})`);

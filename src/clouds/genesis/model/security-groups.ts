@@ -102,7 +102,7 @@ export class SecurityGroups {
     const region = input.region ?? catalog.defaultRegion;
     if (!catalog.regions.has(region)) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
     const rules = parseRules(input.rules);
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.insert(trx, accountId, {
         name: input.name,
         description: input.description ?? '',
@@ -111,7 +111,7 @@ export class SecurityGroups {
         is_default: 0,
         rules,
       });
-      await kernel.lifecycle.schedule(trx, SECURITY_GROUP_KIND, row.id, 'create');
+      await kernel.lifecycle.begin(trx, SECURITY_GROUP_KIND, row.id, 'create', { from: null, accountId });
       return row;
     });
   }
@@ -128,7 +128,7 @@ export class SecurityGroups {
   async update(accountId: string, id: string, input: UpdateSecurityGroupInput): Promise<SecurityGroupRow> {
     const { db, kernel } = this.ctx;
     const rules = input.rules === undefined ? undefined : parseRules(input.rules);
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.lockable(trx, accountId, id, 'updated');
       const set: Partial<SecurityGroupRow> = {};
       if (input.name !== undefined && input.name !== row.name) {
@@ -147,8 +147,8 @@ export class SecurityGroups {
 
   async delete(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
-      await this.lockable(trx, accountId, id, 'deleted', true);
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
+      const group = await this.lockable(trx, accountId, id, 'deleted', true);
       const user = (await linkedInstances(trx, 'security_group', [id])).get(id)?.[0];
       if (user) {
         throw new GenesisError(400, Code.SecurityGroupInUse, `security group "${id}" is used by instance "${user.id}" and cannot be deleted`);
@@ -158,7 +158,7 @@ export class SecurityGroups {
         .set({ status: 'deleting', updated_at: kernel.clock.now() })
         .where('id', '=', id)
         .execute();
-      await kernel.lifecycle.schedule(trx, SECURITY_GROUP_KIND, id, 'delete');
+      await kernel.lifecycle.begin(trx, SECURITY_GROUP_KIND, id, 'delete', { from: group.status, accountId });
     });
   }
 

@@ -75,7 +75,7 @@ export class Snapshots {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw badRequest('"url" must be an absolute http(s) URL of a raw or zstd-compressed raw image');
     }
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       await this.acquireQuota(trx, accountId, Code.MaxQuotaReached);
       return this.insert(trx, {
         account_id: accountId,
@@ -121,7 +121,7 @@ export class Snapshots {
 
   async clone(accountId: string, id: string, input: { name: string; region: string }): Promise<SnapshotRow> {
     this.checkRegion(input.region, 'region');
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const source = await this.findOwned(trx, accountId, id);
       if (!source) throw notFound(Code.SnapshotNotFound, 'snapshot', id);
       if (source.status !== 'created') throw new GenesisError(400, Code.NotAllowed, `snapshot "${id}" cannot be cloned while it is ${source.status}`);
@@ -142,7 +142,7 @@ export class Snapshots {
 
   async rename(accountId: string, id: string, name: string | undefined): Promise<SnapshotRow> {
     const { db, kernel } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.findOwned(trx, accountId, id);
       if (!row) throw notFound(Code.SnapshotNotFound, 'snapshot', id);
       if (name === undefined || name === row.name) return row;
@@ -156,7 +156,7 @@ export class Snapshots {
 
   async delete(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.findOwned(trx, accountId, id);
       if (!row) throw notFound(Code.SnapshotNotFound, 'snapshot', id);
       if (row.status === 'deleting' || row.status === 'pending_delete') throw alreadyDeleting(Code.NotAllowed, 'snapshot', id);
@@ -174,7 +174,7 @@ export class Snapshots {
       }
       await kernel.lifecycle.cancel(trx, id);
       await trx.updateTable('genesis_snapshots').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
-      await kernel.lifecycle.schedule(trx, SNAPSHOT_KIND, id, 'delete');
+      await kernel.lifecycle.begin(trx, SNAPSHOT_KIND, id, 'delete', { from: row.status, accountId });
     });
   }
 
@@ -200,7 +200,7 @@ export class Snapshots {
     const now = kernel.clock.now();
     const row: SnapshotRow = { id: kernel.ids.uuid(), status: 'creating', seq: kernel.ids.ordinal(now), created_at: now, updated_at: now, ...fields };
     await trx.insertInto('genesis_snapshots').values(row).execute();
-    await kernel.lifecycle.schedule(trx, SNAPSHOT_KIND, row.id, 'create');
+    await kernel.lifecycle.begin(trx, SNAPSHOT_KIND, row.id, 'create', { from: null, accountId: row.account_id });
     return row;
   }
 }

@@ -47,7 +47,7 @@ export class Volumes {
       throw new GenesisError(400, Code.VolumeTypeUnavailable, `volume type "${type}" is not available in ${region.id} (available: ${region.volume_types.join(', ')})`);
     }
     checkSize(input.size);
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       if (!(await kernel.counters.acquire(trx, accountId, Counter.volumes))) {
         const limit = await kernel.counters.limit(trx, accountId, Counter.volumes);
         throw new GenesisError(403, Code.MaxQuotaReached, `max quota reached: this account may keep at most ${limit} volumes`);
@@ -67,14 +67,14 @@ export class Volumes {
         updated_at: now,
       };
       await trx.insertInto('genesis_volumes').values(row).execute();
-      await kernel.lifecycle.schedule(trx, VOLUME_KIND, row.id, 'create');
+      await kernel.lifecycle.begin(trx, VOLUME_KIND, row.id, 'create', { from: null, accountId });
       return { row, instances: [] };
     });
   }
 
   async update(accountId: string, id: string, input: UpdateVolumeInput): Promise<VolumeView> {
     const { db, kernel } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.status !== 'created') throw new GenesisError(400, Code.VolumeLocked, `volume "${id}" is locked while it is ${row.status}`);
       const set: Partial<VolumeRow> = {};
@@ -98,7 +98,7 @@ export class Volumes {
 
   async delete(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.status === 'deleting') throw alreadyDeleting(Code.VolumeLocked, 'volume', id);
       const holder = (await linkedInstances(trx, 'volume', [id])).get(id)?.[0];
@@ -109,7 +109,7 @@ export class Volumes {
         throw new GenesisError(400, Code.VolumeLocked, `volume "${id}" is locked while it is ${row.status}`);
       }
       await trx.updateTable('genesis_volumes').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
-      await kernel.lifecycle.schedule(trx, VOLUME_KIND, id, 'delete');
+      await kernel.lifecycle.begin(trx, VOLUME_KIND, id, 'delete', { from: row.status, accountId });
     });
   }
 
