@@ -45,20 +45,7 @@ export const DEMO_ACCOUNT_NAME = 'demo';
  */
 export async function createHangar(config: Config, options: HangarOptions = {}): Promise<Hangar> {
   const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
-  const kernel = await Kernel.open({
-    databaseUrl: config.databaseUrl,
-    timings: config.timings,
-    clock: options.clock,
-    idSeed: config.idSeed,
-    secretKey: config.secretKey,
-    pool: {
-      size: config.databasePoolSize,
-      connectTimeoutMs: config.databaseConnectTimeoutMs,
-      queueTimeoutMs: config.databaseQueueTimeoutMs,
-      queueLimit: config.databaseQueueLimit,
-    },
-    log: logger,
-  });
+  const kernel = await openKernel(config, logger, options.clock);
   try {
     const runtimes: { module: CloudModule; runtime: CloudRuntime }[] = [];
     for (const module of options.clouds ?? allClouds) runtimes.push({ module, runtime: await module.setup(kernel, config) });
@@ -108,18 +95,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
         hangar.url = `http://${host}:${port}`;
         return hangar.url;
       },
-      banner() {
-        const admin = config.adminToken === null ? 'loopback only; HANGAR_ADMIN_TOKEN opens it to the network' : 'send Authorization: Bearer $HANGAR_ADMIN_TOKEN';
-        const lines = [
-          `Hangar is serving on ${hangar.url}  (store: ${kernel.store.location}; timings: ${config.timings})`,
-          `API reference       ${hangar.url}/docs`,
-          `Admin API           ${hangar.url}/admin/v1   (${admin})`,
-          `  cli               npx hangar demo | reset | clock advance 5m | faults add …   (run here it finds this server; elsewhere set:)`,
-          `  HANGAR_URL=${hangar.url}`,
-        ];
-        for (const { module, runtime } of runtimes) lines.push(...(runtime.banner?.(hangar.demo.credentials[module.name] ?? {}, hangar.url) ?? []));
-        return lines;
-      },
+      banner: () => bannerLines(config, hangar, runtimes),
       async close() {
         // Stop accepting, let requests in flight finish, and close keep-alive connections as
         // they fall idle (a client holding one open must not keep a stopping server alive).
@@ -138,6 +114,38 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
     await kernel.close();
     throw error;
   }
+}
+
+/** The kernel over the configured store. */
+function openKernel(config: Config, logger: Logger, clock: HangarOptions['clock']): Promise<Kernel> {
+  return Kernel.open({
+    databaseUrl: config.databaseUrl,
+    timings: config.timings,
+    clock,
+    idSeed: config.idSeed,
+    secretKey: config.secretKey,
+    pool: {
+      size: config.databasePoolSize,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      queueTimeoutMs: config.databaseQueueTimeoutMs,
+      queueLimit: config.databaseQueueLimit,
+    },
+    log: logger,
+  });
+}
+
+/** What the server prints as it starts: where it serves, the admin API, each cloud's demo credentials. */
+function bannerLines(config: Config, hangar: Hangar, runtimes: { module: CloudModule; runtime: CloudRuntime }[]): string[] {
+  const admin = config.adminToken === null ? 'loopback only; HANGAR_ADMIN_TOKEN opens it to the network' : 'send Authorization: Bearer $HANGAR_ADMIN_TOKEN';
+  const lines = [
+    `Hangar is serving on ${hangar.url}  (store: ${hangar.kernel.store.location}; timings: ${config.timings})`,
+    `API reference       ${hangar.url}/docs`,
+    `Admin API           ${hangar.url}/admin/v1   (${admin})`,
+    `  cli               npx hangar demo | reset | clock advance 5m | faults add …   (run here it finds this server; elsewhere set:)`,
+    `  HANGAR_URL=${hangar.url}`,
+  ];
+  for (const { module, runtime } of runtimes) lines.push(...(runtime.banner?.(hangar.demo.credentials[module.name] ?? {}, hangar.url) ?? []));
+  return lines;
 }
 
 /**

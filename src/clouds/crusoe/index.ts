@@ -126,24 +126,27 @@ export const crusoeCloud: CloudModule = {
           return { access_key: key.access_key, secret_key: key.secret_key, ...ids };
         });
       },
-      banner(demo, baseUrl) {
-        const url = `${baseUrl}${PREFIX}`;
-        if (typeof demo.access_key !== 'string' || typeof demo.secret_key !== 'string') {
-          return [`Crusoe Cloud API    ${url}   (demo key pair printed when the store was created)`];
-        }
-        return [
-          `Crusoe Cloud API    ${url}`,
-          `  access key        ${demo.access_key}`,
-          `  secret key        ${demo.secret_key}`,
-          `  project id        ${String(demo.project_id ?? '')}`,
-          `  sign              Authorization: Bearer 1.0:<access key>:<signature>, X-Crusoe-Timestamp: <RFC 3339 now>;`,
-          `                    signature = base64url(HMAC-SHA256(base64url-decoded secret, "<path>\\n<sorted query>\\n<METHOD>\\n<timestamp>\\n"))`,
-          `  clients           CRUSOE_API_ENDPOINT=${url} CRUSOE_ACCESS_KEY_ID=${demo.access_key} CRUSOE_SECRET_KEY=${demo.secret_key} CRUSOE_DEFAULT_PROJECT=${String(demo.project_id ?? '')}`,
-        ];
-      },
+      banner: crusoeBanner,
     };
   },
 };
+
+/** The banner's lines for the Crusoe API: where it is, the demo key pair, and how to sign. */
+function crusoeBanner(demo: Record<string, unknown>, baseUrl: string): string[] {
+  const url = `${baseUrl}${PREFIX}`;
+  if (typeof demo.access_key !== 'string' || typeof demo.secret_key !== 'string') {
+    return [`Crusoe Cloud API    ${url}   (demo key pair printed when the store was created)`];
+  }
+  return [
+    `Crusoe Cloud API    ${url}`,
+    `  access key        ${demo.access_key}`,
+    `  secret key        ${demo.secret_key}`,
+    `  project id        ${String(demo.project_id ?? '')}`,
+    `  sign              Authorization: Bearer 1.0:<access key>:<signature>, X-Crusoe-Timestamp: <RFC 3339 now>;`,
+    `                    signature = base64url(HMAC-SHA256(base64url-decoded secret, "<path>\\n<sorted query>\\n<METHOD>\\n<timestamp>\\n"))`,
+    `  clients           CRUSOE_API_ENDPOINT=${url} CRUSOE_ACCESS_KEY_ID=${demo.access_key} CRUSOE_SECRET_KEY=${demo.secret_key} CRUSOE_DEFAULT_PROJECT=${String(demo.project_id ?? '')}`,
+  ];
+}
 
 /** The organization and project an account had before a reset (see AccountCreation.previous). */
 function keptIds(previous: Record<string, unknown>): Provisioned | undefined {

@@ -11,6 +11,7 @@ import { createModel } from './model/index.js';
 import { genesisMigrations, type GenesisDb, type GenesisTables } from './tables.js';
 import type { Transaction } from 'kysely';
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Config } from '../../config.js';
 
 /** Quotas a new account starts with: generous, so first use never trips them by accident. */
 const DEFAULT_QUOTAS: Record<string, number> = {
@@ -75,6 +76,18 @@ async function releaseAccount(kernel: Kernel, trx: Transaction<any>, accountId: 
 }
 
 /** The Genesis Cloud Compute API v1, under /compute/v1. */
+/** The quotas every account starts with, as configured (HANGAR_GENESIS_QUOTAS wins over the defaults). */
+function defineQuotas(kernel: Kernel, config: Config): void {
+  for (const [key, limit] of Object.entries(DEFAULT_QUOTAS)) kernel.counters.defineQuota(key, limit);
+  for (const [name, limit] of Object.entries(config.genesisQuotas)) {
+    const key = `genesis.${name}`;
+    if (!(key in DEFAULT_QUOTAS)) {
+      throw new Error(`HANGAR_GENESIS_QUOTAS: unknown quota "${name}" (known: ${Object.keys(DEFAULT_QUOTAS).map((k) => k.slice('genesis.'.length)).join(', ')})`);
+    }
+    kernel.counters.defineQuota(key, limit);
+  }
+}
+
 export const genesisCloud: CloudModule = {
   name: CLOUD,
   title: 'Genesis Cloud Compute API v1',
@@ -85,14 +98,7 @@ export const genesisCloud: CloudModule = {
     const ctx: GenesisContext = { kernel, db: kernel.db as GenesisDb, catalog, config };
     const model = createModel(ctx);
     for (const machine of genesisMachines(ctx)) kernel.lifecycle.registerMachine(machine, lifecycleOf(machine));
-    for (const [key, limit] of Object.entries(DEFAULT_QUOTAS)) kernel.counters.defineQuota(key, limit);
-    for (const [name, limit] of Object.entries(config.genesisQuotas)) {
-      const key = `genesis.${name}`;
-      if (!(key in DEFAULT_QUOTAS)) {
-        throw new Error(`HANGAR_GENESIS_QUOTAS: unknown quota "${name}" (known: ${Object.keys(DEFAULT_QUOTAS).map((k) => k.slice('genesis.'.length)).join(', ')})`);
-      }
-      kernel.counters.defineQuota(key, limit);
-    }
+    defineQuotas(kernel, config);
 
     kernel.onSeed(async (trx) => {
       await kernel.ipam.ensurePools(

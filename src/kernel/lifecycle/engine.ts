@@ -540,6 +540,11 @@ export class LifecycleEngine {
     else pending.push(told);
   }
 
+  /** Tells the listeners at once that a resource entered a state: for a write that has committed (a grouped commit's, say). */
+  told(event: Omit<EnteredState, 'at'> & { at?: number }): void {
+    if (this.enteredListeners.length > 0) this.tell([{ ...event, at: event.at ?? this.clock.now() }]);
+  }
+
   /** Runs a client's write in a transaction; the states it recorded (`entered`) are told once it commits. */
   async transaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
     const events: EnteredState[] = [];

@@ -246,21 +246,13 @@ export class Vms implements OperationHandler {
    */
   async bulkCreate(accountId: string, projectId: string, input: BulkCreateInput): Promise<OperationRow> {
     const { db, kernel } = this.ctx;
-    const { rules, templates, groups } = this.peers;
+    const { rules } = this.peers;
     if (!Number.isInteger(input.count) || input.count < 1 || input.count > MAX_BULK) throw badRequest(`"count" must be between 1 and ${MAX_BULK}`);
     if (input.instance_template && input.instance_template_id) throw badRequest('send "instance_template" or "instance_template_id", not both');
     rules.noReservation(input.reservation_specification?.id, 'reservation_specification.id');
 
     return this.ctx.kernel.lifecycle.transaction(async (trx) => {
-      const group = input.instance_group_id ? await groups.find(trx, projectId, input.instance_group_id) : null;
-      if (input.instance_group_id && !group) throw badRequest(`"instance_group_id": instance group "${input.instance_group_id}" not found in this project`);
-      let template: TemplateRow | undefined;
-      if (input.instance_template) template = await templates.insert(trx, accountId, projectId, input.instance_template, 'instance_template.');
-      else if (input.instance_template_id) {
-        template = await templates.find(trx, projectId, input.instance_template_id);
-        if (!template) throw badRequest(`"instance_template_id": instance template "${input.instance_template_id}" not found in this project`);
-      } else if (group) template = await templates.find(trx, projectId, group.template_id);
-      if (!template) throw badRequest('"instance_template" or "instance_template_id" is required (or an "instance_group_id" whose group has a template)');
+      const { group, template } = await this.bulkTemplate(trx, accountId, projectId, input);
 
       const type = rules.type(template.type, 'instance_template.type');
       const targets =
@@ -326,6 +318,21 @@ export class Vms implements OperationHandler {
       for (let i = 0; i < plans.length; i++) await this.insertVm(trx, accountId, projectId, vmIds[i]!, opId, plans[i]!);
       return this.peers.operations.start(trx, start);
     });
+  }
+
+  /** A bulk create's template (inline, by id, or its group's) and group. */
+  private async bulkTemplate(trx: Transaction<any>, accountId: string, projectId: string, input: BulkCreateInput) {
+    const { templates, groups } = this.peers;
+    const group = input.instance_group_id ? await groups.find(trx, projectId, input.instance_group_id) : null;
+    if (input.instance_group_id && !group) throw badRequest(`"instance_group_id": instance group "${input.instance_group_id}" not found in this project`);
+    let template: TemplateRow | undefined;
+    if (input.instance_template) template = await templates.insert(trx, accountId, projectId, input.instance_template, 'instance_template.');
+    else if (input.instance_template_id) {
+      template = await templates.find(trx, projectId, input.instance_template_id);
+      if (!template) throw badRequest(`"instance_template_id": instance template "${input.instance_template_id}" not found in this project`);
+    } else if (group) template = await templates.find(trx, projectId, group.template_id);
+    if (!template) throw badRequest('"instance_template" or "instance_template_id" is required (or an "instance_group_id" whose group has a template)');
+    return { group, template };
   }
 
   /** A VM goes unless a load balancer or a firewall rule names it. */

@@ -119,43 +119,11 @@ export class Instances {
   }
 
   async create(accountId: string, input: CreateInstanceInput): Promise<InstanceView> {
-    const { catalog, kernel } = this.ctx;
-    const region = input.region ?? catalog.defaultRegion;
-    const type = this.checkTypeAndRegion(input.type, region);
-    const billing = input.billing_type ?? 'on-demand';
-    if (type.long_term_only && billing === 'on-demand') {
-      throw new GenesisError(400, Code.OnDemandNotAllowed, `on-demand billing is not allowed with instance type ${type.id}: choose a long-term "billing_type" (${LONG_TERM_BILLING.join(', ')})`);
-    }
-    const placement = input.placement_option ?? 'AUTO';
-    if (!catalog.placementOptions.includes(placement)) {
-      throw new GenesisError(400, Code.InvalidPlacementOption, `"placement_option" must be one of: ${catalog.placementOptions.join(', ')}`);
-    }
-    if (!HOSTNAME.test(input.hostname)) {
-      throw badRequest('"hostname" must be a valid host name (letters, digits and hyphens, dot-separated labels of at most 63 characters)');
-    }
-    const sshKeyIds = input.ssh_keys ?? [];
-    if (sshKeyIds.length > 0 && input.password !== undefined) {
-      throw badRequest('only one of "ssh_keys" or "password" can be provided');
-    }
-    if (sshKeyIds.length === 0 && input.password === undefined) {
-      throw missing('"ssh_keys" is required (or "password" for password authentication)');
-    }
-    if (input.password !== undefined && input.password.length < MIN_PASSWORD_LENGTH) {
-      throw new GenesisError(400, Code.WeakPassword, `"password" must be at least ${MIN_PASSWORD_LENGTH} characters long`);
-    }
-    if (input.disk_size !== undefined && (input.disk_size < MIN_DISK_GIB || input.disk_size > MAX_DISK_GIB)) {
-      throw badRequest(`"disk_size" must be between ${MIN_DISK_GIB} and ${MAX_DISK_GIB} (GiB)`);
-    }
-    const script = input.metadata?.startup_script;
-    if (script !== undefined && Buffer.byteLength(script, 'utf8') > MAX_STARTUP_SCRIPT_BYTES) {
-      throw badRequest(`"metadata.startup_script" must not exceed 64 KiB (got ${Buffer.byteLength(script, 'utf8')} bytes)`);
-    }
-    if (input.reservation_id !== undefined || input.billing_type === 'reserved') {
-      throw badRequest(`reservation "${input.reservation_id ?? ''}" not found: this account has no reservations`);
-    }
+    const { kernel } = this.ctx;
+    const { region, type, billing, placement, sshKeyIds } = this.checkCreate(input);
 
     // (creates arrive in bursts: one commit for those that arrive together)
-    return kernel.grouped.run(async (trx) => {
+    const view = await kernel.grouped.run(async (trx) => {
       const image = await this.resolveImage(trx, accountId, input.image, type, region);
       const diskSize = bootDiskSize(input.disk_size, image);
       const keys = await this.peers.sshKeys.resolve(trx, accountId, sshKeyIds);
@@ -214,9 +182,51 @@ export class Instances {
         ...(floating ? [link(row.id, 'floating_ip', floating.id, floating.name, 0)] : []),
       ];
       if (links.length > 0) await this.insertLinks(links.length)(trx, ...links.flatMap((l) => LINK_COLUMNS.map((c) => l[c])));
-      await kernel.lifecycle.begin(trx, INSTANCE_KIND, row.id, 'create', { from: null, accountId });
+      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, INSTANCE_ACTIONS.create.transition);
       return { row, links };
     });
+    // (told once the grouped commit is made: the group's transaction is not this create's alone)
+    kernel.lifecycle.told({ kind: INSTANCE_KIND, resourceId: view.row.id, accountId, from: null, to: view.row.status, transition: null });
+    return view;
+  }
+
+  /** What a create asks for, checked before anything is read: the region, type, billing and placement it comes to. */
+  private checkCreate(input: CreateInstanceInput) {
+    const { catalog } = this.ctx;
+    const region = input.region ?? catalog.defaultRegion;
+    const type = this.checkTypeAndRegion(input.type, region);
+    const billing = input.billing_type ?? 'on-demand';
+    if (type.long_term_only && billing === 'on-demand') {
+      throw new GenesisError(400, Code.OnDemandNotAllowed, `on-demand billing is not allowed with instance type ${type.id}: choose a long-term "billing_type" (${LONG_TERM_BILLING.join(', ')})`);
+    }
+    const placement = input.placement_option ?? 'AUTO';
+    if (!catalog.placementOptions.includes(placement)) {
+      throw new GenesisError(400, Code.InvalidPlacementOption, `"placement_option" must be one of: ${catalog.placementOptions.join(', ')}`);
+    }
+    if (!HOSTNAME.test(input.hostname)) {
+      throw badRequest('"hostname" must be a valid host name (letters, digits and hyphens, dot-separated labels of at most 63 characters)');
+    }
+    const sshKeyIds = input.ssh_keys ?? [];
+    if (sshKeyIds.length > 0 && input.password !== undefined) {
+      throw badRequest('only one of "ssh_keys" or "password" can be provided');
+    }
+    if (sshKeyIds.length === 0 && input.password === undefined) {
+      throw missing('"ssh_keys" is required (or "password" for password authentication)');
+    }
+    if (input.password !== undefined && input.password.length < MIN_PASSWORD_LENGTH) {
+      throw new GenesisError(400, Code.WeakPassword, `"password" must be at least ${MIN_PASSWORD_LENGTH} characters long`);
+    }
+    if (input.disk_size !== undefined && (input.disk_size < MIN_DISK_GIB || input.disk_size > MAX_DISK_GIB)) {
+      throw badRequest(`"disk_size" must be between ${MIN_DISK_GIB} and ${MAX_DISK_GIB} (GiB)`);
+    }
+    const script = input.metadata?.startup_script;
+    if (script !== undefined && Buffer.byteLength(script, 'utf8') > MAX_STARTUP_SCRIPT_BYTES) {
+      throw badRequest(`"metadata.startup_script" must not exceed 64 KiB (got ${Buffer.byteLength(script, 'utf8')} bytes)`);
+    }
+    if (input.reservation_id !== undefined || input.billing_type === 'reserved') {
+      throw badRequest(`reservation "${input.reservation_id ?? ''}" not found: this account has no reservations`);
+    }
+    return { region, type, billing, placement, sshKeyIds };
   }
 
   async destroy(accountId: string, id: string): Promise<void> {
