@@ -78,7 +78,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       hangar.demo = await kernel.store.exclusive('bootstrap', () => ensureDemoAccount(kernel, config, runtimes, previous));
     };
     const served = runtimes.map(({ module }) => ({ name: module.name, prefix: module.prefix }));
-    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, clouds: served, createAccount, reset, demo: () => hangar.demo });
+    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, clouds: served, createAccount, reset, demo: () => hangar.demo, fleet: runtimes.flatMap(({ runtime }) => runtime.fleet ?? []) });
     const app = await buildServer({
       kernel,
       logger,
