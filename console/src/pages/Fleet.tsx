@@ -80,12 +80,16 @@ export function FleetPage({ params }: { params: URLSearchParams }) {
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? 0;
 
-  // Ask for the pages in view that are not here yet.
+  // Ask for the pages in view that are not here yet, once the view rests a moment: a fast
+  // scroll through 10,000 rows must not queue a request for every page it passes.
   useEffect(() => {
     if (total === null) return;
-    for (let p = Math.floor(first / PAGE); p <= Math.floor(last / PAGE); p++) {
-      if (!pages.has(p) && !inFlight.current.has(p)) void loadPage(p, generation.current);
-    }
+    const timer = setTimeout(() => {
+      for (let p = Math.floor(first / PAGE); p <= Math.floor(last / PAGE); p++) {
+        if (!pages.has(p) && !inFlight.current.has(p)) void loadPage(p, generation.current);
+      }
+    }, 60);
+    return () => clearTimeout(timer);
   }, [first, last, total, pages, loadPage]);
 
   // Something changed: re-read the pages in view (and the counts); the others are read again when seen.
