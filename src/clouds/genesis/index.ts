@@ -138,7 +138,7 @@ export const genesisCloud: CloudModule = {
 
     return {
       fleet: genesisFleet(model),
-      plugin: genesisPlugin(model, { rateLimit: config.rateLimit, redis }),
+      plugin: genesisPlugin(model, { rateLimit: config.rateLimit, rateLimitWindowMs: config.rateLimitWindowMs, redis }),
       renderFailure: (failure) => {
         const error = genesisFailure(failure);
         return { status: error.statusCode, body: error.toJSON() };
