@@ -1,3 +1,4 @@
+import type { Kernel } from '../../kernel/kernel.js';
 import type { Transaction } from 'kysely';
 import type { CloudModule } from '../../http/cloud.js';
 import { crusoeFleet } from './fleet.js';
@@ -19,37 +20,33 @@ const DEFAULT_VM_QUOTA = 1000;
  * (a document from before networks were served) get it first, and the address pools of
  * subnets that went with a deleted account are dropped.
  */
-async function recount(trx: Transaction<any>, model: CrusoeModel): Promise<void> {
+async function recount(kernel: Kernel, trx: Transaction<any>, model: CrusoeModel): Promise<void> {
   await model.networks.backfill(trx);
   await model.networks.dropOrphanPools(trx);
-  await trx.updateTable('capacity').set({ used: 0 }).where('cloud', '=', CLOUD).execute();
   const inUse = await trx
     .selectFrom('crusoe_vms')
     .select(['location', 'type', (eb) => eb.fn.countAll<number>().as('n')])
     .where('holds_capacity', '=', 1)
     .groupBy(['location', 'type'])
     .execute();
-  for (const r of inUse) {
-    await trx.updateTable('capacity').set({ used: Number(r.n) }).where('cloud', '=', CLOUD).where('region', '=', r.location).where('sku', '=', r.type).execute();
-  }
-  await trx.deleteFrom('counters').where((eb) => eb.or([eb('key', '=', Counter.vms), eb('key', 'like', 'crusoe.project.%')])).execute();
-  const rows: { account_id: string; key: string; value: number }[] = [];
+  await kernel.capacity.recount(trx, CLOUD, inUse.map((r) => ({ region: r.location, sku: r.type, used: Number(r.n) })));
+  const rows: { accountId: string; key: string; value: number }[] = [];
   for (const c of await trx.selectFrom('crusoe_vms').select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute()) {
-    rows.push({ account_id: c.account_id, key: Counter.vms, value: Number(c.n) });
+    rows.push({ accountId: c.account_id, key: Counter.vms, value: Number(c.n) });
   }
   for (const c of await trx.selectFrom('crusoe_vms').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ account_id: c.account_id, key: Counter.projectVms(c.project_id), value: Number(c.n) });
+    rows.push({ accountId: c.account_id, key: Counter.projectVms(c.project_id), value: Number(c.n) });
   }
   for (const c of await trx.selectFrom('crusoe_disks').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ account_id: c.account_id, key: Counter.projectDisks(c.project_id), value: Number(c.n) });
+    rows.push({ accountId: c.account_id, key: Counter.projectDisks(c.project_id), value: Number(c.n) });
   }
   for (const c of await trx.selectFrom('crusoe_disk_snapshots').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ account_id: c.account_id, key: Counter.projectSnapshots(c.project_id), value: Number(c.n) });
+    rows.push({ accountId: c.account_id, key: Counter.projectSnapshots(c.project_id), value: Number(c.n) });
   }
   for (const c of await trx.selectFrom('crusoe_vpc_networks').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ account_id: c.account_id, key: Counter.projectNetworks(c.project_id), value: Number(c.n) });
+    rows.push({ accountId: c.account_id, key: Counter.projectNetworks(c.project_id), value: Number(c.n) });
   }
-  for (let i = 0; i < rows.length; i += 200) await trx.insertInto('counters').values(rows.slice(i, i + 200)).execute();
+  await kernel.counters.replaceAll(trx, [Counter.vms, 'crusoe.project.'], rows);
 }
 
 /** The Crusoe Cloud API v1alpha5, under /v1alpha5. */
@@ -82,7 +79,7 @@ export const crusoeCloud: CloudModule = {
         [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.product_name, total }))),
       );
     });
-    kernel.onRecount((trx) => recount(trx, model));
+    kernel.onRecount((trx) => recount(kernel, trx, model));
     kernel.onAccountDeleted((trx, accountId) => model.projects.purgeAccount(trx, accountId));
 
     const { crusoeAccessKey: pinnedAccess, crusoeSecretKey: pinnedSecret } = config.demo;

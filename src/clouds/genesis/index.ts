@@ -34,23 +34,20 @@ const COUNTED: Record<string, keyof GenesisTables> = {
 };
 
 /** Stock in use and per-account counts, recomputed from the rows after a bulk change. */
-async function recount(trx: Transaction<any>): Promise<void> {
-  await trx.updateTable('capacity').set({ used: 0 }).where('cloud', '=', CLOUD).execute();
+async function recount(kernel: Kernel, trx: Transaction<any>): Promise<void> {
   const inUse = await trx
     .selectFrom('genesis_instances')
     .select(['region', 'type', (eb) => eb.fn.countAll<number>().as('n')])
     .groupBy(['region', 'type'])
     .execute();
-  for (const r of inUse) {
-    await trx.updateTable('capacity').set({ used: Number(r.n) }).where('cloud', '=', CLOUD).where('region', '=', r.region).where('sku', '=', r.type).execute();
-  }
-  await trx.deleteFrom('counters').where('key', 'in', Object.keys(COUNTED)).execute();
+  await kernel.capacity.recount(trx, CLOUD, inUse.map((r) => ({ region: r.region, sku: r.type, used: Number(r.n) })));
+  const counts: { accountId: string; key: string; value: number }[] = [];
   for (const [key, table] of Object.entries(COUNTED)) {
-    const counts = await trx.selectFrom(table).select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute();
-    if (counts.length > 0) {
-      await trx.insertInto('counters').values(counts.map((c) => ({ account_id: c.account_id, key, value: Number(c.n) }))).execute();
+    for (const c of await trx.selectFrom(table).select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute()) {
+      counts.push({ accountId: c.account_id, key, value: Number(c.n) });
     }
   }
+  await kernel.counters.replaceAll(trx, Object.keys(COUNTED), counts);
 }
 
 /**
@@ -116,7 +113,7 @@ export const genesisCloud: CloudModule = {
         [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.id, total }))),
       );
     });
-    kernel.onRecount((trx) => recount(trx));
+    kernel.onRecount((trx) => recount(kernel, trx));
     kernel.onAccountDeleted((trx, accountId) => releaseAccount(kernel, trx, accountId));
 
     const redis = config.rateLimit > 0 && config.redisUrl ? await connectRedis(config.redisUrl) : null;

@@ -1,10 +1,11 @@
-import { sql, type Compilable, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
 import type { Faults } from '../faults.js';
 import { isStoreUnavailable } from '../db/errors.js';
-import { byShape, paddedList, preparedWrite } from '../db/prepared.js';
+import { paddedList } from '../db/prepared.js';
+import { EngineStatements, type LogValues } from './statements.js';
 import { transitionOf, type Machine } from './machine.js';
 
 /**
@@ -215,14 +216,12 @@ const MAX_DELAY = 2 ** 31 - 1;
 const TIME: ProgressMode = { mode: 'time' };
 /** Row updates written per statement at a batch's end. */
 const UPDATES_PER_STATEMENT = 256;
-/** An audit entry's values, in the order of LOG_COLUMNS. */
-type LogValues = [id: string, kind: string, resourceId: string, transition: string, from: string, to: string | null, dueAt: number, appliedAt: number];
-const LOG_COLUMNS = ['id', 'kind', 'resource_id', 'transition', 'from_state', 'to_state', 'due_at', 'applied_at'] as const;
 /** Lets pending I/O (requests) run: SQLite queries resolve at once, so a drain never would. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class LifecycleEngine {
   private readonly defs = new Map<string, LifecycleDef>();
+  private readonly statements: EngineStatements;
   private readonly machines = new Map<string, Machine<any>>();
   /** A timer's `kind.transition` → the machine actions it finishes ([machine kind, action]). */
   private readonly aliases = new Map<string, [string, string][]>();
@@ -249,6 +248,7 @@ export class LifecycleEngine {
   ) {
     this.profile = options.profile;
     this.overrides = options.overrides ?? new Map();
+    this.statements = new EngineStatements(db);
   }
 
   register(def: LifecycleDef): void {
@@ -413,7 +413,7 @@ export class LifecycleEngine {
     const due = start + this.durationOf(kind, transition);
     const mode = this.modeOf(kind, transition);
     const held = mode.mode === 'time' ? 0 : 1;
-    await this.insertTimer(trx, this.ids.sequential(), kind, resourceId, transition, due, this.clock.now(), held, mode.mode === 'reads' ? mode.reads : null);
+    await this.statements.insertTimer(trx, this.ids.sequential(), kind, resourceId, transition, due, this.clock.now(), held, mode.mode === 'reads' ? mode.reads : null);
     if (!held) this.hint(due);
     return due;
   }
@@ -733,7 +733,7 @@ export class LifecycleEngine {
     const claimed = new Map<string, Record<string, unknown> | undefined>();
     if (batch.length === 0) return claimed;
     const timerIds = paddedList(batch.map((t) => t.id));
-    for (const { id } of await this.claimTimers(timerIds.length)(trx, ...timerIds)) claimed.set(id as string, undefined);
+    for (const { id } of await this.statements.claimTimers(timerIds.length)(trx, ...timerIds)) claimed.set(id as string, undefined);
     const byTable = new Map<string, string[]>();
     for (const timer of batch) {
       const table = this.defs.get(timer.kind)?.table;
@@ -745,7 +745,7 @@ export class LifecycleEngine {
     const rows = new Map<string, Record<string, unknown>>();
     for (const [table, ids] of byTable) {
       const list = paddedList(ids);
-      for (const row of await this.rowsOf(`${table} ${list.length}`)(trx, ...list)) rows.set(`${table} ${row.id as string}`, row);
+      for (const row of await this.statements.rowsOf(`${table} ${list.length}`)(trx, ...list)) rows.set(`${table} ${row.id as string}`, row);
     }
     for (const timer of batch) {
       const table = this.defs.get(timer.kind)?.table;
@@ -753,68 +753,6 @@ export class LifecycleEngine {
     }
     return claimed;
   }
-
-  // The statements every transition runs, built and compiled once (see db/prepared.ts); the
-  // row's table, and the columns a transition sets, give each its own form.
-  private readonly insertTimer = preparedWrite((id, kind, resourceId, transition, dueAt, createdAt, held, readsLeft) =>
-    this.db.insertInto('lifecycle_timers').values({
-      id,
-      kind,
-      resource_id: resourceId,
-      transition,
-      due_at: dueAt,
-      created_at: createdAt,
-      held,
-      reads_left: readsLeft,
-    }),
-  );
-  private readonly claimTimer = preparedWrite((id) => this.db.deleteFrom('lifecycle_timers').where('id', '=', id));
-  private readonly rowOf = byShape<string>((table) => [1, (id) => this.db.selectFrom(table).selectAll().where('id', '=', id)]);
-  // (the batch forms take lists padded to a power of two: a handful of forms, not one per length)
-  private readonly claimTimers = byShape<number>((n) => [n, (...ids) => this.db.deleteFrom('lifecycle_timers').where('id', 'in', ids).returning('id')]);
-  private readonly rowsOf = byShape<string>((shape) => {
-    const [table, n] = shape.split(' ');
-    return [Number(n), (...ids) => this.db.selectFrom(table!).selectAll().where('id', 'in', ids)];
-  });
-  private readonly deleteRow = byShape<string>((table) => [1, (id) => this.db.deleteFrom(table).where('id', '=', id)]);
-  /** SQLite: `n` rows' new values, each an id and then the columns', joined to the table from a `values` list. */
-  private readonly updateRows = byShape<string>((key) => {
-    const parts = key.split(' ');
-    const [table, n] = [parts[0]!, Number(parts[parts.length - 1])];
-    const columns = parts.slice(1, -1);
-    return [
-      n * (columns.length + 1),
-      (...values) => {
-        const rows = Array.from({ length: n }, (_, r) => sql`(${sql.join(values.slice(r * (columns.length + 1), (r + 1) * (columns.length + 1)))})`);
-        return this.compilable(
-          sql`with v(${sql.join(['id', ...columns].map((c) => sql.id(c)))}) as (values ${sql.join(rows)})
-            update ${sql.table(table)} set ${sql.join(columns.map((c) => sql`${sql.id(c)} = v.${sql.id(c)}`))}
-            from v where ${sql.table(table)}.id = v.id`,
-        );
-      },
-    ];
-  });
-  /** PostgreSQL: the rows' new values as one JSON list, typed by the table's own row type. */
-  private readonly updateRowsFromJson = byShape<string>((shape) => {
-    const [table, ...columns] = shape.split(' ') as [string, ...string[]];
-    return [
-      1,
-      (records) =>
-        this.compilable(
-          sql`update ${sql.table(table)} set ${sql.join(columns.map((c) => sql`${sql.id(c)} = v.${sql.id(c)}`))}
-            from json_populate_recordset(null::${sql.table(table)}, ${records}::json) as v where ${sql.table(table)}.id = v.id`,
-        ),
-    ];
-  });
-  /** A raw statement as the prepared forms take it. */
-  private compilable(query: RawBuilder<unknown>): Compilable<unknown> {
-    return { compile: () => query.compile(this.db) };
-  }
-  private readonly insertLogs = byShape<number>((n) => [
-    n * LOG_COLUMNS.length,
-    (...values) =>
-      this.db.insertInto('lifecycle_log').values(Array.from({ length: n }, (_, r) => Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, values[r * LOG_COLUMNS.length + i]])))),
-  ]);
 
   /** Sets columns of a row: at the batch's end with the other rows setting the same columns (see `writeUpdates`). */
   private async update(trx: Transaction<any>, writes: BatchWrites, table: string, id: string, set: Record<string, unknown>): Promise<void> {
@@ -842,10 +780,10 @@ export class LifecycleEngine {
         if (this.options.engine === 'postgres') {
           const [, ...columns] = shape.split(' ');
           const records = chunk.map(([id, ...values]) => Object.fromEntries([['id', id], ...columns.map((c, j) => [c, values[j]])]));
-          await this.updateRowsFromJson(shape)(trx, JSON.stringify(records));
+          await this.statements.updateRowsFromJson(shape)(trx, JSON.stringify(records));
         } else {
           const padded = paddedList(chunk);
-          await this.updateRows(`${shape} ${padded.length}`)(trx, ...padded.flat());
+          await this.statements.updateRows(`${shape} ${padded.length}`)(trx, ...padded.flat());
         }
       }
     }
@@ -860,7 +798,7 @@ export class LifecycleEngine {
 
   /** Claims one timer and applies its transition; what it writes joins `writes`. */
   private async applyOne(trx: Transaction<any>, timer: TimerRow, writes: BatchWrites): Promise<boolean> {
-    if ((await this.claimTimer(trx, timer.id)) !== 1) return false; // applied elsewhere already
+    if ((await this.statements.claimTimer(trx, timer.id)) !== 1) return false; // applied elsewhere already
     const row = await this.rowFor(trx, timer);
     return row !== undefined && this.applyTo(trx, timer, row, writes);
   }
@@ -868,7 +806,7 @@ export class LifecycleEngine {
   /** The row a timer moves, as it stands (undefined when it, or its kind, is gone). */
   private async rowFor(trx: Transaction<any>, timer: TimerRow): Promise<Record<string, unknown> | undefined> {
     const table = this.defs.get(timer.kind)?.table;
-    return table === undefined ? undefined : (await this.rowOf(table)(trx, timer.resource_id))[0];
+    return table === undefined ? undefined : (await this.statements.rowOf(table)(trx, timer.resource_id))[0];
   }
 
   /**
@@ -928,7 +866,7 @@ export class LifecycleEngine {
     }
     const changes = (await transition.effect?.(ctx)) ?? {};
     if (transition.to === null) {
-      await this.deleteRow(def.table)(trx, timer.resource_id);
+      await this.statements.deleteRow(def.table)(trx, timer.resource_id);
     } else {
       const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.to };
       if (def.updatedAtColumn !== null) set[def.updatedAtColumn] = at;
@@ -947,7 +885,7 @@ export class LifecycleEngine {
 
   /** A batch's audit entries in one statement (nothing reads the log while transitions apply). */
   private async writeLog(trx: Transaction<any>, logs: LogValues[]): Promise<void> {
-    if (logs.length > 0) await this.insertLogs(logs.length)(trx, ...logs.flat());
+    if (logs.length > 0) await this.statements.insertLogs(logs.length)(trx, ...logs.flat());
   }
 
   private transition(kind: string, name: string): TransitionDef {
