@@ -31,10 +31,18 @@ export function resourceName(name: string, field = 'name'): string {
   return name;
 }
 
-/** The resource, free of any operation in progress (one at a time, as on the real cloud). */
-export function assertIdle(row: { state: string; busy_operation_id: string | null }, what: string): void {
-  if (row.state === ResourceState.Deleting) throw conflict(`${what} is being deleted`);
-  if (row.state === ResourceState.Creating) throw conflict(`${what} is still being created: wait for its operation to finish`);
+/**
+ * The resource, free of any operation in progress (one at a time, as on the real cloud).
+ * `states` names its machine's deleting and creating states (a VM's are its own; a VM being
+ * made is busy with its create).
+ */
+export function assertIdle(
+  row: { state: string; busy_operation_id: string | null },
+  what: string,
+  states: { deleting: string; creating: string | null } = { deleting: ResourceState.Deleting, creating: ResourceState.Creating },
+): void {
+  if (row.state === states.deleting) throw conflict(`${what} is being deleted`);
+  if (row.state === states.creating) throw conflict(`${what} is still being created: wait for its operation to finish`);
   if (row.busy_operation_id !== null) throw conflict(`${what} has an operation in progress (${row.busy_operation_id}): wait for it to finish`);
 }
 

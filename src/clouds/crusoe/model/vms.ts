@@ -14,6 +14,7 @@ import type { Rules } from './rules.js';
 import { parsePublicKey } from './ssh-keys.js';
 import type { Templates } from './templates.js';
 import { normalizeState, VM_MACHINE, VmState } from './vm-states.js';
+import { assertIdle, csv } from './resource.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 
 export interface VmView {
@@ -730,10 +731,7 @@ export class Vms implements OperationHandler {
   /** The VM, free of any operation in progress (one at a time, as on the real cloud). */
   private async idle(trx: Executor, projectId: string, id: string): Promise<VmRow> {
     const vm = await this.find(trx, projectId, id);
-    if (vm.state === VmState.Deleting) throw conflict(`VM "${id}" is being deleted`);
-    if (vm.busy_operation_id !== null) {
-      throw conflict(`VM "${id}" has an operation in progress (${vm.busy_operation_id}): wait for it to finish`);
-    }
+    assertIdle(vm, `VM "${id}"`, { deleting: VM.delete.via, creating: null });
     return vm;
   }
 
@@ -793,11 +791,6 @@ interface Outcome {
   many: boolean;
 }
 const one = (vm: VmRow): Outcome => ({ vmIds: [vm.id], many: false });
-
-/** The values of a list filter: comma-separated, repeated keys allowed, blanks dropped. */
-function csv(values: string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
-}
 
 function parseLimit(limit: string | undefined): number {
   if (limit === undefined || limit === '') return MAX_PAGE;

@@ -1,4 +1,4 @@
-import { alreadyDeleting, badRequest, Code, GenesisError } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, genesisError } from '../errors.js';
 import type { FilesystemRow } from '../tables.js';
 import type { CreateFilesystemInput, UpdateVolumeInput } from '../wire.js';
 import { Counter, type GenesisContext } from './context.js';
@@ -68,7 +68,7 @@ export class Filesystems {
     const { db, kernel } = this.ctx;
     return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await getOwned(trx, 'genesis_filesystems', accountId, id, NOT_FOUND, 'filesystem');
-      if (row.status !== 'created') throw new GenesisError(400, Code.NotAllowed, `filesystem "${id}" cannot be updated while it is ${row.status}`);
+      if (row.status !== 'created') throw genesisError(Code.NotAllowed, `filesystem "${id}" cannot be updated while it is ${row.status}`);
       const set: Partial<FilesystemRow> = {};
       if (input.name !== undefined) set.name = input.name;
       if (input.description !== undefined) set.description = input.description;
@@ -91,7 +91,7 @@ export class Filesystems {
       const row = await getOwned(trx, 'genesis_filesystems', accountId, id, NOT_FOUND, 'filesystem');
       if (row.status === 'deleting') throw alreadyDeleting(Code.NotAllowed, 'filesystem', id);
       if (row.status !== 'created' && row.status !== 'error') {
-        throw new GenesisError(400, Code.NotAllowed, `filesystem "${id}" cannot be deleted while it is ${row.status}`);
+        throw genesisError(Code.NotAllowed, `filesystem "${id}" cannot be deleted while it is ${row.status}`);
       }
       await trx.updateTable('genesis_filesystems').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
       await kernel.lifecycle.begin(trx, FILESYSTEM_KIND, id, 'delete', { from: row.status, accountId });

@@ -1,5 +1,5 @@
 import type { Executor } from '../../../kernel/db/store.js';
-import { alreadyDeleting, badRequest, Code, GenesisError } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, genesisError } from '../errors.js';
 import type { FloatingIpRow } from '../tables.js';
 import type { CreateFloatingIpInput } from '../wire.js';
 import { publicPool } from './addresses.js';
@@ -44,11 +44,11 @@ export class FloatingIps {
     return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       if (!(await kernel.counters.acquire(trx, accountId, Counter.floatingIps))) {
         const limit = await kernel.counters.limit(trx, accountId, Counter.floatingIps);
-        throw new GenesisError(403, Code.MaxStaticIpQuotaReached, `max static public ip quota reached: this account may keep at most ${limit} floating IPs`);
+        throw genesisError(Code.MaxStaticIpQuotaReached, `max static public ip quota reached: this account may keep at most ${limit} floating IPs`);
       }
       const id = kernel.ids.uuid();
       const address = await kernel.ipam.allocate(trx, publicPool(input.region), id);
-      if (address === null) throw new GenesisError(503, Code.OutOfStock, `no public IPv4 address is free in ${input.region}`);
+      if (address === null) throw genesisError(Code.OutOfStock, `no public IPv4 address is free in ${input.region}`);
       const now = kernel.clock.now();
       const row: FloatingIpRow = {
         id,
@@ -94,10 +94,10 @@ export class FloatingIps {
       if (row.status === 'deleting') throw alreadyDeleting(Code.NotAllowed, 'floating ip', id);
       const holder = (await linkedInstances(trx, 'floating_ip', [id])).get(id)?.[0];
       if (holder) {
-        throw new GenesisError(400, Code.NotAllowed, `floating ip "${id}" is attached to instance "${holder.id}": detach it before deleting`);
+        throw genesisError(Code.NotAllowed, `floating ip "${id}" is attached to instance "${holder.id}": detach it before deleting`);
       }
       if (row.status !== 'created' && row.status !== 'error') {
-        throw new GenesisError(400, Code.NotAllowed, `floating ip "${id}" cannot be deleted while it is ${row.status}`);
+        throw genesisError(Code.NotAllowed, `floating ip "${id}" cannot be deleted while it is ${row.status}`);
       }
       await trx.updateTable('genesis_floating_ips').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
       await kernel.lifecycle.begin(trx, FLOATING_IP_KIND, id, 'delete', { from: row.status, accountId });
@@ -108,12 +108,12 @@ export class FloatingIps {
   async resolveForAttach(trx: Executor, accountId: string, region: string, id: string, instanceId: string | null): Promise<FloatingIpRow> {
     const row = await this.find(trx, accountId, id);
     if (row.region !== region) {
-      throw new GenesisError(400, Code.RegionsMismatch, `regions mismatch (check floating ip "${id}": it is in ${row.region}, the instance in ${region})`);
+      throw genesisError(Code.RegionsMismatch, `regions mismatch (check floating ip "${id}": it is in ${row.region}, the instance in ${region})`);
     }
-    if (row.status !== 'created') throw new GenesisError(400, Code.NotAllowed, `floating ip "${id}" cannot be attached while it is ${row.status}`);
+    if (row.status !== 'created') throw genesisError(Code.NotAllowed, `floating ip "${id}" cannot be attached while it is ${row.status}`);
     const holder = (await linkedInstances(trx, 'floating_ip', [id])).get(id)?.[0];
     if (holder && holder.id !== instanceId) {
-      throw new GenesisError(400, Code.NotAllowed, `floating ip "${id}" is already attached to instance "${holder.id}"`);
+      throw genesisError(Code.NotAllowed, `floating ip "${id}" is already attached to instance "${holder.id}"`);
     }
     return row;
   }

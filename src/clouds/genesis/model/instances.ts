@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { byShape, prepared, preparedWrite } from '../../../kernel/db/prepared.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
-import { alreadyDeleting, badRequest, Code, GenesisError, missing, notFound } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, genesisError, missing, notFound } from '../errors.js';
 import type { InstanceType } from '../catalog.js';
 import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
@@ -139,10 +139,10 @@ export class Instances {
 
       if (!(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
         const limit = await kernel.counters.limit(trx, accountId, Counter.instances);
-        throw new GenesisError(403, Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
+        throw genesisError(Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
       }
       if (!(await kernel.capacity.acquire(trx, CLOUD, region, type.id))) {
-        throw new GenesisError(503, Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${region}`);
+        throw genesisError(Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${region}`);
       }
 
       const now = kernel.clock.now();
@@ -197,11 +197,11 @@ export class Instances {
     const type = this.checkTypeAndRegion(input.type, region);
     const billing = input.billing_type ?? 'on-demand';
     if (type.long_term_only && billing === 'on-demand') {
-      throw new GenesisError(400, Code.OnDemandNotAllowed, `on-demand billing is not allowed with instance type ${type.id}: choose a long-term "billing_type" (${LONG_TERM_BILLING.join(', ')})`);
+      throw genesisError(Code.OnDemandNotAllowed, `on-demand billing is not allowed with instance type ${type.id}: choose a long-term "billing_type" (${LONG_TERM_BILLING.join(', ')})`);
     }
     const placement = input.placement_option ?? 'AUTO';
     if (!catalog.placementOptions.includes(placement)) {
-      throw new GenesisError(400, Code.InvalidPlacementOption, `"placement_option" must be one of: ${catalog.placementOptions.join(', ')}`);
+      throw genesisError(Code.InvalidPlacementOption, `"placement_option" must be one of: ${catalog.placementOptions.join(', ')}`);
     }
     if (!HOSTNAME.test(input.hostname)) {
       throw badRequest('"hostname" must be a valid host name (letters, digits and hyphens, dot-separated labels of at most 63 characters)');
@@ -214,7 +214,7 @@ export class Instances {
       throw missing('"ssh_keys" is required (or "password" for password authentication)');
     }
     if (input.password !== undefined && input.password.length < MIN_PASSWORD_LENGTH) {
-      throw new GenesisError(400, Code.WeakPassword, `"password" must be at least ${MIN_PASSWORD_LENGTH} characters long`);
+      throw genesisError(Code.WeakPassword, `"password" must be at least ${MIN_PASSWORD_LENGTH} characters long`);
     }
     if (input.disk_size !== undefined && (input.disk_size < MIN_DISK_GIB || input.disk_size > MAX_DISK_GIB)) {
       throw badRequest(`"disk_size" must be between ${MIN_DISK_GIB} and ${MAX_DISK_GIB} (GiB)`);
@@ -234,11 +234,11 @@ export class Instances {
     await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.is_protected) {
-        throw new GenesisError(400, Code.TerminationProtected, `instance "${id}" is termination protected: set "is_protected" to false first`);
+        throw genesisError(Code.TerminationProtected, `instance "${id}" is termination protected: set "is_protected" to false first`);
       }
       if (row.status === 'deleting') throw alreadyDeleting(Code.OnlyActiveCanBeDeleted, 'instance', id);
       if (!allows(INSTANCE, 'delete', row.status)) {
-        throw new GenesisError(400, Code.OnlyActiveCanBeDeleted, `instance "${id}" cannot be destroyed while it is ${row.status}`);
+        throw genesisError(Code.OnlyActiveCanBeDeleted, `instance "${id}" cannot be destroyed while it is ${row.status}`);
       }
       await kernel.lifecycle.cancel(trx, id);
       await trx
@@ -255,12 +255,12 @@ export class Instances {
     return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.status === 'deleting') {
-        throw new GenesisError(400, Code.InstanceCannotBeUpdated, `instance "${id}" cannot be updated while it is being destroyed`);
+        throw genesisError(Code.InstanceCannotBeUpdated, `instance "${id}" cannot be updated while it is being destroyed`);
       }
       const reconfigures =
         input.disk_size !== undefined || input.security_groups !== undefined || input.volumes !== undefined || input.floating_ip !== undefined;
       if (reconfigures && !RECONFIGURABLE.has(row.status)) {
-        throw new GenesisError(400, Code.OnlyActiveCanBeUpdated, `instance "${id}" can only be reconfigured when active or stopped (it is ${row.status})`);
+        throw genesisError(Code.OnlyActiveCanBeUpdated, `instance "${id}" can only be reconfigured when active or stopped (it is ${row.status})`);
       }
       const set: Partial<InstanceRow> = {};
       if (input.name !== undefined) set.name = input.name;
@@ -308,9 +308,9 @@ export class Instances {
   private transitionFor(row: InstanceRow, action: 'start' | 'stop' | 'reset'): { status: string; transition: string } {
     const { id, status } = row;
     if (!allows(INSTANCE, action, status)) {
-      if (action === 'start' && status === 'active') throw new GenesisError(400, Code.AlreadyStarted, `instance "${id}" is already started`);
+      if (action === 'start' && status === 'active') throw genesisError(Code.AlreadyStarted, `instance "${id}" is already started`);
       const verb = { start: 'started', stop: 'stopped', reset: 'reset' }[action];
-      throw new GenesisError(400, action === 'start' ? Code.CannotBeStarted : Code.NotAllowed, `instance "${id}" cannot be ${verb} while it is ${status}`);
+      throw genesisError(action === 'start' ? Code.CannotBeStarted : Code.NotAllowed, `instance "${id}" cannot be ${verb} while it is ${status}`);
     }
     return { status: INSTANCE_ACTIONS[action].via, transition: action };
   }
@@ -320,7 +320,7 @@ export class Instances {
     return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.status !== 'active') {
-        throw new GenesisError(400, Code.OnlyActiveCanBeSnapshotted, `instance "${id}" must be active to be snapshotted (it is ${row.status})`);
+        throw genesisError(Code.OnlyActiveCanBeSnapshotted, `instance "${id}" must be active to be snapshotted (it is ${row.status})`);
       }
       return this.peers.snapshots.createFromInstance(trx, row, input);
     });
@@ -379,15 +379,15 @@ export class Instances {
   private checkTypeAndRegion(typeId: string, region: string): InstanceType {
     const { catalog } = this.ctx;
     if (!catalog.regions.has(region)) {
-      throw new GenesisError(400, Code.ConfigNotAllowed, `region "${region}" is not allowed (known regions: ${[...catalog.regions.keys()].join(', ')})`);
+      throw genesisError(Code.ConfigNotAllowed, `region "${region}" is not allowed (known regions: ${[...catalog.regions.keys()].join(', ')})`);
     }
     const type = catalog.types.get(typeId);
-    if (!type) throw new GenesisError(400, Code.ConfigNotAllowed, `instance type "${typeId}" is not allowed: no such type`);
+    if (!type) throw genesisError(Code.ConfigNotAllowed, `instance type "${typeId}" is not allowed: no such type`);
     if (type.era === 'legacy-large-disk') {
-      throw new GenesisError(400, Code.LegacyLargeDisk, `legacy large disk instance types are currently not supported ("${typeId}"): choose a type with an 80 GiB boot disk and set "disk_size"`);
+      throw genesisError(Code.LegacyLargeDisk, `legacy large disk instance types are currently not supported ("${typeId}"): choose a type with an 80 GiB boot disk and set "disk_size"`);
     }
     if (type.stock[region] === undefined) {
-      throw new GenesisError(400, Code.ConfigNotAllowed, `instance type "${typeId}" is not offered in region ${region}`);
+      throw genesisError(Code.ConfigNotAllowed, `instance type "${typeId}" is not offered in region ${region}`);
     }
     return type;
   }
@@ -404,19 +404,19 @@ export class Instances {
     const image = catalog.findImage(reference);
     if (image) {
       if (!image.regions.includes(region)) {
-        throw new GenesisError(400, Code.RegionsMismatch, `regions mismatch (check image "${reference}": it is available in ${image.regions.join(', ')}, not ${region})`);
+        throw genesisError(Code.RegionsMismatch, `regions mismatch (check image "${reference}": it is available in ${image.regions.join(', ')}, not ${region})`);
       }
       const why = catalog.incompatibility(image, type);
-      if (why) throw new GenesisError(400, Code.ImageNotRunnable, `the selected image cannot be run on this instance: ${why}`);
+      if (why) throw genesisError(Code.ImageNotRunnable, `the selected image cannot be run on this instance: ${why}`);
       return { id: image.id, name: image.name, osType: image.os_type, minDisk: 0 };
     }
     const snapshot = await this.peers.snapshots.findOwned(trx, accountId, reference);
-    if (!snapshot) throw new GenesisError(400, Code.InvalidImage, `invalid image: "${reference}" is not an image id, slug, slug:version or snapshot id`);
+    if (!snapshot) throw genesisError(Code.InvalidImage, `invalid image: "${reference}" is not an image id, slug, slug:version or snapshot id`);
     if (snapshot.status !== 'created') {
-      throw new GenesisError(400, Code.InvalidImage, `invalid image: snapshot "${reference}" is ${snapshot.status}, not ready to boot from`);
+      throw genesisError(Code.InvalidImage, `invalid image: snapshot "${reference}" is ${snapshot.status}, not ready to boot from`);
     }
     if (snapshot.region !== region) {
-      throw new GenesisError(400, Code.RegionsMismatch, `regions mismatch (check image "${reference}": the snapshot is in ${snapshot.region}, not ${region})`);
+      throw genesisError(Code.RegionsMismatch, `regions mismatch (check image "${reference}": the snapshot is in ${snapshot.region}, not ${region})`);
     }
     return { id: snapshot.id, name: snapshot.name, osType: snapshot.os_type, minDisk: snapshot.size };
   }
@@ -424,7 +424,7 @@ export class Instances {
   private async changeSecurityGroups(trx: Transaction<any>, row: InstanceRow, change: ListChange): Promise<void> {
     const current = await this.linked(trx, row.id, 'security_group');
     const wanted = applyListChange(change, current, 'security_groups', (id) => {
-      throw new GenesisError(400, Code.SecurityGroupsNotDetachable, `security group "${id}" cannot be detached: it is not attached to instance "${row.id}"`);
+      throw genesisError(Code.SecurityGroupsNotDetachable, `security group "${id}" cannot be detached: it is not attached to instance "${row.id}"`);
     });
     const groups = await this.peers.securityGroups.resolveForAttach(trx, row.account_id, row.region, wanted);
     await this.replaceLinks(trx, row.id, 'security_group', groups);
@@ -433,7 +433,7 @@ export class Instances {
   private async changeVolumes(trx: Transaction<any>, row: InstanceRow, change: ListChange): Promise<void> {
     const current = await this.linked(trx, row.id, 'volume');
     const wanted = applyListChange(change, current, 'volumes', (id) => {
-      throw new GenesisError(400, Code.VolumesNotDetachable, `volume "${id}" cannot be detached: it is not attached to instance "${row.id}"`);
+      throw genesisError(Code.VolumesNotDetachable, `volume "${id}" cannot be detached: it is not attached to instance "${row.id}"`);
     });
     const volumes = await this.peers.volumes.resolveForAttach(trx, row.account_id, row.region, wanted, row.id);
     await this.replaceLinks(trx, row.id, 'volume', volumes);
