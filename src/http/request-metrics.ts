@@ -28,6 +28,19 @@ interface Answer {
   ignored: () => string[];
 }
 
+/** Labelled series made once and found again by key. */
+function seriesCache(): <T>(key: string, make: () => T) => T {
+  const series = new Map<string, unknown>();
+  return <T>(key: string, make: () => T): T => {
+    let found = series.get(key) as T | undefined;
+    if (found === undefined) {
+      found = make();
+      series.set(key, found);
+    }
+    return found;
+  };
+}
+
 const noFields = (): string[] => [];
 
 /** What a route's replays add to the metrics; see `tallies`. */
@@ -55,15 +68,7 @@ export function requestMetrics(options: RequestMetricsOptions) {
   const tallies = new Map<string, ReplayTally>();
   const { requests, latency } = httpMetrics(registry, kernel, tallies);
   // Each metric's labelled series, kept by its label values, for the same reason.
-  const series = new Map<string, unknown>();
-  function seriesOf<T>(key: string, make: () => T): T {
-    let found = series.get(key) as T | undefined;
-    if (found === undefined) {
-      found = make();
-      series.set(key, found);
-    }
-    return found;
-  }
+  const seriesOf = seriesCache();
   const cloudOf = (path: string) => clouds.find((p) => path.startsWith(p.prefix))?.name ?? null;
   const logRequest = requestLogger(options.logger, options.logFormat);
   const dashboard = dashboardMetrics(registry, kernel);
