@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import type { FleetSource } from '../http/cloud.js';
 import type { Journal } from '../http/journal.js';
 import { parseDuration } from '../kernel/clock.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -14,6 +15,8 @@ export interface AdminDeps {
   reset(seed: string | null, freezeAt: number | null, renewDemo: boolean): Promise<void>;
   /** The demo account and the credentials this process knows for it. */
   demo(): { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
+  /** The clouds' kinds of resource, as the console's fleet lists them. */
+  fleet?: readonly FleetSource[];
 }
 
 export class AdminError extends Error {

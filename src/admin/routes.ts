@@ -8,7 +8,8 @@ import { StateConflict, StateError } from '../kernel/state.js';
 import { accountRoutes } from './accounts.js';
 import { apiSwitchRoutes } from './api-switches.js';
 import { clockRoutes } from './clock.js';
-import { AdminError, type AdminDeps } from './common.js';
+import { AdminError, invalid, notFound, type AdminDeps } from './common.js';
+import { consoleRoutes } from './console-routes.js';
 import { demoRoutes } from './demo.js';
 import { faultRoutes } from './faults.js';
 import { journalRoutes } from './journal.js';
@@ -87,6 +88,9 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     capacityRoutes(app, deps);
     stateRoutes(app, deps);
     journalRoutes(app, deps);
+
+    // --- the console's reads: fleet, one resource, pending transitions, events ------------
+    consoleRoutes(app, { kernel: deps.kernel, journal: deps.journal, fleet: deps.fleet ?? [], notFound, invalid });
   };
 }
 

@@ -8,6 +8,7 @@ import type { CloudModule, CloudRuntime } from './cloud.js';
 import { installValidators } from './validation.js';
 import type { Journal } from './journal.js';
 import { landingPage } from './landing.js';
+import { registerConsole } from './console.js';
 import { registerDocs } from './docs.js';
 import { installReadCache, ReadCache } from './read-cache.js';
 import type { LogFormat } from './logging.js';
@@ -150,6 +151,7 @@ async function routes(app: App, options: ServerOptions): Promise<void> {
 
   for (const { module, runtime } of clouds) await app.register(runtime.plugin, { prefix: module.prefix });
   await app.register(options.admin, { prefix: '/admin/v1' });
+  registerConsole(app);
   registerDocs(app, [
     ...clouds.map((c) => ({ name: c.module.title ?? c.module.name, url: `${c.module.prefix}/openapi.json` })),
     { name: 'Hangar admin API', url: '/admin/v1/openapi.json' },
