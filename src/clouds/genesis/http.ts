@@ -70,7 +70,11 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
       request.accountId = found.accountId;
       // Answers to this token may be replayed until it expires, unless a rate limit must count
       // every request.
-      if (options.rateLimit === 0) request.replayableUntil = found.expiresAt ?? Number.POSITIVE_INFINITY;
+      // (The expiry is on the account's clock, the replay's check on the global one: shifted by
+      // the account's lead, so an account clock ahead of it stops the replays when it should.)
+      if (options.rateLimit === 0) {
+        request.replayableUntil = found.expiresAt === null ? Number.POSITIVE_INFINITY : found.expiresAt - (kernel.clockFor(found.accountId).now() - kernel.clock.now());
+      }
     });
 
     // Faults an operator staged through the admin API, rendered as Genesis errors.
