@@ -122,6 +122,11 @@ export class AccountClocks {
     return this.own.get(accountId) ?? this.global;
   }
 
+  /** Whether any account has a clock of its own. */
+  get any(): boolean {
+    return this.own.size > 0;
+  }
+
   /** Whether the account reads a clock other than the global one. */
   hasOwn(accountId: string): boolean {
     return this.own.has(accountId);

@@ -86,6 +86,7 @@ export class Kernel {
     this.accountClocks = new AccountClocks(this.db, clock, store.engine);
     this.lifecycle = new LifecycleEngine(this.db, clock, this.ids, {
       clockFor: (accountId) => this.accountClocks.clockFor(accountId),
+      anyAccountClock: () => this.accountClocks.any,
       profile: timings,
       faults: this.faults,
       engine: store.engine,

@@ -156,6 +156,11 @@ export interface LifecycleEngineOptions {
   /** An account's clock (see account-clocks.ts); the global clock for every account without it. */
   clockFor?: (accountId: string | null) => TimeSource;
   /**
+   * Whether any account has a clock of its own: without one, the engine never looks for
+   * timers on accounts' clocks (an installation that uses none pays nothing for them).
+   */
+  anyAccountClock?: () => boolean;
+  /**
    * Work a batch's transitions share: opened as a batch's transaction begins, closed (its
    * writes made) before it commits. The address pools' cursors, say.
    */
@@ -285,6 +290,10 @@ export class LifecycleEngine {
     if (this.profile === 'instant') return 0;
     const def = this.transition(kind, transition);
     return def.after[this.profile];
+  }
+
+  private accountClocksInUse(): boolean {
+    return this.options.anyAccountClock?.() ?? true;
   }
 
   /** The clock a timer of this account is due on. */
@@ -469,7 +478,7 @@ export class LifecycleEngine {
       do {
         this.rerun = false;
         applied += await this.drain({ clock: 'global' });
-        applied += await this.drain({ clock: 'own' });
+        if (this.accountClocksInUse()) applied += await this.drain({ clock: 'own' });
       } while (this.rerun);
       return applied;
     })();
@@ -890,6 +899,10 @@ export class LifecycleEngine {
         .where('held', '=', 0)
         .executeTakeFirst();
       if (next?.due !== null && next?.due !== undefined) wallDue = Date.now() + (Number(next.due) - this.clock.now());
+    }
+    if (!this.accountClocksInUse()) {
+      if (Number.isFinite(wallDue) && this.started) this.arm(wallDue);
+      return;
     }
     // Accounts whose own clocks run (a frozen one never reaches a later instant): how far each
     // one's first timer is from its now. One statement; each account's minimum is an index lookup.
