@@ -127,11 +127,6 @@ export class AccountClocks {
     return this.own.size > 0;
   }
 
-  /** Whether the account reads a clock other than the global one. */
-  hasOwn(accountId: string): boolean {
-    return this.own.has(accountId);
-  }
-
   /** Takes an account's setting as read from its row (a request's credential lookup reads it). */
   observe(accountId: string, row: ClockColumns): void {
     const setting = settingOf(row);
