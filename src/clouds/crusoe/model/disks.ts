@@ -267,7 +267,7 @@ export class Disks implements OperationHandler {
     },
   ): Promise<DiskRow> {
     const { kernel } = this.ctx;
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(input.accountId).now();
     const row: DiskRow = {
       id: kernel.ids.uuid(),
       account_id: input.accountId,
@@ -296,7 +296,7 @@ export class Disks implements OperationHandler {
   async attach(trx: Executor, vm: Pick<VmRow, 'id' | 'account_id'>, diskId: string, attachmentType: string, mode: string): Promise<void> {
     await trx
       .insertInto('crusoe_disk_attachments')
-      .values({ disk_id: diskId, vm_id: vm.id, account_id: vm.account_id, attachment_type: attachmentType, mode, attached_at: this.ctx.kernel.clock.now() })
+      .values({ disk_id: diskId, vm_id: vm.id, account_id: vm.account_id, attachment_type: attachmentType, mode, attached_at: this.ctx.kernel.clockFor(vm.account_id).now() })
       .onConflict((oc) => oc.columns(['disk_id', 'vm_id']).doNothing())
       .execute();
   }
@@ -372,7 +372,7 @@ export class Disks implements OperationHandler {
    * A VM is going: the disks made for it (its boot disk, its template's disks) go with it;
    * other data disks are detached and stay.
    */
-  async releaseFromVm(trx: Executor, vm: Pick<VmRow, 'id' | 'account_id' | 'project_id'>, at = this.ctx.kernel.clock.now()): Promise<void> {
+  async releaseFromVm(trx: Executor, vm: Pick<VmRow, 'id' | 'account_id' | 'project_id'>, at = this.ctx.kernel.clockFor(vm.account_id).now()): Promise<void> {
     await trx.deleteFrom('crusoe_disk_attachments').where('vm_id', '=', vm.id).execute();
     const owned = (await trx.selectFrom('crusoe_disks').selectAll().where('owner_vm_id', '=', vm.id).execute()) as DiskRow[];
     await this.remove(trx, owned, at);

@@ -101,7 +101,7 @@ export class FirewallRules implements OperationHandler {
       const network = await this.peers.networks.usableNetwork(trx, projectId, input.vpc_network_id, 'vpc_network_id');
       const fields = await this.fields(trx, projectId, input, null);
       await this.checkNameFree(trx, network.id, fields.name, null);
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const row: FirewallRuleRow = {
         id: kernel.ids.uuid(),
         account_id: accountId,

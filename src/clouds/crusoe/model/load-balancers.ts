@@ -119,7 +119,7 @@ export class LoadBalancers implements OperationHandler {
       const subnet = await this.peers.networks.resolveSubnet(trx, project, input.location, nic, { subnet: 'network_interfaces.0.subnet', network: 'network_interfaces.0.network' });
       const destinations = await this.targets(trx, project.id, input.location, input.destinations);
       await this.checkNameFree(trx, project.id, name, null);
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(project.account_id).now();
       const id = kernel.ids.uuid();
       const address = await this.peers.networks.allocate(trx, subnet.id, id);
       if (address === null) throw conflict(`VPC subnet "${subnet.id}" (${subnet.cidr}) has no free address for the load balancer`);
@@ -243,7 +243,7 @@ export class LoadBalancers implements OperationHandler {
 
   async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
     const rows = (await trx.selectFrom('crusoe_load_balancers').selectAll().where('project_id', '=', project.id).execute()) as LoadBalancerRow[];
-    for (const row of rows) await this.remove(trx, row, this.ctx.kernel.clock.now());
+    for (const row of rows) await this.remove(trx, row, this.ctx.kernel.clockFor(project.account_id).now());
   }
 
   // -------------------------------------------------------------------------------------

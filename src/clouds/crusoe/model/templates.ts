@@ -88,8 +88,8 @@ export class Templates {
       custom_image_name: input.custom_image_name ?? '',
       disks: JSON.stringify(disks),
       virtualization: input.virtualization_features ? JSON.stringify(input.virtualization_features) : null,
-      seq: ctx.kernel.ids.ordinal(ctx.kernel.clock.now()),
-      created_at: ctx.kernel.clock.now(),
+      seq: ctx.kernel.ids.ordinal(ctx.kernel.clockFor(accountId).now()),
+      created_at: ctx.kernel.clockFor(accountId).now(),
     };
     await trx.insertInto('crusoe_instance_templates').values(row).execute();
     return row;

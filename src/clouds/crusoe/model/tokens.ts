@@ -75,14 +75,14 @@ export class Tokens {
       .values({ access_key: accessKey, account_id: accountId, last_used_at: null })
       .onConflict((oc) => oc.column('access_key').doNothing())
       .execute();
-    return { access_key: accessKey, secret_key: secretKey, alias: input.alias, created_at: kernel.clock.now(), expires_at: input.expiresAt };
+    return { access_key: accessKey, secret_key: secretKey, alias: input.alias, created_at: kernel.clockFor(accountId).now(), expires_at: input.expiresAt };
   }
 
   /** POST /users/tokens: the secret is shown in this answer and never again. */
   async create(accountId: string, input: { alias?: string; expires_at: string }): Promise<IssuedKey> {
     const { kernel, db } = this.ctx;
     const expiresAt = parseTime(input.expires_at, 'expires_at');
-    if (expiresAt <= kernel.clock.now()) throw badRequest(`"expires_at" must be in the future (got ${input.expires_at})`);
+    if (expiresAt <= kernel.clockFor(accountId).now()) throw badRequest(`"expires_at" must be in the future (got ${input.expires_at})`);
     return db.transaction().execute((trx) => this.issue(trx, accountId, { alias: input.alias ?? '', expiresAt }));
   }
 
@@ -122,16 +122,20 @@ export class Tokens {
     let accessKey: string;
     let message: string;
     let presented: string;
+    let timestamp = 0;
+    let skewed: SigningError | null = null;
     try {
       const auth = parseAuthorization(request.authorization);
       accessKey = auth.accessKey;
       presented = auth.signature;
       const at = parseTimestamp(request.timestamp);
+      timestamp = at;
       // The kernel clock is Hangar's "now"; the wall clock is accepted too, so an operator who
       // moved the clock (a test clock) does not lock out clients signing with the real time.
+      // (and the account's own clock, once the key says whose it is)
       const skew = Math.min(Math.abs(at - kernel.clock.now()), Math.abs(at - Date.now()));
       if (skew > TIMESTAMP_WINDOW_MS) {
-        throw new SigningError(
+        skewed = new SigningError(
           `X-Crusoe-Timestamp ${String(request.timestamp)} is outside the allowed window of ${TIMESTAMP_WINDOW_MS / 60_000} minutes: sign each request with the current time`,
         );
       }
@@ -142,6 +146,9 @@ export class Tokens {
       throw error;
     }
     const match = await kernel.tenancy.findCredential(CLOUD, ACCESS_KEY_KIND, accessKey);
+    if (skewed !== null && (match === undefined || Math.abs(timestamp - kernel.clockFor(match.accountId).now()) > TIMESTAMP_WINDOW_MS)) {
+      throw badCredential(skewed.message);
+    }
     if (!match || match.secretSealed === null) throw badCredential(`access key "${accessKey}" is unknown, deleted or expired`);
     const key = this.secretOf(match.credentialId, match.secretSealed);
     if (!signaturesMatch(sign(key, message), presented)) {
@@ -168,7 +175,7 @@ export class Tokens {
   }
 
   private async touch(accountId: string, accessKey: string): Promise<void> {
-    const now = this.ctx.kernel.clock.now();
+    const now = this.ctx.kernel.clockFor(accountId).now();
     const written = this.lastUsedWritten.get(accessKey);
     if (written !== undefined && Math.abs(now - written) < LAST_USED_RESOLUTION_MS) return;
     this.lastUsedWritten.set(accessKey, now);

@@ -579,7 +579,7 @@ export class Vms implements OperationHandler {
 
   private async insertVm(trx: Transaction<any>, accountId: string, projectId: string, id: string, opId: string, plan: VmPlan): Promise<void> {
     const { kernel } = this.ctx;
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(accountId).now();
     const row: VmRow = {
       id,
       account_id: accountId,
