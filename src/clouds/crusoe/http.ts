@@ -16,6 +16,7 @@ import { templateRoutes } from './routes/templates.js';
 import { userRoutes } from './routes/users.js';
 import { vmRoutes } from './routes/vms.js';
 import { ErrorBody } from './wire.js';
+import { dropGoZeroValues } from './zero-values.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -69,6 +70,12 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
       if (request.routeOptions.url?.startsWith(PROJECT_SCOPED)) {
         await model.projects.member(model.ctx.db, accountId, projectIdOf(request));
       }
+    });
+
+    // Go clients' zero values on optional fields mean "not given" (see zero-values.ts).
+    app.addHook('preValidation', async (request) => {
+      const schema = request.routeOptions.schema?.body;
+      if (schema && request.body !== null && typeof request.body === 'object') dropGoZeroValues(schema, request.body);
     });
 
     // Faults an operator staged through the admin API, rendered as Crusoe errors.

@@ -514,7 +514,7 @@ export const CreateDiskBody = Type.Object({
   location: Type.Optional(Type.String()),
   snapshot_id: Type.Optional(Type.String()),
   type: Type.Optional(StringEnum(['persistent-ssd', 'shared-volume'] as const)),
-  block_size: Type.Optional(Type.Integer()),
+  block_size: Type.Optional(Type.Integer({ minimum: 1, description: "512 or 4096; 0 (a Go client's zero value) means the default" })),
 });
 export const ResizeDiskBody = Type.Object({ size: Type.String({ minLength: 1, maxLength: 64 }) });
 
