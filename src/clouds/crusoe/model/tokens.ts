@@ -7,7 +7,7 @@ import {
   sign,
   signaturesMatch,
   signedPath,
-  signingMessage,
+  signingMessages,
   SigningError,
 } from '../signing.js';
 import { ACCESS_KEY_KIND, CLOUD, type CrusoeContext } from './context.js';
@@ -120,7 +120,7 @@ export class Tokens {
   async authenticate(request: SignedRequest): Promise<{ accountId: string; accessKey: string }> {
     const { kernel } = this.ctx;
     let accessKey: string;
-    let message: string;
+    let messages: string[];
     let presented: string;
     try {
       const auth = parseAuthorization(request.authorization);
@@ -136,7 +136,7 @@ export class Tokens {
         );
       }
       const { path, rawQuery } = signedPath(request.url);
-      message = signingMessage(path, rawQuery, request.method, String(request.timestamp));
+      messages = signingMessages(path, rawQuery, request.method, String(request.timestamp));
     } catch (error) {
       if (error instanceof SigningError) throw badCredential(`${error.message}`);
       throw error;
@@ -144,7 +144,7 @@ export class Tokens {
     const match = await kernel.tenancy.findCredential(CLOUD, ACCESS_KEY_KIND, accessKey);
     if (!match || match.secretSealed === null) throw badCredential(`access key "${accessKey}" is unknown, deleted or expired`);
     const key = this.secretOf(match.credentialId, match.secretSealed);
-    if (!signaturesMatch(sign(key, message), presented)) {
+    if (!messages.some((message) => signaturesMatch(sign(key, message), presented))) {
       throw badCredential('the signature does not match the request (path, canonical query, method and timestamp)');
     }
     await this.touch(match.accountId, accessKey);
