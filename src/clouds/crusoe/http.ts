@@ -12,6 +12,7 @@ import { networkingRoutes } from './routes/networking.js';
 import { storageRoutes } from './routes/storage.js';
 import { usageRoutes } from './routes/usage.js';
 import { organizationRoutes } from './routes/organizations.js';
+import { quotaRoutes } from './routes/quotas.js';
 import { templateRoutes } from './routes/templates.js';
 import { userRoutes } from './routes/users.js';
 import { vmRoutes } from './routes/vms.js';
@@ -114,6 +115,7 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
     storageRoutes(app, model);
     networkingRoutes(app, model);
     usageRoutes(app, model);
+    quotaRoutes(app, model);
   };
 }
 

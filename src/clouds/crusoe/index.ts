@@ -63,6 +63,7 @@ export const crusoeCloud: CloudModule = {
     const model = createModel(ctx, renderers);
     for (const def of crusoeLifecycles(model)) kernel.lifecycle.register(def);
     kernel.counters.defineQuota(Counter.vms, DEFAULT_VM_QUOTA);
+    model.quotas.register();
 
     kernel.onSeed(async (trx) => {
       // VMs' and load balancers' private addresses come from their subnets' pools; a

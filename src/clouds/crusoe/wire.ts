@@ -706,3 +706,17 @@ export const ProjectIdParam = <K extends string>(name: K) =>
 export const IdParam = <K extends string>(name: K) => Type.Object({ [name]: Type.String() } as { [P in K]: ReturnType<typeof Type.String> });
 
 export type { TSchema };
+
+// ---------------------------------------------------------------------------------------
+// Quotas
+
+const QuotaFields = {
+  type: Type.String({ description: 'the quota enum, PROJECT_QUOTA_TYPE_… or ORG_QUOTA_TYPE_…' }),
+  programmatic_name: Type.String({ description: 'the instance family (product name before the dot), or the resource' }),
+  description: Type.String(),
+  max: Type.Integer({ description: "the account's quota, as an operator set it (/admin/v1/accounts/{id}/quotas) or the default" }),
+  used: Type.Integer({ description: 'what the project (organization) holds now: GPUs of a GPU family, vCPUs of a CPU family, VMs, GiB of disks' }),
+  available: Type.Integer(),
+};
+export const ProjectQuotaList = Type.Object({ quotas: Type.Array(Type.Object({ ...QuotaFields, category: Type.String() })) });
+export const OrgQuotaList = Type.Object({ quotas: Type.Array(Type.Object(QuotaFields)) });

@@ -10,6 +10,7 @@ import type { InstanceGroups } from './groups.js';
 import type { Networks } from './networks.js';
 import { OperationState, VM_FAMILY, type OperationError, type OperationHandler, type Operations } from './operations.js';
 import type { References } from './references.js';
+import type { Quotas } from './quotas.js';
 import type { Rules } from './rules.js';
 import { parsePublicKey } from './ssh-keys.js';
 import type { Templates } from './templates.js';
@@ -63,6 +64,7 @@ interface Peers {
   groups: InstanceGroups;
   networks: Networks;
   refs: References;
+  quotas: Quotas;
 }
 
 /** What the ledger bills a VM in while it runs: its GPUs, or its vCPUs for a CPU-only type. */
@@ -236,6 +238,7 @@ export class Vms implements OperationHandler {
         newDisks: [],
       };
       await this.checkNamesFree(trx, projectId, [name]);
+      await this.peers.quotas.checkFamily(trx, accountId, type, 1);
       await this.acquireQuota(trx, accountId, 1);
       const vmId = this.ctx.kernel.ids.uuid();
       const opId = this.ctx.kernel.ids.uuid();
@@ -317,6 +320,7 @@ export class Vms implements OperationHandler {
         }
       }
       await this.checkNamesFree(trx, projectId, plans.map((p) => p.name));
+      await this.peers.quotas.checkFamily(trx, accountId, type, plans.length);
       await this.acquireQuota(trx, accountId, plans.length);
 
       const opId = kernel.ids.uuid();
