@@ -203,7 +203,7 @@ describe('Crusoe catalog, organizations, projects, keys, templates, groups and o
     expect(done.result.map((v: any) => [v.name, v.location, v.virtualization_features])).toEqual([['g-1', 'us-northcentral1-a', { nested_virtualization: true }]]);
     expect(done.result[0].disks.map((d: any) => [d.type, d.size])).toEqual([
       ['persistent-ssd', '128GiB'],
-      ['shared-volume', '1TiB'],
+      ['shared-volume', '1024GiB'],
     ]);
     expectCrusoeError(await c.delete(`/projects/${P}/compute/instance-templates/${template.body.id}`), 409, 'conflict', 'is used by instance group');
     expectCrusoeError(await c.delete(`/projects/${P}/compute/instance-groups/${G}`), 409, 'conflict', 'still has VMs');

@@ -233,7 +233,7 @@ export const VmTypeList = Type.Object({ items: Type.Array(VmType) });
 
 const DiskTemplate = Type.Object({
   size: Type.String({ minLength: 1 }),
-  type: StringEnum(['persistent-ssd', 'shared-volume'] as const),
+  type: StringEnum(['persistent-ssd', 'shared-volume', 'DISK_TYPE_PERSISTENT_SSD', 'DISK_TYPE_SHARED_VOLUME'] as const),
 });
 export type DiskTemplateInput = Static<typeof DiskTemplate>;
 
@@ -513,7 +513,7 @@ export const CreateDiskBody = Type.Object({
   size: Type.Optional(Type.String()),
   location: Type.Optional(Type.String()),
   snapshot_id: Type.Optional(Type.String()),
-  type: Type.Optional(StringEnum(['persistent-ssd', 'shared-volume'] as const)),
+  type: Type.Optional(StringEnum(['persistent-ssd', 'shared-volume', 'DISK_TYPE_PERSISTENT_SSD', 'DISK_TYPE_SHARED_VOLUME'] as const)),
   block_size: Type.Optional(Type.Integer({ minimum: 1, description: "512 or 4096; 0 (a Go client's zero value) means the default" })),
 });
 export const ResizeDiskBody = Type.Object({ size: Type.String({ minLength: 1, maxLength: 64 }) });

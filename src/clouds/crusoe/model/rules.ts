@@ -55,7 +55,9 @@ export class Rules {
       throw badRequest(`"${field}": image ${image.name} is not available in ${location} (available in: ${image.locations.join(', ')})`);
     }
     if (wanted === image.id) return `${image.name}:${image.tags[0]}`;
-    return wanted.includes(':') ? wanted : `${wanted}:latest`;
+    const [name, tag] = wanted.split(':');
+    // An alias (the seed's `ubuntu:20.04`) is stored as the image's own name.
+    return name === image.name && tag !== undefined ? wanted : `${image.name}:latest`;
   }
 
   maintenancePolicy(value: string | undefined, field = 'maintenance_policy'): string {
