@@ -158,4 +158,32 @@ describe('Crusoe: the seed’s samples as written', () => {
     expect(h100.length).toBeLessThan(all.length);
     expectCrusoeError(await c.get('/compute/images', { query: { product_group: 'z80' } }), 400, 'bad_request', '"product_group": "z80" is not a product group');
   });
+
+  it('splits the usage export of a VM that changed type into one row per type', async () => {
+    const HOUR = 3_600_000;
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const started = h.clock.now();
+    const vms = `/projects/${P}/compute/vms/instances`;
+    const vm = await succeeds(h, c, Families.vms, c.post(vms, { name: 'shifter', type: 'c1a.2x', location: LOCATION, ssh_public_key: KEY }));
+    await h.advance(HOUR);
+    await succeeds(h, c, Families.vms, c.patch(`${vms}/${vm.id}`, { action: 'STOP' }));
+    await succeeds(h, c, Families.vms, c.patch(`${vms}/${vm.id}`, { action: 'UPDATE', type: 'c1a.4x' }));
+    await succeeds(h, c, Families.vms, c.patch(`${vms}/${vm.id}`, { action: 'START' }));
+    await h.advance(HOUR);
+    const res = await c.get(`/organizations/${c.credentials.organization_id}/usage/export`, {
+      query: { projects: P, resources: vm.id, resource_types: '', regions: '', start_date: day(started), end_date: day(h.clock.now()) },
+      skipSpec: true,
+    });
+    expect(res.status, res.text).toBe(200);
+    const perType = new Map<string, number>();
+    for (const line of res.text.trim().split('\r\n').slice(1)) {
+      const [, , id, type, , metric, quantity] = line.split(',');
+      expect([id, metric]).toEqual([vm.id, 'cpu-hours']);
+      perType.set(type!, (perType.get(type!) ?? 0) + Number(quantity));
+    }
+    expect([...perType.keys()].sort()).toEqual(['c1a.2x', 'c1a.4x']);
+    // About an hour at each size (the boot and the stop take their seconds too).
+    expect(perType.get('c1a.2x')).toBeGreaterThanOrEqual(2);
+    expect(perType.get('c1a.4x')).toBeGreaterThanOrEqual(4);
+  });
 });

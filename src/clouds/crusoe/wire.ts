@@ -668,13 +668,17 @@ export const UsageQuery = Type.Object({
   end_date: Type.Optional(Type.String()),
   interval: Type.Optional(Type.String()),
 });
+/**
+ * The export's filters, every one required as the seed marks them (an empty value, e.g.
+ * `projects=`, means "all").
+ */
 export const UsageExportQuery = Type.Object({
-  projects: Type.Optional(Csv),
-  resources: Type.Optional(Csv),
-  resource_types: Type.Optional(Csv),
-  regions: Type.Optional(Csv),
-  start_date: Type.Optional(Type.String()),
-  end_date: Type.Optional(Type.String()),
+  projects: Csv,
+  resources: Csv,
+  resource_types: Csv,
+  regions: Csv,
+  start_date: Type.String(),
+  end_date: Type.String(),
 });
 export const UsageItem = Type.Object({
   billable_metric: Type.String(),
