@@ -92,6 +92,16 @@ export const crusoeCloud: CloudModule = {
       return { access_key: key.access_key, secret_key: key.secret_key, organization_id: organizationId, project_id: projectId };
     });
 
+    // POST /admin/v1/accounts/{id}/credentials {"cloud":"crusoe"}: one more key pair that does not
+    // expire, with the organization and project a client needs beside it.
+    kernel.tenancy.onIssueCredential(CLOUD, async (trx, accountId) => {
+      // (read in the transaction: under SQLite it holds the one connection)
+      const account = await trx.selectFrom('accounts').select(['id', 'name']).where('id', '=', accountId).executeTakeFirstOrThrow();
+      const { organizationId, projectId } = await model.accounts.provision(trx, account);
+      const key = await model.tokens.issue(trx, accountId, { alias: 'issued', expiresAt: null });
+      return { credential_id: key.credential_id, access_key: key.access_key, secret_key: key.secret_key, organization_id: organizationId, project_id: projectId };
+    });
+
     return {
       plugin: crusoePlugin(model),
       renderFailure: (failure) => {

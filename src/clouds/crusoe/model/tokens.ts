@@ -18,6 +18,8 @@ export const TIMESTAMP_WINDOW_MS = 5 * 60_000;
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 export interface IssuedKey {
+  /** The kernel credential the key is (what the admin API revokes). */
+  credential_id: string;
   access_key: string;
   secret_key: string;
   alias: string;
@@ -61,7 +63,7 @@ export class Tokens {
     const { kernel } = this.ctx;
     const accessKey = input.accessKey ?? kernel.ids.secret(16, 'base64url');
     const secretKey = input.secretKey ?? kernel.ids.secret(16, 'base64url');
-    await kernel.tenancy.addCredential(trx, {
+    const credentialId = await kernel.tenancy.addCredential(trx, {
       accountId,
       cloud: CLOUD,
       kind: ACCESS_KEY_KIND,
@@ -75,7 +77,7 @@ export class Tokens {
       .values({ access_key: accessKey, account_id: accountId, last_used_at: null })
       .onConflict((oc) => oc.column('access_key').doNothing())
       .execute();
-    return { access_key: accessKey, secret_key: secretKey, alias: input.alias, created_at: kernel.clock.now(), expires_at: input.expiresAt };
+    return { credential_id: credentialId, access_key: accessKey, secret_key: secretKey, alias: input.alias, created_at: kernel.clock.now(), expires_at: input.expiresAt };
   }
 
   /** POST /users/tokens: the secret is shown in this answer and never again. */
