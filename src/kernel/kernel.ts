@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { Capacity } from './capacity.js';
 import { Clock } from './clock.js';
 import { Counters } from './counters.js';
+import { Reservations } from './reservations.js';
 import type { Transaction } from 'kysely';
 import { Faults } from './faults.js';
 import { StateStore, type StateDocument } from './state.js';
@@ -51,6 +52,7 @@ export class Kernel {
   readonly capacity: Capacity;
   readonly ipam: Ipam;
   readonly metering: Metering;
+  readonly reservations: Reservations;
   readonly faults: Faults;
   readonly state: StateStore;
   /** Runs units of work that arrive together in one transaction where that saves commits (see db/group-commit.ts). */
@@ -93,6 +95,7 @@ export class Kernel {
     this.capacity = new Capacity(this.db);
     this.ipam = new Ipam(this.db);
     this.metering = new Metering(clock, this.ids);
+    this.reservations = new Reservations(this.db, clock, this.ids);
   }
 
   static async open(options: KernelOptions): Promise<Kernel> {

@@ -49,6 +49,14 @@ async function recount(trx: Transaction<any>, model: CrusoeModel): Promise<void>
     rows.push({ account_id: c.account_id, key: Counter.projectNetworks(c.project_id), value: Number(c.n) });
   }
   for (let i = 0; i < rows.length; i += 200) await trx.insertInto('counters').values(rows.slice(i, i + 200)).execute();
+  // What each reservation has in use: the VMs on it.
+  const onReservations = await trx
+    .selectFrom('crusoe_vms')
+    .select(['reservation_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('reservation_id', 'is not', null)
+    .groupBy('reservation_id')
+    .execute();
+  await model.ctx.kernel.reservations.setUsed(trx, CLOUD, new Map(onReservations.map((r) => [String(r.reservation_id), Number(r.n)])));
 }
 
 /** The Crusoe Cloud API v1alpha5, under /v1alpha5. */

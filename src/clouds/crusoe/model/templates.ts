@@ -60,7 +60,7 @@ export class Templates {
       parseSize(d.size, `${field}disks.${i}.size`);
       return { size: d.size.trim(), type: diskType(d.type) };
     });
-    rules.noReservation(input.reservation_id, `${field}reservation_id`);
+    const reservationId = await rules.reservation(trx, accountId, { id: input.reservation_id }, type, location === '' ? null : location, `${field}reservation_id`);
     // The seed: with a location, the location-specific resources must be given too.
     if (location !== '') {
       if ((input.subnet_id ?? '') === '') throw badRequest(`"${field}subnet_id" is required when "${field}location" is given (a subnet is location-specific)`);
@@ -89,7 +89,7 @@ export class Templates {
       subnet_id: subnet,
       ib_partition_id: partition?.id ?? (location === '' ? (input.ib_partition_id ?? '') : ''),
       public_ip_address_type: rules.publicIpType(input.public_ip_address_type, `${field}public_ip_address_type`),
-      reservation_id: '',
+      reservation_id: reservationId ?? '',
       placement_policy: rules.placementPolicy(input.placement_policy),
       maintenance_policy: rules.maintenancePolicy(input.maintenance_policy, `${field}maintenance_policy`),
       nvlink_domain_id: input.nvlink_domain_id ?? '',
