@@ -8,7 +8,17 @@ const LOCATION = 'us-east1-a';
 const KEY = publicKey();
 
 type Definition = { type?: string; properties?: Record<string, Definition>; items?: Definition; $ref?: string; required?: string[] };
-const shapes = JSON.parse(readFileSync(new URL('../../spec/crusoe-v1alpha5.shapes.json', import.meta.url), 'utf8')) as { definitions: Record<string, Definition> };
+const shapes = JSON.parse(readFileSync(new URL('../../spec/crusoe-v1alpha5.shapes.json', import.meta.url), 'utf8')) as {
+  definitions: Record<string, Definition>;
+  paths: Record<string, Record<string, { parameters?: { in: string; schema?: { $ref?: string } }[] }>>;
+};
+/** Every request body model of the spec's operations. */
+const bodyModels = new Set(
+  Object.values(shapes.paths).flatMap((item) =>
+    Object.values(item).flatMap((op) => (op.parameters ?? []).filter((p) => p.in === 'body' && p.schema?.$ref).map((p) => p.schema!.$ref!.split('/').pop()!)),
+  ),
+);
+const filled = new Set<string>();
 
 /**
  * A request body as a Go client built from the spec's models sends it when only `set` was
@@ -18,6 +28,7 @@ const shapes = JSON.parse(readFileSync(new URL('../../spec/crusoe-v1alpha5.shape
 function goZeroFilled(definition: string, set: Record<string, unknown>): Record<string, unknown> {
   const def = shapes.definitions[definition];
   if (!def?.properties) throw new Error(`no definition ${definition}`);
+  filled.add(definition);
   const body: Record<string, unknown> = {};
   for (const [key, property] of Object.entries(def.properties)) body[key] = goZero(property);
   return { ...body, ...set };
@@ -128,11 +139,14 @@ describe('Crusoe: Go clients’ zero values and nulls in request bodies', () => 
       Families.vms,
     );
     step('detach disk', () => c.post(`/projects/${P}/compute/vms/instances/${vm.id}/detach-disks`, goZeroFilled('InstancesDetachDiskPostRequest', { detach_disks: [disk.id] })), Families.vms);
+    step('grow disk', () => c.patch(`/projects/${P}/storage/disks/${disk.id}`, goZeroFilled('DisksPatchRequest', { size: '20GiB' })), Families.disks);
+    let ruleId = '';
+    let lbId = '';
     step('ib partition', () => c.post(`${N}/ib-partitions`, goZeroFilled('IBPartitionsPostRequestV1Alpha5', { name: 'zero-ib', ib_network_id: ib.id })));
     step('patch network', () => c.patch(`${N}/vpc-networks/${net.id}`, goZeroFilled('VPCNetworkPatchRequest', { name: 'zero-2' })), Families.networks);
     step('patch subnet', () => c.patch(`${N}/vpc-subnets/${subnet.id}`, goZeroFilled('VPCSubnetPatchRequest', { name: 'zero-east-2' })), Families.subnets);
-    step('firewall rule', () =>
-      c.post(
+    step('firewall rule', async () => {
+      const res = await c.post(
         `${N}/vpc-firewall-rules`,
         goZeroFilled('VPCFirewallRulesPostRequestV1Alpha5', {
           name: 'zero-fw',
@@ -144,11 +158,13 @@ describe('Crusoe: Go clients’ zero values and nulls in request bodies', () => 
           destinations: [{ cidr: '10.90.1.0/24' }],
           destination_ports: ['22'],
         }),
-      ),
-      Families.firewallRules,
-    );
-    step('load balancer', () =>
-      c.post(
+      );
+      ruleId = res.body.operation?.metadata?.id;
+      return res;
+    }, Families.firewallRules);
+    step('patch firewall rule', () => c.patch(`${N}/vpc-firewall-rules/${ruleId}`, goZeroFilled('VPCFirewallRulesPatchRequest', { name: 'zero-fw-2' })), Families.firewallRules);
+    step('load balancer', async () => {
+      const res = await c.post(
         `${N}/internal-load-balancers`,
         goZeroFilled('LoadBalancersPostRequest', {
           name: 'zero-lb',
@@ -158,13 +174,18 @@ describe('Crusoe: Go clients’ zero values and nulls in request bodies', () => 
           destinations: [{ cidr: '10.90.1.0/24' }],
           network_interfaces: [{ network: net.id, subnet: subnet.id }],
         }),
-      ),
-      Families.loadBalancers,
-    );
+      );
+      lbId = res.body.operation?.metadata?.id;
+      return res;
+    }, Families.loadBalancers);
+    step('patch load balancer', () => c.patch(`${N}/internal-load-balancers/${lbId}`, goZeroFilled('LoadBalancersPatchRequestV1Alpha5', { name: 'zero-lb-2' })), Families.loadBalancers);
     step('project rename', () => c.put('/organizations/projects', goZeroFilled('ProjectsPutRequest', { name: 'renamed-by-go' }), { query: { project_id: P } }));
     step('project create', () => c.post('/organizations/projects', goZeroFilled('ProjectsPostRequest', { name: 'go-made', organization_id: c.credentials.organization_id })));
     step('ssh key', () => c.post('/users/ssh-keys', goZeroFilled('CreateSSHKeyRequest', { name: 'go-key', public_key: publicKey() })));
     step('token', () => c.post('/users/tokens', goZeroFilled('CreateTokenRequest', { expires_at: goTimestamp(h.clock.now() + 86_400_000) })));
+    step('organization', () =>
+      c.put('/organizations/entities', goZeroFilled('EntitiesPutPostRequest', { organization_name: 'Go Org' }), { query: { org_id: c.credentials.organization_id! } }),
+    );
     step('identity', () => c.put('/users/identities', goZeroFilled('IdentityPutRequest', { name: 'Go Person' })));
     step('snapshot', () => c.post(`/projects/${P}/storage/snapshots`, goZeroFilled('DiskSnapshotPostRequestV1Alpha5', { disk_id: disk.id, name: 'zero-snap' })), Families.snapshots);
 
@@ -174,5 +195,7 @@ describe('Crusoe: Go clients’ zero values and nulls in request bodies', () => 
       // The operation finishes before the next step touches the same resources.
       if (family && res.body?.operation) expect((await awaitOp(h, c, family, res.body.operation)).state, name).toBe('SUCCEEDED');
     }
+    // Every request model of the spec was sent.
+    expect([...bodyModels].filter((m) => !filled.has(m)).sort()).toEqual([]);
   });
 });
