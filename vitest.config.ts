@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The browser tests drive Chromium: `npm run test:browser` (vitest.browser.config.ts).
+    exclude: ['test/browser/**', 'node_modules/**'],
     pool: 'forks',
     // Two test files at a time (the default on a 2-core machine is one: most of a file's time
     // is spent waiting on servers and child processes, not computing), and each fork keeps its
