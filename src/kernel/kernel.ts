@@ -3,6 +3,7 @@ import { Capacity } from './capacity.js';
 import { Clock, type TimeSource } from './clock.js';
 import { AccountClock, AccountClocks, isGlobal, type ClockCommand } from './account-clocks.js';
 import { Counters } from './counters.js';
+import { Reservations } from './reservations.js';
 import type { Transaction } from 'kysely';
 import { Faults } from './faults.js';
 import { StateStore, type StateDocument } from './state.js';
@@ -52,6 +53,7 @@ export class Kernel {
   readonly capacity: Capacity;
   readonly ipam: Ipam;
   readonly metering: Metering;
+  readonly reservations: Reservations;
   readonly faults: Faults;
   readonly state: StateStore;
   /** Runs units of work that arrive together in one transaction where that saves commits (see db/group-commit.ts). */
@@ -99,6 +101,7 @@ export class Kernel {
     this.capacity = new Capacity(this.db);
     this.ipam = new Ipam(this.db);
     this.metering = new Metering((accountId) => this.accountClocks.clockFor(accountId), this.ids);
+    this.reservations = new Reservations(this.db, clock, this.ids);
   }
 
   /**

@@ -80,6 +80,8 @@ export interface KernelTables {
   control_settings: { key: string; value: string };
   /** The metering ledger (metering.ts): billable intervals of resources, per account. */
   metering_intervals: MeterInterval;
+  /** Reservations (reservations.ts): capacity an account reserved of one SKU in one region. */
+  reservations: { id: string; account_id: string; cloud: string; sku: string; region: string; capacity: number; used: number; created_at: number };
 }
 
 export const kernelMigrations: Migrations = {
@@ -256,6 +258,24 @@ export const kernelMigrations: Migrations = {
     // control, read with the credential on every request (one statement, no extra round trip).
     async up(db: Kysely<any>) {
       await db.schema.alterTable('accounts').addColumn('standing', 'text', (c) => c.notNull().defaultTo('active')).execute();
+    },
+  },
+  '0007_reservations': {
+    // Reservations an operator makes for an account (issue 19): either cloud counts its
+    // resources against them.
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('reservations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('cloud', 'text', (c) => c.notNull())
+        .addColumn('sku', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('capacity', 'integer', (c) => c.notNull())
+        .addColumn('used', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('reservations_account').on('reservations').columns(['account_id', 'cloud']).execute();
     },
   },
   '0008_account_clocks': {

@@ -7,7 +7,7 @@ import {
   sign,
   signaturesMatch,
   signedPath,
-  signingMessage,
+  signingMessages,
   SigningError,
 } from '../signing.js';
 import { ACCESS_KEY_KIND, CLOUD, type CrusoeContext } from './context.js';
@@ -18,6 +18,8 @@ export const TIMESTAMP_WINDOW_MS = 5 * 60_000;
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 export interface IssuedKey {
+  /** The kernel credential the key is (what the admin API revokes). */
+  credential_id: string;
   access_key: string;
   secret_key: string;
   alias: string;
@@ -61,7 +63,7 @@ export class Tokens {
     const { kernel } = this.ctx;
     const accessKey = input.accessKey ?? kernel.ids.secret(16, 'base64url');
     const secretKey = input.secretKey ?? kernel.ids.secret(16, 'base64url');
-    await kernel.tenancy.addCredential(trx, {
+    const credentialId = await kernel.tenancy.addCredential(trx, {
       accountId,
       cloud: CLOUD,
       kind: ACCESS_KEY_KIND,
@@ -75,7 +77,7 @@ export class Tokens {
       .values({ access_key: accessKey, account_id: accountId, last_used_at: null })
       .onConflict((oc) => oc.column('access_key').doNothing())
       .execute();
-    return { access_key: accessKey, secret_key: secretKey, alias: input.alias, created_at: kernel.clockFor(accountId).now(), expires_at: input.expiresAt };
+    return { credential_id: credentialId, access_key: accessKey, secret_key: secretKey, alias: input.alias, created_at: kernel.clockFor(accountId).now(), expires_at: input.expiresAt };
   }
 
   /** POST /users/tokens: the secret is shown in this answer and never again. */
@@ -120,7 +122,7 @@ export class Tokens {
   async authenticate(request: SignedRequest): Promise<{ accountId: string; accessKey: string }> {
     const { kernel } = this.ctx;
     let accessKey: string;
-    let message: string;
+    let messages: string[];
     let presented: string;
     let timestamp = 0;
     let skewed: SigningError | null = null;
@@ -140,7 +142,7 @@ export class Tokens {
         );
       }
       const { path, rawQuery } = signedPath(request.url);
-      message = signingMessage(path, rawQuery, request.method, String(request.timestamp));
+      messages = signingMessages(path, rawQuery, request.method, String(request.timestamp));
     } catch (error) {
       if (error instanceof SigningError) throw badCredential(`${error.message}`);
       throw error;
@@ -151,7 +153,7 @@ export class Tokens {
     }
     if (!match || match.secretSealed === null) throw badCredential(`access key "${accessKey}" is unknown, deleted or expired`);
     const key = this.secretOf(match.credentialId, match.secretSealed);
-    if (!signaturesMatch(sign(key, message), presented)) {
+    if (!messages.some((message) => signaturesMatch(sign(key, message), presented))) {
       throw badCredential('the signature does not match the request (path, canonical query, method and timestamp)');
     }
     await this.touch(match.accountId, accessKey);

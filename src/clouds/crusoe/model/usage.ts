@@ -78,7 +78,8 @@ export class Usage {
     const rows = await this.rows(accountId, filter);
     const sums = new Map<string, UsageExportRow>();
     for (const r of rows) {
-      const key = [r.date, r.resource_id, r.billable_metric].join('\u0000');
+      // A VM that changed type has one row per type (each type is billed at its own rate).
+      const key = [r.date, r.resource_id, r.resource_type, r.billable_metric].join('\u0000');
       const sum = sums.get(key);
       if (sum) sum.quantity += r.quantity;
       else sums.set(key, { ...r });
