@@ -1,0 +1,337 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from '../kernel/kernel.js';
+import { INSTANCE_CAPS, type HostInfo } from './host.js';
+import { nvidiaSmi, type GpuSpec } from './nvidia-smi.js';
+import { BOOT_DIR, initScript, type BootScripts } from './scripts.js';
+
+/** What the fabric needs to know of a running instance, whichever cloud it belongs to. */
+export interface MachineSpec {
+  id: string;
+  accountId: string;
+  hostname: string;
+  /** Where SSH answers; null: not reachable (no public address). */
+  publicIp: string | null;
+  /** The image's default user (`ubuntu` on Ubuntu images); `root` is always there too. */
+  defaultUser: string;
+  authorizedKeys: string[];
+  scripts: BootScripts;
+  gpus: GpuSpec | null;
+}
+
+/** The directories of an instance that persist (everything else is the host's /usr, read-only, or per boot). */
+const PERSISTED = ['etc', 'var', 'tmp', 'home', 'root', 'opt', 'srv', 'mnt'];
+/** Host /etc entries an instance starts with: what programs need to run, no secrets. */
+const HOST_ETC = [
+  'alternatives', 'bash.bashrc', 'bash_completion.d', 'ca-certificates', 'ca-certificates.conf', 'debian_version', 'environment', 'gai.conf',
+  'host.conf', 'inputrc', 'issue', 'issue.net', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'locale.alias', 'localtime', 'login.defs',
+  'mime.types', 'networks', 'nsswitch.conf', 'os-release', 'profile', 'profile.d', 'protocols', 'rpc', 'services', 'shells', 'skel', 'ssl',
+  'terminfo', 'timezone', 'vim', 'ssh/moduli', 'ssh/ssh_config',
+];
+const UID = 1000;
+/** A clean environment for the programs Hangar starts: nothing of Hangar's own (secrets) leaks in. */
+const CLEAN_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8' };
+
+function sshdConfig(sftpServer: string): string {
+  return [
+    '# Written by Hangar at every boot.',
+    'HostKey /etc/ssh/ssh_host_ed25519_key',
+    'UsePAM no',
+    'PermitRootLogin prohibit-password',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'AuthorizedKeysFile .ssh/authorized_keys',
+    'AllowTcpForwarding yes',
+    'X11Forwarding no',
+    'PrintMotd no',
+    'PrintLastLog no',
+    'UseDNS no',
+    'AcceptEnv LANG LC_*',
+    `Subsystem sftp ${sftpServer}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * One instance's machine: its files under `dir` (fs/ persisted, boot/ rewritten at every boot),
+ * a bubblewrap sandbox (own hostname, process tree, IPC and network; host /usr read-only) whose
+ * first process is Hangar's init, and a listener on the public address: each connection gets
+ * its own OpenSSH `sshd -i` inside the sandbox's namespaces, with capabilities bounded.
+ */
+export class Environment {
+  private sandbox: { process: ChildProcess; pid: number; exited: Promise<void> } | null = null;
+  private server: Server | null = null;
+  private sessions = new Set<ChildProcess>();
+
+  constructor(
+    readonly id: string,
+    readonly dir: string,
+    private readonly host: HostInfo,
+    private readonly log: Logger,
+  ) {}
+
+  get running(): boolean {
+    return this.sandbox !== null;
+  }
+
+  get fs(): string {
+    return join(this.dir, 'fs');
+  }
+
+  /** Boots the instance (prepares its files on the first boot) and opens SSH on its public address. */
+  async boot(spec: MachineSpec, devices: string[] = []): Promise<void> {
+    if (this.sandbox) return;
+    this.prepare(spec);
+    this.writeBoot(spec, devices.length === 0);
+    const args = this.bwrapArgs(spec, devices);
+    const child = spawn(this.host.tools.bwrap!, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: CLEAN_ENV });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const pid = await new Promise<number>((resolve, reject) => {
+      let info = '';
+      const info$ = child.stdio[3] as NodeJS.ReadableStream;
+      info$.on('data', (chunk: Buffer) => {
+        info += chunk.toString();
+        const match = /"child-pid":\s*(\d+)/.exec(info);
+        if (match) resolve(Number(match[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`bubblewrap exited (${code}) before the instance booted: ${stderr.trim()}`)));
+      child.once('error', reject);
+    });
+    this.sandbox = { process: child, pid, exited };
+    void exited.then(() => {
+      if (this.sandbox?.process === child) {
+        this.sandbox = null;
+        this.closeServer();
+        if (stderr.trim() !== '') this.log.warn({ instance: this.id, stderr: stderr.trim() }, 'sandbox ended');
+      }
+    });
+    if (spec.publicIp !== null) await this.listen(spec.publicIp);
+  }
+
+  /**
+   * Stops the instance: SSH refuses at once, the shutdown script (if any) runs with up to
+   * `timeoutMs` to finish, then every process of the instance ends. `graceful: false` skips
+   * the script (Hangar itself is stopping; the instance comes back at the next start).
+   */
+  async halt(graceful: boolean, timeoutMs: number): Promise<void> {
+    this.closeServer();
+    const sandbox = this.sandbox;
+    if (!sandbox) return;
+    if (graceful) {
+      const init = this.initPid(sandbox.pid);
+      if (init !== null) {
+        try {
+          process.kill(init, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([sandbox.exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+        clearTimeout(timer);
+      }
+    }
+    // The sandbox's first process is its pid namespace's init: when it goes, everything goes.
+    for (const pid of [sandbox.pid, sandbox.process.pid]) {
+      try {
+        if (pid !== undefined) process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await sandbox.exited;
+    for (const session of this.sessions) session.kill('SIGKILL');
+    if (this.sandbox === sandbox) this.sandbox = null;
+  }
+
+  /** Removes the instance's files (it must be halted). */
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The host pid of Hangar's init inside the sandbox (the sandbox's first process's child). */
+  private initPid(pid: number): number | null {
+    try {
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      return children.length > 0 ? Number(children[0]) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private listen(address: string): Promise<void> {
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.session(socket));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', (error) => {
+        this.server = null;
+        reject(new Error(`SSH for instance ${this.id} cannot listen on ${address}:${this.host.sshPort}: ${error.message}`));
+      });
+      server.listen({ host: address, port: this.host.sshPort, exclusive: true }, () => resolve());
+    });
+  }
+
+  private closeServer(): void {
+    this.server?.close();
+    this.server = null;
+  }
+
+  /** One SSH connection: OpenSSH's server in inetd mode, inside the instance, speaking on the socket. */
+  private session(socket: Socket): void {
+    const sandbox = this.sandbox;
+    if (!sandbox) {
+      socket.destroy();
+      return;
+    }
+    const args = [
+      '-t', String(sandbox.pid), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '--',
+      this.host.tools.setpriv!, `--bounding-set=-all,${INSTANCE_CAPS.map((c) => `+${c}`).join(',')}`, '--',
+      this.host.tools.sshd!, '-i', '-e', '-f', '/etc/ssh/sshd_config',
+    ];
+    const child = spawn(this.host.tools.nsenter!, args, { stdio: [socket, socket, 'pipe'], env: CLEAN_ENV });
+    this.sessions.add(child);
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+    child.once('spawn', () => socket.destroy());
+    child.once('error', (error) => {
+      socket.destroy();
+      this.log.warn({ instance: this.id, err: error }, 'SSH session could not start');
+    });
+    child.once('exit', () => {
+      this.sessions.delete(child);
+      if (stderr.trim() !== '') this.log.info({ instance: this.id, sshd: stderr.trim().split('\n').slice(-5) }, 'SSH session ended');
+    });
+  }
+
+  /** The instance's persisted files: created on the first boot, kept across stop/start and restarts. */
+  private prepare(spec: MachineSpec): void {
+    const fs = this.fs;
+    const first = !existsSync(join(fs, 'etc', 'passwd'));
+    for (const name of PERSISTED) mkdirSync(join(fs, name), { recursive: true, mode: 0o755 });
+    chmodSync(join(fs, 'tmp'), 0o1777);
+    chmodSync(join(fs, 'root'), 0o700);
+    mkdirSync(join(this.dir, 'boot'), { recursive: true, mode: 0o755 });
+    if (first) {
+      for (const entry of HOST_ETC) {
+        const from = join('/etc', entry);
+        if (!existsSync(from)) continue;
+        try {
+          mkdirSync(join(fs, 'etc', entry, '..'), { recursive: true });
+          cpSync(from, join(fs, 'etc', entry), { recursive: true, verbatimSymlinks: true, errorOnExist: false, force: true });
+        } catch (error) {
+          this.log.warn({ instance: this.id, entry, err: error }, 'could not copy an /etc entry into the instance');
+        }
+      }
+      const user = spec.defaultUser;
+      const users = user === 'root' ? '' : `${user}:x:${UID}:${UID}:${user}:/home/${user}:/bin/bash\n`;
+      writeFileSync(
+        join(fs, 'etc', 'passwd'),
+        'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nbin:x:2:2:bin:/bin:/usr/sbin/nologin\n' +
+          'sys:x:3:3:sys:/dev:/usr/sbin/nologin\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' +
+          users,
+      );
+      const member = user === 'root' ? '' : user;
+      writeFileSync(
+        join(fs, 'etc', 'group'),
+        `root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:${member}\ntty:x:5:\ndisk:x:6:\nsudo:x:27:${member}\nvideo:x:44:${member}\nusers:x:100:\nnogroup:x:65534:\n` +
+          (member ? `${user}:x:${UID}:\n` : ''),
+      );
+      writeFileSync(join(fs, 'etc', 'shadow'), ['root', 'daemon', 'bin', 'sys', 'sshd', 'nobody', ...(member ? [user] : [])].map((u) => `${u}:*:20000:0:99999:7:::\n`).join(''), { mode: 0o640 });
+      writeFileSync(join(fs, 'etc', 'resolv.conf'), '# no network outside the instance\n');
+      if (existsSync('/usr/bin/sudo')) {
+        writeFileSync(join(fs, 'etc', 'sudoers'), 'Defaults env_reset\nroot ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) NOPASSWD:ALL\n', { mode: 0o440 });
+      }
+      mkdirSync(join(fs, 'etc', 'ssh'), { recursive: true });
+      for (const link of [['var/run', '/run'], ['var/lock', '/run/lock']]) {
+        if (!existsSync(join(fs, link[0]!))) symlinkSync(link[1]!, join(fs, link[0]!));
+      }
+      mkdirSync(join(fs, 'var', 'log'), { recursive: true });
+      mkdirSync(join(fs, 'var', 'lib', 'hangar'), { recursive: true });
+      // The instance's host key: made once, so it stays the same for the instance's life.
+      const key = join(fs, 'etc', 'ssh', 'ssh_host_ed25519_key');
+      const made = spawnSyncChecked(this.host.tools['ssh-keygen']!, ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${spec.hostname}`, '-f', key]);
+      if (!made) throw new Error(`ssh-keygen could not make a host key for instance ${this.id}`);
+      // Keys go in once, as cloud-init puts them: what the user changes later is theirs.
+      const homes: [string, number][] = [['root', 0]];
+      if (member) {
+        cpSync('/etc/skel', join(fs, 'home', user), { recursive: true, errorOnExist: false });
+        homes.push([join('home', user), UID]);
+      }
+      for (const [home, uid] of homes) {
+        const ssh = join(fs, home, '.ssh');
+        mkdirSync(ssh, { recursive: true, mode: 0o700 });
+        writeFileSync(join(ssh, 'authorized_keys'), spec.authorizedKeys.map((k) => `${k.trim()}\n`).join(''), { mode: 0o600 });
+        chownTree(join(fs, home), uid);
+      }
+    }
+    writeFileSync(join(fs, 'etc', 'hostname'), `${spec.hostname}\n`);
+    writeFileSync(join(fs, 'etc', 'hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${spec.hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+    writeFileSync(join(fs, 'etc', 'ssh', 'sshd_config'), sshdConfig(this.host.tools['sftp-server']!));
+  }
+
+  /** The boot files (mounted read-only at /run/hangar): init, scripts, the nvidia-smi stand-in. */
+  private writeBoot(spec: MachineSpec, fakeGpus: boolean): void {
+    const boot = join(this.dir, 'boot');
+    const files: [string, string | null][] = [
+      ['init', initScript(spec.scripts)],
+      ['first-boot', spec.scripts.firstBoot],
+      ['every-boot', spec.scripts.everyBoot],
+      ['shutdown', spec.scripts.shutdown],
+      ['nvidia-smi', spec.gpus !== null && fakeGpus ? nvidiaSmi(spec.id, spec.gpus) : null],
+    ];
+    for (const [name, content] of files) {
+      const path = join(boot, name);
+      if (content === null) rmSync(path, { force: true });
+      else writeFileSync(path, content, { mode: 0o700 });
+      if (content !== null) chmodSync(path, name === 'nvidia-smi' ? 0o755 : 0o700);
+    }
+  }
+
+  private bwrapArgs(spec: MachineSpec, devices: string[]): string[] {
+    const fs = this.fs;
+    const args = [
+      '--die-with-parent', '--unshare-pid', '--unshare-uts', '--unshare-ipc', '--unshare-net', '--unshare-cgroup-try',
+      '--hostname', spec.hostname,
+      '--ro-bind', '/usr', '/usr',
+      '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/sbin', '/sbin', '--symlink', 'usr/lib', '/lib',
+    ];
+    if (existsSync('/usr/lib64')) args.push('--symlink', 'usr/lib64', '/lib64');
+    args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/run', '--dir', '/run/sshd', '--dir', '/run/lock');
+    for (const name of PERSISTED) args.push('--bind', join(fs, name), `/${name}`);
+    args.push('--ro-bind', join(this.dir, 'boot'), BOOT_DIR);
+    if (spec.gpus !== null && devices.length === 0) {
+      // On every user's PATH (login shells' too): /usr/local/bin, made writable-in-memory over
+      // the host's read-only one, whose entries are bound back in.
+      args.push('--tmpfs', '/usr/local/bin');
+      for (const entry of hostLocalBin()) if (entry !== 'nvidia-smi') args.push('--ro-bind', `/usr/local/bin/${entry}`, `/usr/local/bin/${entry}`);
+      args.push('--ro-bind', join(this.dir, 'boot', 'nvidia-smi'), '/usr/local/bin/nvidia-smi');
+    }
+    for (const device of devices) args.push('--dev-bind', device, device);
+    for (const cap of INSTANCE_CAPS) args.push('--cap-add', `CAP_${cap.toUpperCase()}`);
+    args.push('--setenv', 'PATH', CLEAN_ENV.PATH, '--setenv', 'HOME', '/root', '--info-fd', '3', '--', '/bin/sh', `${BOOT_DIR}/init`);
+    return args;
+  }
+}
+
+/** The host's /usr/local/bin entries (read once: a Hangar's host does not change under it). */
+let localBin: string[] | undefined;
+function hostLocalBin(): string[] {
+  try {
+    localBin ??= readdirSync('/usr/local/bin');
+  } catch {
+    localBin = [];
+  }
+  return localBin;
+}
+
+function chownTree(path: string, uid: number): void {
+  spawnSyncChecked('chown', ['-R', `${uid}:${uid}`, path]);
+}
+
+function spawnSyncChecked(command: string, args: string[]): boolean {
+  return spawnSync(command, args, { stdio: 'ignore', env: CLEAN_ENV }).status === 0;
+}
