@@ -162,6 +162,9 @@ export class SandboxFabric implements Fabric {
     env ??= new Environment(id, this.instanceDir(id), this.host, this.log);
     this.environments.set(id, env);
     const devices = found.spec.gpus ? this.gpus.take(id, found.spec.gpus.count) : [];
+    if (found.spec.gpus && this.gpus.size > 0 && devices.length === 0) {
+      this.log.warn({ instance: id, wanted: found.spec.gpus.count, held: Object.fromEntries(this.gpus.held()) }, 'sandbox: too few free GPU boards; the instance boots with the nvidia-smi stand-in');
+    }
     try {
       await env.boot(found.spec, devices);
     } catch (error) {
