@@ -22,6 +22,8 @@ export interface Config {
   timings: TimingProfile;
   /** Genesis API requests per second per token; 0 turns the limit off. */
   rateLimit: number;
+  /** The span the Genesis rate limit counts requests over, in milliseconds (the real cloud's is one second). */
+  rateLimitWindowMs: number;
   /** HANGAR_REDIS_URL: where replicas share rate-limit counters (per process when unset). */
   redisUrl: string | null;
   logLevel: string;
@@ -85,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal = proc
     connectionTimeoutMs: duration(env, 'HANGAR_CONNECTION_TIMEOUT', 0, 0),
     timings,
     rateLimit: integer(env, 'HANGAR_RATE_LIMIT', 10, 0, 1_000_000),
+    rateLimitWindowMs: duration(env, 'HANGAR_RATE_LIMIT_WINDOW', 1_000, 1),
     redisUrl: nonEmpty(env.HANGAR_REDIS_URL),
     logLevel: logLevel(env),
     logFormat: oneOf(env, 'HANGAR_LOG_FORMAT', ['pretty', 'json'] as const, terminal ? 'pretty' : 'json'),

@@ -27,7 +27,7 @@ export const READ_TOKEN_KIND = 'read-token';
  * deprecated X-Auth-Token header), a per-token rate limit, the Genesis error body for every
  * failure, and the OpenAPI document generated from the routes' own schemas.
  */
-export function genesisPlugin(model: GenesisModel, options: { rateLimit: number; redis: Redis | null }): FastifyPluginAsync {
+export function genesisPlugin(model: GenesisModel, options: { rateLimit: number; rateLimitWindowMs: number; redis: Redis | null }): FastifyPluginAsync {
   return async (scope: FastifyInstance) => {
     const app = scope as unknown as App;
     const openapi = new OpenApiCollector(PREFIX, {
@@ -89,7 +89,7 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
     if (options.rateLimit > 0) {
       await app.register(rateLimit, {
         max: options.rateLimit,
-        timeWindow: 1000,
+        timeWindow: options.rateLimitWindowMs,
         // With Redis, every replica counts against the same allowance; if Redis is away,
         // requests go through rather than fail.
         ...(options.redis ? { redis: options.redis, nameSpace: 'hangar:genesis:rate:', skipOnError: true } : {}),
@@ -101,7 +101,7 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
           new GenesisError(
             429,
             Code.NotAllowed,
-            `too many requests: the limit is ${context.max} per second; retry after ${Math.ceil(context.ttl / 1000)} s`,
+            `too many requests: the limit is ${context.max} per ${perWindow(options.rateLimitWindowMs)}; retry after ${Math.ceil(context.ttl / 1000)} s`,
           ),
       });
     }
@@ -226,4 +226,9 @@ export function genesisFailure(failure: Failure): GenesisError {
     case 'internal':
       return new GenesisError(500, Code.Internal, message);
   }
+}
+
+/** The rate-limit window in words: "second" for the real cloud's, else its length. */
+function perWindow(ms: number): string {
+  return ms === 1000 ? 'second' : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }

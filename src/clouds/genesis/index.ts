@@ -136,7 +136,7 @@ export const genesisCloud: CloudModule = {
     kernel.declareApiSwitch(CLOUD);
 
     return {
-      plugin: genesisPlugin(model, { rateLimit: config.rateLimit, redis }),
+      plugin: genesisPlugin(model, { rateLimit: config.rateLimit, rateLimitWindowMs: config.rateLimitWindowMs, redis }),
       renderFailure: (failure) => {
         const error = genesisFailure(failure);
         return { status: error.statusCode, body: error.toJSON() };
