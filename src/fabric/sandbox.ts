@@ -7,6 +7,8 @@ import type { AppliedTransition } from '../kernel/lifecycle/engine.js';
 import type { Kernel, Logger } from '../kernel/kernel.js';
 import { Environment, type MachineSpec } from './environment.js';
 import { genesisSource } from './genesis.js';
+import { crusoeSource } from './crusoe.js';
+import { CrusoeCatalog } from '../clouds/crusoe/catalog.js';
 import { GpuDevices } from './gpus.js';
 import { inspectHost, type HostInfo } from './host.js';
 import type { Fabric } from './index.js';
@@ -17,6 +19,8 @@ export interface MachineSource {
   kind: string;
   /** Transitions that reboot a running machine (a reset). */
   rebootTransitions: readonly string[];
+  /** The machines an applied transition moved (without it: the transition's own resource). */
+  machinesOf?(applied: AppliedTransition): Promise<string[]>;
   /** The ids of the resources that should be running now. */
   running(): Promise<string[]>;
   /** The resource as a machine and whether it should run; null when it is gone. */
@@ -35,6 +39,8 @@ export class SandboxFabric implements Fabric {
   readonly kind = 'sandbox' as const;
   private readonly environments = new Map<string, Environment>();
   private readonly queues = new Map<string, Promise<void>>();
+  /** Lifecycle events whose machines are being looked up. */
+  private readonly lookups = new Set<Promise<void>>();
   private readonly sources = new Map<string, MachineSource>();
   /** The source each machine came from. */
   private readonly sourceOf = new Map<string, MachineSource>();
@@ -66,6 +72,7 @@ export class SandboxFabric implements Fabric {
     mkdirSync(join(dir, 'instances'), { recursive: true, mode: 0o700 });
     const fabric = new SandboxFabric(kernel, log, host, resolve(dir), ownsDir, new GpuDevices(config.fabric.gpuDevices), config.fabric.stopTimeoutMs, config.fabric.publicCidr);
     fabric.addSource(genesisSource(kernel.db, GenesisCatalog.load(config.catalogs.genesis ?? undefined)));
+    fabric.addSource(crusoeSource(kernel.db, CrusoeCatalog.load(config.catalogs.crusoe ?? undefined)));
     for (const note of host.notes) log.warn({ fabric: 'sandbox' }, note);
     return fabric;
   }
@@ -90,7 +97,7 @@ export class SandboxFabric implements Fabric {
   }
 
   async settled(): Promise<void> {
-    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+    while (this.queues.size > 0 || this.lookups.size > 0) await Promise.all([...this.queues.values(), ...this.lookups]);
   }
 
   async resync(): Promise<void> {
@@ -108,7 +115,7 @@ export class SandboxFabric implements Fabric {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.queues.values()]);
+    await Promise.all([...this.queues.values(), ...this.lookups]);
     await Promise.all([...this.environments.values()].map((env) => env.halt(false, 0)));
     this.environments.clear();
     if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
@@ -122,7 +129,19 @@ export class SandboxFabric implements Fabric {
   private applied(applied: AppliedTransition): void {
     const source = this.sources.get(applied.kind);
     if (!source || this.closed) return;
-    this.enqueue(source, applied.resourceId, source.rebootTransitions.includes(applied.transition));
+    const reboot = source.rebootTransitions.includes(applied.transition);
+    if (!source.machinesOf) {
+      this.enqueue(source, applied.resourceId, reboot);
+      return;
+    }
+    const lookup = source
+      .machinesOf(applied)
+      .then((ids) => {
+        for (const id of ids) this.enqueue(source, id, reboot);
+      })
+      .catch((error: unknown) => this.log.error({ err: error, transition: applied }, 'sandbox: could not tell which machines a transition moved'))
+      .finally(() => this.lookups.delete(lookup));
+    this.lookups.add(lookup);
   }
 
   private enqueue(source: MachineSource, id: string, reboot: boolean): void {
