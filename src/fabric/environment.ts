@@ -1,5 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../kernel/kernel.js';
@@ -84,7 +86,7 @@ export class Environment {
   /** Boots the instance (prepares its files on the first boot) and opens SSH on its public address. */
   async boot(spec: MachineSpec, devices: string[] = []): Promise<void> {
     if (this.sandbox) return;
-    this.prepare(spec);
+    await this.prepare(spec);
     this.writeBoot(spec, devices.length === 0);
     const args = this.bwrapArgs(spec, devices);
     const child = spawn(this.host.tools.bwrap!, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: CLEAN_ENV });
@@ -149,8 +151,8 @@ export class Environment {
   }
 
   /** Removes the instance's files (it must be halted). */
-  remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+  async remove(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
   }
 
   /** The host pid of Hangar's init inside the sandbox (the sandbox's first process's child). */
@@ -208,7 +210,7 @@ export class Environment {
   }
 
   /** The instance's persisted files: created on the first boot, kept across stop/start and restarts. */
-  private prepare(spec: MachineSpec): void {
+  private async prepare(spec: MachineSpec): Promise<void> {
     const fs = this.fs;
     const first = !existsSync(join(fs, 'etc', 'passwd'));
     for (const name of PERSISTED) mkdirSync(join(fs, name), { recursive: true, mode: 0o755 });
@@ -216,16 +218,10 @@ export class Environment {
     chmodSync(join(fs, 'root'), 0o700);
     mkdirSync(join(this.dir, 'boot'), { recursive: true, mode: 0o755 });
     if (first) {
-      for (const entry of HOST_ETC) {
-        const from = join('/etc', entry);
-        if (!existsSync(from)) continue;
-        try {
-          mkdirSync(join(fs, 'etc', entry, '..'), { recursive: true });
-          cpSync(from, join(fs, 'etc', entry), { recursive: true, verbatimSymlinks: true, errorOnExist: false, force: true });
-        } catch (error) {
-          this.log.warn({ instance: this.id, entry, err: error }, 'could not copy an /etc entry into the instance');
-        }
-      }
+      // (child processes, not the synchronous file calls: Hangar keeps answering while machines boot)
+      const entries = HOST_ETC.filter((entry) => existsSync(join('/etc', entry)));
+      const copied = await run('cp', ['-a', '--parents', ...entries, join(fs, 'etc')], '/etc');
+      if (!copied) this.log.warn({ instance: this.id }, 'could not copy every /etc entry into the instance');
       const user = spec.defaultUser;
       const users = user === 'root' ? '' : `${user}:x:${UID}:${UID}:${user}:/home/${user}:/bin/bash\n`;
       writeFileSync(
@@ -253,19 +249,20 @@ export class Environment {
       mkdirSync(join(fs, 'var', 'lib', 'hangar'), { recursive: true });
       // The instance's host key: made once, so it stays the same for the instance's life.
       const key = join(fs, 'etc', 'ssh', 'ssh_host_ed25519_key');
-      const made = spawnSyncChecked(this.host.tools['ssh-keygen']!, ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${spec.hostname}`, '-f', key]);
+      const made = await run(this.host.tools['ssh-keygen']!, ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${spec.hostname}`, '-f', key]);
       if (!made) throw new Error(`ssh-keygen could not make a host key for instance ${this.id}`);
       // Keys go in once, as cloud-init puts them: what the user changes later is theirs.
       const homes: [string, number][] = [['root', 0]];
       if (member) {
-        cpSync('/etc/skel', join(fs, 'home', user), { recursive: true, errorOnExist: false });
+        mkdirSync(join(fs, 'home', user), { recursive: true, mode: 0o755 });
+        await run('cp', ['-a', '/etc/skel/.', join(fs, 'home', user)]);
         homes.push([join('home', user), UID]);
       }
       for (const [home, uid] of homes) {
         const ssh = join(fs, home, '.ssh');
         mkdirSync(ssh, { recursive: true, mode: 0o700 });
         writeFileSync(join(ssh, 'authorized_keys'), spec.authorizedKeys.map((k) => `${k.trim()}\n`).join(''), { mode: 0o600 });
-        chownTree(join(fs, home), uid);
+        await run('chown', ['-R', `${uid}:${uid}`, join(fs, home)]);
       }
     }
     writeFileSync(join(fs, 'etc', 'hostname'), `${spec.hostname}\n`);
@@ -328,10 +325,13 @@ function hostLocalBin(): string[] {
   return localBin;
 }
 
-function chownTree(path: string, uid: number): void {
-  spawnSyncChecked('chown', ['-R', `${uid}:${uid}`, path]);
-}
-
-function spawnSyncChecked(command: string, args: string[]): boolean {
-  return spawnSync(command, args, { stdio: 'ignore', env: CLEAN_ENV }).status === 0;
+const execFileAsync = promisify(execFile);
+/** Runs a program to its end; whether it succeeded. */
+async function run(command: string, args: string[], cwd?: string): Promise<boolean> {
+  try {
+    await execFileAsync(command, args, { env: CLEAN_ENV, cwd });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -163,7 +163,7 @@ export class SandboxFabric implements Fabric {
       // Gone: processes end (no shutdown script: the disk goes with it) and the files are removed.
       if (env) await env.halt(false, 0);
       this.gpus.release(id);
-      (env ?? new Environment(id, this.instanceDir(id), this.host, this.log)).remove();
+      await (env ?? new Environment(id, this.instanceDir(id), this.host, this.log)).remove();
       this.environments.delete(id);
       this.sourceOf.delete(id);
       return;
