@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CrusoeCatalog } from '../clouds/crusoe/catalog.js';
 import { OPERATION_KIND } from '../clouds/crusoe/model/context.js';
-import type { MachineSpec } from './environment.js';
+import { mountName, type MachineSpec } from './environment.js';
 import { defaultUserOf } from './genesis.js';
 import { gpuMemoryMiB } from './nvidia-smi.js';
 import type { MachineSource } from './sandbox.js';
@@ -31,6 +31,14 @@ export function crusoeSource(db: Kysely<any>, catalog: CrusoeCatalog): MachineSo
   return {
     kind: OPERATION_KIND,
     rebootTransitions: ['vm.reset'],
+    volumeKind: {
+      kind: OPERATION_KIND,
+      async deleted(applied) {
+        if (applied.transition !== 'disk.delete' || applied.to !== 'SUCCEEDED') return [];
+        const op = await db.selectFrom('crusoe_operations').select('resource_id').where('id', '=', applied.resourceId).executeTakeFirst();
+        return op?.resource_id ? [String(op.resource_id)] : [];
+      },
+    },
     async machinesOf(applied) {
       if (!applied.transition.startsWith('vm.') && applied.transition !== 'fail') return [];
       const op = await db.selectFrom('crusoe_operations').select(['action', 'resource_id', 'params']).where('id', '=', applied.resourceId).executeTakeFirst();
@@ -53,6 +61,14 @@ export function crusoeSource(db: Kysely<any>, catalog: CrusoeCatalog): MachineSo
       const row = await db.selectFrom('crusoe_vms').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) return null;
       const type = catalog.types.get(String(row.type));
+      const disks = await db
+        .selectFrom('crusoe_disk_attachments as a')
+        .innerJoin('crusoe_disks as d', 'd.id', 'a.disk_id')
+        .select(['d.id', 'd.name'])
+        .where('a.vm_id', '=', id)
+        .where('a.attachment_type', '!=', 'os')
+        .orderBy('a.attached_at')
+        .execute();
       const gpuType = type?.gpu_type ?? '';
       const model = GPU_NAMES[gpuType] ?? `NVIDIA ${gpuType}`;
       const spec: MachineSpec = {
@@ -68,6 +84,7 @@ export function crusoeSource(db: Kysely<any>, catalog: CrusoeCatalog): MachineSo
           shutdown: String(row.shutdown_script ?? '').trim() ? String(row.shutdown_script) : null,
         },
         gpus: type && type.num_gpu > 0 && gpuType ? { model, count: type.num_gpu, memoryMiB: gpuMemoryMiB(model) } : null,
+        volumes: disks.map((d) => ({ id: String(d.id), path: `disks/${mountName(String(d.name))}` })),
       };
       return { running: row.state === 'STATE_RUNNING', spec };
     },

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -21,6 +21,20 @@ export interface MachineSpec {
   authorizedKeys: string[];
   scripts: BootScripts;
   gpus: GpuSpec | null;
+  /** Volumes and data disks attached: each a directory of the host (per volume id) at /mnt/<path>. */
+  volumes: AttachedVolume[];
+}
+
+export interface AttachedVolume {
+  /** The volume's id: its files are the fabric's `volumes/<id>`, whichever instance it is attached to. */
+  id: string;
+  /** Where it appears, under /mnt (`data`, `disks/scratch`). */
+  path: string;
+}
+
+/** A volume's name as a directory name. */
+export function mountName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').slice(0, 100) || 'volume';
 }
 
 /** The directories of an instance that persist (everything else is the host's /usr, read-only, or per boot). */
@@ -88,6 +102,8 @@ export class Environment {
     if (this.sandbox) return;
     await this.prepare(spec);
     this.writeBoot(spec, devices.length === 0);
+    await this.shareMnt();
+    await this.syncVolumes(spec.volumes);
     const args = this.bwrapArgs(spec, devices);
     const child = spawn(this.host.tools.bwrap!, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: CLEAN_ENV });
     let stderr = '';
@@ -148,11 +164,60 @@ export class Environment {
     await sandbox.exited;
     for (const session of this.sessions) session.kill('SIGKILL');
     if (this.sandbox === sandbox) this.sandbox = null;
+    await this.releaseMounts();
   }
 
   /** Removes the instance's files (it must be halted). */
   async remove(): Promise<void> {
+    await this.releaseMounts();
+    // Never through a volume's files: nothing may be mounted under the instance any more.
+    if (mountsUnder(this.dir).length > 0) throw new Error(`instance ${this.id}: volumes are still mounted under ${this.dir}; its files are kept`);
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * The instance's /mnt as a shared mount on the host: bind mounts made under it later (a
+   * volume attached while the instance runs) propagate into the sandbox, whose mounts are
+   * its slaves; unmounts too.
+   */
+  private async shareMnt(): Promise<void> {
+    const mnt = join(this.fs, 'mnt');
+    if (!mountsUnder(mnt).includes(mnt)) {
+      if (!(await run('mount', ['--bind', mnt, mnt]))) throw new Error(`instance ${this.id}: cannot bind-mount ${mnt}`);
+    }
+    await run('mount', ['--make-shared', mnt]);
+  }
+
+  /** Attaches and detaches volumes so that exactly `wanted` are mounted (volumes/<id> at /mnt/<path>). */
+  async syncVolumes(wanted: readonly AttachedVolume[]): Promise<void> {
+    const mnt = join(this.fs, 'mnt');
+    const targets = new Map(wanted.map((v) => [join(mnt, v.path), v]));
+    const mounted = mountsUnder(mnt).filter((path) => path !== mnt);
+    for (const path of mounted.sort().reverse()) {
+      if (!targets.has(path)) {
+        await run('umount', ['-l', path]);
+        await rmdir(path).catch(() => undefined);
+      }
+    }
+    for (const [target, volume] of targets) {
+      if (mounted.includes(target)) continue;
+      const source = join(this.volumesDir, volume.id);
+      mkdirSync(source, { recursive: true });
+      chmodSync(source, 0o1777);
+      mkdirSync(target, { recursive: true });
+      if (!(await run('mount', ['--bind', source, target]))) this.log.warn({ instance: this.id, volume: volume.id }, 'could not mount a volume');
+    }
+  }
+
+  /** Where volumes' files live: beside the instances' directories. */
+  private get volumesDir(): string {
+    return join(this.dir, '..', '..', 'volumes');
+  }
+
+  /** Unmounts the instance's volumes and its shared /mnt on the host. */
+  private async releaseMounts(): Promise<void> {
+    const mnt = join(this.fs, 'mnt');
+    for (const path of mountsUnder(mnt).sort().reverse()) await run('umount', ['-l', path]);
   }
 
   /** The host pid of Hangar's init inside the sandbox (the sandbox's first process's child). */
@@ -323,6 +388,18 @@ function hostLocalBin(): string[] {
     localBin = [];
   }
   return localBin;
+}
+
+/** Mount points at or under `dir` on the host, from /proc/self/mountinfo. */
+export function mountsUnder(dir: string): string[] {
+  const points: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const field = line.split(' ')[4];
+    if (field === undefined) continue;
+    const point = field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+    if (point === dir || point.startsWith(`${dir}/`)) points.push(point);
+  }
+  return [...new Set(points)];
 }
 
 const execFileAsync = promisify(execFile);

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { GenesisCatalog } from '../clouds/genesis/catalog.js';
 import { INSTANCE_KIND } from '../clouds/genesis/model/instances.js';
-import type { MachineSpec } from './environment.js';
+import { VOLUME_KIND } from '../clouds/genesis/model/volumes.js';
+import { mountName, type MachineSpec } from './environment.js';
 import { gpuMemoryMiB } from './nvidia-smi.js';
 import { userData } from './scripts.js';
 import type { MachineSource } from './sandbox.js';
@@ -22,6 +23,7 @@ export function genesisSource(db: Kysely<any>, catalog: GenesisCatalog): Machine
   return {
     kind: INSTANCE_KIND,
     rebootTransitions: ['reset'],
+    volumeKind: { kind: VOLUME_KIND, deleted: async (applied) => (applied.to === null ? [applied.resourceId] : []) },
     async running() {
       const rows = await db.selectFrom('genesis_instances').select('id').where('status', '=', 'active').execute();
       return rows.map((row) => String(row.id));
@@ -36,6 +38,13 @@ export function genesisSource(db: Kysely<any>, catalog: GenesisCatalog): Machine
         .where('l.instance_id', '=', id)
         .where('l.kind', '=', 'ssh_key')
         .orderBy('l.position')
+        .execute();
+      const volumes = await db
+        .selectFrom('genesis_instance_links')
+        .select(['target_id', 'target_name'])
+        .where('instance_id', '=', id)
+        .where('kind', '=', 'volume')
+        .orderBy('position')
         .execute();
       let metadata: Record<string, unknown> = {};
       try {
@@ -54,6 +63,7 @@ export function genesisSource(db: Kysely<any>, catalog: GenesisCatalog): Machine
         authorizedKeys: keys.map((k) => String(k.value)),
         scripts: { ...userData(script), shutdown: null },
         gpus: gpu && gpu.vendor === 'nvidia' ? { model: gpu.model, count: gpu.count, memoryMiB: gpuMemoryMiB(gpu.model) } : null,
+        volumes: volumes.map((v) => ({ id: String(v.target_id), path: mountName(String(v.target_name)) })),
       };
       return { running: row.status === 'active', spec };
     },

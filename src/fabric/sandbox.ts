@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { GenesisCatalog } from '../clouds/genesis/catalog.js';
 import type { AppliedTransition } from '../kernel/lifecycle/engine.js';
 import type { Kernel, Logger } from '../kernel/kernel.js';
+import { rm } from 'node:fs/promises';
 import { Environment, type MachineSpec } from './environment.js';
 import { genesisSource } from './genesis.js';
 import { crusoeSource } from './crusoe.js';
@@ -12,6 +13,9 @@ import { CrusoeCatalog } from '../clouds/crusoe/catalog.js';
 import { GpuDevices } from './gpus.js';
 import { inspectHost, type HostInfo } from './host.js';
 import type { Fabric } from './index.js';
+
+/** How often running machines are checked against the store besides lifecycle events (volumes attached to a running instance). */
+const POLL_MS = 5_000;
 
 /** Where a cloud's resources of one kind come from, as machines. */
 export interface MachineSource {
@@ -21,6 +25,8 @@ export interface MachineSource {
   rebootTransitions: readonly string[];
   /** The machines an applied transition moved (without it: the transition's own resource). */
   machinesOf?(applied: AppliedTransition): Promise<string[]>;
+  /** Volumes: the lifecycle kind that deletes them, and which ones a transition deleted (their files go). */
+  volumeKind?: { kind: string; deleted(applied: AppliedTransition): Promise<string[]> };
   /** The ids of the resources that should be running now. */
   running(): Promise<string[]>;
   /** The resource as a machine and whether it should run; null when it is gone. */
@@ -45,6 +51,7 @@ export class SandboxFabric implements Fabric {
   /** The source each machine came from. */
   private readonly sourceOf = new Map<string, MachineSource>();
   private closed = false;
+  private poll: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly kernel: Kernel,
@@ -84,6 +91,12 @@ export class SandboxFabric implements Fabric {
   async start(): Promise<void> {
     this.kernel.lifecycle.onApplied((applied) => this.applied(applied));
     await this.resync();
+    // Attaching a Genesis volume to a running instance is no lifecycle transition: running
+    // machines are checked against the store every few seconds too.
+    this.poll = setInterval(() => {
+      if (this.queues.size === 0 && this.lookups.size === 0 && !this.closed) void this.resync().catch((error: unknown) => this.log.warn({ err: error }, 'sandbox: resync failed'));
+    }, POLL_MS);
+    this.poll.unref();
   }
 
   banner(): string[] {
@@ -115,6 +128,7 @@ export class SandboxFabric implements Fabric {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.poll) clearInterval(this.poll);
     await Promise.all([...this.queues.values(), ...this.lookups]);
     await Promise.all([...this.environments.values()].map((env) => env.halt(false, 0)));
     this.environments.clear();
@@ -127,6 +141,10 @@ export class SandboxFabric implements Fabric {
   }
 
   private applied(applied: AppliedTransition): void {
+    if (this.closed) return;
+    for (const source of this.sources.values()) {
+      if (source.volumeKind?.kind === applied.kind) this.track(source.volumeKind.deleted(applied).then((ids) => this.removeVolumes(ids)));
+    }
     const source = this.sources.get(applied.kind);
     if (!source || this.closed) return;
     const reboot = source.rebootTransitions.includes(applied.transition);
@@ -134,14 +152,27 @@ export class SandboxFabric implements Fabric {
       this.enqueue(source, applied.resourceId, reboot);
       return;
     }
-    const lookup = source
-      .machinesOf(applied)
-      .then((ids) => {
+    this.track(
+      source.machinesOf(applied).then((ids) => {
         for (const id of ids) this.enqueue(source, id, reboot);
-      })
-      .catch((error: unknown) => this.log.error({ err: error, transition: applied }, 'sandbox: could not tell which machines a transition moved'))
-      .finally(() => this.lookups.delete(lookup));
-    this.lookups.add(lookup);
+      }),
+    );
+  }
+
+  /** Work started by a lifecycle event that `settled` waits for. */
+  private track(work: Promise<void>): void {
+    const tracked = work
+      .catch((error: unknown) => this.log.error({ err: error }, 'sandbox: could not follow a lifecycle event'))
+      .finally(() => this.lookups.delete(tracked));
+    this.lookups.add(tracked);
+  }
+
+  /** A deleted volume's files go (a volume is attached to no instance by the time it can be deleted). */
+  private async removeVolumes(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      if (!/^[A-Za-z0-9_-]+$/.test(id)) continue;
+      await rm(join(this.dir, 'volumes', id), { recursive: true, force: true });
+    }
   }
 
   private enqueue(source: MachineSource, id: string, reboot: boolean): void {
@@ -177,7 +208,10 @@ export class SandboxFabric implements Fabric {
       await env.halt(true, this.stopTimeoutMs);
       this.gpus.release(id);
     }
-    if (env?.running) return;
+    if (env?.running) {
+      await env.syncVolumes(found.spec.volumes);
+      return;
+    }
     env ??= new Environment(id, this.instanceDir(id), this.host, this.log);
     this.environments.set(id, env);
     const devices = found.spec.gpus ? this.gpus.take(id, found.spec.gpus.count) : [];

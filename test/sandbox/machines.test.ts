@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,37 @@ describe.skipIf(unavailable !== null)('sandbox machines', () => {
       (r) => r.code === 0 && r.stdout.startsWith('boot\nboot\n'),
     );
     expect(after.stdout).toBe('boot\nboot\n1\n');
+  });
+
+  it('mounts attached volumes at /mnt/<name>; their files follow the volume from instance to instance', async () => {
+    const created = await h.genesis.post('/volumes', { name: 'datasets', size: 10, type: 'ssd', region: 'NORD-NO-KRS-1' });
+    expect(created.status, created.text).toBe(201);
+    const volumeId = created.body.volume.id;
+    await h.advance(1_000);
+    const a = await machine(h.genesis, { hostname: 'writer', volumes: [volumeId] });
+    expect((await client.ssh(`ubuntu@${a.ip}`, 'echo rows > /mnt/datasets/train.csv && ls /mnt')).stdout).toBe('datasets\n');
+
+    // Detached while running: gone from the instance at once (the fabric checks attachments).
+    expect((await h.genesis.patch(`/instances/${a.id}`, { volumes: [] })).status).toBe(200);
+    await h.hangar.fabric.resync();
+    expect((await client.ssh(`ubuntu@${a.ip}`, 'ls /mnt; test -e /mnt/datasets/train.csv && echo still-there || echo gone')).stdout).toBe('gone\n');
+
+    // Attached to another running instance of the account: the file is there.
+    const b = await machine(h.genesis, { hostname: 'reader' });
+    expect((await h.genesis.patch(`/instances/${b.id}`, { volumes: [volumeId] })).status).toBe(200);
+    await h.hangar.fabric.resync();
+    expect((await client.ssh(`ubuntu@${b.ip}`, 'cat /mnt/datasets/train.csv')).stdout).toBe('rows\n');
+
+    // Destroying the instance leaves the volume's files; deleting the volume removes them.
+    expect((await h.genesis.delete(`/instances/${b.id}`)).status).toBe(204);
+    await h.advance(2_000);
+    await h.hangar.fabric.settled();
+    const files = join(dir, 'files', 'volumes', volumeId);
+    expect(readFileSync(join(files, 'train.csv'), 'utf8')).toBe('rows\n');
+    expect((await h.genesis.delete(`/volumes/${volumeId}`)).status).toBe(204);
+    await h.advance(1_000);
+    await h.hangar.fabric.settled();
+    expect(existsSync(files)).toBe(false);
   });
 
   it('brings running instances back after a Hangar restart, with their files', async () => {
