@@ -238,7 +238,10 @@ export class Environment {
         this.server = null;
         reject(new Error(`SSH for instance ${this.id} cannot listen on ${address}:${this.host.sshPort}: ${error.message}`));
       });
-      server.listen({ host: address, port: this.host.sshPort, exclusive: true }, () => resolve());
+      server.listen({ host: address, port: this.host.sshPort, exclusive: true }, () => {
+        server.on('error', (error) => this.log.warn({ instance: this.id, err: error }, 'SSH listener failed'));
+        resolve();
+      });
     });
   }
 
@@ -249,6 +252,8 @@ export class Environment {
 
   /** One SSH connection: OpenSSH's server in inetd mode, inside the instance, speaking on the socket. */
   private session(socket: Socket): void {
+    // (a client that hangs up early must not take Hangar down with an unhandled error)
+    socket.on('error', () => undefined);
     const sandbox = this.sandbox;
     if (!sandbox) {
       socket.destroy();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHangar, type TestHangar } from '../helpers/hangar.js';
 import { awaitOperation, crusoeClient, type CrusoeClient } from '../helpers/crusoe.js';
+import { awaitOp, Families } from '../crusoe/support.js';
 import { SshClient, eventually, sandboxEnv, sandboxUnavailable } from '../helpers/ssh.js';
 
 const unavailable = sandboxUnavailable();
@@ -70,6 +71,15 @@ describe.skipIf(unavailable !== null)('Crusoe VMs you can SSH into', () => {
       (r) => r.code === 0 && r.stdout.split('boot of').length === 3,
     );
     expect(log.stdout).toBe('boot of a40-box\nshutdown of a40-box\nboot of a40-box\n');
+
+    // A data disk attached to the running VM appears at /mnt/disks/<name>.
+    const disk = await c.post(`/projects/${c.projectId}/storage/disks`, { name: 'scratch', size: '10GiB', location: 'us-northcentral1-a' });
+    expect(disk.status, disk.text).toBe(200);
+    expect((await awaitOp(h, c, Families.disks, disk.body.operation)).state).toBe('SUCCEEDED');
+    const attach = await c.post(`${vms}/${vmId}/attach-disks`, { attach_disks: [{ disk_id: disk.body.operation.metadata.id, mode: 'read-write', attachment_type: 'data' }] });
+    expect((await awaitOperation(h, c, c.projectId, attach.body.operation)).state).toBe('SUCCEEDED');
+    await h.hangar.fabric.settled();
+    expect((await client.ssh(`root@${host2}`, 'touch /mnt/disks/scratch/x && ls /mnt/disks', ['-p', port2!])).stdout).toBe('scratch\n');
 
     const remove = await c.delete(`${vms}/${vmId}`);
     expect(remove.status, remove.text).toBe(200);
