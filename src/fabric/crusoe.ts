@@ -78,6 +78,7 @@ export function crusoeSource(db: Kysely<any>, catalog: CrusoeCatalog): MachineSo
         publicIp: (row.public_ip as string | null) ?? null,
         defaultUser: defaultUserOf(String(row.image ?? '')),
         authorizedKeys: String(row.ssh_public_key ?? '').trim() ? [String(row.ssh_public_key)] : [],
+        password: null,
         scripts: {
           firstBoot: null,
           everyBoot: String(row.startup_script ?? '').trim() ? String(row.startup_script) : null,

@@ -19,6 +19,8 @@ export interface MachineSpec {
   /** The image's default user (`ubuntu` on Ubuntu images); `root` is always there too. */
   defaultUser: string;
   authorizedKeys: string[];
+  /** A password for the default user (Genesis' `password`), or null: keys only. */
+  password: string | null;
   scripts: BootScripts;
   gpus: GpuSpec | null;
   /** Volumes and data disks attached: each a directory of the host (per volume id) at /mnt/<path>. */
@@ -50,14 +52,14 @@ const UID = 1000;
 /** A clean environment for the programs Hangar starts: nothing of Hangar's own (secrets) leaks in. */
 const CLEAN_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8' };
 
-function sshdConfig(sftpServer: string): string {
+function sshdConfig(sftpServer: string, passwords: boolean): string {
   return [
     '# Written by Hangar at every boot.',
     'HostKey /etc/ssh/ssh_host_ed25519_key',
     'UsePAM no',
     'PermitRootLogin prohibit-password',
     'PubkeyAuthentication yes',
-    'PasswordAuthentication no',
+    `PasswordAuthentication ${passwords ? 'yes' : 'no'}`,
     'KbdInteractiveAuthentication no',
     'AuthorizedKeysFile .ssh/authorized_keys',
     'AllowTcpForwarding yes',
@@ -120,6 +122,8 @@ export class Environment {
       child.once('exit', (code) => reject(new Error(`bubblewrap exited (${code}) before the instance booted: ${stderr.trim()}`)));
       child.once('error', reject);
     });
+    // bubblewrap tells the pid before the sandbox is set up: it is ready once its init runs.
+    await this.initRunning(pid, exited);
     this.sandbox = { process: child, pid, exited };
     void exited.then(() => {
       if (this.sandbox?.process === child) {
@@ -220,6 +224,24 @@ export class Environment {
     for (const path of mountsUnder(mnt).sort().reverse()) await run('umount', ['-l', path]);
   }
 
+  /** Waits until the sandbox's init has started (its mounts are then in place). */
+  private async initRunning(pid: number, exited: Promise<void>): Promise<void> {
+    let gone = false;
+    void exited.then(() => (gone = true));
+    for (;;) {
+      const init = this.initPid(pid);
+      if (init !== null) {
+        try {
+          if (readFileSync(`/proc/${init}/cmdline`, 'utf8').includes(`${BOOT_DIR}/init`)) return;
+        } catch {
+          // not yet
+        }
+      }
+      if (gone) throw new Error(`the sandbox of instance ${this.id} ended while booting`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   /** The host pid of Hangar's init inside the sandbox (the sandbox's first process's child). */
   private initPid(pid: number): number | null {
     try {
@@ -306,7 +328,9 @@ export class Environment {
         `root:x:0:\ndaemon:x:1:\nbin:x:2:\nsys:x:3:\nadm:x:4:${member}\ntty:x:5:\ndisk:x:6:\nsudo:x:27:${member}\nvideo:x:44:${member}\nusers:x:100:\nnogroup:x:65534:\n` +
           (member ? `${user}:x:${UID}:\n` : ''),
       );
-      writeFileSync(join(fs, 'etc', 'shadow'), ['root', 'daemon', 'bin', 'sys', 'sshd', 'nobody', ...(member ? [user] : [])].map((u) => `${u}:*:20000:0:99999:7:::\n`).join(''), { mode: 0o640 });
+      const hash = spec.password !== null && member ? await passwordHash(spec.password) : '*';
+      const shadow = ['root', 'daemon', 'bin', 'sys', 'sshd', 'nobody', ...(member ? [user] : [])].map((u) => `${u}:${u === user ? hash : '*'}:20000:0:99999:7:::\n`);
+      writeFileSync(join(fs, 'etc', 'shadow'), shadow.join(''), { mode: 0o640 });
       writeFileSync(join(fs, 'etc', 'resolv.conf'), '# no network outside the instance\n');
       if (existsSync('/usr/bin/sudo')) {
         writeFileSync(join(fs, 'etc', 'sudoers'), 'Defaults env_reset\nroot ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) NOPASSWD:ALL\n', { mode: 0o440 });
@@ -337,7 +361,7 @@ export class Environment {
     }
     writeFileSync(join(fs, 'etc', 'hostname'), `${spec.hostname}\n`);
     writeFileSync(join(fs, 'etc', 'hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${spec.hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
-    writeFileSync(join(fs, 'etc', 'ssh', 'sshd_config'), sshdConfig(this.host.tools['sftp-server']!));
+    writeFileSync(join(fs, 'etc', 'ssh', 'sshd_config'), sshdConfig(this.host.tools['sftp-server']!, spec.password !== null));
   }
 
   /** The boot files (mounted read-only at /run/hangar): init, scripts, the nvidia-smi stand-in. */
@@ -408,6 +432,17 @@ export function mountsUnder(dir: string): string[] {
 }
 
 const execFileAsync = promisify(execFile);
+
+/** A password as /etc/shadow keeps it (SHA-512 crypt, by OpenSSL). */
+function passwordHash(password: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('openssl', ['passwd', '-6', '-stdin'], { env: CLEAN_ENV }, (error, stdout) => {
+      if (error) reject(new Error(`openssl passwd: ${error.message}`));
+      else resolve(stdout.trim());
+    });
+    child.stdin!.end(`${password}\n`);
+  });
+}
 /** Runs a program to its end; whether it succeeded. */
 async function run(command: string, args: string[], cwd?: string): Promise<boolean> {
   try {

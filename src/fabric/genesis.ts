@@ -19,7 +19,7 @@ export function defaultUserOf(imageName: string): string {
  * script is `metadata.startup_script`, run once after the first boot; SSH takes the instance's
  * keys for the image's default user and root.
  */
-export function genesisSource(db: Kysely<any>, catalog: GenesisCatalog): MachineSource {
+export function genesisSource(db: Kysely<any>, catalog: GenesisCatalog, unseal: (sealed: string) => string): MachineSource {
   return {
     kind: INSTANCE_KIND,
     rebootTransitions: ['reset'],
@@ -61,6 +61,7 @@ export function genesisSource(db: Kysely<any>, catalog: GenesisCatalog): Machine
         publicIp: (row.public_ip as string | null) ?? null,
         defaultUser: defaultUserOf(String(row.image_name ?? '')),
         authorizedKeys: keys.map((k) => String(k.value)),
+        password: typeof row.password_sealed === 'string' ? unseal(row.password_sealed) : null,
         scripts: { ...userData(script), shutdown: null },
         gpus: gpu && gpu.vendor === 'nvidia' ? { model: gpu.model, count: gpu.count, memoryMiB: gpuMemoryMiB(gpu.model) } : null,
         volumes: volumes.map((v) => ({ id: String(v.target_id), path: mountName(String(v.target_name)) })),

@@ -78,7 +78,7 @@ export class SandboxFabric implements Fabric {
     }
     mkdirSync(join(dir, 'instances'), { recursive: true, mode: 0o700 });
     const fabric = new SandboxFabric(kernel, log, host, resolve(dir), ownsDir, new GpuDevices(config.fabric.gpuDevices), config.fabric.stopTimeoutMs, config.fabric.publicCidr);
-    fabric.addSource(genesisSource(kernel.db, GenesisCatalog.load(config.catalogs.genesis ?? undefined)));
+    fabric.addSource(genesisSource(kernel.db, GenesisCatalog.load(config.catalogs.genesis ?? undefined), (sealed) => kernel.secrets.open(sealed)));
     fabric.addSource(crusoeSource(kernel.db, CrusoeCatalog.load(config.catalogs.crusoe ?? undefined)));
     for (const note of host.notes) log.warn({ fabric: 'sandbox' }, note);
     return fabric;

@@ -129,6 +129,25 @@ describe.skipIf(unavailable !== null)('sandbox machines', () => {
     expect(after.stdout).toBe('boot\nboot\n1\n');
   });
 
+  it("lets the default user in with the instance's password (Genesis `password`)", async () => {
+    const created = await createInstance(h.genesis, { type: CPU_TYPE, hostname: 'with-password', password: 'correct-horse-battery-9' });
+    await h.advance(BOOT_MS);
+    await h.hangar.fabric.settled();
+    const ip = (await h.genesis.get(`/instances/${created.id}`)).body.instance.public_ip;
+    // The stock client reads the password from SSH_ASKPASS (no sshpass needed).
+    const askpass = (password: string) => {
+      const path = join(client.dir, `askpass-${password.length}`);
+      writeFileSync(path, `#!/bin/sh\necho '${password}'\n`, { mode: 0o700 });
+      return { SSH_ASKPASS: path, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' };
+    };
+    const options = ['-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(client.dir, 'known_hosts_pw')}`, '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password', '-o', 'NumberOfPasswordPrompts=1', '-o', 'LogLevel=ERROR'];
+    const good = await run('ssh', [...options, `ubuntu@${ip}`, 'id -un'], undefined, askpass('correct-horse-battery-9'));
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stdout).toBe('ubuntu\n');
+    const bad = await run('ssh', [...options, `ubuntu@${ip}`, 'id -un'], undefined, askpass('wrong-password-000'));
+    expect(bad.code).toBe(255);
+  });
+
   it('mounts attached volumes at /mnt/<name>; their files follow the volume from instance to instance', async () => {
     const created = await h.genesis.post('/volumes', { name: 'datasets', size: 10, type: 'ssd', region: 'NORD-NO-KRS-1' });
     expect(created.status, created.text).toBe(201);
