@@ -13,6 +13,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY scripts ./scripts
 COPY src ./src
+COPY console ./console
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Final stage: Node, the bundle (dist/), the runtime packages (better-sqlite3's compiled addon

@@ -7,7 +7,8 @@ const sandbox = process.env.HANGAR_TEST_SANDBOX === '1';
 export default defineConfig({
   test: {
     include: sandbox ? ['test/sandbox/**/*.test.ts'] : ['test/**/*.test.ts'],
-    exclude: sandbox ? configDefaults.exclude : [...configDefaults.exclude, 'test/sandbox/**'],
+    // The browser tests drive Chromium: `npm run test:browser` (vitest.browser.config.ts).
+    exclude: sandbox ? configDefaults.exclude : [...configDefaults.exclude, 'test/sandbox/**', 'test/browser/**'],
     pool: 'forks',
     // Two test files at a time (the default on a 2-core machine is one: most of a file's time
     // is spent waiting on servers and child processes, not computing), and each fork keeps its

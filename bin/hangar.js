@@ -6,6 +6,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url);
+// `npm start` in a checkout builds the web console first when it is missing or stale (a few
+// seconds, once); an install without sources serves the console it was built with.
+if (process.env.npm_lifecycle_event === 'start' && process.argv[2] === 'serve' && existsSync(new URL('scripts/console.mjs', root))) {
+  const { ensureConsole } = await import('../scripts/console.mjs');
+  await ensureConsole();
+}
 const { main } = fresh() ? await import(new URL('dist/hangar.mjs', root).href) : await viaTsx();
 await main(process.argv);
 

@@ -87,7 +87,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       await hangar.fabric.resync();
     };
     const served = runtimes.map(({ module }) => ({ name: module.name, prefix: module.prefix }));
-    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, clouds: served, createAccount, reset, demo: () => hangar.demo });
+    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, clouds: served, createAccount, reset, demo: () => hangar.demo, fleet: runtimes.flatMap(({ runtime }) => runtime.fleet ?? []) });
     const app = await buildServer({
       kernel,
       logger,
@@ -122,6 +122,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
         const admin = config.adminToken === null ? 'loopback only; HANGAR_ADMIN_TOKEN opens it to the network' : 'send Authorization: Bearer $HANGAR_ADMIN_TOKEN';
         const lines = [
           `Hangar is serving on ${hangar.url}  (store: ${kernel.store.location}; timings: ${config.timings})`,
+          `Console             ${hangar.url}/console/`,
           `API reference       ${hangar.url}/docs`,
           `Admin API           ${hangar.url}/admin/v1   (${admin})`,
           `  cli               npx hangar demo | reset | clock advance 5m | faults add …   (run here it finds this server; elsewhere set:)`,

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FleetSource } from '../http/cloud.js';
 import type { Journal } from '../http/journal.js';
 import { ERROR_MEANINGS, OpenApiCollector, type OperationShape } from '../http/openapi.js';
 import type { App } from '../http/types.js';
@@ -10,6 +11,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import { timingProfiles, type ProgressMode, type TimingProfile } from '../kernel/lifecycle/engine.js';
 import { StateConflict, StateError, type StateDocument } from '../kernel/state.js';
 import { patternReaches, type FaultRuleInput } from '../kernel/faults.js';
+import { consoleRoutes } from './console-routes.js';
 import { ACCOUNT_STANDINGS, CredentialOptionError, type AccountStanding } from '../kernel/tenancy/accounts.js';
 
 /** What the admin API drives beyond the kernel: account creation and reset include the demo account. */
@@ -23,6 +25,8 @@ export interface AdminDeps {
   reset(seed: string | null, freezeAt: number | null, renewDemo: boolean): Promise<void>;
   /** The demo account and the credentials this process knows for it. */
   demo(): { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
+  /** The clouds' kinds of resource, as the console's fleet lists them. */
+  fleet?: readonly FleetSource[];
 }
 
 export class AdminError extends Error {
@@ -377,6 +381,9 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     app.get('/journal', { config: { doc: { operationId: 'listJournal', summary: 'The most recent API requests, newest first', tags: ['Journal'] } }, schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) }) } }, async (req) => ({
       requests: journal.list(req.query.limit ?? 100),
     }));
+
+    // --- the console's reads: fleet, one resource, pending transitions, events ------------
+    consoleRoutes(app, { kernel, journal, fleet: deps.fleet ?? [], notFound, invalid });
   };
 }
 

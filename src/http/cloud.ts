@@ -33,4 +33,23 @@ export interface CloudRuntime {
   close?(): Promise<void>;
   /** Lines printed at start-up telling a newcomer how to call this cloud as the demo account. */
   banner?(demo: Record<string, unknown>, baseUrl: string): string[];
+  /** The kinds of resource this cloud holds, as the console's fleet lists them (src/admin/fleet.ts). */
+  readonly fleet?: readonly FleetSource[];
+}
+
+/**
+ * One kind of resource in the fleet: the table its rows live in, which of its columns say what
+ * the fleet table shows, and how the cloud's own API answers for one of them.
+ */
+export interface FleetSource {
+  readonly cloud: string;
+  /** e.g. `genesis.instance`, as the lifecycle engine and fault rules name kinds. */
+  readonly kind: string;
+  readonly table: string;
+  /** Column names: `region` is the region or location; `project` (Crusoe) is null where the cloud has none. */
+  readonly columns: { readonly name: string; readonly status: string | null; readonly region: string | null; readonly project: string | null; readonly type: string | null };
+  /** The resource as the cloud's GET of it answers (status 200 body), and that GET's path; null once it is gone. */
+  wire(row: Record<string, unknown>): Promise<{ path: string; body: unknown } | null>;
+  /** Ids whose lifecycle entries are part of this resource's history (e.g. Crusoe's operations on it). */
+  historyIds?(id: string): Promise<string[]>;
 }

@@ -22,10 +22,17 @@ export type JournalRecord = Omit<JournalEntry, 'at'> & { at: number };
 export class Journal {
   private entries: JournalRecord[] = [];
   private next = 0;
+  private readonly listeners: ((entry: JournalRecord) => void)[] = [];
 
   constructor(private readonly size: number) {}
 
+  /** Tells `listener` of each request recorded from now on (the console's live tail). */
+  onRecord(listener: (entry: JournalRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
   record(entry: JournalRecord): void {
+    for (const listener of this.listeners) listener(entry);
     if (this.size <= 0) return;
     if (this.entries.length < this.size) this.entries.push(entry);
     else this.entries[this.next] = entry;

@@ -11,6 +11,7 @@ import { installValidators } from './validation.js';
 import { ignoredFields, type Journal } from './journal.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { landingPage } from './landing.js';
+import { registerConsole } from './console.js';
 import { registerDocs } from './docs.js';
 import { ReadCache, type KeptAnswer } from './read-cache.js';
 import { requestLogger, type LogFormat } from './logging.js';
@@ -286,6 +287,7 @@ export async function buildServer(options: ServerOptions) {
 
   for (const { module, runtime } of clouds) await app.register(runtime.plugin, { prefix: module.prefix });
   await app.register(admin, { prefix: '/admin/v1' });
+  registerConsole(app);
   registerDocs(app, [
     ...clouds.map((c) => ({ name: c.module.title ?? c.module.name, url: `${c.module.prefix}/openapi.json` })),
     { name: 'Hangar admin API', url: '/admin/v1/openapi.json' },

@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { CloudModule } from '../../http/cloud.js';
+import { crusoeFleet } from './fleet.js';
 import { CrusoeCatalog } from './catalog.js';
 import { crusoePlugin, crusoeFailure, PREFIX } from './http.js';
 import { crusoeLifecycles } from './lifecycles.js';
@@ -92,6 +93,7 @@ export const crusoeCloud: CloudModule = {
     });
 
     return {
+      fleet: crusoeFleet(model),
       plugin: crusoePlugin(model),
       renderFailure: (failure) => {
         const error = crusoeFailure(failure);

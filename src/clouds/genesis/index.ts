@@ -1,4 +1,5 @@
 import type { CloudModule } from '../../http/cloud.js';
+import { genesisFleet } from './fleet.js';
 import { closeRedis, connectRedis } from '../../http/redis.js';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
 import { GenesisCatalog } from './catalog.js';
@@ -136,6 +137,7 @@ export const genesisCloud: CloudModule = {
     kernel.declareApiSwitch(CLOUD);
 
     return {
+      fleet: genesisFleet(model),
       plugin: genesisPlugin(model, { rateLimit: config.rateLimit, rateLimitWindowMs: config.rateLimitWindowMs, redis }),
       renderFailure: (failure) => {
         const error = genesisFailure(failure);
