@@ -109,10 +109,14 @@ function peersOf(batch: readonly TimerRow[], rows: Map<string, Record<string, un
   return peers;
 }
 
-/** A transition applied (or failed by a staged fault), as the metrics count it. */
+/** A transition applied (or failed by a staged fault), as the metrics count it and the fabric follows it. */
 export interface AppliedTransition {
   kind: string;
   transition: string;
+  resourceId: string;
+  /** The state the resource left, and the one it is in now (null: the resource is gone). */
+  from: string;
+  to: string | null;
   /** An injected fault sent the resource to the transition's failure state. */
   failed: boolean;
   /** How long after its due time it was applied, on Hangar's clock (a clock moved forward shows here). */
@@ -416,9 +420,9 @@ export class LifecycleEngine {
   /** After a commit: the transitions it applied, to the listeners. */
   private committed(logs: LogValues[]): void {
     if (this.appliedListeners.length === 0) return;
-    for (const [, kind, , transition, , to, dueAt, appliedAt] of logs) {
+    for (const [, kind, resourceId, transition, from, to, dueAt, appliedAt] of logs) {
       const failed = to !== null && this.defs.get(kind)?.transitions[transition]?.failTo === to;
-      const applied: AppliedTransition = { kind, transition, failed, lagMs: Math.max(0, Number(appliedAt) - Number(dueAt)) };
+      const applied: AppliedTransition = { kind, transition, resourceId, from, to, failed, lagMs: Math.max(0, Number(appliedAt) - Number(dueAt)) };
       for (const listener of this.appliedListeners) listener(applied);
     }
   }

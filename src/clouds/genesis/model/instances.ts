@@ -187,6 +187,11 @@ export class Instances {
         updated_at: now,
       };
       await this.insertRow(trx, ...INSTANCE_COLUMNS.map((c) => row[c]));
+      // The sandbox fabric sets the password inside the instance; nothing else keeps it.
+      if (input.password !== undefined && this.ctx.config.fabric.kind === 'sandbox') {
+        // (a column outside InstanceRow: see migration 0004_i21_instance_password)
+        await (trx as Executor).updateTable('genesis_instances').set({ password_sealed: kernel.secrets.seal(input.password) }).where('id', '=', row.id).execute();
+      }
       const links: InstanceLinkRow[] = [
         ...keys.map((k, i) => link(row.id, 'ssh_key', k.id, k.name, i)),
         ...groups.map((g, i) => link(row.id, 'security_group', g.id, g.name, i)),
