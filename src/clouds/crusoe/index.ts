@@ -47,6 +47,33 @@ async function recount(kernel: Kernel, trx: Transaction<any>, model: CrusoeModel
     rows.push({ accountId: c.account_id, key: Counter.projectNetworks(c.project_id), value: Number(c.n) });
   }
   await kernel.counters.replaceAll(trx, [Counter.vms, 'crusoe.project.'], rows);
+  // What each reservation has in use: the VMs on it.
+  const onReservations = await trx
+    .selectFrom('crusoe_vms')
+    .select(['reservation_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('reservation_id', 'is not', null)
+    .groupBy('reservation_id')
+    .execute();
+  await model.ctx.kernel.reservations.setUsed(trx, CLOUD, new Map(onReservations.map((r) => [String(r.reservation_id), Number(r.n)])));
+}
+
+/**
+ * What a store starts with: the locations' public address pools (VMs' and load balancers'
+ * private addresses come from their subnets' pools; a location's public pool is shared by its
+ * VMs and NAT gateways), every project's default network (a store from before VPC networks were
+ * served), and the catalog's stock.
+ */
+async function seed(kernel: Kernel, trx: Transaction<any>, catalog: CrusoeCatalog, model: CrusoeModel): Promise<void> {
+  await kernel.ipam.ensurePools(
+    trx,
+    [...catalog.locations.values()].map((location) => ({ name: publicPool(location.id), cidr: location.public_cidr })),
+  );
+  await model.networks.backfill(trx);
+  await kernel.capacity.seed(
+    trx,
+    CLOUD,
+    [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.product_name, total }))),
+  );
 }
 
 /** The Crusoe Cloud API v1alpha5, under /v1alpha5. */
@@ -63,22 +90,9 @@ export const crusoeCloud: CloudModule = {
     kernel.lifecycle.register(lifecycles.operation);
     for (const machine of lifecycles.machines) kernel.lifecycle.registerMachine(machine);
     kernel.counters.defineQuota(Counter.vms, DEFAULT_VM_QUOTA);
+    model.quotas.register();
 
-    kernel.onSeed(async (trx) => {
-      // VMs' and load balancers' private addresses come from their subnets' pools; a
-      // location's pool of public addresses is shared by its VMs and NAT gateways.
-      await kernel.ipam.ensurePools(
-        trx,
-        [...catalog.locations.values()].map((location) => ({ name: publicPool(location.id), cidr: location.public_cidr })),
-      );
-      // A store from before VPC networks were served: every project gets its default network.
-      await model.networks.backfill(trx);
-      await kernel.capacity.seed(
-        trx,
-        CLOUD,
-        [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.product_name, total }))),
-      );
-    });
+    kernel.onSeed((trx) => seed(kernel, trx, catalog, model));
     kernel.onRecount((trx) => recount(kernel, trx, model));
     kernel.onAccountDeleted((trx, accountId) => model.projects.purgeAccount(trx, accountId));
 
@@ -89,6 +103,16 @@ export const crusoeCloud: CloudModule = {
       const { organizationId, projectId } = await model.accounts.provision(trx, account, keptIds(previous));
       const key = await model.accounts.issueKey(trx, account.id, (demo ? pinned : undefined) ?? keptKey(previous));
       return { access_key: key.access_key, secret_key: key.secret_key, organization_id: organizationId, project_id: projectId };
+    });
+
+    // POST /admin/v1/accounts/{id}/credentials {"cloud":"crusoe"}: one more key pair that does not
+    // expire, with the organization and project a client needs beside it.
+    kernel.tenancy.onIssueCredential(CLOUD, async (trx, accountId) => {
+      // (read in the transaction: under SQLite it holds the one connection)
+      const account = await trx.selectFrom('accounts').select(['id', 'name']).where('id', '=', accountId).executeTakeFirstOrThrow();
+      const { organizationId, projectId } = await model.accounts.provision(trx, account);
+      const key = await model.tokens.issue(trx, accountId, { alias: 'issued', expiresAt: null });
+      return { credential_id: key.credential_id, access_key: key.access_key, secret_key: key.secret_key, organization_id: organizationId, project_id: projectId };
     });
 
     return {

@@ -14,7 +14,7 @@ export class EngineStatements {
 
   // The statements every transition runs, built and compiled once (see db/prepared.ts); the
   // row's table, and the columns a transition sets, give each its own form.
-  readonly insertTimer = preparedWrite((id, kind, resourceId, transition, dueAt, createdAt, held, readsLeft) =>
+  readonly insertTimer = preparedWrite((id, kind, resourceId, transition, dueAt, createdAt, held, readsLeft, accountId, ownClock) =>
     this.db.insertInto('lifecycle_timers').values({
       id,
       kind,
@@ -24,6 +24,8 @@ export class EngineStatements {
       created_at: createdAt,
       held,
       reads_left: readsLeft,
+      account: accountId,
+      own_clock: ownClock,
     }),
   );
   readonly claimTimer = preparedWrite((id) => this.db.deleteFrom('lifecycle_timers').where('id', '=', id));

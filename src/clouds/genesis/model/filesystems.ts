@@ -41,7 +41,7 @@ export class Filesystems {
     }
     checkSize(input.size);
     return this.ctx.kernel.lifecycle.transaction(async (trx) => {
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const row: FilesystemRow = {
         id: kernel.ids.uuid(),
         account_id: accountId,
@@ -78,7 +78,7 @@ export class Filesystems {
         set.size = input.size;
       }
       if (Object.keys(set).length > 0) {
-        set.updated_at = kernel.clock.now();
+        set.updated_at = kernel.clockFor(accountId).now();
         await trx.updateTable('genesis_filesystems').set(set).where('id', '=', id).execute();
       }
       return { ...row, ...set };
@@ -93,7 +93,7 @@ export class Filesystems {
       if (row.status !== 'created' && row.status !== 'error') {
         throw genesisError(Code.NotAllowed, `filesystem "${id}" cannot be deleted while it is ${row.status}`);
       }
-      await trx.updateTable('genesis_filesystems').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
+      await trx.updateTable('genesis_filesystems').set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() }).where('id', '=', id).execute();
       await kernel.lifecycle.begin(trx, FILESYSTEM_KIND, id, 'delete', { from: row.status, accountId });
     });
   }

@@ -52,7 +52,7 @@ export class Volumes {
         const limit = await kernel.counters.limit(trx, accountId, Counter.volumes);
         throw genesisError(Code.MaxQuotaReached, `max quota reached: this account may keep at most ${limit} volumes`);
       }
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const row: VolumeRow = {
         id: kernel.ids.uuid(),
         account_id: accountId,
@@ -89,7 +89,7 @@ export class Volumes {
         set.size = input.size;
       }
       if (Object.keys(set).length > 0) {
-        set.updated_at = kernel.clock.now();
+        set.updated_at = kernel.clockFor(accountId).now();
         await trx.updateTable('genesis_volumes').set(set).where('id', '=', id).execute();
       }
       return (await this.views(trx, [{ ...row, ...set }]))[0]!;
@@ -108,7 +108,7 @@ export class Volumes {
       if (row.status !== 'created' && row.status !== 'error') {
         throw genesisError(Code.VolumeLocked, `volume "${id}" is locked while it is ${row.status}`);
       }
-      await trx.updateTable('genesis_volumes').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
+      await trx.updateTable('genesis_volumes').set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() }).where('id', '=', id).execute();
       await kernel.lifecycle.begin(trx, VOLUME_KIND, id, 'delete', { from: row.status, accountId });
     });
   }
