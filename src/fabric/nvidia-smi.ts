@@ -10,6 +10,8 @@ export interface GpuSpec {
 
 /** Memory per board by model (MiB, as nvidia-smi's memory.total shows it); unknown models get 16 GiB. */
 const MEMORY_MIB: [RegExp, number][] = [
+  [/GB200/i, 189471],
+  [/B200/i, 183359],
   [/H100.*80GB|H100/i, 81559],
   [/H200/i, 143771],
   [/A100.*80GB|A100-80GB|A100-SXM-80GB/i, 81920],
