@@ -52,7 +52,11 @@ MEM=${gpus.memoryMiB}
 uuid() { case "$1" in
 ${uuids.map((u, i) => `  ${i}) echo ${u} ;;`).join('\n')}
 esac; }
-bus() { printf '00000000:%02X:00.0' $(( $1 + 1 )); }
+${BODY}`;
+}
+
+/** The script's part every instance shares: argument parsing, queries, the table. */
+const BODY = `bus() { printf '00000000:%02X:00.0' $(( $1 + 1 )); }
 list=0; query=; format=; ids=
 for arg in "$@"; do
   case "$arg" in
@@ -135,4 +139,3 @@ done
 echo
 echo 'No running processes found'
 `;
-}
