@@ -399,4 +399,6 @@ export const renderers: Renderers = {
   subnet: renderSubnet,
   firewallRule: renderFirewallRule,
   loadBalancer: renderLoadBalancer,
+  group: renderGroup,
+  template: renderTemplate,
 };

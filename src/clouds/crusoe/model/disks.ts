@@ -9,6 +9,8 @@ import { Family, type OperationHandler, type Operations } from './operations.js'
 import type { Renderers } from './renderers.js';
 import { assertIdle, operationMachine, csv, resourceName, ResourceState } from './resource.js';
 import { VmState } from './vm-states.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 export const DISK_TYPES = ['persistent-ssd', 'shared-volume'] as const;
 /** The seed's enum spelling of each disk type, accepted as an alias (`DISK_TYPE_PERSISTENT_SSD`). */
@@ -458,3 +460,12 @@ export class Disks implements OperationHandler {
     if (taken) throw conflict(`a disk named "${name}" already exists in this project`);
   }
 }
+
+/** The disk as a resource: its table, counters and place in the fleet (kernel/resources.ts). */
+export const diskResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.disk',
+  table: 'crusoe_disks',
+  projectCounter: Counter.projectDisks,
+  fleet: { collection: 'storage/disks', columns: { type: 'type' }, read: async (m, p, id) => m.render.disk(await m.disks.get(p, id)) },
+});

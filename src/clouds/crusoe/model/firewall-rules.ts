@@ -2,13 +2,15 @@ import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { FirewallRuleRow, OperationRow, ProjectRow } from '../tables.js';
-import { parseJson, type CrusoeContext } from './context.js';
+import { CLOUD, parseJson, type CrusoeContext } from './context.js';
 import { parseCidrLoose, parsePorts, parseProtocols } from './net.js';
 import type { Networks } from './networks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import { ReferrerKind, type References } from './references.js';
 import type { Renderers } from './renderers.js';
 import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 export const FIREWALL_ACTIONS = ['allow', 'deny'] as const;
 export const DIRECTIONS = ['ingress', 'egress'] as const;
@@ -305,3 +307,11 @@ export class FirewallRules implements OperationHandler {
 function targets(fields: Pick<RuleFields, 'sources' | 'destinations'>): string[] {
   return [...fields.sources, ...fields.destinations].map((e) => e.resource_id ?? '').filter((id) => id !== '');
 }
+
+/** The firewall rule as a resource: its table and place in the fleet (kernel/resources.ts). */
+export const firewallRuleResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.firewall_rule',
+  table: 'crusoe_firewall_rules',
+  fleet: { collection: 'networking/vpc-firewall-rules', columns: { region: null }, read: async (m, p, id) => m.render.firewallRule(await m.firewallRules.get(p, id)) },
+});

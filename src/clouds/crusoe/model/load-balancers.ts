@@ -11,6 +11,8 @@ import type { Renderers } from './renderers.js';
 import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
 import { VmState } from './vm-states.js';
 import type { ListInput } from './firewall-rules.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 export const LB_ALGORITHMS = ['random', 'round_robin', 'least_connections'] as const;
 export const LB_PROTOCOLS = ['tcp', 'udp'] as const;
@@ -343,3 +345,11 @@ export function parseHealthCheck(input: HealthCheckInput | undefined): HealthChe
   }
   return check;
 }
+
+/** The load balancer as a resource: its table and place in the fleet (kernel/resources.ts). */
+export const loadBalancerResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.load_balancer',
+  table: 'crusoe_load_balancers',
+  fleet: { collection: 'networking/internal-load-balancers', columns: { type: 'type' }, read: async (m, p, id) => m.render.loadBalancer(await m.loadBalancers.get(p, id)) },
+});

@@ -3,6 +3,7 @@ import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { NetworkRow, OperationRow, ProjectRow, SubnetRow } from '../tables.js';
 import {
+  CLOUD,
   Counter,
   defaultGatewayId,
   defaultNetworkId,
@@ -18,6 +19,8 @@ import { Family, type OperationHandler, type Operations } from './operations.js'
 import type { References } from './references.js';
 import type { Renderers } from './renderers.js';
 import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 export const DEFAULT_NETWORK_NAME = 'default-ethernet';
 export const defaultSubnetName = (location: string) => `default-${location}`;
@@ -552,3 +555,20 @@ export class Networks implements OperationHandler {
   }
 
 }
+
+/** The vpc network as a resource: its table, counters and place in the fleet (kernel/resources.ts). */
+export const networkResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.vpc_network',
+  table: 'crusoe_vpc_networks',
+  projectCounter: Counter.projectNetworks,
+  fleet: { collection: 'networking/vpc-networks', columns: { region: null }, read: async (m, p, id) => m.render.network(await m.networks.get(p, id)) },
+});
+
+/** The vpc subnet as a resource: its table and place in the fleet (kernel/resources.ts). */
+export const subnetResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.vpc_subnet',
+  table: 'crusoe_vpc_subnets',
+  fleet: { collection: 'networking/vpc-subnets', read: async (m, p, id) => m.render.subnet(await m.networks.getSubnet(p, id)) },
+});

@@ -7,6 +7,8 @@ import { DISK_METRIC, GIB } from './disks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { Renderers } from './renderers.js';
 import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 /** Snapshot states: creating → ready → deleting. */
 export const SnapshotState = { Creating: 'creating', Ready: 'ready', Deleting: 'deleting' } as const;
@@ -177,3 +179,12 @@ export class Snapshots implements OperationHandler {
     return this.peers.operations.heldBy(trx, 'crusoe_disk_snapshots', op);
   }
 }
+
+/** The snapshot as a resource: its table, counters and place in the fleet (kernel/resources.ts). */
+export const snapshotResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.snapshot',
+  table: 'crusoe_disk_snapshots',
+  projectCounter: Counter.projectSnapshots,
+  fleet: { collection: 'storage/snapshots', read: async (m, p, id) => m.render.snapshot(await m.snapshots.get(p, id)) },
+});
