@@ -37,8 +37,10 @@ export interface FleetDef<Model> {
   readonly collection: string;
   /** The columns the fleet table shows, where they differ from the cloud's usual ones (null: none). */
   readonly columns?: Partial<{ readonly name: string; readonly status: string | null; readonly region: string | null; readonly project: string | null; readonly type: string | null }>;
-  /** The body of GET <collection>/<id>; `scope` is the account (or the project, on a cloud with projects). */
-  read(model: Model, scope: string, id: string): Promise<unknown>;
+  /** The column the API addresses one by (its path's last segment), where it is not `id` (a bucket's name, say). */
+  readonly key?: string;
+  /** The body of GET <collection>/<key>; `scope` is the account (or the project, on a cloud with projects). */
+  read(model: Model, scope: string, key: string): Promise<unknown>;
 }
 
 const declared = new Map<string, ResourceDef>();

@@ -34,8 +34,8 @@ export function crusoeFleet(m: CrusoeModel, resources: readonly ResourceDef<Crus
             columns: { name: 'name', status: 'state', region: 'location', project: 'project_id', type: null, ...fleet.columns },
             async wire(row) {
               const project = String(row.project_id);
-              const body = await found(() => fleet.read(m, project, String(row.id)));
-              return body === null ? null : { path: `${PREFIX}/projects/${project}/${fleet.collection}/${String(row.id)}`, body };
+              const body = await found(() => fleet.read(m, project, String(row[fleet.key ?? 'id'])));
+              return body === null ? null : { path: `${PREFIX}/projects/${project}/${fleet.collection}/${String(row[fleet.key ?? 'id'])}`, body };
             },
             historyIds: operationsOn,
           },

@@ -27,8 +27,8 @@ export function genesisFleet(m: GenesisModel, resources: readonly ResourceDef<Ge
             table,
             columns: { name: 'name', status: 'status', region: 'region', project: null, type: null, ...fleet.columns },
             async wire(row) {
-              const body = await found(() => fleet.read(m, String(row.account_id), String(row.id)));
-              return body === null ? null : { path: `${PREFIX}/${fleet.collection}/${String(row.id)}`, body };
+              const body = await found(() => fleet.read(m, String(row.account_id), String(row[fleet.key ?? 'id'])));
+              return body === null ? null : { path: `${PREFIX}/${fleet.collection}/${String(row[fleet.key ?? 'id'])}`, body };
             },
           },
         ],
