@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Journal, JournalRecord } from '../http/journal.js';
+import type { Journal, JournalEntry } from '../http/journal.js';
 import type { Kernel } from '../kernel/kernel.js';
 
 /** A transition the lifecycle engine applied, as the audit log recorded it. */
@@ -108,9 +108,9 @@ export class EventFeed {
     for (const listener of this.listeners) listener(event);
   }
 
-  private request(entry: JournalRecord): void {
+  private request(entry: JournalEntry): void {
     if (this.listeners.size === 0) return;
-    this.emit({ type: 'request', data: { ...entry, at: new Date(entry.at).toISOString() } });
+    this.emit({ type: 'request', data: { ...entry } });
   }
 
   private async begin(): Promise<void> {

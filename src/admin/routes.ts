@@ -12,6 +12,7 @@ import { timingProfiles, type ProgressMode, type TimingProfile } from '../kernel
 import { StateConflict, StateError, type StateDocument } from '../kernel/state.js';
 import { patternReaches, type FaultRuleInput } from '../kernel/faults.js';
 import { consoleRoutes } from './console-routes.js';
+import { journalRoutes } from './journal-routes.js';
 import { ACCOUNT_STANDINGS, CredentialOptionError, type AccountStanding } from '../kernel/tenancy/accounts.js';
 
 /** What the admin API drives beyond the kernel: account creation and reset include the demo account. */
@@ -378,9 +379,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     });
 
     // --- journal --------------------------------------------------------------------------
-    app.get('/journal', { config: { doc: { operationId: 'listJournal', summary: 'The most recent API requests, newest first', tags: ['Journal'] } }, schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) }) } }, async (req) => ({
-      requests: journal.list(req.query.limit ?? 100),
-    }));
+    journalRoutes(app, { journal, notFound });
 
     // --- the console's reads: fleet, one resource, pending transitions, events ------------
     consoleRoutes(app, { kernel, journal, fleet: deps.fleet ?? [], notFound, invalid });

@@ -8,7 +8,7 @@ import type { Logger as PinoLogger } from 'pino';
 import type { Kernel } from '../kernel/kernel.js';
 import type { CloudModule, CloudRuntime } from './cloud.js';
 import { installValidators } from './validation.js';
-import { ignoredFields, type Journal } from './journal.js';
+import { ignoredFields, type Exchange, type Journal } from './journal.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { landingPage } from './landing.js';
 import { registerConsole } from './console.js';
@@ -103,8 +103,10 @@ export async function buildServer(options: ServerOptions) {
   // Many scripts send "Content-Type: application/json" on every call, bodyless DELETEs
   // included; an empty body is "no body", not malformed JSON.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
+    // Kept for the journal (which cuts and redacts it), as it came over the wire.
+    request.journalBody = text;
     if (text.trim() === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));
@@ -115,6 +117,15 @@ export async function buildServer(options: ServerOptions) {
   app.decorateRequest('accountId', '');
   app.decorateRequest('replayableUntil', 0);
   app.decorateRequest('readVersion', '');
+  app.decorateRequest('journalBody', null);
+  app.decorateRequest('journalAnswer', null);
+  // The answer as sent, for the journal's detail (a reference: cut and redacted only if recorded).
+  if (journal.keeps) {
+    app.addHook('onSend', async (request, _reply, payload) => {
+      if (typeof payload === 'string' || Buffer.isBuffer(payload)) request.journalAnswer = payload;
+      return payload;
+    });
+  }
   if (readCache) {
     // The version is taken before the request reads anything: a write that lands while it
     // runs makes its answer out of date before it is kept.
@@ -214,7 +225,7 @@ export async function buildServer(options: ServerOptions) {
   const logRequest = requestLogger(logger, logFormat);
   const dashboard = dashboardMetrics(registry, kernel);
   /** Counts an answer in the metrics and, for a cloud's API, records it in the journal. */
-  function recordAnswer(answer: { method: string; path: string; route: string | null; status: number; account: string; ms: number; ignored: () => string[] }): void {
+  function recordAnswer(answer: { method: string; path: string; route: string | null; status: number; account: string; ms: number; ignored: () => string[]; exchange: () => Exchange }): void {
     const { method, status } = answer;
     const route = answer.route ?? 'unmatched';
     seriesOf(`requests ${method} ${route} ${status}`, () => requests.labels(method, route, String(status))).inc();
@@ -233,6 +244,7 @@ export async function buildServer(options: ServerOptions) {
       status: answer.status,
       latency_ms: Math.round(answer.ms * 1000) / 1000,
       ignored_fields: answer.ignored(),
+      exchange: journal.keeps ? answer.exchange() : undefined,
     });
   }
   /** A replayed answer counts like any other (and in the replay counter too). */
@@ -259,6 +271,7 @@ export async function buildServer(options: ServerOptions) {
       status: 200,
       latency_ms: Math.round(ms * 1000) / 1000,
       ignored_fields: [],
+      exchange: journal.keeps ? { headers: request.headers, responseBody: answer.body, responseType: answer.contentType } : undefined,
     });
   }
   app.addHook('onResponse', async (request, reply) => {
@@ -270,6 +283,13 @@ export async function buildServer(options: ServerOptions) {
       account: request.accountId,
       ms: reply.elapsedTime,
       ignored: () => ignoredFields(request.body, (request.routeOptions.schema as { body?: unknown } | undefined)?.body),
+      exchange: () => ({
+        headers: request.headers,
+        requestBody: request.journalBody,
+        requestType: request.headers['content-type'] ?? null,
+        responseBody: request.journalAnswer,
+        responseType: String(reply.getHeader('content-type') ?? '') || null,
+      }),
     });
   });
 
