@@ -9,10 +9,12 @@ import { span } from './ui';
 const ResourcePage = lazy(() => import('./pages/Resource').then((m) => ({ default: m.ResourcePage })));
 const ClockPage = lazy(() => import('./pages/Clock').then((m) => ({ default: m.ClockPage })));
 const FaultsPage = lazy(() => import('./pages/Faults').then((m) => ({ default: m.FaultsPage })));
+const JournalPage = lazy(() => import('./pages/Journal').then((m) => ({ default: m.JournalPage })));
 
 const PAGES = [
   ['fleet', 'Fleet'],
   ['clock', 'Clock'],
+  ['journal', 'Journal'],
   ['faults', 'Faults'],
 ] as const;
 
@@ -34,6 +36,7 @@ export function App() {
   if (route.page === 'resource' && route.arg) page = <ResourcePage id={route.arg} />;
   else if (route.page === 'clock') page = <ClockPage />;
   else if (route.page === 'faults') page = <FaultsPage />;
+  else if (route.page === 'journal') page = <JournalPage params={route.params} open={route.arg} />;
   else page = <FleetPage params={route.params} />;
 
   return (
