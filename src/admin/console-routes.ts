@@ -6,6 +6,8 @@ import type { Journal } from '../http/journal.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { EventFeed, type FeedEvent } from './feed.js';
 import { Fleet, type FleetFilter } from './fleet.js';
+import { dailyUsage } from './usage.js';
+import { DAY_MS } from '../kernel/metering.js';
 
 export interface ConsoleDeps {
   kernel: Kernel;
@@ -118,6 +120,36 @@ export function consoleRoutes(app: App, deps: ConsoleDeps): void {
       };
     },
   );
+
+  const DateParam = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a UTC day, YYYY-MM-DD' });
+  app.get(
+    '/usage/daily',
+    {
+      config: {
+        doc: {
+          operationId: 'dailyUsage',
+          summary: 'Usage per UTC day, every account: Crusoe gpu-hours per project (metering ledger), Genesis instance-hours per account (audit log)',
+          tags: ['Console'],
+        },
+      },
+      schema: { querystring: Type.Object({ from: Type.Optional(DateParam), to: Type.Optional(DateParam) }) },
+    },
+    async (req) => {
+      const today = Math.floor(kernel.clock.now() / DAY_MS) * DAY_MS;
+      const to = req.query.to === undefined ? today : Date.parse(`${req.query.to}T00:00:00Z`);
+      const from = req.query.from === undefined ? to - 13 * DAY_MS : Date.parse(`${req.query.from}T00:00:00Z`);
+      if (Number.isNaN(from) || Number.isNaN(to)) throw deps.invalid('"from" and "to" must be days such as 2026-01-05');
+      if (from > to) throw deps.invalid('"from" must not be after "to"');
+      if (to - from > 366 * DAY_MS) throw deps.invalid('a range covers at most 367 days');
+      return dailyUsage(kernel, fleet, from, to);
+    },
+  );
+
+  app.get('/quotas', { config: { doc: { operationId: 'listQuotas', summary: "Every account's quotas and usage (each limit, what is used, whether an operator set it)", tags: ['Quotas and stock'] } } }, async () => ({
+    accounts: await Promise.all(
+      (await kernel.tenancy.list()).map(async (a) => ({ account_id: a.id, name: a.name, quotas: await kernel.counters.describe(kernel.db, a.id) })),
+    ),
+  }));
 
   app.get(
     '/events',
