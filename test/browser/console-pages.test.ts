@@ -1,7 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, type Admin } from '../helpers/admin.js';
-import { GPU_TYPE, REGION } from '../helpers/genesis.js';
+import { crusoeClient, publicKey } from '../helpers/crusoe.js';
+import { createInstance, GPU_TYPE, REGION } from '../helpers/genesis.js';
 import { startHangar, type TestHangar } from '../helpers/hangar.js';
 import { DESKTOP, openBrowser, PHONE, shoot } from './support.js';
 
@@ -59,5 +60,43 @@ describe('the web console in Chromium: journal, capacity, usage, connect, accoun
     await page.setViewportSize(PHONE);
     await shoot(page, 'journal-phone');
     await page.setViewportSize(DESKTOP);
+  });
+
+  it('shows stock in use as bars that move when an instance is created, and every account’s quotas', async () => {
+    await page.goto(`${base}#/capacity`);
+    const line = page.locator(`[data-testid="stock"] article`, { hasText: `genesis · ${REGION}` }).locator(`li[data-sku="${GPU_TYPE}"] [role="meter"]`);
+    await expect.poll(() => line.count()).toBe(1);
+    const before = Number(await line.getAttribute('aria-valuenow'));
+    await createInstance(h.genesis, { name: 'takes-stock', hostname: 'takes-stock', type: GPU_TYPE });
+    await expect.poll(async () => Number(await line.getAttribute('aria-valuenow'))).toBe(before + 1);
+    // Only the types in use, with the keyboard.
+    await page.getByRole('switch', { name: 'Only types in use' }).focus();
+    await page.keyboard.press('Space');
+    await expect.poll(() => page.locator('[data-testid="stock"] li').count()).toBeGreaterThan(0);
+    const shown = await page.locator('[data-testid="stock"] li [role="meter"]').evaluateAll((meters) => meters.map((m) => Number(m.getAttribute('aria-valuenow'))));
+    expect(shown.every((n) => n > 0)).toBe(true);
+    // The demo account's quota row counts its instances.
+    const quota = page.locator(`[data-testid="quotas"] tr[data-account="${h.demoAccountId}"] [aria-label="genesis.instances of demo"]`);
+    await expect.poll(() => quota.getAttribute('aria-valuenow')).toBe(String((await admin.get('/quotas')).body.accounts.find((a: any) => a.name === 'demo').quotas['genesis.instances'].used));
+    await shoot(page, 'capacity');
+  });
+
+  it('charts usage per day: Crusoe gpu-hours per project, Genesis instance-hours per account', async () => {
+    const crusoe = crusoeClient(h);
+    const op = await crusoe.post(`/projects/${crusoe.projectId}/compute/vms/instances`, { name: 'charted', type: 'a100.2x', location: 'us-east1-a', ssh_public_key: publicKey() });
+    expect(op.status, op.text).toBe(200);
+    await h.advance(60_000);
+    await page.goto(`${base}#/usage`);
+    await expect.poll(() => page.locator('[data-testid="crusoe-chart"] canvas').count()).toBe(1);
+    await expect.poll(() => page.locator('[data-testid="genesis-chart"] canvas').count()).toBe(1);
+    // Time passes: the tables follow the clock without a reload.
+    await h.advance(6 * 3_600_000);
+    const api = (await admin.get('/usage/daily')).body;
+    const demoGenesis = api.genesis.series.find((s: any) => s.account_name === 'demo');
+    const demoCrusoe = api.crusoe.series.find((s: any) => s.account_name === 'demo');
+    expect(demoCrusoe.total).toBeGreaterThan(11);
+    await expect.poll(() => page.locator('[data-testid="genesis-usage"] tbody tr', { hasText: 'demo' }).locator('[data-testid="total"]').textContent()).toBe(demoGenesis.total.toFixed(1));
+    await expect.poll(() => page.locator('[data-testid="crusoe-usage"] tbody tr', { hasText: 'demo' }).locator('[data-testid="total"]').textContent()).toBe(demoCrusoe.total.toFixed(1));
+    await shoot(page, 'usage');
   });
 });
