@@ -6,11 +6,15 @@ import type { Journal } from '../http/journal.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { EventFeed, type FeedEvent } from './feed.js';
 import { Fleet, type FleetFilter } from './fleet.js';
-import { dailyUsage } from './usage.js';
+import { crusoeProjects, dailyUsage } from './usage.js';
 import { DAY_MS } from '../kernel/metering.js';
 
 export interface ConsoleDeps {
   kernel: Kernel;
+  /** The clouds served and their prefixes (where a client points). */
+  clouds: readonly { name: string; prefix: string }[];
+  /** The demo account and the credentials this process knows for it. */
+  demo(): { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
   journal: Journal;
   fleet: readonly FleetSource[];
   notFound(what: string, id: string): Error;
@@ -150,6 +154,48 @@ export function consoleRoutes(app: App, deps: ConsoleDeps): void {
       (await kernel.tenancy.list()).map(async (a) => ({ account_id: a.id, name: a.name, quotas: await kernel.counters.describe(kernel.db, a.id) })),
     ),
   }));
+
+  app.get(
+    '/accounts/:account_id/connect',
+    {
+      config: {
+        doc: {
+          operationId: 'connectSettings',
+          summary: "What a client needs to reach an account: each cloud's URL, the account's Crusoe projects, and the secrets this process knows (the demo account's; others' are shown only when issued)",
+          tags: ['Console'],
+        },
+      },
+      schema: { params: Type.Object({ account_id: Type.String() }) },
+    },
+    async (req) => {
+      const account = await kernel.tenancy.get(req.params.account_id);
+      if (!account) throw deps.notFound('account', req.params.account_id);
+      const base = `${req.protocol}://${req.host}`;
+      const demo = deps.demo();
+      const known = demo.accountId === account.id ? demo.credentials : {};
+      const projects = await crusoeProjects(kernel, account.id);
+      const credentials = await kernel.tenancy.credentials(account.id);
+      return {
+        account_id: account.id,
+        name: account.name,
+        base_url: base,
+        clouds: Object.fromEntries(
+          deps.clouds.map(({ name, prefix }) => {
+            const secrets = Object.keys(known[name] ?? {}).length > 0 ? known[name]! : null;
+            return [
+              name,
+              {
+                url: `${base}${prefix}`,
+                credentials: secrets,
+                credential_ids: credentials.filter((c) => c.cloud === name).map((c) => c.id),
+                ...(name === 'crusoe' ? { projects } : {}),
+              },
+            ];
+          }),
+        ),
+      };
+    },
+  );
 
   app.get(
     '/events',

@@ -382,7 +382,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     journalRoutes(app, { journal, notFound });
 
     // --- the console's reads: fleet, one resource, pending transitions, events ------------
-    consoleRoutes(app, { kernel, journal, fleet: deps.fleet ?? [], notFound, invalid });
+    consoleRoutes(app, { kernel, journal, clouds: deps.clouds, demo: deps.demo, fleet: deps.fleet ?? [], notFound, invalid });
   };
 }
 

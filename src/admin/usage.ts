@@ -120,12 +120,12 @@ async function linesOf(fleet: Fleet, ids: string[]): Promise<Map<string, FleetLi
 }
 
 /** Crusoe's projects (of one account, or all), oldest first; none when Crusoe is not served. */
-export async function crusoeProjects(kernel: Kernel, accountId?: string): Promise<{ id: string; name: string; account_id: string }[]> {
+export async function crusoeProjects(kernel: Kernel, accountId?: string): Promise<{ id: string; name: string; account_id: string; organization_id: string }[]> {
   try {
-    let q = kernel.db.selectFrom('crusoe_projects' as any).select(['id', 'name', 'account_id']);
+    let q = kernel.db.selectFrom('crusoe_projects' as any).select(['id', 'name', 'account_id', 'organization_id']);
     if (accountId !== undefined) q = q.where('account_id', '=', accountId);
     const rows = await q.orderBy('seq').execute();
-    return rows.map((r: any) => ({ id: String(r.id), name: String(r.name), account_id: String(r.account_id) }));
+    return rows.map((r: any) => ({ id: String(r.id), name: String(r.name), account_id: String(r.account_id), organization_id: String(r.organization_id) }));
   } catch {
     return [];
   }
