@@ -11,6 +11,8 @@ const ClockPage = lazy(() => import('./pages/Clock').then((m) => ({ default: m.C
 const FaultsPage = lazy(() => import('./pages/Faults').then((m) => ({ default: m.FaultsPage })));
 const CapacityPage = lazy(() => import('./pages/Capacity').then((m) => ({ default: m.CapacityPage })));
 const UsagePage = lazy(() => import('./pages/Usage').then((m) => ({ default: m.UsagePage })));
+const ConnectPage = lazy(() => import('./pages/Connect').then((m) => ({ default: m.ConnectPage })));
+const AccountsPage = lazy(() => import('./pages/Accounts').then((m) => ({ default: m.AccountsPage })));
 const JournalPage = lazy(() => import('./pages/Journal').then((m) => ({ default: m.JournalPage })));
 
 const PAGES = [
@@ -20,6 +22,8 @@ const PAGES = [
   ['faults', 'Faults'],
   ['capacity', 'Capacity'],
   ['usage', 'Usage'],
+  ['accounts', 'Accounts'],
+  ['connect', 'Connect'],
 ] as const;
 
 export function App() {
@@ -42,6 +46,8 @@ export function App() {
   else if (route.page === 'faults') page = <FaultsPage />;
   else if (route.page === 'capacity') page = <CapacityPage />;
   else if (route.page === 'usage') page = <UsagePage params={route.params} />;
+  else if (route.page === 'connect') page = <ConnectPage accountId={route.arg} />;
+  else if (route.page === 'accounts') page = <AccountsPage accountId={route.arg} />;
   else if (route.page === 'journal') page = <JournalPage params={route.params} open={route.arg} />;
   else page = <FleetPage params={route.params} />;
 
