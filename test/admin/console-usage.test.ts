@@ -89,5 +89,9 @@ describe('admin API: daily usage and every account’s quotas', () => {
     expect(byName['usage-tenant'].quotas['genesis.instances']).toEqual({ limit: 3, used: 0, custom: true });
     expect(byName.demo.quotas['genesis.instances']).toMatchObject({ used: 1, custom: false });
     expect(byName.demo.quotas['crusoe.vms']).toMatchObject({ used: 1 });
+    // The stock the capacity page draws: every cloud's, the Crusoe VM's type taken once.
+    const stock = (await admin.get('/capacity')).body.capacity;
+    expect(new Set(stock.map((l: any) => l.cloud))).toEqual(new Set(['genesis', 'crusoe']));
+    expect(stock.find((l: any) => l.cloud === 'crusoe' && l.region === 'us-east1-a' && l.sku === 'a100.2x')).toMatchObject({ used: 1 });
   });
 });

@@ -9,7 +9,7 @@ import { adminOf, genesisFor, type Admin } from '../helpers/admin.js';
 import { crusoeClient, publicKey } from '../helpers/crusoe.js';
 import { createInstance, GPU_TYPE, REGION } from '../helpers/genesis.js';
 import { startHangar, type TestHangar } from '../helpers/hangar.js';
-import { DESKTOP, openBrowser, PHONE, shoot } from './support.js';
+import { checkPhone, DESKTOP, openBrowser, PHONE, shoot } from './support.js';
 
 // The console's other pages in Chromium: the journal, capacity and quotas, usage, connect and
 // accounts, each through the flow a user takes (npm run test:browser runs this file too).
@@ -74,16 +74,22 @@ describe('the web console in Chromium: journal, capacity, usage, connect, accoun
     const before = Number(await line.getAttribute('aria-valuenow'));
     await createInstance(h.genesis, { name: 'takes-stock', hostname: 'takes-stock', type: GPU_TYPE });
     await expect.poll(async () => Number(await line.getAttribute('aria-valuenow'))).toBe(before + 1);
+    const crusoe = crusoeClient(h);
+    const vm = await crusoe.post(`/projects/${crusoe.projectId}/compute/vms/instances`, { name: 'stocked', type: 'a100.2x', location: 'us-east1-a', ssh_public_key: publicKey() });
+    expect(vm.status, vm.text).toBe(200);
     // Only the types in use, with the keyboard.
     await page.getByRole('switch', { name: 'Only types in use' }).focus();
     await page.keyboard.press('Space');
     await expect.poll(() => page.locator('[data-testid="stock"] li').count()).toBeGreaterThan(0);
     const shown = await page.locator('[data-testid="stock"] li [role="meter"]').evaluateAll((meters) => meters.map((m) => Number(m.getAttribute('aria-valuenow'))));
     expect(shown.every((n) => n > 0)).toBe(true);
+    // (the Crusoe VM's type in its location among them)
+    await expect.poll(() => page.locator('[data-testid="stock"] article', { hasText: 'crusoe · us-east1-a' }).locator('[role="meter"]').count()).toBe(1);
     // The demo account's quota row counts its instances.
     const quota = page.locator(`[data-testid="quotas"] tr[data-account="${h.demoAccountId}"] [aria-label="genesis.instances of demo"]`);
     await expect.poll(() => quota.getAttribute('aria-valuenow')).toBe(String((await admin.get('/quotas')).body.accounts.find((a: any) => a.name === 'demo').quotas['genesis.instances'].used));
     await shoot(page, 'capacity');
+    await checkPhone(page, 'capacity');
   });
 
   it('charts usage per day: Crusoe gpu-hours per project, Genesis instance-hours per account', async () => {
@@ -104,6 +110,7 @@ describe('the web console in Chromium: journal, capacity, usage, connect, accoun
     await expect.poll(() => page.locator('[data-testid="genesis-usage"] tbody tr', { hasText: 'demo' }).locator('[data-testid="total"]').textContent(), { timeout: 15_000 }).toBe(demoGenesis.total.toFixed(1));
     await expect.poll(() => page.locator('[data-testid="crusoe-usage"] tbody tr', { hasText: 'demo' }).locator('[data-testid="total"]').textContent()).toBe(demoCrusoe.total.toFixed(1));
     await shoot(page, 'usage');
+    await checkPhone(page, 'usage');
   });
 
   /** Runs a shell snippet as a user pasting it would (from the repository, where scripts/ is). */
@@ -127,6 +134,7 @@ describe('the web console in Chromium: journal, capacity, usage, connect, accoun
     const crusoe = JSON.parse(await runSnippet((await snippet('curl-crusoe').textContent())!));
     expect(crusoe.items.map((vm: any) => vm.name)).toContain('charted');
     await shoot(page, 'connect');
+    await checkPhone(page, 'connect');
   });
 
   it('manages accounts: create, quotas, issue and revoke a credential, connect with it, export, delete, reset', async () => {
@@ -141,6 +149,7 @@ describe('the web console in Chromium: journal, capacity, usage, connect, accoun
     const row = page.locator(`[data-testid="accounts"] tr[data-account="${created.id}"]`);
     await expect.poll(() => row.count()).toBe(1);
     await shoot(page, 'accounts');
+    await checkPhone(page, 'accounts');
 
     // Its page, reached with the keyboard.
     await row.getByRole('link', { name: 'console-made' }).focus();
@@ -159,6 +168,7 @@ describe('the web console in Chromium: journal, capacity, usage, connect, accoun
     const client = genesisFor(h, issued.token);
     expect((await client.get('/instances')).status).toBe(200);
     await shoot(page, 'account');
+    await checkPhone(page, 'account');
     const revoke = page.locator(`[data-credential="${issued.credential_id}"] button`);
     await revoke.click();
     await revoke.click(); // asked once more
