@@ -76,7 +76,14 @@ const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'x-auth-
 const SECRET_FIELD = /("[^"\\]*(?:password|passwd|secret|token|private_key|api_key|credential)[^"\\]*"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)/gi;
 export const REDACTED = '[redacted]';
 
+/**
+ * The words SECRET_FIELD looks for: a body holding none of them is kept as it is (most are).
+ * Lower-casing and one plain pattern cost a third of what the case-blind field pattern does.
+ */
+const SECRET_WORDS = /password|passwd|secret|token|private_key|api_key|credential/;
+
 export function redactText(text: string): string {
+  if (!SECRET_WORDS.test(text.toLowerCase())) return text;
   return text.replace(SECRET_FIELD, `$1"${REDACTED}"`);
 }
 
