@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { App } from './types.js';
 
 /** An answer kept to be replayed, and what it was computed from. */
 export interface KeptAnswer {
@@ -96,4 +97,30 @@ export class ReadCache {
     this.answers.delete(key);
     this.bytes -= answer.body.length;
   }
+}
+
+/**
+ * The read cache hooked into a server: the routes clients poll opt in (config.cache), and the
+ * cloud's auth says until when a credential's answers may be replayed (request.replayableUntil).
+ * The cache itself answers before the framework (see the server factory in server.ts).
+ */
+export function installReadCache(app: App, cache: ReadCache, options: { version(): string; now(): number }): void {
+  // The version is taken before the request reads anything: a write that lands while it
+  // runs makes its answer out of date before it is kept.
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.cache === true && request.method === 'GET') request.readVersion = options.version();
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.readVersion === '' || reply.statusCode !== 200 || request.replayableUntil <= options.now()) return payload;
+    if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
+    cache.keep(request.raw, {
+      version: request.readVersion,
+      until: request.replayableUntil,
+      body: Buffer.from(payload),
+      contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8'),
+      route: request.routeOptions.url ?? 'unmatched',
+      account: request.accountId,
+    });
+    return payload;
+  });
 }

@@ -1,9 +1,8 @@
-import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { ERROR_MEANINGS, OpenApiCollector, type OperationShape } from '../../http/openapi.js';
-import type { App } from '../../http/types.js';
-import { classifyFailure, type Failure } from '../../http/failures.js';
-import { CrusoeError, Reason, reasonForStatus } from './errors.js';
+import { cloudPlugin, failureRenderer } from '../../http/cloud-plugin.js';
+import { ERROR_MEANINGS, type OperationShape } from '../../http/openapi.js';
+import { CrusoeError, reasonForStatus } from './errors.js';
 import { CLOUD } from './model/context.js';
 import type { CrusoeModel } from './model/index.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -28,15 +27,16 @@ export const PREFIX = '/v1alpha5';
 const PROJECT_SCOPED = `${PREFIX}/projects/:project_id`;
 
 /**
- * The Crusoe Cloud API v1alpha5 as a Fastify plugin: requests signed with the account's
- * access key (HMAC-SHA256, as the official clients sign them), project membership checked
- * before any project-scoped route runs, the Crusoe error body for every failure, and the
- * OpenAPI document generated from the routes' own schemas.
+ * The Crusoe Cloud API v1alpha5 as a Fastify plugin (http/cloud-plugin.ts): requests signed
+ * with the account's access key (HMAC-SHA256, as the official clients sign them), project
+ * membership checked before any project-scoped route runs, the Crusoe error body for every
+ * failure, and the OpenAPI document generated from the routes' own schemas.
  */
 export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
-  return async (scope: FastifyInstance) => {
-    const app = scope as unknown as App;
-    const openapi = new OpenApiCollector(PREFIX, {
+  return cloudPlugin({
+    cloud: CLOUD,
+    prefix: PREFIX,
+    openapi: {
       title: 'Crusoe Cloud API Gateway (served by Hangar)',
       version: 'v1alpha5',
       serverUrl: PREFIX,
@@ -54,11 +54,12 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
       otherErrorSchemas: { RpcStatus: RpcStatusBody },
       errorSchemaOf: (config) => (config.grpcErrors === true ? 'RpcStatus' : undefined),
       errors: crusoeErrors,
-    });
-    openapi.collect(app);
-
-    app.addHook('onRequest', async (request) => {
-      if (request.is404 || request.routeOptions.config.doc?.public) return;
+    },
+    faults: model.ctx.kernel.faults,
+    errorClass: CrusoeError,
+    renderFailure: crusoeFailure,
+    codeForStatus: reasonForStatus,
+    async authenticate(request) {
       const { accountId } = await model.tokens.authenticate({
         method: request.method,
         url: request.raw.url ?? request.url,
@@ -69,45 +70,22 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
       if (request.routeOptions.url?.startsWith(PROJECT_SCOPED)) {
         await model.projects.member(model.ctx.db, accountId, projectIdOf(request));
       }
-    });
-
-    // Faults an operator staged through the admin API, rendered as Crusoe errors.
-    app.addHook('onRequest', async (request) => {
-      const { faults } = model.ctx.kernel;
-      if (faults.empty) return;
-      const fault = await faults.forRequest({ cloud: CLOUD, method: request.method, path: request.url.split('?')[0]!, accountId: request.accountId || null });
-      if (!fault) return;
-      if (fault.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
-      if (fault.failure) {
-        const { status, code, message } = fault.failure;
-        throw new CrusoeError(status, code ?? reasonForStatus(status), message);
-      }
-    });
-
-    app.setErrorHandler((error: FastifyError | CrusoeError, request, reply) => {
-      const failure = toCrusoeError(error);
-      // Unexpected failures are logged with their error id; Crusoe errors raised on purpose are not.
-      if (failure.statusCode === 500 && !(error instanceof CrusoeError)) request.log.error({ err: error, error_id: failure.errorId }, 'crusoe request failed');
-      if (request.routeOptions.config?.grpcErrors) return reply.code(failure.statusCode).send(rpcStatus(failure));
-      return reply.code(failure.statusCode).send(failure.toJSON());
-    });
-    app.setNotFoundHandler((request, reply) => {
-      const failure = crusoeFailure({ kind: 'not_found', status: 404, message: `${request.method} ${request.url.split('?')[0]}` });
-      return reply.code(404).send(failure.toJSON());
-    });
-
-    openapi.serve(app);
-
-    userRoutes(app, model);
-    organizationRoutes(app, model);
-    catalogRoutes(app, model);
-    vmRoutes(app, model);
-    templateRoutes(app, model);
-    groupRoutes(app, model);
-    storageRoutes(app, model);
-    networkingRoutes(app, model);
-    usageRoutes(app, model);
-  };
+    },
+    // Unexpected failures are logged with their error id.
+    logged: (failure) => ({ error_id: failure.errorId }),
+    errorBody: (failure, request) => (request.routeOptions.config?.grpcErrors ? rpcStatus(failure) : failure.toJSON()),
+    routes(app) {
+      userRoutes(app, model);
+      organizationRoutes(app, model);
+      catalogRoutes(app, model);
+      vmRoutes(app, model);
+      templateRoutes(app, model);
+      groupRoutes(app, model);
+      storageRoutes(app, model);
+      networkingRoutes(app, model);
+      usageRoutes(app, model);
+    },
+  });
 }
 
 /** The error statuses a Crusoe operation can answer (a route adds its own). */
@@ -148,34 +126,8 @@ function projectIdOf(request: FastifyRequest): string {
   return String((request.params as { project_id?: string }).project_id ?? '');
 }
 
-/** Any failure, in Crusoe terms: its own errors as they are, the rest classified (http/failures.ts) and given the nearest reason. */
-export function toCrusoeError(error: unknown): CrusoeError {
-  if (error instanceof CrusoeError) return error;
-  return crusoeFailure(classifyFailure(error));
-}
-
-/** A classified failure as Crusoe answers it. */
-export function crusoeFailure(failure: Failure): CrusoeError {
-  const { status, message } = failure;
-  switch (failure.kind) {
-    case 'invalid':
-    case 'missing':
-    case 'malformed':
-    case 'too_large':
-    case 'timeout':
-      return new CrusoeError(status, Reason.BadRequest, message);
-    case 'not_found':
-      return new CrusoeError(status, Reason.NotFound, `no such route: ${message}`);
-    case 'account_gone':
-      return new CrusoeError(status, Reason.BadCredential, message);
-    case 'conflict':
-      return new CrusoeError(status, Reason.Conflict, message);
-    case 'unavailable':
-    case 'busy':
-      return new CrusoeError(status, Reason.Internal, `service unavailable: ${message}`);
-    case 'client':
-      return new CrusoeError(status, reasonForStatus(status), message);
-    case 'internal':
-      return new CrusoeError(500, Reason.Internal, message);
-  }
-}
+/** A classified failure (http/failures.ts) as Crusoe answers it: the reason of its status. */
+export const crusoeFailure = failureRenderer(CrusoeError, {
+  codeForStatus: reasonForStatus,
+  prefixes: { not_found: 'no such route: ', unavailable: 'service unavailable: ', busy: 'service unavailable: ' },
+});

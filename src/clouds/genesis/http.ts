@@ -1,10 +1,10 @@
-import rateLimit from '@fastify/rate-limit';
-import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { hashToken, type AccountStanding } from '../../kernel/tenancy/accounts.js';
-import { classifyFailure, type Failure } from '../../http/failures.js';
-import { ERROR_MEANINGS, OpenApiCollector, type OperationShape } from '../../http/openapi.js';
+import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { App } from '../../http/types.js';
+import { hashToken, type AccountStanding } from '../../kernel/tenancy/accounts.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { cloudPlugin, failureRenderer } from '../../http/cloud-plugin.js';
+import { ERROR_MEANINGS, type OperationShape } from '../../http/openapi.js';
 import { Code, GenesisError } from './errors.js';
 import type { GenesisModel } from './model/index.js';
 import { CLOUD } from './model/context.js';
@@ -23,14 +23,16 @@ export const TOKEN_KIND = 'token';
 export const READ_TOKEN_KIND = 'read-token';
 
 /**
- * The Genesis Cloud Compute v1 API as a Fastify plugin: bearer-token auth (and the
- * deprecated X-Auth-Token header), a per-token rate limit, the Genesis error body for every
- * failure, and the OpenAPI document generated from the routes' own schemas.
+ * The Genesis Cloud Compute v1 API as a Fastify plugin (http/cloud-plugin.ts): bearer-token
+ * auth (and the deprecated X-Auth-Token header), a per-token rate limit, the Genesis error body
+ * for every failure, and the OpenAPI document generated from the routes' own schemas.
  */
 export function genesisPlugin(model: GenesisModel, options: { rateLimit: number; rateLimitWindowMs: number; redis: Redis | null }): FastifyPluginAsync {
-  return async (scope: FastifyInstance) => {
-    const app = scope as unknown as App;
-    const openapi = new OpenApiCollector(PREFIX, {
+  const { kernel } = model.ctx;
+  return cloudPlugin({
+    cloud: CLOUD,
+    prefix: PREFIX,
+    openapi: {
       title: 'Genesis Cloud Compute API (served by Hangar)',
       version: 'v1',
       serverUrl: PREFIX,
@@ -41,88 +43,76 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
       security: [{ BearerAuth: [] }, { ApiKeyAuth: [] }],
       errorSchema: ErrorBody,
       errors: genesisErrors,
-    });
-    openapi.collect(app);
+    },
+    faults: kernel.faults,
+    errorClass: GenesisError,
+    renderFailure: genesisFailure,
+    codeForStatus,
+    authenticate: (request) => authenticate(kernel, request, options.rateLimit === 0),
+    extend: async (app) => {
+      if (options.rateLimit > 0) await app.register(rateLimit, rateLimitOptions(options));
+    },
+    routes(app) {
+      instanceRoutes(app, model);
+      snapshotRoutes(app, model);
+      imageRoutes(app, model);
+      sshKeyRoutes(app, model);
+      catalogRoutes(app, model);
+      storageRoutes(app, model);
+      networkingRoutes(app, model);
+    },
+  });
+}
 
-    const { kernel } = model.ctx;
-    app.addHook('onRequest', async (request) => {
-      if (request.is404 || request.routeOptions.config.doc?.public) return;
-      // `/instances/` (a trailing slash) is no instance: the route exists only with an id in it.
-      if (hasEmptyParam(request.params)) throw invalidRoute(request.method, request.url);
-      // The operator turned the whole public API off: every caller hears so, signed in or not.
-      if (!kernel.apiEnabled(CLOUD)) {
-        throw new GenesisError(503, Code.ApiDisabled, 'Genesis Cloud public api is currently disabled. Please visit the status page for more information');
-      }
-      const token = presentedToken(request.headers.authorization, request.headers['x-auth-token']);
-      if (token === undefined) {
-        throw new GenesisError(401, Code.AuthTokenNotProvided, 'auth token not provided: send "Authorization: Bearer <token>"');
-      }
-      const lookup = hashToken(token);
-      const match = await kernel.tenancy.findCredential(CLOUD, TOKEN_KIND, lookup);
-      const readOnly = match === undefined ? await kernel.tenancy.findCredential(CLOUD, READ_TOKEN_KIND, lookup) : undefined;
-      const found = match ?? readOnly;
-      if (!found) throw new GenesisError(401, Code.PermissionDeniedAuth, 'permission denied: the API token is not valid');
-      // (routeOptions is built afresh on each read: only looked at for an account in bad standing)
-      if (found.standing !== 'active') refuseByStanding(found.standing, request.method, request.routeOptions.url ?? '');
-      if (readOnly && request.method !== 'GET' && request.method !== 'HEAD') {
-        throw new GenesisError(403, Code.PermissionDenied, `permission denied: this API token may only read (${request.method} is a change)`);
-      }
-      request.accountId = found.accountId;
-      // Answers to this token may be replayed until it expires, unless a rate limit must count
-      // every request.
-      if (options.rateLimit === 0) request.replayableUntil = found.expiresAt ?? Number.POSITIVE_INFINITY;
-    });
+/**
+ * Who a request is: the token it shows (either header), read-only or not, and its account's
+ * standing. Answers to the token may be replayed until it expires, unless a rate limit must
+ * count every request (`replayable` false).
+ */
+async function authenticate(kernel: Kernel, request: FastifyRequest, replayable: boolean): Promise<void> {
+  // `/instances/` (a trailing slash) is no instance: the route exists only with an id in it.
+  if (hasEmptyParam(request.params)) throw invalidRoute(request.method, request.url);
+  // The operator turned the whole public API off: every caller hears so, signed in or not.
+  if (!kernel.apiEnabled(CLOUD)) {
+    throw new GenesisError(503, Code.ApiDisabled, 'Genesis Cloud public api is currently disabled. Please visit the status page for more information');
+  }
+  const token = presentedToken(request.headers.authorization, request.headers['x-auth-token']);
+  if (token === undefined) {
+    throw new GenesisError(401, Code.AuthTokenNotProvided, 'auth token not provided: send "Authorization: Bearer <token>"');
+  }
+  const lookup = hashToken(token);
+  const match = await kernel.tenancy.findCredential(CLOUD, TOKEN_KIND, lookup);
+  const readOnly = match === undefined ? await kernel.tenancy.findCredential(CLOUD, READ_TOKEN_KIND, lookup) : undefined;
+  const found = match ?? readOnly;
+  if (!found) throw new GenesisError(401, Code.PermissionDeniedAuth, 'permission denied: the API token is not valid');
+  // (routeOptions is built afresh on each read: only looked at for an account in bad standing)
+  if (found.standing !== 'active') refuseByStanding(found.standing, request.method, request.routeOptions.url ?? '');
+  if (readOnly && request.method !== 'GET' && request.method !== 'HEAD') {
+    throw new GenesisError(403, Code.PermissionDenied, `permission denied: this API token may only read (${request.method} is a change)`);
+  }
+  request.accountId = found.accountId;
+  if (replayable) request.replayableUntil = found.expiresAt ?? Number.POSITIVE_INFINITY;
+}
 
-    // Faults an operator staged through the admin API, rendered as Genesis errors.
-    app.addHook('onRequest', async (request) => {
-      const { faults } = model.ctx.kernel;
-      if (faults.empty) return;
-      const fault = await faults.forRequest({ cloud: CLOUD, method: request.method, path: request.url.split('?')[0]!, accountId: request.accountId || null });
-      if (!fault) return;
-      if (fault.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
-      if (fault.failure) {
-        const { status, code, message } = fault.failure;
-        throw new GenesisError(status, code ?? codeForStatus(status), message);
-      }
-    });
-
-    if (options.rateLimit > 0) {
-      await app.register(rateLimit, {
-        max: options.rateLimit,
-        timeWindow: options.rateLimitWindowMs,
-        // With Redis, every replica counts against the same allowance; if Redis is away,
-        // requests go through rather than fail.
-        ...(options.redis ? { redis: options.redis, nameSpace: 'hangar:genesis:rate:', skipOnError: true } : {}),
-        // Keyed by the token itself, not the header text, so re-spelling the header ("bearer",
-        // extra spaces, X-Auth-Token) does not buy a fresh allowance.
-        keyGenerator: (request) => presentedToken(request.headers.authorization, request.headers['x-auth-token']) ?? request.ip,
-        allowList: (request) => request.is404 || request.routeOptions.config.doc?.public === true,
-        errorResponseBuilder: (_request, context) =>
-          new GenesisError(
-            429,
-            Code.NotAllowed,
-            `too many requests: the limit is ${context.max} per ${perWindow(options.rateLimitWindowMs)}; retry after ${Math.ceil(context.ttl / 1000)} s`,
-          ),
-      });
-    }
-
-    app.setErrorHandler((error: FastifyError | GenesisError, request, reply) => {
-      const failure = toGenesisError(error);
-      // Deliberate answers (out of stock, an injected fault) and an unreachable store (503) are not bugs.
-      if (failure.statusCode === 500 && !(error instanceof GenesisError)) request.log.error({ err: error }, 'genesis request failed');
-      return reply.code(failure.statusCode).send(failure.toJSON());
-    });
-    app.setNotFoundHandler((request, reply) => reply.code(404).send(invalidRoute(request.method, request.url).toJSON()));
-
-    openapi.serve(app);
-
-    instanceRoutes(app, model);
-    snapshotRoutes(app, model);
-    imageRoutes(app, model);
-    sshKeyRoutes(app, model);
-    catalogRoutes(app, model);
-    storageRoutes(app, model);
-    networkingRoutes(app, model);
+/**
+ * The per-token rate limit. With Redis, every replica counts against the same allowance; if
+ * Redis is away, requests go through rather than fail.
+ */
+function rateLimitOptions(options: { rateLimit: number; rateLimitWindowMs: number; redis: Redis | null }): RateLimitPluginOptions {
+  return {
+    max: options.rateLimit,
+    timeWindow: options.rateLimitWindowMs,
+    ...(options.redis ? { redis: options.redis, nameSpace: 'hangar:genesis:rate:', skipOnError: true } : {}),
+    // Keyed by the token itself, not the header text, so re-spelling the header ("bearer",
+    // extra spaces, X-Auth-Token) does not buy a fresh allowance.
+    keyGenerator: (request) => presentedToken(request.headers.authorization, request.headers['x-auth-token']) ?? request.ip,
+    allowList: (request) => request.is404 || request.routeOptions.config.doc?.public === true,
+    errorResponseBuilder: (_request, context) =>
+      new GenesisError(
+        429,
+        Code.NotAllowed,
+        `too many requests: the limit is ${context.max} per ${perWindow(options.rateLimitWindowMs)}; retry after ${Math.ceil(context.ttl / 1000)} s`,
+      ),
   };
 }
 
@@ -195,38 +185,20 @@ function refuseByStanding(standing: AccountStanding, method: string, route: stri
   }
 }
 
-/** Any failure, in Genesis terms: its own errors as they are, the rest classified (http/failures.ts) and given the nearest code. */
-export function toGenesisError(error: unknown): GenesisError {
-  if (error instanceof GenesisError) return error;
-  return genesisFailure(classifyFailure(error));
-}
-
-/** A classified failure as Genesis answers it. */
-export function genesisFailure(failure: Failure): GenesisError {
-  const { status, message } = failure;
-  switch (failure.kind) {
-    case 'invalid':
-      return new GenesisError(status, Code.BadRequest, message);
-    case 'missing':
-      return new GenesisError(status, Code.MissingParameters, message);
-    case 'malformed':
-    case 'too_large':
-    case 'timeout':
-      return new GenesisError(status, Code.MalformedRequest, message.startsWith('malformed request') ? message : `malformed request: ${message}`);
-    case 'not_found':
-      return new GenesisError(status, Code.InvalidRoute, `invalid route: ${message}`);
-    case 'account_gone':
-      return new GenesisError(status, Code.PermissionDeniedAuth, `permission denied: ${message}`);
-    case 'unavailable':
-    case 'busy':
-      return new GenesisError(status, Code.Internal, `service unavailable: ${message}`);
-    case 'conflict':
-    case 'client':
-      return new GenesisError(status, codeForStatus(status), message);
-    case 'internal':
-      return new GenesisError(500, Code.Internal, message);
-  }
-}
+/** A classified failure (http/failures.ts) as Genesis answers it: the nearest code of its table. */
+export const genesisFailure = failureRenderer(GenesisError, {
+  codeForStatus,
+  codes: { missing: Code.MissingParameters, malformed: Code.MalformedRequest, too_large: Code.MalformedRequest, timeout: Code.MalformedRequest },
+  prefixes: {
+    malformed: 'malformed request: ',
+    too_large: 'malformed request: ',
+    timeout: 'malformed request: ',
+    not_found: 'invalid route: ',
+    account_gone: 'permission denied: ',
+    unavailable: 'service unavailable: ',
+    busy: 'service unavailable: ',
+  },
+});
 
 /** The rate-limit window in words: "second" for the real cloud's, else its length. */
 function perWindow(ms: number): string {

@@ -9,8 +9,9 @@ export interface DirectStatements {
 /**
  * SQLite stores whose transactions' prepared queries skip Kysely's executor, keyed by the
  * dialect adapter every Transaction shares with its Kysely instance. Kysely's path (executor,
- * connection provider, its queue, result plugins) costs about 2 µs a statement, more than
- * SQLite takes to run most of them; a burst of transitions runs 400,000 of them.
+ * connection provider, its queue, result plugins) costs more per statement than SQLite takes
+ * to run most of them, and a burst of transitions runs several per transition (the figures
+ * are in BENCHMARKS.md).
  */
 const direct = new WeakMap<object, DirectStatements>();
 

@@ -299,8 +299,8 @@ function openSqlite(path: string): Store {
  * The connection's page cache, in KiB. SQLite's default (2 MiB) holds a few thousand pages: a
  * burst of transitions, which reads and writes index pages keyed by random ids all over a
  * store of 100,000 instances, then reads most of them back from the file system again and
- * again. 16 MiB keeps such a burst's indexes in memory (measured: about 1.5 s less for 100,000
- * boots; 32 and 64 MiB were no faster).
+ * again. 16 MiB keeps such a burst's indexes in memory; larger caches were measured no faster
+ * (BENCHMARKS.md).
  */
 const PAGE_CACHE_KIB = 16 * 1024;
 
@@ -406,8 +406,7 @@ type SqliteStatement = Pick<Database.Statement, 'reader' | 'all' | 'run' | 'iter
 /**
  * A statement that returns rows, its rows made by a function compiled for its columns.
  * better-sqlite3 builds a row object one property at a time, which for a wide row costs as much
- * as reading it (192 instance rows of 25 columns: 2.0 ms as objects, 1.0 ms read as arrays and
- * made into objects this way). The objects are the same: the columns in order, a later column
+ * as reading it (measured in BENCHMARKS.md); built this way it costs a fraction. The objects are the same: the columns in order, a later column
  * of the same name overwriting an earlier one's value.
  */
 function builtRows(statement: Database.Statement): SqliteStatement {

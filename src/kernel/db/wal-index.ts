@@ -16,7 +16,8 @@ export interface CommitWatcher {
  * WAL-Index Header" in SQLite's WAL file format notes), and the header is written before the
  * commit returns, so a read after a commit was acknowledged sees it. That read is one
  * `pread` of 48 bytes, against `pragma data_version`'s statement and two file-lock calls: a
- * polled GET answered from memory asks this once, and it was a tenth of such an answer's cost.
+ * polled GET answered from memory asks this once, so the check is a visible share of such an
+ * answer's cost (BENCHMARKS.md).
  *
  * A header read while a writer is halfway through rewriting it counts as a change (so does
  * anything the watcher cannot read): an answer is then computed again, never replayed stale.

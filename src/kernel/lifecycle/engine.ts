@@ -148,14 +148,13 @@ export interface LifecycleEngineOptions {
  * Timers applied per transaction, by engine.
  *
  * SQLite: small enough that requests waiting for the store (it has one connection) wait a few
- * milliseconds, not the whole burst: the engine yields to them between batches. Measured
- * draining 100,000 boots under 16 connections of GETs: 128 took 8.2-10.1 s (GET p99 19-23 ms),
- * 192 took 7.1-7.3 s (p99 22-23 ms), 256 6.7-7.2 s (p99 31 ms); on a slower day 192 took
- * 8.0-8.3 s (p99 25-27 ms), 256 8.8-8.9 s (p99 41 ms), 320 7.7-7.8 s (p99 44-51 ms).
+ * milliseconds, not the whole burst: the engine yields to them between batches. Smaller
+ * batches drain slower, larger ones raise the waiting GETs' p99 without draining faster.
  *
  * PostgreSQL: requests have connections of their own and do not wait for a batch, whose cost
- * is mostly round trips, about the same for 192 rows as for 768. The same drain: 192 took
- * 43.8 s, 768 28.8 s (GET p99 38 ms), 1,536 27.3 s (p99 52 ms).
+ * is mostly round trips, about the same for 192 rows as for 768; larger batches gain little
+ * and raise the GETs' p99. (The measured drains are in BENCHMARKS.md, "Lifecycle batches by
+ * engine".)
  */
 const BATCH = { sqlite: 192, postgres: 768 } as const;
 const MAX_DELAY = 2 ** 31 - 1;

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import type { Journal } from '../http/journal.js';
 import type { App } from '../http/types.js';
+import { notFound, type AdminDeps } from './common.js';
 
 /**
  * The request journal under /admin/v1: the most recent cloud API requests, filtered, and one
  * request with what was sent and what came back (bodies cut at a size limit, credentials and
  * secret fields redacted before they are kept).
  */
-export function journalRoutes(app: App, deps: { journal: Journal; notFound(what: string, id: string): Error }): void {
+export function journalRoutes(app: App, deps: AdminDeps): void {
   const { journal } = deps;
   const JournalQuery = Type.Object({
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
@@ -34,7 +34,7 @@ export function journalRoutes(app: App, deps: { journal: Journal; notFound(what:
     },
     async (req) => {
       const found = journal.get(req.params.request_id);
-      if (!found) throw deps.notFound('journaled request', String(req.params.request_id));
+      if (!found) throw notFound('journaled request', String(req.params.request_id));
       return found;
     },
   );
