@@ -36,7 +36,8 @@ export interface JournalDetail extends JournalEntry {
 
 /** What an answer's recording brings beyond the list fields (bodies as they went over the wire). */
 export interface Exchange {
-  headers?: Record<string, string | string[] | undefined>;
+  /** The request's headers: parsed, or as the raw [name, value, …] list (a replay never parses them). */
+  headers?: Record<string, string | string[] | undefined> | readonly string[];
   requestBody?: string | null;
   requestType?: string | null;
   responseBody?: string | Buffer | null;
@@ -89,7 +90,10 @@ export function redactText(text: string): string {
 
 function keepHeaders(headers: Exchange['headers']): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
+  const pairs: [string, string | string[] | undefined][] = [];
+  if (Array.isArray(headers)) for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!.toLowerCase(), headers[i + 1]!]);
+  else pairs.push(...Object.entries(headers ?? {}));
+  for (const [name, value] of pairs) {
     if (value === undefined) continue;
     const text = Array.isArray(value) ? value.join(', ') : value;
     if (SECRET_HEADERS.has(name)) {

@@ -114,7 +114,8 @@ export function requestMetrics(options: RequestMetricsOptions) {
     dashboard.request(answer.account, tally.cloud);
     logRequest('GET', request.url ?? '', 200, ms, answer.account, tally.cloud ?? '');
     if (tally.cloud === null) return;
-    const exchange = () => ({ headers: request.headers, responseBody: answer.body, responseType: answer.contentType });
+    // (the raw header lines: a replay never builds request.headers, which costs it much)
+    const exchange = () => ({ headers: request.rawHeaders, responseBody: answer.body, responseType: answer.contentType });
     journalled(tally.cloud, { method: 'GET', path: request.url ?? '', route: answer.route, status: 200, account: answer.account, ms, ignored: noFields, exchange });
   }
 
