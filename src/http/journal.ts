@@ -90,18 +90,23 @@ export function redactText(text: string): string {
 
 function keepHeaders(headers: Exchange['headers']): Record<string, string> {
   const out: Record<string, string> = {};
-  const pairs: [string, string | string[] | undefined][] = [];
-  if (Array.isArray(headers)) for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([headers[i]!.toLowerCase(), headers[i + 1]!]);
-  else pairs.push(...Object.entries(headers ?? {}));
-  for (const [name, value] of pairs) {
-    if (value === undefined) continue;
-    const text = Array.isArray(value) ? value.join(', ') : value;
-    if (SECRET_HEADERS.has(name)) {
-      const scheme = /^(Bearer|Basic|Token)\s/i.exec(text)?.[1];
-      out[name] = scheme ? `${scheme} ${REDACTED}` : REDACTED;
-    } else out[name] = text.length > 1024 ? `${text.slice(0, 1024)}…` : text;
+  if (headers === undefined) return out;
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) keepHeader(out, headers[i]!.toLowerCase(), headers[i + 1]!);
+  } else {
+    for (const name in headers) {
+      const value = (headers as Record<string, string | string[] | undefined>)[name];
+      if (value !== undefined) keepHeader(out, name, Array.isArray(value) ? value.join(', ') : value);
+    }
   }
   return out;
+}
+
+function keepHeader(out: Record<string, string>, name: string, text: string): void {
+  if (SECRET_HEADERS.has(name)) {
+    const scheme = /^(Bearer|Basic|Token)\s/i.exec(text)?.[1];
+    out[name] = scheme ? `${scheme} ${REDACTED}` : REDACTED;
+  } else out[name] = text.length > 1024 ? `${text.slice(0, 1024)}…` : text;
 }
 
 function keepBody(text: string | null | undefined, type: string | null | undefined): KeptBody | null {
@@ -132,19 +137,28 @@ export class Journal {
   record(record: JournalRecord): void {
     const id = ++this.seq;
     if (this.listeners.length > 0) {
-      const { exchange: _, ...entry } = record;
-      const listed = { id, ...entry, at: new Date(record.at).toISOString() };
+      const listed = toEntry(id, record);
       for (const listener of this.listeners) listener(listed);
     }
     if (this.size <= 0) return;
-    const { exchange, ...entry } = record;
+    const exchange = record.exchange;
     const answer = exchange?.responseBody;
     const kept: Kept = {
       id,
-      ...entry,
+      at: record.at,
+      cloud: record.cloud,
+      method: record.method,
+      path: record.path,
+      route: record.route,
+      account: record.account,
+      status: record.status,
+      latency_ms: record.latency_ms,
+      ignored_fields: record.ignored_fields,
       headers: keepHeaders(exchange?.headers),
       requestBody: keepBody(exchange?.requestBody, exchange?.requestType),
-      responseBody: Buffer.isBuffer(answer) ? { raw: answer.length > JOURNAL_BODY_LIMIT ? Buffer.from(answer.subarray(0, JOURNAL_BODY_LIMIT)) : answer, type: exchange?.responseType ?? null, bytes: answer.length } : keepBody(answer, exchange?.responseType),
+      responseBody: Buffer.isBuffer(answer)
+        ? { raw: answer.length > JOURNAL_BODY_LIMIT ? Buffer.from(answer.subarray(0, JOURNAL_BODY_LIMIT)) : answer, type: exchange?.responseType ?? null, bytes: answer.length }
+        : keepBody(answer, exchange?.responseType),
     };
     if (this.entries.length < this.size) this.entries.push(kept);
     else this.entries[this.next] = kept;
@@ -186,17 +200,21 @@ export class Journal {
 }
 
 function listed(kept: Kept): JournalEntry {
+  return toEntry(kept.id, kept);
+}
+
+function toEntry(id: number, e: Omit<JournalRecord, 'exchange'>): JournalEntry {
   return {
-    id: kept.id,
-    at: new Date(kept.at).toISOString(),
-    cloud: kept.cloud,
-    method: kept.method,
-    path: kept.path,
-    route: kept.route,
-    account: kept.account,
-    status: kept.status,
-    latency_ms: kept.latency_ms,
-    ignored_fields: kept.ignored_fields,
+    id,
+    at: new Date(e.at).toISOString(),
+    cloud: e.cloud,
+    method: e.method,
+    path: e.path,
+    route: e.route,
+    account: e.account,
+    status: e.status,
+    latency_ms: e.latency_ms,
+    ignored_fields: e.ignored_fields,
   };
 }
 
