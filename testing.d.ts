@@ -52,15 +52,35 @@ export interface ClockView {
   frozen: boolean;
 }
 
-export interface RunningHangar {
+export interface AccountClockView extends ClockView {
+  /** True until a test freezes or advances the account's clock, and again after `release()`. */
+  follows_global: boolean;
+}
+
+/**
+ * One account's own clock (a parallel test worker's): it moves that account's resources and
+ * nobody else's. The account follows the global clock until the first `freeze` or `advance`.
+ */
+export interface AccountClock {
+  get(): Promise<AccountClockView>;
+  /** Stops the account's clock, now or at a later instant. */
+  freeze(at?: Date | string): Promise<AccountClockView>;
+  resume(): Promise<AccountClockView>;
+  /** Moves the account's clock forward; that account's due transitions are applied before it resolves. */
+  advance(by: string | number): Promise<AccountClockView & { applied: number }>;
+  /** Follows the global clock again (an account ahead of it keeps its lead: time never goes back). */
+  release(): Promise<AccountClockView>;
+}
+
+/** The controls of a Hangar, spoken over its admin API: what `startHangar` and `connectHangar` give. */
+export interface HangarControls {
   /** The base URL, e.g. `http://127.0.0.1:41231`. */
   url: string;
   /** Where each API lives: point a client's endpoint setting here. */
   urls: { genesis: string; crusoe: string; admin: string };
-  /** A fresh account made for this Hangar (it keeps its credentials across `reset()`). */
-  account: TestAccount;
   /** Another account, with credentials of its own. */
   createAccount(name?: string): Promise<TestAccount>;
+  /** The global clock: every account that has no clock of its own follows it. */
   clock: {
     get(): Promise<ClockView>;
     /** Stops the clock, now or at a later instant. */
@@ -69,6 +89,15 @@ export interface RunningHangar {
     /** Moves the clock forward ("90s", "5m", or milliseconds); due transitions are applied before it resolves. */
     advance(by: string | number): Promise<ClockView & { applied: number }>;
   };
+  /** An account's own clock: one per parallel test worker. */
+  accountClock(account: TestAccount | string): AccountClock;
+  /** Any other admin API call (`/admin/v1` + path). */
+  admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export interface RunningHangar extends HangarControls {
+  /** A fresh account made for this Hangar (it keeps its credentials across `reset()`). */
+  account: TestAccount;
   faults: {
     add(rule: FaultRule): Promise<Fault>;
     list(): Promise<Fault[]>;
@@ -87,14 +116,19 @@ export interface RunningHangar {
   reset(options?: { seed?: string; frozenAt?: Date | string }): Promise<void>;
   /**
    * The headers that sign a Crusoe request as the official clients sign it, timestamped with
-   * Hangar's clock (which a test may have frozen anywhere): `fetch(url, {headers})`.
+   * Hangar's clock (the account's own, when it has one): `fetch(url, {headers})`.
    */
   crusoeHeaders(method: string, url: string, account?: TestAccount): Record<string, string>;
-  /** Any other admin API call (`/admin/v1` + path). */
-  admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** The Hangar itself (src/app.ts), for what the functions above do not reach. */
   hangar: object;
   stop(): Promise<void>;
 }
 
 export declare function startHangar(options?: StartHangarOptions): Promise<RunningHangar>;
+
+/**
+ * The controls of a Hangar running elsewhere (started once for the whole suite, say in
+ * vitest's globalSetup): what each parallel worker uses to make its own account and move its
+ * own account's clock.
+ */
+export declare function connectHangar(url: string, options?: { adminToken?: string }): HangarControls;

@@ -10,3 +10,4 @@ const testing = await tsImport('./src/testing.ts', {
 });
 
 export const startHangar = testing.startHangar;
+export const connectHangar = testing.connectHangar;

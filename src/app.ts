@@ -10,6 +10,7 @@ import { Journal } from './http/journal.js';
 import { adminPlugin } from './admin/routes.js';
 import type { Clock } from './kernel/clock.js';
 import { Kernel } from './kernel/kernel.js';
+import { createFabric, type Fabric } from './fabric/index.js';
 
 export interface HangarOptions {
   clock?: Clock;
@@ -23,6 +24,8 @@ export interface Hangar {
   /** The demo account's id and its credentials per cloud, as far as they are known (renewed by a reset). */
   demo: { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
   readonly journal: Journal;
+  /** What running instances are: rows only (simulated) or machines (sandbox; see src/fabric). */
+  readonly fabric: Fabric;
   /** An account with credentials for every cloud: `{id, name, genesis: {...}, crusoe: {...}}`. */
   createAccount(name: string): Promise<Record<string, unknown>>;
   /**
@@ -59,13 +62,18 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
     },
     log: logger,
   });
+  let fabric: Fabric | null = null;
   try {
+    // Public addresses the host can reach, before any pool is made.
+    if (config.fabric.kind === 'sandbox') kernel.ipam.usePublicRange(config.fabric.publicCidr);
+    fabric = await createFabric(config, kernel, logger);
     const runtimes: { module: CloudModule; runtime: CloudRuntime }[] = [];
     for (const module of options.clouds ?? allClouds) runtimes.push({ module, runtime: await module.setup(kernel, config) });
 
     await kernel.seed();
     const demo = await kernel.store.exclusive('bootstrap', () => ensureDemoAccount(kernel, config, runtimes));
     await kernel.start();
+    await fabric.start();
     const journal = new Journal(config.journalSize);
     const createAccount = async (name: string) => {
       const { account, clouds } = await kernel.tenancy.create(name);
@@ -76,6 +84,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       const previous = !renewDemo && accountId !== null ? { accountId, clouds: credentials } : undefined;
       await kernel.reset(seed, freezeAt);
       hangar.demo = await kernel.store.exclusive('bootstrap', () => ensureDemoAccount(kernel, config, runtimes, previous));
+      await hangar.fabric.resync();
     };
     const served = runtimes.map(({ module }) => ({ name: module.name, prefix: module.prefix }));
     const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, clouds: served, createAccount, reset, demo: () => hangar.demo, fleet: runtimes.flatMap(({ runtime }) => runtime.fleet ?? []) });
@@ -97,6 +106,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       app,
       demo,
       journal,
+      fabric,
       createAccount,
       reset,
       url: '',
@@ -119,6 +129,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
           `  HANGAR_URL=${hangar.url}`,
         ];
         for (const { module, runtime } of runtimes) lines.push(...(runtime.banner?.(hangar.demo.credentials[module.name] ?? {}, hangar.url) ?? []));
+        lines.push(...hangar.fabric.banner());
         return lines;
       },
       async close() {
@@ -130,12 +141,14 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
         } finally {
           clearInterval(sweep);
         }
+        await hangar.fabric.close();
         await kernel.close();
         for (const { runtime } of runtimes) await runtime.close?.();
       },
     };
     return hangar;
   } catch (error) {
+    await fabric?.close();
     await kernel.close();
     throw error;
   }

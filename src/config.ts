@@ -49,6 +49,23 @@ export interface Config {
   };
   /** Default Genesis quotas for every account, e.g. {instances: 5} from HANGAR_GENESIS_QUOTAS="instances=5". */
   genesisQuotas: Record<string, number>;
+  /** What running instances are (see src/fabric): rows only (`simulated`), or machines you can SSH into (`sandbox`). */
+  fabric: FabricConfig;
+}
+
+export interface FabricConfig {
+  /** HANGAR_FABRIC: `simulated` (the default) or `sandbox`. */
+  kind: 'simulated' | 'sandbox';
+  /** HANGAR_SANDBOX_PUBLIC_CIDR: the loopback range public addresses are drawn from in sandbox mode. */
+  publicCidr: string;
+  /** HANGAR_SANDBOX_DIR: where instances' files live (default: beside an SQLite file store, else .hangar/sandbox). */
+  dir: string | null;
+  /** HANGAR_SANDBOX_SSH_PORT: the port instances' SSH listens on; null: 22, or 2222 where 22 cannot be bound. */
+  sshPort: number | null;
+  /** HANGAR_SANDBOX_STOP_TIMEOUT: how long a stopping instance's shutdown script may run before its processes are killed. */
+  stopTimeoutMs: number;
+  /** HANGAR_GPU_DEVICES: host GPU device files handed to running instances, each to one at a time. */
+  gpuDevices: string[];
 }
 
 export class ConfigError extends Error {}
@@ -82,6 +99,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal = proc
     demo: { genesisToken: nonEmpty(env.HANGAR_DEMO_GENESIS_TOKEN), ...crusoeDemoKeys(env) },
     catalogs: { genesis: nonEmpty(env.HANGAR_GENESIS_CATALOG), crusoe: nonEmpty(env.HANGAR_CRUSOE_CATALOG) },
     genesisQuotas: quotaList(env, 'HANGAR_GENESIS_QUOTAS'),
+    fabric: fabricConfig(env),
+  };
+}
+
+function fabricConfig(env: NodeJS.ProcessEnv): FabricConfig {
+  const publicCidr = nonEmpty(env.HANGAR_SANDBOX_PUBLIC_CIDR) ?? '127.100.0.0/16';
+  const match = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(publicCidr);
+  if (!match || match.slice(1, 4).some((o) => Number(o) > 255) || Number(match[4]) < 8 || Number(match[4]) > 24) {
+    throw new ConfigError(`HANGAR_SANDBOX_PUBLIC_CIDR must be a loopback range of /8 to /24, such as 127.100.0.0/16 (got "${publicCidr}")`);
+  }
+  const devices = (nonEmpty(env.HANGAR_GPU_DEVICES) ?? '').split(',').map((d) => d.trim()).filter((d) => d !== '');
+  for (const device of devices) {
+    if (!device.startsWith('/dev/')) throw new ConfigError(`HANGAR_GPU_DEVICES must list device files such as /dev/nvidia0,/dev/nvidia1 (got "${device}")`);
+  }
+  if (new Set(devices).size !== devices.length) throw new ConfigError('HANGAR_GPU_DEVICES lists a device twice');
+  const port = nonEmpty(env.HANGAR_SANDBOX_SSH_PORT);
+  return {
+    kind: oneOf(env, 'HANGAR_FABRIC', ['simulated', 'sandbox'] as const, 'simulated'),
+    publicCidr,
+    dir: nonEmpty(env.HANGAR_SANDBOX_DIR),
+    sshPort: port === null ? null : integer(env, 'HANGAR_SANDBOX_SSH_PORT', 22, 1, 65535),
+    stopTimeoutMs: duration(env, 'HANGAR_SANDBOX_STOP_TIMEOUT', 30_000, 1),
+    gpuDevices: devices,
   };
 }
 

@@ -60,15 +60,35 @@ export interface ClockView {
   frozen: boolean;
 }
 
-export interface RunningHangar {
+export interface AccountClockView extends ClockView {
+  /** True until a test freezes or advances the account's clock, and again after `release()`. */
+  follows_global: boolean;
+}
+
+/**
+ * One account's own clock (a parallel test worker's): it moves that account's resources and
+ * nobody else's. The account follows the global clock until the first `freeze` or `advance`.
+ */
+export interface AccountClock {
+  get(): Promise<AccountClockView>;
+  /** Stops the account's clock, now or at a later instant. */
+  freeze(at?: Date | string): Promise<AccountClockView>;
+  resume(): Promise<AccountClockView>;
+  /** Moves the account's clock forward; that account's due transitions are applied before it resolves. */
+  advance(by: string | number): Promise<AccountClockView & { applied: number }>;
+  /** Follows the global clock again (an account ahead of it keeps its lead: time never goes back). */
+  release(): Promise<AccountClockView>;
+}
+
+/** The controls of a Hangar, spoken over its admin API: what `startHangar` and `connectHangar` give. */
+export interface HangarControls {
   /** The base URL, e.g. `http://127.0.0.1:41231`. */
   url: string;
   /** Where each API lives: point a client's endpoint setting here. */
   urls: { genesis: string; crusoe: string; admin: string };
-  /** A fresh account made for this Hangar (it keeps its credentials across `reset()`). */
-  account: TestAccount;
   /** Another account, with credentials of its own. */
   createAccount(name?: string): Promise<TestAccount>;
+  /** The global clock: every account that has no clock of its own follows it. */
   clock: {
     get(): Promise<ClockView>;
     /** Stops the clock, now or at a later instant. */
@@ -77,6 +97,15 @@ export interface RunningHangar {
     /** Moves the clock forward ("90s", "5m", or milliseconds); due transitions are applied before it resolves. */
     advance(by: string | number): Promise<ClockView & { applied: number }>;
   };
+  /** An account's own clock: one per parallel test worker. */
+  accountClock(account: TestAccount | string): AccountClock;
+  /** Any other admin API call (`/admin/v1` + path). */
+  admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export interface RunningHangar extends HangarControls {
+  /** A fresh account made for this Hangar (it keeps its credentials across `reset()`). */
+  account: TestAccount;
   faults: {
     add(rule: FaultRule): Promise<Fault>;
     list(): Promise<Fault[]>;
@@ -95,11 +124,9 @@ export interface RunningHangar {
   reset(options?: { seed?: string; frozenAt?: Date | string }): Promise<void>;
   /**
    * The headers that sign a Crusoe request as the official clients sign it, timestamped with
-   * Hangar's clock (which a test may have frozen anywhere): `fetch(url, {headers})`.
+   * Hangar's clock (the account's own, when it has one): `fetch(url, {headers})`.
    */
   crusoeHeaders(method: string, url: string, account?: TestAccount): Record<string, string>;
-  /** Any other admin API call (`/admin/v1` + path). */
-  admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** The Hangar itself, for what the functions above do not reach. */
   hangar: Hangar;
   stop(): Promise<void>;
@@ -129,27 +156,13 @@ export async function startHangar(options: StartHangarOptions = {}): Promise<Run
     await hangar.close();
     throw error;
   }
-  const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
-    if (config.adminToken) headers.authorization = `Bearer ${config.adminToken}`;
-    const res = await fetch(`${url}/admin/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`hangar: ${method} /admin/v1${path} answered ${res.status}: ${text}`);
-    return (text === '' ? undefined : JSON.parse(text)) as T;
-  };
+  const controls = connectHangar(url, { adminToken: config.adminToken ?? undefined });
+  const { admin } = controls;
   const demo = hangar.demo;
   const account = toAccount({ id: demo.accountId, name: 'demo', ...demo.credentials });
   return {
-    url,
-    urls: { genesis: `${url}/compute/v1`, crusoe: `${url}/v1alpha5`, admin: `${url}/admin/v1` },
+    ...controls,
     account,
-    createAccount: async (name = 'test') => toAccount(await admin('POST', '/accounts', { name })),
-    clock: {
-      get: () => admin('GET', '/clock'),
-      freeze: (at) => admin('POST', '/clock/freeze', at === undefined ? {} : { at: new Date(instant(at)).toISOString() }),
-      resume: () => admin('POST', '/clock/resume'),
-      advance: (by) => admin('POST', '/clock/advance', { by }),
-    },
     faults: {
       add: (rule) => admin('POST', '/faults', rule),
       list: async () => (await admin<{ faults: Fault[] }>('GET', '/faults')).faults,
@@ -166,7 +179,7 @@ export async function startHangar(options: StartHangarOptions = {}): Promise<Run
       await admin('POST', '/reset', { seed: resetOptions.seed, frozen_at: frozenAt });
     },
     crusoeHeaders: (method, target, who = account) => {
-      const timestamp = new Date(hangar.kernel.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const timestamp = new Date(hangar.kernel.clockFor(who.id).now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
       const resolved = new URL(target, url);
       const { path, rawQuery } = signedPath(resolved.pathname + resolved.search);
       const signature = sign(decodeSecret(who.crusoe.secretKey), signingMessage(path, rawQuery, method, timestamp));
@@ -175,6 +188,46 @@ export async function startHangar(options: StartHangarOptions = {}): Promise<Run
     admin,
     hangar,
     stop: () => hangar.close(),
+  };
+}
+
+/**
+ * The controls of a Hangar running elsewhere (started once for the whole suite, say in
+ * vitest's globalSetup): what each parallel worker uses to make its own account and move its
+ * own account's clock.
+ */
+export function connectHangar(url: string, options: { adminToken?: string } = {}): HangarControls {
+  const base = url.replace(/\/+$/, '');
+  const admin = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+    if (options.adminToken) headers.authorization = `Bearer ${options.adminToken}`;
+    const res = await fetch(`${base}/admin/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`hangar: ${method} /admin/v1${path} answered ${res.status}: ${text}`);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  };
+  const at = (when?: Date | string) => (when === undefined ? {} : { at: new Date(instant(when)).toISOString() });
+  return {
+    url: base,
+    urls: { genesis: `${base}/compute/v1`, crusoe: `${base}/v1alpha5`, admin: `${base}/admin/v1` },
+    createAccount: async (name = 'test') => toAccount(await admin('POST', '/accounts', { name })),
+    clock: {
+      get: () => admin('GET', '/clock'),
+      freeze: (when) => admin('POST', '/clock/freeze', at(when)),
+      resume: () => admin('POST', '/clock/resume'),
+      advance: (by) => admin('POST', '/clock/advance', { by }),
+    },
+    accountClock: (account) => {
+      const path = `/accounts/${encodeURIComponent(typeof account === 'string' ? account : account.id)}/clock`;
+      return {
+        get: () => admin('GET', path),
+        freeze: (when) => admin('POST', `${path}/freeze`, at(when)),
+        resume: () => admin('POST', `${path}/resume`),
+        advance: (by) => admin('POST', `${path}/advance`, { by }),
+        release: () => admin('POST', `${path}/release`),
+      };
+    },
+    admin,
   };
 }
 

@@ -4,6 +4,11 @@
 // a connection of the bench's own, every timer is set due 2 s ahead. Measured: the time from
 // that instant until every instance is active and no timer is left, and the GET latency of
 // the requests answered while the burst drained.
+//
+// With `accountClocks` (--account-clocks 1000), that many accounts hold clocks of their own
+// (running, as a parallel suite's workers would leave them) and the timers are spread over
+// them: the drain then runs on their clocks. (The instances stay the demo account's, which the
+// GETs read; what the engine's drain costs is the timers', and their accounts' clocks.)
 import {
   AUTH,
   GENESIS,
@@ -31,6 +36,8 @@ export interface LifecycleOptions {
   connections: number;
   /** Give up waiting after this long (ms). */
   timeoutMs: number;
+  /** Accounts holding their own clocks, over which the timers are spread (0: the global clock). */
+  accountClocks?: number;
 }
 
 export interface LifecycleResult {
@@ -55,6 +62,7 @@ export async function lifecycle(options: LifecycleOptions): Promise<LifecycleRes
   try {
     log(`lifecycle/${options.engine}: filling ${fmt.int(options.transitions)} instances waiting to boot`);
     const { ids, ms: fillMs } = await fillStore(store, options.transitions, 'creating', Date.now() + 86_400_000);
+    if (options.accountClocks) await spreadOverAccountClocks(store, options.accountClocks);
     hangar = await startHangar(`hangar-${options.engine}-lifecycle`, hangarEnv(store), { probe: `${GENESIS}/instances/${ids[0]}` });
     side.conn = await sideConnection(store);
     const paths = spread(ids, 2000).map((id) => `${GENESIS}/instances/${id}`);
@@ -66,7 +74,7 @@ export async function lifecycle(options: LifecycleOptions): Promise<LifecycleRes
     await sleep(1000);
     const dueAt = Date.now() + LEAD_MS;
     await side.conn.query('update lifecycle_timers set due_at = ?', [dueAt]);
-    log(`lifecycle/${options.engine}: ${fmt.int(options.transitions)} boots due at +${LEAD_MS} ms`);
+    log(`lifecycle/${options.engine}: ${fmt.int(options.transitions)} boots due at +${LEAD_MS} ms${options.accountClocks ? ` on ${fmt.int(options.accountClocks)} accounts' own clocks` : ''}`);
     let doneAt = NaN;
     // (cheap probes only: the bench shares the machine with the Hangar it measures)
     for (;;) {
@@ -114,5 +122,28 @@ export async function lifecycle(options: LifecycleOptions): Promise<LifecycleRes
     await side.conn?.close();
     if (hangar) await hangar.stop();
     await store.drop();
+  }
+}
+
+/** `n` accounts with clocks of their own (running), and the timers spread over them. */
+async function spreadOverAccountClocks(store: StoreSpec, n: number): Promise<void> {
+  const conn = await sideConnection(store);
+  try {
+    const columns = 'id, name, created_at, standing, clock_follows_global, clock_offset_ms, clock_frozen_at';
+    const count = Math.floor(n); // (written into the statements: SQLite binds a JavaScript number as a real, "bench-clock-1.0")
+    if (store.engine === 'sqlite') {
+      await conn.query(
+        `insert into accounts (${columns}) with recursive n(i) as (select 0 union all select i + 1 from n where i < ${count - 1}) select 'bench-clock-' || i, 'bench-clock-' || i, ?, 'active', 0, 0, null from n`,
+        [Date.now()],
+      );
+      await conn.query(`update lifecycle_timers set own_clock = 1, account = 'bench-clock-' || (rowid % ${count})`);
+    } else {
+      await conn.query(`insert into accounts (${columns}) select 'bench-clock-' || i, 'bench-clock-' || i, ?, 'active', 0, 0, null from generate_series(0, ${count - 1}) i`, [Date.now()]);
+      await conn.query(`update lifecycle_timers set own_clock = 1, account = 'bench-clock-' || (abs(hashtext(id)) % ${count})`);
+      await conn.query('analyze lifecycle_timers');
+    }
+    log(`lifecycle: ${fmt.int(n)} accounts hold their own clocks; the timers are spread over them`);
+  } finally {
+    await conn.close();
   }
 }

@@ -14,6 +14,7 @@ import { demoRoutes } from './demo.js';
 import { faultRoutes } from './faults.js';
 import { journalRoutes } from './journal.js';
 import { lifecycleRoutes } from './lifecycle.js';
+import { reservationRoutes } from './reservations.js';
 import { resetRoutes, stateRoutes } from './state.js';
 import { capacityRoutes, quotaRoutes } from './stock.js';
 
@@ -86,6 +87,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     lifecycleRoutes(app, deps);
     faultRoutes(app, deps);
     capacityRoutes(app, deps);
+    reservationRoutes(app, deps);
     stateRoutes(app, deps);
     journalRoutes(app, deps);
 

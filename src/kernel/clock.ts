@@ -8,7 +8,16 @@
  */
 export type ClockListener = () => void;
 
-export class Clock {
+/** What reads the time: the global clock, or an account's own (see account-clocks.ts). */
+export interface TimeSource {
+  /** Milliseconds since the epoch, as Hangar sees it. */
+  now(): number;
+  /** The current instant as an ISO 8601 string. */
+  iso(): string;
+  readonly frozen: boolean;
+}
+
+export class Clock implements TimeSource {
   private offsetMs = 0;
   private frozenAt: number | null = null;
   private readonly listeners = new Set<ClockListener>();

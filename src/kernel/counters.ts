@@ -9,6 +9,8 @@ import { prepared, preparedWrite } from './db/prepared.js';
  */
 export class Counters {
   private readonly defaults = new Map<string, number>();
+  /** Quotas whose use is counted from a cloud's rows rather than kept in a counter. */
+  private readonly usage = new Map<string, (trx: Executor, accountId: string) => Promise<number>>();
 
   constructor(private readonly db: Kysely<any>) {}
 
@@ -44,9 +46,13 @@ export class Counters {
     return row?.writer ?? 'none';
   }
 
-  /** The limit an account has unless an operator set its own. */
-  defineQuota(key: string, defaultLimit: number): void {
+  /**
+   * The limit an account has unless an operator set its own. `used` counts what the account
+   * holds when the quota has no counter of its own (the cloud checks such a quota itself).
+   */
+  defineQuota(key: string, defaultLimit: number, used?: (trx: Executor, accountId: string) => Promise<number>): void {
     this.defaults.set(key, defaultLimit);
+    if (used) this.usage.set(key, used);
   }
 
   setDefaultQuota(key: string, limit: number): void {
@@ -64,7 +70,8 @@ export class Counters {
     );
     const out: Record<string, { limit: number; used: number; custom: boolean }> = {};
     for (const key of this.quotaKeys()) {
-      out[key] = { limit: custom.get(key) ?? this.defaults.get(key)!, used: await this.get(trx, accountId, key), custom: custom.has(key) };
+      const used = this.usage.get(key);
+      out[key] = { limit: custom.get(key) ?? this.defaults.get(key)!, used: used ? await used(trx, accountId) : await this.get(trx, accountId, key), custom: custom.has(key) };
     }
     return out;
   }

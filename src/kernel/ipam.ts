@@ -69,7 +69,51 @@ function parsedCidr(cidr: string): ReturnType<typeof parseCidr> {
  * in a predictable order and a released one is only reused after the pool wraps.
  */
 export class Ipam {
+  /** Where public pools (named `…:public`) take their addresses instead of their catalog CIDR (see `usePublicRange`). */
+  private publicRange: string | null = null;
+
   constructor(private readonly db: Kysely<any>) {}
+
+  /**
+   * From now on, public pools (every cloud names them `<cloud>:<region>:public`) are carved out
+   * of `cidr` instead of their catalog ranges: the sandbox fabric gives instances loopback
+   * addresses the host can reach. Each pool gets one of 64 equal slices, kept in its row, so a
+   * restart finds the same ones; a pool created elsewhere before is moved into a free slice
+   * (its old leases stay, outside every slice).
+   */
+  usePublicRange(cidr: string | null): void {
+    if (cidr !== null) parseCidr(cidr);
+    this.publicRange = cidr;
+  }
+
+  /** The pools with public ones placed in the public range, moving existing ones that lie outside it. */
+  private async placePublic(trx: Executor, pools: readonly { name: string; cidr: string }[]): Promise<{ name: string; cidr: string }[]> {
+    const range = parseCidr(this.publicRange!);
+    const prefix = Math.min(30, range.prefix + 6);
+    const sliceSize = 2 ** (32 - prefix);
+    const inRange = (cidr: string) => {
+      const { base } = parseCidr(cidr);
+      return base >= range.base && base < range.base + range.size;
+    };
+    const existing = new Map((await trx.selectFrom('ip_pools').select(['name', 'cidr']).execute()).map((row) => [String(row.name), String(row.cidr)]));
+    const taken = new Set([...existing.values()].filter(inRange).map((cidr) => parseCidr(cidr).base));
+    const placed: { name: string; cidr: string }[] = [];
+    for (const pool of pools) {
+      const current = existing.get(pool.name);
+      if (!pool.name.endsWith(':public') || (current !== undefined && inRange(current))) {
+        placed.push(pool);
+        continue;
+      }
+      let base = range.base;
+      while (taken.has(base) && base < range.base + range.size) base += sliceSize;
+      if (base >= range.base + range.size) throw new Error(`the public range ${this.publicRange} has no free slice left for pool ${pool.name}`);
+      taken.add(base);
+      const cidr = `${formatIpv4(base)}/${prefix}`;
+      if (current !== undefined) await trx.updateTable('ip_pools').set({ cidr, cursor: 0 }).where('name', '=', pool.name).execute();
+      placed.push({ name: pool.name, cidr });
+    }
+    return placed;
+  }
 
   // Every instance that boots allocates twice: built and compiled once (see db/prepared.ts).
   // The cursor moves and the pool's range comes back in one statement.
@@ -114,6 +158,7 @@ export class Ipam {
   /** Adds the pools that are not there yet, in one statement (an existing pool is left as it is). */
   async ensurePools(trx: Executor, pools: readonly { name: string; cidr: string }[]): Promise<void> {
     if (pools.length === 0) return;
+    if (this.publicRange !== null) pools = await this.placePublic(trx, pools);
     for (const { cidr } of pools) parseCidr(cidr);
     await trx
       .insertInto('ip_pools')

@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
 import { Capacity } from './capacity.js';
-import { Clock } from './clock.js';
+import { Clock, type TimeSource } from './clock.js';
+import { AccountClock, AccountClocks, isGlobal, type ClockCommand } from './account-clocks.js';
 import { Counters } from './counters.js';
+import { Reservations } from './reservations.js';
 import type { Transaction } from 'kysely';
 import { Faults } from './faults.js';
 import { StateStore, type StateDocument } from './state.js';
@@ -51,12 +53,15 @@ export class Kernel {
   readonly capacity: Capacity;
   readonly ipam: Ipam;
   readonly metering: Metering;
+  readonly reservations: Reservations;
   readonly faults: Faults;
   readonly state: StateStore;
   /** Runs units of work that arrive together in one transaction where that saves commits (see db/group-commit.ts). */
   readonly grouped: GroupCommit;
   /** Seals secrets the server must read back in clear, such as HMAC keys (see secrets.ts). */
   readonly secrets: SecretBox;
+  /** Accounts' own clocks (see account-clocks.ts). */
+  readonly accountClocks: AccountClocks;
   private readonly seeders: ((trx: Transaction<any>) => Promise<void>)[] = [];
   /** Clouds whose public API an operator may turn off, and those turned off now (a shared control). */
   private readonly switchableApis = new Set<string>();
@@ -80,7 +85,10 @@ export class Kernel {
     this.faults = new Faults(this.db, this.ids, () => store.notify(CONTROLS));
     this.state = new StateStore(this.db, store.engine, store.schema);
     this.grouped = new GroupCommit(this.db, store.engine === 'sqlite');
+    this.accountClocks = new AccountClocks(this.db, clock, store.engine);
     this.lifecycle = new LifecycleEngine(this.db, clock, this.ids, {
+      clockFor: (accountId) => this.accountClocks.clockFor(accountId),
+      anyAccountClock: () => this.accountClocks.any,
       profile: timings,
       faults: this.faults,
       engine: store.engine,
@@ -88,11 +96,44 @@ export class Kernel {
       onStoreError: (error) => log.warn({ err: error }, 'lifecycle engine cannot reach the store; will retry'),
       batchScope: { open: (trx) => this.ipam.defer(trx), close: (trx) => this.ipam.flush(trx) },
     });
-    this.tenancy = new Tenancy(this.db, clock, this.ids);
+    this.tenancy = new Tenancy(this.db, this.accountClocks, this.ids);
     this.counters = new Counters(this.db);
     this.capacity = new Capacity(this.db);
     this.ipam = new Ipam(this.db);
-    this.metering = new Metering(clock, this.ids);
+    this.metering = new Metering((accountId) => this.accountClocks.clockFor(accountId), this.ids);
+    this.reservations = new Reservations(this.db, clock, this.ids);
+  }
+
+  /**
+   * The clock of everything that belongs to the account: the global clock, unless a test took
+   * control of the account's own (see account-clocks.ts). Costs a map lookup.
+   */
+  clockFor(accountId: string | null | undefined): TimeSource {
+    return this.accountClocks.clockFor(accountId);
+  }
+
+  /** An account's clock as its row says (undefined when there is no such account). */
+  async accountClock(accountId: string): Promise<{ now: string; frozen: boolean; follows_global: boolean } | undefined> {
+    const setting = await this.accountClocks.read(accountId);
+    if (setting === undefined) return undefined;
+    const clock = new AccountClock(this.clock, setting);
+    return { now: clock.iso(), frozen: clock.frozen, follows_global: setting.followsGlobal };
+  }
+
+  /**
+   * Freezes, advances, resumes or releases an account's clock, for every replica (the setting
+   * is on the account row), then applies the account's transitions that fell due: those
+   * only. Undefined when there is no such account.
+   */
+  async commandAccountClock(accountId: string, command: ClockCommand): Promise<{ now: string; frozen: boolean; follows_global: boolean; applied: number } | undefined> {
+    const changed = await this.db.transaction().execute((trx) => this.accountClocks.command(trx, accountId, command));
+    if (changed === undefined) return undefined;
+    this.accountClocks.take(accountId, changed.after);
+    await this.store.notify(CONTROLS);
+    // Released back to the global clock: its timers are the global clock's again.
+    const applied = isGlobal(changed.after) ? await this.lifecycle.releaseDue() : await this.lifecycle.releaseDue(accountId);
+    const clock = new AccountClock(this.clock, changed.after);
+    return { now: clock.iso(), frozen: clock.frozen, follows_global: changed.after.followsGlobal, applied };
   }
 
   static async open(options: KernelOptions): Promise<Kernel> {
@@ -158,6 +199,7 @@ export class Kernel {
     this.lifecycle.resetControls();
     this.disabledApis = new Set();
     this.clock.reset();
+    this.accountClocks.clear();
     // An empty store has no timestamps to keep in order, so the clock may start anywhere.
     if (freezeAt !== null) this.clock.freeze(freezeAt);
     await this.faults.reload();
@@ -192,6 +234,7 @@ export class Kernel {
       if (row.key === 'lifecycle') this.lifecycle.setControls(value);
       if (row.key === 'apis' && Array.isArray(value?.disabled)) disabled = value.disabled;
     }
+    await this.accountClocks.load();
     // (a store that never had the setting, such as one made before it existed: every API on)
     this.disabledApis = new Set(disabled);
     await this.faults.reload();
@@ -231,6 +274,9 @@ export class Kernel {
       await this.state.clearAccount(trx, accountId);
       for (const recount of this.recounters) await recount(trx);
       return true;
+    }).then((deleted) => {
+      if (deleted) this.accountClocks.forget(accountId);
+      return deleted;
     });
   }
 
@@ -249,7 +295,9 @@ export class Kernel {
     await this.state.prepare();
     await this.loadControls();
     this.unlisten = await this.store.listen(CONTROLS, () => {
-      this.loadControls().catch((error: unknown) => this.log.warn({ err: error }, 'cannot reload shared controls'));
+      this.loadControls()
+        .then(() => this.lifecycle.wake())
+        .catch((error: unknown) => this.log.warn({ err: error }, 'cannot reload shared controls'));
     });
     await this.lifecycle.start();
   }

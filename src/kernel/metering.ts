@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { TimeSource } from './clock.js';
 import type { Executor } from './db/store.js';
 import type { IdGenerator } from './ids.js';
 
@@ -62,7 +62,8 @@ export const DAY_MS = 86_400_000;
 
 export class Metering {
   constructor(
-    private readonly clock: Clock,
+    /** The clock of an account (see account-clocks.ts). */
+    private readonly clockFor: (accountId: string | null) => TimeSource,
     private readonly ids: IdGenerator,
   ) {}
 
@@ -71,7 +72,7 @@ export class Metering {
    * closed at the same instant first, so a resource never bills twice for one thing.
    */
   async open(trx: Executor, input: MeterOpen): Promise<void> {
-    const at = input.at ?? this.clock.now();
+    const at = input.at ?? this.clockFor(input.accountId).now();
     await this.close(trx, input.resourceId, at, input.metric);
     if (!(input.rate > 0)) return;
     const row: MeterInterval = {
@@ -94,17 +95,19 @@ export class Metering {
    * Stops billing a resource (every open interval of it, or those of one metric). An interval
    * closed at or before its start bills nothing and is dropped rather than kept empty.
    */
-  async close(trx: Executor, resourceId: string, at = this.clock.now(), metric?: string): Promise<void> {
-    let open = trx.selectFrom('metering_intervals').select(['id', 'started_at']).where('resource_id', '=', resourceId).where('ended_at', 'is', null);
+  async close(trx: Executor, resourceId: string, at?: number, metric?: string): Promise<void> {
+    let open = trx.selectFrom('metering_intervals').select(['id', 'started_at', 'account_id']).where('resource_id', '=', resourceId).where('ended_at', 'is', null);
     if (metric !== undefined) open = open.where('metric', '=', metric);
     for (const row of await open.execute()) {
-      if (Number(row.started_at) >= at) await trx.deleteFrom('metering_intervals').where('id', '=', row.id).execute();
-      else await trx.updateTable('metering_intervals').set({ ended_at: at }).where('id', '=', row.id).execute();
+      // (by default now on the account's clock)
+      const end = at ?? this.clockFor(row.account_id).now();
+      if (Number(row.started_at) >= end) await trx.deleteFrom('metering_intervals').where('id', '=', row.id).execute();
+      else await trx.updateTable('metering_intervals').set({ ended_at: end }).where('id', '=', row.id).execute();
     }
   }
 
   /** Closes every open interval of these resources (resources going away in bulk). */
-  async closeAll(trx: Executor, resourceIds: readonly string[], at = this.clock.now()): Promise<void> {
+  async closeAll(trx: Executor, resourceIds: readonly string[], at?: number): Promise<void> {
     for (const id of resourceIds) await this.close(trx, id, at);
   }
 

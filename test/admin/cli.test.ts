@@ -123,6 +123,19 @@ describe('the hangar CLI against a running server', { timeout: 120_000 }, () => 
     expect(rows).toContainEqual(['genesis.instance', 'time', 'destroy', 'deleting', '(gone)', '2000']);
   });
 
+  it("clock advance 5m --account <id> moves that account's clock only; clock release <id> gives it back to the global clock", async () => {
+    const worker = await admin.createAccount('cli-worker');
+    const before = (await admin.get('/clock')).body.now;
+    const instance = await createInstance(genesisFor(h, worker.genesis.token), { password: PASSWORD });
+    const advanced = await ok(h.url, 'clock', 'advance', '5m', '--account', worker.id);
+    expect(advanced).toBe(`${new Date(Date.parse(before) + 300_000).toISOString()}  (frozen)  (own clock)  1 transitions applied\n`);
+    expect(await instanceStatus(genesisFor(h, worker.genesis.token), instance.id)).toBe('active');
+    expect((await admin.get('/clock')).body.now).toBe(before);
+    const [shown, released] = [JSON.parse(await ok(h.url, '--json', 'clock', 'show', '--account', worker.id)), JSON.parse(await ok(h.url, '--json', 'clock', 'release', worker.id))];
+    expect(shown).toEqual({ now: new Date(Date.parse(before) + 300_000).toISOString(), frozen: true, follows_global: false });
+    expect(released).toEqual({ now: new Date(Date.parse(before) + 300_000).toISOString(), frozen: true, follows_global: true });
+  });
+
   it('faults add | list | clear', async () => {
     const added = JSON.parse(
       await ok(h.url, '--json', 'faults', 'add', '--cloud', 'genesis', '--method', 'POST', '--path', '/compute/v1/instances', '--count', '2', '--status', '503', '--code', '02036'),

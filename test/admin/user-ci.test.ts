@@ -20,14 +20,16 @@ async function account(h: TestHangar, name: string): Promise<{ id: string; genes
   return { id: res.body.id, genesis: genesisFor(h, res.body.genesis.token) };
 }
 
-async function advance(h: TestHangar, by: string): Promise<void> {
-  const res = await adminOf(h).post('/clock/advance', { by });
+/** Moves the global clock, or (as a parallel worker would) only that account's own. */
+async function advance(h: TestHangar, by: string, accountId?: string): Promise<void> {
+  const res = await adminOf(h).post(accountId === undefined ? '/clock/advance' : `/accounts/${accountId}/clock/advance`, { by });
   expect(res.status, res.text).toBe(200);
 }
 
 /** What the tool under test would do: a key, two instances, wait for them, a snapshot, tear one down. */
-async function scenario(h: TestHangar): Promise<{ accountId: string; instanceIds: string[] }> {
+async function scenario(h: TestHangar, clock: 'global' | 'account' = 'global'): Promise<{ accountId: string; instanceIds: string[] }> {
   const { id, genesis } = await account(h, 'ci-project');
+  const clockOf = clock === 'account' ? id : undefined;
   const key = await genesis.post('/ssh-keys', { name: 'ci', value: SSH_KEY });
   expect(key.status, key.text).toBe(201);
   const instanceIds: string[] = [];
@@ -40,7 +42,7 @@ async function scenario(h: TestHangar): Promise<{ accountId: string; instanceIds
     expect(res.body.instance.status).toBe('creating');
     instanceIds.push(res.body.instance.id);
   }
-  await advance(h, '90s');
+  await advance(h, '90s', clockOf);
   for (const instanceId of instanceIds) {
     const res = await genesis.get(`/instances/${instanceId}`);
     expect(res.body.instance.status).toBe('active');
@@ -49,7 +51,7 @@ async function scenario(h: TestHangar): Promise<{ accountId: string; instanceIds
   const snapshot = await genesis.post(`/instances/${instanceIds[0]}/snapshots`, { name: 'weights' });
   expect(snapshot.status, snapshot.text).toBe(201);
   expect((await genesis.delete(`/instances/${instanceIds[1]}`)).status).toBe(204);
-  await advance(h, '5m');
+  await advance(h, '5m', clockOf);
   expect((await genesis.get(`/snapshots/${snapshot.body.snapshot.id}`)).body.snapshot.status).toBe('created');
   expect((await genesis.get(`/instances/${instanceIds[1]}`)).status).toBe(404);
   return { accountId: id, instanceIds };
@@ -106,6 +108,15 @@ describe("a user's CI suite against Hangar", () => {
     const b = JSON.parse(secondExport.text);
     for (const table of Object.keys(a.tables)) expect(b.tables[table], table).toEqual(a.tables[table]);
     expect(secondExport.text).toBe(firstExport.text);
+
+    // The same on the account's own clock (a parallel worker's): byte-identical too.
+    expect((await admin.post('/reset', { seed: SEED, frozen_at: FROZEN_AT })).status).toBe(204);
+    const own = await scenario(h, 'account');
+    const ownExport = await admin.get('/state');
+    expect((await admin.get(`/accounts/${own.accountId}/clock`)).body).toEqual({ now: '2030-01-01T00:06:30.000Z', frozen: true, follows_global: false });
+    expect((await admin.post('/reset', { seed: SEED, frozen_at: FROZEN_AT })).status).toBe(204);
+    expect(await scenario(h, 'account')).toEqual(own);
+    expect((await admin.get('/state')).text).toBe(ownExport.text);
 
     // Another seed gives other ids.
     expect((await admin.post('/reset', { seed: 'another-seed', frozen_at: FROZEN_AT })).status).toBe(204);

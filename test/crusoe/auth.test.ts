@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
 import { crusoeClient, expectCrusoeError, goTimestamp, newCrusoeAccount, signCrusoe, type CrusoeClient } from '../helpers/crusoe.js';
@@ -27,6 +28,32 @@ describe('Crusoe request signing: every rejection is a 401 with the Crusoe error
     // Signed over a differently ordered query than the canonical one: the signature must not verify.
     const wrong = await c.get('/capacities', { rawQuery: 'b=1&a=2', signAs: { rawQuery: '' } });
     expectCrusoeError(wrong, 401, 'bad_credential', 'signature does not match');
+  });
+
+  it('accepts the query signed as dstack signs it (sorted, values not re-encoded), and nothing looser', async () => {
+    // dstack's CrusoeClient: "&".join(f"{k}={v}" for k, v in sorted(params.items())) is signed;
+    // requests sends the same params form-encoded (the comma as %2C) in the dict's order.
+    const timestamp = goTimestamp(h.clock.now()).replace('Z', '+00:00');
+    const dstack = (signedQuery: string) => {
+      const message = `/v1alpha5/capacities\n${signedQuery}\nGET\n${timestamp}\n`;
+      const signature = createHmac('sha256', Buffer.from(c.credentials.secret_key, 'base64url')).update(message).digest('base64url');
+      return `Bearer 1.0:${c.credentials.access_key}:${signature}`;
+    };
+    const rawQuery = 'product_name=a100.1x%2Ca100.2x&location=us-east1-a';
+    const asDstack = await c.get('/capacities', { rawQuery, timestamp, authorization: dstack('location=us-east1-a&product_name=a100.1x,a100.2x') });
+    expect(asDstack.status, asDstack.text).toBe(200);
+    expect(asDstack.body.items.map((i: any) => i.type).sort()).toEqual(['a100.1x', 'a100.2x']);
+    // The same request signed by the Go client (canonical form re-encoded) works too.
+    expect((await c.get('/capacities', { rawQuery, timestamp })).status).toBe(200);
+    // Looser forms are refused: unsorted, a value changed, a pair left out, encoded and decoded mixed.
+    for (const signed of [
+      'product_name=a100.1x,a100.2x&location=us-east1-a',
+      'location=us-east1-a&product_name=a100.1x,a100.3x',
+      'product_name=a100.1x,a100.2x',
+      'location=us-east1-a&product_name=a100.1x%2ca100.2x',
+    ]) {
+      expectCrusoeError(await c.get('/capacities', { rawQuery, timestamp, authorization: dstack(signed) }), 401, 'bad_credential', 'signature does not match');
+    }
   });
 
   it('rejects missing and malformed headers', async () => {

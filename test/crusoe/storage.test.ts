@@ -77,8 +77,9 @@ describe('Crusoe storage: disks and snapshots', () => {
       `"size": disks only grow: disk "${copy.id}" is 10GiB, so the new size must be larger (got "10GiB")`,
     );
     const grown = await succeeds(h, c, Families.disks, c.patch(`${disks}/${copy.id}`, { size: '1TiB' }));
-    expect(grown).toMatchObject({ id: copy.id, size: '1TiB' });
-    expect((await c.get(`${disks}/${copy.id}`)).body.size).toBe('1TiB');
+    // The seed: "Size of disks will be in gibibytes (GiB)": created or grown as 1TiB, read back as 1024GiB.
+    expect(grown).toMatchObject({ id: copy.id, size: '1024GiB' });
+    expect((await c.get(`${disks}/${copy.id}`)).body.size).toBe('1024GiB');
 
     // --- detach, then delete all of it --------------------------------------------------------
     const detached = await succeeds(h, c, Families.vms, c.post(`${vms}/${vm.id}/detach-disks`, { detach_disks: [diskId] }));

@@ -13,6 +13,11 @@ const at = (iso: string) => Date.parse(iso);
  * profile an operation completes at the instant it was asked for, so running intervals begin
  * and end on the hour and the expected quantities are exact.
  */
+/** An export query with every filter the seed marks required: the ones not given, empty ("all"). */
+function everyFilter(given: Record<string, string | string[]>): Record<string, string | string[]> {
+  return { projects: '', resources: '', resource_types: '', regions: '', start_date: '', end_date: '', ...given };
+}
+
 describe('Crusoe usage from the metering ledger', () => {
   let h: TestHangar;
   let c: CrusoeClient;
@@ -114,7 +119,7 @@ describe('Crusoe usage from the metering ledger', () => {
       `2026-01-05,${P},${vmB},a40.4x,us-northcentral1,gpu-hours,24`,
     ]);
     // A client that asks for JSON only gets the same rows as {"items": [...]}.
-    const query = `resources=${vmB}&start_date=2026-01-05&end_date=2026-01-05`;
+    const query = `end_date=2026-01-05&projects=&regions=&resource_types=&resources=${vmB}&start_date=2026-01-05`;
     const path = `/v1alpha5/organizations/${org}/usage/export`;
     const timestamp = goTimestamp(h.clock.now());
     const signature = signCrusoe({ secret: c.credentials.secret_key, method: 'GET', path, rawQuery: query, timestamp });
@@ -131,7 +136,7 @@ describe('Crusoe usage from the metering ledger', () => {
     const v = (await run(Families.vms, c.post(vms(), { name: 'all-day', type: 'a100.2x', location: 'us-east1-a', ssh_public_key: KEY }), 'allDay')).result.id;
     await h.advance(24 * HOUR);
     const res = await c.get(`/organizations/${org}/usage/export`, {
-      query: { resources: v, start_date: '2026-01-06', end_date: '2026-01-06' },
+      query: everyFilter({ resources: v, start_date: '2026-01-06', end_date: '2026-01-06' }),
     });
     expect(res.text.trim().split('\r\n').slice(1)).toEqual([`2026-01-06,${P},${v},a100.2x,us-east1,gpu-hours,48`]);
     // And the running day so far counts up to now.
@@ -167,7 +172,7 @@ describe('Crusoe usage from the metering ledger', () => {
     expect(lbOp.result.health_check).toEqual({ port: '0' });
     await until('2026-01-09T00:00:00Z');
     const res = await c.get(`/organizations/${org}/usage/export`, {
-      query: { resources: [diskOp.result.id, lbOp.result.id, snapOp.result.id], start_date: '2026-01-08', end_date: '2026-01-08' },
+      query: everyFilter({ resources: [diskOp.result.id, lbOp.result.id, snapOp.result.id], start_date: '2026-01-08', end_date: '2026-01-08' }),
     });
     expect(res.text.trim().split('\r\n').slice(1)).toEqual([
       `2026-01-08,${P},${snapOp.result.id},disk-snapshot,us-east1,gib-hours,${100 * 18}`,
@@ -200,8 +205,14 @@ describe('Crusoe usage from the metering ledger', () => {
     expect(foreign.status).toBe(403);
     expect(foreign.body).toMatchObject({ code: 7, message: `unauthorized: organization "${org}" does not exist or you are not its owner`, details: [] });
     expectCrusoeError(await other.client.get(`/organizations/${org}/usage/options`), 403, 'unauthorized', org);
-    expectCrusoeError(await other.client.get(`/organizations/${org}/usage/export`), 403, 'unauthorized', org);
-    expectCrusoeError(await c.get(`/organizations/${org}/usage/export`, { query: { start_date: 'yesterday' } }), 400, 'bad_request', '"start_date" must be a date');
+    expectCrusoeError(await other.client.get(`/organizations/${org}/usage/export`, { query: everyFilter({}) }), 403, 'unauthorized', org);
+    expectCrusoeError(await c.get(`/organizations/${org}/usage/export`, { query: everyFilter({ start_date: 'yesterday' }) }), 400, 'bad_request', '"start_date" must be a date');
+    // The seed marks every export filter required (an empty one means "all").
+    for (const left of ['projects', 'resources', 'resource_types', 'regions', 'start_date', 'end_date']) {
+      const query: Record<string, string | string[]> = everyFilter({ start_date: '2026-01-05', end_date: '2026-01-05' });
+      delete query[left];
+      expectCrusoeError(await c.get(`/organizations/${org}/usage/export`, { query }), 400, 'bad_request', `"${left}"`);
+    }
     // Its own organization shows nothing of the other's usage.
     const theirs = await other.client.get(`/organizations/${other.credentials.organization_id}/usage`, { query: { start_date: '2026-01-01', end_date: '2026-01-31' } });
     expect(theirs.body.items).toEqual([]);

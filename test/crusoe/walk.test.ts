@@ -118,14 +118,17 @@ describe('Crusoe walk: token, key, project, VM lifecycle, disk, bulk into a grou
     expect(attached.state).toBe('SUCCEEDED');
     expect(attached.result.disks.map((d: any) => [d.name, d.attachment_type, d.mode, d.size])).toEqual([
       ['trainer-os', 'os', 'read-write', '128GiB'],
-      ['scratch', 'data', 'read-write', '1TiB'],
+      ['scratch', 'data', 'read-write', '1024GiB'],
     ]);
 
     // --- bulk-create three VMs into an instance group ----------------------------------------
+    // (with a location, the seed asks for the location's subnet too)
+    const subnetId = (await c.get(`/projects/${P}/networking/vpc-subnets`)).body.items.find((s: any) => s.location === LOCATION).id;
     const template = await c.post(`/projects/${P}/compute/instance-templates`, {
       template_name: 'workers',
       type: 'c1a.2x',
       location: LOCATION,
+      subnet_id: subnetId,
       image_name: 'ubuntu22.04',
       ssh_public_key: keyLine,
       startup_script: '#!/bin/bash\necho hello',

@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // As a user's suite imports it: through the package's "exports".
-import { startHangar, type RunningHangar } from 'hangar/testing';
-import { startHangar as fromSources } from '../../src/testing.js';
+import { connectHangar, startHangar, type RunningHangar } from 'hangar/testing';
+import { connectHangar as connectFromSources, startHangar as fromSources } from '../../src/testing.js';
 
 // The hand-written types of the export (testing.d.ts) must still describe the sources.
 const sameShape: typeof startHangar = fromSources;
+const sameConnect: typeof connectHangar = connectFromSources;
 void sameShape;
+void sameConnect;
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGalSmgoMEtwX3oxRLNYZwhG1gRXGh996hvhof0B3PHn ci@example.com';
@@ -26,9 +28,9 @@ async function genesis(h: RunningHangar, method: string, path: string, body?: un
   return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
 }
 
-async function createInstance(h: RunningHangar, name: string) {
-  const key = await genesis(h, 'POST', '/ssh-keys', { name: `key-${name}`, value: KEY });
-  return genesis(h, 'POST', '/instances', { name, hostname: name, type: 'vcpu-2_memory-4g', region: 'NORD-NO-KRS-1', image: 'ubuntu-22.04', ssh_keys: [key.body.id] });
+async function createInstance(h: RunningHangar, name: string, token = h.account.genesis.token) {
+  const key = await genesis(h, 'POST', '/ssh-keys', { name: `key-${name}`, value: KEY }, token);
+  return genesis(h, 'POST', '/instances', { name, hostname: name, type: 'vcpu-2_memory-4g', region: 'NORD-NO-KRS-1', image: 'ubuntu-22.04', ssh_keys: [key.body.id] }, token);
 }
 
 // The same on either engine pass: it runs once.
@@ -76,6 +78,29 @@ describe.skipIf(process.env.HANGAR_TEST_ENGINE === 'postgres')("import { startHa
     expect(await h.lifecycle.advance({ resourceId: held.body.instance.id })).toBe(1);
     expect((await genesis(h, 'GET', `/instances/${held.body.instance.id}`)).body.instance.status).toBe('active');
     await expect(h.lifecycle.set('genesis.nope', { mode: 'manual' })).rejects.toThrow(/kinds: .*genesis\.instance/);
+  });
+
+  it('gives parallel workers one clock each: connectHangar(url), an account per worker, its own clock moved by its own advance', async () => {
+    // As four vitest workers of one suite would, each in its own file against the one Hangar.
+    const worker = async (i: number) => {
+      const hangar = connectHangar(h.url);
+      const account = await hangar.createAccount(`worker-${i}`);
+      const clock = hangar.accountClock(account);
+      expect(await clock.get()).toMatchObject({ follows_global: true });
+      const frozen = await clock.freeze();
+      const created = await createInstance(h, `w${i}`, account.genesis.token);
+      expect(created.body.instance.status).toBe('creating');
+      // Workers 0 and 1 wait 1 s (the boot takes 3 s under `fast`), workers 2 and 3 five minutes.
+      const advanced = await clock.advance(i < 2 ? '1s' : '5m');
+      expect(advanced).toMatchObject({ follows_global: false, frozen: true, applied: i < 2 ? 0 : 1 });
+      expect(Date.parse(advanced.now) - Date.parse(frozen.now)).toBe(i < 2 ? 1_000 : 300_000);
+      const status = (await genesis(h, 'GET', `/instances/${created.body.instance.id}`, undefined, account.genesis.token)).body.instance.status;
+      expect(await clock.release()).toMatchObject({ follows_global: true });
+      return status;
+    };
+    const globalBefore = await h.clock.get();
+    expect(await Promise.all([0, 1, 2, 3].map(worker))).toEqual(['creating', 'creating', 'active', 'active']);
+    expect(await h.clock.get()).toEqual(globalBefore);
   });
 
   it('resets to an empty store where the account keeps its credentials; other accounts are their own', async () => {

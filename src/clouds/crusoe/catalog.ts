@@ -47,6 +47,8 @@ const CatalogSchema = Type.Object({
       tags: Type.Array(Type.String(), { minItems: 1 }),
       locations: Type.Array(Type.String()),
       created_at: Timestamp,
+      /** The product groups (`a100`, `h100`, `c1a`: a type's name up to its first "-" or ".") the image suits; absent: every group. */
+      product_groups: Type.Optional(Type.Array(Type.String())),
     }),
   ),
   ib_networks: Type.Array(
@@ -59,6 +61,9 @@ export type Location = CatalogData['locations'][number];
 export type VmType = CatalogData['vm_types'][number];
 export type CatalogImage = CatalogData['images'][number];
 export type IbNetwork = CatalogData['ib_networks'][number];
+
+/** A VM type's product group: its name up to the first "-" or "." (`a100-80gb-sxm-ib.8x` is in `a100`). */
+export const productGroupOf = (productName: string): string => /^[^-.]+/.exec(productName)![0];
 
 export const defaultCatalogPath = new URL('./data/catalog.json', import.meta.url);
 
@@ -108,9 +113,15 @@ export class CrusoeCatalog {
     return new CrusoeCatalog(loadCatalogFile(path, CatalogSchema));
   }
 
-  /** An image by id, by `name:tag`, or by bare name (its `latest` tag). */
+  /**
+   * An image by id, by `name:tag`, or by bare name (its `latest` tag); also by the seed's
+   * `distribution:version` spelling (`ubuntu:20.04` is `ubuntu20.04:latest`).
+   */
   findImage(reference: string): CatalogImage | undefined {
-    return this.imagesById.get(reference) ?? this.imagesByRef.get(reference.includes(':') ? reference : `${reference}:latest`);
+    const found = this.imagesById.get(reference) ?? this.imagesByRef.get(reference.includes(':') ? reference : `${reference}:latest`);
+    if (found) return found;
+    const seed = /^([a-z][a-z-]*):(\d+(?:\.\d+)*)$/.exec(reference);
+    return seed ? this.imagesByRef.get(`${seed[1]}${seed[2]}:latest`) : undefined;
   }
 
   getImage(id: string): CatalogImage | undefined {
@@ -121,6 +132,11 @@ export class CrusoeCatalog {
   defaultLocation(type: VmType): string {
     for (const location of this.locations.keys()) if (type.stock[location] !== undefined) return location;
     return [...this.locations.keys()][0]!;
+  }
+
+  /** Every product group of the catalog's types, the values `?product_group=` takes. */
+  productGroups(): string[] {
+    return [...new Set([...this.types.keys()].map(productGroupOf))].sort();
   }
 
   /** The IB network of a location, if it has one. */

@@ -11,10 +11,12 @@ import { networkingRoutes } from './routes/networking.js';
 import { storageRoutes } from './routes/storage.js';
 import { usageRoutes } from './routes/usage.js';
 import { organizationRoutes } from './routes/organizations.js';
+import { quotaRoutes } from './routes/quotas.js';
 import { templateRoutes } from './routes/templates.js';
 import { userRoutes } from './routes/users.js';
 import { vmRoutes } from './routes/vms.js';
 import { ErrorBody } from './wire.js';
+import { dropGoZeroValues } from './zero-values.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -74,6 +76,13 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
     // Unexpected failures are logged with their error id.
     logged: (failure) => ({ error_id: failure.errorId }),
     errorBody: (failure, request) => (request.routeOptions.config?.grpcErrors ? rpcStatus(failure) : failure.toJSON()),
+    extend: async (app) => {
+      // Go clients' zero values on optional fields mean "not given" (see zero-values.ts).
+      app.addHook('preValidation', async (request) => {
+        const schema = request.routeOptions.schema?.body;
+        if (schema && request.body !== null && typeof request.body === 'object') dropGoZeroValues(schema, request.body);
+      });
+    },
     routes(app) {
       userRoutes(app, model);
       organizationRoutes(app, model);
@@ -84,6 +93,7 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
       storageRoutes(app, model);
       networkingRoutes(app, model);
       usageRoutes(app, model);
+      quotaRoutes(app, model);
     },
   });
 }

@@ -50,6 +50,14 @@ async function recount(trx: Transaction<any>, model: CrusoeModel): Promise<void>
     rows.push({ account_id: c.account_id, key: Counter.projectNetworks(c.project_id), value: Number(c.n) });
   }
   for (let i = 0; i < rows.length; i += 200) await trx.insertInto('counters').values(rows.slice(i, i + 200)).execute();
+  // What each reservation has in use: the VMs on it.
+  const onReservations = await trx
+    .selectFrom('crusoe_vms')
+    .select(['reservation_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('reservation_id', 'is not', null)
+    .groupBy('reservation_id')
+    .execute();
+  await model.ctx.kernel.reservations.setUsed(trx, CLOUD, new Map(onReservations.map((r) => [String(r.reservation_id), Number(r.n)])));
 }
 
 /** The Crusoe Cloud API v1alpha5, under /v1alpha5. */
@@ -64,6 +72,7 @@ export const crusoeCloud: CloudModule = {
     const model = createModel(ctx, renderers);
     for (const def of crusoeLifecycles(model)) kernel.lifecycle.register(def);
     kernel.counters.defineQuota(Counter.vms, DEFAULT_VM_QUOTA);
+    model.quotas.register();
 
     kernel.onSeed(async (trx) => {
       // VMs' and load balancers' private addresses come from their subnets' pools; a
@@ -90,6 +99,16 @@ export const crusoeCloud: CloudModule = {
       const { organizationId, projectId } = await model.accounts.provision(trx, account, keptIds(previous));
       const key = await model.accounts.issueKey(trx, account.id, (demo ? pinned : undefined) ?? keptKey(previous));
       return { access_key: key.access_key, secret_key: key.secret_key, organization_id: organizationId, project_id: projectId };
+    });
+
+    // POST /admin/v1/accounts/{id}/credentials {"cloud":"crusoe"}: one more key pair that does not
+    // expire, with the organization and project a client needs beside it.
+    kernel.tenancy.onIssueCredential(CLOUD, async (trx, accountId) => {
+      // (read in the transaction: under SQLite it holds the one connection)
+      const account = await trx.selectFrom('accounts').select(['id', 'name']).where('id', '=', accountId).executeTakeFirstOrThrow();
+      const { organizationId, projectId } = await model.accounts.provision(trx, account);
+      const key = await model.tokens.issue(trx, accountId, { alias: 'issued', expiresAt: null });
+      return { credential_id: key.credential_id, access_key: key.access_key, secret_key: key.secret_key, organization_id: organizationId, project_id: projectId };
     });
 
     return {

@@ -305,7 +305,10 @@ export function renderSubnet(row: SubnetRow) {
   };
 }
 
-const endpoints = (json: string) => (parseJson<EndpointInput[]>(json) ?? []).map((e) => (e.cidr !== undefined ? { cidr: e.cidr } : { resource_id: e.resource_id ?? '' }));
+/** A target as stored: its CIDR, its resource, or both as they were sent (the resource governs). */
+const target = (e: { cidr?: string; resource_id?: string }) =>
+  e.cidr !== undefined && e.resource_id !== undefined ? { cidr: e.cidr, resource_id: e.resource_id } : e.cidr !== undefined ? { cidr: e.cidr } : { resource_id: e.resource_id ?? '' };
+const endpoints = (json: string) => (parseJson<EndpointInput[]>(json) ?? []).map(target);
 
 /** A rule is `active` once created; `inactive` while its create or delete is in progress. */
 export function renderFirewallRule(row: FirewallRuleRow) {
@@ -334,7 +337,7 @@ export function renderLoadBalancer(row: LoadBalancerRow) {
     type: row.type,
     algorithm: row.algorithm,
     protocols: parseJson<string[]>(row.protocols) ?? [],
-    destinations: (parseJson<TargetInput[]>(row.destinations) ?? []).map((t) => (t.cidr !== undefined ? { cidr: t.cidr } : { resource_id: t.resource_id ?? '' })),
+    destinations: (parseJson<TargetInput[]>(row.destinations) ?? []).map(target),
     network_interfaces: [{ network: row.network_id, subnet: row.subnet_id }],
     health_check: health ?? { port: '0' },
     // An internal load balancer has a private address only.

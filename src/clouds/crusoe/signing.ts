@@ -45,14 +45,8 @@ export function parseTimestamp(value: string | string[] | undefined): number {
   return at;
 }
 
-/**
- * The query as the Go client canonicalizes it: pieces split on "&" (empty ones skipped, ";"
- * refused), each split at its first "=", form-decoded, grouped by key in order, keys sorted
- * bytewise, then re-encoded as Go's url.QueryEscape does (space as "+", everything but
- * A-Z a-z 0-9 - _ . ~ as upper-case %XX).
- */
-export function canonicalQuery(rawQuery: string): string {
-  if (rawQuery === '') return '';
+/** A raw query as (key, values) groups, keys sorted bytewise, each value decoded once. */
+function queryGroups(rawQuery: string): { key: Buffer; values: Buffer[] }[] {
   const groups = new Map<string, { key: Buffer; values: Buffer[] }>();
   for (const piece of rawQuery.split('&')) {
     if (piece === '') continue;
@@ -65,15 +59,60 @@ export function canonicalQuery(rawQuery: string): string {
     if (group) group.values.push(value);
     else groups.set(id, { key, values: [value] });
   }
-  return [...groups.values()]
-    .sort((a, b) => Buffer.compare(a.key, b.key))
+  return [...groups.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+}
+
+/**
+ * The query as the Go client canonicalizes it: pieces split on "&" (empty ones skipped, ";"
+ * refused), each split at its first "=", form-decoded, grouped by key in order, keys sorted
+ * bytewise, then re-encoded as Go's url.QueryEscape does (space as "+", everything but
+ * A-Z a-z 0-9 - _ . ~ as upper-case %XX).
+ */
+export function canonicalQuery(rawQuery: string): string {
+  if (rawQuery === '') return '';
+  return queryGroups(rawQuery)
     .flatMap((g) => g.values.map((v) => `${queryEscape(g.key)}=${queryEscape(v)}`))
     .join('&');
+}
+
+/**
+ * The query as dstack's Crusoe client signs it: the same pairs, keys sorted, but written
+ * decoded ("key=value" joined with "&", nothing re-encoded), so `product_name=a100.1x,a100.2x`
+ * is signed with its comma while the wire carries `%2C`. Null when the query holds a byte
+ * sequence that is not UTF-8 text (no such client signs that).
+ */
+export function decodedQuery(rawQuery: string): string | null {
+  if (rawQuery === '') return '';
+  const pairs = queryGroups(rawQuery).flatMap((g) => g.values.map((v) => [g.key, v] as const));
+  const text = (b: Buffer): string | null => {
+    const s = b.toString('utf8');
+    return Buffer.from(s, 'utf8').equals(b) ? s : null;
+  };
+  const out: string[] = [];
+  for (const [k, v] of pairs) {
+    const key = text(k);
+    const value = text(v);
+    if (key === null || value === null) return null;
+    out.push(`${key}=${value}`);
+  }
+  return out.join('&');
 }
 
 /** The four-line message that is signed. */
 export function signingMessage(path: string, rawQuery: string, method: string, timestamp: string): string {
   return `${path}\n${canonicalQuery(rawQuery)}\n${method.toUpperCase()}\n${timestamp}\n`;
+}
+
+/**
+ * Every message a genuine client may have signed for this request: the Go client's (query
+ * re-encoded), and, when it differs, dstack's (query decoded). Both clients work against the
+ * real service; nothing looser is accepted (the pairs must be sorted and complete either way).
+ */
+export function signingMessages(path: string, rawQuery: string, method: string, timestamp: string): string[] {
+  const goForm = signingMessage(path, rawQuery, method, timestamp);
+  const decoded = decodedQuery(rawQuery);
+  if (decoded === null || decoded === canonicalQuery(rawQuery)) return [goForm];
+  return [goForm, `${path}\n${decoded}\n${method.toUpperCase()}\n${timestamp}\n`];
 }
 
 /** Decodes a secret as the Go client does (base64.RawURLEncoding: no padding, URL alphabet). */

@@ -233,7 +233,7 @@ export const VmTypeList = Type.Object({ items: Type.Array(VmType) });
 
 const DiskTemplate = Type.Object({
   size: Type.String({ minLength: 1 }),
-  type: StringEnum(['persistent-ssd', 'shared-volume'] as const),
+  type: StringEnum(['persistent-ssd', 'shared-volume', 'DISK_TYPE_PERSISTENT_SSD', 'DISK_TYPE_SHARED_VOLUME'] as const),
 });
 export type DiskTemplateInput = Static<typeof DiskTemplate>;
 
@@ -513,8 +513,8 @@ export const CreateDiskBody = Type.Object({
   size: Type.Optional(Type.String()),
   location: Type.Optional(Type.String()),
   snapshot_id: Type.Optional(Type.String()),
-  type: Type.Optional(StringEnum(['persistent-ssd', 'shared-volume'] as const)),
-  block_size: Type.Optional(Type.Integer()),
+  type: Type.Optional(StringEnum(['persistent-ssd', 'shared-volume', 'DISK_TYPE_PERSISTENT_SSD', 'DISK_TYPE_SHARED_VOLUME'] as const)),
+  block_size: Type.Optional(Type.Integer({ minimum: 1, description: "512 or 4096; 0 (a Go client's zero value) means the default" })),
 });
 export const ResizeDiskBody = Type.Object({ size: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -668,13 +668,17 @@ export const UsageQuery = Type.Object({
   end_date: Type.Optional(Type.String()),
   interval: Type.Optional(Type.String()),
 });
+/**
+ * The export's filters, every one required as the seed marks them (an empty value, e.g.
+ * `projects=`, means "all").
+ */
 export const UsageExportQuery = Type.Object({
-  projects: Type.Optional(Csv),
-  resources: Type.Optional(Csv),
-  resource_types: Type.Optional(Csv),
-  regions: Type.Optional(Csv),
-  start_date: Type.Optional(Type.String()),
-  end_date: Type.Optional(Type.String()),
+  projects: Csv,
+  resources: Csv,
+  resource_types: Csv,
+  regions: Csv,
+  start_date: Type.String(),
+  end_date: Type.String(),
 });
 export const UsageItem = Type.Object({
   billable_metric: Type.String(),
@@ -706,3 +710,17 @@ export const ProjectIdParam = <K extends string>(name: K) =>
 export const IdParam = <K extends string>(name: K) => Type.Object({ [name]: Type.String() } as { [P in K]: ReturnType<typeof Type.String> });
 
 export type { TSchema };
+
+// ---------------------------------------------------------------------------------------
+// Quotas
+
+const QuotaFields = {
+  type: Type.String({ description: 'the quota enum, PROJECT_QUOTA_TYPE_… or ORG_QUOTA_TYPE_…' }),
+  programmatic_name: Type.String({ description: 'the instance family (product name before the dot), or the resource' }),
+  description: Type.String(),
+  max: Type.Integer({ description: "the account's quota, as an operator set it (/admin/v1/accounts/{id}/quotas) or the default" }),
+  used: Type.Integer({ description: 'what the project (organization) holds now: GPUs of a GPU family, vCPUs of a CPU family, VMs, GiB of disks' }),
+  available: Type.Integer(),
+};
+export const ProjectQuotaList = Type.Object({ quotas: Type.Array(Type.Object({ ...QuotaFields, category: Type.String() })) });
+export const OrgQuotaList = Type.Object({ quotas: Type.Array(Type.Object(QuotaFields)) });

@@ -91,7 +91,11 @@ async function authenticate(kernel: Kernel, request: FastifyRequest, replayable:
     throw new GenesisError(403, Code.PermissionDenied, `permission denied: this API token may only read (${request.method} is a change)`);
   }
   request.accountId = found.accountId;
-  if (replayable) request.replayableUntil = found.expiresAt ?? Number.POSITIVE_INFINITY;
+  // (The expiry is on the account's clock, the replay's check on the global one: shifted by
+  // the account's lead, so an account clock ahead of it stops the replays when it should.)
+  if (replayable) {
+    request.replayableUntil = found.expiresAt === null ? Number.POSITIVE_INFINITY : found.expiresAt - (kernel.clockFor(found.accountId).now() - kernel.clock.now());
+  }
 }
 
 /**

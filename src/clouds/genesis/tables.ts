@@ -356,6 +356,13 @@ export const genesisMigrations: Migrations = {
       }
     },
   },
+  '0004_i21_instance_password': {
+    // The password an instance was created with, sealed (kernel/secrets.ts): only the sandbox
+    // fabric writes it (it sets the password inside the instance); null otherwise.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('genesis_instances').addColumn('password_sealed', 'text').execute();
+    },
+  },
 };
 
 /** The tables whose lists are ordered by `seq` (filesystems had it from their start). */

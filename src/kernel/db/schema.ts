@@ -10,7 +10,18 @@ import type { MeterInterval } from '../metering.js';
  */
 export interface KernelTables {
   /** `standing` is one of ACCOUNT_STANDINGS (tenancy/accounts.ts): what the operator says of the account. */
-  accounts: { id: string; name: string; created_at: number; standing: string };
+  accounts: {
+    id: string;
+    name: string;
+    created_at: number;
+    standing: string;
+    /** The account's clock (account-clocks.ts): 1 while it follows the global clock. */
+    clock_follows_global: number;
+    /** Following: its lead over the global clock; its own running clock: its offset from the wall clock. */
+    clock_offset_ms: number;
+    /** Its own clock, frozen: the instant it shows. */
+    clock_frozen_at: number | null;
+  };
   credentials: {
     id: string;
     account_id: string;
@@ -43,6 +54,14 @@ export interface KernelTables {
     held: number;
     /** For the read-counting mode: reads of the resource still needed before it moves on. */
     reads_left: number | null;
+    /**
+     * The account whose resource the timer moves, whose clock it is due on (null for timers of
+     * no account, and those written before accounts had clocks). Not `account_id`: state
+     * documents scope timers by their resource, as before.
+     */
+    account: string | null;
+    /** 1 while that account has a clock of its own: the timer is due on that clock, not the global one. */
+    own_clock: number;
   };
   /** Audit trail: every transition the engine applied, once. */
   lifecycle_log: {
@@ -61,6 +80,8 @@ export interface KernelTables {
   control_settings: { key: string; value: string };
   /** The metering ledger (metering.ts): billable intervals of resources, per account. */
   metering_intervals: MeterInterval;
+  /** Reservations (reservations.ts): capacity an account reserved of one SKU in one region. */
+  reservations: { id: string; account_id: string; cloud: string; sku: string; region: string; capacity: number; used: number; created_at: number };
 }
 
 export const kernelMigrations: Migrations = {
@@ -237,6 +258,39 @@ export const kernelMigrations: Migrations = {
     // control, read with the credential on every request (one statement, no extra round trip).
     async up(db: Kysely<any>) {
       await db.schema.alterTable('accounts').addColumn('standing', 'text', (c) => c.notNull().defaultTo('active')).execute();
+    },
+  },
+  '0007_reservations': {
+    // Reservations an operator makes for an account (issue 19): either cloud counts its
+    // resources against them.
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('reservations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('cloud', 'text', (c) => c.notNull())
+        .addColumn('sku', 'text', (c) => c.notNull())
+        .addColumn('region', 'text', (c) => c.notNull())
+        .addColumn('capacity', 'integer', (c) => c.notNull())
+        .addColumn('used', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('reservations_account').on('reservations').columns(['account_id', 'cloud']).execute();
+    },
+  },
+  '0008_account_clocks': {
+    // Per-account clocks (account-clocks.ts): the setting on the account row, and on each
+    // timer its account and whether it runs on that account's clock. The due index leads with
+    // `own_clock`, so the global clock's claim never walks timers of accounts with their own.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('accounts').addColumn('clock_follows_global', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      await db.schema.alterTable('accounts').addColumn('clock_offset_ms', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('accounts').addColumn('clock_frozen_at', 'bigint').execute();
+      await db.schema.alterTable('lifecycle_timers').addColumn('account', 'text').execute();
+      await db.schema.alterTable('lifecycle_timers').addColumn('own_clock', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.dropIndex('lifecycle_timers_due').ifExists().execute();
+      await db.schema.createIndex('lifecycle_timers_due').on('lifecycle_timers').columns(['own_clock', 'held', 'due_at', 'id']).execute();
+      await db.schema.createIndex('lifecycle_timers_account').on('lifecycle_timers').columns(['account', 'own_clock', 'held', 'due_at']).execute();
     },
   },
 };

@@ -1,5 +1,6 @@
 import { sql, type Compilable, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { Clock } from '../clock.js';
+import type { Clock, TimeSource } from '../clock.js';
+import { accountNowSql } from '../account-clocks.js';
 import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
 import type { Faults } from '../faults.js';
@@ -32,7 +33,7 @@ export interface TransitionContext {
   readonly row: Record<string, unknown>;
   /** The instant the transition was due: what the resource records as its update time. */
   readonly at: number;
-  /** Schedules a follow-up transition, timed from `at` so chains keep their pace when the clock jumps. */
+  /** Schedules a follow-up transition, timed from `at` so chains keep their pace when the clock jumps (same account). */
   schedule(transition: string, options?: { kind?: string; resourceId?: string }): Promise<void>;
   /**
    * The rows this transition moves in the same batch (this one's included), as read before
@@ -108,10 +109,14 @@ function peersOf(batch: readonly TimerRow[], rows: Map<string, Record<string, un
   return peers;
 }
 
-/** A transition applied (or failed by a staged fault), as the metrics count it. */
+/** A transition applied (or failed by a staged fault), as the metrics count it and the fabric follows it. */
 export interface AppliedTransition {
   kind: string;
   transition: string;
+  resourceId: string;
+  /** The state the resource left, and the one it is in now (null: the resource is gone). */
+  from: string;
+  to: string | null;
   /** An injected fault sent the resource to the transition's failure state. */
   failed: boolean;
   /** How long after its due time it was applied, on Hangar's clock (a clock moved forward shows here). */
@@ -124,7 +129,22 @@ interface TimerRow {
   resource_id: string;
   transition: string;
   due_at: number;
+  account: string | null;
 }
+
+/** Where a timer is due: the account it belongs to (null: timers of no account). */
+export interface ScheduleOptions {
+  /** The instant the waiting starts (the clock's now unless a chained transition passes its own due time). */
+  from?: number;
+  /** The account whose resource it is: the timer is due on that account's clock. */
+  account?: string | null;
+}
+
+/**
+ * Which timers a drain takes: those on the global clock, those on accounts' own clocks (all,
+ * or one account's).
+ */
+type Scope = { clock: 'global' } | { clock: 'own'; account?: string };
 
 export interface LifecycleEngineOptions {
   profile: TimingProfile;
@@ -137,6 +157,13 @@ export interface LifecycleEngineOptions {
   engine?: 'sqlite' | 'postgres';
   /** A background run could not reach the store. */
   onStoreError?: (error: unknown) => void;
+  /** An account's clock (see account-clocks.ts); the global clock for every account without it. */
+  clockFor?: (accountId: string | null) => TimeSource;
+  /**
+   * Whether any account has a clock of its own: without one, the engine never looks for
+   * timers on accounts' clocks (an installation that uses none pays nothing for them).
+   */
+  anyAccountClock?: () => boolean;
   /**
    * Work a batch's transitions share: opened as a batch's transaction begins, closed (its
    * writes made) before it commits. The address pools' cursors, say.
@@ -268,20 +295,33 @@ export class LifecycleEngine {
     return def.after[this.profile];
   }
 
+  private accountClocksInUse(): boolean {
+    return this.options.anyAccountClock?.() ?? true;
+  }
+
+  /** The clock a timer of this account is due on. */
+  private clockOf(accountId: string | null): TimeSource {
+    return accountId === null || this.options.clockFor === undefined ? this.clock : this.options.clockFor(accountId);
+  }
+
   /**
-   * Records a pending transition in the caller's transaction. `from` is the instant the
-   * waiting starts (the clock's now unless a chained transition passes its own due time).
+   * Records a pending transition in the caller's transaction, due on the account's clock.
+   * `from` is the instant the waiting starts (the clock's now unless a chained transition
+   * passes its own due time); a bare number is `from`.
    */
-  async schedule(trx: Executor, kind: string, resourceId: string, transition: string, from?: number): Promise<number> {
+  async schedule(trx: Executor, kind: string, resourceId: string, transition: string, options: number | ScheduleOptions = {}): Promise<number> {
     // Checked in every timing profile: under `instant` (no duration looked up) a misspelled
     // name would otherwise be queued and silently dropped when it fell due.
     this.transition(kind, transition);
-    const start = from ?? this.clock.now();
-    const due = start + this.durationOf(kind, transition);
+    const { from, account = null } = typeof options === 'number' ? { from: options } : options;
+    const clock = this.clockOf(account);
+    const now = clock.now();
+    const due = (from ?? now) + this.durationOf(kind, transition);
     const mode = this.modes.get(kind) ?? { mode: 'time' };
     const held = mode.mode === 'time' ? 0 : 1;
-    await this.insertTimer(trx, this.ids.sequential(), kind, resourceId, transition, due, this.clock.now(), held, mode.mode === 'reads' ? mode.reads : null);
-    if (!held) this.hint(due);
+    const own = clock === this.clock ? 0 : 1;
+    await this.insertTimer(trx, this.ids.sequential(), kind, resourceId, transition, due, now, held, mode.mode === 'reads' ? mode.reads : null, account, own);
+    if (!held) this.hint(due, clock, own ? account : null);
     return due;
   }
 
@@ -300,7 +340,7 @@ export class LifecycleEngine {
       .execute();
     const released = await this.db
       .updateTable('lifecycle_timers')
-      .set({ held: 0, due_at: this.clock.now() })
+      .set({ held: 0, due_at: this.nowOfTimer() })
       .where('resource_id', '=', resourceId)
       .where('held', '=', 1)
       .where('reads_left', '<=', 0)
@@ -315,23 +355,37 @@ export class LifecycleEngine {
    * many transitions were applied as a result (chained ones included).
    */
   async release(filter: { kind?: string; resourceId?: string } = {}): Promise<number> {
-    let query = this.db.updateTable('lifecycle_timers').set({ held: 0, due_at: this.clock.now() }).where('held', '=', 1);
+    let query = this.db.updateTable('lifecycle_timers').set({ held: 0, due_at: this.nowOfTimer() }).where('held', '=', 1);
     if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
     if (filter.resourceId !== undefined) query = query.where('resource_id', '=', filter.resourceId);
     await query.execute();
     return this.runDue();
   }
 
-  /** After the clock moved: manual-mode transitions whose due time has passed go too. */
-  async releaseDue(): Promise<number> {
-    await this.db
+  /**
+   * After the clock moved: manual-mode transitions whose due time has passed go too (on the
+   * global clock, or on one account's own clock after it moved).
+   */
+  async releaseDue(accountId?: string): Promise<number> {
+    let query = this.db
       .updateTable('lifecycle_timers')
       .set({ held: 0 })
       .where('held', '=', 1)
       .where('reads_left', 'is', null)
-      .where('due_at', '<=', this.clock.now())
-      .execute();
-    return this.runDue();
+      .where(sql<boolean>`due_at <= ${this.nowOfTimer()}`);
+    if (accountId !== undefined) query = query.where('account', '=', accountId);
+    await query.execute();
+    return accountId === undefined ? this.runDue() : this.runDueFor(accountId);
+  }
+
+  /** A timer's clock's now, in SQL (for statements on `lifecycle_timers` rows). */
+  private nowOfTimer(): RawBuilder<number> {
+    return sql<number>`(case when own_clock = 1 then ${this.accountNow()} else ${this.clock.now()} end)`;
+  }
+
+  /** The now of the account a `lifecycle_timers` row belongs to, in SQL, read from its row. */
+  private accountNow(): RawBuilder<number> {
+    return sql<number>`(select ${accountNowSql(this.clock.now(), Date.now())} from accounts a where a.id = lifecycle_timers.account)`;
   }
 
   /** Drops every pending transition of a resource (it was deleted, or moved to another path). */
@@ -366,9 +420,9 @@ export class LifecycleEngine {
   /** After a commit: the transitions it applied, to the listeners. */
   private committed(logs: LogValues[]): void {
     if (this.appliedListeners.length === 0) return;
-    for (const [, kind, , transition, , to, dueAt, appliedAt] of logs) {
+    for (const [, kind, resourceId, transition, from, to, dueAt, appliedAt] of logs) {
       const failed = to !== null && this.defs.get(kind)?.transitions[transition]?.failTo === to;
-      const applied: AppliedTransition = { kind, transition, failed, lagMs: Math.max(0, Number(appliedAt) - Number(dueAt)) };
+      const applied: AppliedTransition = { kind, transition, resourceId, from, to, failed, lagMs: Math.max(0, Number(appliedAt) - Number(dueAt)) };
       for (const listener of this.appliedListeners) listener(applied);
     }
   }
@@ -392,11 +446,18 @@ export class LifecycleEngine {
     const interval = this.options.pollIntervalMs ?? 1000;
     if (interval > 0) {
       this.poll = setInterval(() => {
-        if (!this.running && !this.clock.frozen) this.rearm().catch((error: unknown) => this.report(error));
+        if (!this.running) this.rearm().catch((error: unknown) => this.report(error));
       }, interval);
       this.poll.unref();
     }
     await this.runDue();
+  }
+
+  /** Another replica changed the clocks: look again for what is due, and when the next is. */
+  wake(): void {
+    if (!this.started) return;
+    this.disarm();
+    this.kick();
   }
 
   async stop(): Promise<void> {
@@ -419,7 +480,8 @@ export class LifecycleEngine {
       let applied = 0;
       do {
         this.rerun = false;
-        applied += await this.drain();
+        applied += await this.drain({ clock: 'global' });
+        if (this.accountClocksInUse()) applied += await this.drain({ clock: 'own' });
       } while (this.rerun);
       return applied;
     })();
@@ -430,7 +492,17 @@ export class LifecycleEngine {
     return this.running;
   }
 
-  private async drain(): Promise<number> {
+  /**
+   * Applies every transition due on one account's own clock (after it moved); resolves when
+   * done. Other accounts' timers are left to their own clocks.
+   */
+  async runDueFor(accountId: string): Promise<number> {
+    const applied = await this.drain({ clock: 'own', account: accountId });
+    if (this.started) this.rearm().catch((error: unknown) => this.report(error));
+    return applied;
+  }
+
+  private async drain(scope: Scope): Promise<number> {
     let applied = 0;
     for (;;) {
       let batch: TimerRow[] = [];
@@ -440,7 +512,7 @@ export class LifecycleEngine {
         let committed = 0;
         let logs: LogValues[] = [];
         await this.db.transaction().execute(async (trx) => {
-          batch = await this.dueBatch(trx);
+          batch = await this.dueBatch(trx, scope);
           claimed = true;
           const rows = await this.claimBatch(trx, batch);
           this.options.batchScope?.open(trx);
@@ -496,12 +568,22 @@ export class LifecycleEngine {
    * once. A timer whose resource has an earlier one pending waits for it: two batches (or
    * replicas) at once must not apply one resource's transitions out of order.
    */
-  private async dueBatch(trx: Transaction<any>): Promise<TimerRow[]> {
+  private async dueBatch(trx: Transaction<any>, scope: Scope): Promise<TimerRow[]> {
     let query = trx
       .selectFrom('lifecycle_timers as t')
-      .select(['t.id', 't.kind', 't.resource_id', 't.transition', 't.due_at'])
-      .where('t.held', '=', 0)
-      .where('t.due_at', '<=', this.clock.now())
+      .select(['t.id', 't.kind', 't.resource_id', 't.transition', 't.due_at', 't.account'])
+      .where('t.own_clock', '=', scope.clock === 'global' ? 0 : 1)
+      .where('t.held', '=', 0);
+    if (scope.clock === 'global') {
+      query = query.where('t.due_at', '<=', this.clock.now());
+    } else {
+      // Each account's timers against its own clock, read from its row (as every replica sees it).
+      query = query
+        .innerJoin('accounts as a', 'a.id', 't.account')
+        .where(sql<boolean>`${sql.ref('t.due_at')} <= ${accountNowSql(this.clock.now(), Date.now())}`);
+      if (scope.account !== undefined) query = query.where('t.account', '=', scope.account);
+    }
+    query = query
       .orderBy('t.due_at')
       .orderBy('t.id')
       .limit(BATCH[this.options.engine ?? 'sqlite']);
@@ -557,7 +639,7 @@ export class LifecycleEngine {
 
   // The statements every transition runs, built and compiled once (see db/prepared.ts); the
   // row's table, and the columns a transition sets, give each its own form.
-  private readonly insertTimer = preparedWrite((id, kind, resourceId, transition, dueAt, createdAt, held, readsLeft) =>
+  private readonly insertTimer = preparedWrite((id, kind, resourceId, transition, dueAt, createdAt, held, readsLeft, accountId, ownClock) =>
     this.db.insertInto('lifecycle_timers').values({
       id,
       kind,
@@ -567,6 +649,8 @@ export class LifecycleEngine {
       created_at: createdAt,
       held,
       reads_left: readsLeft,
+      account: accountId,
+      own_clock: ownClock,
     }),
   );
   private readonly claimTimer = preparedWrite((id) => this.db.deleteFrom('lifecycle_timers').where('id', '=', id));
@@ -696,7 +780,7 @@ export class LifecycleEngine {
       row,
       at,
       schedule: async (next, options = {}) => {
-        await this.schedule(trx, options.kind ?? timer.kind, options.resourceId ?? timer.resource_id, next, at);
+        await this.schedule(trx, options.kind ?? timer.kind, options.resourceId ?? timer.resource_id, next, { from: at, account: timer.account });
       },
       batch: peers.rows,
       shared: <T>(key: string, compute: () => Promise<T>) => {
@@ -737,7 +821,7 @@ export class LifecycleEngine {
   }
 
   private logValues(timer: TimerRow, from: string, to: string | null, at: number): LogValues {
-    return [this.ids.sequential(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clock.now()];
+    return [this.ids.sequential(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clockOf(timer.account).now()];
   }
 
   /** A batch's audit entries in one statement (nothing reads the log while transitions apply). */
@@ -763,28 +847,36 @@ export class LifecycleEngine {
     this.options.onStoreError?.(error);
   }
 
-  private hint(due: number): void {
+  /** A timer was scheduled, due at `due` on `clock` (an account's own clock when `account` is given). */
+  private hint(due: number, clock: TimeSource = this.clock, account: string | null = null): void {
     if (!this.started) return;
-    if (this.clock.frozen) {
+    if (clock.frozen) {
       // A frozen clock never reaches a later instant, but what falls due at the instant it
       // shows (the `instant` profile, a zero duration) is due now. It must run after the
       // caller's transaction commits: on SQLite a run started now waits for that (the one
       // connection is the caller's until then); a pooled store's other connections do not
       // wait, so look again a moment later.
-      if (due <= this.clock.now()) {
-        this.kick();
-        if (this.options.engine === 'postgres') setTimeout(() => this.kick(), 20).unref();
+      if (due <= clock.now()) {
+        const run = account === null ? () => this.kick() : () => this.kickFor(account);
+        run();
+        if (this.options.engine === 'postgres') setTimeout(run, 20).unref();
       }
       return;
     }
-    if (due < this.armedFor) this.arm(due);
+    const wallDue = Date.now() + (due - clock.now());
+    if (wallDue < this.armedFor) this.arm(wallDue);
   }
 
+  private kickFor(accountId: string): void {
+    this.runDueFor(accountId).catch((error: unknown) => this.report(error));
+  }
+
+  /** Arms the timer for `due`, an instant on the wall clock. */
   private arm(due: number): void {
     this.disarm();
-    if (this.clock.frozen || !Number.isFinite(due)) return;
+    if (!Number.isFinite(due)) return;
     this.armedFor = due;
-    const delay = Math.min(Math.max(0, due - this.clock.now()), MAX_DELAY);
+    const delay = Math.min(Math.max(0, due - Date.now()), MAX_DELAY);
     this.handle = setTimeout(() => {
       this.handle = null;
       this.armedFor = Number.POSITIVE_INFINITY;
@@ -798,14 +890,37 @@ export class LifecycleEngine {
     this.armedFor = Number.POSITIVE_INFINITY;
   }
 
+  /** Arms for the earliest timer due, on the wall clock: the global clock's, or a running account clock's. */
   private async rearm(): Promise<void> {
-    if (!this.started || this.clock.frozen) return;
-    const next = await this.db
-      .selectFrom('lifecycle_timers')
-      .select((eb) => eb.fn.min<number>('due_at').as('due'))
-      .where('held', '=', 0)
-      .executeTakeFirst();
-    const due = next?.due;
-    if (due !== null && due !== undefined && this.started) this.arm(Number(due));
+    if (!this.started) return;
+    let wallDue = Number.POSITIVE_INFINITY;
+    if (!this.clock.frozen) {
+      const next = await this.db
+        .selectFrom('lifecycle_timers')
+        .select((eb) => eb.fn.min<number>('due_at').as('due'))
+        .where('own_clock', '=', 0)
+        .where('held', '=', 0)
+        .executeTakeFirst();
+      if (next?.due !== null && next?.due !== undefined) wallDue = Date.now() + (Number(next.due) - this.clock.now());
+    }
+    if (!this.accountClocksInUse()) {
+      if (Number.isFinite(wallDue) && this.started) this.arm(wallDue);
+      return;
+    }
+    // Accounts whose own clocks run (a frozen one never reaches a later instant): how far each
+    // one's first timer is from its now. One statement; each account's minimum is an index lookup.
+    const globalNow = this.clock.now();
+    const wallNow = Date.now();
+    const own = await this.db
+      .selectFrom('accounts as a')
+      .select(sql<number>`(select min(t.due_at) from lifecycle_timers t where t.account = a.id and t.own_clock = 1 and t.held = 0) - ${accountNowSql(globalNow, wallNow)}`.as('wait'))
+      .where((eb) => {
+        const running = eb.and([eb('a.clock_follows_global', '=', 0), eb('a.clock_frozen_at', 'is', null)]);
+        // (one that follows the global clock with a lead runs when the global clock does)
+        return this.clock.frozen ? running : eb.or([running, eb.and([eb('a.clock_follows_global', '=', 1), eb('a.clock_offset_ms', '!=', 0)])]);
+      })
+      .execute();
+    for (const row of own) if (row.wait !== null && row.wait !== undefined) wallDue = Math.min(wallDue, wallNow + Number(row.wait));
+    if (Number.isFinite(wallDue) && this.started) this.arm(wallDue);
   }
 }

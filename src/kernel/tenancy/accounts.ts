@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
-import type { Clock } from '../clock.js';
+import type { AccountClocks, ClockColumns } from '../account-clocks.js';
 import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
 import { prepared } from '../db/prepared.js';
@@ -71,7 +71,7 @@ export class Tenancy {
 
   constructor(
     private readonly db: Kysely<any>,
-    private readonly clock: Clock,
+    private readonly clocks: AccountClocks,
     private readonly ids: IdGenerator,
   ) {}
 
@@ -145,7 +145,7 @@ export class Tenancy {
     options: { demo?: boolean; previous?: { accountId: string; clouds: Record<string, Record<string, unknown>> } } = {},
   ): Promise<{ account: Account; clouds: Record<string, Record<string, unknown>> }> {
     return this.db.transaction().execute(async (trx) => {
-      const account: Account = { id: options.previous?.accountId ?? this.ids.uuid(), name, createdAt: this.clock.now(), standing: 'active' };
+      const account: Account = { id: options.previous?.accountId ?? this.ids.uuid(), name, createdAt: this.clocks.clockFor(null).now(), standing: 'active' };
       await trx.insertInto('accounts').values({ id: account.id, name, created_at: account.createdAt }).execute();
       const clouds: Record<string, Record<string, unknown>> = {};
       for (const [cloud, hook] of this.hooks) {
@@ -186,7 +186,7 @@ export class Tenancy {
         lookup: input.lookup,
         secret_sealed: input.secretSealed ?? null,
         label: input.label ?? '',
-        created_at: this.clock.now(),
+        created_at: this.clocks.clockFor(input.accountId).now(),
         expires_at: input.expiresAt ?? null,
       })
       .execute();
@@ -198,7 +198,17 @@ export class Tenancy {
     this.db
       .selectFrom('credentials as c')
       .innerJoin('accounts as a', 'a.id', 'c.account_id')
-      .select(['c.id as id', 'c.account_id as account_id', 'c.expires_at as expires_at', 'c.secret_sealed as secret_sealed', 'a.standing as standing'])
+      .select([
+        'c.id as id',
+        'c.account_id as account_id',
+        'c.expires_at as expires_at',
+        'c.secret_sealed as secret_sealed',
+        'a.standing as standing',
+        // (the account's clock, read with it: every replica sees a test's clock at once)
+        'a.clock_follows_global as clock_follows_global',
+        'a.clock_offset_ms as clock_offset_ms',
+        'a.clock_frozen_at as clock_frozen_at',
+      ])
       .where('c.cloud', '=', cloud)
       .where('c.kind', '=', kind)
       .where('c.lookup', '=', lookup),
@@ -208,8 +218,9 @@ export class Tenancy {
   async findCredential(cloud: string, kind: string, lookup: string): Promise<CredentialMatch | undefined> {
     const [row] = await this.credentialByLookup(this.db, cloud, kind, lookup);
     if (!row) return undefined;
+    this.clocks.observe(row.account_id, row as ClockColumns);
     const expiresAt = row.expires_at === null ? null : Number(row.expires_at);
-    if (expiresAt !== null && expiresAt <= this.clock.now()) return undefined;
+    if (expiresAt !== null && expiresAt <= this.clocks.clockFor(row.account_id).now()) return undefined;
     return { accountId: row.account_id, credentialId: row.id, standing: row.standing, expiresAt, secretSealed: row.secret_sealed ?? null };
   }
 

@@ -45,7 +45,7 @@ export class Accounts {
         .executeTakeFirst();
       return { organizationId: existing.id, projectId: project?.id ?? (await this.projects.insert(trx, account.id, existing.id, DEFAULT_PROJECT)).id };
     }
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(account.id).now();
     const slug = account.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'user';
     await trx
       .insertInto('crusoe_identities')

@@ -11,6 +11,11 @@ import { assertIdle, csv, resourceName, ResourceState } from './resource.js';
 import { VmState } from './vm-states.js';
 
 export const DISK_TYPES = ['persistent-ssd', 'shared-volume'] as const;
+/** The seed's enum spelling of each disk type, accepted as an alias (`DISK_TYPE_PERSISTENT_SSD`). */
+export const DISK_TYPE_ALIASES = { DISK_TYPE_PERSISTENT_SSD: 'persistent-ssd', DISK_TYPE_SHARED_VOLUME: 'shared-volume' } as const;
+/** A disk type as sent (a name or its alias), as stored and shown. */
+export const diskType = (type: string): (typeof DISK_TYPES)[number] =>
+  (DISK_TYPE_ALIASES as Record<string, (typeof DISK_TYPES)[number]>)[type] ?? (type as (typeof DISK_TYPES)[number]);
 export const DEFAULT_BLOCK_SIZE = 4096;
 export const BLOCK_SIZES = [512, 4096] as const;
 export const GIB = 1024 ** 3;
@@ -35,7 +40,7 @@ export interface CreateDiskInput {
   size?: string;
   location?: string;
   snapshot_id?: string;
-  type?: (typeof DISK_TYPES)[number];
+  type?: string;
   block_size?: number;
 }
 
@@ -52,7 +57,8 @@ export function parseSize(text: string, field: string): number {
   return gib;
 }
 
-export const formatSize = (gib: number): string => (gib % 1024 === 0 && gib >= 1024 ? `${gib / 1024}TiB` : `${gib}GiB`);
+/** A size as the API shows it: in GiB always, as the seed says ("1TiB" reads back "1024GiB"). */
+export const formatSize = (gib: number): string => `${gib}GiB`;
 
 interface Peers {
   operations: Operations;
@@ -111,7 +117,7 @@ export class Disks implements OperationHandler {
   async create(accountId: string, projectId: string, input: CreateDiskInput): Promise<OperationRow> {
     const { db, catalog } = this.ctx;
     const name = resourceName(input.name);
-    const type = input.type ?? 'persistent-ssd';
+    const type = diskType(input.type ?? 'persistent-ssd');
     if (input.block_size !== undefined && !(BLOCK_SIZES as readonly number[]).includes(input.block_size)) {
       throw badRequest(`"block_size" must be one of: ${BLOCK_SIZES.join(', ')} (got ${input.block_size})`);
     }
@@ -267,7 +273,7 @@ export class Disks implements OperationHandler {
     },
   ): Promise<DiskRow> {
     const { kernel } = this.ctx;
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(input.accountId).now();
     const row: DiskRow = {
       id: kernel.ids.uuid(),
       account_id: input.accountId,
@@ -296,7 +302,7 @@ export class Disks implements OperationHandler {
   async attach(trx: Executor, vm: Pick<VmRow, 'id' | 'account_id'>, diskId: string, attachmentType: string, mode: string): Promise<void> {
     await trx
       .insertInto('crusoe_disk_attachments')
-      .values({ disk_id: diskId, vm_id: vm.id, account_id: vm.account_id, attachment_type: attachmentType, mode, attached_at: this.ctx.kernel.clock.now() })
+      .values({ disk_id: diskId, vm_id: vm.id, account_id: vm.account_id, attachment_type: attachmentType, mode, attached_at: this.ctx.kernel.clockFor(vm.account_id).now() })
       .onConflict((oc) => oc.columns(['disk_id', 'vm_id']).doNothing())
       .execute();
   }
@@ -372,7 +378,7 @@ export class Disks implements OperationHandler {
    * A VM is going: the disks made for it (its boot disk, its template's disks) go with it;
    * other data disks are detached and stay.
    */
-  async releaseFromVm(trx: Executor, vm: Pick<VmRow, 'id' | 'account_id' | 'project_id'>, at = this.ctx.kernel.clock.now()): Promise<void> {
+  async releaseFromVm(trx: Executor, vm: Pick<VmRow, 'id' | 'account_id' | 'project_id'>, at = this.ctx.kernel.clockFor(vm.account_id).now()): Promise<void> {
     await trx.deleteFrom('crusoe_disk_attachments').where('vm_id', '=', vm.id).execute();
     const owned = (await trx.selectFrom('crusoe_disks').selectAll().where('owner_vm_id', '=', vm.id).execute()) as DiskRow[];
     await this.remove(trx, owned, at);

@@ -101,7 +101,7 @@ export class FirewallRules implements OperationHandler {
       const network = await this.peers.networks.usableNetwork(trx, projectId, input.vpc_network_id, 'vpc_network_id');
       const fields = await this.fields(trx, projectId, input, null);
       await this.checkNameFree(trx, network.id, fields.name, null);
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const row: FirewallRuleRow = {
         id: kernel.ids.uuid(),
         account_id: accountId,
@@ -232,24 +232,27 @@ export class FirewallRules implements OperationHandler {
     };
   }
 
-  /** Sources or destinations: each a CIDR or a resource id of the project, never both, at least one. */
+  /**
+   * Sources or destinations: each a CIDR or a resource id of the project, at least one. With
+   * both (the seed's samples send both), the resource governs and the CIDR is kept as sent.
+   */
   private async endpoints(trx: Executor, projectId: string, list: EndpointInput[], field: string): Promise<EndpointInput[]> {
     if (list.length === 0) throw badRequest(`"${field}" must hold at least one CIDR or resource id`);
     const out: EndpointInput[] = [];
     for (let i = 0; i < list.length; i++) {
       const cidr = list[i]!.cidr?.trim() ?? '';
       const resourceId = list[i]!.resource_id?.trim() ?? '';
-      if (cidr !== '' && resourceId !== '') throw badRequest(`"${field}.${i}": give a "cidr" or a "resource_id", not both`);
       if (cidr === '' && resourceId === '') throw badRequest(`"${field}.${i}": give a "cidr" (e.g. "10.0.0.0/16") or a "resource_id"`);
-      if (cidr !== '') {
-        parseCidrLoose(cidr, `${field}.${i}.cidr`);
+      if (cidr !== '') parseCidrLoose(cidr, `${field}.${i}.cidr`);
+      if (resourceId === '') {
         out.push({ cidr });
-      } else {
-        if (!(await this.nameable(trx, projectId, resourceId))) {
-          throw badRequest(`"${field}.${i}.resource_id": no VM, VPC subnet, VPC network or load balancer "${resourceId}" in this project`);
-        }
-        out.push({ resource_id: resourceId });
+        continue;
       }
+      if (!(await this.nameable(trx, projectId, resourceId))) {
+        throw badRequest(`"${field}.${i}.resource_id": no VM, VPC subnet, VPC network or load balancer "${resourceId}" in this project`);
+      }
+      // Both given (as every seed sample does): the resource governs; the CIDR is kept as sent.
+      out.push(cidr === '' ? { resource_id: resourceId } : { cidr, resource_id: resourceId });
     }
     return out;
   }

@@ -52,7 +52,7 @@ export class InstanceGroups {
     const { db, kernel } = this.ctx;
     return db.transaction().execute(async (trx) => {
       await this.checkTemplate(trx, projectId, input.template_id);
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const row: InstanceGroupRow = {
         id: kernel.ids.uuid(),
         account_id: accountId,
@@ -78,7 +78,7 @@ export class InstanceGroups {
     return db.transaction().execute(async (trx) => {
       const row = await this.find(trx, projectId, id);
       if (!row) throw notFound('instance group', id);
-      const set: Partial<InstanceGroupRow> = { updated_at: kernel.clock.now() };
+      const set: Partial<InstanceGroupRow> = { updated_at: kernel.clockFor(row.account_id).now() };
       if (input.name !== undefined) set.name = input.name;
       if (input.template_id !== undefined) {
         await this.checkTemplate(trx, projectId, input.template_id);

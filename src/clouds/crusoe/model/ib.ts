@@ -56,8 +56,8 @@ export class InfiniBand {
       project_id: projectId,
       name: input.name,
       ib_network_id: input.ib_network_id,
-      seq: kernel.ids.ordinal(kernel.clock.now()),
-      created_at: kernel.clock.now(),
+      seq: kernel.ids.ordinal(kernel.clockFor(accountId).now()),
+      created_at: kernel.clockFor(accountId).now(),
     };
     await db.insertInto('crusoe_ib_partitions').values(row).execute();
     return row;

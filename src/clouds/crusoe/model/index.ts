@@ -11,6 +11,7 @@ import { Networks } from './networks.js';
 import { Operations, type OperationHandler } from './operations.js';
 import { Organizations } from './organizations.js';
 import { Projects } from './projects.js';
+import { Quotas } from './quotas.js';
 import { References } from './references.js';
 import type { Renderers } from './renderers.js';
 import { Rules } from './rules.js';
@@ -44,6 +45,7 @@ export interface CrusoeModel {
   firewallRules: FirewallRules;
   loadBalancers: LoadBalancers;
   usage: Usage;
+  quotas: Quotas;
   templates: Templates;
   groups: InstanceGroups;
   ib: InfiniBand;
@@ -64,7 +66,8 @@ export function createModel(ctx: CrusoeContext, render: Renderers): CrusoeModel 
   const networks = new Networks(ctx, { operations, refs, render });
   const templates = new Templates(ctx, rules, networks);
   const groups = new InstanceGroups(ctx, templates);
-  const vms = new Vms(ctx, { renderVm: render.vm, rules, disks, operations, templates, groups, networks, refs });
+  const quotas = new Quotas(ctx, organizations);
+  const vms = new Vms(ctx, { renderVm: render.vm, rules, disks, operations, templates, groups, networks, refs, quotas });
   const snapshots = new Snapshots(ctx, { operations, render });
   const firewallRules = new FirewallRules(ctx, { operations, refs, networks, render });
   const loadBalancers = new LoadBalancers(ctx, { operations, refs, networks, render });
@@ -101,6 +104,7 @@ export function createModel(ctx: CrusoeContext, render: Renderers): CrusoeModel 
     firewallRules,
     loadBalancers,
     usage: new Usage(ctx, organizations),
+    quotas,
     templates,
     groups,
     ib,

@@ -119,7 +119,7 @@ export class LoadBalancers implements OperationHandler {
       const subnet = await this.peers.networks.resolveSubnet(trx, project, input.location, nic, { subnet: 'network_interfaces.0.subnet', network: 'network_interfaces.0.network' });
       const destinations = await this.targets(trx, project.id, input.location, input.destinations);
       await this.checkNameFree(trx, project.id, name, null);
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(project.account_id).now();
       const id = kernel.ids.uuid();
       const address = await this.peers.networks.allocate(trx, subnet.id, id);
       if (address === null) throw conflict(`VPC subnet "${subnet.id}" (${subnet.cidr}) has no free address for the load balancer`);
@@ -243,7 +243,7 @@ export class LoadBalancers implements OperationHandler {
 
   async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
     const rows = (await trx.selectFrom('crusoe_load_balancers').selectAll().where('project_id', '=', project.id).execute()) as LoadBalancerRow[];
-    for (const row of rows) await this.remove(trx, row, this.ctx.kernel.clock.now());
+    for (const row of rows) await this.remove(trx, row, this.ctx.kernel.clockFor(project.account_id).now());
   }
 
   // -------------------------------------------------------------------------------------
@@ -256,7 +256,7 @@ export class LoadBalancers implements OperationHandler {
     await trx.deleteFrom('crusoe_load_balancers').where('id', '=', row.id).execute();
   }
 
-  /** Destinations: each a CIDR, or a VM of the project in the balancer's location; none twice. */
+  /** Destinations: each a CIDR, or a VM of the project in the balancer's location (which governs when both are given); none twice. */
   private async targets(trx: Executor, projectId: string, location: string, list: TargetInput[]): Promise<TargetInput[]> {
     if (list.length === 0) throw badRequest('"destinations" must hold at least one VM (resource_id) or CIDR');
     const out: TargetInput[] = [];
@@ -265,13 +265,13 @@ export class LoadBalancers implements OperationHandler {
       const field = `destinations.${i}`;
       const cidr = list[i]!.cidr?.trim() ?? '';
       const resourceId = list[i]!.resource_id?.trim() ?? '';
-      if (cidr !== '' && resourceId !== '') throw badRequest(`"${field}": give a "cidr" or a "resource_id", not both`);
       if (cidr === '' && resourceId === '') throw badRequest(`"${field}": give a "resource_id" (a VM) or a "cidr"`);
-      const key = cidr || resourceId;
+      // Both given (as the seed's samples send them): the VM governs; the CIDR is kept as sent.
+      const key = resourceId || cidr;
       if (seen.has(key)) throw badRequest(`"destinations" names ${key} more than once`);
       seen.add(key);
-      if (cidr !== '') {
-        parseCidrLoose(cidr, `${field}.cidr`);
+      if (cidr !== '') parseCidrLoose(cidr, `${field}.cidr`);
+      if (resourceId === '') {
         out.push({ cidr });
         continue;
       }
@@ -281,7 +281,7 @@ export class LoadBalancers implements OperationHandler {
       if (!vm) throw badRequest(`"${field}.resource_id": VM "${resourceId}" not found in this project`);
       if (vm.location !== location) throw badRequest(`"${field}.resource_id": VM "${resourceId}" is in ${vm.location}, the load balancer in ${location}`);
       if (vm.state === VmState.Deleting) throw conflict(`"${field}.resource_id": VM "${resourceId}" is being deleted`);
-      out.push({ resource_id: resourceId });
+      out.push(cidr === '' ? { resource_id: resourceId } : { cidr, resource_id: resourceId });
     }
     return out;
   }

@@ -72,7 +72,7 @@ export class Networks implements OperationHandler {
   async ensureDefaults(trx: Executor, project: Pick<ProjectRow, 'id' | 'account_id'>): Promise<void> {
     const { kernel, catalog } = this.ctx;
     const networkId = defaultNetworkId(project.id);
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(project.account_id).now();
     const network = await trx.selectFrom('crusoe_vpc_networks').select('id').where('id', '=', networkId).executeTakeFirst();
     if (!network) {
       const row: NetworkRow = {
@@ -194,7 +194,7 @@ export class Networks implements OperationHandler {
     const block = parseNetworkCidr(input.cidr.trim(), 'cidr', NETWORK_PREFIX);
     return db.transaction().execute(async (trx) => {
       await this.checkNetworkName(trx, projectId, name, null);
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const row: NetworkRow = {
         id: kernel.ids.uuid(),
         account_id: accountId,
@@ -295,7 +295,7 @@ export class Networks implements OperationHandler {
         .executeTakeFirst()) as Pick<SubnetRow, 'id' | 'name' | 'cidr'> | undefined;
       if (overlap) throw conflict(`"cidr": ${block.cidr} overlaps subnet "${overlap.name}" (${overlap.id}, ${overlap.cidr}) of this VPC network`);
       await this.checkSubnetName(trx, network.id, name, null);
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const row: SubnetRow = {
         id: kernel.ids.uuid(),
         account_id: accountId,

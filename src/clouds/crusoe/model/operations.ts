@@ -105,7 +105,7 @@ export class Operations {
   /** An operation that completed with the request (RESERVE / UNRESERVE). */
   async succeeded(trx: Executor, input: OperationStart, result: unknown): Promise<OperationRow> {
     const { kernel } = this.ctx;
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(input.accountId).now();
     const row = this.row(input, now);
     row.state = OperationState.Succeeded;
     row.completed_at = now;
@@ -143,7 +143,7 @@ export class Operations {
       .where('family', '=', family)
       .where('account_id', '=', accountId)
       .where((eb) => eb.or([eb('state', '=', OperationState.InProgress), eb('fetched', '=', 0)]))
-      .where((eb) => eb.or([eb('completed_at', 'is', null), eb('completed_at', '>=', kernel.clock.now() - OPERATION_TTL_MS)]));
+      .where((eb) => eb.or([eb('completed_at', 'is', null), eb('completed_at', '>=', kernel.clockFor(accountId).now() - OPERATION_TTL_MS)]));
     if (filter.resourceId !== undefined && filter.resourceId !== '') query = query.where('resource_id', '=', filter.resourceId);
     if (states.length > 0) query = query.where('state', 'in', states);
     if (filter.lowerTimeBound !== undefined && filter.lowerTimeBound !== '') {
@@ -152,9 +152,13 @@ export class Operations {
     return (await query.orderBy('seq').orderBy('id').execute()) as OperationRow[];
   }
 
-  /** Forgets operations that finished more than a day ago (called as new ones start). */
-  async purgeExpired(trx: Executor): Promise<void> {
-    await trx.deleteFrom('crusoe_operations').where('completed_at', '<', this.ctx.kernel.clock.now() - OPERATION_TTL_MS).execute();
+  /** Forgets an account's operations that finished more than a day ago on its clock (called as new ones start). */
+  async purgeExpired(trx: Executor, accountId: string): Promise<void> {
+    await trx
+      .deleteFrom('crusoe_operations')
+      .where('account_id', '=', accountId)
+      .where('completed_at', '<', this.ctx.kernel.clockFor(accountId).now() - OPERATION_TTL_MS)
+      .execute();
   }
 
   private async find(trx: Executor, accountId: string, projectId: string, family: string, id: string): Promise<OperationRow> {
@@ -167,16 +171,16 @@ export class Operations {
       .where('family', '=', family)
       .executeTakeFirst()) as OperationRow | undefined;
     if (!row) throw operationForbidden(id);
-    if (row.completed_at !== null && Number(row.completed_at) < this.ctx.kernel.clock.now() - OPERATION_TTL_MS) throw operationForbidden(id);
+    if (row.completed_at !== null && Number(row.completed_at) < this.ctx.kernel.clockFor(accountId).now() - OPERATION_TTL_MS) throw operationForbidden(id);
     return row;
   }
 
   private async insert(trx: Executor, input: OperationStart, transition: string): Promise<OperationRow> {
     const { kernel } = this.ctx;
-    await this.purgeExpired(trx);
-    const row = this.row(input, kernel.clock.now());
+    await this.purgeExpired(trx, input.accountId);
+    const row = this.row(input, kernel.clockFor(input.accountId).now());
     await trx.insertInto('crusoe_operations').values(row).execute();
-    await kernel.lifecycle.schedule(trx, OPERATION_KIND, row.id, transition);
+    await kernel.lifecycle.schedule(trx, OPERATION_KIND, row.id, transition, { account: input.accountId });
     return row;
   }
 

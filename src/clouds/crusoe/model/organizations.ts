@@ -41,7 +41,7 @@ export class Organizations {
     const { db, kernel } = this.ctx;
     return db.transaction().execute(async (trx) => {
       const row = await this.owned(trx, accountId, orgId);
-      const set: Partial<OrganizationRow> = { updated_at: kernel.clock.now() };
+      const set: Partial<OrganizationRow> = { updated_at: kernel.clockFor(accountId).now() };
       if (input.organization_name !== undefined) set.name = input.organization_name;
       if (input.company_name !== undefined) set.company_name = input.company_name;
       if (input.tax_id !== undefined) set.tax_id = input.tax_id;
@@ -60,7 +60,7 @@ export class Organizations {
 
   async updateIdentity(accountId: string, input: { name: string; role?: string }): Promise<IdentityRow> {
     const { db, kernel } = this.ctx;
-    const set: Partial<IdentityRow> = { name: input.name, updated_at: kernel.clock.now() };
+    const set: Partial<IdentityRow> = { name: input.name, updated_at: kernel.clockFor(accountId).now() };
     if (input.role !== undefined) set.role = input.role;
     await db.updateTable('crusoe_identities').set(set).where('account_id', '=', accountId).execute();
     return this.identity(accountId);

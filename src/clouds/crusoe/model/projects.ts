@@ -75,7 +75,7 @@ export class Projects {
   async insert(trx: Executor, accountId: string, organizationId: string, name: string, id?: string): Promise<ProjectRow> {
     const { kernel } = this.ctx;
     await this.checkNameFree(trx, organizationId, name, null);
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(accountId).now();
     const row: ProjectRow = { id: id ?? kernel.ids.uuid(), account_id: accountId, organization_id: organizationId, name, seq: kernel.ids.ordinal(now), created_at: now, updated_at: now };
     await trx.insertInto('crusoe_projects').values(row).execute();
     for (const init of this.initializers) await init(trx, row);
@@ -88,7 +88,7 @@ export class Projects {
       const row = await this.member(trx, accountId, projectId);
       if (row.name !== name) {
         await this.checkNameFree(trx, row.organization_id, name, row.id);
-        const now = kernel.clock.now();
+        const now = kernel.clockFor(accountId).now();
         await trx.updateTable('crusoe_projects').set({ name, updated_at: now }).where('id', '=', projectId).execute();
         return this.view(trx, { ...row, name, updated_at: now }, false);
       }

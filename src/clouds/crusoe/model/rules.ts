@@ -1,9 +1,9 @@
 import type { Executor } from '../../../kernel/db/store.js';
-import { badRequest } from '../errors.js';
+import { badRequest, conflict } from '../errors.js';
 import type { VmType } from '../catalog.js';
 import type { IbPartitionRow } from '../tables.js';
 import type { NetworkInterfaceInputWire } from '../wire.js';
-import type { CrusoeContext } from './context.js';
+import { CLOUD, type CrusoeContext } from './context.js';
 import type { InfiniBand } from './ib.js';
 import { resourceName } from './resource.js';
 
@@ -55,7 +55,9 @@ export class Rules {
       throw badRequest(`"${field}": image ${image.name} is not available in ${location} (available in: ${image.locations.join(', ')})`);
     }
     if (wanted === image.id) return `${image.name}:${image.tags[0]}`;
-    return wanted.includes(':') ? wanted : `${wanted}:latest`;
+    const [name, tag] = wanted.split(':');
+    // An alias (the seed's `ubuntu:20.04`) is stored as the image's own name.
+    return name === image.name && tag !== undefined ? wanted : `${image.name}:latest`;
   }
 
   maintenancePolicy(value: string | undefined, field = 'maintenance_policy'): string {
@@ -83,8 +85,40 @@ export class Rules {
   }
 
   /** Reservations are not sold by Hangar: naming one is an error, as naming an unknown one is on the real cloud. */
-  noReservation(id: string | undefined, field: string): void {
-    if (id !== undefined && id !== '') throw badRequest(`"${field}": reservation "${id}" not found (this organization has no reservations)`);
+  /**
+   * The reservation a VM counts against (an operator makes them: /admin/v1/reservations): the
+   * one named, which must be the account's and for this type (and location, when known); with
+   * no id, `lowest_cost` takes a matching one that has room, if any, and `on_demand` (or no
+   * specification) none. The caller counts the VM against it (Reservations.acquire).
+   */
+  async reservation(
+    trx: Executor,
+    accountId: string,
+    spec: { id?: string; selection_strategy?: string } | undefined,
+    type: VmType,
+    location: string | null,
+    field: string,
+  ): Promise<string | null> {
+    const { reservations } = this.ctx.kernel;
+    const id = spec?.id ?? '';
+    if (id !== '') {
+      const found = await reservations.get(trx, accountId, CLOUD, id);
+      if (!found) throw badRequest(`"${field}": reservation "${id}" not found`);
+      if (found.sku !== type.product_name || (location !== null && found.region !== location)) {
+        throw badRequest(`"${field}": reservation "${id}" is for ${found.sku} in ${found.region}, not ${type.product_name}${location === null ? '' : ` in ${location}`}`);
+      }
+      return id;
+    }
+    if (spec?.selection_strategy !== 'lowest_cost' || location === null) return null;
+    const mine = await reservations.list(trx, { accountId, cloud: CLOUD });
+    return mine.find((r) => r.sku === type.product_name && r.region === location && r.used < r.capacity)?.id ?? null;
+  }
+
+  /** Counts `n` VMs against a reservation, or a 409 saying it is full. */
+  async holdReservation(trx: Executor, id: string, n: number, field: string): Promise<void> {
+    if (await this.ctx.kernel.reservations.acquire(trx, id, n)) return;
+    const [found] = (await this.ctx.kernel.reservations.list(trx, {})).filter((r) => r.id === id);
+    throw conflict(`"${field}": reservation "${id}" has no room for ${n} more VM${n === 1 ? '' : 's'} (${found?.used ?? '?'} of ${found?.capacity ?? '?'} in use)`);
   }
 
   /**

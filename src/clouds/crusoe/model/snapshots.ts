@@ -54,7 +54,7 @@ export class Snapshots implements OperationHandler {
         | undefined;
       if (!disk) throw badRequest(`"disk_id": disk "${input.disk_id}" not found in this project`);
       assertIdle(disk, `disk "${disk.id}"`);
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const id = kernel.ids.uuid();
       const name = given ?? `${disk.name}-snapshot-${id.slice(0, 8)}`.slice(-63).replace(/^[^A-Za-z0-9]+/, '');
       const taken = await trx.selectFrom('crusoe_disk_snapshots').select('id').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();

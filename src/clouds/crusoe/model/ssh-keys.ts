@@ -68,8 +68,8 @@ export class SshKeys {
         public_key: parsed.line,
         md5: parsed.md5,
         sha256: parsed.sha256,
-        seq: kernel.ids.ordinal(kernel.clock.now()),
-        created_at: kernel.clock.now(),
+        seq: kernel.ids.ordinal(kernel.clockFor(accountId).now()),
+        created_at: kernel.clockFor(accountId).now(),
       };
       await trx.insertInto('crusoe_ssh_keys').values(row).execute();
       return row;

@@ -1,10 +1,10 @@
 import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
-import { conflict, notFound } from '../errors.js';
+import { badRequest, conflict, notFound } from '../errors.js';
 import type { ProjectRow, TemplateRow } from '../tables.js';
 import type { CreateTemplateInput } from '../wire.js';
 import type { CrusoeContext } from './context.js';
-import { parseSize } from './disks.js';
+import { diskType, parseSize } from './disks.js';
 import type { Networks } from './networks.js';
 import type { Rules } from './rules.js';
 import { parsePublicKey } from './ssh-keys.js';
@@ -58,9 +58,18 @@ export class Templates {
     const key = parsePublicKey(input.ssh_public_key, `${field}ssh_public_key`);
     const disks = (input.disks ?? []).map((d, i) => {
       parseSize(d.size, `${field}disks.${i}.size`);
-      return { size: d.size.trim(), type: d.type };
+      return { size: d.size.trim(), type: diskType(d.type) };
     });
-    rules.noReservation(input.reservation_id, `${field}reservation_id`);
+    const reservationId = await rules.reservation(trx, accountId, { id: input.reservation_id }, type, location === '' ? null : location, `${field}reservation_id`);
+    // The seed: with a location, the location-specific resources must be given too.
+    if (location !== '') {
+      if ((input.subnet_id ?? '') === '') throw badRequest(`"${field}subnet_id" is required when "${field}location" is given (a subnet is location-specific)`);
+      if (type.infiniband && (input.ib_partition_id ?? '') === '') {
+        throw badRequest(`"${field}ib_partition_id" is required when "${field}location" is given for the InfiniBand type ${type.product_name}`);
+      }
+    }
+    // Checked as a VM's custom_image is: Hangar serves no custom images.
+    if ((input.custom_image_name ?? '') !== '') throw badRequest(`"${field}custom_image_name": custom image "${input.custom_image_name}" not found`);
     const subnet =
       location === ''
         ? (input.subnet_id ?? '')
@@ -80,7 +89,7 @@ export class Templates {
       subnet_id: subnet,
       ib_partition_id: partition?.id ?? (location === '' ? (input.ib_partition_id ?? '') : ''),
       public_ip_address_type: rules.publicIpType(input.public_ip_address_type, `${field}public_ip_address_type`),
-      reservation_id: '',
+      reservation_id: reservationId ?? '',
       placement_policy: rules.placementPolicy(input.placement_policy),
       maintenance_policy: rules.maintenancePolicy(input.maintenance_policy, `${field}maintenance_policy`),
       nvlink_domain_id: input.nvlink_domain_id ?? '',
@@ -88,8 +97,8 @@ export class Templates {
       custom_image_name: input.custom_image_name ?? '',
       disks: JSON.stringify(disks),
       virtualization: input.virtualization_features ? JSON.stringify(input.virtualization_features) : null,
-      seq: ctx.kernel.ids.ordinal(ctx.kernel.clock.now()),
-      created_at: ctx.kernel.clock.now(),
+      seq: ctx.kernel.ids.ordinal(ctx.kernel.clockFor(accountId).now()),
+      created_at: ctx.kernel.clockFor(accountId).now(),
     };
     await trx.insertInto('crusoe_instance_templates').values(row).execute();
     return row;

@@ -7,7 +7,7 @@ import {
   sign,
   signaturesMatch,
   signedPath,
-  signingMessage,
+  signingMessages,
   SigningError,
 } from '../signing.js';
 import { ACCESS_KEY_KIND, CLOUD, type CrusoeContext } from './context.js';
@@ -18,6 +18,8 @@ export const TIMESTAMP_WINDOW_MS = 5 * 60_000;
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 export interface IssuedKey {
+  /** The kernel credential the key is (what the admin API revokes). */
+  credential_id: string;
   access_key: string;
   secret_key: string;
   alias: string;
@@ -61,7 +63,7 @@ export class Tokens {
     const { kernel } = this.ctx;
     const accessKey = input.accessKey ?? kernel.ids.secret(16, 'base64url');
     const secretKey = input.secretKey ?? kernel.ids.secret(16, 'base64url');
-    await kernel.tenancy.addCredential(trx, {
+    const credentialId = await kernel.tenancy.addCredential(trx, {
       accountId,
       cloud: CLOUD,
       kind: ACCESS_KEY_KIND,
@@ -75,14 +77,14 @@ export class Tokens {
       .values({ access_key: accessKey, account_id: accountId, last_used_at: null })
       .onConflict((oc) => oc.column('access_key').doNothing())
       .execute();
-    return { access_key: accessKey, secret_key: secretKey, alias: input.alias, created_at: kernel.clock.now(), expires_at: input.expiresAt };
+    return { credential_id: credentialId, access_key: accessKey, secret_key: secretKey, alias: input.alias, created_at: kernel.clockFor(accountId).now(), expires_at: input.expiresAt };
   }
 
   /** POST /users/tokens: the secret is shown in this answer and never again. */
   async create(accountId: string, input: { alias?: string; expires_at: string }): Promise<IssuedKey> {
     const { kernel, db } = this.ctx;
     const expiresAt = parseTime(input.expires_at, 'expires_at');
-    if (expiresAt <= kernel.clock.now()) throw badRequest(`"expires_at" must be in the future (got ${input.expires_at})`);
+    if (expiresAt <= kernel.clockFor(accountId).now()) throw badRequest(`"expires_at" must be in the future (got ${input.expires_at})`);
     return db.transaction().execute((trx) => this.issue(trx, accountId, { alias: input.alias ?? '', expiresAt }));
   }
 
@@ -120,31 +122,38 @@ export class Tokens {
   async authenticate(request: SignedRequest): Promise<{ accountId: string; accessKey: string }> {
     const { kernel } = this.ctx;
     let accessKey: string;
-    let message: string;
+    let messages: string[];
     let presented: string;
+    let timestamp = 0;
+    let skewed: SigningError | null = null;
     try {
       const auth = parseAuthorization(request.authorization);
       accessKey = auth.accessKey;
       presented = auth.signature;
       const at = parseTimestamp(request.timestamp);
+      timestamp = at;
       // The kernel clock is Hangar's "now"; the wall clock is accepted too, so an operator who
       // moved the clock (a test clock) does not lock out clients signing with the real time.
+      // (and the account's own clock, once the key says whose it is)
       const skew = Math.min(Math.abs(at - kernel.clock.now()), Math.abs(at - Date.now()));
       if (skew > TIMESTAMP_WINDOW_MS) {
-        throw new SigningError(
+        skewed = new SigningError(
           `X-Crusoe-Timestamp ${String(request.timestamp)} is outside the allowed window of ${TIMESTAMP_WINDOW_MS / 60_000} minutes: sign each request with the current time`,
         );
       }
       const { path, rawQuery } = signedPath(request.url);
-      message = signingMessage(path, rawQuery, request.method, String(request.timestamp));
+      messages = signingMessages(path, rawQuery, request.method, String(request.timestamp));
     } catch (error) {
       if (error instanceof SigningError) throw badCredential(`${error.message}`);
       throw error;
     }
     const match = await kernel.tenancy.findCredential(CLOUD, ACCESS_KEY_KIND, accessKey);
+    if (skewed !== null && (match === undefined || Math.abs(timestamp - kernel.clockFor(match.accountId).now()) > TIMESTAMP_WINDOW_MS)) {
+      throw badCredential(skewed.message);
+    }
     if (!match || match.secretSealed === null) throw badCredential(`access key "${accessKey}" is unknown, deleted or expired`);
     const key = this.secretOf(match.credentialId, match.secretSealed);
-    if (!signaturesMatch(sign(key, message), presented)) {
+    if (!messages.some((message) => signaturesMatch(sign(key, message), presented))) {
       throw badCredential('the signature does not match the request (path, canonical query, method and timestamp)');
     }
     await this.touch(match.accountId, accessKey);
@@ -168,7 +177,7 @@ export class Tokens {
   }
 
   private async touch(accountId: string, accessKey: string): Promise<void> {
-    const now = this.ctx.kernel.clock.now();
+    const now = this.ctx.kernel.clockFor(accountId).now();
     const written = this.lastUsedWritten.get(accessKey);
     if (written !== undefined && Math.abs(now - written) < LAST_USED_RESOLUTION_MS) return;
     this.lastUsedWritten.set(accessKey, now);

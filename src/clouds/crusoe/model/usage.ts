@@ -78,7 +78,8 @@ export class Usage {
     const rows = await this.rows(accountId, filter);
     const sums = new Map<string, UsageExportRow>();
     for (const r of rows) {
-      const key = [r.date, r.resource_id, r.billable_metric].join('\u0000');
+      // A VM that changed type has one row per type (each type is billed at its own rate).
+      const key = [r.date, r.resource_id, r.resource_type, r.billable_metric].join('\u0000');
       const sum = sums.get(key);
       if (sum) sum.quantity += r.quantity;
       else sums.set(key, { ...r });
@@ -90,7 +91,8 @@ export class Usage {
   async options(accountId: string, orgId: string): Promise<UsageOptionsView> {
     const { db, kernel } = this.ctx;
     await this.organizations.owned(db, accountId, orgId);
-    const { metering, clock } = kernel;
+    const { metering } = kernel;
+    const clock = kernel.clockFor(accountId);
     const projects = (await db.selectFrom('crusoe_projects').select('id').where('organization_id', '=', orgId).orderBy('seq').orderBy('id').execute()).map((p) => p.id as string);
     const scopes = await metering.distinct(db, accountId, CLOUD, 'scope');
     const types = await metering.distinct(db, accountId, CLOUD, 'resource_type');
@@ -110,7 +112,7 @@ export class Usage {
   /** Usage per interval and UTC day within the filter's range. */
   private async rows(accountId: string, filter: UsageFilter): Promise<UsageExportRow[]> {
     const { db, kernel } = this.ctx;
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(accountId).now();
     const from = filter.start_date ? parseDate(filter.start_date, 'start_date') : Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1);
     const until = (filter.end_date ? parseDate(filter.end_date, 'end_date') : parseDate(day(now), 'end_date')) + DAY_MS; // the end date is included
     if (until <= from) throw badRequest(`"end_date" (${day(until - DAY_MS)}) must not be before "start_date" (${day(from)})`);

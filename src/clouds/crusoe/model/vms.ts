@@ -10,6 +10,7 @@ import type { InstanceGroups } from './groups.js';
 import type { Networks } from './networks.js';
 import { OperationState, VM_FAMILY, type OperationError, type OperationHandler, type Operations } from './operations.js';
 import type { References } from './references.js';
+import type { Quotas } from './quotas.js';
 import type { Rules } from './rules.js';
 import { parsePublicKey } from './ssh-keys.js';
 import type { Templates } from './templates.js';
@@ -63,6 +64,7 @@ interface Peers {
   groups: InstanceGroups;
   networks: Networks;
   refs: References;
+  quotas: Quotas;
 }
 
 /** What the ledger bills a VM in while it runs: its GPUs, or its vCPUs for a CPU-only type. */
@@ -87,6 +89,8 @@ interface VmPlan {
   groupId: string | null;
   attach: DiskAttachmentInput[];
   newDisks: DiskTemplateInput[];
+  /** The reservation the VM counts against, if any. */
+  reservationId: string | null;
 }
 
 const outOfStock = (type: string, location: string, n: number): OperationError => ({
@@ -202,7 +206,6 @@ export class Vms implements OperationHandler {
     if (input.custom_image !== undefined && input.custom_image !== '') throw badRequest(`"custom_image": custom image "${input.custom_image}" not found`);
     const key = parsePublicKey(input.ssh_public_key, 'ssh_public_key');
     checkCommitment(input.commitment_period);
-    rules.noReservation(input.reservation_specification?.id, 'reservation_specification.id');
     const nic = rules.networkInterface(input.network_interfaces);
     if ((input.host_channel_adapters?.length ?? 0) > 1) throw badRequest('"host_channel_adapters" may hold one adapter');
 
@@ -234,8 +237,10 @@ export class Vms implements OperationHandler {
         groupId: null,
         attach,
         newDisks: [],
+        reservationId: await rules.reservation(trx, accountId, input.reservation_specification, type, location, 'reservation_specification.id'),
       };
       await this.checkNamesFree(trx, projectId, [name]);
+      await this.peers.quotas.checkFamily(trx, accountId, type, 1);
       await this.acquireQuota(trx, accountId, 1);
       const vmId = this.ctx.kernel.ids.uuid();
       const opId = this.ctx.kernel.ids.uuid();
@@ -244,6 +249,7 @@ export class Vms implements OperationHandler {
         await this.ctx.kernel.counters.add(trx, accountId, Counter.vms, -1);
         return this.peers.operations.startFailing(trx, start, outOfStock(type.product_name, location, 1));
       }
+      if (plan.reservationId !== null) await rules.holdReservation(trx, plan.reservationId, 1, 'reservation_specification.id');
       await this.insertVm(trx, accountId, projectId, vmId, opId, plan);
       return this.peers.operations.start(trx, start);
     });
@@ -258,7 +264,6 @@ export class Vms implements OperationHandler {
     const { rules, templates, groups } = this.peers;
     if (!Number.isInteger(input.count) || input.count < 1 || input.count > MAX_BULK) throw badRequest(`"count" must be between 1 and ${MAX_BULK}`);
     if (input.instance_template && input.instance_template_id) throw badRequest('send "instance_template" or "instance_template_id", not both');
-    rules.noReservation(input.reservation_specification?.id, 'reservation_specification.id');
 
     return db.transaction().execute(async (trx) => {
       const group = input.instance_group_id ? await groups.find(trx, projectId, input.instance_group_id) : null;
@@ -294,6 +299,9 @@ export class Vms implements OperationHandler {
           { subnet: `${target.field}.subnet_id`, network: `${target.field}.subnet_id` },
         );
         const partition = await rules.partition(trx, projectId, type, target.location, target.partition || undefined, `${target.field}.ib_partition_id`);
+        // The request's reservation, or the template's.
+        const reservationSpec = input.reservation_specification ?? (template.reservation_id ? { id: template.reservation_id } : undefined);
+        const reservationId = await rules.reservation(trx, accountId, reservationSpec, type, target.location, input.reservation_specification ? 'reservation_specification.id' : 'instance_template.reservation_id');
         for (let k = 0; k < input.count; k++) {
           index++;
           plans.push({
@@ -313,10 +321,12 @@ export class Vms implements OperationHandler {
             groupId: group?.id ?? null,
             attach: [],
             newDisks,
+            reservationId,
           });
         }
       }
       await this.checkNamesFree(trx, projectId, plans.map((p) => p.name));
+      await this.peers.quotas.checkFamily(trx, accountId, type, plans.length);
       await this.acquireQuota(trx, accountId, plans.length);
 
       const opId = kernel.ids.uuid();
@@ -332,6 +342,9 @@ export class Vms implements OperationHandler {
         }
         taken.push({ location: target.location, n: input.count });
       }
+      const held = new Map<string, number>();
+      for (const plan of plans) if (plan.reservationId !== null) held.set(plan.reservationId, (held.get(plan.reservationId) ?? 0) + 1);
+      for (const [id, n] of held) await rules.holdReservation(trx, id, n, 'reservation_specification.id');
       for (let i = 0; i < plans.length; i++) await this.insertVm(trx, accountId, projectId, vmIds[i]!, opId, plans[i]!);
       return this.peers.operations.start(trx, start);
     });
@@ -381,10 +394,18 @@ export class Vms implements OperationHandler {
         }
         case 'RESERVE': {
           if (input.reservation_id === undefined || input.reservation_id === '') throw badRequest('"reservation_id" is required to RESERVE a VM');
-          rules.noReservation(input.reservation_id, 'reservation_id');
-          throw badRequest('"reservation_id" is invalid');
+          if (vm.reservation_id === input.reservation_id) throw badRequest(`VM "${vm.id}" is on reservation "${vm.reservation_id}" already`);
+          if (vm.reservation_id !== null) throw badRequest(`VM "${vm.id}" is on reservation "${vm.reservation_id}": UNRESERVE it first`);
+          const type = this.ctx.catalog.types.get(vm.type)!;
+          const reservationId = (await rules.reservation(trx, accountId, { id: input.reservation_id }, type, vm.location, 'reservation_id'))!;
+          await rules.holdReservation(trx, reservationId, 1, 'reservation_id');
+          await this.set(trx, vm.id, { reservation_id: reservationId });
+          const [view] = await this.views(trx, [vm.id]);
+          const metadata = { id: vm.id };
+          return operations.succeeded(trx, { accountId, projectId, family: VM_FAMILY, action: 'vm.reserve', resourceId: vm.id, metadata }, this.peers.renderVm(view!));
         }
         case 'UNRESERVE': {
+          if (vm.reservation_id !== null) await kernel.reservations.release(trx, vm.reservation_id);
           await this.set(trx, vm.id, { reservation_id: null });
           const [view] = await this.views(trx, [vm.id]);
           const metadata = { id: vm.id };
@@ -563,6 +584,7 @@ export class Vms implements OperationHandler {
     const vms = (await trx.selectFrom('crusoe_vms').selectAll().where('project_id', '=', project.id).execute()) as VmRow[];
     for (const vm of vms) {
       if (vm.holds_capacity) await kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
+      if (vm.reservation_id !== null) await kernel.reservations.release(trx, vm.reservation_id);
       await this.releaseAddresses(trx, vm);
       await kernel.metering.close(trx, vm.id);
     }
@@ -579,7 +601,7 @@ export class Vms implements OperationHandler {
 
   private async insertVm(trx: Transaction<any>, accountId: string, projectId: string, id: string, opId: string, plan: VmPlan): Promise<void> {
     const { kernel } = this.ctx;
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(accountId).now();
     const row: VmRow = {
       id,
       account_id: accountId,
@@ -592,7 +614,7 @@ export class Vms implements OperationHandler {
       ssh_public_key: plan.sshPublicKey,
       startup_script: plan.startupScript,
       shutdown_script: plan.shutdownScript,
-      reservation_id: null,
+      reservation_id: plan.reservationId,
       commitment_period: 0,
       maintenance_policy: plan.maintenancePolicy,
       virtualization: plan.virtualization,
@@ -640,6 +662,7 @@ export class Vms implements OperationHandler {
   private async remove(trx: Transaction<any>, vm: VmRow, at: number): Promise<void> {
     const { kernel } = this.ctx;
     if (vm.holds_capacity) await kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
+    if (vm.reservation_id !== null) await kernel.reservations.release(trx, vm.reservation_id);
     await this.releaseAddresses(trx, vm);
     await kernel.metering.close(trx, vm.id, at);
     await this.peers.disks.releaseFromVm(trx, vm, at);
@@ -695,6 +718,7 @@ export class Vms implements OperationHandler {
       type = rules.type(input.type);
       rules.location(type, vm.location, 'type');
       if (vm.state !== VmState.Shutoff) throw badRequest(`"type": VM "${vm.id}" must be stopped to change its type (it is ${vm.state})`);
+      if (vm.reservation_id !== null) throw badRequest(`"type": VM "${vm.id}" is on reservation "${vm.reservation_id}" of its type: UNRESERVE it first`);
       params.type = type.product_name;
       if (!type.infiniband && vm.ib_partition_id !== null) params.ib_partition = null;
     }
@@ -708,7 +732,9 @@ export class Vms implements OperationHandler {
       const partition = await rules.partition(trx, vm.project_id, type, vm.location, partitionId, 'host_channel_adapters.0.ib_partition_id');
       params.ib_partition = partition ? { id: partition.id, ib_network_id: partition.ib_network_id } : null;
     }
-    if (input.reservation_id !== undefined && input.reservation_id !== '') rules.noReservation(input.reservation_id, 'reservation_id');
+    if (input.reservation_id !== undefined && input.reservation_id !== '') {
+      throw badRequest('"reservation_id" is for RESERVE: send {"action": "RESERVE", "reservation_id": …}');
+    }
     if (Object.keys(params).length === 0) {
       throw badRequest('UPDATE changes nothing: send "type", "maintenance_policy", "network_interfaces" (public_ipv4.type) or "host_channel_adapters"');
     }

@@ -1,5 +1,5 @@
 import type { App } from '../../../http/types.js';
-import { notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import type { CrusoeModel } from '../model/index.js';
 import { renderIbNetwork, renderIbPartition, renderImage, renderType } from '../render.js';
 import {
@@ -20,7 +20,16 @@ import {
   VmTypeList,
 } from '../wire.js';
 
-const split = (values: string[] | undefined) => (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+/**
+ * A list filter's values: comma-separated, repeated, or in the seed's bracketed form
+ * (`product_name=[a100.1x, a100.2x]`).
+ */
+const split = (values: string[] | undefined) =>
+  (values ?? [])
+    .map((v) => v.trim().replace(/^\[(.*)\]$/s, '$1'))
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 /** What there is to run on: locations, VM types, images, free capacity, InfiniBand. */
 export function catalogRoutes(app: App, m: CrusoeModel): void {
@@ -32,8 +41,13 @@ export function catalogRoutes(app: App, m: CrusoeModel): void {
   app.get(
     '/compute/images',
     { schema: { querystring: ImagesQuery, response: { 200: ImageList } }, config: { doc: { operationId: 'listImages', summary: 'List VM images', tags: ['Images'] } } },
-    // `product_group` narrows the list on the real cloud; every catalog image is in the one group here.
-    async () => ({ items: images }),
+    async (req) => {
+      const group = req.query.product_group;
+      if (group === undefined || group === '') return { items: images };
+      const known = catalog.productGroups();
+      if (!known.includes(group)) throw badRequest(`"product_group": "${group}" is not a product group (known: ${known.join(', ')})`);
+      return { items: images.filter((_, i) => catalog.images[i]!.product_groups?.includes(group) ?? true) };
+    },
   );
 
   app.get(

@@ -41,7 +41,7 @@ export class Filesystems {
     }
     checkSize(input.size);
     return db.transaction().execute(async (trx) => {
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const row: FilesystemRow = {
         id: kernel.ids.uuid(),
         account_id: accountId,
@@ -59,7 +59,7 @@ export class Filesystems {
       };
       await trx.insertInto('genesis_filesystems').values(row).execute();
       await kernel.counters.add(trx, accountId, Counter.filesystems, 1);
-      await kernel.lifecycle.schedule(trx, FILESYSTEM_KIND, row.id, 'create');
+      await kernel.lifecycle.schedule(trx, FILESYSTEM_KIND, row.id, 'create', { account: accountId });
       return row;
     });
   }
@@ -78,7 +78,7 @@ export class Filesystems {
         set.size = input.size;
       }
       if (Object.keys(set).length > 0) {
-        set.updated_at = kernel.clock.now();
+        set.updated_at = kernel.clockFor(accountId).now();
         await trx.updateTable('genesis_filesystems').set(set).where('id', '=', id).execute();
       }
       return { ...row, ...set };
@@ -93,8 +93,8 @@ export class Filesystems {
       if (row.status !== 'created' && row.status !== 'error') {
         throw new GenesisError(400, Code.NotAllowed, `filesystem "${id}" cannot be deleted while it is ${row.status}`);
       }
-      await trx.updateTable('genesis_filesystems').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
-      await kernel.lifecycle.schedule(trx, FILESYSTEM_KIND, id, 'delete');
+      await trx.updateTable('genesis_filesystems').set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() }).where('id', '=', id).execute();
+      await kernel.lifecycle.schedule(trx, FILESYSTEM_KIND, id, 'delete', { account: accountId });
     });
   }
 }

@@ -49,7 +49,7 @@ export class FloatingIps {
       const id = kernel.ids.uuid();
       const address = await kernel.ipam.allocate(trx, publicPool(input.region), id);
       if (address === null) throw new GenesisError(503, Code.OutOfStock, `no public IPv4 address is free in ${input.region}`);
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const row: FloatingIpRow = {
         id,
         account_id: accountId,
@@ -64,7 +64,7 @@ export class FloatingIps {
         updated_at: now,
       };
       await trx.insertInto('genesis_floating_ips').values(row).execute();
-      await kernel.lifecycle.schedule(trx, FLOATING_IP_KIND, id, 'create');
+      await kernel.lifecycle.schedule(trx, FLOATING_IP_KIND, id, 'create', { account: accountId });
       return { row, instance: null };
     });
   }
@@ -80,7 +80,7 @@ export class FloatingIps {
       }
       if (input.description !== undefined) set.description = input.description;
       if (Object.keys(set).length > 0) {
-        set.updated_at = kernel.clock.now();
+        set.updated_at = kernel.clockFor(accountId).now();
         await trx.updateTable('genesis_floating_ips').set(set).where('id', '=', id).execute();
       }
       return (await this.views(trx, [{ ...row, ...set }]))[0]!;
@@ -99,8 +99,8 @@ export class FloatingIps {
       if (row.status !== 'created' && row.status !== 'error') {
         throw new GenesisError(400, Code.NotAllowed, `floating ip "${id}" cannot be deleted while it is ${row.status}`);
       }
-      await trx.updateTable('genesis_floating_ips').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
-      await kernel.lifecycle.schedule(trx, FLOATING_IP_KIND, id, 'delete');
+      await trx.updateTable('genesis_floating_ips').set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() }).where('id', '=', id).execute();
+      await kernel.lifecycle.schedule(trx, FLOATING_IP_KIND, id, 'delete', { account: accountId });
     });
   }
 

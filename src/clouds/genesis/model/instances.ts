@@ -157,7 +157,7 @@ export class Instances {
         throw new GenesisError(503, Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${region}`);
       }
 
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const row: InstanceRow = {
         id: kernel.ids.uuid(),
         account_id: accountId,
@@ -187,6 +187,11 @@ export class Instances {
         updated_at: now,
       };
       await this.insertRow(trx, ...INSTANCE_COLUMNS.map((c) => row[c]));
+      // The sandbox fabric sets the password inside the instance; nothing else keeps it.
+      if (input.password !== undefined && this.ctx.config.fabric.kind === 'sandbox') {
+        // (a column outside InstanceRow: see migration 0004_i21_instance_password)
+        await (trx as Executor).updateTable('genesis_instances').set({ password_sealed: kernel.secrets.seal(input.password) }).where('id', '=', row.id).execute();
+      }
       const links: InstanceLinkRow[] = [
         ...keys.map((k, i) => link(row.id, 'ssh_key', k.id, k.name, i)),
         ...groups.map((g, i) => link(row.id, 'security_group', g.id, g.name, i)),
@@ -194,7 +199,7 @@ export class Instances {
         ...(floating ? [link(row.id, 'floating_ip', floating.id, floating.name, 0)] : []),
       ];
       if (links.length > 0) await this.insertLinks(links.length)(trx, ...links.flatMap((l) => LINK_COLUMNS.map((c) => l[c])));
-      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, 'boot');
+      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, 'boot', { account: accountId });
       return { row, links };
     });
   }
@@ -213,10 +218,10 @@ export class Instances {
       await kernel.lifecycle.cancel(trx, id);
       await trx
         .updateTable('genesis_instances')
-        .set({ status: 'deleting', updated_at: kernel.clock.now() })
+        .set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() })
         .where('id', '=', id)
         .execute();
-      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, id, 'destroy');
+      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, id, 'destroy', { account: accountId });
     });
   }
 
@@ -249,7 +254,7 @@ export class Instances {
       if (input.security_groups !== undefined) await this.changeSecurityGroups(trx, row, input.security_groups);
       if (input.volumes !== undefined) await this.changeVolumes(trx, row, input.volumes);
       if (input.floating_ip !== undefined) set.public_ip = await this.changeFloatingIp(trx, row, input.floating_ip);
-      set.updated_at = kernel.clock.now();
+      set.updated_at = kernel.clockFor(accountId).now();
       await trx.updateTable('genesis_instances').set(set).where('id', '=', id).execute();
       const updated = await this.find(trx, accountId, id);
       return (await this.withLinks([updated], trx))[0]!;
@@ -267,10 +272,10 @@ export class Instances {
       const next = this.transitionFor(row, action);
       await trx
         .updateTable('genesis_instances')
-        .set({ status: next.status, updated_at: kernel.clock.now() })
+        .set({ status: next.status, updated_at: kernel.clockFor(accountId).now() })
         .where('id', '=', id)
         .execute();
-      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, id, next.transition);
+      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, id, next.transition, { account: accountId });
     });
   }
 

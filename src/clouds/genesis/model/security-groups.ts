@@ -111,7 +111,7 @@ export class SecurityGroups {
         is_default: 0,
         rules,
       });
-      await kernel.lifecycle.schedule(trx, SECURITY_GROUP_KIND, row.id, 'create');
+      await kernel.lifecycle.schedule(trx, SECURITY_GROUP_KIND, row.id, 'create', { account: accountId });
       return row;
     });
   }
@@ -138,7 +138,7 @@ export class SecurityGroups {
       if (input.description !== undefined) set.description = input.description;
       if (rules !== undefined) set.rules = JSON.stringify(rules);
       if (Object.keys(set).length > 0) {
-        set.updated_at = kernel.clock.now();
+        set.updated_at = kernel.clockFor(accountId).now();
         await trx.updateTable('genesis_security_groups').set(set).where('id', '=', id).execute();
       }
       return { ...row, ...set };
@@ -155,10 +155,10 @@ export class SecurityGroups {
       }
       await trx
         .updateTable('genesis_security_groups')
-        .set({ status: 'deleting', updated_at: kernel.clock.now() })
+        .set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() })
         .where('id', '=', id)
         .execute();
-      await kernel.lifecycle.schedule(trx, SECURITY_GROUP_KIND, id, 'delete');
+      await kernel.lifecycle.schedule(trx, SECURITY_GROUP_KIND, id, 'delete', { account: accountId });
     });
   }
 
@@ -240,7 +240,7 @@ export class SecurityGroups {
     fields: { name: string; description: string; region: string; status: string; is_default: number; rules: SecurityGroupRule[] },
   ): Promise<SecurityGroupRow> {
     const { kernel } = this.ctx;
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(accountId).now();
     const row: SecurityGroupRow = {
       id: kernel.ids.uuid(),
       account_id: accountId,

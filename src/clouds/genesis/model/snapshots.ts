@@ -146,7 +146,7 @@ export class Snapshots {
       const row = await this.findOwned(trx, accountId, id);
       if (!row) throw notFound(Code.SnapshotNotFound, 'snapshot', id);
       if (name === undefined || name === row.name) return row;
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       await trx.updateTable('genesis_snapshots').set({ name, updated_at: now }).where('id', '=', id).execute();
       // Instances booted from it show its name as their image's, as they do keys' and groups' names.
       await trx.updateTable('genesis_instances').set({ image_name: name }).where('image_id', '=', id).where('account_id', '=', accountId).execute();
@@ -173,8 +173,8 @@ export class Snapshots {
         throw new GenesisError(400, Code.SnapshotInUse, `snapshot "${id}" cannot be deleted while in use by instance "${user.id}"`);
       }
       await kernel.lifecycle.cancel(trx, id);
-      await trx.updateTable('genesis_snapshots').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
-      await kernel.lifecycle.schedule(trx, SNAPSHOT_KIND, id, 'delete');
+      await trx.updateTable('genesis_snapshots').set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() }).where('id', '=', id).execute();
+      await kernel.lifecycle.schedule(trx, SNAPSHOT_KIND, id, 'delete', { account: accountId });
     });
   }
 
@@ -197,10 +197,10 @@ export class Snapshots {
     fields: Omit<SnapshotRow, 'id' | 'status' | 'seq' | 'created_at' | 'updated_at'>,
   ): Promise<SnapshotRow> {
     const { kernel } = this.ctx;
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(fields.account_id).now();
     const row: SnapshotRow = { id: kernel.ids.uuid(), status: 'creating', seq: kernel.ids.ordinal(now), created_at: now, updated_at: now, ...fields };
     await trx.insertInto('genesis_snapshots').values(row).execute();
-    await kernel.lifecycle.schedule(trx, SNAPSHOT_KIND, row.id, 'create');
+    await kernel.lifecycle.schedule(trx, SNAPSHOT_KIND, row.id, 'create', { account: fields.account_id });
     return row;
   }
 }

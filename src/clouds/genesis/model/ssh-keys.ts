@@ -74,7 +74,7 @@ export class SshKeys {
   async create(accountId: string, input: { name: string; value: string }): Promise<SshKeyRow> {
     const parsed = parsePublicKey(input.value);
     const { db, kernel } = this.ctx;
-    const now = kernel.clock.now();
+    const now = kernel.clockFor(accountId).now();
     const row: SshKeyRow = {
       id: kernel.ids.uuid(),
       account_id: accountId,
@@ -105,7 +105,7 @@ export class SshKeys {
         .executeTakeFirst();
       if (!row) throw notFound(Code.SshKeyNotFound, 'ssh key', id);
       if (name === undefined || name === row.name) return row;
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       await trx.updateTable('genesis_ssh_keys').set({ name, updated_at: now }).where('id', '=', id).execute();
       await trx
         .updateTable('genesis_instance_links')

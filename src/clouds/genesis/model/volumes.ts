@@ -52,7 +52,7 @@ export class Volumes {
         const limit = await kernel.counters.limit(trx, accountId, Counter.volumes);
         throw new GenesisError(403, Code.MaxQuotaReached, `max quota reached: this account may keep at most ${limit} volumes`);
       }
-      const now = kernel.clock.now();
+      const now = kernel.clockFor(accountId).now();
       const row: VolumeRow = {
         id: kernel.ids.uuid(),
         account_id: accountId,
@@ -67,7 +67,7 @@ export class Volumes {
         updated_at: now,
       };
       await trx.insertInto('genesis_volumes').values(row).execute();
-      await kernel.lifecycle.schedule(trx, VOLUME_KIND, row.id, 'create');
+      await kernel.lifecycle.schedule(trx, VOLUME_KIND, row.id, 'create', { account: accountId });
       return { row, instances: [] };
     });
   }
@@ -89,7 +89,7 @@ export class Volumes {
         set.size = input.size;
       }
       if (Object.keys(set).length > 0) {
-        set.updated_at = kernel.clock.now();
+        set.updated_at = kernel.clockFor(accountId).now();
         await trx.updateTable('genesis_volumes').set(set).where('id', '=', id).execute();
       }
       return (await this.views(trx, [{ ...row, ...set }]))[0]!;
@@ -108,8 +108,8 @@ export class Volumes {
       if (row.status !== 'created' && row.status !== 'error') {
         throw new GenesisError(400, Code.VolumeLocked, `volume "${id}" is locked while it is ${row.status}`);
       }
-      await trx.updateTable('genesis_volumes').set({ status: 'deleting', updated_at: kernel.clock.now() }).where('id', '=', id).execute();
-      await kernel.lifecycle.schedule(trx, VOLUME_KIND, id, 'delete');
+      await trx.updateTable('genesis_volumes').set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() }).where('id', '=', id).execute();
+      await kernel.lifecycle.schedule(trx, VOLUME_KIND, id, 'delete', { account: accountId });
     });
   }
 

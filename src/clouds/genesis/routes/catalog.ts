@@ -37,14 +37,21 @@ export function catalogRoutes(app: App, m: GenesisModel): void {
     },
   );
 
-  // Hangar sells no reservations, so every account's list is empty; the route exists so that
-  // clients which read it (the Go client does) get the real shape.
+  // The reservations an operator made for the account (POST /admin/v1/reservations).
   app.get(
     '/reservations',
     {
       schema: { response: { 200: Type.Object({ reservations: Type.Array(Reservation) }) } },
       config: { doc: { operationId: 'GetReservations', summary: "The account's reservations", tags: ['Reservations'] } },
     },
-    async () => ({ reservations: [] }),
+    async (req) => ({
+      reservations: (await m.ctx.kernel.reservations.list(m.ctx.kernel.db, { accountId: req.accountId, cloud: 'genesis' })).map((r) => ({
+        id: r.id,
+        flavor_name: r.sku,
+        region: r.region,
+        quota: { capacity: r.capacity, used: r.used },
+        metadata: {},
+      })),
+    }),
   );
 }

@@ -1,0 +1,83 @@
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** What the sandbox fabric needs from the host, and what it found. */
+export interface HostInfo {
+  /** Programs by name: bwrap, nsenter, setpriv, ssh-keygen (from PATH) and sshd, sftp-server (fixed paths). */
+  tools: Record<string, string>;
+  /** The port instances' SSH listens on, and why when it is not 22. */
+  sshPort: number;
+  notes: string[];
+  /** cgroup v2 with the memory and pids controllers, writable: limits can be applied. */
+  cgroups: boolean;
+}
+
+export class HostUnfit extends Error {}
+
+/** Capabilities the processes of an instance may hold at most (root inside is not root outside). */
+export const INSTANCE_CAPS = ['chown', 'dac_override', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid', 'net_bind_service', 'sys_chroot', 'audit_write'];
+
+function which(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter).concat(['/usr/sbin', '/sbin', '/usr/bin'])) {
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
+function effectiveCaps(): bigint {
+  const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapEff:'));
+  return line ? BigInt(`0x${line.slice(7).trim()}`) : 0n;
+}
+
+const CAP_NET_BIND_SERVICE = 10n;
+const CAP_SYS_ADMIN = 21n;
+
+/**
+ * Checks the host can run sandboxes: Linux, root with CAP_SYS_ADMIN (the SSH server of each
+ * connection enters the instance's namespaces), bubblewrap and OpenSSH installed. Throws
+ * HostUnfit saying what is missing and how to get it.
+ */
+export function inspectHost(requestedPort: number | null): HostInfo {
+  if (process.platform !== 'linux') throw new HostUnfit(`the sandbox fabric runs on Linux only (this is ${process.platform})`);
+  const missing: string[] = [];
+  const tools: Record<string, string> = {};
+  for (const [name, pkg] of [['bwrap', 'bubblewrap'], ['nsenter', 'util-linux'], ['setpriv', 'util-linux'], ['ssh-keygen', 'openssh-client']] as const) {
+    const path = which(name);
+    if (path === null) missing.push(`${name} (Debian package ${pkg})`);
+    else tools[name] = path;
+  }
+  for (const [name, path, pkg] of [['sshd', '/usr/sbin/sshd', 'openssh-server'], ['sftp-server', '/usr/lib/openssh/sftp-server', 'openssh-sftp-server']] as const) {
+    if (existsSync(path)) tools[name] = path;
+    else missing.push(`${path} (Debian package ${pkg})`);
+  }
+  if (missing.length > 0) throw new HostUnfit(`the sandbox fabric needs ${missing.join(', ')}: apt-get install bubblewrap openssh-server openssh-sftp-server openssh-client`);
+  const caps = effectiveCaps();
+  if (process.getuid?.() !== 0 || (caps & (1n << CAP_SYS_ADMIN)) === 0n) {
+    throw new HostUnfit(
+      'the sandbox fabric needs to run as root with CAP_SYS_ADMIN (each SSH connection enters its instance\'s namespaces); ' +
+        'run Hangar as root, or keep HANGAR_FABRIC=simulated',
+    );
+  }
+  const notes: string[] = [];
+  let sshPort = requestedPort ?? 22;
+  if (requestedPort === null && (caps & (1n << CAP_NET_BIND_SERVICE)) === 0n) {
+    sshPort = 2222;
+    notes.push('port 22 cannot be bound here (no CAP_NET_BIND_SERVICE): instances listen for SSH on port 2222 of their public address (HANGAR_SANDBOX_SSH_PORT)');
+  }
+  let cgroups = false;
+  try {
+    const controllers = readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').split(/\s+/);
+    accessSync('/sys/fs/cgroup', constants.W_OK);
+    cgroups = controllers.includes('memory') && controllers.includes('pids');
+  } catch {
+    cgroups = false;
+  }
+  if (!cgroups) notes.push('no writable cgroup v2 hierarchy with memory and pids controllers here: instances run without memory and process limits');
+  return { tools, sshPort, notes, cgroups };
+}
