@@ -183,6 +183,10 @@ describe('the web console in Chromium: journal, capacity, usage, connect, accoun
     const curl = (await snippet('curl-genesis').textContent())!;
     expect(curl).not.toContain('<genesis token>');
     expect(JSON.parse(await runSnippet(curl)).instances).toEqual([]);
+    const signed = (await snippet('curl-crusoe').textContent())!;
+    expect(signed).not.toContain('<crusoe secret key>');
+    expect(signed).toContain(`CRUSOE_DEFAULT_PROJECT=${created.crusoe.project_id}`);
+    expect(JSON.parse(await runSnippet(signed)).items).toEqual([]);
 
     // Export this account's state (a download), then delete the account.
     await page.goto(`${base}#/accounts/${created.id}`);
