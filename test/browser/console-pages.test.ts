@@ -213,4 +213,21 @@ describe('the web console in Chromium: journal, capacity, usage, connect, accoun
     await expect.poll(() => page.locator('[data-testid="accounts-note"]').textContent()).toMatch(/^Imported/);
     expect((await h.genesis.get('/instances')).body.instances.length).toBeGreaterThan(0);
   });
+
+  it("moves one account's own clock from the clock page, and lets it follow the global clock again", async () => {
+    const tenant = await admin.createAccount('own-clock');
+    await page.goto(`${base}#/clock`);
+    const row = page.locator(`[data-testid="account-clocks"] tr[data-account="${tenant.id}"]`);
+    await expect.poll(() => row.locator('[data-testid="account-clock-state"]').textContent()).toBe('follows the global clock');
+    const global = Date.parse((await admin.get('/clock')).body.now);
+    await page.getByLabel('Advance by').fill('10s');
+    await row.getByRole('button', { name: "Advance own-clock's clock by 10s" }).click();
+    await expect.poll(() => row.locator('[data-testid="account-clock-state"]').textContent()).not.toBe('follows the global clock');
+    const own = (await admin.get(`/accounts/${tenant.id}/clock`)).body;
+    expect(own.follows_global).toBe(false);
+    expect(Date.parse(own.now) - global).toBe(10_000);
+    await row.getByRole('button', { name: "Release own-clock's clock" }).click();
+    await expect.poll(() => row.locator('[data-testid="account-clock-state"]').textContent()).toBe('follows the global clock');
+    expect((await admin.get(`/accounts/${tenant.id}/clock`)).body.follows_global).toBe(true);
+  });
 });

@@ -111,10 +111,10 @@ describe('the web console in Chromium', () => {
     expect(await page.locator('[data-testid="clock-now"]').textContent()).not.toBe(before);
     expect((await h.genesis.get(`/instances/${instance.id}`)).body.instance.status).toBe('active');
     // Freeze and resume from the console too.
-    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
     await expect.poll(() => page.locator('[data-testid="clock-state"]').textContent()).toBe('Running');
     expect((await admin.get('/clock')).body.frozen).toBe(false);
-    await page.getByRole('button', { name: 'Freeze' }).click();
+    await page.getByRole('button', { name: 'Freeze', exact: true }).click();
     await expect.poll(() => page.locator('[data-testid="clock-state"]').textContent()).toBe('Frozen');
     expect((await admin.get('/clock')).body.frozen).toBe(true);
   });
