@@ -7,7 +7,7 @@ import type { DiskAttachmentInput } from '../wire.js';
 import { CLOUD, Counter, parseJson, regionOf, type CrusoeContext } from './context.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, csv, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, csv, resourceName, ResourceState, clientMoved } from './resource.js';
 import { VmState } from './vm-states.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
 import type { CrusoeModel } from './index.js';
@@ -120,7 +120,7 @@ export class Disks implements OperationHandler {
    * size, location and block size; a larger `size` may be asked for).
    */
   async create(accountId: string, projectId: string, input: CreateDiskInput): Promise<OperationRow> {
-    const { db, catalog } = this.ctx;
+    const { catalog } = this.ctx;
     const name = resourceName(input.name);
     const type = diskType(input.type ?? 'persistent-ssd');
     if (input.block_size !== undefined && !(BLOCK_SIZES as readonly number[]).includes(input.block_size)) {
@@ -135,7 +135,7 @@ export class Disks implements OperationHandler {
     if (input.location !== undefined && input.location !== '' && !catalog.locations.has(input.location)) {
       throw badRequest(`"location": "${input.location}" is not a location (known: ${[...catalog.locations.keys()].join(', ')})`);
     }
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       let sizeGib = requested ?? 0;
       let location = input.location ?? '';
       let blockSize = input.block_size ?? DEFAULT_BLOCK_SIZE;
@@ -161,6 +161,7 @@ export class Disks implements OperationHandler {
       }
       await this.checkNameFree(trx, projectId, name);
       const row = await this.insert(trx, { accountId, projectId, name, type, sizeGib, location, isOs: false, ownerVmId: null, blockSize, snapshotId: snapshotId ?? null, state: ResourceState.Creating });
+      clientMoved(this.ctx.kernel, trx, DISK_MACHINE, row, null, row.state);
       const op = await this.peers.operations.start(trx, { accountId, projectId, family: Family.disks, action: 'disk.create', resourceId: row.id, metadata: { id: row.id } });
       await trx.updateTable('crusoe_disks').set({ busy_operation_id: op.id }).where('id', '=', row.id).execute();
       return op;
@@ -184,7 +185,7 @@ export class Disks implements OperationHandler {
    * attached read-only, or to a stopped VM, is detached as it goes.
    */
   async delete(projectId: string, id: string): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const disk = await this.idle(trx, projectId, id);
       const what = `disk "${id}"`;
       if (disk.is_os) throw conflict(`${what} is the boot disk of VM "${disk.owner_vm_id ?? '?'}": it is deleted with its VM`);
@@ -213,6 +214,7 @@ export class Disks implements OperationHandler {
       if (making) throw conflict(`${what} has snapshot "${making.id}" being taken: wait for it to finish`);
       const op = await this.begin(trx, disk, 'disk.delete', {});
       await trx.updateTable('crusoe_disks').set({ state: ResourceState.Deleting }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, DISK_MACHINE, disk, disk.state, ResourceState.Deleting);
       return op;
     });
   }

@@ -8,7 +8,7 @@ import type { Networks } from './networks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import { ReferrerKind, type References } from './references.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved } from './resource.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
 import type { CrusoeModel } from './index.js';
 
@@ -101,8 +101,8 @@ export class FirewallRules implements OperationHandler {
   }
 
   async create(accountId: string, projectId: string, input: CreateRuleInput): Promise<OperationRow> {
-    const { db, kernel } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    const { kernel } = this.ctx;
+    return kernel.lifecycle.transaction(async (trx) => {
       const network = await this.peers.networks.usableNetwork(trx, projectId, input.vpc_network_id, 'vpc_network_id');
       const fields = await this.fields(trx, projectId, input, null);
       await this.checkNameFree(trx, network.id, fields.name, null);
@@ -127,6 +127,7 @@ export class FirewallRules implements OperationHandler {
         updated_at: now,
       };
       await trx.insertInto('crusoe_firewall_rules').values(row).execute();
+      clientMoved(kernel, trx, FIREWALL_RULE_MACHINE, row, null, row.state);
       await this.peers.refs.set(trx, accountId, row.id, ReferrerKind.firewallRule, targets(fields));
       return this.begin(trx, row, 'firewall.create', {});
     });
@@ -146,10 +147,11 @@ export class FirewallRules implements OperationHandler {
   }
 
   async delete(projectId: string, id: string): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.idle(trx, projectId, id);
       const op = await this.begin(trx, row, 'firewall.delete', {});
       await trx.updateTable('crusoe_firewall_rules').set({ state: RuleState.Deleting }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, FIREWALL_RULE_MACHINE, row, row.state, RuleState.Deleting);
       return op;
     });
   }

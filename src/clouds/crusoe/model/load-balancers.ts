@@ -8,7 +8,7 @@ import type { Networks } from './networks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import { ReferrerKind, type References } from './references.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved } from './resource.js';
 import { VmState } from './vm-states.js';
 import type { ListInput } from './firewall-rules.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
@@ -105,7 +105,7 @@ export class LoadBalancers implements OperationHandler {
   }
 
   async create(project: Pick<ProjectRow, 'id' | 'account_id'>, input: CreateLbInput): Promise<OperationRow> {
-    const { db, kernel, catalog } = this.ctx;
+    const { kernel, catalog } = this.ctx;
     const name = resourceName(input.name);
     if (!catalog.locations.has(input.location)) {
       throw badRequest(`"location": "${input.location}" is not a location (known: ${[...catalog.locations.keys()].join(', ')})`);
@@ -119,7 +119,7 @@ export class LoadBalancers implements OperationHandler {
     const protocols = parseProtocols(input.protocols, 'protocols', LB_PROTOCOLS);
     if (input.network_interfaces.length !== 1) throw badRequest('"network_interfaces" must hold exactly one interface (its subnet gives the load balancer its address)');
     const health = parseHealthCheck(input.health_check);
-    return db.transaction().execute(async (trx) => {
+    return kernel.lifecycle.transaction(async (trx) => {
       const nic = input.network_interfaces[0]!;
       const subnet = await this.peers.networks.resolveSubnet(trx, project, input.location, nic, { subnet: 'network_interfaces.0.subnet', network: 'network_interfaces.0.network' });
       const destinations = await this.targets(trx, project.id, input.location, input.destinations);
@@ -149,6 +149,7 @@ export class LoadBalancers implements OperationHandler {
         updated_at: now,
       };
       await trx.insertInto('crusoe_load_balancers').values(row).execute();
+      clientMoved(kernel, trx, LOAD_BALANCER_MACHINE, row, null, row.state);
       await this.peers.refs.set(trx, project.account_id, id, ReferrerKind.loadBalancer, vmTargets(destinations));
       return this.begin(trx, row, 'lb.create', {});
     });
@@ -174,11 +175,12 @@ export class LoadBalancers implements OperationHandler {
   }
 
   async delete(projectId: string, id: string): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.idle(trx, projectId, id);
       await this.peers.refs.assertFree(trx, id, `load balancer "${id}"`);
       const op = await this.begin(trx, row, 'lb.delete', {});
       await trx.updateTable('crusoe_load_balancers').set({ state: LbState.Deleting }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, LOAD_BALANCER_MACHINE, row, row.state, LbState.Deleting);
       return op;
     });
   }

@@ -1,5 +1,7 @@
 import type { ActionDef, Machine } from '../../../kernel/lifecycle/machine.js';
 import { badRequest, conflict } from '../errors.js';
+import type { Executor } from '../../../kernel/db/store.js';
+import type { Kernel } from '../../../kernel/kernel.js';
 import { OPERATION_KIND } from './context.js';
 
 /**
@@ -19,6 +21,14 @@ export const ResourceState = {
  */
 export function operationMachine<const A extends Record<string, ActionDef<any> & { transition: string }>>(kind: string, table: string, states: readonly string[], actions: A) {
   return { kind, table, statusColumn: 'state', accountColumn: 'account_id', updatedAtColumn: 'updated_at', carrier: OPERATION_KIND, states, actions } as const satisfies Machine<any>;
+}
+
+/**
+ * A client's write moved a resource of `machine`: told to the lifecycle's listeners once the
+ * write's transaction (made by `kernel.lifecycle.transaction`) commits; from null: just made.
+ */
+export function clientMoved(kernel: Kernel, trx: Executor, machine: { kind: string }, row: { id: string; account_id: string }, from: string | null, to: string | null): void {
+  kernel.lifecycle.entered(trx, { kind: machine.kind, resourceId: row.id, accountId: row.account_id, from, to, transition: null });
 }
 
 /** Names: a DNS label's characters (letters, digits, hyphens, underscores, dots), up to 63. */

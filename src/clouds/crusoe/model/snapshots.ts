@@ -6,7 +6,7 @@ import { CLOUD, Counter, regionOf, type CrusoeContext } from './context.js';
 import { DISK_METRIC, GIB } from './disks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved } from './resource.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
 import type { CrusoeModel } from './index.js';
 
@@ -51,9 +51,9 @@ export class Snapshots implements OperationHandler {
 
   /** `name` is optional, as in the seed (today's clients send one): a default is made from the disk's. */
   async create(accountId: string, projectId: string, input: { disk_id: string; name?: string }): Promise<OperationRow> {
-    const { db, kernel } = this.ctx;
+    const { kernel } = this.ctx;
     const given = input.name === undefined || input.name === '' ? undefined : resourceName(input.name);
-    return db.transaction().execute(async (trx) => {
+    return kernel.lifecycle.transaction(async (trx) => {
       const disk = (await trx.selectFrom('crusoe_disks').selectAll().where('id', '=', input.disk_id).where('project_id', '=', projectId).executeTakeFirst()) as
         | DiskRow
         | undefined;
@@ -80,6 +80,7 @@ export class Snapshots implements OperationHandler {
         updated_at: now,
       };
       await trx.insertInto('crusoe_disk_snapshots').values(row).execute();
+      clientMoved(kernel, trx, SNAPSHOT_MACHINE, row, null, row.state);
       await kernel.counters.add(trx, accountId, Counter.projectSnapshots(projectId), 1);
       const op = await this.peers.operations.start(trx, {
         accountId,
@@ -97,7 +98,7 @@ export class Snapshots implements OperationHandler {
   }
 
   async delete(projectId: string, id: string): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, projectId, id);
       if (!row) throw notFound('snapshot', id);
       const what = `snapshot "${id}"`;
@@ -113,6 +114,7 @@ export class Snapshots implements OperationHandler {
         metadata: { id },
       });
       await trx.updateTable('crusoe_disk_snapshots').set({ state: SnapshotState.Deleting, busy_operation_id: op.id }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, SNAPSHOT_MACHINE, row, row.state, SnapshotState.Deleting);
       return op;
     });
   }
