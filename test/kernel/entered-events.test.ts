@@ -106,10 +106,10 @@ describe('lifecycle events: states entered', () => {
       return [[null, via, null], ...(via === settled ? [] : [[via, settled, `${action}.create`]]), [settled, goneVia, null], [goneVia, null, `${action}.delete`]];
     };
     expect(of(disk)).toEqual(made('crusoe.disk', disk, 'creating', 'available', 'disk'));
-    expect(of(snapshot)).toEqual(made('crusoe.snapshot', snapshot, 'creating', 'ready', 'snapshot'));
+    expect(of(snapshot)).toEqual(made('crusoe.snapshot', snapshot, 'creating', 'available', 'snapshot'));
     expect(of(network)).toEqual(made('crusoe.network', network, 'available', 'available', 'network'));
     expect(of(subnet)).toEqual(made('crusoe.subnet', subnet, 'available', 'available', 'subnet'));
-    expect(of(rule)).toEqual(made('crusoe.firewall_rule', rule, 'creating', 'active', 'firewall'));
-    expect(of(lb)).toEqual(made('crusoe.load_balancer', lb, 'creating', 'active', 'lb'));
+    expect(of(rule)).toEqual(made('crusoe.firewall_rule', rule, 'creating', 'available', 'firewall'));
+    expect(of(lb)).toEqual(made('crusoe.load_balancer', lb, 'creating', 'available', 'lb'));
   });
 });

@@ -10,15 +10,18 @@ import { ACCESS_KEY_KIND, CLOUD, publicPool, type CrusoeContext } from './model/
 import { createModel, type CrusoeModel } from './model/index.js';
 import type { Provisioned } from './model/accounts.js';
 import { renderers } from './render.js';
+import { formerStatesToAvailable } from './model/resource.js';
 import { crusoeMigrations, type CrusoeDb } from './tables.js';
 
 /**
  * Stock in use and per-account and per-project counts, recomputed from the rows after a bulk
- * change (an import, an account deleted); projects that came without their default network
+ * change (an import, an account deleted); rows of a document from before the one state
+ * vocabulary get its words; projects that came without their default network
  * (a document from before networks were served) get it first, and the address pools of
  * subnets that went with a deleted account are dropped.
  */
 async function recount(kernel: Kernel, trx: Transaction<any>, model: CrusoeModel): Promise<void> {
+  await formerStatesToAvailable(trx);
   await model.networks.backfill(trx);
   await model.networks.dropOrphanPools(trx);
   const inUse = await trx

@@ -788,4 +788,20 @@ export const crusoeMigrations: Migrations = {
       await db.schema.createIndex('crusoe_s3_buckets_order').on('crusoe_s3_buckets').columns(['project_id', 'seq', 'id']).execute();
     },
   },
+  /**
+   * One word for a resource that is there and usable: snapshots were `ready`, firewall rules and
+   * load balancers `active`, disks, networks and subnets `available`; all are `available` now.
+   * (Internal: the wire never showed these, but exports and the console's fleet did.)
+   */
+  '0005_i20_one_vocabulary': {
+    async up(db: Kysely<any>) {
+      for (const [table, word] of [
+        ['crusoe_disk_snapshots', 'ready'],
+        ['crusoe_firewall_rules', 'active'],
+        ['crusoe_load_balancers', 'active'],
+      ] as const) {
+        await db.updateTable(table).set({ state: 'available' }).where('state', '=', word).execute();
+      }
+    },
+  },
 };

@@ -144,7 +144,7 @@ export class Disks implements OperationHandler {
           | SnapshotRow
           | undefined;
         if (!snapshot) throw badRequest(`"snapshot_id": snapshot "${snapshotId}" not found in this project`);
-        if (snapshot.state !== 'ready') throw conflict(`"snapshot_id": snapshot "${snapshotId}" is ${snapshot.state === 'creating' ? 'still being created' : 'being deleted'}`);
+        if (snapshot.state !== ResourceState.Available) throw conflict(`"snapshot_id": snapshot "${snapshotId}" is ${snapshot.state === ResourceState.Creating ? 'still being created' : 'being deleted'}`);
         const snapshotGib = Math.ceil(Number(snapshot.size_bytes) / GIB);
         if (requested !== undefined && requested < snapshotGib) {
           throw badRequest(`"size": a disk made from snapshot "${snapshotId}" needs at least ${formatSize(snapshotGib)} (got "${input.size}")`);

@@ -15,13 +15,11 @@ import type { CrusoeModel } from './index.js';
 export const FIREWALL_ACTIONS = ['allow', 'deny'] as const;
 export const DIRECTIONS = ['ingress', 'egress'] as const;
 /** Internal states: creating → active → deleting; the wire shows `active` or `inactive`. */
-export const RuleState = { Creating: 'creating', Active: 'active', Deleting: 'deleting' } as const;
-
-/** A firewall rule's machine (the wire shows active or inactive). */
-export const FIREWALL_RULE_MACHINE = operationMachine('crusoe.firewall_rule', 'crusoe_firewall_rules', Object.values(RuleState), {
-  create: { from: [], via: RuleState.Creating, to: RuleState.Active, transition: 'firewall.create', after: { fast: 1_000, realistic: 10_000 } },
-  update: { from: [RuleState.Active], transition: 'firewall.update', after: { fast: 1_000, realistic: 10_000 } },
-  delete: { from: [RuleState.Active], via: RuleState.Deleting, to: null, transition: 'firewall.delete', after: { fast: 1_000, realistic: 10_000 } },
+/** A firewall rule's machine (the wire shows `available` as active, any other state as inactive). */
+export const FIREWALL_RULE_MACHINE = operationMachine('crusoe.firewall_rule', 'crusoe_firewall_rules', Object.values(ResourceState), {
+  create: { from: [], via: ResourceState.Creating, to: ResourceState.Available, transition: 'firewall.create', after: { fast: 1_000, realistic: 10_000 } },
+  update: { from: [ResourceState.Available], transition: 'firewall.update', after: { fast: 1_000, realistic: 10_000 } },
+  delete: { from: [ResourceState.Available], via: ResourceState.Deleting, to: null, transition: 'firewall.delete', after: { fast: 1_000, realistic: 10_000 } },
 });
 
 /** A source or destination: an IPv4 CIDR or the id of a resource in the project. */
@@ -120,7 +118,7 @@ export class FirewallRules implements OperationHandler {
         destination_ports: JSON.stringify(fields.destination_ports),
         sources: JSON.stringify(fields.sources),
         destinations: JSON.stringify(fields.destinations),
-        state: RuleState.Creating,
+        state: ResourceState.Creating,
         busy_operation_id: null,
         seq: kernel.ids.ordinal(now),
         created_at: now,
@@ -150,8 +148,8 @@ export class FirewallRules implements OperationHandler {
     return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.idle(trx, projectId, id);
       const op = await this.begin(trx, row, 'firewall.delete', {});
-      await trx.updateTable('crusoe_firewall_rules').set({ state: RuleState.Deleting }).where('id', '=', id).execute();
-      clientMoved(this.ctx.kernel, trx, FIREWALL_RULE_MACHINE, row, row.state, RuleState.Deleting);
+      await trx.updateTable('crusoe_firewall_rules').set({ state: ResourceState.Deleting }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, FIREWALL_RULE_MACHINE, row, row.state, ResourceState.Deleting);
       return op;
     });
   }
@@ -171,7 +169,7 @@ export class FirewallRules implements OperationHandler {
     const release = { busy_operation_id: null, updated_at: at };
     switch (op.action) {
       case 'firewall.create': {
-        const set = { state: RuleState.Active, ...release };
+        const set = { state: ResourceState.Available, ...release };
         await trx.updateTable('crusoe_firewall_rules').set(set).where('id', '=', row.id).execute();
         return this.peers.render.firewallRule({ ...row, ...set });
       }
@@ -206,7 +204,7 @@ export class FirewallRules implements OperationHandler {
       await this.remove(trx, [row.id]);
       return;
     }
-    await trx.updateTable('crusoe_firewall_rules').set({ state: RuleState.Active, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
+    await trx.updateTable('crusoe_firewall_rules').set({ state: ResourceState.Available, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
   }
 
   async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
@@ -287,7 +285,7 @@ export class FirewallRules implements OperationHandler {
   private async idle(trx: Executor, projectId: string, id: string): Promise<FirewallRuleRow> {
     const row = await this.find(trx, projectId, id);
     if (!row) throw notFound('firewall rule', id);
-    assertIdle({ ...row, state: row.state === RuleState.Active ? ResourceState.Available : row.state }, `firewall rule "${id}"`);
+    assertIdle(row, `firewall rule "${id}"`);
     return row;
   }
 

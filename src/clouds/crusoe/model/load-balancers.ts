@@ -18,13 +18,11 @@ export const LB_ALGORITHMS = ['random', 'round_robin', 'least_connections'] as c
 export const LB_PROTOCOLS = ['tcp', 'udp'] as const;
 export const LB_TYPES = ['internal_ipv4'] as const;
 /** Internal states: creating → active → deleting. */
-export const LbState = { Creating: 'creating', Active: 'active', Deleting: 'deleting' } as const;
-
 /** An internal load balancer's machine. */
-export const LOAD_BALANCER_MACHINE = operationMachine('crusoe.load_balancer', 'crusoe_load_balancers', Object.values(LbState), {
-  create: { from: [], via: LbState.Creating, to: LbState.Active, transition: 'lb.create', after: { fast: 2_000, realistic: 60_000 } },
-  update: { from: [LbState.Active], transition: 'lb.update', after: { fast: 1_000, realistic: 15_000 } },
-  delete: { from: [LbState.Active], via: LbState.Deleting, to: null, transition: 'lb.delete', after: { fast: 1_000, realistic: 20_000 } },
+export const LOAD_BALANCER_MACHINE = operationMachine('crusoe.load_balancer', 'crusoe_load_balancers', Object.values(ResourceState), {
+  create: { from: [], via: ResourceState.Creating, to: ResourceState.Available, transition: 'lb.create', after: { fast: 2_000, realistic: 60_000 } },
+  update: { from: [ResourceState.Available], transition: 'lb.update', after: { fast: 1_000, realistic: 15_000 } },
+  delete: { from: [ResourceState.Available], via: ResourceState.Deleting, to: null, transition: 'lb.delete', after: { fast: 1_000, realistic: 20_000 } },
 });
 /** What the ledger bills a load balancer in: the hours it exists. */
 export const LB_RESOURCE_TYPE = 'load-balancer';
@@ -142,7 +140,7 @@ export class LoadBalancers implements OperationHandler {
         network_id: subnet.network_id,
         subnet_id: subnet.id,
         private_ip: address,
-        state: LbState.Creating,
+        state: ResourceState.Creating,
         busy_operation_id: null,
         seq: kernel.ids.ordinal(now),
         created_at: now,
@@ -179,8 +177,8 @@ export class LoadBalancers implements OperationHandler {
       const row = await this.idle(trx, projectId, id);
       await this.peers.refs.assertFree(trx, id, `load balancer "${id}"`);
       const op = await this.begin(trx, row, 'lb.delete', {});
-      await trx.updateTable('crusoe_load_balancers').set({ state: LbState.Deleting }).where('id', '=', id).execute();
-      clientMoved(this.ctx.kernel, trx, LOAD_BALANCER_MACHINE, row, row.state, LbState.Deleting);
+      await trx.updateTable('crusoe_load_balancers').set({ state: ResourceState.Deleting }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, LOAD_BALANCER_MACHINE, row, row.state, ResourceState.Deleting);
       return op;
     });
   }
@@ -200,7 +198,7 @@ export class LoadBalancers implements OperationHandler {
     const release = { busy_operation_id: null, updated_at: at };
     switch (op.action) {
       case 'lb.create': {
-        const set = { state: LbState.Active, ...release };
+        const set = { state: ResourceState.Available, ...release };
         await trx.updateTable('crusoe_load_balancers').set(set).where('id', '=', row.id).execute();
         await this.ctx.kernel.metering.open(trx, {
           accountId: row.account_id,
@@ -245,7 +243,7 @@ export class LoadBalancers implements OperationHandler {
       await this.remove(trx, row, at);
       return;
     }
-    await trx.updateTable('crusoe_load_balancers').set({ state: LbState.Active, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
+    await trx.updateTable('crusoe_load_balancers').set({ state: ResourceState.Available, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
   }
 
   async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
@@ -296,7 +294,7 @@ export class LoadBalancers implements OperationHandler {
   private async idle(trx: Executor, projectId: string, id: string): Promise<LoadBalancerRow> {
     const row = await this.find(trx, projectId, id);
     if (!row) throw notFound('load balancer', id);
-    assertIdle({ ...row, state: row.state === LbState.Active ? ResourceState.Available : row.state }, `load balancer "${id}"`);
+    assertIdle(row, `load balancer "${id}"`);
     return row;
   }
 

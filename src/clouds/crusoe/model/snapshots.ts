@@ -11,12 +11,10 @@ import { declareResource, type ResourceDef } from '../../../kernel/resources.js'
 import type { CrusoeModel } from './index.js';
 
 /** Snapshot states: creating → ready → deleting. */
-export const SnapshotState = { Creating: 'creating', Ready: 'ready', Deleting: 'deleting' } as const;
-
 /** A disk snapshot's machine. */
-export const SNAPSHOT_MACHINE = operationMachine('crusoe.snapshot', 'crusoe_disk_snapshots', Object.values(SnapshotState), {
-  create: { from: [], via: SnapshotState.Creating, to: SnapshotState.Ready, transition: 'snapshot.create', after: { fast: 2_000, realistic: 30_000 } },
-  delete: { from: [SnapshotState.Ready], via: SnapshotState.Deleting, to: null, transition: 'snapshot.delete', after: { fast: 1_000, realistic: 10_000 } },
+export const SNAPSHOT_MACHINE = operationMachine('crusoe.snapshot', 'crusoe_disk_snapshots', Object.values(ResourceState), {
+  create: { from: [], via: ResourceState.Creating, to: ResourceState.Available, transition: 'snapshot.create', after: { fast: 2_000, realistic: 30_000 } },
+  delete: { from: [ResourceState.Available], via: ResourceState.Deleting, to: null, transition: 'snapshot.delete', after: { fast: 1_000, realistic: 10_000 } },
 });
 /** What the ledger calls a snapshot's storage. */
 export const SNAPSHOT_RESOURCE_TYPE = 'disk-snapshot';
@@ -73,7 +71,7 @@ export class Snapshots implements OperationHandler {
         size_bytes: Number(disk.size_gib) * GIB,
         block_size: Number(disk.block_size),
         location: disk.location,
-        state: SnapshotState.Creating,
+        state: ResourceState.Creating,
         busy_operation_id: null,
         seq: kernel.ids.ordinal(now),
         created_at: now,
@@ -102,7 +100,7 @@ export class Snapshots implements OperationHandler {
       const row = await this.find(trx, projectId, id);
       if (!row) throw notFound('snapshot', id);
       const what = `snapshot "${id}"`;
-      assertIdle({ ...row, state: row.state === SnapshotState.Ready ? ResourceState.Available : row.state }, what);
+      assertIdle(row, what);
       const disk = await trx.selectFrom('crusoe_disks').select('id').where('snapshot_id', '=', id).where('state', '=', ResourceState.Creating).limit(1).executeTakeFirst();
       if (disk) throw conflict(`${what} is in use: disk "${disk.id}" is being made from it; wait for its operation to finish`);
       const op = await this.peers.operations.start(trx, {
@@ -113,8 +111,8 @@ export class Snapshots implements OperationHandler {
         resourceId: id,
         metadata: { id },
       });
-      await trx.updateTable('crusoe_disk_snapshots').set({ state: SnapshotState.Deleting, busy_operation_id: op.id }).where('id', '=', id).execute();
-      clientMoved(this.ctx.kernel, trx, SNAPSHOT_MACHINE, row, row.state, SnapshotState.Deleting);
+      await trx.updateTable('crusoe_disk_snapshots').set({ state: ResourceState.Deleting, busy_operation_id: op.id }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, SNAPSHOT_MACHINE, row, row.state, ResourceState.Deleting);
       return op;
     });
   }
@@ -129,7 +127,7 @@ export class Snapshots implements OperationHandler {
     const row = await this.mine(trx, op);
     if (!row) return {};
     if (op.action === 'snapshot.create') {
-      const set = { state: SnapshotState.Ready, busy_operation_id: null, updated_at: at };
+      const set = { state: ResourceState.Available, busy_operation_id: null, updated_at: at };
       await trx.updateTable('crusoe_disk_snapshots').set(set).where('id', '=', row.id).execute();
       await this.releaseDisk(trx, op);
       await this.ctx.kernel.metering.open(trx, {
@@ -157,7 +155,7 @@ export class Snapshots implements OperationHandler {
       await this.remove(trx, row, at);
       return;
     }
-    await trx.updateTable('crusoe_disk_snapshots').set({ state: SnapshotState.Ready, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
+    await trx.updateTable('crusoe_disk_snapshots').set({ state: ResourceState.Available, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
   }
 
   async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
