@@ -101,13 +101,20 @@ export class Quotas {
     return this.views('ORG_QUOTA_TYPE_', accountId, { accountId });
   }
 
-  /** Refuses VMs of a type beyond its family's quota (across the organization), or does nothing. */
-  async checkFamily(trx: Executor, accountId: string, type: VmType, count: number): Promise<void> {
+  /**
+   * Refuses VMs of a type beyond its family's quota (across the organization), or does nothing.
+   * `replacing` is the type a VM leaves when an UPDATE changes it: its units are not counted twice.
+   *
+   * The check counts rows, so it first takes the account's lock (see `lockAccount`): two creates
+   * of one account cannot both count the same rows and both take the last units.
+   */
+  async checkFamily(trx: Executor, accountId: string, type: VmType, count: number, replacing?: VmType): Promise<void> {
     const def = this.familyDefs.get(familyOf(type.product_name));
     if (!def) return;
+    await this.lockAccount(trx, accountId);
     const { counters } = this.ctx.kernel;
     const max = await counters.limit(trx, accountId, def.key);
-    const used = await this.usedOf(trx, { accountId }, def);
+    const used = (await this.usedOf(trx, { accountId }, def)) - (replacing ? this.unitsIn(def, replacing) : 0);
     const wanted = unitsOf(type) * count;
     if (used + wanted > max) {
       throw new CrusoeError(
@@ -116,6 +123,23 @@ export class Quotas {
         `quota exceeded: ${count} ${type.product_name} VM(s) need ${wanted} ${def.unit} of the ${def.programmatic} quota; this organization uses ${used} of ${max}`,
       );
     }
+  }
+
+  /**
+   * Holds the account's row until the transaction ends (PostgreSQL; SQLite runs one transaction
+   * at a time). Every family check takes it before counting, so a check sees the rows of every
+   * create, bulk create and type change of the account that committed before it, and none is in
+   * flight beside it. (Creates of one account already queued behind each other on their VM
+   * counter's row: this adds no waiting to them.) `no key update` leaves inserts that refer to
+   * the account free.
+   */
+  private async lockAccount(trx: Executor, accountId: string): Promise<void> {
+    if (this.ctx.kernel.store.engine !== 'postgres') return;
+    await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forNoKeyUpdate().execute();
+  }
+
+  private unitsIn(def: QuotaDef, type: VmType): number {
+    return familyOf(type.product_name) === def.programmatic ? unitsOf(type) : 0;
   }
 
   private async views(prefix: string, accountId: string, scope: { projectId?: string; accountId?: string }): Promise<QuotaView[]> {
@@ -142,7 +166,28 @@ export class Quotas {
 
   private async usedOf(trx: Executor, scope: { projectId?: string; accountId?: string }, def: QuotaDef): Promise<number> {
     if (def.key === QuotaKey.storage) return this.storageGib(trx, scope);
-    return this.count(def, await this.vmsByType(trx, scope, def.programmatic), 0);
+    return this.count(def, await this.vmsByType(trx, scope, def.programmatic), 0) + (await this.changingType(trx, scope, def));
+  }
+
+  /**
+   * What VMs whose UPDATE to another type is in flight add to a family: until it completes the
+   * row has the old type, and the VM holds the larger of the two.
+   */
+  private async changingType(trx: Executor, scope: { projectId?: string; accountId?: string }, def: QuotaDef): Promise<number> {
+    if (def.key === Counter.vms) return 0;
+    let query = (trx as CrusoeContext['db'])
+      .selectFrom('crusoe_vms as v')
+      .innerJoin('crusoe_operations as o', 'o.id', 'v.busy_operation_id')
+      .select(['v.type', 'o.params'])
+      .where('o.action', '=', 'vm.update');
+    query = scope.projectId !== undefined ? query.where('v.project_id', '=', scope.projectId) : query.where('v.account_id', '=', scope.accountId!);
+    let extra = 0;
+    for (const row of await query.execute()) {
+      const next = this.ctx.catalog.types.get(String((JSON.parse(row.params) as { type?: string }).type ?? ''));
+      const now = this.ctx.catalog.types.get(row.type);
+      if (next && now) extra += Math.max(0, this.unitsIn(def, next) - this.unitsIn(def, now));
+    }
+    return extra;
   }
 
   private count(def: QuotaDef, perType: Map<string, number>, storage: number): number {

@@ -719,6 +719,7 @@ export class Vms implements OperationHandler {
       rules.location(type, vm.location, 'type');
       if (vm.state !== VmState.Shutoff) throw badRequest(`"type": VM "${vm.id}" must be stopped to change its type (it is ${vm.state})`);
       if (vm.reservation_id !== null) throw badRequest(`"type": VM "${vm.id}" is on reservation "${vm.reservation_id}" of its type: UNRESERVE it first`);
+      await this.peers.quotas.checkFamily(trx, vm.account_id, type, 1, this.ctx.catalog.types.get(vm.type));
       params.type = type.product_name;
       if (!type.infiniband && vm.ib_partition_id !== null) params.ib_partition = null;
     }
