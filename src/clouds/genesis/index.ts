@@ -32,7 +32,7 @@ const COUNTED: Record<string, keyof GenesisTables> = {
 };
 
 /** Stock in use and per-account counts, recomputed from the rows after a bulk change. */
-async function recount(trx: Transaction<any>): Promise<void> {
+async function recount(kernel: Kernel, trx: Transaction<any>): Promise<void> {
   await trx.updateTable('capacity').set({ used: 0 }).where('cloud', '=', CLOUD).execute();
   const inUse = await trx
     .selectFrom('genesis_instances')
@@ -49,6 +49,14 @@ async function recount(trx: Transaction<any>): Promise<void> {
       await trx.insertInto('counters').values(counts.map((c) => ({ account_id: c.account_id, key, value: Number(c.n) }))).execute();
     }
   }
+  // What each reservation has in use: the instances on it.
+  const onReservations = await trx
+    .selectFrom('genesis_instances')
+    .select(['reservation_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('reservation_id', 'is not', null)
+    .groupBy('reservation_id')
+    .execute();
+  await kernel.reservations.setUsed(trx, CLOUD, new Map(onReservations.map((r) => [String(r.reservation_id), Number(r.n)])));
 }
 
 /**
@@ -109,7 +117,7 @@ export const genesisCloud: CloudModule = {
         [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.id, total }))),
       );
     });
-    kernel.onRecount((trx) => recount(trx));
+    kernel.onRecount((trx) => recount(kernel, trx));
     kernel.onAccountDeleted((trx, accountId) => releaseAccount(kernel, trx, accountId));
 
     const redis = config.rateLimit > 0 && config.redisUrl ? await connectRedis(config.redisUrl) : null;
