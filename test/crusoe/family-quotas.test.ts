@@ -15,7 +15,7 @@ const postgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && Boolean(proces
  * A family's quota (vCPUs of the c1a family here) holds however VMs arrive: one by one, in bulk,
  * by an UPDATE to a bigger type, and side by side on PostgreSQL.
  */
-describe('Crusoe: instance family quotas', () => {
+describe('Crusoe: instance family and storage quotas', () => {
   let h: TestHangar;
   let admin: Admin;
   beforeAll(async () => {
@@ -77,6 +77,26 @@ describe('Crusoe: instance family quotas', () => {
     expect(await used(accountId)).toBe(6);
     expect((await awaitOp(h, c, Families.vms, cross.body.operation)).state).toBe('SUCCEEDED');
     expect(await used(accountId)).toBe(4);
+  });
+
+  it('holds disk storage to its quota: disks made, grown (counted while they grow) and boot disks of new VMs', async () => {
+    const { c, vms, accountId } = await tenant('storage', 64);
+    expect((await admin.put(`/accounts/${accountId}/quotas`, { 'crusoe.storage_gib': 300 })).status).toBe(200);
+    const disks = `/projects/${c.projectId}/storage/disks`;
+    const storage = async () => (await admin.get(`/accounts/${accountId}/quotas`)).body.quotas['crusoe.storage_gib'].used;
+    await succeeds(h, c, Families.vms, c.post(vms, vm('booted', 'c1a.2x'))); // its boot disk: 128 GiB
+    expect(await storage()).toBe(128);
+    expectCrusoeError(await c.post(disks, { name: 'big', size: '200GiB', location: LOCATION }), 403, 'quota_exceeded', 'uses 128 of 300 GiB');
+    const disk = await succeeds(h, c, Families.disks, c.post(disks, { name: 'small', size: '100GiB', location: LOCATION }));
+    expectCrusoeError(await c.patch(`${disks}/${disk.id}`, { size: '200GiB' }), 403, 'quota_exceeded', 'uses 228 of 300 GiB');
+    const grow = await c.patch(`${disks}/${disk.id}`, { size: '150GiB' });
+    expect(grow.status, grow.text).toBe(200);
+    expect(await storage()).toBe(278);
+    expectCrusoeError(await c.post(vms, vm('no-room', 'c1a.2x')), 403, 'quota_exceeded', 'uses 278 of 300 GiB');
+    expect((await awaitOp(h, c, Families.disks, grow.body.operation)).state).toBe('SUCCEEDED');
+    expect(await storage()).toBe(278);
+    const quotas = (await c.get(`/projects/${c.projectId}/quotas`)).body.quotas;
+    expect(quotas.find((q: any) => q.programmatic_name === 'disk-storage-gib')).toMatchObject({ max: 300, used: 278, available: 22 });
   });
 
   it.runIf(postgres)('lets exactly one of two creates side by side take the last units (PostgreSQL)', async () => {

@@ -44,6 +44,11 @@ const unitOf = (type: VmType): Unit => (type.num_gpu > 0 ? 'gpus' : 'vcpus');
 const unitsOf = (type: VmType): number => (type.num_gpu > 0 ? type.num_gpu : type.cpu_cores);
 const enumName = (text: string): string => text.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 
+/** What disks need of the quotas: the storage check. */
+export interface StorageQuota {
+  checkStorage(trx: Executor, accountId: string, gib: number): Promise<void>;
+}
+
 /**
  * Crusoe quotas (GET /projects/{id}/quotas and /organizations/{id}/quotas, as the Go client's
  * ListProjectQuotas/ListOrgQuotas and dstack's credential check call them): one per instance
@@ -52,7 +57,7 @@ const enumName = (text: string): string => text.toUpperCase().replace(/[^A-Z0-9]
  * project (or the whole organization) holds now, counted from its rows. Creating VMs checks
  * the family's quota across the organization.
  */
-export class Quotas {
+export class Quotas implements StorageQuota {
   private readonly defs: QuotaDef[];
   private readonly familyDefs = new Map<string, QuotaDef & { unit: Unit }>();
 
@@ -106,7 +111,8 @@ export class Quotas {
    * `replacing` is the type a VM leaves when an UPDATE changes it: its units are not counted twice.
    *
    * The check counts rows, so it first takes the account's lock (see `lockAccount`): two creates
-   * of one account cannot both count the same rows and both take the last units.
+   * of one account cannot both count the same rows and both take the last units. The same holds
+   * for disk storage (`checkStorage`).
    */
   async checkFamily(trx: Executor, accountId: string, type: VmType, count: number, replacing?: VmType): Promise<void> {
     const def = this.familyDefs.get(familyOf(type.product_name));
@@ -123,6 +129,29 @@ export class Quotas {
         `quota exceeded: ${count} ${type.product_name} VM(s) need ${wanted} ${def.unit} of the ${def.programmatic} quota; this organization uses ${used} of ${max}`,
       );
     }
+  }
+
+  /** Refuses `gib` more disk storage beyond the account's storage quota, or does nothing (same lock as the family check). */
+  async checkStorage(trx: Executor, accountId: string, gib: number): Promise<void> {
+    if (gib <= 0) return;
+    await this.lockAccount(trx, accountId);
+    const max = await this.ctx.kernel.counters.limit(trx, accountId, QuotaKey.storage);
+    const used = (await this.storageGib(trx, { accountId })) + (await this.growing(trx, accountId));
+    if (used + gib > max) {
+      throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: ${gib} GiB more disk storage would pass the disk-storage-gib quota; this organization uses ${used} of ${max} GiB`);
+    }
+  }
+
+  /** What disks being grown add until their resize completes (the row has the old size until then). */
+  private async growing(trx: Executor, accountId: string): Promise<number> {
+    const rows = await (trx as CrusoeContext['db'])
+      .selectFrom('crusoe_disks as d')
+      .innerJoin('crusoe_operations as o', 'o.id', 'd.busy_operation_id')
+      .select(['d.size_gib', 'o.params'])
+      .where('o.action', '=', 'disk.resize')
+      .where('d.account_id', '=', accountId)
+      .execute();
+    return rows.reduce((sum, r) => sum + Math.max(0, Number((JSON.parse(r.params) as { size_gib?: number }).size_gib ?? 0) - Number(r.size_gib)), 0);
   }
 
   /**
@@ -165,7 +194,7 @@ export class Quotas {
   }
 
   private async usedOf(trx: Executor, scope: { projectId?: string; accountId?: string }, def: QuotaDef): Promise<number> {
-    if (def.key === QuotaKey.storage) return this.storageGib(trx, scope);
+    if (def.key === QuotaKey.storage) return (await this.storageGib(trx, scope)) + (scope.accountId === undefined ? 0 : await this.growing(trx, scope.accountId));
     return this.count(def, await this.vmsByType(trx, scope, def.programmatic), 0) + (await this.changingType(trx, scope, def));
   }
 

@@ -241,6 +241,7 @@ export class Vms implements OperationHandler {
       };
       await this.checkNamesFree(trx, projectId, [name]);
       await this.peers.quotas.checkFamily(trx, accountId, type, 1);
+      await this.peers.quotas.checkStorage(trx, accountId, this.ctx.catalog.osDiskGib);
       await this.acquireQuota(trx, accountId, 1);
       const vmId = this.ctx.kernel.ids.uuid();
       const opId = this.ctx.kernel.ids.uuid();
@@ -327,6 +328,8 @@ export class Vms implements OperationHandler {
       }
       await this.checkNamesFree(trx, projectId, plans.map((p) => p.name));
       await this.peers.quotas.checkFamily(trx, accountId, type, plans.length);
+      const perVm = this.ctx.catalog.osDiskGib + newDisks.reduce((sum, d, j) => sum + parseSize(d.size, `instance_template.disks.${j}.size`), 0);
+      await this.peers.quotas.checkStorage(trx, accountId, perVm * plans.length);
       await this.acquireQuota(trx, accountId, plans.length);
 
       const opId = kernel.ids.uuid();
