@@ -26,11 +26,14 @@ const KEEPALIVE_MS = 15_000;
  * share its authentication, error shape and OpenAPI document.
  */
 export function consoleRoutes(app: App, deps: ConsoleDeps): void {
-  const { kernel, journal } = deps;
-  const fleet = new Fleet(kernel.db, deps.fleet);
-  const feed = new EventFeed(kernel, journal);
-  const streams = new Set<ServerResponse>();
+  const feed = new EventFeed(deps.kernel, deps.journal);
+  fleetRoutes(app, deps, new Fleet(deps.kernel.db, deps.fleet));
+  streamRoutes(app, deps, feed);
+}
 
+/** The fleet of every cloud in one paged table, and one resource with its history. */
+function fleetRoutes(app: App, deps: ConsoleDeps, fleet: Fleet): void {
+  const { kernel, journal } = deps;
   const FleetQuery = Type.Object({
     cloud: Type.Optional(Type.String()),
     account: Type.Optional(Type.String()),
@@ -94,7 +97,12 @@ export function consoleRoutes(app: App, deps: ConsoleDeps): void {
       };
     },
   );
+}
 
+/** The pending transitions, and the stream of server-sent events. */
+function streamRoutes(app: App, deps: ConsoleDeps, feed: EventFeed): void {
+  const { kernel } = deps;
+  const streams = new Set<ServerResponse>();
   app.get(
     '/lifecycle/pending',
     { config: { doc: { operationId: 'listPendingTransitions', summary: 'Transitions waiting to apply, soonest first: what a clock advance would apply', tags: ['Lifecycles'] } }, schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) }) } },
