@@ -30,7 +30,8 @@ describe('Genesis: instances on reservations', () => {
     return made.body.id;
   }
   const body = (key: string, name: string, extra: Record<string, unknown> = {}) => ({ name, hostname: name, type: GPU_TYPE, region: REGION, image: 'ubuntu-22.04', ssh_keys: [key], ...extra });
-  const listed = async (g: HttpClient) => (await g.get('/reservations')).body.reservations.map((r: any) => [r.id, r.quota.used]);
+  // (reservations made in the same frozen millisecond list in id order: compared by id)
+  const listed = async (g: HttpClient) => Object.fromEntries((await g.get('/reservations')).body.reservations.map((r: any) => [r.id, r.quota.used]));
 
   it('places an instance on a reservation, refuses a wrong or full one leaving nothing behind, and gives the unit back on destroy', async () => {
     const { g, accountId, key } = await tenant('reserved');
@@ -40,7 +41,7 @@ describe('Genesis: instances on reservations', () => {
     const first = await g.post('/instances', body(key, 'r1', { reservation_id: r }));
     expect(first.status, first.text).toBe(201);
     expect(first.body.instance).toMatchObject({ reservation_id: r });
-    expect(await listed(g)).toEqual([[r, 1], [elsewhere, 0]]);
+    expect(await listed(g)).toEqual({ [r]: 1, [elsewhere]: 0 });
 
     // The reservation must be this account's, for this type and in this region.
     expectError(await g.post('/instances', body(key, 'x', { reservation_id: r, type: CPU_TYPE })), 400, '02020', `reserves ${GPU_TYPE}`);
@@ -59,7 +60,7 @@ describe('Genesis: instances on reservations', () => {
     expectError(await g.post('/instances', body(key, 'r3', { reservation_id: r })), 403, '02010', `reservation "${r}" is full (2 of 2`);
     expect((await admin.get(`/accounts/${accountId}/quotas`)).body.quotas['genesis.instances'].used).toBe(before);
     expect((await g.get('/instances')).body.total_count).toBe(2);
-    expect(await listed(g)).toEqual([[r, 2], [elsewhere, 0]]);
+    expect(await listed(g)).toEqual({ [r]: 2, [elsewhere]: 0 });
     // An on-demand instance of the same type is not held back by it.
     expect((await g.post('/instances', body(key, 'plain'))).status).toBe(201);
 
@@ -67,9 +68,9 @@ describe('Genesis: instances on reservations', () => {
     expect((await g.delete(`/instances/${first.body.instance.id}`)).status).toBe(204);
     await h.advance(BOOT_MS);
     expect((await g.get(`/instances/${first.body.instance.id}`)).status).toBe(404);
-    expect(await listed(g)).toEqual([[r, 1], [elsewhere, 0]]);
+    expect(await listed(g)).toEqual({ [r]: 1, [elsewhere]: 0 });
     expect((await g.post('/instances', body(key, 'r4', { reservation_id: r }))).status).toBe(201);
-    expect(await listed(g)).toEqual([[r, 2], [elsewhere, 0]]);
+    expect(await listed(g)).toEqual({ [r]: 2, [elsewhere]: 0 });
   });
 
   it('moves an instance onto and off a reservation with PATCH reservation_id', async () => {
@@ -82,16 +83,16 @@ describe('Genesis: instances on reservations', () => {
     const on = await g.patch(`/instances/${a.id}`, { reservation_id: r });
     expect(on.status, on.text).toBe(200);
     expect(on.body.instance).toMatchObject({ reservation_id: r });
-    expect(await listed(g)).toEqual([[r, 1]]);
+    expect(await listed(g)).toEqual({ [r]: 1 });
     expectError(await g.patch(`/instances/${b.id}`, { reservation_id: r }), 403, '02010', 'is full');
     expect((await g.get(`/instances/${b.id}`)).body.instance.reservation_id).toBeNull();
 
     const off = await g.patch(`/instances/${a.id}`, { reservation_id: null });
     expect(off.status, off.text).toBe(200);
     expect(off.body.instance).toMatchObject({ reservation_id: null });
-    expect(await listed(g)).toEqual([[r, 0]]);
+    expect(await listed(g)).toEqual({ [r]: 0 });
     expect((await g.patch(`/instances/${b.id}`, { reservation_id: r })).body.instance.reservation_id).toBe(r);
-    expect(await listed(g)).toEqual([[r, 1]]);
+    expect(await listed(g)).toEqual({ [r]: 1 });
     // The operator cannot take away a reservation in use.
     expect((await admin.delete(`/reservations/${r}`)).status).toBe(409);
   });
@@ -103,7 +104,7 @@ describe('Genesis: instances on reservations', () => {
     const statuses = answers.map((a) => a.status).sort();
     expect(statuses).toEqual([201, 201, 201, 403, 403, 403]);
     for (const refused of answers.filter((a) => a.status === 403)) expect(refused.body.code).toBe('02010');
-    expect(await listed(g)).toEqual([[r, 3]]);
+    expect(await listed(g)).toEqual({ [r]: 3 });
     expect((await g.get('/instances')).body.total_count).toBe(3);
   });
 });
