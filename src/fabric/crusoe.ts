@@ -8,11 +8,19 @@ import type { MachineSource } from './sandbox.js';
 
 /** The name nvidia-smi shows for a Crusoe GPU type. */
 const GPU_NAMES: Record<string, string> = {
+  'A40-PCIe-48GB': 'NVIDIA A40',
+  'A100-PCIe-40GB': 'NVIDIA A100-PCIE-40GB',
+  'A100-PCIe-80GB': 'NVIDIA A100 80GB PCIe',
+  'A100-SXM-80GB': 'NVIDIA A100-SXM4-80GB',
+  'H100-SXM-80GB': 'NVIDIA H100 80GB HBM3',
+  'H200-SXM-141GB': 'NVIDIA H200',
+  'B200-SXM-180GB': 'NVIDIA B200',
+  'GB200-NVL-186GB': 'NVIDIA GB200',
+  'L40S-48GB': 'NVIDIA L40S',
+  // (the older catalog's names, for stores made before it)
   A40: 'NVIDIA A40',
   A100: 'NVIDIA A100-SXM4-40GB',
   'A100-80GB': 'NVIDIA A100 80GB PCIe',
-  'A100-SXM-80GB': 'NVIDIA A100-SXM4-80GB',
-  'H100-SXM-80GB': 'NVIDIA H100 80GB HBM3',
   L40S: 'NVIDIA L40S',
 };
 

@@ -36,6 +36,13 @@ function effectiveCaps(): bigint {
 }
 
 const CAP_NET_BIND_SERVICE = 10n;
+
+/** The port instances' SSH listens on: the one asked for, else 22, else (22 cannot be bound) 2222, saying so. */
+export function sshPortFor(requested: number | null, canBindLow: boolean): { port: number; note: string | null } {
+  if (requested !== null) return { port: requested, note: null };
+  if (canBindLow) return { port: 22, note: null };
+  return { port: 2222, note: 'port 22 cannot be bound here (no CAP_NET_BIND_SERVICE): instances listen for SSH on port 2222 of their public address (HANGAR_SANDBOX_SSH_PORT), and Crusoe\'s ssh_destination says so' };
+}
 const CAP_SYS_ADMIN = 21n;
 
 /**
@@ -65,11 +72,8 @@ export function inspectHost(requestedPort: number | null): HostInfo {
     );
   }
   const notes: string[] = [];
-  let sshPort = requestedPort ?? 22;
-  if (requestedPort === null && (caps & (1n << CAP_NET_BIND_SERVICE)) === 0n) {
-    sshPort = 2222;
-    notes.push('port 22 cannot be bound here (no CAP_NET_BIND_SERVICE): instances listen for SSH on port 2222 of their public address (HANGAR_SANDBOX_SSH_PORT)');
-  }
+  const { port: sshPort, note } = sshPortFor(requestedPort, (caps & (1n << CAP_NET_BIND_SERVICE)) !== 0n);
+  if (note !== null) notes.push(note);
   let cgroups = false;
   try {
     const controllers = readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').split(/\s+/);

@@ -43,6 +43,9 @@ export interface MachineSource {
  */
 export class SandboxFabric implements Fabric {
   readonly kind = 'sandbox' as const;
+  get sshPort(): number {
+    return this.host.sshPort;
+  }
   private readonly environments = new Map<string, Environment>();
   private readonly queues = new Map<string, Promise<void>>();
   /** Lifecycle events whose machines are being looked up. */

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { GpuDevices } from '../../src/fabric/gpus.js';
 import { defaultUserOf } from '../../src/fabric/genesis.js';
+import { sshPortFor } from '../../src/fabric/host.js';
 import { gpuUuid, nvidiaSmi } from '../../src/fabric/nvidia-smi.js';
 import { initScript, userData } from '../../src/fabric/scripts.js';
 import { startHangar } from '../helpers/hangar.js';
@@ -24,6 +25,14 @@ describe('sandbox fabric parts', () => {
     expect(() => loadConfig({ HANGAR_GPU_DEVICES: 'nvidia0' })).toThrow(/device files/);
     expect(() => loadConfig({ HANGAR_GPU_DEVICES: '/dev/nvidia0,/dev/nvidia0' })).toThrow(/twice/);
     expect(() => loadConfig({ HANGAR_SANDBOX_SSH_PORT: '0' })).toThrow(ConfigError);
+  });
+
+  it("picks SSH's port: the one asked for, else 22, else 2222 where 22 cannot be bound, saying so", () => {
+    expect(sshPortFor(2200, false)).toEqual({ port: 2200, note: null });
+    expect(sshPortFor(null, true)).toEqual({ port: 22, note: null });
+    const fallback = sshPortFor(null, false);
+    expect(fallback.port).toBe(2222);
+    expect(fallback.note).toMatch(/CAP_NET_BIND_SERVICE.*2222.*ssh_destination/);
   });
 
   it('the simulated fabric keeps the catalog addresses and says how to switch', async () => {
