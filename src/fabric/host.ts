@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { INSTANCE_IDS, userNamespacesWork, type IdMap } from './idmap.js';
 
 /** What the sandbox fabric needs from the host, and what it found. */
 export interface HostInfo {
@@ -10,6 +11,8 @@ export interface HostInfo {
   notes: string[];
   /** cgroup v2 with the memory and pids controllers, writable: limits can be applied. */
   cgroups: boolean;
+  /** Instances' ids as the host sees them (a user namespace each); null: this host cannot make user namespaces, root inside is host root with capabilities bounded. */
+  idmap: IdMap | null;
 }
 
 export class HostUnfit extends Error {}
@@ -54,7 +57,7 @@ export function inspectHost(requestedPort: number | null): HostInfo {
   if (process.platform !== 'linux') throw new HostUnfit(`the sandbox fabric runs on Linux only (this is ${process.platform})`);
   const missing: string[] = [];
   const tools: Record<string, string> = {};
-  for (const [name, pkg] of [['bwrap', 'bubblewrap'], ['nsenter', 'util-linux'], ['setpriv', 'util-linux'], ['ssh-keygen', 'openssh-client']] as const) {
+  for (const [name, pkg] of [['bwrap', 'bubblewrap'], ['nsenter', 'util-linux'], ['setpriv', 'util-linux'], ['unshare', 'util-linux'], ['ssh-keygen', 'openssh-client']] as const) {
     const path = which(name);
     if (path === null) missing.push(`${name} (Debian package ${pkg})`);
     else tools[name] = path;
@@ -83,5 +86,8 @@ export function inspectHost(requestedPort: number | null): HostInfo {
     cgroups = false;
   }
   if (!cgroups) notes.push('no writable cgroup v2 hierarchy with memory and pids controllers here: instances run without memory and process limits');
-  return { tools, sshPort, notes, cgroups };
+  let idmap: IdMap | null = null;
+  if (userNamespacesWork(tools.unshare!)) idmap = INSTANCE_IDS;
+  else notes.push('this host does not let Hangar make user namespaces: root inside an instance is root on the host, with its capabilities bounded');
+  return { tools, sshPort, notes, cgroups, idmap };
 }

@@ -107,6 +107,8 @@ export class SandboxFabric implements Fabric {
       `Fabric              sandbox: running instances are machines you can SSH into at their public address (${this.publicCidr}, port ${this.host.sshPort})`,
       `  files             ${this.dir}   (HANGAR_FABRIC=simulated turns this off)`,
     ];
+    const idmap = this.host.idmap;
+    if (idmap) lines.push(`  users             a user namespace each: ids 0-${idmap.size - 1} inside are ${idmap.base}-${idmap.base + idmap.size - 1} on the host (root inside is not root outside)`);
     for (const note of this.host.notes) lines.push(`  note              ${note}`);
     if (this.gpus.size > 0) lines.push(`  GPUs              ${this.gpus.size} host devices handed to instances (HANGAR_GPU_DEVICES)`);
     return lines;

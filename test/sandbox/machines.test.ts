@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,44 @@ describe.skipIf(unavailable !== null)('sandbox machines', () => {
     // Root inside is not root outside: no mounts, no device nodes.
     const root = await client.ssh(`root@${b.ip}`, 'mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo refused; mknod /tmp/sda b 8 0 2>/dev/null && echo made || echo refused');
     expect(root.stdout).toBe('refused\nrefused\n');
+  });
+
+  it("runs its processes unprivileged on the host: root inside is an unprivileged uid outside, and owns the instance's files", async () => {
+    const script = [
+      '#!/bin/sh',
+      'echo "script as $(id -u)"',
+      'echo conf > /etc/apt-like.conf; mkdir -p /var/lib/apt-like; echo state > /var/lib/apt-like/state; echo mine > /root/by-script',
+      'mount -t tmpfs none /srv 2>/dev/null && echo mounted || echo no-mounts',
+      '',
+    ].join('\n');
+    const { id, ip } = await machine(h.genesis, { hostname: 'unprivileged', metadata: { startup_script: script } });
+    const log = await eventually(
+      () => client.ssh(`root@${ip}`, 'cat /var/log/startup-script.log'),
+      (r) => r.code === 0 && /mounted|no-mounts/.test(r.stdout),
+    );
+    expect(log.stdout).toBe('script as 0\nno-mounts\n');
+    const inside = await client.ssh(`root@${ip}`, 'id -u; cat /etc/apt-like.conf /var/lib/apt-like/state /root/by-script; stat -c %u /etc /root /root/by-script; nohup sleep 4343 >/dev/null 2>&1 & echo ok');
+    expect(inside.stdout).toBe('0\nconf\nstate\nmine\n0\n0\n0\nok\n');
+    expect((await client.ssh(`ubuntu@${ip}`, 'touch ~/by-ubuntu && id -u')).stdout).toBe('1000\n');
+
+    // The host sees other uids: root's sleep runs as the instance's root, an unprivileged uid.
+    const sleeper = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .find((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\u00004343\u0000';
+        } catch {
+          return false;
+        }
+      });
+    expect(sleeper).toBeDefined();
+    const hostUid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${sleeper}/status`, 'utf8'))![1]);
+    expect(hostUid).toBeGreaterThan(0);
+    const fs = join(dir, 'files', 'instances', id, 'fs');
+    expect(statSync(join(fs, 'root', 'by-script')).uid).toBe(hostUid);
+    expect(statSync(join(fs, 'etc', 'apt-like.conf')).uid).toBe(hostUid);
+    expect(statSync(join(fs, 'home', 'ubuntu', 'by-ubuntu')).uid).toBe(hostUid + 1000);
+    expect(h.hangar.banner().some((line) => line.includes('user namespace'))).toBe(true);
   });
 
   it('runs a #cloud-config document (write_files, runcmd, bootcmd); a failing script fails nothing', async () => {
