@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from '../kernel/kernel.js';
 import { INSTANCE_CAPS, type HostInfo } from './host.js';
 import { makeUserNamespace, shiftOwners } from './idmap.js';
+import { inCgroups, InstanceCgroup } from './cgroups.js';
 import { nvidiaSmi, type GpuSpec } from './nvidia-smi.js';
 import { BOOT_DIR, initScript, type BootScripts } from './scripts.js';
 
@@ -26,6 +27,18 @@ export interface MachineSpec {
   gpus: GpuSpec | null;
   /** Volumes and data disks attached: each a directory of the host (per volume id) at /mnt/<path>. */
   volumes: AttachedVolume[];
+  /** What the instance's processes may use together, from its type (null: unknown type, no limits). */
+  limits: Limits | null;
+}
+
+export interface Limits {
+  memoryBytes: number;
+  pids: number;
+}
+
+/** An instance type's limits: its memory, and 1,024 processes per vCPU (at least 4,096). */
+export function limitsOf(vcpus: number, memoryGib: number): Limits {
+  return { memoryBytes: memoryGib * 1024 ** 3, pids: Math.max(4096, 1024 * vcpus) };
 }
 
 export interface AttachedVolume {
@@ -86,13 +99,18 @@ export class Environment {
   private sandbox: { process: ChildProcess; pid: number; exited: Promise<void> } | null = null;
   private server: Server | null = null;
   private sessions = new Set<ChildProcess>();
+  /** The instance's control groups (where the host has them), and the files a process enters them by. */
+  private readonly cgroup: InstanceCgroup | null;
+  private cgroupProcs: string[] = [];
 
   constructor(
     readonly id: string,
     readonly dir: string,
     private readonly host: HostInfo,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.cgroup = host.cgroups ? new InstanceCgroup(host.cgroups, id) : null;
+  }
 
   get running(): boolean {
     return this.sandbox !== null;
@@ -126,7 +144,9 @@ export class Environment {
   private async start(spec: MachineSpec, devices: string[], userns: string | null): Promise<void> {
     const root = userns === null ? this.dir : await this.openDoorway();
     const args = this.bwrapArgs(spec, devices, root);
-    const [command, argv] = userns === null ? [this.host.tools.bwrap!, args] : [this.host.tools.nsenter!, [`--user=${userns}`, '--', this.host.tools.bwrap!, ...args]];
+    const [bare, bareArgs] = userns === null ? [this.host.tools.bwrap!, args] : [this.host.tools.nsenter!, [`--user=${userns}`, '--', this.host.tools.bwrap!, ...args]];
+    this.cgroupProcs = this.cgroup && spec.limits ? await this.cgroup.create(spec.limits) : [];
+    const [command, argv] = inCgroups(this.cgroupProcs, bare, bareArgs);
     const child = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: CLEAN_ENV });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
@@ -233,11 +253,13 @@ export class Environment {
     for (const session of this.sessions) session.kill('SIGKILL');
     if (this.sandbox === sandbox) this.sandbox = null;
     await this.releaseMounts();
+    await this.cgroup?.remove();
   }
 
   /** Removes the instance's files (it must be halted). */
   async remove(): Promise<void> {
     await this.releaseMounts();
+    await this.cgroup?.remove();
     // Never through a volume's files: nothing may be mounted under the instance any more.
     if (mountsUnder(this.dir).length > 0) throw new Error(`instance ${this.id}: volumes are still mounted under ${this.dir}; its files are kept`);
     await rm(this.dir, { recursive: true, force: true });
@@ -358,7 +380,7 @@ export class Environment {
       this.host.tools.setpriv!, `--bounding-set=-all,${INSTANCE_CAPS.map((c) => `+${c}`).join(',')}`, '--',
       this.host.tools.sshd!, '-i', '-e', '-f', '/etc/ssh/sshd_config',
     ];
-    const child = spawn(this.host.tools.nsenter!, args, { stdio: [socket, socket, 'pipe'], env: CLEAN_ENV });
+    const child = spawn(...inCgroups(this.cgroupProcs, this.host.tools.nsenter!, args), { stdio: [socket, socket, 'pipe'], env: CLEAN_ENV });
     this.sessions.add(child);
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));

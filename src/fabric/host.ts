@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { findCgroups, type CgroupHost } from './cgroups.js';
 import { INSTANCE_IDS, userNamespacesWork, type IdMap } from './idmap.js';
 
 /** What the sandbox fabric needs from the host, and what it found. */
@@ -9,8 +10,8 @@ export interface HostInfo {
   /** The port instances' SSH listens on, and why when it is not 22. */
   sshPort: number;
   notes: string[];
-  /** cgroup v2 with the memory and pids controllers, writable: limits can be applied. */
-  cgroups: boolean;
+  /** Where instances' memory and process limits are applied (cgroup v2, or v1's memory and pids hierarchies); null: nowhere, they run without. */
+  cgroups: CgroupHost | null;
   /** Instances' ids as the host sees them (a user namespace each); null: this host cannot make user namespaces, root inside is host root with capabilities bounded. */
   idmap: IdMap | null;
 }
@@ -77,15 +78,8 @@ export function inspectHost(requestedPort: number | null): HostInfo {
   const notes: string[] = [];
   const { port: sshPort, note } = sshPortFor(requestedPort, (caps & (1n << CAP_NET_BIND_SERVICE)) !== 0n);
   if (note !== null) notes.push(note);
-  let cgroups = false;
-  try {
-    const controllers = readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').split(/\s+/);
-    accessSync('/sys/fs/cgroup', constants.W_OK);
-    cgroups = controllers.includes('memory') && controllers.includes('pids');
-  } catch {
-    cgroups = false;
-  }
-  if (!cgroups) notes.push('no writable cgroup v2 hierarchy with memory and pids controllers here: instances run without memory and process limits');
+  const cgroups = findCgroups();
+  if (cgroups === null) notes.push('no writable cgroup hierarchy with the memory and pids controllers here (v2, or v1\'s memory and pids): instances run without memory and process limits');
   let idmap: IdMap | null = null;
   if (userNamespacesWork(tools.unshare!)) idmap = INSTANCE_IDS;
   else notes.push('this host does not let Hangar make user namespaces: root inside an instance is root on the host, with its capabilities bounded');
