@@ -48,20 +48,7 @@ export const DEMO_ACCOUNT_NAME = 'demo';
  */
 export async function createHangar(config: Config, options: HangarOptions = {}): Promise<Hangar> {
   const logger = options.logger ?? createLogger(config.logLevel, config.logFormat);
-  const kernel = await Kernel.open({
-    databaseUrl: config.databaseUrl,
-    timings: config.timings,
-    clock: options.clock,
-    idSeed: config.idSeed,
-    secretKey: config.secretKey,
-    pool: {
-      size: config.databasePoolSize,
-      connectTimeoutMs: config.databaseConnectTimeoutMs,
-      queueTimeoutMs: config.databaseQueueTimeoutMs,
-      queueLimit: config.databaseQueueLimit,
-    },
-    log: logger,
-  });
+  const kernel = await openKernel(config, logger, options.clock);
   let fabric: Fabric | null = null;
   try {
     fabric = await createFabric(config, kernel, logger);
@@ -75,10 +62,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
     await kernel.start();
     await fabric.start();
     const journal = new Journal(config.journalSize);
-    const createAccount = async (name: string) => {
-      const { account, clouds } = await kernel.tenancy.create(name);
-      return { id: account.id, name: account.name, ...clouds };
-    };
+    const createAccount = (name: string) => accountCreator(kernel, name);
     const reset = async (seed: string | null = null, freezeAt: number | null = null, renewDemo = false) => {
       const { accountId, credentials } = hangar.demo;
       const previous = !renewDemo && accountId !== null ? { accountId, clouds: credentials } : undefined;
@@ -118,20 +102,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
         hangar.url = `http://${host}:${port}`;
         return hangar.url;
       },
-      banner() {
-        const admin = config.adminToken === null ? 'loopback only; HANGAR_ADMIN_TOKEN opens it to the network' : 'send Authorization: Bearer $HANGAR_ADMIN_TOKEN';
-        const lines = [
-          `Hangar is serving on ${hangar.url}  (store: ${kernel.store.location}; timings: ${config.timings})`,
-          `Console             ${hangar.url}/console/`,
-          `API reference       ${hangar.url}/docs`,
-          `Admin API           ${hangar.url}/admin/v1   (${admin})`,
-          `  cli               npx hangar demo | reset | clock advance 5m | faults add …   (run here it finds this server; elsewhere set:)`,
-          `  HANGAR_URL=${hangar.url}`,
-        ];
-        for (const { module, runtime } of runtimes) lines.push(...(runtime.banner?.(hangar.demo.credentials[module.name] ?? {}, hangar.url) ?? []));
-        lines.push(...hangar.fabric.banner());
-        return lines;
-      },
+      banner: () => bannerLines(config, hangar, runtimes),
       async close() {
         // Stop accepting, let requests in flight finish, and close keep-alive connections as
         // they fall idle (a client holding one open must not keep a stopping server alive).
@@ -152,6 +123,46 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
     await kernel.close();
     throw error;
   }
+}
+
+/** A new account with its credentials for every cloud, as the admin API answers it. */
+async function accountCreator(kernel: Kernel, name: string) {
+  const { account, clouds } = await kernel.tenancy.create(name);
+  return { id: account.id, name: account.name, ...clouds };
+}
+
+/** The kernel over the configured store. */
+function openKernel(config: Config, logger: Logger, clock: HangarOptions['clock']): Promise<Kernel> {
+  return Kernel.open({
+    databaseUrl: config.databaseUrl,
+    timings: config.timings,
+    clock,
+    idSeed: config.idSeed,
+    secretKey: config.secretKey,
+    pool: {
+      size: config.databasePoolSize,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      queueTimeoutMs: config.databaseQueueTimeoutMs,
+      queueLimit: config.databaseQueueLimit,
+    },
+    log: logger,
+  });
+}
+
+/** What the server prints as it starts: where it serves, the admin API, each cloud's demo credentials. */
+function bannerLines(config: Config, hangar: Hangar, runtimes: { module: CloudModule; runtime: CloudRuntime }[]): string[] {
+  const admin = config.adminToken === null ? 'loopback only; HANGAR_ADMIN_TOKEN opens it to the network' : 'send Authorization: Bearer $HANGAR_ADMIN_TOKEN';
+  const lines = [
+    `Hangar is serving on ${hangar.url}  (store: ${hangar.kernel.store.location}; timings: ${config.timings})`,
+    `Console             ${hangar.url}/console/`,
+    `API reference       ${hangar.url}/docs`,
+    `Admin API           ${hangar.url}/admin/v1   (${admin})`,
+    `  cli               npx hangar demo | reset | clock advance 5m | faults add …   (run here it finds this server; elsewhere set:)`,
+    `  HANGAR_URL=${hangar.url}`,
+  ];
+  for (const { module, runtime } of runtimes) lines.push(...(runtime.banner?.(hangar.demo.credentials[module.name] ?? {}, hangar.url) ?? []));
+  lines.push(...hangar.fabric.banner());
+  return lines;
 }
 
 /**

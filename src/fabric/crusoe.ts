@@ -6,7 +6,7 @@ import { defaultUserOf } from './genesis.js';
 import { gpuMemoryMiB } from './nvidia-smi.js';
 import type { MachineSource } from './sandbox.js';
 
-/** The name nvidia-smi shows for a Crusoe GPU type. */
+/** The name nvidia-smi shows for a Crusoe GPU type (the catalog's names, and earlier catalogs' short ones). */
 const GPU_NAMES: Record<string, string> = {
   'A40-PCIe-48GB': 'NVIDIA A40',
   'A100-PCIe-40GB': 'NVIDIA A100-PCIE-40GB',
@@ -17,12 +17,20 @@ const GPU_NAMES: Record<string, string> = {
   'B200-SXM-180GB': 'NVIDIA B200',
   'GB200-NVL-186GB': 'NVIDIA GB200',
   'L40S-48GB': 'NVIDIA L40S',
-  // (the older catalog's names, for stores made before it)
   A40: 'NVIDIA A40',
   A100: 'NVIDIA A100-SXM4-40GB',
   'A100-80GB': 'NVIDIA A100 80GB PCIe',
   L40S: 'NVIDIA L40S',
 };
+
+/** AMD's boards (MI300X, MI355X) have no NVIDIA driver: nvidia-smi finds none on them, as on the real VMs. */
+const isAmd = (gpuType: string) => /^MI\d/i.test(gpuType);
+
+/** The board nvidia-smi reports for a Crusoe GPU type, or null where it reports none. */
+export function nvidiaModelOf(gpuType: string): string | null {
+  if (!gpuType || isAmd(gpuType)) return null;
+  return GPU_NAMES[gpuType] ?? `NVIDIA ${gpuType}`;
+}
 
 /** A VM name as a hostname: letters, digits and dashes, at most 63. */
 export function hostnameOf(name: string): string {
@@ -78,7 +86,7 @@ export function crusoeSource(db: Kysely<any>, catalog: CrusoeCatalog): MachineSo
         .orderBy('a.attached_at')
         .execute();
       const gpuType = type?.gpu_type ?? '';
-      const model = GPU_NAMES[gpuType] ?? `NVIDIA ${gpuType}`;
+      const model = nvidiaModelOf(gpuType);
       const spec: MachineSpec = {
         id,
         accountId: String(row.account_id),
@@ -92,7 +100,7 @@ export function crusoeSource(db: Kysely<any>, catalog: CrusoeCatalog): MachineSo
           everyBoot: String(row.startup_script ?? '').trim() ? String(row.startup_script) : null,
           shutdown: String(row.shutdown_script ?? '').trim() ? String(row.shutdown_script) : null,
         },
-        gpus: type && type.num_gpu > 0 && gpuType ? { model, count: type.num_gpu, memoryMiB: gpuMemoryMiB(model) } : null,
+        gpus: type && type.num_gpu > 0 && model ? { model, count: type.num_gpu, memoryMiB: gpuMemoryMiB(model) } : null,
         volumes: disks.map((d) => ({ id: String(d.id), path: `disks/${mountName(String(d.name))}` })),
         limits: type ? limitsOf(type.cpu_cores, type.memory_gb) : null,
       };

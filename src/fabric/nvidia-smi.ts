@@ -10,6 +10,8 @@ export interface GpuSpec {
 
 /** Memory per board by model (MiB, as nvidia-smi's memory.total shows it); unknown models get 16 GiB. */
 const MEMORY_MIB: [RegExp, number][] = [
+  [/GB200/i, 189471],
+  [/B200/i, 183359],
   [/H100.*80GB|H100/i, 81559],
   [/H200/i, 143771],
   [/A100.*80GB|A100-80GB|A100-SXM-80GB/i, 81920],
@@ -50,7 +52,11 @@ MEM=${gpus.memoryMiB}
 uuid() { case "$1" in
 ${uuids.map((u, i) => `  ${i}) echo ${u} ;;`).join('\n')}
 esac; }
-bus() { printf '00000000:%02X:00.0' $(( $1 + 1 )); }
+${BODY}`;
+}
+
+/** The script's part every instance shares: argument parsing, queries, the table. */
+const BODY = `bus() { printf '00000000:%02X:00.0' $(( $1 + 1 )); }
 list=0; query=; format=; ids=
 for arg in "$@"; do
   case "$arg" in
@@ -133,4 +139,3 @@ done
 echo
 echo 'No running processes found'
 `;
-}

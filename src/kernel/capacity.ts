@@ -71,6 +71,17 @@ export class Capacity {
     await this.giveBack(trx, n, cloud, region, sku);
   }
 
+  /**
+   * Sets what is in use of a cloud's stock from what its resources hold (after a bulk change:
+   * an import, a deletion of many): every line's `used` is the count given, or 0.
+   */
+  async recount(trx: Executor, cloud: string, inUse: readonly { region: string; sku: string; used: number }[]): Promise<void> {
+    await trx.updateTable('capacity').set({ used: 0 }).where('cloud', '=', cloud).execute();
+    for (const line of inUse) {
+      await trx.updateTable('capacity').set({ used: line.used }).where('cloud', '=', cloud).where('region', '=', line.region).where('sku', '=', line.sku).execute();
+    }
+  }
+
   async list(trx: Executor, cloud: string, region?: string): Promise<Stock[]> {
     let query = trx.selectFrom('capacity').select(['region', 'sku', 'total', 'used']).where('cloud', '=', cloud);
     if (region !== undefined) query = query.where('region', '=', region);

@@ -111,6 +111,22 @@ export class Counters {
   }
 
   /**
+   * Replaces every count of the keys a cloud owns (`owns`: exact keys, or a prefix ending in
+   * `.`) with the counts given, as recomputed from its rows after a bulk change. A zero count is
+   * no row (see `add`).
+   */
+  async replaceAll(trx: Executor, owns: readonly string[], counts: readonly { accountId: string; key: string; value: number }[]): Promise<void> {
+    const exact = owns.filter((key) => !key.endsWith('.'));
+    const prefixes = owns.filter((key) => key.endsWith('.'));
+    await trx
+      .deleteFrom('counters')
+      .where((eb) => eb.or([...(exact.length > 0 ? [eb('key', 'in', exact)] : []), ...prefixes.map((prefix) => eb('key', 'like', `${prefix}%`))]))
+      .execute();
+    const rows = counts.filter((c) => c.value !== 0).map((c) => ({ account_id: c.accountId, key: c.key, value: c.value }));
+    for (let i = 0; i < rows.length; i += 200) await trx.insertInto('counters').values(rows.slice(i, i + 200)).execute();
+  }
+
+  /**
    * Counts `n` more resources against the account's quota. Returns false, changing nothing,
    * when that would go over the limit.
    */

@@ -134,12 +134,14 @@ export class Faults {
 
   /**
    * Whether a lifecycle transition should fail instead of completing; counts the firing in the
-   * transition's own transaction, so a transition rolled back does not spend the rule.
+   * transition's own transaction, so a transition rolled back does not spend the rule. A rule
+   * names the transition (`genesis.instance` `boot`, `crusoe.operation` `vm.create`) or a
+   * declared machine's action it finishes (`aliases`: `genesis.instance` `create`, `crusoe.vm` `create`).
    */
-  async forTransition(trx: Executor, kind: string, transition: string, accountId: string | null): Promise<boolean> {
+  async forTransition(trx: Executor, kind: string, transition: string, accountId: string | null, aliases: readonly (readonly [string, string])[] = []): Promise<boolean> {
     for (const rule of this.rules) {
-      if (rule.kind === undefined || rule.kind !== kind) continue;
-      if (rule.transition !== undefined && rule.transition !== transition) continue;
+      if (rule.kind === undefined) continue;
+      if (!targets(rule, kind, transition) && !aliases.some(([k, t]) => targets(rule, k, t))) continue;
       if (rule.account !== undefined && rule.account !== accountId) continue;
       if (await this.fire(trx, rule)) {
         this.fired({ target: 'lifecycle', cloud: kind.split('.')[0]! });
@@ -192,6 +194,11 @@ export function patternReaches(pattern: string, prefix: string): boolean {
     if (segment !== wanted[i]) return false;
   }
   return true;
+}
+
+/** Whether a lifecycle rule names this kind and transition (any transition when it names none). */
+function targets(rule: FaultRule, kind: string, transition: string): boolean {
+  return rule.kind === kind && (rule.transition === undefined || rule.transition === transition);
 }
 
 const patterns = new Map<string, RegExp>();

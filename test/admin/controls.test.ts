@@ -250,8 +250,36 @@ describe('admin API: lifecycle progression', () => {
     expect(await kindView()).toEqual({
       kind: 'genesis.instance',
       mode: { mode: 'time' },
+      states: expect.arrayContaining(['creating', 'active', 'stopping', 'stopped', 'starting', 'resetting', 'deleting', 'error']),
       transitions: expect.arrayContaining([{ name: 'boot', from: ['creating'], to: 'active', ms: 3_000 }]),
+      actions: expect.arrayContaining([{ name: 'create', from: [], via: 'creating', to: 'active', transition: 'boot', ms: 3_000 }]),
     });
+  });
+
+  it('lists every resource kind of both clouds with its states and actions, read from the declared machines', async () => {
+    const kinds = (await admin.get('/lifecycle')).body.kinds.map((k: any) => k.kind);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'genesis.instance', 'genesis.snapshot', 'genesis.volume', 'genesis.security_group', 'genesis.floating_ip', 'genesis.filesystem',
+        'crusoe.operation', 'crusoe.vm', 'crusoe.disk', 'crusoe.snapshot', 'crusoe.network', 'crusoe.subnet', 'crusoe.firewall_rule', 'crusoe.load_balancer',
+      ]),
+    );
+    const vm = await kindView('crusoe.vm');
+    expect(vm).toMatchObject({ kind: 'crusoe.vm', carrier: 'crusoe.operation', mode: { mode: 'time' } });
+    expect(vm.states).toEqual(['STATE_DEFINING', 'STATE_RUNNING', 'STATE_SHUTDOWN', 'STATE_SHUTOFF', 'STATE_DELETING']);
+    expect(vm.actions).toEqual(
+      expect.arrayContaining([
+        { name: 'create', from: [], via: 'STATE_DEFINING', to: 'STATE_RUNNING', transition: 'vm.create', ms: 3_000 },
+        { name: 'stop', from: ['STATE_RUNNING'], via: 'STATE_SHUTDOWN', to: 'STATE_SHUTOFF', transition: 'vm.stop', ms: 2_000 },
+        { name: 'delete', from: ['STATE_DEFINING', 'STATE_RUNNING', 'STATE_SHUTDOWN', 'STATE_SHUTOFF'], via: 'STATE_DELETING', to: null, transition: 'vm.delete', ms: 2_000 },
+      ]),
+    );
+    expect(vm.transitions).toEqual(expect.arrayContaining([{ name: 'start', from: ['STATE_SHUTOFF'], to: 'STATE_RUNNING', ms: 3_000 }]));
+    // A machine's action names its transition for durations too: the VM's stop is the operation's vm.stop.
+    expect((await admin.put('/lifecycle/crusoe.vm', { durations: { stop: '7s' } })).status).toBe(200);
+    expect((await kindView('crusoe.operation')).transitions.find((t: any) => t.name === 'vm.stop').ms).toBe(7_000);
+    expect((await admin.put('/lifecycle/crusoe.vm', { durations: { stop: null } })).status).toBe(200);
+    expect((await kindView('crusoe.operation')).transitions.find((t: any) => t.name === 'vm.stop').ms).toBe(2_000);
   });
 
   it('"reads" mode: an instance stays creating for two GETs and is active on the third', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, type Admin } from '../helpers/admin.js';
 import { awaitOperation, crusoeClient, expectCrusoeError, publicKey } from '../helpers/crusoe.js';
 import { startHangar, type TestHangar } from '../helpers/hangar.js';
+import { awaitOp, Families } from '../crusoe/support.js';
 
 // The issue's fault test for the second cloud: staged through the admin API, seen by a signed
 // Crusoe client in Crusoe's own error format, with the rule's fire count matching.
@@ -43,5 +44,28 @@ describe('admin faults on the Crusoe API', () => {
     const second = await awaitOperation(h, c, c.projectId, (await create('lucky')).body.operation);
     expect(second.state).toBe('SUCCEEDED');
     expect((await admin.get('/faults')).body.faults[0]).toMatchObject({ fired: 1 });
+    expect((await admin.delete('/faults')).status).toBe(204);
+  });
+
+  it('targets a declared machine action with the same rule form as Genesis ({kind: "crusoe.vm", transition: "create"})', async () => {
+    const c = crusoeClient(h);
+    const rule = await admin.post('/faults', { kind: 'crusoe.vm', transition: 'create', count: 1 });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    // A disk's create is another machine's action: the rule leaves it alone.
+    const disk = await c.post(`/projects/${c.projectId}/storage/disks`, { name: 'spared', size: '10GiB', location: 'us-northcentral1-a' });
+    expect(disk.status, JSON.stringify(disk.body)).toBe(200);
+    expect((await awaitOp(h, c, Families.disks, disk.body.operation)).state).toBe('SUCCEEDED');
+    const create = (name: string) => c.post(`/projects/${c.projectId}/compute/vms/instances`, { name, type: 'c1a.2x', location: 'us-northcentral1-a', ssh_public_key: publicKey() });
+    const first = await awaitOperation(h, c, c.projectId, (await create('doomed-vm')).body.operation);
+    expect(first.state).toBe('FAILED');
+    expect((await c.get(`/projects/${c.projectId}/compute/vms/instances/${first.metadata.id}`)).status).toBe(404);
+    const second = await awaitOperation(h, c, c.projectId, (await create('lucky-vm')).body.operation);
+    expect(second.state).toBe('SUCCEEDED');
+    expect((await admin.get('/faults')).body.faults[0]).toMatchObject({ kind: 'crusoe.vm', transition: 'create', fired: 1 });
+    // An action that names no transition of the machine is refused, naming the ones it has.
+    const wrong = await admin.post('/faults', { kind: 'crusoe.vm', transition: 'explode' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.message).toMatch(/transitions: .*create.*stop/);
+    expect((await admin.delete('/faults')).status).toBe(204);
   });
 });

@@ -149,6 +149,19 @@ describe('admin API: faults', () => {
     expect((await h.genesis.get(`/instances/${failed.id}`)).status).toBe(404);
   });
 
+  it('names the boot by its machine action as well ({kind: "genesis.instance", transition: "create"})', async () => {
+    await h.advance(60_000);
+    const rule = await admin.post('/faults', { kind: 'genesis.instance', transition: 'create', count: 1 });
+    expect(rule.status, rule.text).toBe(201);
+    const first = await h.genesis.post('/instances', createBody('doomed-too'));
+    expect(first.status).toBe(201);
+    await h.advance(BOOT_MS);
+    expect(await instanceStatus(h.genesis, first.body.instance.id)).toBe('error');
+    expect(await fired(rule.body.id)).toBe(1);
+    expect((await h.genesis.delete(`/instances/${first.body.instance.id}`)).status).toBe(204);
+    await h.advance(60_000);
+  });
+
   it('removes one rule, then all of them', async () => {
     const a = (await admin.post('/faults', { path: '/compute/v1/instances', method: 'GET', status: 500 })).body;
     const b = (await admin.post('/faults', { path: '/compute/v1/ssh-keys', method: 'GET', status: 500 })).body;

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { GpuDevices } from '../../src/fabric/gpus.js';
+import { nvidiaModelOf } from '../../src/fabric/crusoe.js';
+import crusoeCatalog from '../../src/clouds/crusoe/data/catalog.json' with { type: 'json' };
 import { defaultUserOf } from '../../src/fabric/genesis.js';
 import { sshPortFor } from '../../src/fabric/host.js';
 import { gpuUuid, nvidiaSmi } from '../../src/fabric/nvidia-smi.js';
@@ -120,5 +122,19 @@ describe('sandbox fabric parts', () => {
     expect(defaultUserOf('Ubuntu 22.04')).toBe('ubuntu');
     expect(defaultUserOf('Debian 12')).toBe('debian');
     expect(defaultUserOf('Something else')).toBe('ubuntu');
+  });
+
+  it("names every NVIDIA board of Crusoe's catalog as nvidia-smi does, and none on AMD's", () => {
+    const gpuTypes = new Set<string>();
+    JSON.stringify(crusoeCatalog, (key, value) => (key === 'gpu_type' && value ? gpuTypes.add(value) : undefined, value));
+    expect(gpuTypes.size).toBeGreaterThan(5);
+    for (const gpuType of gpuTypes) {
+      const model = nvidiaModelOf(gpuType);
+      if (gpuType.startsWith('MI')) expect(model, gpuType).toBeNull();
+      // Every NVIDIA type is in the table: a real board name, never the catalog's own spelling.
+      else expect(model, gpuType).not.toContain(gpuType);
+    }
+    expect(nvidiaModelOf('A40-PCIe-48GB')).toBe('NVIDIA A40');
+    expect(nvidiaModelOf('H100-SXM-80GB')).toBe('NVIDIA H100 80GB HBM3');
   });
 });

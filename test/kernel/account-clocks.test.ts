@@ -11,6 +11,8 @@ const widgets: LifecycleDef = {
   kind: 'test.widget',
   table: 'widgets',
   statusColumn: 'status',
+  accountColumn: 'account_id',
+  updatedAtColumn: 'updated_at',
   transitions: {
     build: { from: 'building', to: 'ready', after: { fast: 1_000, realistic: 1_000 } },
     first: {

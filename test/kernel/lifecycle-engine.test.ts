@@ -11,6 +11,8 @@ const widgets: LifecycleDef = {
   kind: 'test.widget',
   table: 'widgets',
   statusColumn: 'status',
+  accountColumn: null,
+  updatedAtColumn: 'updated_at',
   transitions: {
     build: {
       from: 'building',
@@ -249,6 +251,8 @@ describe('the lifecycle engine', () => {
       kind: 'test.gadget',
       table: 'widgets',
       statusColumn: 'status',
+      accountColumn: null,
+      updatedAtColumn: 'updated_at',
       transitions: {
         wire: {
           from: 'unwired',
@@ -341,6 +345,8 @@ describe('the lifecycle engine', () => {
       kind: 'test.gauge',
       table: 'widgets',
       statusColumn: 'status',
+      accountColumn: null,
+      updatedAtColumn: 'updated_at',
       transitions: {
         read: {
           from: 'unread',
@@ -409,6 +415,8 @@ describe.runIf(process.env.HANGAR_TEST_ENGINE === 'postgres' && process.env.HANG
     kind: 'test.gadget',
     table: 'gadgets',
     statusColumn: 'status',
+    accountColumn: null,
+    updatedAtColumn: 'updated_at',
     transitions: {
       up: { from: 'a', to: 'b', after: { fast: 1_000, realistic: 1_000 } },
       on: { from: 'b', to: 'c', after: { fast: 2_000, realistic: 2_000 } },

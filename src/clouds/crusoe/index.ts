@@ -1,3 +1,4 @@
+import type { Kernel } from '../../kernel/kernel.js';
 import type { Transaction } from 'kysely';
 import type { CloudModule } from '../../http/cloud.js';
 import { crusoeFleet } from './fleet.js';
@@ -19,37 +20,33 @@ const DEFAULT_VM_QUOTA = 1000;
  * (a document from before networks were served) get it first, and the address pools of
  * subnets that went with a deleted account are dropped.
  */
-async function recount(trx: Transaction<any>, model: CrusoeModel): Promise<void> {
+async function recount(kernel: Kernel, trx: Transaction<any>, model: CrusoeModel): Promise<void> {
   await model.networks.backfill(trx);
   await model.networks.dropOrphanPools(trx);
-  await trx.updateTable('capacity').set({ used: 0 }).where('cloud', '=', CLOUD).execute();
   const inUse = await trx
     .selectFrom('crusoe_vms')
     .select(['location', 'type', (eb) => eb.fn.countAll<number>().as('n')])
     .where('holds_capacity', '=', 1)
     .groupBy(['location', 'type'])
     .execute();
-  for (const r of inUse) {
-    await trx.updateTable('capacity').set({ used: Number(r.n) }).where('cloud', '=', CLOUD).where('region', '=', r.location).where('sku', '=', r.type).execute();
-  }
-  await trx.deleteFrom('counters').where((eb) => eb.or([eb('key', '=', Counter.vms), eb('key', 'like', 'crusoe.project.%')])).execute();
-  const rows: { account_id: string; key: string; value: number }[] = [];
+  await kernel.capacity.recount(trx, CLOUD, inUse.map((r) => ({ region: r.location, sku: r.type, used: Number(r.n) })));
+  const rows: { accountId: string; key: string; value: number }[] = [];
   for (const c of await trx.selectFrom('crusoe_vms').select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute()) {
-    rows.push({ account_id: c.account_id, key: Counter.vms, value: Number(c.n) });
+    rows.push({ accountId: c.account_id, key: Counter.vms, value: Number(c.n) });
   }
   for (const c of await trx.selectFrom('crusoe_vms').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ account_id: c.account_id, key: Counter.projectVms(c.project_id), value: Number(c.n) });
+    rows.push({ accountId: c.account_id, key: Counter.projectVms(c.project_id), value: Number(c.n) });
   }
   for (const c of await trx.selectFrom('crusoe_disks').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ account_id: c.account_id, key: Counter.projectDisks(c.project_id), value: Number(c.n) });
+    rows.push({ accountId: c.account_id, key: Counter.projectDisks(c.project_id), value: Number(c.n) });
   }
   for (const c of await trx.selectFrom('crusoe_disk_snapshots').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ account_id: c.account_id, key: Counter.projectSnapshots(c.project_id), value: Number(c.n) });
+    rows.push({ accountId: c.account_id, key: Counter.projectSnapshots(c.project_id), value: Number(c.n) });
   }
   for (const c of await trx.selectFrom('crusoe_vpc_networks').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ account_id: c.account_id, key: Counter.projectNetworks(c.project_id), value: Number(c.n) });
+    rows.push({ accountId: c.account_id, key: Counter.projectNetworks(c.project_id), value: Number(c.n) });
   }
-  for (let i = 0; i < rows.length; i += 200) await trx.insertInto('counters').values(rows.slice(i, i + 200)).execute();
+  await kernel.counters.replaceAll(trx, [Counter.vms, 'crusoe.project.'], rows);
   // What each reservation has in use: the VMs on it.
   const onReservations = await trx
     .selectFrom('crusoe_vms')
@@ -58,6 +55,25 @@ async function recount(trx: Transaction<any>, model: CrusoeModel): Promise<void>
     .groupBy('reservation_id')
     .execute();
   await model.ctx.kernel.reservations.setUsed(trx, CLOUD, new Map(onReservations.map((r) => [String(r.reservation_id), Number(r.n)])));
+}
+
+/**
+ * What a store starts with: the locations' public address pools (VMs' and load balancers'
+ * private addresses come from their subnets' pools; a location's public pool is shared by its
+ * VMs and NAT gateways), every project's default network (a store from before VPC networks were
+ * served), and the catalog's stock.
+ */
+async function seed(kernel: Kernel, trx: Transaction<any>, catalog: CrusoeCatalog, model: CrusoeModel): Promise<void> {
+  await kernel.ipam.ensurePools(
+    trx,
+    [...catalog.locations.values()].map((location) => ({ name: publicPool(location.id), cidr: location.public_cidr })),
+  );
+  await model.networks.backfill(trx);
+  await kernel.capacity.seed(
+    trx,
+    CLOUD,
+    [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.product_name, total }))),
+  );
 }
 
 /** The Crusoe Cloud API v1alpha5, under /v1alpha5. */
@@ -70,26 +86,14 @@ export const crusoeCloud: CloudModule = {
     const catalog = CrusoeCatalog.load(config.catalogs.crusoe ?? undefined);
     const ctx: CrusoeContext = { kernel, db: kernel.db as CrusoeDb, catalog, config };
     const model = createModel(ctx, renderers);
-    for (const def of crusoeLifecycles(model)) kernel.lifecycle.register(def);
+    const lifecycles = crusoeLifecycles(model);
+    kernel.lifecycle.register(lifecycles.operation);
+    for (const machine of lifecycles.machines) kernel.lifecycle.registerMachine(machine);
     kernel.counters.defineQuota(Counter.vms, DEFAULT_VM_QUOTA);
     model.quotas.register();
 
-    kernel.onSeed(async (trx) => {
-      // VMs' and load balancers' private addresses come from their subnets' pools; a
-      // location's pool of public addresses is shared by its VMs and NAT gateways.
-      await kernel.ipam.ensurePools(
-        trx,
-        [...catalog.locations.values()].map((location) => ({ name: publicPool(location.id), cidr: location.public_cidr })),
-      );
-      // A store from before VPC networks were served: every project gets its default network.
-      await model.networks.backfill(trx);
-      await kernel.capacity.seed(
-        trx,
-        CLOUD,
-        [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.product_name, total }))),
-      );
-    });
-    kernel.onRecount((trx) => recount(trx, model));
+    kernel.onSeed((trx) => seed(kernel, trx, catalog, model));
+    kernel.onRecount((trx) => recount(kernel, trx, model));
     kernel.onAccountDeleted((trx, accountId) => model.projects.purgeAccount(trx, accountId));
 
     const { crusoeAccessKey: pinnedAccess, crusoeSecretKey: pinnedSecret } = config.demo;
@@ -145,24 +149,27 @@ export const crusoeCloud: CloudModule = {
           return { access_key: key.access_key, secret_key: key.secret_key, ...ids };
         });
       },
-      banner(demo, baseUrl) {
-        const url = `${baseUrl}${PREFIX}`;
-        if (typeof demo.access_key !== 'string' || typeof demo.secret_key !== 'string') {
-          return [`Crusoe Cloud API    ${url}   (demo key pair printed when the store was created)`];
-        }
-        return [
-          `Crusoe Cloud API    ${url}`,
-          `  access key        ${demo.access_key}`,
-          `  secret key        ${demo.secret_key}`,
-          `  project id        ${String(demo.project_id ?? '')}`,
-          `  sign              Authorization: Bearer 1.0:<access key>:<signature>, X-Crusoe-Timestamp: <RFC 3339 now>;`,
-          `                    signature = base64url(HMAC-SHA256(base64url-decoded secret, "<path>\\n<sorted query>\\n<METHOD>\\n<timestamp>\\n"))`,
-          `  clients           CRUSOE_API_ENDPOINT=${url} CRUSOE_ACCESS_KEY_ID=${demo.access_key} CRUSOE_SECRET_KEY=${demo.secret_key} CRUSOE_DEFAULT_PROJECT=${String(demo.project_id ?? '')}`,
-        ];
-      },
+      banner: crusoeBanner,
     };
   },
 };
+
+/** The banner's lines for the Crusoe API: where it is, the demo key pair, and how to sign. */
+function crusoeBanner(demo: Record<string, unknown>, baseUrl: string): string[] {
+  const url = `${baseUrl}${PREFIX}`;
+  if (typeof demo.access_key !== 'string' || typeof demo.secret_key !== 'string') {
+    return [`Crusoe Cloud API    ${url}   (demo key pair printed when the store was created)`];
+  }
+  return [
+    `Crusoe Cloud API    ${url}`,
+    `  access key        ${demo.access_key}`,
+    `  secret key        ${demo.secret_key}`,
+    `  project id        ${String(demo.project_id ?? '')}`,
+    `  sign              Authorization: Bearer 1.0:<access key>:<signature>, X-Crusoe-Timestamp: <RFC 3339 now>;`,
+    `                    signature = base64url(HMAC-SHA256(base64url-decoded secret, "<path>\\n<sorted query>\\n<METHOD>\\n<timestamp>\\n"))`,
+    `  clients           CRUSOE_API_ENDPOINT=${url} CRUSOE_ACCESS_KEY_ID=${demo.access_key} CRUSOE_SECRET_KEY=${demo.secret_key} CRUSOE_DEFAULT_PROJECT=${String(demo.project_id ?? '')}`,
+  ];
+}
 
 /** The organization and project an account had before a reset (see AccountCreation.previous). */
 function keptIds(previous: Record<string, unknown>): Provisioned | undefined {

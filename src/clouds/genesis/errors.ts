@@ -85,12 +85,44 @@ export class GenesisError extends Error {
   }
 }
 
-export const badRequest = (message: string) => new GenesisError(400, Code.BadRequest, message);
-export const missing = (message: string) => new GenesisError(400, Code.MissingParameters, message);
+/**
+ * The HTTP status of each code: 400 unless listed. Two codes vary, and their callers give the
+ * status: 02009 (not allowed: 400, or 429 for too many requests) and 02000 (500, or 503 when the
+ * store is away); a failure the HTTP layer classifies keeps the status it found.
+ */
+const STATUS: Partial<Record<string, number>> = {
+  [Code.PermissionDeniedAuth]: 401,
+  [Code.AuthTokenNotProvided]: 401,
+  [Code.Internal]: 500,
+  [Code.MaxQuotaReached]: 403,
+  [Code.MaxSnapshotQuotaReached]: 403,
+  [Code.MaxStaticIpQuotaReached]: 403,
+  [Code.PaymentMethodRequired]: 403,
+  [Code.AccountSuspended]: 403,
+  [Code.AccountBanned]: 403,
+  [Code.AccountDisabled]: 403,
+  [Code.AccountNotVerified]: 403,
+  [Code.PermissionDenied]: 403,
+  [Code.InstanceNotFound]: 404,
+  [Code.SnapshotNotFound]: 404,
+  [Code.VolumeNotFound]: 404,
+  [Code.SecurityGroupNotFound]: 404,
+  [Code.SshKeyNotFound]: 404,
+  [Code.FloatingIpNotFound]: 404,
+  [Code.FilesystemNotFound]: 404,
+  [Code.OutOfStock]: 503,
+  [Code.ApiDisabled]: 503,
+};
+
+/** An error by its code: the status is the code's (see STATUS). */
+export const genesisError = (code: GenesisCode, message: string) => new GenesisError(STATUS[code] ?? 400, code, message);
+
+export const badRequest = (message: string) => genesisError(Code.BadRequest, message);
+export const missing = (message: string) => genesisError(Code.MissingParameters, message);
 export const notFound = (code: GenesisCode, what: string, id: string) => new GenesisError(404, code, `${what} "${id}" not found`);
 
 /**
  * A second DELETE of a resource already being deleted: the same answer for every family that
  * has a `deleting` status (400, the family's "locked / not allowed now" code).
  */
-export const alreadyDeleting = (code: GenesisCode, what: string, id: string) => new GenesisError(400, code, `${what} "${id}" is already being deleted`);
+export const alreadyDeleting = (code: GenesisCode, what: string, id: string) => genesisError(code, `${what} "${id}" is already being deleted`);

@@ -4,13 +4,15 @@ import { closeRedis, connectRedis } from '../../http/redis.js';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
 import { GenesisCatalog } from './catalog.js';
 import { genesisFailure, genesisPlugin, PREFIX, READ_TOKEN_KIND, TOKEN_KIND } from './http.js';
-import { genesisLifecycles } from './lifecycles.js';
+import { genesisMachines } from './lifecycles.js';
+import { lifecycleOf } from '../../kernel/lifecycle/machine.js';
 import { privatePool, publicPool, storagePool } from './model/addresses.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
 import { createModel } from './model/index.js';
 import { genesisMigrations, type GenesisDb, type GenesisTables } from './tables.js';
 import type { Transaction } from 'kysely';
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Config } from '../../config.js';
 
 /** Quotas a new account starts with: generous, so first use never trips them by accident. */
 const DEFAULT_QUOTAS: Record<string, number> = {
@@ -32,23 +34,20 @@ const COUNTED: Record<string, keyof GenesisTables> = {
 };
 
 /** Stock in use and per-account counts, recomputed from the rows after a bulk change. */
-async function recount(trx: Transaction<any>): Promise<void> {
-  await trx.updateTable('capacity').set({ used: 0 }).where('cloud', '=', CLOUD).execute();
+async function recount(kernel: Kernel, trx: Transaction<any>): Promise<void> {
   const inUse = await trx
     .selectFrom('genesis_instances')
     .select(['region', 'type', (eb) => eb.fn.countAll<number>().as('n')])
     .groupBy(['region', 'type'])
     .execute();
-  for (const r of inUse) {
-    await trx.updateTable('capacity').set({ used: Number(r.n) }).where('cloud', '=', CLOUD).where('region', '=', r.region).where('sku', '=', r.type).execute();
-  }
-  await trx.deleteFrom('counters').where('key', 'in', Object.keys(COUNTED)).execute();
+  await kernel.capacity.recount(trx, CLOUD, inUse.map((r) => ({ region: r.region, sku: r.type, used: Number(r.n) })));
+  const counts: { accountId: string; key: string; value: number }[] = [];
   for (const [key, table] of Object.entries(COUNTED)) {
-    const counts = await trx.selectFrom(table).select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute();
-    if (counts.length > 0) {
-      await trx.insertInto('counters').values(counts.map((c) => ({ account_id: c.account_id, key, value: Number(c.n) }))).execute();
+    for (const c of await trx.selectFrom(table).select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute()) {
+      counts.push({ accountId: c.account_id, key, value: Number(c.n) });
     }
   }
+  await kernel.counters.replaceAll(trx, Object.keys(COUNTED), counts);
 }
 
 /**
@@ -75,6 +74,18 @@ async function releaseAccount(kernel: Kernel, trx: Transaction<any>, accountId: 
 }
 
 /** The Genesis Cloud Compute API v1, under /compute/v1. */
+/** The quotas every account starts with, as configured (HANGAR_GENESIS_QUOTAS wins over the defaults). */
+function defineQuotas(kernel: Kernel, config: Config): void {
+  for (const [key, limit] of Object.entries(DEFAULT_QUOTAS)) kernel.counters.defineQuota(key, limit);
+  for (const [name, limit] of Object.entries(config.genesisQuotas)) {
+    const key = `genesis.${name}`;
+    if (!(key in DEFAULT_QUOTAS)) {
+      throw new Error(`HANGAR_GENESIS_QUOTAS: unknown quota "${name}" (known: ${Object.keys(DEFAULT_QUOTAS).map((k) => k.slice('genesis.'.length)).join(', ')})`);
+    }
+    kernel.counters.defineQuota(key, limit);
+  }
+}
+
 export const genesisCloud: CloudModule = {
   name: CLOUD,
   title: 'Genesis Cloud Compute API v1',
@@ -84,15 +95,8 @@ export const genesisCloud: CloudModule = {
     const catalog = GenesisCatalog.load(config.catalogs.genesis ?? undefined);
     const ctx: GenesisContext = { kernel, db: kernel.db as GenesisDb, catalog, config };
     const model = createModel(ctx);
-    for (const def of genesisLifecycles(ctx)) kernel.lifecycle.register(def);
-    for (const [key, limit] of Object.entries(DEFAULT_QUOTAS)) kernel.counters.defineQuota(key, limit);
-    for (const [name, limit] of Object.entries(config.genesisQuotas)) {
-      const key = `genesis.${name}`;
-      if (!(key in DEFAULT_QUOTAS)) {
-        throw new Error(`HANGAR_GENESIS_QUOTAS: unknown quota "${name}" (known: ${Object.keys(DEFAULT_QUOTAS).map((k) => k.slice('genesis.'.length)).join(', ')})`);
-      }
-      kernel.counters.defineQuota(key, limit);
-    }
+    for (const machine of genesisMachines(ctx)) kernel.lifecycle.registerMachine(machine, lifecycleOf(machine));
+    defineQuotas(kernel, config);
 
     kernel.onSeed(async (trx) => {
       await kernel.ipam.ensurePools(
@@ -109,7 +113,7 @@ export const genesisCloud: CloudModule = {
         [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.id, total }))),
       );
     });
-    kernel.onRecount((trx) => recount(trx));
+    kernel.onRecount((trx) => recount(kernel, trx));
     kernel.onAccountDeleted((trx, accountId) => releaseAccount(kernel, trx, accountId));
 
     const redis = config.rateLimit > 0 && config.redisUrl ? await connectRedis(config.redisUrl) : null;

@@ -1,11 +1,13 @@
-import { sql, type Compilable, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Clock, TimeSource } from '../clock.js';
 import { accountNowSql } from '../account-clocks.js';
 import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
 import type { Faults } from '../faults.js';
 import { isStoreUnavailable } from '../db/errors.js';
-import { byShape, paddedList, preparedWrite } from '../db/prepared.js';
+import { paddedList } from '../db/prepared.js';
+import { EngineStatements, type LogValues } from './statements.js';
+import { transitionOf, type Machine } from './machine.js';
 
 /**
  * The lifecycle engine. Each resource kind declares its states and the timed transitions
@@ -27,19 +29,27 @@ export interface Durations {
   realistic: number;
 }
 
-export interface TransitionContext {
+export interface TransitionContext<Row = Record<string, unknown>> {
   readonly trx: Transaction<any>;
   /** The resource row as it was before the transition. */
-  readonly row: Record<string, unknown>;
+  readonly row: Row;
   /** The instant the transition was due: what the resource records as its update time. */
   readonly at: number;
+  /**
+   * Tells the listeners (`onEntered`), once the batch commits, that a resource entered a state:
+   * what a carried machine's resources do as their carrier's transition applies (a Crusoe VM
+   * as its operation completes). The transition's own row is told without this.
+   */
+  entered(event: Omit<EnteredState, 'transition' | 'at'>): void;
+  /** Whether anyone listens for entered states (an effect skips reading what it would tell otherwise). */
+  readonly watched: boolean;
   /** Schedules a follow-up transition, timed from `at` so chains keep their pace when the clock jumps (same account). */
   schedule(transition: string, options?: { kind?: string; resourceId?: string }): Promise<void>;
   /**
    * The rows this transition moves in the same batch (this one's included), as read before
    * the batch's first transition applied.
    */
-  readonly batch: readonly Record<string, unknown>[];
+  readonly batch: readonly Row[];
   /**
    * What `compute` gives, computed once for the batch's transitions of this kind and name: one
    * lookup for all of `batch` instead of one per transition. What it reads must be something
@@ -48,7 +58,7 @@ export interface TransitionContext {
   shared<T>(key: string, compute: () => Promise<T>): Promise<T>;
 }
 
-export interface TransitionDef {
+export interface TransitionDef<Row = Record<string, unknown>> {
   from: string | readonly string[];
   /** The state after the transition; null removes the resource row. */
   to: string | null;
@@ -59,11 +69,28 @@ export interface TransitionDef {
    * them expecting this batch's changes: the engine reads all the rows a batch moves before
    * its first transition applies, and writes their new states after its last.
    */
-  effect?: (ctx: TransitionContext) => Promise<Record<string, unknown> | void>;
+  effect?: (ctx: TransitionContext<Row>) => Promise<Partial<Row> | Record<string, unknown> | void>;
   /** Where an injected fault sends the resource instead (e.g. `error`); without it the transition cannot fail. */
   failTo?: string;
   /** Runs when the transition fails; may return more columns to set. */
-  onFail?: (ctx: TransitionContext) => Promise<Record<string, unknown> | void>;
+  onFail?: (ctx: TransitionContext<Row>) => Promise<Partial<Row> | Record<string, unknown> | void>;
+}
+
+/**
+ * A resource entered a state: through a timed transition (`transition` names it) or a client's
+ * write (`transition` null: a create inserts it, a delete or stop starts its action). What the
+ * sandbox fabric and the console follow; `kind` is the resource's (its machine's) kind.
+ */
+export interface EnteredState {
+  kind: string;
+  resourceId: string;
+  accountId: string | null;
+  /** The state it left; null: it was just made. */
+  from: string | null;
+  /** The state it is in now; null: it is gone. */
+  to: string | null;
+  transition: string | null;
+  at: number;
 }
 
 /**
@@ -73,21 +100,43 @@ export interface TransitionDef {
  */
 export type ProgressMode = { mode: 'time' } | { mode: 'reads'; reads: number } | { mode: 'manual' };
 
-export interface LifecycleDef {
+/** A kind's timed transitions over the rows of its table (`Row`: what its effects read, without casts). */
+export interface LifecycleDef<Row = any> {
   kind: string;
   table: string;
   statusColumn: string;
-  updatedAtColumn?: string | null;
-  transitions: Record<string, TransitionDef>;
+  /** The column naming a row's account (what a fault rule for one account matches); null: none. */
+  accountColumn: string | null;
+  /** The column a transition stamps with its due time; null: none. */
+  updatedAtColumn: string | null;
+  transitions: Record<string, TransitionDef<Row>>;
+}
+
+/** A kind as `GET /admin/v1/lifecycle` shows it. */
+export interface KindView {
+  kind: string;
+  mode: ProgressMode;
+  /** The states its machine declares (absent for a kind declared without one). */
+  states?: string[];
+  /** Its timed transitions; a carried kind's are its actions, timed by its carrier's transitions. */
+  transitions: { name: string; from: string[]; to?: string | null; ms: number }[];
+  /** What a client asks for, as its machine declares it. */
+  actions?: { name: string; from: string[]; via?: string; to?: string | null; transition: string; ms: number }[];
+  /** The kind whose timers finish this kind's actions. */
+  carrier?: string;
 }
 
 /** What a batch writes once its transitions have run (see `LifecycleEngine.write`). */
 interface BatchWrites {
   logs: LogValues[];
+  /** Each audit entry's account (what the applied-transition listeners are told). */
+  accounts: (string | null)[];
+  /** States resources entered, told to the listeners once the batch commits (kept only while someone listens). */
+  entered: EnteredState[];
   /** Row updates by table and the columns they set ("table column column"): each the row's id, then the values. */
   updates: Map<string, unknown[][]>;
 }
-const newWrites = (): BatchWrites => ({ logs: [], updates: new Map() });
+const newWrites = (): BatchWrites => ({ logs: [], accounts: [], entered: [], updates: new Map() });
 
 /** The rows a batch moves through one kind's transition, and what their effects computed once for all. */
 interface BatchPeers {
@@ -114,6 +163,7 @@ export interface AppliedTransition {
   kind: string;
   transition: string;
   resourceId: string;
+  accountId: string | null;
   /** The state the resource left, and the one it is in now (null: the resource is gone). */
   from: string;
   to: string | null;
@@ -185,17 +235,22 @@ export interface LifecycleEngineOptions {
  */
 const BATCH = { sqlite: 192, postgres: 768 } as const;
 const MAX_DELAY = 2 ** 31 - 1;
+const TIME: ProgressMode = { mode: 'time' };
 /** Row updates written per statement at a batch's end. */
 const UPDATES_PER_STATEMENT = 256;
-/** An audit entry's values, in the order of LOG_COLUMNS. */
-type LogValues = [id: string, kind: string, resourceId: string, transition: string, from: string, to: string | null, dueAt: number, appliedAt: number];
-const LOG_COLUMNS = ['id', 'kind', 'resource_id', 'transition', 'from_state', 'to_state', 'due_at', 'applied_at'] as const;
 /** Lets pending I/O (requests) run: SQLite queries resolve at once, so a drain never would. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class LifecycleEngine {
   private readonly defs = new Map<string, LifecycleDef>();
+  private readonly statements: EngineStatements;
+  private readonly machines = new Map<string, Machine<any>>();
+  /** A timer's `kind.transition` → the machine actions it finishes ([machine kind, action]). */
+  private readonly aliases = new Map<string, [string, string][]>();
   private readonly appliedListeners: ((applied: AppliedTransition) => void)[] = [];
+  private readonly enteredListeners: ((entered: EnteredState) => void)[] = [];
+  /** The states clients' writes entered, by the transaction they were made in (see `transaction`). */
+  private readonly pendingEntered = new WeakMap<object, EnteredState[]>();
   private readonly overrides: Map<string, number>;
   private readonly modes = new Map<string, ProgressMode>();
   private profile: TimingProfile;
@@ -215,11 +270,34 @@ export class LifecycleEngine {
   ) {
     this.profile = options.profile;
     this.overrides = options.overrides ?? new Map();
+    this.statements = new EngineStatements(db);
   }
 
   register(def: LifecycleDef): void {
     if (this.defs.has(def.kind)) throw new Error(`lifecycle kind ${def.kind} registered twice`);
     this.defs.set(def.kind, def);
+  }
+
+  /**
+   * Registers a resource's declared machine: its actions become names fault rules, durations
+   * and modes can use, and the admin API shows its states. A machine timed by its own rows
+   * brings its lifecycle (`lifecycleOf`); a carried one's transitions are its carrier's.
+   */
+  registerMachine(machine: Machine<any>, def?: LifecycleDef): void {
+    if (this.machines.has(machine.kind)) throw new Error(`lifecycle machine ${machine.kind} registered twice`);
+    if (def !== undefined) this.register(def);
+    this.machines.set(machine.kind, machine);
+    for (const [name, action] of Object.entries(machine.actions)) {
+      const timer = `${machine.carrier ?? machine.kind}.${transitionOf(name, action)}`;
+      const aliases = this.aliases.get(timer) ?? [];
+      aliases.push([machine.kind, name]);
+      this.aliases.set(timer, aliases);
+    }
+  }
+
+  /** The declared machines (what the events name as kinds). */
+  machine(kind: string): Machine<any> | undefined {
+    return this.machines.get(kind);
   }
 
   get timingProfile(): TimingProfile {
@@ -231,39 +309,88 @@ export class LifecycleEngine {
   }
 
   setOverride(kind: string, transition: string, ms: number | null): void {
-    const key = `${kind}.${transition}`;
+    const [timerKind, timerTransition] = this.resolve(kind, transition) ?? [kind, transition];
+    const key = `${timerKind}.${timerTransition}`;
     if (ms === null) this.overrides.delete(key);
     else this.overrides.set(key, ms);
   }
 
-  /** The kinds and their transitions, with durations and modes as they stand. */
-  describe(): { kind: string; mode: ProgressMode; transitions: { name: string; from: string[]; to: string | null; ms: number }[] }[] {
-    return [...this.defs.values()].map((def) => ({
-      kind: def.kind,
-      mode: this.modes.get(def.kind) ?? { mode: 'time' },
-      transitions: Object.entries(def.transitions).map(([name, t]) => ({
+  /**
+   * The timer (kind and transition) a name stands for: a kind's own transition, or a machine's
+   * action (its own transition, or its carrier's).
+   */
+  private resolve(kind: string, name: string): [string, string] | undefined {
+    if (this.defs.get(kind)?.transitions[name] !== undefined) return [kind, name];
+    const machine = this.machines.get(kind);
+    const action = machine?.actions[name];
+    return action === undefined ? undefined : [machine!.carrier ?? kind, transitionOf(name, action)];
+  }
+
+  /** The kinds and their transitions, with durations and modes as they stand (carried machines after the rest). */
+  describe(): KindView[] {
+    const kinds = [...this.defs.keys(), ...[...this.machines.values()].filter((m) => m.carrier !== undefined).map((m) => m.kind)];
+    return kinds.map((kind) => this.view(kind));
+  }
+
+  private view(kind: string): KindView {
+    const def = this.defs.get(kind);
+    const machine = this.machines.get(kind);
+    const view: KindView = { kind, mode: this.modes.get(kind) ?? { mode: 'time' }, transitions: [] };
+    if (machine) view.states = [...machine.states];
+    view.transitions = def
+      ? Object.entries(def.transitions).map(([name, t]) => ({ name, from: typeof t.from === 'string' ? [t.from] : [...t.from], to: t.to, ms: this.durationOf(kind, name) }))
+      : Object.entries(machine!.actions).map(([name, a]) => ({ name, from: a.via !== undefined ? [a.via] : [...a.from], ...(a.to !== undefined ? { to: a.to } : {}), ms: this.durationOf(kind, name) }));
+    if (machine) {
+      view.actions = Object.entries(machine.actions).map(([name, a]) => ({
         name,
-        from: typeof t.from === 'string' ? [t.from] : [...t.from],
-        to: t.to,
-        ms: this.durationOf(def.kind, name),
-      })),
-    }));
+        from: [...a.from],
+        ...(a.via !== undefined ? { via: a.via } : {}),
+        ...(a.to !== undefined ? { to: a.to } : {}),
+        transition: transitionOf(name, a),
+        ms: this.durationOf(kind, name),
+      }));
+    }
+    if (machine?.carrier !== undefined) view.carrier = machine.carrier;
+    return view;
   }
 
   knows(kind: string, transition?: string): boolean {
-    const def = this.defs.get(kind);
-    return def !== undefined && (transition === undefined || def.transitions[transition] !== undefined);
+    if (!this.defs.has(kind) && !this.machines.has(kind)) return false;
+    return transition === undefined || this.resolve(kind, transition) !== undefined;
   }
 
-  /** The transitions of a kind that an injected fault can make fail (those with a `failTo`). */
+  /**
+   * The transitions of a kind that an injected fault can make fail (those with a `failTo`):
+   * its own, then its machine's actions finished by one.
+   */
   failable(kind: string): string[] {
     const def = this.defs.get(kind);
-    return def ? Object.keys(def.transitions).filter((name) => def.transitions[name]!.failTo !== undefined) : [];
+    const names = def ? Object.keys(def.transitions).filter((name) => def.transitions[name]!.failTo !== undefined) : [];
+    for (const name of Object.keys(this.machines.get(kind)?.actions ?? {})) {
+      const [timerKind, timerTransition] = this.resolve(kind, name)!;
+      if (!names.includes(name) && this.defs.get(timerKind)?.transitions[timerTransition]?.failTo !== undefined) names.push(name);
+    }
+    return names;
   }
 
   setMode(kind: string, mode: ProgressMode): void {
     if (mode.mode === 'time') this.modes.delete(kind);
     else this.modes.set(kind, mode);
+  }
+
+  /** How a timer's transition progresses: its machine's mode when a carried machine has one, else its kind's. */
+  private modeOf(kind: string, transition: string): ProgressMode {
+    if (this.modes.size === 0) return TIME;
+    for (const [machine] of this.aliases.get(`${kind}.${transition}`) ?? []) {
+      const mode = machine !== kind ? this.modes.get(machine) : undefined;
+      if (mode !== undefined) return mode;
+    }
+    return this.modes.get(kind) ?? TIME;
+  }
+
+  /** The names a fault rule can give a timer's transition besides its own: the machine actions it finishes. */
+  private aliasesOf(kind: string, transition: string): readonly (readonly [string, string])[] {
+    return this.aliases.get(`${kind}.${transition}`) ?? [];
   }
 
   /** The operator's settings (profile, modes, durations), to share with other replicas. */
@@ -288,6 +415,7 @@ export class LifecycleEngine {
   }
 
   durationOf(kind: string, transition: string): number {
+    if (this.defs.get(kind)?.transitions[transition] === undefined) [kind, transition] = this.resolve(kind, transition) ?? [kind, transition];
     const override = this.overrides.get(`${kind}.${transition}`);
     if (override !== undefined) return override;
     if (this.profile === 'instant') return 0;
@@ -317,12 +445,26 @@ export class LifecycleEngine {
     const clock = this.clockOf(account);
     const now = clock.now();
     const due = (from ?? now) + this.durationOf(kind, transition);
-    const mode = this.modes.get(kind) ?? { mode: 'time' };
+    const mode = this.modeOf(kind, transition);
     const held = mode.mode === 'time' ? 0 : 1;
     const own = clock === this.clock ? 0 : 1;
-    await this.insertTimer(trx, this.ids.sequential(), kind, resourceId, transition, due, now, held, mode.mode === 'reads' ? mode.reads : null, account, own);
+    await this.statements.insertTimer(trx, this.ids.sequential(), kind, resourceId, transition, due, now, held, mode.mode === 'reads' ? mode.reads : null, account, own);
     if (!held) this.hint(due, clock, own ? account : null);
     return due;
+  }
+
+  /**
+   * A client's write starts a machine's action: the resource entered the state the action
+   * shows meanwhile (told once the write commits, see `transaction`), and the transition that
+   * finishes it is scheduled.
+   */
+  async begin(trx: Executor, kind: string, resourceId: string, action: string, was: { from: string | null; accountId: string | null }): Promise<number> {
+    const machine = this.machines.get(kind);
+    const declared = machine?.carrier === undefined ? machine?.actions[action] : undefined;
+    if (declared === undefined) throw new Error(`unknown lifecycle action ${kind}.${action} (or one its carrier times)`);
+    const at = this.clockOf(was.accountId).now();
+    if (declared.via !== undefined && declared.via !== was.from) this.entered(trx, { kind, resourceId, accountId: was.accountId, from: was.from, to: declared.via, transition: null, at });
+    return this.schedule(trx, kind, resourceId, transitionOf(action, declared), { account: was.accountId });
   }
 
   /**
@@ -330,7 +472,7 @@ export class LifecycleEngine {
    * once it has been read often enough; otherwise this costs nothing.
    */
   async noteRead(kind: string, resourceId: string): Promise<boolean> {
-    if (this.modes.get(kind)?.mode !== 'reads') return false;
+    if (this.modes.size === 0 || ![...this.modes].some(([k, m]) => m.mode === 'reads' && (k === kind || this.machines.get(k)?.carrier === kind))) return false;
     await this.db
       .updateTable('lifecycle_timers')
       .set((eb) => ({ reads_left: eb('reads_left', '-', 1) }))
@@ -356,7 +498,11 @@ export class LifecycleEngine {
    */
   async release(filter: { kind?: string; resourceId?: string } = {}): Promise<number> {
     let query = this.db.updateTable('lifecycle_timers').set({ held: 0, due_at: this.nowOfTimer() }).where('held', '=', 1);
-    if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
+    const carried = filter.kind === undefined ? undefined : this.machines.get(filter.kind);
+    if (carried?.carrier !== undefined) {
+      const transitions = Object.entries(carried.actions).map(([name, action]) => transitionOf(name, action));
+      query = query.where('kind', '=', carried.carrier).where('transition', 'in', transitions);
+    } else if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind);
     if (filter.resourceId !== undefined) query = query.where('resource_id', '=', filter.resourceId);
     await query.execute();
     return this.runDue();
@@ -417,14 +563,63 @@ export class LifecycleEngine {
     this.appliedListeners.push(listener);
   }
 
-  /** After a commit: the transitions it applied, to the listeners. */
-  private committed(logs: LogValues[]): void {
+  /**
+   * Tells `listener` of each state a resource of any kind enters, once the change has
+   * committed: timed transitions, their carried machines' resources, and clients' writes made
+   * through `transaction` (see `entered`).
+   */
+  onEntered(listener: (entered: EnteredState) => void): void {
+    this.enteredListeners.push(listener);
+  }
+
+  /** Whether anyone listens for entered states (callers skip building events when nobody does). */
+  get watched(): boolean {
+    return this.enteredListeners.length > 0;
+  }
+
+  /**
+   * Records, in a write's transaction, that a resource entered a state; told to the listeners
+   * when the transaction made by `transaction` commits (never, if it rolls back).
+   */
+  entered(trx: Executor, event: Omit<EnteredState, 'at'> & { at?: number }): void {
+    if (this.enteredListeners.length === 0) return;
+    const told = { ...event, at: event.at ?? this.clock.now() };
+    const pending = this.pendingEntered.get(trx);
+    // (a write made outside `transaction` is told at once, before it commits)
+    if (pending === undefined) this.tell([told]);
+    else pending.push(told);
+  }
+
+  /** Tells the listeners at once that a resource entered a state: for a write that has committed (a grouped commit's, say). */
+  told(event: Omit<EnteredState, 'at'> & { at?: number }): void {
+    if (this.enteredListeners.length > 0) this.tell([{ ...event, at: event.at ?? this.clock.now() }]);
+  }
+
+  /** Runs a client's write in a transaction; the states it recorded (`entered`) are told once it commits. */
+  async transaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+    const events: EnteredState[] = [];
+    const result = await this.db.transaction().execute((trx) => {
+      this.pendingEntered.set(trx, events);
+      return fn(trx);
+    });
+    this.tell(events);
+    return result;
+  }
+
+  private tell(events: readonly EnteredState[]): void {
+    for (const event of events) for (const listener of this.enteredListeners) listener(event);
+  }
+
+  /** After a commit: the transitions it applied, and the states entered, to the listeners. */
+  private committed(writes: BatchWrites): void {
+    this.tell(writes.entered);
     if (this.appliedListeners.length === 0) return;
-    for (const [, kind, resourceId, transition, from, to, dueAt, appliedAt] of logs) {
+    writes.logs.forEach(([, kind, resourceId, transition, from, to, dueAt, appliedAt], i) => {
       const failed = to !== null && this.defs.get(kind)?.transitions[transition]?.failTo === to;
-      const applied: AppliedTransition = { kind, transition, resourceId, from, to, failed, lagMs: Math.max(0, Number(appliedAt) - Number(dueAt)) };
+      const lagMs = Math.max(0, Number(appliedAt) - Number(dueAt));
+      const applied: AppliedTransition = { kind, transition, resourceId, accountId: writes.accounts[i] ?? null, from, to, failed, lagMs };
       for (const listener of this.appliedListeners) listener(applied);
-    }
+    });
   }
 
   async pending(resourceId?: string): Promise<number> {
@@ -510,7 +705,7 @@ export class LifecycleEngine {
       try {
         // Counted apart and added on commit: a rolled-back batch applied nothing.
         let committed = 0;
-        let logs: LogValues[] = [];
+        let done = newWrites();
         await this.db.transaction().execute(async (trx) => {
           batch = await this.dueBatch(trx, scope);
           claimed = true;
@@ -532,12 +727,12 @@ export class LifecycleEngine {
             if (row !== undefined && (await this.applyTo(trx, timer, row, writes, group))) committed++;
           }
           await this.options.batchScope?.close(trx);
-          logs = writes.logs;
+          done = writes;
           await this.write(trx, writes);
         });
         if (batch.length === 0) return applied;
         applied += committed;
-        this.committed(logs);
+        this.committed(done);
         await yieldToIo();
       } catch (error) {
         if (!claimed) throw error;
@@ -550,7 +745,7 @@ export class LifecycleEngine {
               if (await this.applyOne(trx, timer, writes)) applied++;
               await this.write(trx, writes);
             });
-            this.committed(writes.logs);
+            this.committed(writes);
           } catch (error) {
             if (isStoreUnavailable(error)) throw error; // the store is away, not the timer at fault
             this.options.onError?.(error, timer);
@@ -616,7 +811,7 @@ export class LifecycleEngine {
     const claimed = new Map<string, Record<string, unknown> | undefined>();
     if (batch.length === 0) return claimed;
     const timerIds = paddedList(batch.map((t) => t.id));
-    for (const { id } of await this.claimTimers(timerIds.length)(trx, ...timerIds)) claimed.set(id as string, undefined);
+    for (const { id } of await this.statements.claimTimers(timerIds.length)(trx, ...timerIds)) claimed.set(id as string, undefined);
     const byTable = new Map<string, string[]>();
     for (const timer of batch) {
       const table = this.defs.get(timer.kind)?.table;
@@ -628,7 +823,7 @@ export class LifecycleEngine {
     const rows = new Map<string, Record<string, unknown>>();
     for (const [table, ids] of byTable) {
       const list = paddedList(ids);
-      for (const row of await this.rowsOf(`${table} ${list.length}`)(trx, ...list)) rows.set(`${table} ${row.id as string}`, row);
+      for (const row of await this.statements.rowsOf(`${table} ${list.length}`)(trx, ...list)) rows.set(`${table} ${row.id as string}`, row);
     }
     for (const timer of batch) {
       const table = this.defs.get(timer.kind)?.table;
@@ -636,70 +831,6 @@ export class LifecycleEngine {
     }
     return claimed;
   }
-
-  // The statements every transition runs, built and compiled once (see db/prepared.ts); the
-  // row's table, and the columns a transition sets, give each its own form.
-  private readonly insertTimer = preparedWrite((id, kind, resourceId, transition, dueAt, createdAt, held, readsLeft, accountId, ownClock) =>
-    this.db.insertInto('lifecycle_timers').values({
-      id,
-      kind,
-      resource_id: resourceId,
-      transition,
-      due_at: dueAt,
-      created_at: createdAt,
-      held,
-      reads_left: readsLeft,
-      account: accountId,
-      own_clock: ownClock,
-    }),
-  );
-  private readonly claimTimer = preparedWrite((id) => this.db.deleteFrom('lifecycle_timers').where('id', '=', id));
-  private readonly rowOf = byShape<string>((table) => [1, (id) => this.db.selectFrom(table).selectAll().where('id', '=', id)]);
-  // (the batch forms take lists padded to a power of two: a handful of forms, not one per length)
-  private readonly claimTimers = byShape<number>((n) => [n, (...ids) => this.db.deleteFrom('lifecycle_timers').where('id', 'in', ids).returning('id')]);
-  private readonly rowsOf = byShape<string>((shape) => {
-    const [table, n] = shape.split(' ');
-    return [Number(n), (...ids) => this.db.selectFrom(table!).selectAll().where('id', 'in', ids)];
-  });
-  private readonly deleteRow = byShape<string>((table) => [1, (id) => this.db.deleteFrom(table).where('id', '=', id)]);
-  /** SQLite: `n` rows' new values, each an id and then the columns', joined to the table from a `values` list. */
-  private readonly updateRows = byShape<string>((key) => {
-    const parts = key.split(' ');
-    const [table, n] = [parts[0]!, Number(parts[parts.length - 1])];
-    const columns = parts.slice(1, -1);
-    return [
-      n * (columns.length + 1),
-      (...values) => {
-        const rows = Array.from({ length: n }, (_, r) => sql`(${sql.join(values.slice(r * (columns.length + 1), (r + 1) * (columns.length + 1)))})`);
-        return this.compilable(
-          sql`with v(${sql.join(['id', ...columns].map((c) => sql.id(c)))}) as (values ${sql.join(rows)})
-            update ${sql.table(table)} set ${sql.join(columns.map((c) => sql`${sql.id(c)} = v.${sql.id(c)}`))}
-            from v where ${sql.table(table)}.id = v.id`,
-        );
-      },
-    ];
-  });
-  /** PostgreSQL: the rows' new values as one JSON list, typed by the table's own row type. */
-  private readonly updateRowsFromJson = byShape<string>((shape) => {
-    const [table, ...columns] = shape.split(' ') as [string, ...string[]];
-    return [
-      1,
-      (records) =>
-        this.compilable(
-          sql`update ${sql.table(table)} set ${sql.join(columns.map((c) => sql`${sql.id(c)} = v.${sql.id(c)}`))}
-            from json_populate_recordset(null::${sql.table(table)}, ${records}::json) as v where ${sql.table(table)}.id = v.id`,
-        ),
-    ];
-  });
-  /** A raw statement as the prepared forms take it. */
-  private compilable(query: RawBuilder<unknown>): Compilable<unknown> {
-    return { compile: () => query.compile(this.db) };
-  }
-  private readonly insertLogs = byShape<number>((n) => [
-    n * LOG_COLUMNS.length,
-    (...values) =>
-      this.db.insertInto('lifecycle_log').values(Array.from({ length: n }, (_, r) => Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, values[r * LOG_COLUMNS.length + i]])))),
-  ]);
 
   /** Sets columns of a row: at the batch's end with the other rows setting the same columns (see `writeUpdates`). */
   private async update(trx: Transaction<any>, writes: BatchWrites, table: string, id: string, set: Record<string, unknown>): Promise<void> {
@@ -727,10 +858,10 @@ export class LifecycleEngine {
         if (this.options.engine === 'postgres') {
           const [, ...columns] = shape.split(' ');
           const records = chunk.map(([id, ...values]) => Object.fromEntries([['id', id], ...columns.map((c, j) => [c, values[j]])]));
-          await this.updateRowsFromJson(shape)(trx, JSON.stringify(records));
+          await this.statements.updateRowsFromJson(shape)(trx, JSON.stringify(records));
         } else {
           const padded = paddedList(chunk);
-          await this.updateRows(`${shape} ${padded.length}`)(trx, ...padded.flat());
+          await this.statements.updateRows(`${shape} ${padded.length}`)(trx, ...padded.flat());
         }
       }
     }
@@ -745,7 +876,7 @@ export class LifecycleEngine {
 
   /** Claims one timer and applies its transition; what it writes joins `writes`. */
   private async applyOne(trx: Transaction<any>, timer: TimerRow, writes: BatchWrites): Promise<boolean> {
-    if ((await this.claimTimer(trx, timer.id)) !== 1) return false; // applied elsewhere already
+    if ((await this.statements.claimTimer(trx, timer.id)) !== 1) return false; // applied elsewhere already
     const row = await this.rowFor(trx, timer);
     return row !== undefined && this.applyTo(trx, timer, row, writes);
   }
@@ -753,7 +884,7 @@ export class LifecycleEngine {
   /** The row a timer moves, as it stands (undefined when it, or its kind, is gone). */
   private async rowFor(trx: Transaction<any>, timer: TimerRow): Promise<Record<string, unknown> | undefined> {
     const table = this.defs.get(timer.kind)?.table;
-    return table === undefined ? undefined : (await this.rowOf(table)(trx, timer.resource_id))[0];
+    return table === undefined ? undefined : (await this.statements.rowOf(table)(trx, timer.resource_id))[0];
   }
 
   /**
@@ -783,6 +914,10 @@ export class LifecycleEngine {
         await this.schedule(trx, options.kind ?? timer.kind, options.resourceId ?? timer.resource_id, next, { from: at, account: timer.account });
       },
       batch: peers.rows,
+      entered: (event) => {
+        if (this.enteredListeners.length > 0) writes.entered.push({ ...event, transition: timer.transition, at });
+      },
+      watched: this.enteredListeners.length > 0,
       shared: <T>(key: string, compute: () => Promise<T>) => {
         let result = peers.shared.get(key) as Promise<T> | undefined;
         if (result === undefined) {
@@ -792,41 +927,43 @@ export class LifecycleEngine {
         return result;
       },
     };
-    const accountId = typeof row.account_id === 'string' ? row.account_id : null;
+    const account = def.accountColumn === null ? null : row[def.accountColumn];
+    const accountId = typeof account === 'string' ? account : null;
     const fails =
       transition.failTo !== undefined &&
       this.options.faults !== undefined &&
       !this.options.faults.empty &&
-      (await this.options.faults.forTransition(trx, timer.kind, timer.transition, accountId));
+      (await this.options.faults.forTransition(trx, timer.kind, timer.transition, accountId, this.aliasesOf(timer.kind, timer.transition)));
     if (fails) {
       const changes = (await transition.onFail?.(ctx)) ?? {};
       const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.failTo };
-      const updatedAt = def.updatedAtColumn === undefined ? 'updated_at' : def.updatedAtColumn;
-      if (updatedAt) set[updatedAt] = at;
+      if (def.updatedAtColumn !== null) set[def.updatedAtColumn] = at;
       await this.update(trx, writes, def.table, timer.resource_id, set);
-      writes.logs.push(this.logValues(timer, state, transition.failTo!, at));
+      this.logged(writes, timer, state, transition.failTo!, at, accountId);
       return true;
     }
     const changes = (await transition.effect?.(ctx)) ?? {};
     if (transition.to === null) {
-      await this.deleteRow(def.table)(trx, timer.resource_id);
+      await this.statements.deleteRow(def.table)(trx, timer.resource_id);
     } else {
       const set: Record<string, unknown> = { ...changes, [def.statusColumn]: transition.to };
-      const updatedAt = def.updatedAtColumn === undefined ? 'updated_at' : def.updatedAtColumn;
-      if (updatedAt) set[updatedAt] = at;
+      if (def.updatedAtColumn !== null) set[def.updatedAtColumn] = at;
       await this.update(trx, writes, def.table, timer.resource_id, set);
     }
-    writes.logs.push(this.logValues(timer, state, transition.to, at));
+    this.logged(writes, timer, state, transition.to, at, accountId);
     return true;
   }
 
-  private logValues(timer: TimerRow, from: string, to: string | null, at: number): LogValues {
-    return [this.ids.sequential(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clockOf(timer.account).now()];
+  /** A transition applied: its audit entry, and the state entered for whoever listens. */
+  private logged(writes: BatchWrites, timer: TimerRow, from: string, to: string | null, at: number, accountId: string | null): void {
+    writes.logs.push([this.ids.sequential(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clockOf(timer.account).now()]);
+    writes.accounts.push(accountId);
+    if (this.enteredListeners.length > 0) writes.entered.push({ kind: timer.kind, resourceId: timer.resource_id, accountId, from, to, transition: timer.transition, at });
   }
 
   /** A batch's audit entries in one statement (nothing reads the log while transitions apply). */
   private async writeLog(trx: Transaction<any>, logs: LogValues[]): Promise<void> {
-    if (logs.length > 0) await this.insertLogs(logs.length)(trx, ...logs.flat());
+    if (logs.length > 0) await this.statements.insertLogs(logs.length)(trx, ...logs.flat());
   }
 
   private transition(kind: string, name: string): TransitionDef {

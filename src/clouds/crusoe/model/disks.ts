@@ -7,7 +7,7 @@ import type { DiskAttachmentInput } from '../wire.js';
 import { CLOUD, Counter, parseJson, regionOf, type CrusoeContext } from './context.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, csv, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, csv, resourceName, ResourceState } from './resource.js';
 import { VmState } from './vm-states.js';
 
 export const DISK_TYPES = ['persistent-ssd', 'shared-volume'] as const;
@@ -65,6 +65,13 @@ interface Peers {
   render: Renderers;
 }
 
+/** A disk's machine (Hangar's own states: the wire shows none). */
+export const DISK_MACHINE = operationMachine('crusoe.disk', 'crusoe_disks', Object.values(ResourceState), {
+  create: { from: [], via: ResourceState.Creating, to: ResourceState.Available, transition: 'disk.create', after: { fast: 2_000, realistic: 15_000 } },
+  resize: { from: [ResourceState.Available], transition: 'disk.resize', after: { fast: 1_000, realistic: 10_000 } },
+  delete: { from: [ResourceState.Available], via: ResourceState.Deleting, to: null, transition: 'disk.delete', after: { fast: 1_000, realistic: 10_000 } },
+});
+
 /**
  * Disks: every VM's boot disk, disks made for VMs from a template's disk list, and disks of
  * the storage API (made empty in a location, or from a snapshot, which gives them its size).
@@ -73,11 +80,7 @@ interface Peers {
  * Every change answers with an operation, one at a time per disk.
  */
 export class Disks implements OperationHandler {
-  readonly actions = {
-    'disk.create': { fast: 2_000, realistic: 15_000 },
-    'disk.resize': { fast: 1_000, realistic: 10_000 },
-    'disk.delete': { fast: 1_000, realistic: 10_000 },
-  } as const;
+  readonly machines = [DISK_MACHINE];
 
   constructor(
     private readonly ctx: CrusoeContext,

@@ -8,12 +8,19 @@ import type { Networks } from './networks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import { ReferrerKind, type References } from './references.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
 
 export const FIREWALL_ACTIONS = ['allow', 'deny'] as const;
 export const DIRECTIONS = ['ingress', 'egress'] as const;
 /** Internal states: creating → active → deleting; the wire shows `active` or `inactive`. */
 export const RuleState = { Creating: 'creating', Active: 'active', Deleting: 'deleting' } as const;
+
+/** A firewall rule's machine (the wire shows active or inactive). */
+export const FIREWALL_RULE_MACHINE = operationMachine('crusoe.firewall_rule', 'crusoe_firewall_rules', Object.values(RuleState), {
+  create: { from: [], via: RuleState.Creating, to: RuleState.Active, transition: 'firewall.create', after: { fast: 1_000, realistic: 10_000 } },
+  update: { from: [RuleState.Active], transition: 'firewall.update', after: { fast: 1_000, realistic: 10_000 } },
+  delete: { from: [RuleState.Active], via: RuleState.Deleting, to: null, transition: 'firewall.delete', after: { fast: 1_000, realistic: 10_000 } },
+});
 
 /** A source or destination: an IPv4 CIDR or the id of a resource in the project. */
 export interface EndpointInput {
@@ -74,11 +81,7 @@ interface RuleFields {
  * resource a rule names cannot be deleted while the rule stands.
  */
 export class FirewallRules implements OperationHandler {
-  readonly actions = {
-    'firewall.create': { fast: 1_000, realistic: 10_000 },
-    'firewall.update': { fast: 1_000, realistic: 10_000 },
-    'firewall.delete': { fast: 1_000, realistic: 10_000 },
-  } as const;
+  readonly machines = [FIREWALL_RULE_MACHINE];
 
   constructor(
     private readonly ctx: CrusoeContext,

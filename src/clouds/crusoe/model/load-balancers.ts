@@ -8,7 +8,7 @@ import type { Networks } from './networks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import { ReferrerKind, type References } from './references.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
 import { VmState } from './vm-states.js';
 import type { ListInput } from './firewall-rules.js';
 
@@ -17,6 +17,13 @@ export const LB_PROTOCOLS = ['tcp', 'udp'] as const;
 export const LB_TYPES = ['internal_ipv4'] as const;
 /** Internal states: creating → active → deleting. */
 export const LbState = { Creating: 'creating', Active: 'active', Deleting: 'deleting' } as const;
+
+/** An internal load balancer's machine. */
+export const LOAD_BALANCER_MACHINE = operationMachine('crusoe.load_balancer', 'crusoe_load_balancers', Object.values(LbState), {
+  create: { from: [], via: LbState.Creating, to: LbState.Active, transition: 'lb.create', after: { fast: 2_000, realistic: 60_000 } },
+  update: { from: [LbState.Active], transition: 'lb.update', after: { fast: 1_000, realistic: 15_000 } },
+  delete: { from: [LbState.Active], via: LbState.Deleting, to: null, transition: 'lb.delete', after: { fast: 1_000, realistic: 20_000 } },
+});
 /** What the ledger bills a load balancer in: the hours it exists. */
 export const LB_RESOURCE_TYPE = 'load-balancer';
 export const LB_METRIC = 'lb-hours';
@@ -78,11 +85,7 @@ interface Peers {
  * /networking/load-balancers and /networking/internal-load-balancers.
  */
 export class LoadBalancers implements OperationHandler {
-  readonly actions = {
-    'lb.create': { fast: 2_000, realistic: 60_000 },
-    'lb.update': { fast: 1_000, realistic: 15_000 },
-    'lb.delete': { fast: 1_000, realistic: 20_000 },
-  } as const;
+  readonly machines = [LOAD_BALANCER_MACHINE];
 
   constructor(
     private readonly ctx: CrusoeContext,

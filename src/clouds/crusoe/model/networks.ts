@@ -17,7 +17,7 @@ import { contains, covering, formatIpv4, parseCidrLoose, parseNetworkCidr } from
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { References } from './references.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
 
 export const DEFAULT_NETWORK_NAME = 'default-ethernet';
 export const defaultSubnetName = (location: string) => `default-${location}`;
@@ -36,6 +36,17 @@ interface Peers {
   render: Renderers;
 }
 
+/** A VPC network's machine and its subnets': made at once (available), updated and deleted by operations. */
+const NETWORK_STATES = [ResourceState.Available, ResourceState.Deleting];
+export const NETWORK_MACHINE = operationMachine('crusoe.network', 'crusoe_vpc_networks', NETWORK_STATES, {
+  update: { from: [ResourceState.Available], transition: 'network.update', after: { fast: 500, realistic: 5_000 } },
+  delete: { from: [ResourceState.Available], via: ResourceState.Deleting, to: null, transition: 'network.delete', after: { fast: 1_000, realistic: 10_000 } },
+});
+export const SUBNET_MACHINE = operationMachine('crusoe.subnet', 'crusoe_vpc_subnets', NETWORK_STATES, {
+  update: { from: [ResourceState.Available], transition: 'subnet.update', after: { fast: 500, realistic: 5_000 } },
+  delete: { from: [ResourceState.Available], via: ResourceState.Deleting, to: null, transition: 'subnet.delete', after: { fast: 1_000, realistic: 10_000 } },
+});
+
 /**
  * VPC networks and their subnets. Every project has a default network (`default-ethernet`)
  * with a default subnet in each location, made with the project; their ids derive from the
@@ -45,12 +56,7 @@ interface Peers {
  * at once; PATCH and DELETE answer with an operation, as the API says.
  */
 export class Networks implements OperationHandler {
-  readonly actions = {
-    'network.update': { fast: 500, realistic: 5_000 },
-    'network.delete': { fast: 1_000, realistic: 10_000 },
-    'subnet.update': { fast: 500, realistic: 5_000 },
-    'subnet.delete': { fast: 1_000, realistic: 10_000 },
-  } as const;
+  readonly machines = [NETWORK_MACHINE, SUBNET_MACHINE];
 
   /** The default network's CIDR: the smallest block around every location's default subnet. */
   readonly defaultCidr: string;

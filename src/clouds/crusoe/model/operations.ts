@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
-import type { Durations } from '../../../kernel/lifecycle/engine.js';
+import type { Machine } from '../../../kernel/lifecycle/machine.js';
 import { badRequest, operationForbidden } from '../errors.js';
 import type { OperationRow } from '../tables.js';
 import { OPERATION_KIND, type CrusoeContext } from './context.js';
@@ -26,8 +26,8 @@ export const Family = {
  * fails the operation, `failed` ends one whose failure was decided at request time.
  */
 export interface OperationHandler {
-  /** The actions it completes (each also a lifecycle transition) and how long each takes. */
-  readonly actions: Readonly<Record<string, Durations>>;
+  /** The machines whose actions it completes (each action an operation's lifecycle transition, with its durations). */
+  readonly machines: readonly Machine<any>[];
   complete(trx: Transaction<any>, op: OperationRow, at: number): Promise<unknown>;
   rollback(trx: Transaction<any>, op: OperationRow, at: number): Promise<void>;
   failed?(trx: Transaction<any>, op: OperationRow, at: number): Promise<void>;

@@ -1,4 +1,6 @@
+import type { ActionDef, Machine } from '../../../kernel/lifecycle/machine.js';
 import { badRequest, conflict } from '../errors.js';
+import { OPERATION_KIND } from './context.js';
 
 /**
  * What the storage and networking resources share: Hangar's own lifecycle states (the wire
@@ -11,6 +13,14 @@ export const ResourceState = {
   Deleting: 'deleting',
 } as const;
 
+/**
+ * A Crusoe resource's machine: its actions are operations (each transition, `<resource>.<action>`,
+ * the operation's), timed by the operation's lifecycle; the family's handler applies them.
+ */
+export function operationMachine<const A extends Record<string, ActionDef<any> & { transition: string }>>(kind: string, table: string, states: readonly string[], actions: A) {
+  return { kind, table, statusColumn: 'state', accountColumn: 'account_id', updatedAtColumn: 'updated_at', carrier: OPERATION_KIND, states, actions } as const satisfies Machine<any>;
+}
+
 /** Names: a DNS label's characters (letters, digits, hyphens, underscores, dots), up to 63. */
 const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 
@@ -21,10 +31,18 @@ export function resourceName(name: string, field = 'name'): string {
   return name;
 }
 
-/** The resource, free of any operation in progress (one at a time, as on the real cloud). */
-export function assertIdle(row: { state: string; busy_operation_id: string | null }, what: string): void {
-  if (row.state === ResourceState.Deleting) throw conflict(`${what} is being deleted`);
-  if (row.state === ResourceState.Creating) throw conflict(`${what} is still being created: wait for its operation to finish`);
+/**
+ * The resource, free of any operation in progress (one at a time, as on the real cloud).
+ * `states` names its machine's deleting and creating states (a VM's are its own; a VM being
+ * made is busy with its create).
+ */
+export function assertIdle(
+  row: { state: string; busy_operation_id: string | null },
+  what: string,
+  states: { deleting: string; creating: string | null } = { deleting: ResourceState.Deleting, creating: ResourceState.Creating },
+): void {
+  if (row.state === states.deleting) throw conflict(`${what} is being deleted`);
+  if (row.state === states.creating) throw conflict(`${what} is still being created: wait for its operation to finish`);
   if (row.busy_operation_id !== null) throw conflict(`${what} has an operation in progress (${row.busy_operation_id}): wait for it to finish`);
 }
 

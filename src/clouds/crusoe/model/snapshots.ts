@@ -6,10 +6,16 @@ import { CLOUD, Counter, regionOf, type CrusoeContext } from './context.js';
 import { DISK_METRIC, GIB } from './disks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
 
 /** Snapshot states: creating → ready → deleting. */
 export const SnapshotState = { Creating: 'creating', Ready: 'ready', Deleting: 'deleting' } as const;
+
+/** A disk snapshot's machine. */
+export const SNAPSHOT_MACHINE = operationMachine('crusoe.snapshot', 'crusoe_disk_snapshots', Object.values(SnapshotState), {
+  create: { from: [], via: SnapshotState.Creating, to: SnapshotState.Ready, transition: 'snapshot.create', after: { fast: 2_000, realistic: 30_000 } },
+  delete: { from: [SnapshotState.Ready], via: SnapshotState.Deleting, to: null, transition: 'snapshot.delete', after: { fast: 1_000, realistic: 10_000 } },
+});
 /** What the ledger calls a snapshot's storage. */
 export const SNAPSHOT_RESOURCE_TYPE = 'disk-snapshot';
 
@@ -24,10 +30,7 @@ interface Peers {
  * delete meanwhile); a snapshot a disk is being made from cannot be deleted.
  */
 export class Snapshots implements OperationHandler {
-  readonly actions = {
-    'snapshot.create': { fast: 2_000, realistic: 30_000 },
-    'snapshot.delete': { fast: 1_000, realistic: 10_000 },
-  } as const;
+  readonly machines = [SNAPSHOT_MACHINE];
 
   constructor(
     private readonly ctx: CrusoeContext,

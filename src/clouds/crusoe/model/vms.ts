@@ -14,7 +14,9 @@ import type { Quotas } from './quotas.js';
 import type { Rules } from './rules.js';
 import { parsePublicKey } from './ssh-keys.js';
 import type { Templates } from './templates.js';
-import { normalizeState, VmState } from './vm-states.js';
+import { normalizeState, VM_MACHINE, VmState } from './vm-states.js';
+import { assertIdle, csv } from './resource.js';
+import { allows } from '../../../kernel/lifecycle/machine.js';
 
 export interface VmView {
   row: VmRow;
@@ -32,19 +34,9 @@ export interface VmPage {
 /** Turns a VM into what an operation's result shows (the wire shape; injected by the HTTP side). */
 export type RenderVm = (view: VmView) => unknown;
 
-/** The transitions that complete VM operations, with how long each takes per timing profile. */
-export const VM_ACTIONS = {
-  'vm.create': { fast: 3_000, realistic: 60_000 },
-  'vm.bulk': { fast: 3_000, realistic: 90_000 },
-  'vm.start': { fast: 3_000, realistic: 45_000 },
-  'vm.stop': { fast: 2_000, realistic: 20_000 },
-  'vm.reset': { fast: 2_000, realistic: 30_000 },
-  'vm.delete': { fast: 2_000, realistic: 15_000 },
-  'vm.attach': { fast: 1_000, realistic: 10_000 },
-  'vm.detach': { fast: 1_000, realistic: 10_000 },
-  'vm.update': { fast: 1_000, realistic: 10_000 },
-} as const;
-export type VmAction = keyof typeof VM_ACTIONS;
+const VM = VM_MACHINE.actions;
+/** The operations' transitions (`vm.create`, ...) that complete VM actions. */
+export type VmAction = (typeof VM)[keyof typeof VM]['transition'];
 
 const SORTS = ['created_at', 'name'] as const;
 type Sort = (typeof SORTS)[number];
@@ -106,7 +98,7 @@ const outOfStock = (type: string, location: string, n: number): OperationError =
  * lifecycle engine completes it through `complete` (or rolls it back through `rollback`).
  */
 export class Vms implements OperationHandler {
-  readonly actions = VM_ACTIONS;
+  readonly machines = [VM_MACHINE];
 
   constructor(
     private readonly ctx: CrusoeContext,
@@ -211,7 +203,7 @@ export class Vms implements OperationHandler {
     const nic = rules.networkInterface(input.network_interfaces);
     if ((input.host_channel_adapters?.length ?? 0) > 1) throw badRequest('"host_channel_adapters" may hold one adapter');
 
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const subnet = await this.peers.networks.resolveSubnet(
         trx,
         { id: projectId, account_id: accountId },
@@ -246,7 +238,7 @@ export class Vms implements OperationHandler {
       await this.acquireQuota(trx, accountId, 1);
       const vmId = this.ctx.kernel.ids.uuid();
       const opId = this.ctx.kernel.ids.uuid();
-      const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: 'vm.create', resourceId: vmId, metadata: { id: vmId } };
+      const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: VM.create.transition, resourceId: vmId, metadata: { id: vmId } };
       if (!(await this.ctx.kernel.capacity.acquire(trx, CLOUD, location, type.product_name))) {
         await this.ctx.kernel.counters.add(trx, accountId, Counter.vms, -1);
         return this.peers.operations.startFailing(trx, start, outOfStock(type.product_name, location, 1));
@@ -263,31 +255,15 @@ export class Vms implements OperationHandler {
    */
   async bulkCreate(accountId: string, projectId: string, input: BulkCreateInput): Promise<OperationRow> {
     const { db, kernel } = this.ctx;
-    const { rules, templates, groups } = this.peers;
+    const { rules } = this.peers;
     if (!Number.isInteger(input.count) || input.count < 1 || input.count > MAX_BULK) throw badRequest(`"count" must be between 1 and ${MAX_BULK}`);
     if (input.instance_template && input.instance_template_id) throw badRequest('send "instance_template" or "instance_template_id", not both');
 
-    return db.transaction().execute(async (trx) => {
-      const group = input.instance_group_id ? await groups.find(trx, projectId, input.instance_group_id) : null;
-      if (input.instance_group_id && !group) throw badRequest(`"instance_group_id": instance group "${input.instance_group_id}" not found in this project`);
-      let template: TemplateRow | undefined;
-      if (input.instance_template) template = await templates.insert(trx, accountId, projectId, input.instance_template, 'instance_template.');
-      else if (input.instance_template_id) {
-        template = await templates.find(trx, projectId, input.instance_template_id);
-        if (!template) throw badRequest(`"instance_template_id": instance template "${input.instance_template_id}" not found in this project`);
-      } else if (group) template = await templates.find(trx, projectId, group.template_id);
-      if (!template) throw badRequest('"instance_template" or "instance_template_id" is required (or an "instance_group_id" whose group has a template)');
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
+      const { group, template } = await this.bulkTemplate(trx, accountId, projectId, input);
 
       const type = rules.type(template.type, 'instance_template.type');
-      const targets =
-        input.locations && input.locations.length > 0
-          ? input.locations.map((l, i) => ({ location: rules.location(type, l.location, `locations.${i}.location`), subnet: l.subnet_id, partition: l.ib_partition_id, field: `locations.${i}` }))
-          : [{ location: rules.location(type, template.location || undefined, 'instance_template.location'), subnet: template.subnet_id, partition: template.ib_partition_id, field: 'instance_template' }];
-      const seen = new Set<string>();
-      for (const t of targets) {
-        if (seen.has(t.location)) throw badRequest(`"locations" names ${t.location} more than once`);
-        seen.add(t.location);
-      }
+      const targets = this.bulkTargets(input, template, type);
       const newDisks = parseJson<DiskTemplateInput[]>(template.disks) ?? [];
       const plans: VmPlan[] = [];
       let index = 0;
@@ -334,7 +310,7 @@ export class Vms implements OperationHandler {
       const opId = kernel.ids.uuid();
       const vmIds = plans.map(() => kernel.ids.uuid());
       const metadata = { ids: vmIds, ...(group ? { instance_group_id: group.id } : {}), instance_template_id: template.id };
-      const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: 'vm.bulk', resourceId: '', metadata, params: { ids: vmIds } };
+      const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: VM.bulk.transition, resourceId: '', metadata, params: { ids: vmIds } };
       const taken: { location: string; n: number }[] = [];
       for (const target of targets) {
         if (!(await kernel.capacity.acquire(trx, CLOUD, target.location, type.product_name, input.count))) {
@@ -352,13 +328,44 @@ export class Vms implements OperationHandler {
     });
   }
 
+  /** Where a bulk create puts its VMs: the locations asked for (each once), or the template's. */
+  private bulkTargets(input: BulkCreateInput, template: TemplateRow, type: VmType) {
+    const { rules } = this.peers;
+    const targets =
+      input.locations && input.locations.length > 0
+        ? input.locations.map((l, i) => ({ location: rules.location(type, l.location, `locations.${i}.location`), subnet: l.subnet_id, partition: l.ib_partition_id, field: `locations.${i}` }))
+        : [{ location: rules.location(type, template.location || undefined, 'instance_template.location'), subnet: template.subnet_id, partition: template.ib_partition_id, field: 'instance_template' }];
+    const seen = new Set<string>();
+    for (const t of targets) {
+      if (seen.has(t.location)) throw badRequest(`"locations" names ${t.location} more than once`);
+      seen.add(t.location);
+    }
+    return targets;
+  }
+
+  /** A bulk create's template (inline, by id, or its group's) and group. */
+  private async bulkTemplate(trx: Transaction<any>, accountId: string, projectId: string, input: BulkCreateInput) {
+    const { templates, groups } = this.peers;
+    const group = input.instance_group_id ? await groups.find(trx, projectId, input.instance_group_id) : null;
+    if (input.instance_group_id && !group) throw badRequest(`"instance_group_id": instance group "${input.instance_group_id}" not found in this project`);
+    let template: TemplateRow | undefined;
+    if (input.instance_template) template = await templates.insert(trx, accountId, projectId, input.instance_template, 'instance_template.');
+    else if (input.instance_template_id) {
+      template = await templates.find(trx, projectId, input.instance_template_id);
+      if (!template) throw badRequest(`"instance_template_id": instance template "${input.instance_template_id}" not found in this project`);
+    } else if (group) template = await templates.find(trx, projectId, group.template_id);
+    if (!template) throw badRequest('"instance_template" or "instance_template_id" is required (or an "instance_group_id" whose group has a template)');
+    return { group, template };
+  }
+
   /** A VM goes unless a load balancer or a firewall rule names it. */
   async delete(projectId: string, id: string): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const vm = await this.idle(trx, projectId, id);
       await this.peers.refs.assertFree(trx, vm.id, `VM "${vm.id}"`);
-      const op = await this.begin(trx, vm, 'vm.delete', { prev_state: vm.state });
-      await this.set(trx, vm.id, { state: VmState.Deleting, busy_operation_id: op.id });
+      const op = await this.begin(trx, vm, VM.delete.transition, { prev_state: vm.state });
+      await this.set(trx, vm.id, { state: VM.delete.via, busy_operation_id: op.id });
+      this.entered(trx, vm, VM.delete.via);
       return op;
     });
   }
@@ -368,13 +375,13 @@ export class Vms implements OperationHandler {
     const { kernel } = this.ctx;
     const { rules, operations } = this.peers;
     checkCommitment(input.commitment_period);
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const vm = await this.idle(trx, projectId, id);
       switch (input.action) {
         case 'START': {
-          if (vm.state !== VmState.Shutoff) throw this.wrongState(vm, 'started', 'stopped');
+          if (!allows(VM_MACHINE, 'start', vm.state)) throw this.wrongState(vm, 'started', 'stopped');
           const opId = kernel.ids.uuid();
-          const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: 'vm.start', resourceId: vm.id, metadata: { id: vm.id } };
+          const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: VM.start.transition, resourceId: vm.id, metadata: { id: vm.id } };
           await this.set(trx, vm.id, { busy_operation_id: opId });
           if (!(await kernel.capacity.acquire(trx, CLOUD, vm.location, vm.type))) {
             return operations.startFailing(trx, start, outOfStock(vm.type, vm.location, 1));
@@ -383,14 +390,15 @@ export class Vms implements OperationHandler {
           return operations.start(trx, start);
         }
         case 'STOP': {
-          if (vm.state !== VmState.Running) throw this.wrongState(vm, 'stopped', 'running');
-          const op = await this.begin(trx, vm, 'vm.stop');
-          await this.set(trx, vm.id, { state: VmState.Shutdown, busy_operation_id: op.id });
+          if (!allows(VM_MACHINE, 'stop', vm.state)) throw this.wrongState(vm, 'stopped', 'running');
+          const op = await this.begin(trx, vm, VM.stop.transition);
+          await this.set(trx, vm.id, { state: VM.stop.via, busy_operation_id: op.id });
+          this.entered(trx, vm, VM.stop.via);
           return op;
         }
         case 'RESET': {
-          if (vm.state !== VmState.Running) throw this.wrongState(vm, 'reset', 'running');
-          const op = await this.begin(trx, vm, 'vm.reset');
+          if (!allows(VM_MACHINE, 'reset', vm.state)) throw this.wrongState(vm, 'reset', 'running');
+          const op = await this.begin(trx, vm, VM.reset.transition);
           await this.set(trx, vm.id, { busy_operation_id: op.id });
           return op;
         }
@@ -415,7 +423,7 @@ export class Vms implements OperationHandler {
         }
         case 'UPDATE': {
           const params = await this.checkUpdate(trx, vm, input);
-          const op = await this.begin(trx, vm, 'vm.update', params);
+          const op = await this.begin(trx, vm, VM.update.transition, params);
           await this.set(trx, vm.id, { busy_operation_id: op.id });
           return op;
         }
@@ -424,17 +432,17 @@ export class Vms implements OperationHandler {
   }
 
   async attachDisks(projectId: string, id: string, attach: DiskAttachmentInput[]): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const vm = await this.idle(trx, projectId, id);
       await this.peers.disks.checkAttachable(trx, projectId, vm.location, vm.id, attach, 'attach_disks');
-      const op = await this.begin(trx, vm, 'vm.attach', { attach });
+      const op = await this.begin(trx, vm, VM.attach.transition, { attach });
       await this.set(trx, vm.id, { busy_operation_id: op.id });
       return op;
     });
   }
 
   async detachDisks(projectId: string, id: string, detach: string[]): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const vm = await this.idle(trx, projectId, id);
       const attached = (await this.peers.disks.attachedTo(trx, [vm.id])).get(vm.id) ?? [];
       detach.forEach((diskId, i) => {
@@ -442,7 +450,7 @@ export class Vms implements OperationHandler {
         if (!found) throw badRequest(`"detach_disks.${i}": disk "${diskId}" is not attached to VM "${vm.id}"`);
         if (found.disk.is_os) throw badRequest(`"detach_disks.${i}": disk "${diskId}" is the VM's boot disk and cannot be detached`);
       });
-      const op = await this.begin(trx, vm, 'vm.detach', { detach: [...new Set(detach)] });
+      const op = await this.begin(trx, vm, VM.detach.transition, { detach: [...new Set(detach)] });
       await this.set(trx, vm.id, { busy_operation_id: op.id });
       return op;
     });
@@ -459,87 +467,80 @@ export class Vms implements OperationHandler {
     return outcome.many ? views.map(this.peers.renderVm) : views[0] ? this.peers.renderVm(views[0]) : {};
   }
 
-  private async apply(trx: Transaction<any>, op: OperationRow, at: number): Promise<{ vmIds: string[]; many: boolean } | null> {
+  private async apply(trx: Transaction<any>, op: OperationRow, at: number): Promise<Outcome | null> {
     const params = parseJson<Record<string, any>>(op.params) ?? {};
-    const release = { busy_operation_id: null, updated_at: at };
-    switch (op.action as VmAction) {
-      case 'vm.create':
-      case 'vm.bulk': {
-        const ids: string[] = op.action === 'vm.bulk' ? (params.ids ?? []) : [op.resource_id];
-        const done: string[] = [];
-        for (const vm of await this.rows(trx, ids)) {
-          if (vm.state !== VmState.Defining || vm.busy_operation_id !== op.id) continue;
-          await this.set(trx, vm.id, { ...(await this.addresses(trx, vm)), state: VmState.Running, ...release });
-          await this.meter(trx, vm, at);
-          done.push(vm.id);
-        }
-        return { vmIds: op.action === 'vm.bulk' ? ids : done, many: op.action === 'vm.bulk' };
-      }
-      case 'vm.start': {
-        const vm = await this.mine(trx, op);
-        if (!vm) return null;
-        await this.set(trx, vm.id, { ...(await this.addresses(trx, vm)), state: VmState.Running, holds_capacity: 1, ...release });
-        await this.meter(trx, vm, at);
-        return { vmIds: [vm.id], many: false };
-      }
-      case 'vm.stop': {
-        const vm = await this.mine(trx, op);
-        if (!vm) return null;
-        const set: Partial<VmRow> = { state: VmState.Shutoff, holds_capacity: 0, ...release };
-        if (vm.holds_capacity) await this.ctx.kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
-        // A dynamic public address goes back to the pool; a static one stays with the VM.
-        if (vm.public_ip_type === 'dynamic' && vm.public_ip !== null) {
-          await this.ctx.kernel.ipam.release(trx, vm.id, [[publicPool(vm.location), vm.public_ip]]);
-          Object.assign(set, { public_ip: null, public_ip_id: null });
-        }
-        await this.set(trx, vm.id, set);
-        await this.ctx.kernel.metering.close(trx, vm.id, at);
-        return { vmIds: [vm.id], many: false };
-      }
-      case 'vm.reset': {
-        const vm = await this.mine(trx, op);
-        if (!vm) return null;
-        await this.set(trx, vm.id, release);
-        return { vmIds: [vm.id], many: false };
-      }
-      case 'vm.delete': {
-        const vm = await this.mine(trx, op);
-        if (vm) await this.remove(trx, vm, at);
-        return null;
-      }
-      case 'vm.attach': {
-        const vm = await this.mine(trx, op);
-        if (!vm) return null;
-        const wanted = (params.attach ?? []) as DiskAttachmentInput[];
-        const present = await trx.selectFrom('crusoe_disks').select('id').where('project_id', '=', vm.project_id).where('id', 'in', wanted.length ? wanted.map((w) => w.disk_id) : ['']).execute();
-        const exists = new Set(present.map((p) => p.id as string));
-        for (const w of wanted) if (exists.has(w.disk_id)) await this.peers.disks.attach(trx, vm, w.disk_id, w.attachment_type, w.mode);
-        await this.set(trx, vm.id, release);
-        return { vmIds: [vm.id], many: false };
-      }
-      case 'vm.detach': {
-        const vm = await this.mine(trx, op);
-        if (!vm) return null;
-        const ids = (params.detach ?? []) as string[];
-        if (ids.length > 0) await trx.deleteFrom('crusoe_disk_attachments').where('vm_id', '=', vm.id).where('disk_id', 'in', ids).execute();
-        await this.set(trx, vm.id, release);
-        return { vmIds: [vm.id], many: false };
-      }
-      case 'vm.update': {
-        const vm = await this.mine(trx, op);
-        if (!vm) return null;
-        const set: Partial<VmRow> = { ...release };
-        if (params.type !== undefined) set.type = params.type;
-        if (params.maintenance_policy !== undefined) set.maintenance_policy = params.maintenance_policy;
-        if (params.public_ip_type !== undefined) set.public_ip_type = params.public_ip_type;
-        if (params.ib_partition !== undefined) Object.assign(set, { ib_partition_id: params.ib_partition?.id ?? null, ib_network_id: params.ib_partition?.ib_network_id ?? null });
-        await this.set(trx, vm.id, set);
-        return { vmIds: [vm.id], many: false };
-      }
-      default:
-        return null;
-    }
+    if (op.action === VM.create.transition || op.action === VM.bulk.transition) return this.completeCreate(trx, op, at, params);
+    const complete = this.completions[op.action as Exclude<VmAction, 'vm.create' | 'vm.bulk'>];
+    if (complete === undefined) return null;
+    const vm = await this.mine(trx, op);
+    return vm ? complete(trx, vm, at, params) : null;
   }
+
+  /** The VMs a create or bulk create made come up: addresses, state, billing. */
+  private async completeCreate(trx: Transaction<any>, op: OperationRow, at: number, params: Record<string, any>): Promise<Outcome> {
+    const bulk = op.action === VM.bulk.transition;
+    const ids: string[] = bulk ? (params.ids ?? []) : [op.resource_id];
+    const done: string[] = [];
+    for (const vm of await this.rows(trx, ids)) {
+      if (vm.state !== VM.create.via || vm.busy_operation_id !== op.id) continue;
+      await this.set(trx, vm.id, { ...(await this.addresses(trx, vm)), state: VM.create.to, busy_operation_id: null, updated_at: at });
+      await this.meter(trx, vm, at);
+      done.push(vm.id);
+    }
+    return { vmIds: bulk ? ids : done, many: bulk };
+  }
+
+  /** What completing each other action does to the VM its operation holds (see VM_MACHINE). */
+  private readonly completions: Record<Exclude<VmAction, 'vm.create' | 'vm.bulk'>, (trx: Transaction<any>, vm: VmRow, at: number, params: Record<string, any>) => Promise<Outcome | null>> = {
+    'vm.start': async (trx, vm, at) => {
+      await this.set(trx, vm.id, { ...(await this.addresses(trx, vm)), state: VM.start.to, holds_capacity: 1, busy_operation_id: null, updated_at: at });
+      await this.meter(trx, vm, at);
+      return one(vm);
+    },
+    'vm.stop': async (trx, vm, at) => {
+      const set: Partial<VmRow> = { state: VM.stop.to, holds_capacity: 0, busy_operation_id: null, updated_at: at };
+      if (vm.holds_capacity) await this.ctx.kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
+      // A dynamic public address goes back to the pool; a static one stays with the VM.
+      if (vm.public_ip_type === 'dynamic' && vm.public_ip !== null) {
+        await this.ctx.kernel.ipam.release(trx, vm.id, [[publicPool(vm.location), vm.public_ip]]);
+        Object.assign(set, { public_ip: null, public_ip_id: null });
+      }
+      await this.set(trx, vm.id, set);
+      await this.ctx.kernel.metering.close(trx, vm.id, at);
+      return one(vm);
+    },
+    'vm.reset': async (trx, vm, at) => {
+      await this.set(trx, vm.id, { busy_operation_id: null, updated_at: at });
+      return one(vm);
+    },
+    'vm.delete': async (trx, vm, at) => {
+      await this.remove(trx, vm, at);
+      return null;
+    },
+    'vm.attach': async (trx, vm, at, params) => {
+      const wanted = (params.attach ?? []) as DiskAttachmentInput[];
+      const present = await trx.selectFrom('crusoe_disks').select('id').where('project_id', '=', vm.project_id).where('id', 'in', wanted.length ? wanted.map((w) => w.disk_id) : ['']).execute();
+      const exists = new Set(present.map((p) => p.id as string));
+      for (const w of wanted) if (exists.has(w.disk_id)) await this.peers.disks.attach(trx, vm, w.disk_id, w.attachment_type, w.mode);
+      await this.set(trx, vm.id, { busy_operation_id: null, updated_at: at });
+      return one(vm);
+    },
+    'vm.detach': async (trx, vm, at, params) => {
+      const ids = (params.detach ?? []) as string[];
+      if (ids.length > 0) await trx.deleteFrom('crusoe_disk_attachments').where('vm_id', '=', vm.id).where('disk_id', 'in', ids).execute();
+      await this.set(trx, vm.id, { busy_operation_id: null, updated_at: at });
+      return one(vm);
+    },
+    'vm.update': async (trx, vm, at, params) => {
+      const set: Partial<VmRow> = { busy_operation_id: null, updated_at: at };
+      if (params.type !== undefined) set.type = params.type;
+      if (params.maintenance_policy !== undefined) set.maintenance_policy = params.maintenance_policy;
+      if (params.public_ip_type !== undefined) set.public_ip_type = params.public_ip_type;
+      if (params.ib_partition !== undefined) Object.assign(set, { ib_partition_id: params.ib_partition?.id ?? null, ib_network_id: params.ib_partition?.ib_network_id ?? null });
+      await this.set(trx, vm.id, set);
+      return one(vm);
+    },
+  };
 
   /** An operation that was decided to fail at request time ends: its VM is free again. */
   async failed(trx: Transaction<any>, op: OperationRow, at: number): Promise<void> {
@@ -565,7 +566,7 @@ export class Vms implements OperationHandler {
       }
       case 'vm.stop':
         await this.failed(trx, op, at);
-        await trx.updateTable('crusoe_vms').set({ state: VmState.Running }).where('id', '=', op.resource_id).where('state', '=', VmState.Shutdown).execute();
+        await trx.updateTable('crusoe_vms').set({ state: VM.stop.from[0] }).where('id', '=', op.resource_id).where('state', '=', VM.stop.via).execute();
         return;
       case 'vm.delete':
         await trx
@@ -585,6 +586,7 @@ export class Vms implements OperationHandler {
     const { kernel } = this.ctx;
     const vms = (await trx.selectFrom('crusoe_vms').selectAll().where('project_id', '=', project.id).execute()) as VmRow[];
     for (const vm of vms) {
+      this.entered(trx, vm, null);
       if (vm.holds_capacity) await kernel.capacity.release(trx, CLOUD, vm.location, vm.type);
       if (vm.reservation_id !== null) await kernel.reservations.release(trx, vm.reservation_id);
       await this.releaseAddresses(trx, vm);
@@ -612,7 +614,7 @@ export class Vms implements OperationHandler {
       type: plan.type.product_name,
       location: plan.location,
       image: plan.image,
-      state: VmState.Defining,
+      state: VM.create.via,
       ssh_public_key: plan.sshPublicKey,
       startup_script: plan.startupScript,
       shutdown_script: plan.shutdownScript,
@@ -639,6 +641,7 @@ export class Vms implements OperationHandler {
       updated_at: now,
     };
     await trx.insertInto('crusoe_vms').values(row).execute();
+    kernel.lifecycle.entered(trx, { kind: VM_MACHINE.kind, resourceId: id, accountId, from: null, to: row.state, transition: null });
     await kernel.counters.add(trx, accountId, Counter.projectVms(projectId), 1);
     const { disks } = this.peers;
     const boot = await disks.insert(trx, { accountId, projectId, name: `${plan.name}-os`, type: 'persistent-ssd', sizeGib: this.ctx.catalog.osDiskGib, location: plan.location, isOs: true, ownerVmId: id });
@@ -755,13 +758,15 @@ export class Vms implements OperationHandler {
     });
   }
 
+  /** A client's write moved the VM (told once it commits: see LifecycleEngine.entered). */
+  private entered(trx: Executor, vm: VmRow, to: string | null): void {
+    this.ctx.kernel.lifecycle.entered(trx, { kind: VM_MACHINE.kind, resourceId: vm.id, accountId: vm.account_id, from: vm.state, to, transition: null });
+  }
+
   /** The VM, free of any operation in progress (one at a time, as on the real cloud). */
   private async idle(trx: Executor, projectId: string, id: string): Promise<VmRow> {
     const vm = await this.find(trx, projectId, id);
-    if (vm.state === VmState.Deleting) throw conflict(`VM "${id}" is being deleted`);
-    if (vm.busy_operation_id !== null) {
-      throw conflict(`VM "${id}" has an operation in progress (${vm.busy_operation_id}): wait for it to finish`);
-    }
+    assertIdle(vm, `VM "${id}"`, { deleting: VM.delete.via, creating: null });
     return vm;
   }
 
@@ -816,10 +821,12 @@ export class Vms implements OperationHandler {
   }
 }
 
-/** The values of a list filter: comma-separated, repeated keys allowed, blanks dropped. */
-function csv(values: string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+/** What a completed operation reports: the VMs it touched, one or (a bulk create) a list. */
+interface Outcome {
+  vmIds: string[];
+  many: boolean;
 }
+const one = (vm: VmRow): Outcome => ({ vmIds: [vm.id], many: false });
 
 function parseLimit(limit: string | undefined): number {
   if (limit === undefined || limit === '') return MAX_PAGE;

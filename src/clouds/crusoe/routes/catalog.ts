@@ -33,6 +33,12 @@ const split = (values: string[] | undefined) =>
 
 /** What there is to run on: locations, VM types, images, free capacity, InfiniBand. */
 export function catalogRoutes(app: App, m: CrusoeModel): void {
+  offerRoutes(app, m);
+  partitionRoutes(app, m);
+}
+
+/** Locations, VM types, images, free capacity, InfiniBand networks. */
+function offerRoutes(app: App, m: CrusoeModel): void {
   const { catalog } = m.ctx;
   const images = catalog.images.map(renderImage);
   const types = { items: [...catalog.types.values()].map(renderType) };
@@ -92,7 +98,10 @@ export function catalogRoutes(app: App, m: CrusoeModel): void {
     },
     async (req) => renderIbNetwork(await m.ib.network(req.params.ib_network_id)),
   );
+}
 
+/** InfiniBand partitions. */
+function partitionRoutes(app: App, m: CrusoeModel): void {
   app.get(
     '/projects/:project_id/networking/ib-partitions',
     { schema: { params: ProjectParam, response: { 200: IbPartitionList } }, config: { doc: { operationId: 'listIBPartitions', summary: 'List InfiniBand partitions', tags: ['IB Partitions'] } } },

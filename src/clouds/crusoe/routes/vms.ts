@@ -25,7 +25,14 @@ const base = '/projects/:project_id/compute/vms';
 
 /** VMs: every change answers with an operation, polled under …/instances/operations. */
 export function vmRoutes(app: App, m: CrusoeModel): void {
-  const operation = (row: Parameters<typeof renderOperation>[0]) => ({ operation: renderOperation(row) });
+  vmReadRoutes(app, m);
+  vmChangeRoutes(app, m);
+}
+
+const operation = (row: Parameters<typeof renderOperation>[0]) => ({ operation: renderOperation(row) });
+
+/** Creates and reads. */
+function vmReadRoutes(app: App, m: CrusoeModel): void {
 
   app.post(
     `${base}/bulk-instances`,
@@ -81,7 +88,10 @@ export function vmRoutes(app: App, m: CrusoeModel): void {
     { schema: { params: VmParams, response: { 200: Instance } }, config: { doc: { operationId: 'getInstance', summary: 'Get a VM', tags } } },
     async (req) => renderVm(await m.vms.get(req.params.project_id, req.params.vm_id)),
   );
+}
 
+/** Deletes and changes. */
+function vmChangeRoutes(app: App, m: CrusoeModel): void {
   app.delete(
     `${base}/instances/:vm_id`,
     { schema: { params: VmParams, response: { 200: AsyncOperation } }, config: { doc: { operationId: 'deleteInstance', summary: 'Delete a VM', tags } } },

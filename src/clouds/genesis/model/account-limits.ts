@@ -1,4 +1,4 @@
-import { Code, GenesisError } from '../errors.js';
+import { Code, genesisError } from '../errors.js';
 import { CLOUD, Counter, type GenesisContext } from './context.js';
 
 export interface AvailabilityView {
@@ -29,10 +29,10 @@ export class AccountLimits {
   async availability(region: string, placement: string | undefined): Promise<AvailabilityView> {
     const { catalog, kernel, db } = this.ctx;
     if (!catalog.regions.has(region)) {
-      throw new GenesisError(400, Code.BadRequest, `"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
+      throw genesisError(Code.BadRequest, `"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
     }
     if (placement !== undefined && !catalog.placementOptions.includes(placement)) {
-      throw new GenesisError(400, Code.InvalidPlacementOption, `"placement" must be one of: ${catalog.placementOptions.join(', ')}`);
+      throw genesisError(Code.InvalidPlacementOption, `"placement" must be one of: ${catalog.placementOptions.join(', ')}`);
     }
     const stock = await kernel.capacity.list(db, CLOUD, region);
     return {

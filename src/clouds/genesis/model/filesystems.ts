@@ -1,4 +1,4 @@
-import { alreadyDeleting, badRequest, Code, GenesisError } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, genesisError } from '../errors.js';
 import type { FilesystemRow } from '../tables.js';
 import type { CreateFilesystemInput, UpdateVolumeInput } from '../wire.js';
 import { Counter, type GenesisContext } from './context.js';
@@ -40,7 +40,7 @@ export class Filesystems {
       throw badRequest(`filesystems are not available in ${input.region} (available in: ${offering.join(', ')})`);
     }
     checkSize(input.size);
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const now = kernel.clockFor(accountId).now();
       const row: FilesystemRow = {
         id: kernel.ids.uuid(),
@@ -59,16 +59,16 @@ export class Filesystems {
       };
       await trx.insertInto('genesis_filesystems').values(row).execute();
       await kernel.counters.add(trx, accountId, Counter.filesystems, 1);
-      await kernel.lifecycle.schedule(trx, FILESYSTEM_KIND, row.id, 'create', { account: accountId });
+      await kernel.lifecycle.begin(trx, FILESYSTEM_KIND, row.id, 'create', { from: null, accountId });
       return row;
     });
   }
 
   async update(accountId: string, id: string, input: UpdateVolumeInput): Promise<FilesystemRow> {
     const { db, kernel } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await getOwned(trx, 'genesis_filesystems', accountId, id, NOT_FOUND, 'filesystem');
-      if (row.status !== 'created') throw new GenesisError(400, Code.NotAllowed, `filesystem "${id}" cannot be updated while it is ${row.status}`);
+      if (row.status !== 'created') throw genesisError(Code.NotAllowed, `filesystem "${id}" cannot be updated while it is ${row.status}`);
       const set: Partial<FilesystemRow> = {};
       if (input.name !== undefined) set.name = input.name;
       if (input.description !== undefined) set.description = input.description;
@@ -87,14 +87,14 @@ export class Filesystems {
 
   async delete(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await getOwned(trx, 'genesis_filesystems', accountId, id, NOT_FOUND, 'filesystem');
       if (row.status === 'deleting') throw alreadyDeleting(Code.NotAllowed, 'filesystem', id);
       if (row.status !== 'created' && row.status !== 'error') {
-        throw new GenesisError(400, Code.NotAllowed, `filesystem "${id}" cannot be deleted while it is ${row.status}`);
+        throw genesisError(Code.NotAllowed, `filesystem "${id}" cannot be deleted while it is ${row.status}`);
       }
       await trx.updateTable('genesis_filesystems').set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() }).where('id', '=', id).execute();
-      await kernel.lifecycle.schedule(trx, FILESYSTEM_KIND, id, 'delete', { account: accountId });
+      await kernel.lifecycle.begin(trx, FILESYSTEM_KIND, id, 'delete', { from: row.status, accountId });
     });
   }
 }

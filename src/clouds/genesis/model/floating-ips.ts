@@ -1,5 +1,5 @@
 import type { Executor } from '../../../kernel/db/store.js';
-import { alreadyDeleting, badRequest, Code, GenesisError } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, genesisError } from '../errors.js';
 import type { FloatingIpRow } from '../tables.js';
 import type { CreateFloatingIpInput } from '../wire.js';
 import { publicPool } from './addresses.js';
@@ -41,14 +41,14 @@ export class FloatingIps {
   async create(accountId: string, input: CreateFloatingIpInput): Promise<FloatingIpView> {
     const { catalog, kernel, db } = this.ctx;
     if (!catalog.regions.has(input.region)) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       if (!(await kernel.counters.acquire(trx, accountId, Counter.floatingIps))) {
         const limit = await kernel.counters.limit(trx, accountId, Counter.floatingIps);
-        throw new GenesisError(403, Code.MaxStaticIpQuotaReached, `max static public ip quota reached: this account may keep at most ${limit} floating IPs`);
+        throw genesisError(Code.MaxStaticIpQuotaReached, `max static public ip quota reached: this account may keep at most ${limit} floating IPs`);
       }
       const id = kernel.ids.uuid();
       const address = await kernel.ipam.allocate(trx, publicPool(input.region), id);
-      if (address === null) throw new GenesisError(503, Code.OutOfStock, `no public IPv4 address is free in ${input.region}`);
+      if (address === null) throw genesisError(Code.OutOfStock, `no public IPv4 address is free in ${input.region}`);
       const now = kernel.clockFor(accountId).now();
       const row: FloatingIpRow = {
         id,
@@ -64,14 +64,14 @@ export class FloatingIps {
         updated_at: now,
       };
       await trx.insertInto('genesis_floating_ips').values(row).execute();
-      await kernel.lifecycle.schedule(trx, FLOATING_IP_KIND, id, 'create', { account: accountId });
+      await kernel.lifecycle.begin(trx, FLOATING_IP_KIND, id, 'create', { from: null, accountId });
       return { row, instance: null };
     });
   }
 
   async update(accountId: string, id: string, input: { name?: string; description?: string }): Promise<FloatingIpView> {
     const { db, kernel } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       const set: Partial<FloatingIpRow> = {};
       if (input.name !== undefined && input.name !== row.name) {
@@ -89,18 +89,18 @@ export class FloatingIps {
 
   async delete(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.status === 'deleting') throw alreadyDeleting(Code.NotAllowed, 'floating ip', id);
       const holder = (await linkedInstances(trx, 'floating_ip', [id])).get(id)?.[0];
       if (holder) {
-        throw new GenesisError(400, Code.NotAllowed, `floating ip "${id}" is attached to instance "${holder.id}": detach it before deleting`);
+        throw genesisError(Code.NotAllowed, `floating ip "${id}" is attached to instance "${holder.id}": detach it before deleting`);
       }
       if (row.status !== 'created' && row.status !== 'error') {
-        throw new GenesisError(400, Code.NotAllowed, `floating ip "${id}" cannot be deleted while it is ${row.status}`);
+        throw genesisError(Code.NotAllowed, `floating ip "${id}" cannot be deleted while it is ${row.status}`);
       }
       await trx.updateTable('genesis_floating_ips').set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() }).where('id', '=', id).execute();
-      await kernel.lifecycle.schedule(trx, FLOATING_IP_KIND, id, 'delete', { account: accountId });
+      await kernel.lifecycle.begin(trx, FLOATING_IP_KIND, id, 'delete', { from: row.status, accountId });
     });
   }
 
@@ -108,12 +108,12 @@ export class FloatingIps {
   async resolveForAttach(trx: Executor, accountId: string, region: string, id: string, instanceId: string | null): Promise<FloatingIpRow> {
     const row = await this.find(trx, accountId, id);
     if (row.region !== region) {
-      throw new GenesisError(400, Code.RegionsMismatch, `regions mismatch (check floating ip "${id}": it is in ${row.region}, the instance in ${region})`);
+      throw genesisError(Code.RegionsMismatch, `regions mismatch (check floating ip "${id}": it is in ${row.region}, the instance in ${region})`);
     }
-    if (row.status !== 'created') throw new GenesisError(400, Code.NotAllowed, `floating ip "${id}" cannot be attached while it is ${row.status}`);
+    if (row.status !== 'created') throw genesisError(Code.NotAllowed, `floating ip "${id}" cannot be attached while it is ${row.status}`);
     const holder = (await linkedInstances(trx, 'floating_ip', [id])).get(id)?.[0];
     if (holder && holder.id !== instanceId) {
-      throw new GenesisError(400, Code.NotAllowed, `floating ip "${id}" is already attached to instance "${holder.id}"`);
+      throw genesisError(Code.NotAllowed, `floating ip "${id}" is already attached to instance "${holder.id}"`);
     }
     return row;
   }

@@ -1,7 +1,8 @@
 import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { byShape, prepared, preparedWrite } from '../../../kernel/db/prepared.js';
-import { alreadyDeleting, badRequest, Code, GenesisError, missing, notFound } from '../errors.js';
+import { allows } from '../../../kernel/lifecycle/machine.js';
+import { alreadyDeleting, badRequest, Code, genesisError, missing, notFound } from '../errors.js';
 import type { InstanceType } from '../catalog.js';
 import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
@@ -25,6 +26,27 @@ export interface InstanceView {
   row: InstanceRow;
   links: InstanceLinkRow[];
 }
+
+const s = 1000;
+
+/**
+ * The instance's machine, as the seeds describe it: creating → active (addresses assigned),
+ * active → stopping → stopped → starting → active, active or error → resetting → active, and
+ * deleting → gone. Durations: `fast` keeps a client's wait loop honest in seconds;
+ * `realistic` is close to the real cloud. (What each state lets a client do is
+ * `allowedActions` below; the checks there name the seed's error codes.)
+ */
+export const INSTANCE_STATES = ['creating', 'active', 'stopping', 'stopped', 'starting', 'resetting', 'deleting', 'error', 'pending_payment'] as const;
+export const INSTANCE_ACTIONS = {
+  create: { from: [], via: 'creating', to: 'active', transition: 'boot', after: { fast: 3 * s, realistic: 90 * s }, failTo: 'error' },
+  start: { from: ['stopped'], via: 'starting', to: 'active', after: { fast: 3 * s, realistic: 45 * s }, failTo: 'error' },
+  stop: { from: ['active'], via: 'stopping', to: 'stopped', after: { fast: 2 * s, realistic: 20 * s } },
+  // A reset comes up as a boot does: an instance reset out of `error` (a failed boot holds
+  // no addresses) gets its addresses and DNS name; one that holds them keeps them.
+  reset: { from: ['active', 'error'], via: 'resetting', to: 'active', after: { fast: 2 * s, realistic: 30 * s } },
+  delete: { from: ['active', 'stopped', 'error', 'pending_payment'], via: 'deleting', to: null, transition: 'destroy', after: { fast: 2 * s, realistic: 15 * s } },
+} as const;
+const INSTANCE = { actions: INSTANCE_ACTIONS };
 
 /** What each status lets a client do, in the order the seed lists them. */
 export function allowedActions(status: string): string[] {
@@ -54,8 +76,6 @@ function bootDiskSize(asked: number | undefined, image: { id: string; minDisk: n
   return size;
 }
 
-/** Statuses from which an instance may be destroyed; the others are mid-transition. */
-const DESTROYABLE = new Set(['active', 'stopped', 'error', 'pending_payment']);
 /** Statuses in which attached resources and the boot disk may change. */
 const RECONFIGURABLE = new Set(['active', 'stopped']);
 
@@ -99,43 +119,11 @@ export class Instances {
   }
 
   async create(accountId: string, input: CreateInstanceInput): Promise<InstanceView> {
-    const { catalog, kernel } = this.ctx;
-    const region = input.region ?? catalog.defaultRegion;
-    const type = this.checkTypeAndRegion(input.type, region);
-    const billing = input.billing_type ?? 'on-demand';
-    if (type.long_term_only && billing === 'on-demand') {
-      throw new GenesisError(400, Code.OnDemandNotAllowed, `on-demand billing is not allowed with instance type ${type.id}: choose a long-term "billing_type" (${LONG_TERM_BILLING.join(', ')})`);
-    }
-    const placement = input.placement_option ?? 'AUTO';
-    if (!catalog.placementOptions.includes(placement)) {
-      throw new GenesisError(400, Code.InvalidPlacementOption, `"placement_option" must be one of: ${catalog.placementOptions.join(', ')}`);
-    }
-    if (!HOSTNAME.test(input.hostname)) {
-      throw badRequest('"hostname" must be a valid host name (letters, digits and hyphens, dot-separated labels of at most 63 characters)');
-    }
-    const sshKeyIds = input.ssh_keys ?? [];
-    if (sshKeyIds.length > 0 && input.password !== undefined) {
-      throw badRequest('only one of "ssh_keys" or "password" can be provided');
-    }
-    if (sshKeyIds.length === 0 && input.password === undefined) {
-      throw missing('"ssh_keys" is required (or "password" for password authentication)');
-    }
-    if (input.password !== undefined && input.password.length < MIN_PASSWORD_LENGTH) {
-      throw new GenesisError(400, Code.WeakPassword, `"password" must be at least ${MIN_PASSWORD_LENGTH} characters long`);
-    }
-    if (input.disk_size !== undefined && (input.disk_size < MIN_DISK_GIB || input.disk_size > MAX_DISK_GIB)) {
-      throw badRequest(`"disk_size" must be between ${MIN_DISK_GIB} and ${MAX_DISK_GIB} (GiB)`);
-    }
-    const script = input.metadata?.startup_script;
-    if (script !== undefined && Buffer.byteLength(script, 'utf8') > MAX_STARTUP_SCRIPT_BYTES) {
-      throw badRequest(`"metadata.startup_script" must not exceed 64 KiB (got ${Buffer.byteLength(script, 'utf8')} bytes)`);
-    }
-    if (input.reservation_id !== undefined || input.billing_type === 'reserved') {
-      throw badRequest(`reservation "${input.reservation_id ?? ''}" not found: this account has no reservations`);
-    }
+    const { kernel } = this.ctx;
+    const { region, type, billing, placement, sshKeyIds } = this.checkCreate(input);
 
     // (creates arrive in bursts: one commit for those that arrive together)
-    return kernel.grouped.run(async (trx) => {
+    const view = await kernel.grouped.run(async (trx) => {
       const image = await this.resolveImage(trx, accountId, input.image, type, region);
       const diskSize = bootDiskSize(input.disk_size, image);
       const keys = await this.peers.sshKeys.resolve(trx, accountId, sshKeyIds);
@@ -151,10 +139,10 @@ export class Instances {
 
       if (!(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
         const limit = await kernel.counters.limit(trx, accountId, Counter.instances);
-        throw new GenesisError(403, Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
+        throw genesisError(Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
       }
       if (!(await kernel.capacity.acquire(trx, CLOUD, region, type.id))) {
-        throw new GenesisError(503, Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${region}`);
+        throw genesisError(Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${region}`);
       }
 
       const now = kernel.clockFor(accountId).now();
@@ -169,7 +157,7 @@ export class Instances {
         image_id: image.id,
         image_name: image.name,
         os_type: image.osType,
-        status: 'creating',
+        status: INSTANCE_ACTIONS.create.via,
         private_ip: null,
         public_ip: null,
         public_ip_type: input.public_ip_type ?? 'dynamic',
@@ -199,43 +187,85 @@ export class Instances {
         ...(floating ? [link(row.id, 'floating_ip', floating.id, floating.name, 0)] : []),
       ];
       if (links.length > 0) await this.insertLinks(links.length)(trx, ...links.flatMap((l) => LINK_COLUMNS.map((c) => l[c])));
-      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, 'boot', { account: accountId });
+      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, INSTANCE_ACTIONS.create.transition, { account: accountId });
       return { row, links };
     });
+    // (told once the grouped commit is made: the group's transaction is not this create's alone)
+    kernel.lifecycle.told({ kind: INSTANCE_KIND, resourceId: view.row.id, accountId, from: null, to: view.row.status, transition: null });
+    return view;
+  }
+
+  /** What a create asks for, checked before anything is read: the region, type, billing and placement it comes to. */
+  private checkCreate(input: CreateInstanceInput) {
+    const { catalog } = this.ctx;
+    const region = input.region ?? catalog.defaultRegion;
+    const type = this.checkTypeAndRegion(input.type, region);
+    const billing = input.billing_type ?? 'on-demand';
+    if (type.long_term_only && billing === 'on-demand') {
+      throw genesisError(Code.OnDemandNotAllowed, `on-demand billing is not allowed with instance type ${type.id}: choose a long-term "billing_type" (${LONG_TERM_BILLING.join(', ')})`);
+    }
+    const placement = input.placement_option ?? 'AUTO';
+    if (!catalog.placementOptions.includes(placement)) {
+      throw genesisError(Code.InvalidPlacementOption, `"placement_option" must be one of: ${catalog.placementOptions.join(', ')}`);
+    }
+    if (!HOSTNAME.test(input.hostname)) {
+      throw badRequest('"hostname" must be a valid host name (letters, digits and hyphens, dot-separated labels of at most 63 characters)');
+    }
+    const sshKeyIds = input.ssh_keys ?? [];
+    if (sshKeyIds.length > 0 && input.password !== undefined) {
+      throw badRequest('only one of "ssh_keys" or "password" can be provided');
+    }
+    if (sshKeyIds.length === 0 && input.password === undefined) {
+      throw missing('"ssh_keys" is required (or "password" for password authentication)');
+    }
+    if (input.password !== undefined && input.password.length < MIN_PASSWORD_LENGTH) {
+      throw genesisError(Code.WeakPassword, `"password" must be at least ${MIN_PASSWORD_LENGTH} characters long`);
+    }
+    if (input.disk_size !== undefined && (input.disk_size < MIN_DISK_GIB || input.disk_size > MAX_DISK_GIB)) {
+      throw badRequest(`"disk_size" must be between ${MIN_DISK_GIB} and ${MAX_DISK_GIB} (GiB)`);
+    }
+    const script = input.metadata?.startup_script;
+    if (script !== undefined && Buffer.byteLength(script, 'utf8') > MAX_STARTUP_SCRIPT_BYTES) {
+      throw badRequest(`"metadata.startup_script" must not exceed 64 KiB (got ${Buffer.byteLength(script, 'utf8')} bytes)`);
+    }
+    if (input.reservation_id !== undefined || input.billing_type === 'reserved') {
+      throw badRequest(`reservation "${input.reservation_id ?? ''}" not found: this account has no reservations`);
+    }
+    return { region, type, billing, placement, sshKeyIds };
   }
 
   async destroy(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.is_protected) {
-        throw new GenesisError(400, Code.TerminationProtected, `instance "${id}" is termination protected: set "is_protected" to false first`);
+        throw genesisError(Code.TerminationProtected, `instance "${id}" is termination protected: set "is_protected" to false first`);
       }
       if (row.status === 'deleting') throw alreadyDeleting(Code.OnlyActiveCanBeDeleted, 'instance', id);
-      if (!DESTROYABLE.has(row.status)) {
-        throw new GenesisError(400, Code.OnlyActiveCanBeDeleted, `instance "${id}" cannot be destroyed while it is ${row.status}`);
+      if (!allows(INSTANCE, 'delete', row.status)) {
+        throw genesisError(Code.OnlyActiveCanBeDeleted, `instance "${id}" cannot be destroyed while it is ${row.status}`);
       }
       await kernel.lifecycle.cancel(trx, id);
       await trx
         .updateTable('genesis_instances')
-        .set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() })
+        .set({ status: INSTANCE_ACTIONS.delete.via, updated_at: kernel.clockFor(accountId).now() })
         .where('id', '=', id)
         .execute();
-      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, id, 'destroy', { account: accountId });
+      await kernel.lifecycle.begin(trx, INSTANCE_KIND, id, 'delete', { from: row.status, accountId });
     });
   }
 
   async update(accountId: string, id: string, input: UpdateInstanceInput): Promise<InstanceView> {
     const { db, kernel } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.status === 'deleting') {
-        throw new GenesisError(400, Code.InstanceCannotBeUpdated, `instance "${id}" cannot be updated while it is being destroyed`);
+        throw genesisError(Code.InstanceCannotBeUpdated, `instance "${id}" cannot be updated while it is being destroyed`);
       }
       const reconfigures =
         input.disk_size !== undefined || input.security_groups !== undefined || input.volumes !== undefined || input.floating_ip !== undefined;
       if (reconfigures && !RECONFIGURABLE.has(row.status)) {
-        throw new GenesisError(400, Code.OnlyActiveCanBeUpdated, `instance "${id}" can only be reconfigured when active or stopped (it is ${row.status})`);
+        throw genesisError(Code.OnlyActiveCanBeUpdated, `instance "${id}" can only be reconfigured when active or stopped (it is ${row.status})`);
       }
       const set: Partial<InstanceRow> = {};
       if (input.name !== undefined) set.name = input.name;
@@ -267,7 +297,7 @@ export class Instances {
 
   async perform(accountId: string, id: string, action: 'start' | 'stop' | 'reset'): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       const next = this.transitionFor(row, action);
       await trx
@@ -275,34 +305,27 @@ export class Instances {
         .set({ status: next.status, updated_at: kernel.clockFor(accountId).now() })
         .where('id', '=', id)
         .execute();
-      await kernel.lifecycle.schedule(trx, INSTANCE_KIND, id, next.transition, { account: accountId });
+      await kernel.lifecycle.begin(trx, INSTANCE_KIND, id, action, { from: row.status, accountId });
     });
   }
 
+  /** The status the action shows meanwhile and the transition that finishes it, if the instance's status allows it. */
   private transitionFor(row: InstanceRow, action: 'start' | 'stop' | 'reset'): { status: string; transition: string } {
     const { id, status } = row;
-    switch (action) {
-      case 'start':
-        if (status === 'active') throw new GenesisError(400, Code.AlreadyStarted, `instance "${id}" is already started`);
-        if (status !== 'stopped') throw new GenesisError(400, Code.CannotBeStarted, `instance "${id}" cannot be started while it is ${status}`);
-        return { status: 'starting', transition: 'start' };
-      case 'stop':
-        if (status !== 'active') throw new GenesisError(400, Code.NotAllowed, `instance "${id}" cannot be stopped while it is ${status}`);
-        return { status: 'stopping', transition: 'stop' };
-      case 'reset':
-        if (status !== 'active' && status !== 'error') {
-          throw new GenesisError(400, Code.NotAllowed, `instance "${id}" cannot be reset while it is ${status}`);
-        }
-        return { status: 'resetting', transition: 'reset' };
+    if (!allows(INSTANCE, action, status)) {
+      if (action === 'start' && status === 'active') throw genesisError(Code.AlreadyStarted, `instance "${id}" is already started`);
+      const verb = { start: 'started', stop: 'stopped', reset: 'reset' }[action];
+      throw genesisError(action === 'start' ? Code.CannotBeStarted : Code.NotAllowed, `instance "${id}" cannot be ${verb} while it is ${status}`);
     }
+    return { status: INSTANCE_ACTIONS[action].via, transition: action };
   }
 
   async snapshot(accountId: string, id: string, input: { name: string; replicated_region?: string }): Promise<SnapshotRow> {
     const { db } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.status !== 'active') {
-        throw new GenesisError(400, Code.OnlyActiveCanBeSnapshotted, `instance "${id}" must be active to be snapshotted (it is ${row.status})`);
+        throw genesisError(Code.OnlyActiveCanBeSnapshotted, `instance "${id}" must be active to be snapshotted (it is ${row.status})`);
       }
       return this.peers.snapshots.createFromInstance(trx, row, input);
     });
@@ -361,15 +384,15 @@ export class Instances {
   private checkTypeAndRegion(typeId: string, region: string): InstanceType {
     const { catalog } = this.ctx;
     if (!catalog.regions.has(region)) {
-      throw new GenesisError(400, Code.ConfigNotAllowed, `region "${region}" is not allowed (known regions: ${[...catalog.regions.keys()].join(', ')})`);
+      throw genesisError(Code.ConfigNotAllowed, `region "${region}" is not allowed (known regions: ${[...catalog.regions.keys()].join(', ')})`);
     }
     const type = catalog.types.get(typeId);
-    if (!type) throw new GenesisError(400, Code.ConfigNotAllowed, `instance type "${typeId}" is not allowed: no such type`);
+    if (!type) throw genesisError(Code.ConfigNotAllowed, `instance type "${typeId}" is not allowed: no such type`);
     if (type.era === 'legacy-large-disk') {
-      throw new GenesisError(400, Code.LegacyLargeDisk, `legacy large disk instance types are currently not supported ("${typeId}"): choose a type with an 80 GiB boot disk and set "disk_size"`);
+      throw genesisError(Code.LegacyLargeDisk, `legacy large disk instance types are currently not supported ("${typeId}"): choose a type with an 80 GiB boot disk and set "disk_size"`);
     }
     if (type.stock[region] === undefined) {
-      throw new GenesisError(400, Code.ConfigNotAllowed, `instance type "${typeId}" is not offered in region ${region}`);
+      throw genesisError(Code.ConfigNotAllowed, `instance type "${typeId}" is not offered in region ${region}`);
     }
     return type;
   }
@@ -386,19 +409,19 @@ export class Instances {
     const image = catalog.findImage(reference);
     if (image) {
       if (!image.regions.includes(region)) {
-        throw new GenesisError(400, Code.RegionsMismatch, `regions mismatch (check image "${reference}": it is available in ${image.regions.join(', ')}, not ${region})`);
+        throw genesisError(Code.RegionsMismatch, `regions mismatch (check image "${reference}": it is available in ${image.regions.join(', ')}, not ${region})`);
       }
       const why = catalog.incompatibility(image, type);
-      if (why) throw new GenesisError(400, Code.ImageNotRunnable, `the selected image cannot be run on this instance: ${why}`);
+      if (why) throw genesisError(Code.ImageNotRunnable, `the selected image cannot be run on this instance: ${why}`);
       return { id: image.id, name: image.name, osType: image.os_type, minDisk: 0 };
     }
     const snapshot = await this.peers.snapshots.findOwned(trx, accountId, reference);
-    if (!snapshot) throw new GenesisError(400, Code.InvalidImage, `invalid image: "${reference}" is not an image id, slug, slug:version or snapshot id`);
+    if (!snapshot) throw genesisError(Code.InvalidImage, `invalid image: "${reference}" is not an image id, slug, slug:version or snapshot id`);
     if (snapshot.status !== 'created') {
-      throw new GenesisError(400, Code.InvalidImage, `invalid image: snapshot "${reference}" is ${snapshot.status}, not ready to boot from`);
+      throw genesisError(Code.InvalidImage, `invalid image: snapshot "${reference}" is ${snapshot.status}, not ready to boot from`);
     }
     if (snapshot.region !== region) {
-      throw new GenesisError(400, Code.RegionsMismatch, `regions mismatch (check image "${reference}": the snapshot is in ${snapshot.region}, not ${region})`);
+      throw genesisError(Code.RegionsMismatch, `regions mismatch (check image "${reference}": the snapshot is in ${snapshot.region}, not ${region})`);
     }
     return { id: snapshot.id, name: snapshot.name, osType: snapshot.os_type, minDisk: snapshot.size };
   }
@@ -406,7 +429,7 @@ export class Instances {
   private async changeSecurityGroups(trx: Transaction<any>, row: InstanceRow, change: ListChange): Promise<void> {
     const current = await this.linked(trx, row.id, 'security_group');
     const wanted = applyListChange(change, current, 'security_groups', (id) => {
-      throw new GenesisError(400, Code.SecurityGroupsNotDetachable, `security group "${id}" cannot be detached: it is not attached to instance "${row.id}"`);
+      throw genesisError(Code.SecurityGroupsNotDetachable, `security group "${id}" cannot be detached: it is not attached to instance "${row.id}"`);
     });
     const groups = await this.peers.securityGroups.resolveForAttach(trx, row.account_id, row.region, wanted);
     await this.replaceLinks(trx, row.id, 'security_group', groups);
@@ -415,7 +438,7 @@ export class Instances {
   private async changeVolumes(trx: Transaction<any>, row: InstanceRow, change: ListChange): Promise<void> {
     const current = await this.linked(trx, row.id, 'volume');
     const wanted = applyListChange(change, current, 'volumes', (id) => {
-      throw new GenesisError(400, Code.VolumesNotDetachable, `volume "${id}" cannot be detached: it is not attached to instance "${row.id}"`);
+      throw genesisError(Code.VolumesNotDetachable, `volume "${id}" cannot be detached: it is not attached to instance "${row.id}"`);
     });
     const volumes = await this.peers.volumes.resolveForAttach(trx, row.account_id, row.region, wanted, row.id);
     await this.replaceLinks(trx, row.id, 'volume', volumes);

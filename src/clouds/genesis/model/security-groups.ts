@@ -1,7 +1,7 @@
 import type { Executor } from '../../../kernel/db/store.js';
 import { prepared } from '../../../kernel/db/prepared.js';
 import { parseCidr } from '../../../kernel/ipam.js';
-import { alreadyDeleting, badRequest, Code, GenesisError } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, genesisError, GenesisError } from '../errors.js';
 import type { SecurityGroupRow } from '../tables.js';
 import type { CreateSecurityGroupInput, PutSecurityGroupInput, UpdateSecurityGroupInput } from '../wire.js';
 import { Counter, type GenesisContext } from './context.js';
@@ -72,7 +72,7 @@ function validCidr(value: string): boolean {
 }
 
 function invalidRule(message: string): GenesisError {
-  return new GenesisError(400, Code.InvalidRules, `at least one of the provided rules is invalid: ${message}`);
+  return genesisError(Code.InvalidRules, `at least one of the provided rules is invalid: ${message}`);
 }
 
 /**
@@ -102,7 +102,7 @@ export class SecurityGroups {
     const region = input.region ?? catalog.defaultRegion;
     if (!catalog.regions.has(region)) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
     const rules = parseRules(input.rules);
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.insert(trx, accountId, {
         name: input.name,
         description: input.description ?? '',
@@ -111,7 +111,7 @@ export class SecurityGroups {
         is_default: 0,
         rules,
       });
-      await kernel.lifecycle.schedule(trx, SECURITY_GROUP_KIND, row.id, 'create', { account: accountId });
+      await kernel.lifecycle.begin(trx, SECURITY_GROUP_KIND, row.id, 'create', { from: null, accountId });
       return row;
     });
   }
@@ -128,7 +128,7 @@ export class SecurityGroups {
   async update(accountId: string, id: string, input: UpdateSecurityGroupInput): Promise<SecurityGroupRow> {
     const { db, kernel } = this.ctx;
     const rules = input.rules === undefined ? undefined : parseRules(input.rules);
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.lockable(trx, accountId, id, 'updated');
       const set: Partial<SecurityGroupRow> = {};
       if (input.name !== undefined && input.name !== row.name) {
@@ -147,28 +147,28 @@ export class SecurityGroups {
 
   async delete(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
-      await this.lockable(trx, accountId, id, 'deleted', true);
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
+      const group = await this.lockable(trx, accountId, id, 'deleted', true);
       const user = (await linkedInstances(trx, 'security_group', [id])).get(id)?.[0];
       if (user) {
-        throw new GenesisError(400, Code.SecurityGroupInUse, `security group "${id}" is used by instance "${user.id}" and cannot be deleted`);
+        throw genesisError(Code.SecurityGroupInUse, `security group "${id}" is used by instance "${user.id}" and cannot be deleted`);
       }
       await trx
         .updateTable('genesis_security_groups')
         .set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() })
         .where('id', '=', id)
         .execute();
-      await kernel.lifecycle.schedule(trx, SECURITY_GROUP_KIND, id, 'delete', { account: accountId });
+      await kernel.lifecycle.begin(trx, SECURITY_GROUP_KIND, id, 'delete', { from: group.status, accountId });
     });
   }
 
   /** A group that may be changed: not a default group, and not mid-transition. */
   private async lockable(trx: Executor, accountId: string, id: string, verb: string, deleting = false): Promise<SecurityGroupRow> {
     const row = await getOwned(trx, 'genesis_security_groups', accountId, id, Code.SecurityGroupNotFound, 'security group');
-    if (row.is_default) throw new GenesisError(400, Code.DefaultSecurityGroup, `security group "${id}" is the default group of ${row.region} and cannot be ${verb}`);
+    if (row.is_default) throw genesisError(Code.DefaultSecurityGroup, `security group "${id}" is the default group of ${row.region} and cannot be ${verb}`);
     if (deleting && row.status === 'deleting') throw alreadyDeleting(Code.SecurityGroupLocked, 'security group', id);
     if (row.status !== 'created' && row.status !== 'error') {
-      throw new GenesisError(400, Code.SecurityGroupLocked, `security group "${id}" is locked while it is ${row.status}`);
+      throw genesisError(Code.SecurityGroupLocked, `security group "${id}" is locked while it is ${row.status}`);
     }
     return row;
   }
@@ -221,14 +221,14 @@ export class SecurityGroups {
     for (const id of unique) {
       const group = byId.get(id);
       if (!group) {
-        if (during === 'create') throw new GenesisError(400, Code.InvalidSecurityGroup, `invalid security group: "${id}" is not one of this account's security groups`);
-        throw new GenesisError(400, Code.SecurityGroupsNotAttachable, `security group "${id}" cannot be attached: it does not exist`);
+        if (during === 'create') throw genesisError(Code.InvalidSecurityGroup, `invalid security group: "${id}" is not one of this account's security groups`);
+        throw genesisError(Code.SecurityGroupsNotAttachable, `security group "${id}" cannot be attached: it does not exist`);
       }
       if (group.region !== region) {
-        throw new GenesisError(400, Code.RegionsMismatch, `regions mismatch (check security group "${id}": it is in ${group.region}, the instance in ${region})`);
+        throw genesisError(Code.RegionsMismatch, `regions mismatch (check security group "${id}": it is in ${group.region}, the instance in ${region})`);
       }
       if (group.status !== 'created') {
-        throw new GenesisError(400, Code.SecurityGroupsNotAttachable, `security group "${id}" cannot be attached while it is ${group.status}`);
+        throw genesisError(Code.SecurityGroupsNotAttachable, `security group "${id}" cannot be attached while it is ${group.status}`);
       }
     }
     return unique.map((id) => byId.get(id)!);

@@ -1,5 +1,5 @@
 import type { Executor } from '../../../kernel/db/store.js';
-import { alreadyDeleting, badRequest, Code, GenesisError, notFound } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, genesisError, notFound } from '../errors.js';
 import type { InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateSnapshotInput } from '../wire.js';
 import { Counter, type GenesisContext } from './context.js';
@@ -75,7 +75,7 @@ export class Snapshots {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw badRequest('"url" must be an absolute http(s) URL of a raw or zstd-compressed raw image');
     }
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       await this.acquireQuota(trx, accountId, Code.MaxQuotaReached);
       return this.insert(trx, {
         account_id: accountId,
@@ -101,7 +101,7 @@ export class Snapshots {
       .where('status', '=', 'creating')
       .executeTakeFirst();
     if (running) {
-      throw new GenesisError(400, Code.SnapshotInProgress, `a snapshot of instance "${instance.id}" is already being created ("${running.id}")`);
+      throw genesisError(Code.SnapshotInProgress, `a snapshot of instance "${instance.id}" is already being created ("${running.id}")`);
     }
     const copies = input.replicated_region !== undefined && input.replicated_region !== instance.region ? 2 : 1;
     await this.acquireQuota(trx, instance.account_id, Code.MaxSnapshotQuotaReached, copies);
@@ -121,10 +121,10 @@ export class Snapshots {
 
   async clone(accountId: string, id: string, input: { name: string; region: string }): Promise<SnapshotRow> {
     this.checkRegion(input.region, 'region');
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const source = await this.findOwned(trx, accountId, id);
       if (!source) throw notFound(Code.SnapshotNotFound, 'snapshot', id);
-      if (source.status !== 'created') throw new GenesisError(400, Code.NotAllowed, `snapshot "${id}" cannot be cloned while it is ${source.status}`);
+      if (source.status !== 'created') throw genesisError(Code.NotAllowed, `snapshot "${id}" cannot be cloned while it is ${source.status}`);
       await this.acquireQuota(trx, accountId, Code.MaxQuotaReached);
       return this.insert(trx, {
         account_id: accountId,
@@ -142,7 +142,7 @@ export class Snapshots {
 
   async rename(accountId: string, id: string, name: string | undefined): Promise<SnapshotRow> {
     const { db, kernel } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.findOwned(trx, accountId, id);
       if (!row) throw notFound(Code.SnapshotNotFound, 'snapshot', id);
       if (name === undefined || name === row.name) return row;
@@ -156,12 +156,12 @@ export class Snapshots {
 
   async delete(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.findOwned(trx, accountId, id);
       if (!row) throw notFound(Code.SnapshotNotFound, 'snapshot', id);
       if (row.status === 'deleting' || row.status === 'pending_delete') throw alreadyDeleting(Code.NotAllowed, 'snapshot', id);
       if (row.status === 'creating') {
-        throw new GenesisError(400, Code.NotAllowed, `snapshot "${id}" cannot be deleted while it is being created`);
+        throw genesisError(Code.NotAllowed, `snapshot "${id}" cannot be deleted while it is being created`);
       }
       const user = await trx
         .selectFrom('genesis_instances')
@@ -170,11 +170,11 @@ export class Snapshots {
         .where('account_id', '=', accountId)
         .executeTakeFirst();
       if (user) {
-        throw new GenesisError(400, Code.SnapshotInUse, `snapshot "${id}" cannot be deleted while in use by instance "${user.id}"`);
+        throw genesisError(Code.SnapshotInUse, `snapshot "${id}" cannot be deleted while in use by instance "${user.id}"`);
       }
       await kernel.lifecycle.cancel(trx, id);
       await trx.updateTable('genesis_snapshots').set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() }).where('id', '=', id).execute();
-      await kernel.lifecycle.schedule(trx, SNAPSHOT_KIND, id, 'delete', { account: accountId });
+      await kernel.lifecycle.begin(trx, SNAPSHOT_KIND, id, 'delete', { from: row.status, accountId });
     });
   }
 
@@ -188,7 +188,7 @@ export class Snapshots {
     const { kernel } = this.ctx;
     if (!(await kernel.counters.acquire(trx, accountId, Counter.snapshots, n))) {
       const limit = await kernel.counters.limit(trx, accountId, Counter.snapshots);
-      throw new GenesisError(403, code, `max snapshot quota reached: this account may keep at most ${limit} snapshots`);
+      throw genesisError(code, `max snapshot quota reached: this account may keep at most ${limit} snapshots`);
     }
   }
 
@@ -200,7 +200,7 @@ export class Snapshots {
     const now = kernel.clockFor(fields.account_id).now();
     const row: SnapshotRow = { id: kernel.ids.uuid(), status: 'creating', seq: kernel.ids.ordinal(now), created_at: now, updated_at: now, ...fields };
     await trx.insertInto('genesis_snapshots').values(row).execute();
-    await kernel.lifecycle.schedule(trx, SNAPSHOT_KIND, row.id, 'create', { account: fields.account_id });
+    await kernel.lifecycle.begin(trx, SNAPSHOT_KIND, row.id, 'create', { from: null, accountId: row.account_id });
     return row;
   }
 }

@@ -1,7 +1,7 @@
 import type sshpkModule from 'sshpk';
 import { lazy } from '../../../kernel/lazy.js';
 import type { Executor } from '../../../kernel/db/store.js';
-import { Code, GenesisError, notFound } from '../errors.js';
+import { Code, genesisError, notFound } from '../errors.js';
 import type { SshKeyRow } from '../tables.js';
 import { Counter, type GenesisContext } from './context.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
@@ -22,14 +22,14 @@ export interface ParsedPublicKey {
 export function parsePublicKey(input: string): ParsedPublicKey {
   const value = input.trim();
   if (/PRIVATE KEY-----/.test(value) || looksLikePrivateKey(value)) {
-    throw new GenesisError(400, Code.PrivateKeyProvided, '"value" is a private key: send the public key (the .pub file) instead');
+    throw genesisError(Code.PrivateKeyProvided, '"value" is a private key: send the public key (the .pub file) instead');
   }
   let key: sshpkModule.Key;
   try {
     if (value.includes('\n')) throw new Error('more than one line');
     key = sshpk().parseKey(value, 'ssh');
   } catch {
-    throw new GenesisError(400, Code.SshKeyMalformed, '"value" is not an OpenSSH public key (expected "<type> <base64> [comment]")');
+    throw genesisError(Code.SshKeyMalformed, '"value" is not an OpenSSH public key (expected "<type> <base64> [comment]")');
   }
   return {
     value,
@@ -142,7 +142,7 @@ export class SshKeys {
     const byId = new Map(rows.map((r) => [r.id, r]));
     const unique = [...new Set(ids)];
     const unknown = unique.find((id) => !byId.has(id));
-    if (unknown !== undefined) throw new GenesisError(400, Code.InvalidSshKey, `invalid ssh key: "${unknown}" is not one of this account's ssh keys`);
+    if (unknown !== undefined) throw genesisError(Code.InvalidSshKey, `invalid ssh key: "${unknown}" is not one of this account's ssh keys`);
     return unique.map((id) => byId.get(id)!);
   }
 }

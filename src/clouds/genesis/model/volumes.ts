@@ -1,5 +1,5 @@
 import type { Executor } from '../../../kernel/db/store.js';
-import { alreadyDeleting, badRequest, Code, GenesisError } from '../errors.js';
+import { alreadyDeleting, badRequest, Code, genesisError } from '../errors.js';
 import type { VolumeRow } from '../tables.js';
 import type { CreateVolumeInput, UpdateVolumeInput } from '../wire.js';
 import { Counter, type GenesisContext } from './context.js';
@@ -44,13 +44,13 @@ export class Volumes {
     if (!region) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
     const type = input.type ?? 'ssd';
     if (!region.volume_types.includes(type)) {
-      throw new GenesisError(400, Code.VolumeTypeUnavailable, `volume type "${type}" is not available in ${region.id} (available: ${region.volume_types.join(', ')})`);
+      throw genesisError(Code.VolumeTypeUnavailable, `volume type "${type}" is not available in ${region.id} (available: ${region.volume_types.join(', ')})`);
     }
     checkSize(input.size);
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       if (!(await kernel.counters.acquire(trx, accountId, Counter.volumes))) {
         const limit = await kernel.counters.limit(trx, accountId, Counter.volumes);
-        throw new GenesisError(403, Code.MaxQuotaReached, `max quota reached: this account may keep at most ${limit} volumes`);
+        throw genesisError(Code.MaxQuotaReached, `max quota reached: this account may keep at most ${limit} volumes`);
       }
       const now = kernel.clockFor(accountId).now();
       const row: VolumeRow = {
@@ -67,16 +67,16 @@ export class Volumes {
         updated_at: now,
       };
       await trx.insertInto('genesis_volumes').values(row).execute();
-      await kernel.lifecycle.schedule(trx, VOLUME_KIND, row.id, 'create', { account: accountId });
+      await kernel.lifecycle.begin(trx, VOLUME_KIND, row.id, 'create', { from: null, accountId });
       return { row, instances: [] };
     });
   }
 
   async update(accountId: string, id: string, input: UpdateVolumeInput): Promise<VolumeView> {
     const { db, kernel } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
-      if (row.status !== 'created') throw new GenesisError(400, Code.VolumeLocked, `volume "${id}" is locked while it is ${row.status}`);
+      if (row.status !== 'created') throw genesisError(Code.VolumeLocked, `volume "${id}" is locked while it is ${row.status}`);
       const set: Partial<VolumeRow> = {};
       if (input.name !== undefined && input.name !== row.name) {
         set.name = input.name;
@@ -98,18 +98,18 @@ export class Volumes {
 
   async delete(accountId: string, id: string): Promise<void> {
     const { db, kernel } = this.ctx;
-    await db.transaction().execute(async (trx) => {
+    await this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, accountId, id);
       if (row.status === 'deleting') throw alreadyDeleting(Code.VolumeLocked, 'volume', id);
       const holder = (await linkedInstances(trx, 'volume', [id])).get(id)?.[0];
       if (holder) {
-        throw new GenesisError(400, Code.VolumeAttached, `volume "${id}" is attached to instance "${holder.id}": detach it before deleting`);
+        throw genesisError(Code.VolumeAttached, `volume "${id}" is attached to instance "${holder.id}": detach it before deleting`);
       }
       if (row.status !== 'created' && row.status !== 'error') {
-        throw new GenesisError(400, Code.VolumeLocked, `volume "${id}" is locked while it is ${row.status}`);
+        throw genesisError(Code.VolumeLocked, `volume "${id}" is locked while it is ${row.status}`);
       }
       await trx.updateTable('genesis_volumes').set({ status: 'deleting', updated_at: kernel.clockFor(accountId).now() }).where('id', '=', id).execute();
-      await kernel.lifecycle.schedule(trx, VOLUME_KIND, id, 'delete', { account: accountId });
+      await kernel.lifecycle.begin(trx, VOLUME_KIND, id, 'delete', { from: row.status, accountId });
     });
   }
 
@@ -136,17 +136,17 @@ export class Volumes {
     const holders = await linkedInstances(trx, 'volume', unique);
     for (const id of unique) {
       const volume = byId.get(id);
-      if (!volume) throw new GenesisError(400, Code.VolumesNotAttachable, `volume "${id}" cannot be attached: it does not exist`);
+      if (!volume) throw genesisError(Code.VolumesNotAttachable, `volume "${id}" cannot be attached: it does not exist`);
       if (volume.region !== region) {
-        throw new GenesisError(400, Code.RegionsMismatch, `regions mismatch (check volume "${id}": it is in ${volume.region}, the instance in ${region})`);
+        throw genesisError(Code.RegionsMismatch, `regions mismatch (check volume "${id}": it is in ${volume.region}, the instance in ${region})`);
       }
-      if (volume.status === 'creating') throw new GenesisError(400, Code.VolumeLocked, `volume "${id}" is locked while it is being created`);
+      if (volume.status === 'creating') throw genesisError(Code.VolumeLocked, `volume "${id}" is locked while it is being created`);
       if (volume.status !== 'created') {
-        throw new GenesisError(400, Code.VolumesNotAttachable, `volume "${id}" cannot be attached while it is ${volume.status}`);
+        throw genesisError(Code.VolumesNotAttachable, `volume "${id}" cannot be attached while it is ${volume.status}`);
       }
       const holder = holders.get(id)?.find((h) => h.id !== instanceId);
       if (holder) {
-        throw new GenesisError(400, Code.VolumesNotAttachable, `volume "${id}" cannot be attached: it is in use by instance "${holder.id}"`);
+        throw genesisError(Code.VolumesNotAttachable, `volume "${id}" cannot be attached: it is in use by instance "${holder.id}"`);
       }
     }
     return unique.map((id) => byId.get(id)!);

@@ -21,6 +21,12 @@ const tags = ['Instances'];
 const Params = IdParam('instance_id');
 
 export function instanceRoutes(app: App, m: GenesisModel): void {
+  instanceResourceRoutes(app, m);
+  instanceActionRoutes(app, m);
+}
+
+/** Create, read, update and delete. */
+function instanceResourceRoutes(app: App, m: GenesisModel): void {
   // (`cache` on the two routes a client polls while it waits on an instance: see http/read-cache.ts)
   app.get(
     '/instances',
@@ -57,7 +63,10 @@ export function instanceRoutes(app: App, m: GenesisModel): void {
       return reply.code(204).send();
     },
   );
+}
 
+/** Actions and what hangs off an instance. */
+function instanceActionRoutes(app: App, m: GenesisModel): void {
   app.get(
     '/instances/:instance_id/actions',
     { schema: { params: Params, response: { 200: Actions } }, config: { doc: { operationId: 'GetInstanceActions', summary: 'List the actions an instance allows now', tags } } },

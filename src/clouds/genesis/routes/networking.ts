@@ -18,6 +18,11 @@ import {
 
 /** Security groups and floating IPs. */
 export function networkingRoutes(app: App, m: GenesisModel): void {
+  securityGroupRoutes(app, m);
+  floatingIpRoutes(app, m);
+}
+
+function securityGroupRoutes(app: App, m: GenesisModel): void {
   const sgTags = ['Security Groups'];
   const SgParams = IdParam('security_group_id');
   const OneSg = single('security_group', SecurityGroup);
@@ -69,7 +74,9 @@ export function networkingRoutes(app: App, m: GenesisModel): void {
       return reply.code(204).send();
     },
   );
+}
 
+function floatingIpRoutes(app: App, m: GenesisModel): void {
   const fipTags = ['Floating IPs'];
   const FipParams = IdParam('floating_ip_id');
   const OneFip = single('floating_ip', FloatingIp);
