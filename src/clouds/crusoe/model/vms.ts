@@ -21,6 +21,8 @@ import { allows } from '../../../kernel/lifecycle/machine.js';
 export interface VmView {
   row: VmRow;
   disks: AttachedDiskView[];
+  /** The port `ssh_destination` names (the sandbox fabric's SSH port; 22 otherwise). */
+  sshPort?: number;
 }
 
 export interface VmPage {
@@ -818,7 +820,8 @@ export class Vms implements OperationHandler {
       trx,
       rows.map((r) => r.id),
     );
-    return rows.map((row) => ({ row, disks: disks.get(row.id) ?? [] }));
+    const sshPort = this.ctx.kernel.ipam.sshPort;
+    return rows.map((row) => ({ row, disks: disks.get(row.id) ?? [], sshPort }));
   }
 }
 
