@@ -48,6 +48,14 @@ async function recount(kernel: Kernel, trx: Transaction<any>): Promise<void> {
     }
   }
   await kernel.counters.replaceAll(trx, Object.keys(COUNTED), counts);
+  // What each reservation has in use: the instances on it.
+  const onReservations = await trx
+    .selectFrom('genesis_instances')
+    .select(['reservation_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('reservation_id', 'is not', null)
+    .groupBy('reservation_id')
+    .execute();
+  await kernel.reservations.setUsed(trx, CLOUD, new Map(onReservations.map((r) => [String(r.reservation_id), Number(r.n)])));
 }
 
 /**
