@@ -63,16 +63,3 @@ export function resourcesOf(cloud: string): ResourceDef[] {
 export function installationTables(): string[] {
   return [...declared.values()].filter((r) => r.scope === 'installation').map((r) => r.table);
 }
-
-/** The per-account counters a cloud's recount owns, and the default quotas among them. */
-export function countersOf(cloud: string): { counters: Map<string, string>; quotas: Map<string, number>; projectCounters: ((projectId: string) => string)[] } {
-  const counters = new Map<string, string>();
-  const quotas = new Map<string, number>();
-  const projectCounters: ((projectId: string) => string)[] = [];
-  for (const r of resourcesOf(cloud)) {
-    if (r.counter !== undefined) counters.set(r.counter, r.table);
-    if (r.counter !== undefined && r.quota !== undefined) quotas.set(r.counter, r.quota);
-    if (r.projectCounter) projectCounters.push(r.projectCounter);
-  }
-  return { counters, quotas, projectCounters };
-}

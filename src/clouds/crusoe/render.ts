@@ -31,7 +31,7 @@ import { VmState } from './model/vm-states.js';
 
 /** Stored rows to Crusoe wire objects. */
 
-export function renderVm({ row, disks }: VmView): InstanceWire {
+export function renderVm({ row, disks, sshPort = 22 }: VmView): InstanceWire {
   const hasAddress = row.private_ip !== null;
   return {
     id: row.id,
@@ -93,7 +93,7 @@ export function renderVm({ row, disks }: VmView): InstanceWire {
     reservation_id: row.reservation_id ?? '',
     commitment_period: Number(row.commitment_period),
     commitment_end: '',
-    ssh_destination: row.public_ip !== null && row.state !== VmState.Deleting ? `${row.public_ip}:22` : '',
+    ssh_destination: row.public_ip !== null && row.state !== VmState.Deleting ? `${row.public_ip}:${sshPort}` : '',
     ...(row.virtualization ? { virtualization_features: parseJson(row.virtualization) ?? {} } : {}),
   };
 }

@@ -23,6 +23,14 @@ async function recount(kernel: Kernel, trx: Transaction<any>): Promise<void> {
     .execute();
   await kernel.capacity.recount(trx, CLOUD, inUse.map((r) => ({ region: r.region, sku: r.type, used: Number(r.n) })));
   await kernel.counters.recountResources(trx, resourcesOf(CLOUD));
+  // What each reservation has in use: the instances on it.
+  const onReservations = await trx
+    .selectFrom('genesis_instances')
+    .select(['reservation_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('reservation_id', 'is not', null)
+    .groupBy('reservation_id')
+    .execute();
+  await kernel.reservations.setUsed(trx, CLOUD, new Map(onReservations.map((r) => [String(r.reservation_id), Number(r.n)])));
 }
 
 /**

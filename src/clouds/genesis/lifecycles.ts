@@ -172,6 +172,7 @@ function instanceEffects(ctx: GenesisContext) {
         [publicPool(row.region), row.public_ip],
       ]);
       await kernel.capacity.release(t.trx, CLOUD, row.region, row.type);
+      if (row.reservation_id !== null) await kernel.reservations.release(t.trx, row.reservation_id);
       await kernel.counters.add(t.trx, row.account_id, Counter.instances, -1);
       await t.trx.deleteFrom('genesis_instance_links').where('instance_id', '=', row.id).execute();
     },

@@ -32,6 +32,15 @@ export interface Store {
    * starting together must not both bootstrap an empty store). SQLite has one process.
    */
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Competes for `role` with every other process on this store, for as long as this process
+   * runs: `gained` runs once this process holds it, `lost` once it no longer does (its
+   * PostgreSQL session ended, or it gave the role up); a process without it tries again every
+   * `retryMs`, so another takes over when the holder goes away. SQLite has one process: it
+   * holds every role at once. Resolves after the first try (and its `gained`), to a function
+   * that gives the role up.
+   */
+  lead(role: string, handlers: RoleHandlers, retryMs?: number): Promise<() => Promise<void>>;
   /** Tells every other process on this store that `topic` changed. */
   notify(topic: string): Promise<void>;
   /** Hears `notify` from the other processes; resolves to a function that stops listening. */
@@ -62,6 +71,15 @@ export interface Store {
   poolStats?(): { size: number; total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
+
+/** What a process does when it gains or loses a role (see Store.lead). */
+export interface RoleHandlers {
+  gained(): Promise<void>;
+  lost(): Promise<void>;
+}
+
+/** How often a process without a role tries again to take it. */
+const ROLE_RETRY_MS = 2_000;
 
 /**
  * PostgreSQL's connection pool. Opening a connection and waiting for a free one are bounded
@@ -165,11 +183,77 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
         await client.end().catch(() => undefined); // ending the session releases its lock
       }
     },
+    lead: (role, handlers, retryMs = ROLE_RETRY_MS) => postgresRole(pg, connectionString, connectionTimeoutMillis, `${schema ?? 'public'}:role:${role}`, handlers, retryMs),
     poolStats: () => ({ size: options.size, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: async () => {
       await notifications.stopAll();
       await db.destroy();
     },
+  };
+}
+
+/**
+ * A role held as a session-level advisory lock (pg_try_advisory_lock) on a connection of its
+ * own: the lock lasts as long as the session, so a process that dies or loses its server
+ * loses the role, and another process's next try takes it. `gained` and `lost` run one after
+ * the other, never together.
+ */
+async function postgresRole(
+  pg: typeof pgModule,
+  connectionString: string,
+  connectionTimeoutMillis: number,
+  key: string,
+  handlers: RoleHandlers,
+  retryMs: number,
+): Promise<() => Promise<void>> {
+  let session: pgModule.Client | null = null;
+  let held = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let work: Promise<void> = Promise.resolve();
+  const then = (fn: () => Promise<void>) => (work = work.then(fn).catch(() => undefined));
+  const later = () => {
+    if (stopped) return;
+    timer = setTimeout(() => void attempt(), retryMs);
+    timer.unref();
+  };
+  const attempt = async (): Promise<void> => {
+    if (stopped) return;
+    const client = new pg.Client({ connectionString, connectionTimeoutMillis });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ held: boolean }>('select pg_try_advisory_lock(hashtext($1)) as held', [key]);
+      if (!rows[0]?.held || stopped) throw new Error('held elsewhere');
+    } catch {
+      await client.end().catch(() => undefined);
+      later();
+      return;
+    }
+    session = client;
+    held = true;
+    client.once('end', () => {
+      if (session !== client) return;
+      session = null;
+      held = false;
+      then(handlers.lost);
+      later();
+    });
+    await then(handlers.gained);
+  };
+  await attempt();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    const client = session;
+    session = null;
+    await work;
+    if (held) {
+      held = false;
+      await handlers.lost().catch(() => undefined);
+    }
+    // (ending the session releases the lock, once the role's work has stopped)
+    await client?.end().catch(() => undefined);
   };
 }
 
@@ -291,6 +375,10 @@ function openSqlite(path: string): Store {
     location: memory ? 'sqlite (in memory)' : `sqlite ${file}`,
     schema: null,
     exclusive: (_name, fn) => fn(),
+    lead: async (_role, handlers) => {
+      await handlers.gained();
+      return () => handlers.lost();
+    },
     ...localNotifications(),
     declareList: (table, ordering) => void database.ordering.set(table, ordering),
     writeVersion: (table) => `${dataVersion.get()}:${database.writes.get('*') ?? 0}:${database.writes.get(table) ?? 0}`,

@@ -7,6 +7,7 @@ import type { DiskAttachmentInput } from '../wire.js';
 import { CLOUD, Counter, parseJson, regionOf, type CrusoeContext } from './context.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { Renderers } from './renderers.js';
+import type { StorageQuota } from './quotas.js';
 import { assertIdle, operationMachine, csv, resourceName, ResourceState, clientMoved } from './resource.js';
 import { VmState } from './vm-states.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
@@ -65,6 +66,7 @@ export const formatSize = (gib: number): string => `${gib}GiB`;
 interface Peers {
   operations: Operations;
   render: Renderers;
+  quotas: StorageQuota;
 }
 
 /** A disk's machine (Hangar's own states: the wire shows none). */
@@ -160,6 +162,7 @@ export class Disks implements OperationHandler {
         blockSize = Number(snapshot.block_size);
       }
       await this.checkNameFree(trx, projectId, name);
+      await this.peers.quotas.checkStorage(trx, accountId, sizeGib);
       const row = await this.insert(trx, { accountId, projectId, name, type, sizeGib, location, isOs: false, ownerVmId: null, blockSize, snapshotId: snapshotId ?? null, state: ResourceState.Creating });
       clientMoved(this.ctx.kernel, trx, DISK_MACHINE, row, null, row.state);
       const op = await this.peers.operations.start(trx, { accountId, projectId, family: Family.disks, action: 'disk.create', resourceId: row.id, metadata: { id: row.id } });
@@ -176,6 +179,7 @@ export class Disks implements OperationHandler {
       if (gib <= Number(disk.size_gib)) {
         throw badRequest(`"size": disks only grow: disk "${id}" is ${formatSize(Number(disk.size_gib))}, so the new size must be larger (got "${size}")`);
       }
+      await this.peers.quotas.checkStorage(trx, disk.account_id, gib - Number(disk.size_gib));
       return this.begin(trx, disk, 'disk.resize', { size_gib: gib });
     });
   }

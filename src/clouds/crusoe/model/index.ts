@@ -64,11 +64,11 @@ export function createModel(ctx: CrusoeContext, render: Renderers): CrusoeModel 
   const rules = new Rules(ctx, ib);
   const operations = new Operations(ctx);
   const refs = new References();
-  const disks = new Disks(ctx, { operations, render });
+  const quotas = new Quotas(ctx, organizations);
+  const disks = new Disks(ctx, { operations, render, quotas });
   const networks = new Networks(ctx, { operations, refs, render });
   const templates = new Templates(ctx, rules, networks);
   const groups = new InstanceGroups(ctx, templates);
-  const quotas = new Quotas(ctx, organizations);
   const vms = new Vms(ctx, { renderVm: render.vm, rules, disks, operations, templates, groups, networks, refs, quotas });
   const snapshots = new Snapshots(ctx, { operations, render });
   const firewallRules = new FirewallRules(ctx, { operations, refs, networks, render });

@@ -23,6 +23,8 @@ import type { CrusoeModel } from './index.js';
 export interface VmView {
   row: VmRow;
   disks: AttachedDiskView[];
+  /** The port `ssh_destination` names (the sandbox fabric's SSH port; 22 otherwise). */
+  sshPort?: number;
 }
 
 export interface VmPage {
@@ -235,6 +237,7 @@ export class Vms implements OperationHandler {
       };
       await this.checkNamesFree(trx, projectId, [name]);
       await this.peers.quotas.checkFamily(trx, accountId, type, 1);
+      await this.peers.quotas.checkStorage(trx, accountId, this.ctx.catalog.osDiskGib);
       await this.acquireQuota(trx, accountId, 1);
       const vmId = this.ctx.kernel.ids.uuid();
       const opId = this.ctx.kernel.ids.uuid();
@@ -305,6 +308,8 @@ export class Vms implements OperationHandler {
       }
       await this.checkNamesFree(trx, projectId, plans.map((p) => p.name));
       await this.peers.quotas.checkFamily(trx, accountId, type, plans.length);
+      const perVm = this.ctx.catalog.osDiskGib + newDisks.reduce((sum, d, j) => sum + parseSize(d.size, `instance_template.disks.${j}.size`), 0);
+      await this.peers.quotas.checkStorage(trx, accountId, perVm * plans.length);
       await this.acquireQuota(trx, accountId, plans.length);
 
       const opId = kernel.ids.uuid();
@@ -724,6 +729,7 @@ export class Vms implements OperationHandler {
       rules.location(type, vm.location, 'type');
       if (vm.state !== VmState.Shutoff) throw badRequest(`"type": VM "${vm.id}" must be stopped to change its type (it is ${vm.state})`);
       if (vm.reservation_id !== null) throw badRequest(`"type": VM "${vm.id}" is on reservation "${vm.reservation_id}" of its type: UNRESERVE it first`);
+      await this.peers.quotas.checkFamily(trx, vm.account_id, type, 1, this.ctx.catalog.types.get(vm.type));
       params.type = type.product_name;
       if (!type.infiniband && vm.ib_partition_id !== null) params.ib_partition = null;
     }
@@ -816,7 +822,8 @@ export class Vms implements OperationHandler {
       trx,
       rows.map((r) => r.id),
     );
-    return rows.map((row) => ({ row, disks: disks.get(row.id) ?? [] }));
+    const sshPort = this.ctx.kernel.ipam.sshPort;
+    return rows.map((row) => ({ row, disks: disks.get(row.id) ?? [], sshPort }));
   }
 }
 
