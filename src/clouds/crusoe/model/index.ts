@@ -49,6 +49,8 @@ export interface CrusoeModel {
   templates: Templates;
   groups: InstanceGroups;
   ib: InfiniBand;
+  /** The wire shapes of the resources (the HTTP side's renderers, see renderers.ts). */
+  render: Renderers;
   /** Every family whose operations the lifecycle engine completes. */
   handlers: OperationHandler[];
   capacities(filter: { types: string[]; locations: string[] }): Promise<CapacityView[]>;
@@ -108,6 +110,7 @@ export function createModel(ctx: CrusoeContext, render: Renderers): CrusoeModel 
     templates,
     groups,
     ib,
+    render,
     handlers: [vms, disks, snapshots, networks, firewallRules, loadBalancers],
     async capacities(filter) {
       const stock = await ctx.kernel.capacity.list(ctx.db, CLOUD);

@@ -17,6 +17,8 @@ import type { Templates } from './templates.js';
 import { normalizeState, VM_MACHINE, VmState } from './vm-states.js';
 import { assertIdle, csv } from './resource.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 export interface VmView {
   row: VmRow;
@@ -873,3 +875,13 @@ function macAddress(id: string): string {
   return ['02', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4, 6), hex.slice(6, 8), hex.slice(8, 10)].join(':');
 }
 
+/** The vm as a resource: its table, counters and place in the fleet (kernel/resources.ts). */
+export const vmResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.vm',
+  table: 'crusoe_vms',
+  counter: Counter.vms,
+  projectCounter: Counter.projectVms,
+  quota: 1000,
+  fleet: { collection: 'compute/vms/instances', columns: { type: 'type' }, read: async (m, p, id) => m.render.vm(await m.vms.get(p, id)) },
+});

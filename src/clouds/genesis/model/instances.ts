@@ -15,6 +15,10 @@ import type { SecurityGroups } from './security-groups.js';
 import type { Snapshots } from './snapshots.js';
 import type { SshKeys } from './ssh-keys.js';
 import type { Volumes } from './volumes.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { GenesisModel } from './index.js';
+import { renderInstance } from '../render.js';
+import { instanceMachine } from '../lifecycles.js';
 
 export const INSTANCE_KIND = 'genesis.instance';
 export const MIN_DISK_GIB = 80;
@@ -581,3 +585,14 @@ export function applyListChange(change: unknown, current: string[], field: strin
   }
   throw badRequest(`"${field}" must be a list of ids, {"attach": "<id>"} or {"detach": "<id>"}`);
 }
+
+/** The instance as a resource: its table, counter, quota, machine and place in the fleet (kernel/resources.ts). */
+export const instanceResource: ResourceDef<GenesisModel> = declareResource({
+  cloud: CLOUD,
+  kind: INSTANCE_KIND,
+  table: 'genesis_instances',
+  counter: Counter.instances,
+  quota: 1000,
+  machine: (m) => instanceMachine(m.ctx),
+  fleet: { collection: 'instances', columns: { type: 'type' }, read: async (m, a, id) => ({ instance: renderInstance(await m.instances.get(a, id)) }) },
+});
