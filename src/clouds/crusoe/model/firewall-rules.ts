@@ -14,7 +14,6 @@ import type { CrusoeModel } from './index.js';
 
 export const FIREWALL_ACTIONS = ['allow', 'deny'] as const;
 export const DIRECTIONS = ['ingress', 'egress'] as const;
-/** Internal states: creating → active → deleting; the wire shows `active` or `inactive`. */
 /** A firewall rule's machine (the wire shows `available` as active, any other state as inactive). */
 export const FIREWALL_RULE_MACHINE = operationMachine('crusoe.firewall_rule', 'crusoe_firewall_rules', Object.values(ResourceState), {
   create: { from: [], via: ResourceState.Creating, to: ResourceState.Available, transition: 'firewall.create', after: { fast: 1_000, realistic: 10_000 } },
