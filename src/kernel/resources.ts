@@ -32,6 +32,12 @@ export interface ResourceDef<Model = any> {
   readonly fleet?: FleetDef<Model>;
 }
 
+/** A stored state's name on the wire (e.g. a Crusoe firewall rule stored `available` reads `active`). */
+export interface WireStatus {
+  readonly map: Readonly<Record<string, string>>;
+  readonly otherwise?: string;
+}
+
 export interface FleetDef<Model> {
   /** Its collection's path under the cloud's prefix (or the project, on a cloud with projects). */
   readonly collection: string;
@@ -39,6 +45,8 @@ export interface FleetDef<Model> {
   readonly columns?: Partial<{ readonly name: string; readonly status: string | null; readonly region: string | null; readonly project: string | null; readonly type: string | null }>;
   /** The column the API addresses one by (its path's last segment), where it is not `id` (a bucket's name, say). */
   readonly key?: string;
+  /** Where the wire names a stored state otherwise: stored → wire, and what every other state reads as. */
+  readonly wireStatus?: WireStatus;
   /** The body of GET <collection>/<key>; `scope` is the account (or the project, on a cloud with projects). */
   read(model: Model, scope: string, key: string): Promise<unknown>;
 }

@@ -32,6 +32,7 @@ export function crusoeFleet(m: CrusoeModel, resources: readonly ResourceDef<Crus
             kind,
             table,
             columns: { name: 'name', status: 'state', region: 'location', project: 'project_id', type: null, ...fleet.columns },
+            wireStatus: fleet.wireStatus,
             async wire(row) {
               const project = String(row.project_id);
               const body = await found(() => fleet.read(m, project, String(row[fleet.key ?? 'id'])));

@@ -26,6 +26,7 @@ export function genesisFleet(m: GenesisModel, resources: readonly ResourceDef<Ge
             kind,
             table,
             columns: { name: 'name', status: 'status', region: 'region', project: null, type: null, ...fleet.columns },
+            wireStatus: fleet.wireStatus,
             async wire(row) {
               const body = await found(() => fleet.read(m, String(row.account_id), String(row[fleet.key ?? 'id'])));
               return body === null ? null : { path: `${PREFIX}/${fleet.collection}/${String(row[fleet.key ?? 'id'])}`, body };

@@ -312,5 +312,5 @@ export const firewallRuleResource: ResourceDef<CrusoeModel> = declareResource({
   cloud: CLOUD,
   kind: 'crusoe.firewall_rule',
   table: 'crusoe_firewall_rules',
-  fleet: { collection: 'networking/vpc-firewall-rules', columns: { region: null }, read: async (m, p, id) => m.render.firewallRule(await m.firewallRules.get(p, id)) },
+  fleet: { collection: 'networking/vpc-firewall-rules', columns: { region: null }, wireStatus: { map: { [ResourceState.Available]: 'active' }, otherwise: 'inactive' }, read: async (m, p, id) => m.render.firewallRule(await m.firewallRules.get(p, id)) },
 });
