@@ -532,9 +532,9 @@ export function peakRssMiB(pid: number): number {
 }
 
 /** Prints the summary of the CPU profile a process wrote into `dir` (`--cpu-prof-dir`). */
-export function summarizeProfile(dir: string, top: number): void {
+export function summarizeProfile(dir: string, top: number, requests = 0): void {
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no profile written in ${dir}`);
   log(`profile: ${join(dir, file)}`);
-  spawnSync(process.execPath, [join(BENCH, 'profile-summary.mjs'), join(dir, file), String(top)], { stdio: 'inherit' });
+  spawnSync(process.execPath, [join(BENCH, 'profile-summary.mjs'), join(dir, file), String(top), String(requests)], { stdio: 'inherit' });
 }

@@ -33,6 +33,7 @@ import {
   startCeiling,
   startHangar,
   startPrism,
+  type LoadOptions,
   type LoadResult,
   type Server,
   type StoreSpec,
@@ -67,11 +68,11 @@ export interface ThroughputResult {
   notes: string[];
 }
 
-const ROUTES = ['get_instance', 'list_50', 'create', 'crusoe_get_vm', 'crusoe_list_50', 'crusoe_create'] as const;
-type Route = (typeof ROUTES)[number];
+export const ROUTES = ['get_instance', 'list_50', 'create', 'crusoe_get_vm', 'crusoe_list_50', 'crusoe_create'] as const;
+export type Route = (typeof ROUTES)[number];
 /** The Genesis routes (the only ones Prism mocks: it is given Genesis's document). */
 const GENESIS_ROUTES = new Set<Route>(['get_instance', 'list_50', 'create']);
-const isCreate = (route: Route) => route === 'create' || route === 'crusoe_create';
+export const isCreate = (route: Route) => route === 'create' || route === 'crusoe_create';
 
 export async function throughput(options: ThroughputOptions): Promise<ThroughputResult> {
   const dir = scratch('throughput');
@@ -151,15 +152,7 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
 
     const figures: ThroughputResult['figures'] = {};
     const run = async (entry: (typeof servers)[number], route: Route, duration: number): Promise<LoadResult> =>
-      load({
-        url: entry.server.url,
-        paths: [entry.paths[route]!],
-        connections: options.connections,
-        duration,
-        ...(GENESIS_ROUTES.has(route) ? { headers: AUTH } : { crusoe: CRUSOE_KEYS }),
-        ...(route === 'create' ? { method: 'POST', body: CREATE_BODY } : {}),
-        ...(route === 'crusoe_create' ? { method: 'POST', body: CRUSOE_CREATE_BODY, uniqueNames: true } : {}),
-      });
+      load(routeLoad(entry.server.url, route, entry.paths[route]!, options.connections, duration));
 
     log(`throughput: ${servers.map((s) => s.server.name).join(', ')}; warm-up ${options.warmup}s each, then ${options.rounds} round(s) of ${options.duration}s at ${options.connections} connections`);
     for (const entry of servers) {
@@ -207,11 +200,24 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
   }
 }
 
+/** The load of one route: its method, body and authentication (Crusoe's signed per request). */
+export function routeLoad(url: string, route: Route, path: string, connections: number, duration: number): LoadOptions {
+  return {
+    url,
+    paths: [path],
+    connections,
+    duration,
+    ...(GENESIS_ROUTES.has(route) ? { headers: AUTH } : { crusoe: CRUSOE_KEYS }),
+    ...(route === 'create' ? { method: 'POST', body: CREATE_BODY } : {}),
+    ...(route === 'crusoe_create' ? { method: 'POST', body: CRUSOE_CREATE_BODY, uniqueNames: true } : {}),
+  };
+}
+
 /**
  * 60 booted instances and 60 running VMs on the demo account; the paths of one of each, of a
  * page of 50 of each, and of their creation.
  */
-async function prepare(hangar: Server): Promise<Record<Route, string>> {
+export async function prepare(hangar: Server): Promise<Record<Route, string>> {
   return { ...(await prepareGenesis(hangar)), ...(await prepareCrusoe(hangar)) };
 }
 
