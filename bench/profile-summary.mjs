@@ -100,6 +100,7 @@ const STAGES = [
   ['auth', (w, f) => /^src\/clouds\/[^/]+\/(http|signing)\.ts$/.test(w) && /auth|sign|credential|verify|key|token|account/i.test(f) || /^src\/clouds\/crusoe\/signing\.ts$/.test(w) || /^src\/kernel\/(tenancy|credentials)/.test(w)],
   ['rate limit', (w, f) => w === 'src/http/redis.ts' || /rate|limit/i.test(f) && /^src\/clouds\/[^/]+\/http\.ts$/.test(w)],
   ['routing', (w) => w === 'find-my-way'],
+  ['serialisation', (w, f) => w === 'src/http/validation.ts' && f === 'serializeResponse'],
   ['validation', (w) => w === 'ajv' || w === 'src/http/validation.ts' || w === '@sinclair/typebox' || w === 'src/http/nul.ts'],
   ['read cache', (w) => w === 'src/http/read-cache.ts'],
   ['store (SQL, driver)', (w) => w.startsWith('src/kernel/db/') || ['kysely', 'better-sqlite3', 'pg', 'pg-protocol', 'pg-pool', 'pg-types', 'postgres-array', 'postgres-date'].includes(w)],
