@@ -9,11 +9,21 @@ import { span } from './ui';
 const ResourcePage = lazy(() => import('./pages/Resource').then((m) => ({ default: m.ResourcePage })));
 const ClockPage = lazy(() => import('./pages/Clock').then((m) => ({ default: m.ClockPage })));
 const FaultsPage = lazy(() => import('./pages/Faults').then((m) => ({ default: m.FaultsPage })));
+const CapacityPage = lazy(() => import('./pages/Capacity').then((m) => ({ default: m.CapacityPage })));
+const UsagePage = lazy(() => import('./pages/Usage').then((m) => ({ default: m.UsagePage })));
+const ConnectPage = lazy(() => import('./pages/Connect').then((m) => ({ default: m.ConnectPage })));
+const AccountsPage = lazy(() => import('./pages/Accounts').then((m) => ({ default: m.AccountsPage })));
+const JournalPage = lazy(() => import('./pages/Journal').then((m) => ({ default: m.JournalPage })));
 
 const PAGES = [
   ['fleet', 'Fleet'],
   ['clock', 'Clock'],
+  ['journal', 'Journal'],
   ['faults', 'Faults'],
+  ['capacity', 'Capacity'],
+  ['usage', 'Usage'],
+  ['accounts', 'Accounts'],
+  ['connect', 'Connect'],
 ] as const;
 
 export function App() {
@@ -34,6 +44,11 @@ export function App() {
   if (route.page === 'resource' && route.arg) page = <ResourcePage id={route.arg} />;
   else if (route.page === 'clock') page = <ClockPage />;
   else if (route.page === 'faults') page = <FaultsPage />;
+  else if (route.page === 'capacity') page = <CapacityPage />;
+  else if (route.page === 'usage') page = <UsagePage params={route.params} />;
+  else if (route.page === 'connect') page = <ConnectPage accountId={route.arg} />;
+  else if (route.page === 'accounts') page = <AccountsPage accountId={route.arg} />;
+  else if (route.page === 'journal') page = <JournalPage params={route.params} open={route.arg} />;
   else page = <FleetPage params={route.params} />;
 
   return (

@@ -131,6 +131,7 @@ export interface Transition {
 }
 
 export interface JournalEntry {
+  id: number;
   at: string;
   cloud: string;
   method: string;

@@ -6,9 +6,15 @@ import type { Journal } from '../http/journal.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { EventFeed, type FeedEvent } from './feed.js';
 import { Fleet, type FleetFilter } from './fleet.js';
+import { crusoeProjects, dailyUsage } from './usage.js';
+import { DAY_MS } from '../kernel/metering.js';
 
 export interface ConsoleDeps {
   kernel: Kernel;
+  /** The clouds served and their prefixes (where a client points). */
+  clouds: readonly { name: string; prefix: string }[];
+  /** The demo account and the credentials this process knows for it. */
+  demo(): { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
   journal: Journal;
   fleet: readonly FleetSource[];
   notFound(what: string, id: string): Error;
@@ -27,8 +33,10 @@ const KEEPALIVE_MS = 15_000;
  */
 export function consoleRoutes(app: App, deps: ConsoleDeps): void {
   const feed = new EventFeed(deps.kernel, deps.journal);
-  fleetRoutes(app, deps, new Fleet(deps.kernel.db, deps.fleet));
+  const fleet = new Fleet(deps.kernel.db, deps.fleet);
+  fleetRoutes(app, deps, fleet);
   streamRoutes(app, deps, feed);
+  accountViewRoutes(app, deps, fleet);
 }
 
 /** The fleet of every cloud in one paged table, and one resource with its history. */
@@ -161,6 +169,82 @@ function streamRoutes(app: App, deps: ConsoleDeps, feed: EventFeed): void {
   app.addHook('preClose', async () => {
     for (const res of streams) res.end();
   });
+}
+
+/** Usage per day, every account's quotas, and what a client needs to reach an account. */
+function accountViewRoutes(app: App, deps: ConsoleDeps, fleet: Fleet): void {
+  const { kernel } = deps;
+  const DateParam = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a UTC day, YYYY-MM-DD' });
+  app.get(
+    '/usage/daily',
+    {
+      config: {
+        doc: {
+          operationId: 'dailyUsage',
+          summary: 'Usage per UTC day, every account: Crusoe gpu-hours per project (metering ledger), Genesis instance-hours per account (audit log)',
+          tags: ['Console'],
+        },
+      },
+      schema: { querystring: Type.Object({ from: Type.Optional(DateParam), to: Type.Optional(DateParam) }) },
+    },
+    async (req) => {
+      const today = Math.floor(kernel.clock.now() / DAY_MS) * DAY_MS;
+      const to = req.query.to === undefined ? today : Date.parse(`${req.query.to}T00:00:00Z`);
+      const from = req.query.from === undefined ? to - 13 * DAY_MS : Date.parse(`${req.query.from}T00:00:00Z`);
+      if (Number.isNaN(from) || Number.isNaN(to)) throw deps.invalid('"from" and "to" must be days such as 2026-01-05');
+      if (from > to) throw deps.invalid('"from" must not be after "to"');
+      if (to - from > 366 * DAY_MS) throw deps.invalid('a range covers at most 367 days');
+      return dailyUsage(kernel, fleet, from, to);
+    },
+  );
+
+  app.get('/quotas', { config: { doc: { operationId: 'listQuotas', summary: "Every account's quotas and usage (each limit, what is used, whether an operator set it)", tags: ['Quotas and stock'] } } }, async () => ({
+    accounts: await Promise.all(
+      (await kernel.tenancy.list()).map(async (a) => ({ account_id: a.id, name: a.name, quotas: await kernel.counters.describe(kernel.db, a.id) })),
+    ),
+  }));
+
+  app.get(
+    '/accounts/:account_id/connect',
+    {
+      config: {
+        doc: {
+          operationId: 'connectSettings',
+          summary: "What a client needs to reach an account: each cloud's URL, the account's Crusoe projects, and the secrets this process knows (the demo account's; others' are shown only when issued)",
+          tags: ['Console'],
+        },
+      },
+      schema: { params: Type.Object({ account_id: Type.String() }) },
+    },
+    async (req) => {
+      const account = await kernel.tenancy.get(req.params.account_id);
+      if (!account) throw deps.notFound('account', req.params.account_id);
+      const base = `${req.protocol}://${req.host}`;
+      const demo = deps.demo();
+      const known = demo.accountId === account.id ? demo.credentials : {};
+      const projects = await crusoeProjects(kernel, account.id);
+      const credentials = await kernel.tenancy.credentials(account.id);
+      return {
+        account_id: account.id,
+        name: account.name,
+        base_url: base,
+        clouds: Object.fromEntries(
+          deps.clouds.map(({ name, prefix }) => {
+            const secrets = Object.keys(known[name] ?? {}).length > 0 ? known[name]! : null;
+            return [
+              name,
+              {
+                url: `${base}${prefix}`,
+                credentials: secrets,
+                credential_ids: credentials.filter((c) => c.cloud === name).map((c) => c.id),
+                ...(name === 'crusoe' ? { projects } : {}),
+              },
+            ];
+          }),
+        ),
+      };
+    },
+  );
 }
 
 /** Every id-looking string in a wire body (where it names what the resource is attached to). */

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Journal, JournalRecord } from '../http/journal.js';
+import type { Journal, JournalEntry } from '../http/journal.js';
 import type { Kernel } from '../kernel/kernel.js';
 
 /** A transition the lifecycle engine applied, as the audit log recorded it. */
@@ -33,7 +33,9 @@ const LOOKBACK_MS = 5_000;
  * (onApplied) and its journal, and polled every `pollMs` for other replicas' work. SQLite
  * tails by rowid (its writers are serialised, so rowids commit in order); PostgreSQL by the
  * entries' ids, which begin with the wall clock's milliseconds, looking back a few seconds for
- * transactions that committed after later ones and skipping entries already sent.
+ * transactions that committed after later ones and skipping entries already sent. A seeded
+ * PostgreSQL store's ids are not time-ordered: there the feed follows the log's size instead
+ * and sends transitions events without items (see tailCounting).
  */
 export class EventFeed {
   private readonly listeners = new Set<(event: FeedEvent) => void>();
@@ -46,6 +48,8 @@ export class EventFeed {
   /** PostgreSQL: ids sent in the look-back window, by their milliseconds. */
   private readonly seen = new Map<string, number>();
   private newestMs = 0;
+  /** PostgreSQL with seeded ids (not time-ordered): how many entries the log had at the last look. */
+  private counted: number | null = null;
   private clockSeen: { now: number; frozen: boolean; wall: number } | null = null;
 
   constructor(
@@ -108,15 +112,17 @@ export class EventFeed {
     for (const listener of this.listeners) listener(event);
   }
 
-  private request(entry: JournalRecord): void {
+  private request(entry: JournalEntry): void {
     if (this.listeners.size === 0) return;
-    this.emit({ type: 'request', data: { ...entry, at: new Date(entry.at).toISOString() } });
+    this.emit({ type: 'request', data: { ...entry } });
   }
 
   private async begin(): Promise<void> {
     if (this.kernel.store.engine === 'sqlite') {
       const row = await sql<{ n: number | null }>`select max(rowid) as n from lifecycle_log`.execute(this.kernel.db);
       this.rowid = Number(row.rows[0]?.n ?? 0);
+    } else if (this.kernel.ids.seeded !== null) {
+      this.counted = await this.logSize();
     } else {
       this.newestMs = Date.now();
       this.seen.clear();
@@ -147,6 +153,7 @@ export class EventFeed {
 
   private async tail(): Promise<void> {
     if (this.listeners.size === 0) return;
+    if (this.kernel.store.engine !== 'sqlite' && this.kernel.ids.seeded !== null) return this.tailCounting();
     const rows = this.kernel.store.engine === 'sqlite' ? await this.tailSqlite() : await this.tailPostgres();
     if (rows.length === 0) return;
     const items = rows.slice(-MAX_ITEMS).map(
@@ -161,6 +168,24 @@ export class EventFeed {
       }),
     );
     this.emit({ type: 'transitions', data: { items, more: rows.length - items.length } });
+  }
+
+  /**
+   * A seeded PostgreSQL store (HANGAR_ID_SEED): its audit entries' ids are seeded, not
+   * time-ordered, so nothing says which entries are new. The log only grows (a reset empties
+   * it), so its size does: a growth is sent as a transitions event without items (`more`
+   * says how many), on which the console's views read again what they show.
+   */
+  private async tailCounting(): Promise<void> {
+    const size = await this.logSize();
+    const before = this.counted ?? size;
+    this.counted = size;
+    if (size > before) this.emit({ type: 'transitions', data: { items: [], more: size - before } });
+  }
+
+  private async logSize(): Promise<number> {
+    const row = await this.kernel.db.selectFrom('lifecycle_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   private async tailSqlite(): Promise<Record<string, unknown>[]> {
@@ -188,7 +213,6 @@ export class EventFeed {
     for (const r of fresh) {
       const ms = msOf(r.id);
       this.seen.set(r.id, ms);
-      // (a seeded store's ids are not time-ordered: their "milliseconds" say nothing)
       if (ms > this.newestMs && ms <= Date.now() + 60_000) this.newestMs = ms;
     }
     for (const [id, ms] of this.seen) if (ms < this.newestMs - LOOKBACK_MS || ms > Date.now() + 60_000) this.seen.delete(id);

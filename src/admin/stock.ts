@@ -29,7 +29,8 @@ export function capacityRoutes(app: App, deps: AdminDeps): void {
     '/capacity',
     { config: { doc: { operationId: 'listCapacity', summary: 'Stock by cloud, region and SKU', tags: ['Quotas and stock'] } }, schema: { querystring: Type.Object({ cloud: Type.Optional(Type.String()), region: Type.Optional(Type.String()) }) } },
     async (req) => {
-      const clouds = req.query.cloud ? [req.query.cloud] : kernel.tenancy.clouds();
+      // every cloud served (not only those whose credentials the admin API issues)
+      const clouds = req.query.cloud ? [req.query.cloud] : deps.clouds.map((c) => c.name);
       const lines = [];
       for (const cloud of clouds) for (const s of await kernel.capacity.list(kernel.db, cloud, req.query.region)) lines.push({ cloud, ...s });
       return { capacity: lines };

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger as PinoLogger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Kernel } from '../kernel/kernel.js';
-import { ignoredFields, type Journal } from './journal.js';
+import { ignoredFields, type Exchange, type Journal } from './journal.js';
 import { requestLogger, type LogFormat } from './logging.js';
 import { dashboardMetrics } from './metrics.js';
 import type { KeptAnswer } from './read-cache.js';
@@ -26,6 +26,8 @@ interface Answer {
   account: string;
   ms: number;
   ignored: () => string[];
+  /** What was sent and answered, for the journal's detail (asked only when the journal keeps entries). */
+  exchange: () => Exchange;
 }
 
 /** Labelled series made once and found again by key. */
@@ -83,6 +85,7 @@ export function requestMetrics(options: RequestMetricsOptions) {
       status: answer.status,
       latency_ms: Math.round(answer.ms * 1000) / 1000,
       ignored_fields: answer.ignored(),
+      exchange: journal.keeps ? answer.exchange() : undefined,
     });
 
   /** Counts an answer in the metrics and, for a cloud's API, records it in the journal. */
@@ -111,25 +114,46 @@ export function requestMetrics(options: RequestMetricsOptions) {
     dashboard.request(answer.account, tally.cloud);
     logRequest('GET', request.url ?? '', 200, ms, answer.account, tally.cloud ?? '');
     if (tally.cloud === null) return;
-    journalled(tally.cloud, { method: 'GET', path: request.url ?? '', route: answer.route, status: 200, account: answer.account, ms, ignored: noFields });
+    // (the raw header lines: a replay never builds request.headers, which costs it much)
+    const exchange = () => ({ headers: request.rawHeaders, responseBody: answer.body, responseType: answer.contentType });
+    journalled(tally.cloud, { method: 'GET', path: request.url ?? '', route: answer.route, status: 200, account: answer.account, ms, ignored: noFields, exchange });
   }
 
-  function install(app: App): void {
-    app.addHook('onResponse', async (request, reply) => {
-      answered({
-        method: request.method,
-        path: request.url,
-        route: request.routeOptions.url ?? null,
-        status: reply.statusCode,
-        account: request.accountId,
-        ms: reply.elapsedTime,
-        ignored: () => ignoredFields(request.body, (request.routeOptions.schema as { body?: unknown } | undefined)?.body),
-      });
-    });
-    app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  }
+  const install = (app: App) => installHooks(app, journal, registry, answered);
 
   return { registry, replayed, install };
+}
+
+/** Counts every answer the framework gives (`answered`), and keeps what was sent for the journal's detail; serves /metrics. */
+function installHooks(app: App, journal: Journal, registry: Registry, answered: (answer: Answer) => void): void {
+  app.addHook('onResponse', async (request, reply) => {
+    answered({
+      method: request.method,
+      path: request.url,
+      route: request.routeOptions.url ?? null,
+      status: reply.statusCode,
+      account: request.accountId,
+      ms: reply.elapsedTime,
+      ignored: () => ignoredFields(request.body, (request.routeOptions.schema as { body?: unknown } | undefined)?.body),
+      exchange: () => ({
+        headers: request.headers,
+        requestBody: request.journalBody,
+        requestType: request.headers['content-type'] ?? null,
+        responseBody: request.journalAnswer,
+        responseType: String(reply.getHeader('content-type') ?? '') || null,
+      }),
+    });
+  });
+  // The answer as sent, for the journal's detail (a reference: cut and redacted only if recorded).
+  app.decorateRequest('journalBody', null);
+  app.decorateRequest('journalAnswer', null);
+  if (journal.keeps) {
+    app.addHook('onSend', async (request, _reply, payload) => {
+      if (typeof payload === 'string' || Buffer.isBuffer(payload)) request.journalAnswer = payload;
+      return payload;
+    });
+  }
+  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 }
 
 /** The HTTP and store metrics: requests and their latency, replays, pending transitions, pool connections. */

@@ -124,8 +124,10 @@ function createApp(options: ServerOptions, answers: ReturnType<typeof failureAns
  */
 function acceptEmptyJson(app: App): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
+    // Kept for the journal (which cuts and redacts it), as it came over the wire.
+    request.journalBody = text;
     if (text.trim() === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));

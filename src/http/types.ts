@@ -23,6 +23,10 @@ declare module 'fastify' {
     replayableUntil: number;
     /** The store's read version as the request began, on routes that keep their answers. */
     readVersion: string;
+    /** The request's body text as it arrived (JSON bodies), for the journal. */
+    journalBody: string | null;
+    /** The answer's payload as sent, for the journal. */
+    journalAnswer: string | Buffer | null;
   }
   interface FastifyContextConfig {
     doc?: RouteDoc;

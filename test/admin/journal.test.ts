@@ -36,7 +36,7 @@ describe('admin API: request journal', () => {
       ['GET', '/compute/v1/instances?per_page=5', 200, h.demoAccountId],
     ]);
     for (const entry of entries) {
-      expect(Object.keys(entry).sort()).toEqual(['account', 'at', 'cloud', 'ignored_fields', 'latency_ms', 'method', 'path', 'route', 'status']);
+      expect(Object.keys(entry).sort()).toEqual(['account', 'at', 'cloud', 'id', 'ignored_fields', 'latency_ms', 'method', 'path', 'route', 'status']);
       expect(entry.cloud).toBe('genesis');
       expect(entry.at).toBe(new Date(T0).toISOString()); // the Hangar clock, frozen here
       expect(entry.latency_ms).toEqual(expect.any(Number));
@@ -71,6 +71,78 @@ describe('admin API: request journal', () => {
     const refused = await h.genesis.post('/ssh-keys', { name: 'k', comment: 'extra' });
     expect(refused.status).toBe(400);
     expect((await admin.get('/journal?limit=1')).body.requests[0]).toMatchObject({ status: 400, ignored_fields: ['comment'] });
+  });
+
+  it('keeps each request and its answer, with credentials and secret fields redacted', async () => {
+    const created = await h.genesis.post('/instances', { name: 'kept', hostname: 'kept', type: GPU_TYPE, region: REGION, image: 'ubuntu-22.04', password: PASSWORD });
+    expect(created.status, created.text).toBe(201);
+    const [entry] = (await admin.get('/journal?limit=1')).body.requests;
+    const res = await admin.get(`/journal/${entry.id}`);
+    expect(res.status).toBe(200);
+    const detail = res.body;
+    expect(detail).toMatchObject({ id: entry.id, method: 'POST', path: '/compute/v1/instances', status: 201 });
+    expect(detail.request.headers.authorization).toBe('Bearer [redacted]');
+    expect(detail.request.headers['content-type']).toMatch(/application\/json/);
+    const sent = JSON.parse(detail.request.body.text);
+    expect(sent).toMatchObject({ name: 'kept', type: GPU_TYPE, password: '[redacted]' });
+    expect(detail.request.body).toMatchObject({ truncated: false, content_type: expect.stringMatching(/json/) });
+    expect(JSON.parse(detail.response.body.text)).toEqual(created.body);
+    // Neither the token nor the password is kept anywhere in the entry.
+    const text = JSON.stringify(detail);
+    expect(text).not.toContain(PASSWORD);
+    expect(text).not.toContain(String(h.hangar.demo.credentials.genesis?.token));
+
+    // A read answered from memory (replayed) shows its answer too.
+    const id = created.body.instance.id;
+    const replays = async () => {
+      const text = await (await fetch(`${h.url}/metrics`)).text();
+      return [...text.matchAll(/^hangar_http_replayed_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const before = await replays();
+    const reads = [await h.genesis.get(`/instances/${id}`), await h.genesis.get(`/instances/${id}`)];
+    // (on SQLite the second is a replay; PostgreSQL computes every answer)
+    if (h.hangar.kernel.store.engine === 'sqlite') expect(await replays()).toBe(before + 1);
+    const [second, first] = (await admin.get('/journal?limit=2')).body.requests;
+    for (const [i, e] of [first, second].entries()) {
+      const detail = (await admin.get(`/journal/${e.id}`)).body;
+      expect(detail.request.headers.authorization).toBe('Bearer [redacted]');
+      const answer = detail.response.body;
+      expect(JSON.parse(answer.text)).toEqual(reads[i]!.body);
+      expect(answer.bytes).toBe(Buffer.byteLength(reads[i]!.text));
+    }
+  });
+
+  it('cuts a large body at 16 KiB and says how large it was', async () => {
+    const big = 'ssh-ed25519 ' + 'A'.repeat(40_000);
+    expect((await h.genesis.post('/ssh-keys', { name: 'big', value: big })).status).toBe(400);
+    const [entry] = (await admin.get('/journal?limit=1')).body.requests;
+    const body = (await admin.get(`/journal/${entry.id}`)).body.request.body;
+    expect(body.truncated).toBe(true);
+    expect(body.text.length).toBe(16 * 1024);
+    expect(body.bytes).toBeGreaterThan(40_000);
+    // A secret cut by the limit is still redacted up to the cut.
+    const secret = 'x'.repeat(40_000);
+    await h.genesis.post('/ssh-keys', { name: 'k2', password: secret });
+    const [last] = (await admin.get('/journal?limit=1')).body.requests;
+    const kept = (await admin.get(`/journal/${last.id}`)).body.request.body;
+    expect(kept.text).not.toContain('xxxx');
+    expect(kept.text).toContain('"password":"[redacted]"');
+  });
+
+  it('filters by cloud, account, method, status or status class, and path', async () => {
+    const tenant = await h.newAccount('filtered');
+    await tenant.genesis.get('/instances');
+    await tenant.genesis.get('/instances/00000000-0000-4000-8000-000000000000');
+    await h.genesis.get('/ssh-keys');
+    const mine = (await admin.get(`/journal?account=${tenant.accountId}`)).body.requests;
+    expect(mine.map((e: any) => e.status)).toEqual([404, 200]);
+    expect((await admin.get(`/journal?account=${tenant.accountId}&status=4xx`)).body.requests).toHaveLength(1);
+    expect((await admin.get(`/journal?account=${tenant.accountId}&status=200`)).body.requests).toHaveLength(1);
+    expect((await admin.get('/journal?q=ssh-keys&method=get&limit=1')).body.requests[0].path).toBe('/compute/v1/ssh-keys');
+    expect((await admin.get('/journal?cloud=crusoe')).body.requests).toEqual([]);
+    expect((await admin.get('/journal?status=teapot')).status).toBe(400);
+    expect((await admin.get('/journal/999999')).status).toBe(404);
+    expect((await admin.get('/journal/abc')).status).toBe(400);
   });
 });
 

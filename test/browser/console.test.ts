@@ -1,24 +1,14 @@
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, type Admin } from '../helpers/admin.js';
 import { crusoeClient, publicKey, type CrusoeClient } from '../helpers/crusoe.js';
 import { createInstance, CPU_TYPE } from '../helpers/genesis.js';
 import { startHangar, type TestHangar } from '../helpers/hangar.js';
+import { DESKTOP, openBrowser, PHONE, shoot } from './support.js';
 
 // The console in a real Chromium (Debian's, driven by playwright-core): the flows the issue
 // names, each watched as a user would, without a reload. Run by `npm run test:browser`, which
 // builds the console first. HANGAR_SCREENSHOTS=docs writes the README's pictures.
-const shots = process.env.HANGAR_SCREENSHOTS === 'docs' ? join(process.cwd(), 'docs', 'console') : join(tmpdir(), 'hangar-console-shots');
-mkdirSync(shots, { recursive: true });
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-async function shoot(page: Page, name: string) {
-  await page.screenshot({ path: join(shots, `${name}.png`) });
-}
 
 /** A row of the fleet table, found by the resource's id. */
 const fleetRow = (page: Page, id: string) => page.locator(`[data-testid="fleet-body"] a[data-id="${id}"]`);
@@ -36,9 +26,7 @@ describe('the web console in Chromium', () => {
     admin = adminOf(h);
     crusoe = crusoeClient(h);
     base = `${h.url}/console/`;
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-    page = await browser.newPage({ viewport: DESKTOP });
-    page.on('pageerror', (error) => console.error('page error:', error));
+    ({ browser, page } = await openBrowser());
   });
   afterAll(async () => {
     await browser?.close();
@@ -123,10 +111,10 @@ describe('the web console in Chromium', () => {
     expect(await page.locator('[data-testid="clock-now"]').textContent()).not.toBe(before);
     expect((await h.genesis.get(`/instances/${instance.id}`)).body.instance.status).toBe('active');
     // Freeze and resume from the console too.
-    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
     await expect.poll(() => page.locator('[data-testid="clock-state"]').textContent()).toBe('Running');
     expect((await admin.get('/clock')).body.frozen).toBe(false);
-    await page.getByRole('button', { name: 'Freeze' }).click();
+    await page.getByRole('button', { name: 'Freeze', exact: true }).click();
     await expect.poll(() => page.locator('[data-testid="clock-state"]').textContent()).toBe('Frozen');
     expect((await admin.get('/clock')).body.frozen).toBe(true);
   });

@@ -51,4 +51,39 @@ describe.runIf(postgresUrl && process.env.HANGAR_TEST_ENGINE === 'postgres')('th
     controller.abort();
     expect(boot).toMatchObject({ kind: 'genesis.instance', transition: 'boot', from: 'creating', to: 'active' });
   });
+
+  it('on a seeded store (ids not time-ordered) says that transitions were applied, by the log growing', async () => {
+    const seeded = await postgresSchema(postgresUrl!);
+    try {
+      const env = { HANGAR_DATABASE_URL: seeded.url, HANGAR_SECRET_KEY: 'console-feed-sealing-key', HANGAR_DEMO_GENESIS_TOKEN: 'console-feed-token-0123456789abcdef' };
+      const watching = await startHangar({ env: { ...env, HANGAR_ID_SEED: 'watching' } });
+      replicas.push(watching);
+      const working = await startHangar({ env: { ...env, HANGAR_ID_SEED: 'working' } });
+      replicas.push(working);
+      await watching.hangar.kernel.lifecycle.stop();
+      const controller = new AbortController();
+      const res = await fetch(`${adminOf(watching).baseUrl}/events`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      while (!text.includes('\n\n')) text += decoder.decode((await reader.read()).value, { stream: true });
+
+      await createInstance(working.genesis, { name: 'seeded', hostname: 'seeded', type: CPU_TYPE });
+      await working.advance(10_000);
+      let told: any;
+      while (told === undefined) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+        const block = text.split('\n\n').find((b) => b.startsWith('event: transitions'));
+        if (block) told = JSON.parse(/^data: (.*)$/m.exec(block)![1]!);
+      }
+      controller.abort();
+      expect(told).toEqual({ items: [], more: expect.any(Number) });
+      expect(told.more).toBeGreaterThanOrEqual(1);
+    } finally {
+      for (const r of replicas.splice(0)) await r.close().catch(() => undefined);
+      await seeded.drop();
+    }
+  });
 });

@@ -113,6 +113,8 @@ export function ClockPage() {
         <ErrorNote error={error} />
       </article>
 
+      <AccountClocks step={step} />
+
       <section aria-labelledby="pending-title">
         <h2 id="pending-title">Pending transitions</h2>
         {pending && (
@@ -163,6 +165,99 @@ export function ClockPage() {
           </div>
         )}
       </section>
+    </section>
+  );
+}
+
+interface AccountClock {
+  id: string;
+  name: string;
+  now: string;
+  frozen: boolean;
+  follows_global: boolean;
+}
+
+/** Each account's own clock: one that follows the global clock, or one frozen, moved or run on its own. */
+function AccountClocks({ step }: { step: string }) {
+  const [clocks, setClocks] = useState<AccountClock[] | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = useCallback(() => {
+    get<{ accounts: { id: string; name: string }[] }>('/accounts')
+      .then(({ accounts }) =>
+        Promise.all(accounts.map(async (a) => ({ id: a.id, name: a.name, ...(await get<Omit<AccountClock, 'id' | 'name'>>(`/accounts/${a.id}/clock`)) }))),
+      )
+      .then(setClocks, setError);
+  }, []);
+  useEffect(load, [load]);
+  const refresh = useThrottled(load, 500);
+  useLive((e) => {
+    if (e.type === 'clock') refresh();
+  });
+  const act = async (a: AccountClock, op: string, body?: unknown) => {
+    try {
+      const res = await admin<{ applied?: number }>('POST', `/accounts/${a.id}/clock/${op}`, body);
+      setMessage(`${a.name}: ${op === 'advance' ? `advanced by ${step}, ${res.applied ?? 0} applied` : op === 'release' ? 'follows the global clock again' : op === 'freeze' ? 'frozen' : 'running'}.`);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    }
+    load();
+  };
+  return (
+    <section aria-labelledby="account-clocks-title">
+      <h2 id="account-clocks-title">Accounts' clocks</h2>
+      <p className="muted">An account follows the global clock until its own is frozen or moved; its transitions then wait on its time. Advancing one uses the step above.</p>
+      <ErrorNote error={error} />
+      <p role="status" data-testid="account-clock-message">
+        {message}
+      </p>
+      {clocks === null ? (
+        <p aria-busy="true">Loading…</p>
+      ) : (
+        <div className="scroll-x">
+          <table className="striped" data-testid="account-clocks">
+            <thead>
+              <tr>
+                <th>Account</th>
+                <th>Now</th>
+                <th>Clock</th>
+                <th>
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {clocks.map((c) => (
+                <tr key={c.id} data-account={c.id}>
+                  <th scope="row">{c.name}</th>
+                  <td className="mono">{c.now.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</td>
+                  <td data-testid="account-clock-state">{c.follows_global ? 'follows the global clock' : c.frozen ? 'its own, frozen' : 'its own, running'}</td>
+                  <td className="row-actions">
+                    {c.frozen && !c.follows_global ? (
+                      <button type="button" className="outline small" onClick={() => act(c, 'resume')} aria-label={`Resume ${c.name}'s clock`}>
+                        Resume
+                      </button>
+                    ) : (
+                      <button type="button" className="outline small" onClick={() => act(c, 'freeze')} aria-label={`Freeze ${c.name}'s clock`}>
+                        Freeze
+                      </button>
+                    )}
+                    <button type="button" className="outline small" onClick={() => act(c, 'advance', { by: step })} aria-label={`Advance ${c.name}'s clock by ${step}`}>
+                      +{step}
+                    </button>
+                    {!c.follows_global && (
+                      <button type="button" className="outline secondary small" onClick={() => act(c, 'release')} aria-label={`Release ${c.name}'s clock`}>
+                        Release
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </section>
   );
 }

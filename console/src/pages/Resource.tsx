@@ -189,13 +189,15 @@ export function ResourcePage({ id }: { id: string }) {
                 </tr>
               </thead>
               <tbody>
-                {detail.requests.map((q, i) => (
-                  <tr key={i}>
+                {detail.requests.map((q) => (
+                  <tr key={q.id}>
                     <td>
                       <Time iso={q.at} />
                     </td>
                     <td>{q.method}</td>
-                    <td className="mono">{q.path}</td>
+                    <td className="mono">
+                      <a href={href(`journal/${q.id}`)}>{q.path}</a>
+                    </td>
                     <td>{q.status}</td>
                     <td>{q.latency_ms.toFixed(1)} ms</td>
                   </tr>
