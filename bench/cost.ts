@@ -11,7 +11,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BENCH, cpuMs, hangarEnv, load, log, postgresAvailable, postgresStore, scratch, settle, sleep, sqliteStore, startHangar, type Server } from './lib/common.js';
+import { BENCH, SCRATCH, cpuMs, hangarEnv, load, log, postgresAvailable, postgresStore, scratch, settle, sleep, sqliteStore, startHangar, type Server } from './lib/common.js';
 import { ROUTES, isCreate, prepare, routeLoad, type Route } from './suites/throughput.js';
 
 const { values } = parseArgs({
@@ -69,4 +69,5 @@ for (const engine of values.engines!.split(',') as ('sqlite' | 'postgres')[]) {
     await store.drop();
   }
 }
+if (process.env.HANGAR_BENCH_KEEP !== '1') rmSync(SCRATCH, { recursive: true, force: true });
 console.log(['| route | engine | requests | CPU per request | statements per request |', '| --- | --- | --- | --- | --- |', ...rows].join('\n'));
