@@ -51,9 +51,9 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
   const kernel = await openKernel(config, logger, options.clock);
   let fabric: Fabric | null = null;
   try {
-    // Public addresses the host can reach, before any pool is made.
-    if (config.fabric.kind === 'sandbox') kernel.ipam.usePublicRange(config.fabric.publicCidr);
     fabric = await createFabric(config, kernel, logger);
+    // Public addresses the host can reach (and the port their SSH answers on), before any pool is made.
+    if (config.fabric.kind === 'sandbox') kernel.ipam.usePublicRange(config.fabric.publicCidr, fabric.sshPort);
     const runtimes: { module: CloudModule; runtime: CloudRuntime }[] = [];
     for (const module of options.clouds ?? allClouds) runtimes.push({ module, runtime: await module.setup(kernel, config) });
 

@@ -41,6 +41,15 @@ export interface FleetFacets {
 
 const text = (column: string | null) => (column === null ? sql<string | null>`cast(null as text)` : sql.ref<string | null>(column));
 
+/** A kind's status as its wire names it: the stored column, or a CASE over it where the wire renames states. */
+function statusOf(source: FleetSource) {
+  const column = source.columns.status;
+  if (column === null || source.wireStatus === undefined) return text(column);
+  const { map, otherwise } = source.wireStatus;
+  const whens = Object.entries(map).map(([stored, wire]) => sql`when ${sql.lit(stored)} then ${sql.lit(wire)}`);
+  return sql<string | null>`(case ${sql.ref(column)} ${sql.join(whens, sql` `)} else ${otherwise === undefined ? sql.ref(column) : sql.lit(otherwise)} end)`;
+}
+
 /**
  * Every resource of every cloud as one table: each kind's rows read from its own table with
  * its columns renamed to the fleet's, joined with UNION ALL, sorted and paged by the store.
@@ -70,7 +79,7 @@ export class Fleet {
         sql.lit(source.cloud).as('cloud'),
         sql.lit(source.kind).as('kind'),
         sql.ref<string>(c.name).as('name'),
-        text(c.status).as('status'),
+        statusOf(source).as('status'),
         text(c.region).as('region'),
         sql.ref<string>('account_id').as('account_id'),
         text(c.project).as('project_id'),
@@ -79,7 +88,7 @@ export class Fleet {
       ]);
       if (filter.account !== undefined) query = query.where('account_id', '=', filter.account);
       if (filter.project !== undefined) query = query.where(c.project!, '=', filter.project);
-      if (filter.status !== undefined) query = query.where(c.status!, '=', filter.status);
+      if (filter.status !== undefined) query = query.where(statusOf(source), '=', filter.status);
       if (filter.region !== undefined) query = query.where(c.region!, '=', filter.region);
       if (filter.q !== undefined && filter.q !== '') {
         const pattern = `%${filter.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;

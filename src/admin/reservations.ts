@@ -4,7 +4,8 @@ import { AdminError, invalid, notFound, type AdminDeps } from './common.js';
 
 /**
  * Reservations: capacity an account reserved of one SKU in one region, for either cloud. Genesis
- * lists them (GET /reservations); Crusoe VMs name them (reservation_specification, RESERVE).
+ * lists them (GET /reservations) and its instances name them (reservation_id on create and
+ * PATCH); Crusoe VMs name them (reservation_specification, RESERVE).
  */
 export function reservationRoutes(app: App, deps: AdminDeps): void {
   const { kernel } = deps;
@@ -49,7 +50,7 @@ export function reservationRoutes(app: App, deps: AdminDeps): void {
     async (req, reply) => {
       const outcome = await kernel.reservations.delete(req.params.reservation_id);
       if (outcome === 'not_found') throw notFound('reservation', req.params.reservation_id);
-      if (outcome === 'in_use') throw new AdminError(409, 'conflict', `reservation "${req.params.reservation_id}" is in use: move its resources off it (Crusoe: UNRESERVE) or delete them first`);
+      if (outcome === 'in_use') throw new AdminError(409, 'conflict', `reservation "${req.params.reservation_id}" is in use: move its resources off it (Genesis: PATCH reservation_id null; Crusoe: UNRESERVE) or delete them first`);
       return reply.code(204).send();
     },
   );

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CrusoeCatalog } from '../clouds/crusoe/catalog.js';
 import { OPERATION_KIND } from '../clouds/crusoe/model/context.js';
-import { mountName, type MachineSpec } from './environment.js';
+import { limitsOf, mountName, type MachineSpec } from './environment.js';
 import { defaultUserOf } from './genesis.js';
 import { gpuMemoryMiB } from './nvidia-smi.js';
 import type { MachineSource } from './sandbox.js';
@@ -102,6 +102,7 @@ export function crusoeSource(db: Kysely<any>, catalog: CrusoeCatalog): MachineSo
         },
         gpus: type && type.num_gpu > 0 && model ? { model, count: type.num_gpu, memoryMiB: gpuMemoryMiB(model) } : null,
         volumes: disks.map((d) => ({ id: String(d.id), path: `disks/${mountName(String(d.name))}` })),
+        limits: type ? limitsOf(type.cpu_cores, type.memory_gb) : null,
       };
       return { running: row.state === 'STATE_RUNNING', spec };
     },

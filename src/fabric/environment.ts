@@ -1,11 +1,13 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { rm, rmdir } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, rm, rmdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../kernel/kernel.js';
 import { INSTANCE_CAPS, type HostInfo } from './host.js';
+import { makeUserNamespace, shiftOwners } from './idmap.js';
+import { inCgroups, InstanceCgroup } from './cgroups.js';
 import { nvidiaSmi, type GpuSpec } from './nvidia-smi.js';
 import { BOOT_DIR, initScript, type BootScripts } from './scripts.js';
 
@@ -25,6 +27,18 @@ export interface MachineSpec {
   gpus: GpuSpec | null;
   /** Volumes and data disks attached: each a directory of the host (per volume id) at /mnt/<path>. */
   volumes: AttachedVolume[];
+  /** What the instance's processes may use together, from its type (null: unknown type, no limits). */
+  limits: Limits | null;
+}
+
+export interface Limits {
+  memoryBytes: number;
+  pids: number;
+}
+
+/** An instance type's limits: its memory, and 1,024 processes per vCPU (at least 4,096). */
+export function limitsOf(vcpus: number, memoryGib: number): Limits {
+  return { memoryBytes: memoryGib * 1024 ** 3, pids: Math.max(4096, 1024 * vcpus) };
 }
 
 export interface AttachedVolume {
@@ -49,6 +63,8 @@ const HOST_ETC = [
   'terminfo', 'timezone', 'vim', 'ssh/moduli', 'ssh/ssh_config',
 ];
 const UID = 1000;
+/** Where instances' directories are bound for their sandboxes' set-up when it runs in a user namespace. */
+const DOORWAYS = '/run/hangar-sandbox';
 /** A clean environment for the programs Hangar starts: nothing of Hangar's own (secrets) leaks in. */
 const CLEAN_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8' };
 
@@ -83,13 +99,18 @@ export class Environment {
   private sandbox: { process: ChildProcess; pid: number; exited: Promise<void> } | null = null;
   private server: Server | null = null;
   private sessions = new Set<ChildProcess>();
+  /** The instance's control groups (where the host has them), and the files a process enters them by. */
+  private readonly cgroup: InstanceCgroup | null;
+  private cgroupProcs: string[] = [];
 
   constructor(
     readonly id: string,
     readonly dir: string,
     private readonly host: HostInfo,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.cgroup = host.cgroups ? new InstanceCgroup(host.cgroups, id) : null;
+  }
 
   get running(): boolean {
     return this.sandbox !== null;
@@ -104,10 +125,29 @@ export class Environment {
     if (this.sandbox) return;
     await this.prepare(spec);
     this.writeBoot(spec, devices.length === 0);
+    await this.giveToInstance();
     await this.shareMnt();
     await this.syncVolumes(spec.volumes);
-    const args = this.bwrapArgs(spec, devices);
-    const child = spawn(this.host.tools.bwrap!, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: CLEAN_ENV });
+    const idmap = this.host.idmap;
+    // With a user namespace the sandbox is set up by the instance's root (an unprivileged uid
+    // of the host), which reaches the instance's files through a doorway of its own.
+    const userns = idmap ? await makeUserNamespace(this.host.tools.unshare!, idmap) : null;
+    try {
+      await this.start(spec, devices, userns?.path ?? null);
+    } finally {
+      userns?.release();
+    }
+    if (spec.publicIp !== null) await this.listen(spec.publicIp);
+  }
+
+  /** Starts the sandbox (in the user namespace at `userns`, if any) and waits for its init. */
+  private async start(spec: MachineSpec, devices: string[], userns: string | null): Promise<void> {
+    const root = userns === null ? this.dir : await this.openDoorway();
+    const args = this.bwrapArgs(spec, devices, root);
+    const [bare, bareArgs] = userns === null ? [this.host.tools.bwrap!, args] : [this.host.tools.nsenter!, [`--user=${userns}`, '--', this.host.tools.bwrap!, ...args]];
+    this.cgroupProcs = this.cgroup && spec.limits ? await this.cgroup.create(spec.limits) : [];
+    const [command, argv] = inCgroups(this.cgroupProcs, bare, bareArgs);
+    const child = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: CLEAN_ENV });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -132,7 +172,51 @@ export class Environment {
         if (stderr.trim() !== '') this.log.warn({ instance: this.id, stderr: stderr.trim() }, 'sandbox ended');
       }
     });
-    if (spec.publicIp !== null) await this.listen(spec.publicIp);
+  }
+
+  /**
+   * Where the instance's root sets its sandbox up from: the instance's directory bound at
+   * /run/hangar-sandbox/<id> (the store's own directories may be closed to every uid but
+   * Hangar's), owned by the instance's root and closed to every other uid of the host.
+   */
+  private async openDoorway(): Promise<string> {
+    const doorway = this.doorway;
+    mkdirSync(DOORWAYS, { recursive: true, mode: 0o711 });
+    chmodSync(DOORWAYS, 0o711);
+    mkdirSync(doorway, { recursive: true, mode: 0o700 });
+    const base = this.host.idmap!.base;
+    await chown(this.dir, base, base);
+    await chmod(this.dir, 0o700);
+    if (!mountsUnder(doorway).includes(doorway)) {
+      if (!(await run('mount', ['--rbind', this.dir, doorway]))) throw new Error(`instance ${this.id}: cannot bind its files at ${doorway}`);
+    }
+    return doorway;
+  }
+
+  private get doorway(): string {
+    return join(DOORWAYS, this.id);
+  }
+
+  /**
+   * With a user namespace, the instance's files belong to its ids as the host sees them: the
+   * whole tree once (made by Hangar as host root, or by a Hangar that mapped no ids), then at
+   * every boot what Hangar writes again (boot files, hostname, sshd_config).
+   */
+  private async giveToInstance(): Promise<void> {
+    const idmap = this.host.idmap;
+    if (!idmap) return;
+    const fs = this.fs;
+    const owner = (await lstat(fs)).uid;
+    if (owner !== idmap.base) {
+      const mounts = new Set(mountsUnder(fs).filter((path) => path !== fs));
+      await shiftOwners(fs, owner, idmap.base, idmap.size, mounts);
+    }
+    await shiftOwners(join(this.dir, 'boot'), 0, idmap.base, idmap.size);
+    const rewritten = [...PERSISTED.map((name) => join(fs, name)), ...['hostname', 'hosts', 'ssh', 'ssh/sshd_config'].map((name) => join(fs, 'etc', name))];
+    for (const path of rewritten) {
+      const stat = await lstat(path).catch(() => null);
+      if (stat && stat.uid < idmap.size) await lchown(path, stat.uid + idmap.base, stat.gid < idmap.size ? stat.gid + idmap.base : stat.gid);
+    }
   }
 
   /**
@@ -169,11 +253,13 @@ export class Environment {
     for (const session of this.sessions) session.kill('SIGKILL');
     if (this.sandbox === sandbox) this.sandbox = null;
     await this.releaseMounts();
+    await this.cgroup?.remove();
   }
 
   /** Removes the instance's files (it must be halted). */
   async remove(): Promise<void> {
     await this.releaseMounts();
+    await this.cgroup?.remove();
     // Never through a volume's files: nothing may be mounted under the instance any more.
     if (mountsUnder(this.dir).length > 0) throw new Error(`instance ${this.id}: volumes are still mounted under ${this.dir}; its files are kept`);
     await rm(this.dir, { recursive: true, force: true });
@@ -207,6 +293,12 @@ export class Environment {
       if (mounted.includes(target)) continue;
       const source = join(this.volumesDir, volume.id);
       mkdirSync(source, { recursive: true });
+      const idmap = this.host.idmap;
+      if (idmap) {
+        // (a volume of a Hangar that mapped no ids moves into the range too, once)
+        const owner = (await lstat(source)).uid;
+        if (owner !== idmap.base) await shiftOwners(source, owner, idmap.base, idmap.size);
+      }
       chmodSync(source, 0o1777);
       mkdirSync(target, { recursive: true });
       if (!(await run('mount', ['--bind', source, target]))) this.log.warn({ instance: this.id, volume: volume.id }, 'could not mount a volume');
@@ -218,8 +310,10 @@ export class Environment {
     return join(this.dir, '..', '..', 'volumes');
   }
 
-  /** Unmounts the instance's volumes and its shared /mnt on the host. */
+  /** Unmounts the instance's doorway, its volumes and its shared /mnt on the host. */
   private async releaseMounts(): Promise<void> {
+    if (mountsUnder(this.doorway).length > 0) await run('umount', ['-l', this.doorway]);
+    await rmdir(this.doorway).catch(() => undefined);
     const mnt = join(this.fs, 'mnt');
     for (const path of mountsUnder(mnt).sort().reverse()) await run('umount', ['-l', path]);
   }
@@ -282,11 +376,11 @@ export class Environment {
       return;
     }
     const args = [
-      '-t', String(sandbox.pid), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '--',
+      '-t', String(sandbox.pid), ...(this.host.idmap ? ['-U'] : []), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '--',
       this.host.tools.setpriv!, `--bounding-set=-all,${INSTANCE_CAPS.map((c) => `+${c}`).join(',')}`, '--',
       this.host.tools.sshd!, '-i', '-e', '-f', '/etc/ssh/sshd_config',
     ];
-    const child = spawn(this.host.tools.nsenter!, args, { stdio: [socket, socket, 'pipe'], env: CLEAN_ENV });
+    const child = spawn(...inCgroups(this.cgroupProcs, this.host.tools.nsenter!, args), { stdio: [socket, socket, 'pipe'], env: CLEAN_ENV });
     this.sessions.add(child);
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
@@ -382,8 +476,9 @@ export class Environment {
     }
   }
 
-  private bwrapArgs(spec: MachineSpec, devices: string[]): string[] {
-    const fs = this.fs;
+  /** The sandbox of the instance whose directory is (or is bound at) `root`. */
+  private bwrapArgs(spec: MachineSpec, devices: string[], root: string): string[] {
+    const fs = join(root, 'fs');
     const args = [
       '--die-with-parent', '--unshare-pid', '--unshare-uts', '--unshare-ipc', '--unshare-net', '--unshare-cgroup-try',
       '--hostname', spec.hostname,
@@ -393,15 +488,17 @@ export class Environment {
     if (existsSync('/usr/lib64')) args.push('--symlink', 'usr/lib64', '/lib64');
     args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/run', '--dir', '/run/sshd', '--dir', '/run/lock');
     for (const name of PERSISTED) args.push('--bind', join(fs, name), `/${name}`);
-    args.push('--ro-bind', join(this.dir, 'boot'), BOOT_DIR);
+    args.push('--ro-bind', join(root, 'boot'), BOOT_DIR);
     if (spec.gpus !== null && devices.length === 0) {
       // On every user's PATH (login shells' too): /usr/local/bin, made writable-in-memory over
       // the host's read-only one, whose entries are bound back in.
       args.push('--tmpfs', '/usr/local/bin');
       for (const entry of hostLocalBin()) if (entry !== 'nvidia-smi') args.push('--ro-bind', `/usr/local/bin/${entry}`, `/usr/local/bin/${entry}`);
-      args.push('--ro-bind', join(this.dir, 'boot', 'nvidia-smi'), '/usr/local/bin/nvidia-smi');
+      args.push('--ro-bind', join(root, 'boot', 'nvidia-smi'), '/usr/local/bin/nvidia-smi');
     }
     for (const device of devices) args.push('--dev-bind', device, device);
+    // (as root of a user namespace bwrap would keep every capability: only these stay)
+    args.push('--cap-drop', 'ALL');
     for (const cap of INSTANCE_CAPS) args.push('--cap-add', `CAP_${cap.toUpperCase()}`);
     args.push('--setenv', 'PATH', CLEAN_ENV.PATH, '--setenv', 'HOME', '/root', '--info-fd', '3', '--', '/bin/sh', `${BOOT_DIR}/init`);
     return args;

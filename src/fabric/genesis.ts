@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { GenesisCatalog } from '../clouds/genesis/catalog.js';
 import { INSTANCE_KIND } from '../clouds/genesis/model/instances.js';
 import { VOLUME_KIND } from '../clouds/genesis/model/volumes.js';
-import { mountName, type MachineSpec } from './environment.js';
+import { limitsOf, mountName, type MachineSpec } from './environment.js';
 import { gpuMemoryMiB } from './nvidia-smi.js';
 import { userData } from './scripts.js';
 import type { MachineSource } from './sandbox.js';
@@ -53,7 +53,8 @@ export function genesisSource(db: Kysely<any>, catalog: GenesisCatalog, unseal: 
         metadata = {};
       }
       const script = typeof metadata.startup_script === 'string' ? metadata.startup_script : null;
-      const gpu = catalog.types.get(String(row.type))?.gpu ?? null;
+      const type = catalog.types.get(String(row.type));
+      const gpu = type?.gpu ?? null;
       const spec: MachineSpec = {
         id,
         accountId: String(row.account_id),
@@ -65,6 +66,7 @@ export function genesisSource(db: Kysely<any>, catalog: GenesisCatalog, unseal: 
         scripts: { ...userData(script), shutdown: null },
         gpus: gpu && gpu.vendor === 'nvidia' ? { model: gpu.model, count: gpu.count, memoryMiB: gpuMemoryMiB(gpu.model) } : null,
         volumes: volumes.map((v) => ({ id: String(v.target_id), path: mountName(String(v.target_name)) })),
+        limits: type ? limitsOf(type.vcpus, type.memory_gib) : null,
       };
       return { running: row.status === 'active', spec };
     },

@@ -1,5 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { findCgroups, type CgroupHost } from './cgroups.js';
+import { INSTANCE_IDS, userNamespacesWork, type IdMap } from './idmap.js';
 
 /** What the sandbox fabric needs from the host, and what it found. */
 export interface HostInfo {
@@ -8,8 +10,10 @@ export interface HostInfo {
   /** The port instances' SSH listens on, and why when it is not 22. */
   sshPort: number;
   notes: string[];
-  /** cgroup v2 with the memory and pids controllers, writable: limits can be applied. */
-  cgroups: boolean;
+  /** Where instances' memory and process limits are applied (cgroup v2, or v1's memory and pids hierarchies); null: nowhere, they run without. */
+  cgroups: CgroupHost | null;
+  /** Instances' ids as the host sees them (a user namespace each); null: this host cannot make user namespaces, root inside is host root with capabilities bounded. */
+  idmap: IdMap | null;
 }
 
 export class HostUnfit extends Error {}
@@ -36,6 +40,13 @@ function effectiveCaps(): bigint {
 }
 
 const CAP_NET_BIND_SERVICE = 10n;
+
+/** The port instances' SSH listens on: the one asked for, else 22, else (22 cannot be bound) 2222, saying so. */
+export function sshPortFor(requested: number | null, canBindLow: boolean): { port: number; note: string | null } {
+  if (requested !== null) return { port: requested, note: null };
+  if (canBindLow) return { port: 22, note: null };
+  return { port: 2222, note: 'port 22 cannot be bound here (no CAP_NET_BIND_SERVICE): instances listen for SSH on port 2222 of their public address (HANGAR_SANDBOX_SSH_PORT), and Crusoe\'s ssh_destination says so' };
+}
 const CAP_SYS_ADMIN = 21n;
 
 /**
@@ -47,7 +58,7 @@ export function inspectHost(requestedPort: number | null): HostInfo {
   if (process.platform !== 'linux') throw new HostUnfit(`the sandbox fabric runs on Linux only (this is ${process.platform})`);
   const missing: string[] = [];
   const tools: Record<string, string> = {};
-  for (const [name, pkg] of [['bwrap', 'bubblewrap'], ['nsenter', 'util-linux'], ['setpriv', 'util-linux'], ['ssh-keygen', 'openssh-client']] as const) {
+  for (const [name, pkg] of [['bwrap', 'bubblewrap'], ['nsenter', 'util-linux'], ['setpriv', 'util-linux'], ['unshare', 'util-linux'], ['ssh-keygen', 'openssh-client']] as const) {
     const path = which(name);
     if (path === null) missing.push(`${name} (Debian package ${pkg})`);
     else tools[name] = path;
@@ -65,19 +76,12 @@ export function inspectHost(requestedPort: number | null): HostInfo {
     );
   }
   const notes: string[] = [];
-  let sshPort = requestedPort ?? 22;
-  if (requestedPort === null && (caps & (1n << CAP_NET_BIND_SERVICE)) === 0n) {
-    sshPort = 2222;
-    notes.push('port 22 cannot be bound here (no CAP_NET_BIND_SERVICE): instances listen for SSH on port 2222 of their public address (HANGAR_SANDBOX_SSH_PORT)');
-  }
-  let cgroups = false;
-  try {
-    const controllers = readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').split(/\s+/);
-    accessSync('/sys/fs/cgroup', constants.W_OK);
-    cgroups = controllers.includes('memory') && controllers.includes('pids');
-  } catch {
-    cgroups = false;
-  }
-  if (!cgroups) notes.push('no writable cgroup v2 hierarchy with memory and pids controllers here: instances run without memory and process limits');
-  return { tools, sshPort, notes, cgroups };
+  const { port: sshPort, note } = sshPortFor(requestedPort, (caps & (1n << CAP_NET_BIND_SERVICE)) !== 0n);
+  if (note !== null) notes.push(note);
+  const cgroups = findCgroups();
+  if (cgroups === null) notes.push('no writable cgroup hierarchy with the memory and pids controllers here (v2, or v1\'s memory and pids): instances run without memory and process limits');
+  let idmap: IdMap | null = null;
+  if (userNamespacesWork(tools.unshare!)) idmap = INSTANCE_IDS;
+  else notes.push('this host does not let Hangar make user namespaces: root inside an instance is root on the host, with its capabilities bounded');
+  return { tools, sshPort, notes, cgroups, idmap };
 }

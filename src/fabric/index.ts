@@ -10,6 +10,8 @@ import type { Kernel, Logger } from '../kernel/kernel.js';
  */
 export interface Fabric {
   readonly kind: 'simulated' | 'sandbox';
+  /** The port instances answer SSH on at their public address. */
+  readonly sshPort: number;
   /** Brings the environments of running resources up (after a restart) and follows lifecycle events from now on. */
   start(): Promise<void>;
   /** Lines for the start-up banner. */
@@ -24,6 +26,7 @@ export interface Fabric {
 
 export const simulatedFabric: Fabric = {
   kind: 'simulated',
+  sshPort: 22,
   start: async () => undefined,
   banner: () => ['Fabric              simulated (instances are rows; HANGAR_FABRIC=sandbox makes them machines you can SSH into)'],
   settled: async () => undefined,

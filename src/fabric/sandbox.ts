@@ -14,6 +14,9 @@ import { GpuDevices } from './gpus.js';
 import { inspectHost, type HostInfo } from './host.js';
 import type { Fabric } from './index.js';
 
+/** The store role of the process that runs the machines. */
+const ROLE = 'sandbox-fabric';
+
 /** How often running machines are checked against the store besides lifecycle events (volumes attached to a running instance). */
 const POLL_MS = 5_000;
 
@@ -43,6 +46,9 @@ export interface MachineSource {
  */
 export class SandboxFabric implements Fabric {
   readonly kind = 'sandbox' as const;
+  get sshPort(): number {
+    return this.host.sshPort;
+  }
   private readonly environments = new Map<string, Environment>();
   private readonly queues = new Map<string, Promise<void>>();
   /** Lifecycle events whose machines are being looked up. */
@@ -52,6 +58,12 @@ export class SandboxFabric implements Fabric {
   private readonly sourceOf = new Map<string, MachineSource>();
   private closed = false;
   private poll: NodeJS.Timeout | null = null;
+  /** Whether this process runs the machines: with replicas on one PostgreSQL store exactly one does (see start). */
+  private leading = false;
+  private giveUp: (() => Promise<void>) | null = null;
+  private stopListening: (() => Promise<void>) | null = null;
+  /** A notice to the leading replica is on its way (transitions this one applied). */
+  private telling = false;
 
   private constructor(
     private readonly kernel: Kernel,
@@ -88,22 +100,59 @@ export class SandboxFabric implements Fabric {
     this.sources.set(source.kind, source);
   }
 
+  /**
+   * Replicas on one PostgreSQL store would each run every machine: one process at a time holds
+   * the store's `sandbox-fabric` role (a session advisory lock) and runs them; the others stay
+   * passive (they tell it of the transitions they apply) and the next takes over, bringing the
+   * running instances' machines up, when the holder goes away. On SQLite there is one process.
+   */
   async start(): Promise<void> {
     this.kernel.lifecycle.onApplied((applied) => this.applied(applied));
+    this.stopListening = await this.kernel.store.listen(ROLE, () => {
+      if (this.leading) this.resyncSoon();
+    });
+    this.giveUp = await this.kernel.store.lead(ROLE, { gained: () => this.takeOver(), lost: () => this.standDown() });
+  }
+
+  /** This process runs the machines from now on: every running resource's comes up. */
+  private async takeOver(): Promise<void> {
+    if (this.closed) return;
+    this.leading = true;
+    this.log.info({ fabric: 'sandbox' }, 'sandbox: this process runs the machines');
     await this.resync();
-    // Attaching a Genesis volume to a running instance is no lifecycle transition: running
-    // machines are checked against the store every few seconds too.
+    // Attaching a Genesis volume to a running instance is no lifecycle transition (nor does a
+    // transition another replica applied always reach this one): running machines are checked
+    // against the store every few seconds too.
     this.poll = setInterval(() => {
-      if (this.queues.size === 0 && this.lookups.size === 0 && !this.closed) void this.resync().catch((error: unknown) => this.log.warn({ err: error }, 'sandbox: resync failed'));
+      if (this.queues.size === 0 && this.lookups.size === 0 && !this.closed) this.resyncSoon();
     }, POLL_MS);
     this.poll.unref();
+  }
+
+  /** This process no longer runs the machines (it is closing, or lost its session): they halt, for the next holder to bring up. */
+  private async standDown(): Promise<void> {
+    this.leading = false;
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
+    await Promise.all([...this.queues.values(), ...this.lookups]);
+    await Promise.all([...this.environments.values()].map((env) => env.halt(false, 0)));
+    for (const id of this.environments.keys()) this.gpus.release(id);
+    this.environments.clear();
+    this.sourceOf.clear();
+  }
+
+  private resyncSoon(): void {
+    void this.resync().catch((error: unknown) => this.log.warn({ err: error }, 'sandbox: resync failed'));
   }
 
   banner(): string[] {
     const lines = [
       `Fabric              sandbox: running instances are machines you can SSH into at their public address (${this.publicCidr}, port ${this.host.sshPort})`,
       `  files             ${this.dir}   (HANGAR_FABRIC=simulated turns this off)`,
+      `  replicas          one process at a time runs the machines (${this.leading ? 'this one' : 'another replica; this one takes over when it goes away'})`,
     ];
+    const idmap = this.host.idmap;
+    if (idmap) lines.push(`  users             a user namespace each: ids 0-${idmap.size - 1} inside are ${idmap.base}-${idmap.base + idmap.size - 1} on the host (root inside is not root outside)`);
     for (const note of this.host.notes) lines.push(`  note              ${note}`);
     if (this.gpus.size > 0) lines.push(`  GPUs              ${this.gpus.size} host devices handed to instances (HANGAR_GPU_DEVICES)`);
     return lines;
@@ -114,6 +163,7 @@ export class SandboxFabric implements Fabric {
   }
 
   async resync(): Promise<void> {
+    if (!this.leading) return;
     const ids = new Set<string>();
     for (const source of this.sources.values()) {
       for (const id of await source.running()) {
@@ -128,10 +178,10 @@ export class SandboxFabric implements Fabric {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.poll) clearInterval(this.poll);
-    await Promise.all([...this.queues.values(), ...this.lookups]);
-    await Promise.all([...this.environments.values()].map((env) => env.halt(false, 0)));
-    this.environments.clear();
+    await this.stopListening?.();
+    // (the machines halt before the role is given up: the next holder binds the same addresses)
+    if (this.giveUp) await this.giveUp();
+    else await this.standDown();
     if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -145,6 +195,10 @@ export class SandboxFabric implements Fabric {
     for (const source of this.sources.values()) {
       if (source.volumeKind?.kind === applied.kind) this.track(source.volumeKind.deleted(applied).then((ids) => this.removeVolumes(ids)));
     }
+    if (!this.leading) {
+      this.tellLeader();
+      return;
+    }
     const source = this.sources.get(applied.kind);
     if (!source || this.closed) return;
     const reboot = source.rebootTransitions.includes(applied.transition);
@@ -157,6 +211,16 @@ export class SandboxFabric implements Fabric {
         for (const id of ids) this.enqueue(source, id, reboot);
       }),
     );
+  }
+
+  /** Tells the replica running the machines that this one applied transitions (one notice for a burst). */
+  private tellLeader(): void {
+    if (this.telling) return;
+    this.telling = true;
+    setImmediate(() => {
+      this.telling = false;
+      void this.kernel.store.notify(ROLE).catch(() => undefined);
+    });
   }
 
   /** Work started by a lifecycle event that `settled` waits for. */

@@ -48,6 +48,8 @@ export interface FleetSource {
   readonly table: string;
   /** Column names: `region` is the region or location; `project` (Crusoe) is null where the cloud has none. */
   readonly columns: { readonly name: string; readonly status: string | null; readonly region: string | null; readonly project: string | null; readonly type: string | null };
+  /** Where the wire names a stored state otherwise (the fleet shows and filters the wire's name). */
+  readonly wireStatus?: { readonly map: Readonly<Record<string, string>>; readonly otherwise?: string };
   /** The resource as the cloud's GET of it answers (status 200 body), and that GET's path; null once it is gone. */
   wire(row: Record<string, unknown>): Promise<{ path: string; body: unknown } | null>;
   /** Ids whose lifecycle entries are part of this resource's history (e.g. Crusoe's operations on it). */

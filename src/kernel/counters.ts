@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Executor } from './db/store.js';
 import { prepared, preparedWrite } from './db/prepared.js';
+import type { ResourceDef } from './resources.js';
 
 /**
  * Per-account resource counts and the quotas that cap them. Creating or removing a resource
@@ -53,6 +54,37 @@ export class Counters {
   defineQuota(key: string, defaultLimit: number, used?: (trx: Executor, accountId: string) => Promise<number>): void {
     this.defaults.set(key, defaultLimit);
     if (used) this.usage.set(key, used);
+  }
+
+  /** The default quotas the resources declare; returns them (counter key: limit). */
+  defineQuotas(resources: readonly ResourceDef[]): Map<string, number> {
+    const quotas = new Map<string, number>();
+    for (const r of resources) if (r.counter !== undefined && r.quota !== undefined) quotas.set(r.counter, r.quota);
+    for (const [key, limit] of quotas) this.defineQuota(key, limit);
+    return quotas;
+  }
+
+  /**
+   * Recomputes the counters the resources declare from their rows (after a bulk change: an
+   * import, an account deleted): each account's count of each kind, and each project's where
+   * the resource has a project counter. Every counter of those keys is replaced.
+   */
+  async recountResources(trx: Executor, resources: readonly ResourceDef[]): Promise<void> {
+    const owns: (string | { prefix: string })[] = [];
+    const counts: { accountId: string; key: string; value: number }[] = [];
+    for (const { table, counter, projectCounter } of resources) {
+      if (counter !== undefined) {
+        owns.push(counter);
+        const rows = await trx.selectFrom(table).select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute();
+        for (const c of rows) counts.push({ accountId: String(c.account_id), key: counter, value: Number(c.n) });
+      }
+      if (projectCounter !== undefined) {
+        owns.push({ prefix: projectCounter('') });
+        const rows = await trx.selectFrom(table).select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute();
+        for (const c of rows) counts.push({ accountId: String(c.account_id), key: projectCounter(String(c.project_id)), value: Number(c.n) });
+      }
+    }
+    await this.replaceAll(trx, owns, counts);
   }
 
   setDefaultQuota(key: string, limit: number): void {
@@ -111,13 +143,13 @@ export class Counters {
   }
 
   /**
-   * Replaces every count of the keys a cloud owns (`owns`: exact keys, or a prefix ending in
-   * `.`) with the counts given, as recomputed from its rows after a bulk change. A zero count is
+   * Replaces every count of the keys a cloud owns (`owns`: exact keys, or prefixes: `{prefix}`,
+   * or a string ending in `.`) with the counts given, as recomputed from its rows after a bulk change. A zero count is
    * no row (see `add`).
    */
-  async replaceAll(trx: Executor, owns: readonly string[], counts: readonly { accountId: string; key: string; value: number }[]): Promise<void> {
-    const exact = owns.filter((key) => !key.endsWith('.'));
-    const prefixes = owns.filter((key) => key.endsWith('.'));
+  async replaceAll(trx: Executor, owns: readonly (string | { prefix: string })[], counts: readonly { accountId: string; key: string; value: number }[]): Promise<void> {
+    const exact = owns.filter((key): key is string => typeof key === 'string' && !key.endsWith('.'));
+    const prefixes = owns.map((key) => (typeof key === 'string' ? (key.endsWith('.') ? key : null) : key.prefix)).filter((key): key is string => key !== null);
     await trx
       .deleteFrom('counters')
       .where((eb) => eb.or([...(exact.length > 0 ? [eb('key', 'in', exact)] : []), ...prefixes.map((prefix) => eb('key', 'like', `${prefix}%`))]))

@@ -71,6 +71,8 @@ function parsedCidr(cidr: string): ReturnType<typeof parseCidr> {
 export class Ipam {
   /** Where public pools (named `…:public`) take their addresses instead of their catalog CIDR (see `usePublicRange`). */
   private publicRange: string | null = null;
+  /** The port public addresses answer SSH on (the sandbox fabric's; 22 otherwise). */
+  sshPort = 22;
 
   constructor(private readonly db: Kysely<any>) {}
 
@@ -81,9 +83,10 @@ export class Ipam {
    * restart finds the same ones; a pool created elsewhere before is moved into a free slice
    * (its old leases stay, outside every slice).
    */
-  usePublicRange(cidr: string | null): void {
+  usePublicRange(cidr: string | null, sshPort = 22): void {
     if (cidr !== null) parseCidr(cidr);
     this.publicRange = cidr;
+    this.sshPort = sshPort;
   }
 
   /** The pools with public ones placed in the public range, moving existing ones that lie outside it. */

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { dataTables, type TableInfo } from './db/tables.js';
 import type { Engine } from './db/store.js';
+import { installationTables } from './resources.js';
 
 /**
  * The whole store (or one account's part of it) as one JSON document, and back. Tables come
@@ -13,8 +14,9 @@ export interface StateDocument {
   tables: Record<string, Record<string, unknown>[]>;
 }
 
-/** Tables that describe the installation rather than any account: left out of an account's export. */
-const GLOBAL_TABLES = new Set(['capacity', 'ip_pools', 'fault_rules', 'control_settings']);
+/** The kernel's tables that describe the installation rather than any account: left out of an account's export (with the clouds' own, see ResourceDef.scope). */
+const KERNEL_GLOBAL_TABLES = ['capacity', 'ip_pools', 'fault_rules', 'control_settings'];
+const isGlobal = (table: string): boolean => KERNEL_GLOBAL_TABLES.includes(table) || installationTables().includes(table);
 
 export class StateStore {
   private tables: TableInfo[] | null = null;
@@ -61,7 +63,7 @@ export class StateStore {
    * *_id / owner column naming one of the account's resources.
    */
   private scope(table: TableInfo, rows: Record<string, unknown>[], accountId: string, all: Map<string, Record<string, unknown>[]>) {
-    if (GLOBAL_TABLES.has(table.name)) return [];
+    if (isGlobal(table.name)) return [];
     if (table.name === 'accounts') return rows.filter((r) => r.id === accountId);
     if (table.columns.includes('account_id')) return rows.filter((r) => r.account_id === accountId);
     const owned = new Set<string>([accountId]);
@@ -92,7 +94,7 @@ export class StateStore {
       if (!rows.every(isObject)) throw new StateError(`table "${name}" must hold rows as objects`);
       if (doc.account !== null && rows.length > 0) {
         // An account's document brings that account's rows and nothing of anyone else's.
-        if (GLOBAL_TABLES.has(name)) throw new StateError(`an account document cannot carry table "${name}" (it belongs to the installation)`);
+        if (isGlobal(name)) throw new StateError(`an account document cannot carry table "${name}" (it belongs to the installation)`);
         if (table.columns.includes('account_id') && rows.some((r) => r.account_id !== doc.account)) {
           throw new StateError(`table "${name}" has rows of another account than "${doc.account}"`);
         }

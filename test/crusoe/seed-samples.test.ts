@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicKey, startHangar, type TestHangar } from '../helpers/hangar.js';
-import { crusoeClient, expectCrusoeError, type CrusoeClient } from '../helpers/crusoe.js';
+import { crusoeClient, expectCrusoeError, newCrusoeAccount, type CrusoeClient } from '../helpers/crusoe.js';
 import { Families, succeeds } from './support.js';
 
 const LOCATION = 'us-east1-a';
@@ -131,6 +131,18 @@ describe('Crusoe: the seed’s samples as written', () => {
     );
     const snapshotLike = '11111111-2222-4333-8444-555555555555';
     expectCrusoeError(await c.post(templates, { template_name: 't3', type: 'c1a.2x', custom_image_name: snapshotLike, ssh_public_key: KEY }), 400, 'bad_request', '"custom_image_name"');
+    // Another project's real snapshot id is refused as a VM's custom_image is.
+    const other = await newCrusoeAccount(h, 'snapshot-owner');
+    const OP = other.client.projectId;
+    const theirDisk = await succeeds(h, other.client, Families.disks, other.client.post(`/projects/${OP}/storage/disks`, { name: 'd', size: '10GiB', location: LOCATION }), 1_000, OP);
+    const theirSnapshot = await succeeds(h, other.client, Families.snapshots, other.client.post(`/projects/${OP}/storage/snapshots`, { disk_id: theirDisk.id, name: 's' }), 1_000, OP);
+    expectCrusoeError(await c.post(templates, { template_name: 't3', type: 'c1a.2x', custom_image_name: theirSnapshot.id, ssh_public_key: KEY }), 400, 'bad_request', `custom image "${theirSnapshot.id}" not found`);
+    expectCrusoeError(
+      await c.post(`/projects/${P}/compute/vms/instances`, { name: 'custom', type: 'c1a.2x', location: LOCATION, custom_image: theirSnapshot.id, ssh_public_key: KEY }),
+      400,
+      'bad_request',
+      `custom image "${theirSnapshot.id}" not found`,
+    );
     const ib = (await c.get(`/projects/${P}/networking/ib-networks`)).body.items.find((n: any) => n.location === LOCATION);
     const partition = (await c.post(`/projects/${P}/networking/ib-partitions`, { name: 'p', ib_network_id: ib.id })).body;
     const ok = await c.post(templates, { template_name: 't4', type: 'h100-80gb-sxm-ib.8x', location: LOCATION, subnet_id: subnetId, ib_partition_id: partition.id, ssh_public_key: KEY });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,10 @@ import { GpuDevices } from '../../src/fabric/gpus.js';
 import { nvidiaModelOf } from '../../src/fabric/crusoe.js';
 import crusoeCatalog from '../../src/clouds/crusoe/data/catalog.json' with { type: 'json' };
 import { defaultUserOf } from '../../src/fabric/genesis.js';
+import { sshPortFor } from '../../src/fabric/host.js';
+import { shiftOwners } from '../../src/fabric/idmap.js';
+import { inCgroups } from '../../src/fabric/cgroups.js';
+import { limitsOf } from '../../src/fabric/environment.js';
 import { gpuUuid, nvidiaSmi } from '../../src/fabric/nvidia-smi.js';
 import { initScript, userData } from '../../src/fabric/scripts.js';
 import { startHangar } from '../helpers/hangar.js';
@@ -26,6 +30,43 @@ describe('sandbox fabric parts', () => {
     expect(() => loadConfig({ HANGAR_GPU_DEVICES: 'nvidia0' })).toThrow(/device files/);
     expect(() => loadConfig({ HANGAR_GPU_DEVICES: '/dev/nvidia0,/dev/nvidia0' })).toThrow(/twice/);
     expect(() => loadConfig({ HANGAR_SANDBOX_SSH_PORT: '0' })).toThrow(ConfigError);
+  });
+
+  it("picks SSH's port: the one asked for, else 22, else 2222 where 22 cannot be bound, saying so", () => {
+    expect(sshPortFor(2200, false)).toEqual({ port: 2200, note: null });
+    expect(sshPortFor(null, true)).toEqual({ port: 22, note: null });
+    const fallback = sshPortFor(null, false);
+    expect(fallback.port).toBe(2222);
+    expect(fallback.note).toMatch(/CAP_NET_BIND_SERVICE.*2222.*ssh_destination/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("moves a tree's owners into the instances' range, once, leaving other owners alone", async () => {
+    const tree = join(dir, 'owners');
+    mkdirSync(join(tree, 'home', 'ubuntu'), { recursive: true });
+    writeFileSync(join(tree, 'home', 'ubuntu', 'a'), 'a');
+    writeFileSync(join(tree, 'stranger'), 's');
+    symlinkSync('a', join(tree, 'home', 'ubuntu', 'link'));
+    writeFileSync(join(tree, 'setuid'), '#!/bin/sh\n', { mode: 0o4755 });
+    chownSync(join(tree, 'home', 'ubuntu'), 1000, 1000);
+    chownSync(join(tree, 'home', 'ubuntu', 'a'), 1000, 1000);
+    chownSync(join(tree, 'stranger'), 70_000, 70_000);
+    chmodSync(join(tree, 'setuid'), 0o4755);
+    await shiftOwners(tree, 0, 1_000_000, 65_536);
+    const owner = (path: string) => lstatSync(join(tree, path)).uid;
+    expect([owner('.'), owner('home'), owner('home/ubuntu'), owner('home/ubuntu/a'), owner('home/ubuntu/link'), owner('stranger')]).toEqual([1_000_000, 1_000_000, 1_001_000, 1_001_000, 1_000_000, 70_000]);
+    expect(lstatSync(join(tree, 'setuid')).mode & 0o7777).toBe(0o4755);
+    // Again: nothing moves twice.
+    await shiftOwners(tree, 0, 1_000_000, 65_536);
+    expect(owner('home/ubuntu/a')).toBe(1_001_000);
+  });
+
+  it("limits from the type, and commands started inside control groups", () => {
+    expect(limitsOf(8, 48)).toEqual({ memoryBytes: 48 * 1024 ** 3, pids: 8192 });
+    expect(limitsOf(2, 4)).toEqual({ memoryBytes: 4 * 1024 ** 3, pids: 4096 });
+    expect(inCgroups([], '/usr/bin/bwrap', ['--x'])).toEqual(['/usr/bin/bwrap', ['--x']]);
+    const [shell, args] = inCgroups(['/cg/memory/a/cgroup.procs', '/cg/pids/a/cgroup.procs'], '/usr/bin/bwrap', ['--x']);
+    expect(shell).toBe('/bin/sh');
+    expect(args.slice(3)).toEqual(['/cg/memory/a/cgroup.procs', '/cg/pids/a/cgroup.procs', '--', '/usr/bin/bwrap', '--x']);
   });
 
   it('the simulated fabric keeps the catalog addresses and says how to switch', async () => {

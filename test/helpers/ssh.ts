@@ -49,6 +49,8 @@ export function run(command: string, args: string[], input?: string, env?: Recor
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // (a program that exits at once, ssh refused say, closes its stdin before it is written)
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }

@@ -3,6 +3,7 @@ import type { EnteredState } from '../../src/kernel/lifecycle/engine.js';
 import { BOOT_MS, createInstance, REGION } from '../helpers/genesis.js';
 import { awaitOperation, crusoeClient, publicKey } from '../helpers/crusoe.js';
 import { startHangar, type TestHangar } from '../helpers/hangar.js';
+import { awaitOp, Families } from '../crusoe/support.js';
 
 const PASSWORD = 'a-long-enough-passphrase-1';
 
@@ -69,5 +70,46 @@ describe('lifecycle events: states entered', () => {
       ['STATE_DELETING', null, 'vm.delete'],
     ]);
     expect(seen.filter((e) => e.resourceId === id).every((e) => e.kind === 'crusoe.vm')).toBe(true);
+  });
+
+  it("follows Crusoe's disks, snapshots, networks, subnets, firewall rules and load balancers: clients' writes and their operations", async () => {
+    const c = crusoeClient(h);
+    const P = `/projects/${c.projectId}`;
+    const done = async (family: string, res: { status: number; text: string; body: any }) => {
+      expect(res.status, res.text).toBe(200);
+      return awaitOp(h, c, family, res.body.operation);
+    };
+    const disk = (await done(Families.disks, await c.post(`${P}/storage/disks`, { name: 'evented-disk', size: '10GiB', location: 'us-east1-a' }))).metadata.id as string;
+    const snapshot = (await done(Families.snapshots, await c.post(`${P}/storage/snapshots`, { disk_id: disk, name: 'evented-snap' }))).metadata.id as string;
+    const network = (await c.post(`${P}/networking/vpc-networks`, { name: 'evented-net', cidr: '10.90.0.0/16' })).body.network.id as string;
+    const subnet = (await c.post(`${P}/networking/vpc-subnets`, { name: 'evented-sub', cidr: '10.90.1.0/24', location: 'us-east1-a', vpc_network_id: network })).body.subnet.id as string;
+    const rule = (
+      await done(
+        Families.firewallRules,
+        await c.post(`${P}/networking/vpc-firewall-rules`, { name: 'evented-rule', vpc_network_id: network, action: 'allow', direction: 'ingress', protocols: ['tcp'], sources: [{ cidr: '0.0.0.0/0' }], destinations: [{ cidr: '10.90.0.0/16' }] }),
+      )
+    ).metadata.id as string;
+    const lb = (
+      await done(
+        Families.loadBalancers,
+        await c.post(`${P}/networking/internal-load-balancers`, { name: 'evented-lb', location: 'us-east1-a', algorithm: 'random', protocols: ['tcp'], destinations: [{ cidr: '10.90.1.0/24' }], network_interfaces: [{ network, subnet }] }),
+      )
+    ).metadata.id as string;
+    await done(Families.loadBalancers, await c.delete(`${P}/networking/internal-load-balancers/${lb}`));
+    await done(Families.firewallRules, await c.delete(`${P}/networking/vpc-firewall-rules/${rule}`));
+    await done(Families.subnets, await c.delete(`${P}/networking/vpc-subnets/${subnet}`));
+    await done(Families.networks, await c.delete(`${P}/networking/vpc-networks/${network}`));
+    await done(Families.snapshots, await c.delete(`${P}/storage/snapshots/${snapshot}`));
+    await done(Families.disks, await c.delete(`${P}/storage/disks/${disk}`));
+    const made = (kind: string, id: string, via: string, settled: string, action: string, goneVia = 'deleting') => {
+      expect(seen.filter((e) => e.resourceId === id).every((e) => e.kind === kind)).toBe(true);
+      return [[null, via, null], ...(via === settled ? [] : [[via, settled, `${action}.create`]]), [settled, goneVia, null], [goneVia, null, `${action}.delete`]];
+    };
+    expect(of(disk)).toEqual(made('crusoe.disk', disk, 'creating', 'available', 'disk'));
+    expect(of(snapshot)).toEqual(made('crusoe.snapshot', snapshot, 'creating', 'available', 'snapshot'));
+    expect(of(network)).toEqual(made('crusoe.network', network, 'available', 'available', 'network'));
+    expect(of(subnet)).toEqual(made('crusoe.subnet', subnet, 'available', 'available', 'subnet'));
+    expect(of(rule)).toEqual(made('crusoe.firewall_rule', rule, 'creating', 'available', 'firewall'));
+    expect(of(lb)).toEqual(made('crusoe.load_balancer', lb, 'creating', 'available', 'lb'));
   });
 });

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,10 +18,12 @@ describe.skipIf(unavailable !== null)('Crusoe VMs you can SSH into', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hangar-sandbox-crusoe-'));
   let h: TestHangar;
   let c: CrusoeClient;
-  const client = new SshClient();
+  // Not 22, as where port 22 cannot be bound: ssh_destination names the port SSH really answers on.
+  const sshPort = String(randomInt(20_000, 30_000));
+  const client = new SshClient(Number(sshPort));
 
   beforeAll(async () => {
-    h = await startHangar({ env: sandboxEnv(dir) });
+    h = await startHangar({ env: { ...sandboxEnv(dir), HANGAR_SANDBOX_SSH_PORT: sshPort } });
     c = crusoeClient(h);
   });
   afterAll(async () => {
@@ -47,10 +50,11 @@ describe.skipIf(unavailable !== null)('Crusoe VMs you can SSH into', () => {
     const vm = (await c.get(`${vms}/${vmId}`)).body;
     const [host, port] = String(vm.ssh_destination).split(':');
     expect(host).toMatch(/^127\./);
+    expect(port).toBe(sshPort);
     expect(host).toBe(vm.network_interfaces[0].ips[0].public_ipv4.address);
 
     const first = await eventually(
-      () => client.ssh(`root@${host}`, 'hostname; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; cat /var/log/startup-script.log', ['-p', port!]),
+      () => client.ssh(`root@${host}`, 'hostname; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; cat /var/log/startup-script.log'),
       (r) => r.code === 0 && r.stdout.includes('boot of'),
     );
     expect(first.stdout).toBe('a40-box\nNVIDIA A40, 46068 MiB\nNVIDIA A40, 46068 MiB\nboot of a40-box\n');
@@ -59,15 +63,16 @@ describe.skipIf(unavailable !== null)('Crusoe VMs you can SSH into', () => {
     expect(stop.status, stop.text).toBe(200);
     expect((await awaitOperation(h, c, c.projectId, stop.body.operation)).state).toBe('SUCCEEDED');
     await h.hangar.fabric.settled();
-    expect((await client.ssh(`root@${host}`, 'true', ['-p', port!])).code).toBe(255);
+    expect((await client.ssh(`root@${host}`, 'true')).code).toBe(255);
 
     const start = await c.patch(`${vms}/${vmId}`, { action: 'START' });
     expect((await awaitOperation(h, c, c.projectId, start.body.operation)).state).toBe('SUCCEEDED');
     await h.hangar.fabric.settled();
     const again = (await c.get(`${vms}/${vmId}`)).body;
     const [host2, port2] = String(again.ssh_destination).split(':');
+    expect(port2).toBe(sshPort);
     const log = await eventually(
-      () => client.ssh(`root@${host2}`, 'cat /var/log/startup-script.log', ['-p', port2!]),
+      () => client.ssh(`root@${host2}`, 'cat /var/log/startup-script.log'),
       (r) => r.code === 0 && r.stdout.split('boot of').length === 3,
     );
     expect(log.stdout).toBe('boot of a40-box\nshutdown of a40-box\nboot of a40-box\n');
@@ -79,12 +84,12 @@ describe.skipIf(unavailable !== null)('Crusoe VMs you can SSH into', () => {
     const attach = await c.post(`${vms}/${vmId}/attach-disks`, { attach_disks: [{ disk_id: disk.body.operation.metadata.id, mode: 'read-write', attachment_type: 'data' }] });
     expect((await awaitOperation(h, c, c.projectId, attach.body.operation)).state).toBe('SUCCEEDED');
     await h.hangar.fabric.settled();
-    expect((await client.ssh(`root@${host2}`, 'touch /mnt/disks/scratch/x && ls /mnt/disks', ['-p', port2!])).stdout).toBe('scratch\n');
+    expect((await client.ssh(`root@${host2}`, 'touch /mnt/disks/scratch/x && ls /mnt/disks')).stdout).toBe('scratch\n');
 
     const remove = await c.delete(`${vms}/${vmId}`);
     expect(remove.status, remove.text).toBe(200);
     await awaitOperation(h, c, c.projectId, remove.body.operation);
     await h.hangar.fabric.settled();
-    expect((await client.ssh(`root@${host2}`, 'true', ['-p', port2!])).code).toBe(255);
+    expect((await client.ssh(`root@${host2}`, 'true')).code).toBe(255);
   });
 });

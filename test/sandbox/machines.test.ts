@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { Clock } from '../../src/kernel/clock.js';
 import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
 import { BOOT_MS, CPU_TYPE, createKey, createInstance } from '../helpers/genesis.js';
 import type { HttpClient } from '../helpers/http-client.js';
+import { findCgroups } from '../../src/fabric/cgroups.js';
 import { SshClient, eventually, run, sandboxEnv, sandboxUnavailable } from '../helpers/ssh.js';
 
 const unavailable = sandboxUnavailable();
@@ -94,6 +95,65 @@ describe.skipIf(unavailable !== null)('sandbox machines', () => {
     // Root inside is not root outside: no mounts, no device nodes.
     const root = await client.ssh(`root@${b.ip}`, 'mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo refused; mknod /tmp/sda b 8 0 2>/dev/null && echo made || echo refused');
     expect(root.stdout).toBe('refused\nrefused\n');
+  });
+
+  it("runs its processes unprivileged on the host: root inside is an unprivileged uid outside, and owns the instance's files", async () => {
+    const script = [
+      '#!/bin/sh',
+      'echo "script as $(id -u)"',
+      'echo conf > /etc/apt-like.conf; mkdir -p /var/lib/apt-like; echo state > /var/lib/apt-like/state; echo mine > /root/by-script',
+      'mount -t tmpfs none /srv 2>/dev/null && echo mounted || echo no-mounts',
+      '',
+    ].join('\n');
+    const { id, ip } = await machine(h.genesis, { hostname: 'unprivileged', metadata: { startup_script: script } });
+    const log = await eventually(
+      () => client.ssh(`root@${ip}`, 'cat /var/log/startup-script.log'),
+      (r) => r.code === 0 && /mounted|no-mounts/.test(r.stdout),
+    );
+    expect(log.stdout).toBe('script as 0\nno-mounts\n');
+    const inside = await client.ssh(`root@${ip}`, 'id -u; cat /etc/apt-like.conf /var/lib/apt-like/state /root/by-script; stat -c %u /etc /root /root/by-script; nohup sleep 4343 >/dev/null 2>&1 & echo ok');
+    expect(inside.stdout).toBe('0\nconf\nstate\nmine\n0\n0\n0\nok\n');
+    expect((await client.ssh(`ubuntu@${ip}`, 'touch ~/by-ubuntu && id -u')).stdout).toBe('1000\n');
+
+    // The host sees other uids: root's sleep runs as the instance's root, an unprivileged uid.
+    const sleeper = hostPid('sleep\u00004343\u0000');
+    const hostUid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${sleeper}/status`, 'utf8'))![1]);
+    expect(hostUid).toBeGreaterThan(0);
+    const fs = join(dir, 'files', 'instances', id, 'fs');
+    expect(statSync(join(fs, 'root', 'by-script')).uid).toBe(hostUid);
+    expect(statSync(join(fs, 'etc', 'apt-like.conf')).uid).toBe(hostUid);
+    expect(statSync(join(fs, 'home', 'ubuntu', 'by-ubuntu')).uid).toBe(hostUid + 1000);
+    expect(h.hangar.banner().some((line) => line.includes('user namespace'))).toBe(true);
+  });
+
+  it("limits an instance's processes to its type's memory and a number of processes, where the host has cgroups", async () => {
+    const host = findCgroups();
+    if (host === null) {
+      expect(h.hangar.banner().some((line) => line.includes('without memory and process limits'))).toBe(true);
+      return;
+    }
+    const { id, ip } = await machine(h.genesis, { hostname: 'limited' });
+    expect((await client.ssh(`ubuntu@${ip}`, 'nohup sleep 4545 >/dev/null 2>&1 & echo ok')).stdout).toBe('ok\n');
+    const sleeper = hostPid('sleep\u00004545\u0000');
+    const groups = readFileSync(`/proc/${sleeper}/cgroup`, 'utf8');
+    const dirs = host.parents.map((parent) => join(parent, id));
+    if (host.version === 1) {
+      expect(groups).toMatch(new RegExp(`:memory:.*/hangar-sandbox/${id}\n`));
+      expect(groups).toMatch(new RegExp(`:pids:.*/hangar-sandbox/${id}\n`));
+      // CPU_TYPE is vcpu-2_memory-4g: 4 GiB, and 4,096 processes (the floor).
+      expect(readFileSync(join(dirs[0]!, 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(4 * 1024 ** 3));
+      expect(readFileSync(join(dirs[1]!, 'pids.max'), 'utf8').trim()).toBe('4096');
+      expect(readFileSync(join(dirs[1]!, 'cgroup.procs'), 'utf8').split('\n')).toContain(sleeper);
+    } else {
+      expect(groups).toContain(`/hangar-sandbox/${id}\n`);
+      expect(readFileSync(join(dirs[0]!, 'memory.max'), 'utf8').trim()).toBe(String(4 * 1024 ** 3));
+      expect(readFileSync(join(dirs[0]!, 'pids.max'), 'utf8').trim()).toBe('4096');
+    }
+    // A stop ends the processes and removes the groups.
+    expect((await h.genesis.post(`/instances/${id}/actions`, { action: 'stop' })).status).toBe(204);
+    await h.advance(BOOT_MS);
+    await h.hangar.fabric.settled();
+    for (const dir of dirs) expect(existsSync(dir)).toBe(false);
   });
 
   it('runs a #cloud-config document (write_files, runcmd, bootcmd); a failing script fails nothing', async () => {
@@ -203,6 +263,21 @@ describe.skipIf(unavailable !== null)('sandbox machines', () => {
     }
   });
 });
+
+/** The host pid of the process whose command line is `cmdline` (NUL-separated). */
+function hostPid(cmdline: string): string {
+  const pid = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .find((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, 'utf8') === cmdline;
+      } catch {
+        return false;
+      }
+    });
+  expect(pid).toBeDefined();
+  return pid!;
+}
 
 function get(url: string): Promise<string | null> {
   return new Promise((resolve) => {

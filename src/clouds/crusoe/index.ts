@@ -2,25 +2,26 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { Transaction } from 'kysely';
 import type { CloudModule } from '../../http/cloud.js';
 import { crusoeFleet } from './fleet.js';
+import { resourcesOf } from '../../kernel/resources.js';
 import { CrusoeCatalog } from './catalog.js';
 import { crusoePlugin, crusoeFailure, PREFIX } from './http.js';
 import { crusoeLifecycles } from './lifecycles.js';
-import { ACCESS_KEY_KIND, CLOUD, Counter, publicPool, type CrusoeContext } from './model/context.js';
+import { ACCESS_KEY_KIND, CLOUD, publicPool, type CrusoeContext } from './model/context.js';
 import { createModel, type CrusoeModel } from './model/index.js';
 import type { Provisioned } from './model/accounts.js';
 import { renderers } from './render.js';
+import { formerStatesToAvailable } from './model/resource.js';
 import { crusoeMigrations, type CrusoeDb } from './tables.js';
-
-/** VMs an organization may have: generous, so first use never trips it by accident. */
-const DEFAULT_VM_QUOTA = 1000;
 
 /**
  * Stock in use and per-account and per-project counts, recomputed from the rows after a bulk
- * change (an import, an account deleted); projects that came without their default network
+ * change (an import, an account deleted); rows of a document from before the one state
+ * vocabulary get its words; projects that came without their default network
  * (a document from before networks were served) get it first, and the address pools of
  * subnets that went with a deleted account are dropped.
  */
 async function recount(kernel: Kernel, trx: Transaction<any>, model: CrusoeModel): Promise<void> {
+  await formerStatesToAvailable(trx);
   await model.networks.backfill(trx);
   await model.networks.dropOrphanPools(trx);
   const inUse = await trx
@@ -30,23 +31,7 @@ async function recount(kernel: Kernel, trx: Transaction<any>, model: CrusoeModel
     .groupBy(['location', 'type'])
     .execute();
   await kernel.capacity.recount(trx, CLOUD, inUse.map((r) => ({ region: r.location, sku: r.type, used: Number(r.n) })));
-  const rows: { accountId: string; key: string; value: number }[] = [];
-  for (const c of await trx.selectFrom('crusoe_vms').select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute()) {
-    rows.push({ accountId: c.account_id, key: Counter.vms, value: Number(c.n) });
-  }
-  for (const c of await trx.selectFrom('crusoe_vms').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ accountId: c.account_id, key: Counter.projectVms(c.project_id), value: Number(c.n) });
-  }
-  for (const c of await trx.selectFrom('crusoe_disks').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ accountId: c.account_id, key: Counter.projectDisks(c.project_id), value: Number(c.n) });
-  }
-  for (const c of await trx.selectFrom('crusoe_disk_snapshots').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ accountId: c.account_id, key: Counter.projectSnapshots(c.project_id), value: Number(c.n) });
-  }
-  for (const c of await trx.selectFrom('crusoe_vpc_networks').select(['account_id', 'project_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'project_id']).execute()) {
-    rows.push({ accountId: c.account_id, key: Counter.projectNetworks(c.project_id), value: Number(c.n) });
-  }
-  await kernel.counters.replaceAll(trx, [Counter.vms, 'crusoe.project.'], rows);
+  await kernel.counters.recountResources(trx, resourcesOf(CLOUD));
   // What each reservation has in use: the VMs on it.
   const onReservations = await trx
     .selectFrom('crusoe_vms')
@@ -89,7 +74,7 @@ export const crusoeCloud: CloudModule = {
     const lifecycles = crusoeLifecycles(model);
     kernel.lifecycle.register(lifecycles.operation);
     for (const machine of lifecycles.machines) kernel.lifecycle.registerMachine(machine);
-    kernel.counters.defineQuota(Counter.vms, DEFAULT_VM_QUOTA);
+    kernel.counters.defineQuotas(resourcesOf(CLOUD));
     model.quotas.register();
 
     kernel.onSeed((trx) => seed(kernel, trx, catalog, model));
@@ -116,7 +101,7 @@ export const crusoeCloud: CloudModule = {
     });
 
     return {
-      fleet: crusoeFleet(model),
+      fleet: crusoeFleet(model, resourcesOf(CLOUD)),
       plugin: crusoePlugin(model),
       renderFailure: (failure) => {
         const error = crusoeFailure(failure);

@@ -11,7 +11,8 @@ import type { DiskView } from './model/disks.js';
 import type { HealthCheck, TargetInput } from './model/load-balancers.js';
 import type { NetworkView } from './model/networks.js';
 import type { Renderers } from './model/renderers.js';
-import { RuleState, type EndpointInput } from './model/firewall-rules.js';
+import type { EndpointInput } from './model/firewall-rules.js';
+import { ResourceState } from './model/resource.js';
 import type { UsageExportRow, UsageOptionsView, UsageRow } from './model/usage.js';
 import type {
   FirewallRuleRow,
@@ -30,7 +31,7 @@ import { VmState } from './model/vm-states.js';
 
 /** Stored rows to Crusoe wire objects. */
 
-export function renderVm({ row, disks }: VmView): InstanceWire {
+export function renderVm({ row, disks, sshPort = 22 }: VmView): InstanceWire {
   const hasAddress = row.private_ip !== null;
   return {
     id: row.id,
@@ -92,7 +93,7 @@ export function renderVm({ row, disks }: VmView): InstanceWire {
     reservation_id: row.reservation_id ?? '',
     commitment_period: Number(row.commitment_period),
     commitment_end: '',
-    ssh_destination: row.public_ip !== null && row.state !== VmState.Deleting ? `${row.public_ip}:22` : '',
+    ssh_destination: row.public_ip !== null && row.state !== VmState.Deleting ? `${row.public_ip}:${sshPort}` : '',
     ...(row.virtualization ? { virtualization_features: parseJson(row.virtualization) ?? {} } : {}),
   };
 }
@@ -323,7 +324,7 @@ export function renderFirewallRule(row: FirewallRuleRow) {
     destination_ports: parseJson<string[]>(row.destination_ports) ?? [],
     sources: endpoints(row.sources),
     destinations: endpoints(row.destinations),
-    state: (row.state === RuleState.Active ? 'active' : 'inactive') as 'active' | 'inactive',
+    state: (row.state === ResourceState.Available ? 'active' : 'inactive') as 'active' | 'inactive',
   };
 }
 
@@ -399,4 +400,6 @@ export const renderers: Renderers = {
   subnet: renderSubnet,
   firewallRule: renderFirewallRule,
   loadBalancer: renderLoadBalancer,
+  group: renderGroup,
+  template: renderTemplate,
 };

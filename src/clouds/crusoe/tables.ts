@@ -363,6 +363,25 @@ export interface CrusoeTables {
   crusoe_firewall_rules: FirewallRuleRow;
   crusoe_load_balancers: LoadBalancerRow;
   crusoe_references: ReferenceRow;
+  crusoe_s3_buckets: S3BucketRow;
+}
+
+/** An S3 bucket: named within its project (its API addresses it by name). */
+export interface S3BucketRow {
+  id: string;
+  account_id: string;
+  project_id: string;
+  name: string;
+  location: string;
+  versioning_state: string;
+  object_lock_enabled: number;
+  retention_period: number | null;
+  retention_period_unit: string | null;
+  /** The tags object (JSON). */
+  tags: string;
+  seq: number;
+  created_at: number;
+  updated_at: number;
 }
 
 export type CrusoeDb = Kysely<KernelTables & CrusoeTables>;
@@ -745,6 +764,44 @@ export const crusoeMigrations: Migrations = {
         where pool like 'crusoe:%:public'
           and owner not in (select id from crusoe_vms)
           and owner not in (select id from crusoe_vpc_subnets)`.execute(db);
+    },
+  },
+  '0004_i20_s3_buckets': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('crusoe_s3_buckets')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', account)
+        .addColumn('project_id', 'text', (c) => c.notNull().references('crusoe_projects.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('location', 'text', (c) => c.notNull())
+        .addColumn('versioning_state', 'text', (c) => c.notNull())
+        .addColumn('object_lock_enabled', 'integer', (c) => c.notNull())
+        .addColumn('retention_period', 'integer')
+        .addColumn('retention_period_unit', 'text')
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('crusoe_s3_buckets_name').on('crusoe_s3_buckets').columns(['project_id', 'name']).unique().execute();
+      await db.schema.createIndex('crusoe_s3_buckets_order').on('crusoe_s3_buckets').columns(['project_id', 'seq', 'id']).execute();
+    },
+  },
+  /**
+   * One word for a resource that is there and usable: snapshots were `ready`, firewall rules and
+   * load balancers `active`, disks, networks and subnets `available`; all are `available` now.
+   * (Internal: the wire never showed these, but exports and the console's fleet did.)
+   */
+  '0005_i20_one_vocabulary': {
+    async up(db: Kysely<any>) {
+      for (const [table, word] of [
+        ['crusoe_disk_snapshots', 'ready'],
+        ['crusoe_firewall_rules', 'active'],
+        ['crusoe_load_balancers', 'active'],
+      ] as const) {
+        await db.updateTable(table).set({ state: 'available' }).where('state', '=', word).execute();
+      }
     },
   },
 };

@@ -1,4 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { rfc3339 } from './model/context.js';
+import type { S3BucketRow } from './tables.js';
 
 /**
  * The Crusoe Cloud API v1alpha5 wire format: request bodies, query strings and responses as
@@ -724,3 +726,65 @@ const QuotaFields = {
 };
 export const ProjectQuotaList = Type.Object({ quotas: Type.Array(Type.Object({ ...QuotaFields, category: Type.String() })) });
 export const OrgQuotaList = Type.Object({ quotas: Type.Array(Type.Object(QuotaFields)) });
+
+// ---------------------------------------------------------------------------------------
+// S3 buckets (object storage): named within their project, addressed by name
+
+export const S3VersioningState = StringEnum(['disabled', 'enabled', 'suspended'] as const);
+export const S3RetentionPeriodUnit = StringEnum(['days', 'years'] as const);
+const S3Tags = Type.Record(Type.String(), Type.String());
+
+export const S3Bucket = Type.Object({
+  name: Type.String(),
+  user_id: Type.String(),
+  project_id: Type.String(),
+  location: Type.String(),
+  versioning_state: S3VersioningState,
+  object_lock_enabled: Type.Boolean(),
+  retention_mode: Type.Optional(StringEnum(['governance', 'compliance'] as const)),
+  retention_period: Type.Optional(Type.Integer()),
+  retention_period_unit: Type.Optional(S3RetentionPeriodUnit),
+  tags: S3Tags,
+  s3_url: Type.String(),
+  bucket_size: Type.Number(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+export type S3BucketWire = Static<typeof S3Bucket>;
+export const S3BucketList = Type.Object({ items: Type.Array(S3Bucket), next_page_token: Type.Optional(Type.String()), prev_page_token: Type.Optional(Type.String()) });
+export const ListS3BucketsQuery = Type.Object({
+  page_size: Type.Optional(Type.Integer({ minimum: 1 })),
+  next_page_token: Type.Optional(Type.String()),
+  prev_page_token: Type.Optional(Type.String()),
+});
+export const CreateS3BucketBody = Type.Object({
+  name: Type.String(),
+  location: Type.String(),
+  versioning_state: Type.Optional(S3VersioningState),
+  object_lock_enabled: Type.Optional(Type.Boolean()),
+  retention_period: Type.Optional(Type.Integer({ minimum: 1 })),
+  retention_period_unit: Type.Optional(S3RetentionPeriodUnit),
+  tags: Type.Optional(S3Tags),
+});
+export type CreateS3BucketInput = Static<typeof CreateS3BucketBody>;
+export const UpdateS3BucketTagsBody = Type.Object({ tags: S3Tags });
+export const S3BucketParam = Type.Object({ project_id: Type.String(), bucket_name: Type.String() });
+
+/** A bucket as the API shows it: its S3 user is its account's, its URL the location's endpoint. */
+export function renderS3Bucket(row: S3BucketRow): S3BucketWire {
+  return {
+    name: row.name,
+    user_id: `S3U_${row.account_id.replace(/-/g, '')}`,
+    project_id: row.project_id,
+    location: row.location,
+    versioning_state: row.versioning_state as S3BucketWire['versioning_state'],
+    object_lock_enabled: row.object_lock_enabled === 1,
+    ...(row.object_lock_enabled === 1 ? { retention_mode: 'governance' as const } : {}),
+    ...(row.retention_period !== null ? { retention_period: Number(row.retention_period), retention_period_unit: (row.retention_period_unit ?? 'days') as 'days' | 'years' } : {}),
+    tags: JSON.parse(row.tags) as Record<string, string>,
+    s3_url: `https://object.${row.location}.hangar.test/${row.name}`,
+    bucket_size: 0,
+    created_at: rfc3339(row.created_at),
+    updated_at: rfc3339(row.updated_at),
+  };
+}

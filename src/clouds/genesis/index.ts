@@ -4,34 +4,15 @@ import { closeRedis, connectRedis } from '../../http/redis.js';
 import { hashToken } from '../../kernel/tenancy/accounts.js';
 import { GenesisCatalog } from './catalog.js';
 import { genesisFailure, genesisPlugin, PREFIX, READ_TOKEN_KIND, TOKEN_KIND } from './http.js';
-import { genesisMachines } from './lifecycles.js';
+import { resourcesOf } from '../../kernel/resources.js';
 import { lifecycleOf } from '../../kernel/lifecycle/machine.js';
 import { privatePool, publicPool, storagePool } from './model/addresses.js';
-import { CLOUD, Counter, type GenesisContext } from './model/context.js';
+import { CLOUD, type GenesisContext } from './model/context.js';
 import { createModel } from './model/index.js';
-import { genesisMigrations, type GenesisDb, type GenesisTables } from './tables.js';
+import { genesisMigrations, type GenesisDb } from './tables.js';
 import type { Transaction } from 'kysely';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Config } from '../../config.js';
-
-/** Quotas a new account starts with: generous, so first use never trips them by accident. */
-const DEFAULT_QUOTAS: Record<string, number> = {
-  [Counter.instances]: 1000,
-  [Counter.snapshots]: 1000,
-  [Counter.volumes]: 1000,
-  [Counter.floatingIps]: 1000,
-};
-
-/** Each counter and the table whose rows it counts. */
-const COUNTED: Record<string, keyof GenesisTables> = {
-  [Counter.instances]: 'genesis_instances',
-  [Counter.snapshots]: 'genesis_snapshots',
-  [Counter.sshKeys]: 'genesis_ssh_keys',
-  [Counter.securityGroups]: 'genesis_security_groups',
-  [Counter.volumes]: 'genesis_volumes',
-  [Counter.floatingIps]: 'genesis_floating_ips',
-  [Counter.filesystems]: 'genesis_filesystems',
-};
 
 /** Stock in use and per-account counts, recomputed from the rows after a bulk change. */
 async function recount(kernel: Kernel, trx: Transaction<any>): Promise<void> {
@@ -41,13 +22,15 @@ async function recount(kernel: Kernel, trx: Transaction<any>): Promise<void> {
     .groupBy(['region', 'type'])
     .execute();
   await kernel.capacity.recount(trx, CLOUD, inUse.map((r) => ({ region: r.region, sku: r.type, used: Number(r.n) })));
-  const counts: { accountId: string; key: string; value: number }[] = [];
-  for (const [key, table] of Object.entries(COUNTED)) {
-    for (const c of await trx.selectFrom(table).select(['account_id', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('account_id').execute()) {
-      counts.push({ accountId: c.account_id, key, value: Number(c.n) });
-    }
-  }
-  await kernel.counters.replaceAll(trx, Object.keys(COUNTED), counts);
+  await kernel.counters.recountResources(trx, resourcesOf(CLOUD));
+  // What each reservation has in use: the instances on it.
+  const onReservations = await trx
+    .selectFrom('genesis_instances')
+    .select(['reservation_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('reservation_id', 'is not', null)
+    .groupBy('reservation_id')
+    .execute();
+  await kernel.reservations.setUsed(trx, CLOUD, new Map(onReservations.map((r) => [String(r.reservation_id), Number(r.n)])));
 }
 
 /**
@@ -73,14 +56,13 @@ async function releaseAccount(kernel: Kernel, trx: Transaction<any>, accountId: 
   }
 }
 
-/** The Genesis Cloud Compute API v1, under /compute/v1. */
 /** The quotas every account starts with, as configured (HANGAR_GENESIS_QUOTAS wins over the defaults). */
 function defineQuotas(kernel: Kernel, config: Config): void {
-  for (const [key, limit] of Object.entries(DEFAULT_QUOTAS)) kernel.counters.defineQuota(key, limit);
+  const defaults = kernel.counters.defineQuotas(resourcesOf(CLOUD));
   for (const [name, limit] of Object.entries(config.genesisQuotas)) {
     const key = `genesis.${name}`;
-    if (!(key in DEFAULT_QUOTAS)) {
-      throw new Error(`HANGAR_GENESIS_QUOTAS: unknown quota "${name}" (known: ${Object.keys(DEFAULT_QUOTAS).map((k) => k.slice('genesis.'.length)).join(', ')})`);
+    if (!defaults.has(key)) {
+      throw new Error(`HANGAR_GENESIS_QUOTAS: unknown quota "${name}" (known: ${[...defaults.keys()].map((k) => k.slice('genesis.'.length)).join(', ')})`);
     }
     kernel.counters.defineQuota(key, limit);
   }
@@ -95,7 +77,10 @@ export const genesisCloud: CloudModule = {
     const catalog = GenesisCatalog.load(config.catalogs.genesis ?? undefined);
     const ctx: GenesisContext = { kernel, db: kernel.db as GenesisDb, catalog, config };
     const model = createModel(ctx);
-    for (const machine of genesisMachines(ctx)) kernel.lifecycle.registerMachine(machine, lifecycleOf(machine));
+    for (const resource of resourcesOf(CLOUD)) {
+      const machine = resource.machine?.(model);
+      if (machine) kernel.lifecycle.registerMachine(machine, lifecycleOf(machine));
+    }
     defineQuotas(kernel, config);
 
     kernel.onSeed(async (trx) => {
@@ -141,7 +126,7 @@ export const genesisCloud: CloudModule = {
     kernel.declareApiSwitch(CLOUD);
 
     return {
-      fleet: genesisFleet(model),
+      fleet: genesisFleet(model, resourcesOf(CLOUD)),
       plugin: genesisPlugin(model, { rateLimit: config.rateLimit, rateLimitWindowMs: config.rateLimitWindowMs, redis }),
       renderFailure: (failure) => {
         const error = genesisFailure(failure);

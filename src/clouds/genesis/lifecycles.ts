@@ -1,15 +1,11 @@
 import type { Machine, RowContext } from '../../kernel/lifecycle/machine.js';
 import { byShape, paddedList } from '../../kernel/db/prepared.js';
 import type { Held } from '../../kernel/ipam.js';
-import type { FilesystemRow, InstanceRow, SnapshotRow } from './tables.js';
+import type { FilesystemRow, InstanceRow } from './tables.js';
 import { CLOUD, Counter, type GenesisContext } from './model/context.js';
 import { privatePool, publicPool, storagePool } from './model/addresses.js';
-import { FILESYSTEM_KIND } from './model/filesystems.js';
-import { FLOATING_IP_KIND } from './model/floating-ips.js';
-import { SECURITY_GROUP_KIND } from './model/security-groups.js';
-import { SNAPSHOT_KIND } from './model/snapshots.js';
 import { INSTANCE_ACTIONS, INSTANCE_KIND, INSTANCE_STATES } from './model/instances.js';
-import { VOLUME_KIND } from './model/volumes.js';
+import { FILESYSTEM_KIND } from './model/filesystems.js';
 
 
 const s = 1000;
@@ -27,11 +23,10 @@ const simpleActions = (create: number, remove: number, createFast = 1, removeFas
   }) as const;
 const SIMPLE_STATES = ['creating', 'created', 'deleting', 'error'] as const;
 
-/** Genesis's resource machines, each with the effects of its transitions. */
-export function genesisMachines(ctx: GenesisContext): Machine<any>[] {
+/** The instance machine: its actions as declared beside its rules, with what each does beside changing the status. */
+export function instanceMachine(ctx: GenesisContext): Machine<InstanceRow> {
   const effects = instanceEffects(ctx);
-  const { kernel } = ctx;
-  const instance: Machine<InstanceRow> = {
+  return {
     kind: INSTANCE_KIND,
     table: 'genesis_instances',
     ...COLUMNS,
@@ -44,10 +39,23 @@ export function genesisMachines(ctx: GenesisContext): Machine<any>[] {
       delete: { ...INSTANCE_ACTIONS.delete, effect: effects.destroy },
     },
   };
-  /** Counted against its account while it exists; `leases` are the addresses it gives back as it goes. */
-  const simple = <Row extends { id: string; account_id: string }>(kind: string, table: string, counter: string, actions: ReturnType<typeof simpleActions>, leases?: (row: Row) => Held[]): Machine<Row> => ({
-    kind,
-    table,
+}
+
+/**
+ * A resource that simply comes into being, and goes (creating → created, deleting → gone),
+ * counted against its account while it exists. `seconds` are its create and delete times
+ * (realistic, then fast); `leases` are the addresses it gives back as it goes.
+ */
+export function simpleMachine<Row extends { id: string; account_id: string }>(
+  { kernel }: GenesisContext,
+  resource: { kind: string; table: string; counter?: string },
+  seconds: readonly [create: number, remove: number, createFast?: number, removeFast?: number],
+  leases?: (row: Row) => Held[],
+): Machine<Row> {
+  const actions = simpleActions(...seconds);
+  return {
+    kind: resource.kind,
+    table: resource.table,
     ...COLUMNS,
     states: SIMPLE_STATES,
     actions: {
@@ -56,23 +64,15 @@ export function genesisMachines(ctx: GenesisContext): Machine<any>[] {
         ...actions.delete,
         effect: async (t) => {
           if (leases) await kernel.ipam.release(t.trx, t.row.id, leases(t.row));
-          await kernel.counters.add(t.trx, t.row.account_id, counter, -1);
+          if (resource.counter !== undefined) await kernel.counters.add(t.trx, t.row.account_id, resource.counter, -1);
         },
       },
     },
-  });
-  return [
-    instance,
-    simple<SnapshotRow>(SNAPSHOT_KIND, 'genesis_snapshots', Counter.snapshots, simpleActions(120, 10, 3, 1)),
-    simple(VOLUME_KIND, 'genesis_volumes', Counter.volumes, simpleActions(20, 10)),
-    simple(SECURITY_GROUP_KIND, 'genesis_security_groups', Counter.securityGroups, simpleActions(5, 5)),
-    simple<{ id: string; account_id: string; region: string; ip_address: string | null }>(FLOATING_IP_KIND, 'genesis_floating_ips', Counter.floatingIps, simpleActions(5, 5), (row) => [[publicPool(row.region), row.ip_address]]),
-    filesystemMachine(ctx),
-  ];
+  };
 }
 
 /** Filesystems: mount endpoints are two addresses of the region's storage network, lowest first. */
-function filesystemMachine({ kernel }: GenesisContext): Machine<FilesystemRow> {
+export function filesystemMachine({ kernel }: GenesisContext): Machine<FilesystemRow> {
   const actions = simpleActions(60, 20, 3, 2);
   return {
     kind: FILESYSTEM_KIND,
@@ -172,6 +172,7 @@ function instanceEffects(ctx: GenesisContext) {
         [publicPool(row.region), row.public_ip],
       ]);
       await kernel.capacity.release(t.trx, CLOUD, row.region, row.type);
+      if (row.reservation_id !== null) await kernel.reservations.release(t.trx, row.reservation_id);
       await kernel.counters.add(t.trx, row.account_id, Counter.instances, -1);
       await t.trx.deleteFrom('genesis_instance_links').where('instance_id', '=', row.id).execute();
     },

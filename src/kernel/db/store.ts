@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { AliasNode, ColumnNode, Kysely, PostgresDialect, SqliteDialect, SqliteQueryCompiler, TableNode, sql, type CompiledQuery, type OperationNode, type QueryCompiler, type QueryId, type RootOperationNode, type SqliteDialectConfig, type Transaction } from 'kysely';
 import type pgModule from 'pg';
 import { StoreBusy } from './errors.js';
 import { runDirectlyInTransactions } from './prepared.js';
@@ -32,13 +32,29 @@ export interface Store {
    * starting together must not both bootstrap an empty store). SQLite has one process.
    */
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Competes for `role` with every other process on this store, for as long as this process
+   * runs: `gained` runs once this process holds it, `lost` once it no longer does (its
+   * PostgreSQL session ended, or it gave the role up); a process without it tries again every
+   * `retryMs`, so another takes over when the holder goes away. SQLite has one process: it
+   * holds every role at once. Resolves after the first try (and its `gained`), to a function
+   * that gives the role up.
+   */
+  lead(role: string, handlers: RoleHandlers, retryMs?: number): Promise<() => Promise<void>>;
   /** Tells every other process on this store that `topic` changed. */
   notify(topic: string): Promise<void>;
   /** Hears `notify` from the other processes; resolves to a function that stops listening. */
   listen(topic: string, handler: () => void): Promise<() => Promise<void>>;
   /**
+   * Declares a list over `table` ordered within `ordering` (e.g. an account's rows by `seq`:
+   * `['account_id', 'seq']`): an update that sets one of these columns moves rows in the list,
+   * and so moves `writeVersion(table)` as an insert or a delete does. Undefined where
+   * `writeVersion` is.
+   */
+  declareList?(table: string, ordering: readonly string[]): void;
+  /**
    * A token that changes whenever rows of `table` may have been added or removed (or moved in
-   * an account's list order) by anyone since it was last read. A reader that saw the same token
+   * a declared list's order, see declareList) by anyone since it was last read. A reader that saw the same token
    * before and after its queries knows they saw the same rows, and can keep what it learnt of
    * their positions. Undefined where the engine cannot tell (PostgreSQL, whose replicas write
    * without telling each other).
@@ -55,6 +71,15 @@ export interface Store {
   poolStats?(): { size: number; total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
+
+/** What a process does when it gains or loses a role (see Store.lead). */
+export interface RoleHandlers {
+  gained(): Promise<void>;
+  lost(): Promise<void>;
+}
+
+/** How often a process without a role tries again to take it. */
+const ROLE_RETRY_MS = 2_000;
 
 /**
  * PostgreSQL's connection pool. Opening a connection and waiting for a free one are bounded
@@ -158,11 +183,77 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
         await client.end().catch(() => undefined); // ending the session releases its lock
       }
     },
+    lead: (role, handlers, retryMs = ROLE_RETRY_MS) => postgresRole(pg, connectionString, connectionTimeoutMillis, `${schema ?? 'public'}:role:${role}`, handlers, retryMs),
     poolStats: () => ({ size: options.size, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: async () => {
       await notifications.stopAll();
       await db.destroy();
     },
+  };
+}
+
+/**
+ * A role held as a session-level advisory lock (pg_try_advisory_lock) on a connection of its
+ * own: the lock lasts as long as the session, so a process that dies or loses its server
+ * loses the role, and another process's next try takes it. `gained` and `lost` run one after
+ * the other, never together.
+ */
+async function postgresRole(
+  pg: typeof pgModule,
+  connectionString: string,
+  connectionTimeoutMillis: number,
+  key: string,
+  handlers: RoleHandlers,
+  retryMs: number,
+): Promise<() => Promise<void>> {
+  let session: pgModule.Client | null = null;
+  let held = false;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let work: Promise<void> = Promise.resolve();
+  const then = (fn: () => Promise<void>) => (work = work.then(fn).catch(() => undefined));
+  const later = () => {
+    if (stopped) return;
+    timer = setTimeout(() => void attempt(), retryMs);
+    timer.unref();
+  };
+  const attempt = async (): Promise<void> => {
+    if (stopped) return;
+    const client = new pg.Client({ connectionString, connectionTimeoutMillis });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ held: boolean }>('select pg_try_advisory_lock(hashtext($1)) as held', [key]);
+      if (!rows[0]?.held || stopped) throw new Error('held elsewhere');
+    } catch {
+      await client.end().catch(() => undefined);
+      later();
+      return;
+    }
+    session = client;
+    held = true;
+    client.once('end', () => {
+      if (session !== client) return;
+      session = null;
+      held = false;
+      then(handlers.lost);
+      later();
+    });
+    await then(handlers.gained);
+  };
+  await attempt();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    const client = session;
+    session = null;
+    await work;
+    if (held) {
+      held = false;
+      await handlers.lost().catch(() => undefined);
+    }
+    // (ending the session releases the lock, once the role's work has stopped)
+    await client?.end().catch(() => undefined);
   };
 }
 
@@ -270,7 +361,7 @@ function openSqlite(path: string): Store {
   if (checkpoints) raw.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
 
   const database = withStatementCache(raw);
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<any>({ dialect: new TargetsDialect({ database }, database.targets) });
   runDirectlyInTransactions(db, database);
   // Commits by other connections to the same file (another process) show in data_version.
   const dataVersion = raw.prepare('pragma data_version').pluck();
@@ -284,7 +375,12 @@ function openSqlite(path: string): Store {
     location: memory ? 'sqlite (in memory)' : `sqlite ${file}`,
     schema: null,
     exclusive: (_name, fn) => fn(),
+    lead: async (_role, handlers) => {
+      await handlers.gained();
+      return () => handlers.lost();
+    },
     ...localNotifications(),
+    declareList: (table, ordering) => void database.ordering.set(table, ordering),
     writeVersion: (table) => `${dataVersion.get()}:${database.writes.get('*') ?? 0}:${database.writes.get(table) ?? 0}`,
     readVersion: () => `${commitGeneration()}:${database.changes.count}`,
     close: async () => {
@@ -368,15 +464,22 @@ function withStatementCache(raw: Database.Database) {
   const writes = new Map<string, number>();
   /** Statements run that may have changed anything at all. */
   const changes = { count: 0 };
+  /** What each statement Kysely compiled writes, by its SQL (see TargetsDialect). */
+  const targets = new Map<string, WriteTarget | null>();
+  /** The ordering columns of each table's declared lists (Store.declareList). */
+  const ordering = new Map<string, readonly string[]>();
   return {
     writes,
     changes,
+    targets,
+    ordering,
     prepare(sql: string): SqliteStatement {
       let statement = cache.get(sql);
       if (statement === undefined) {
         if (cache.size >= limit) cache.clear();
         const compiled = raw.prepare(sql);
-        statement = countingWrites(compiled.reader ? builtRows(compiled) : compiled, compiled.readonly, sql, writes, changes);
+        const target = targets.get(sql) ?? ANY_TABLE;
+        statement = countingWrites(compiled.reader ? builtRows(compiled) : compiled, compiled.readonly, moves(target, ordering, writes), changes);
         cache.set(sql, statement);
       }
       return statement;
@@ -389,16 +492,87 @@ function withStatementCache(raw: Database.Database) {
 }
 
 /**
- * The table whose rows a writing statement may add or remove ('*' when it cannot be told), or
- * null for an update that leaves every row's account and list order (`account_id`, `seq`) alone.
+ * What a statement writes, read from the query Kysely compiled (never from its SQL text): the
+ * table whose rows it may add or remove (`columns` null), or, for an update, the table and the
+ * columns it sets. `*`: it cannot be told (raw SQL, schema changes); null: it writes nothing.
  */
-function rowsWritten(sql: string): string | null {
-  const added = /^\s*(?:insert|replace)\s+(?:or\s+\w+\s+)?into\s+"?(\w+)"?/i.exec(sql) ?? /^\s*delete\s+from\s+"?(\w+)"?/i.exec(sql);
-  if (added) return added[1]!;
-  // (any mention after `set` counts, a where clause's included: better too often than never)
-  const update = /^\s*update\s+"?(\w+)"?\s+set\s([\s\S]*)$/i.exec(sql);
-  if (update) return /\b(seq|account_id)\b/.test(update[2]!) ? update[1]! : null;
-  return '*';
+interface WriteTarget {
+  readonly table: string;
+  readonly columns: readonly string[] | null;
+}
+
+const ANY_TABLE: WriteTarget = { table: '*', columns: null };
+/** Distinct statements whose targets are remembered (more than the statement cache holds). */
+const TARGETS_KEPT = 10_000;
+
+function writeTarget(node: RootOperationNode): WriteTarget | null {
+  switch (node.kind) {
+    case 'SelectQueryNode':
+      return null;
+    case 'InsertQueryNode':
+      return rowsOf(tableOf(node.into));
+    case 'DeleteQueryNode':
+      return rowsOf(node.from.froms.length === 1 ? tableOf(node.from.froms[0]) : null);
+    case 'UpdateQueryNode': {
+      const table = tableOf(node.table);
+      const columns = (node.updates ?? []).map((u) => (ColumnNode.is(u.column) ? u.column.column.name : '*'));
+      return table === null || columns.includes('*') ? ANY_TABLE : { table, columns };
+    }
+    default:
+      return ANY_TABLE;
+  }
+}
+
+const rowsOf = (table: string | null): WriteTarget => (table === null ? ANY_TABLE : { table, columns: null });
+
+function tableOf(node: OperationNode | undefined): string | null {
+  if (node === undefined) return null;
+  if (AliasNode.is(node)) return tableOf(node.node);
+  return TableNode.is(node) ? node.table.identifier.name : null;
+}
+
+/** Kysely's SQLite compiler, remembering what each statement it compiles writes (see WriteTarget). */
+class TargetsCompiler extends SqliteQueryCompiler {
+  constructor(private readonly targets: Map<string, WriteTarget | null>) {
+    super();
+  }
+
+  override compileQuery(node: RootOperationNode, queryId: QueryId): CompiledQuery {
+    const compiled = super.compileQuery(node, queryId);
+    if (!this.targets.has(compiled.sql)) {
+      if (this.targets.size >= TARGETS_KEPT) this.targets.clear();
+      this.targets.set(compiled.sql, writeTarget(node));
+    }
+    return compiled;
+  }
+}
+
+class TargetsDialect extends SqliteDialect {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly targets: Map<string, WriteTarget | null>,
+  ) {
+    super(config);
+  }
+
+  override createQueryCompiler(): QueryCompiler {
+    return new TargetsCompiler(this.targets);
+  }
+}
+
+/**
+ * What running a writing statement moves: its table's write count when it adds or removes
+ * rows, or sets a column a list over the table is ordered within; '*' when it cannot be told.
+ */
+function moves(target: WriteTarget | null, ordering: ReadonlyMap<string, readonly string[]>, writes: Map<string, number>): () => void {
+  if (target === null) return () => {};
+  const bump = () => void writes.set(target.table, (writes.get(target.table) ?? 0) + 1);
+  if (target.columns === null) return bump;
+  const columns = target.columns;
+  return () => {
+    const order = ordering.get(target.table);
+    if (order !== undefined && columns.some((c) => order.includes(c))) bump();
+  };
 }
 
 type SqliteStatement = Pick<Database.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
@@ -441,16 +615,12 @@ function builtRows(statement: Database.Statement): SqliteStatement {
   };
 }
 
-function countingWrites(statement: SqliteStatement, readonly: boolean, sql: string, writes: Map<string, number>, changes: { count: number }): SqliteStatement {
+function countingWrites(statement: SqliteStatement, readonly: boolean, moved: () => void, changes: { count: number }): SqliteStatement {
   if (readonly) return statement; // (reads, and transaction boundaries, change nothing)
-  const table = rowsWritten(sql);
-  const count =
-    table === null
-      ? () => changes.count++
-      : () => {
-          changes.count++;
-          writes.set(table, (writes.get(table) ?? 0) + 1);
-        };
+  const count = () => {
+    changes.count++;
+    moved();
+  };
   return {
     reader: statement.reader,
     all: (...params: unknown[]) => {

@@ -27,14 +27,6 @@ export const Counter = {
   projectNetworks: (projectId: string) => `crusoe.project.vpc_networks:${projectId}`,
 } as const;
 
-/** The per-project counter keys, all of which a project's deletion zeroes. */
-export const projectCounters = (projectId: string): string[] => [
-  Counter.projectVms(projectId),
-  Counter.projectDisks(projectId),
-  Counter.projectSnapshots(projectId),
-  Counter.projectNetworks(projectId),
-];
-
 /**
  * Address pools: a location's public addresses, and each VPC subnet's private ones (VMs and
  * load balancers draw from the subnet they sit in). `privatePool` is the per-location pool

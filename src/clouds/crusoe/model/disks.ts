@@ -8,8 +8,11 @@ import type { DiskAttachmentInput } from '../wire.js';
 import { CLOUD, Counter, parseJson, regionOf, type CrusoeContext } from './context.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, csv, resourceName, ResourceState } from './resource.js';
+import type { StorageQuota } from './quotas.js';
+import { assertIdle, operationMachine, csv, resourceName, ResourceState, clientMoved } from './resource.js';
 import { VmState } from './vm-states.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 export const DISK_TYPES = ['persistent-ssd', 'shared-volume'] as const;
 /** The seed's enum spelling of each disk type, accepted as an alias (`DISK_TYPE_PERSISTENT_SSD`). */
@@ -64,6 +67,7 @@ export const formatSize = (gib: number): string => `${gib}GiB`;
 interface Peers {
   operations: Operations;
   render: Renderers;
+  quotas: StorageQuota;
 }
 
 /** A disk's machine (Hangar's own states: the wire shows none). */
@@ -119,7 +123,7 @@ export class Disks implements OperationHandler {
    * size, location and block size; a larger `size` may be asked for).
    */
   async create(accountId: string, projectId: string, input: CreateDiskInput): Promise<OperationRow> {
-    const { db, catalog } = this.ctx;
+    const { catalog } = this.ctx;
     const name = resourceName(input.name);
     const type = diskType(input.type ?? 'persistent-ssd');
     if (input.block_size !== undefined && !(BLOCK_SIZES as readonly number[]).includes(input.block_size)) {
@@ -134,7 +138,7 @@ export class Disks implements OperationHandler {
     if (input.location !== undefined && input.location !== '' && !catalog.locations.has(input.location)) {
       throw badRequest(`"location": "${input.location}" is not a location (known: ${[...catalog.locations.keys()].join(', ')})`);
     }
-    return db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       let sizeGib = requested ?? 0;
       let location = input.location ?? '';
       let blockSize = input.block_size ?? DEFAULT_BLOCK_SIZE;
@@ -143,7 +147,7 @@ export class Disks implements OperationHandler {
           | SnapshotRow
           | undefined;
         if (!snapshot) throw badRequest(`"snapshot_id": snapshot "${snapshotId}" not found in this project`);
-        if (snapshot.state !== 'ready') throw conflict(`"snapshot_id": snapshot "${snapshotId}" is ${snapshot.state === 'creating' ? 'still being created' : 'being deleted'}`);
+        if (snapshot.state !== ResourceState.Available) throw conflict(`"snapshot_id": snapshot "${snapshotId}" is ${snapshot.state === ResourceState.Creating ? 'still being created' : 'being deleted'}`);
         const snapshotGib = Math.ceil(Number(snapshot.size_bytes) / GIB);
         if (requested !== undefined && requested < snapshotGib) {
           throw badRequest(`"size": a disk made from snapshot "${snapshotId}" needs at least ${formatSize(snapshotGib)} (got "${input.size}")`);
@@ -159,7 +163,9 @@ export class Disks implements OperationHandler {
         blockSize = Number(snapshot.block_size);
       }
       await this.checkNameFree(trx, projectId, name);
+      await this.peers.quotas.checkStorage(trx, accountId, sizeGib);
       const row = await this.insert(trx, { accountId, projectId, name, type, sizeGib, location, isOs: false, ownerVmId: null, blockSize, snapshotId: snapshotId ?? null, state: ResourceState.Creating });
+      clientMoved(this.ctx.kernel, trx, DISK_MACHINE, row, null, row.state);
       const op = await this.peers.operations.start(trx, { accountId, projectId, family: Family.disks, action: 'disk.create', resourceId: row.id, metadata: { id: row.id } });
       await trx.updateTable('crusoe_disks').set({ busy_operation_id: op.id }).where('id', '=', row.id).execute();
       return op;
@@ -174,6 +180,7 @@ export class Disks implements OperationHandler {
       if (gib <= Number(disk.size_gib)) {
         throw badRequest(`"size": disks only grow: disk "${id}" is ${formatSize(Number(disk.size_gib))}, so the new size must be larger (got "${size}")`);
       }
+      await this.peers.quotas.checkStorage(trx, disk.account_id, gib - Number(disk.size_gib));
       return this.begin(trx, disk, 'disk.resize', { size_gib: gib });
     });
   }
@@ -183,7 +190,7 @@ export class Disks implements OperationHandler {
    * attached read-only, or to a stopped VM, is detached as it goes.
    */
   async delete(projectId: string, id: string): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const disk = await this.idle(trx, projectId, id);
       const what = `disk "${id}"`;
       if (disk.is_os) throw conflict(`${what} is the boot disk of VM "${disk.owner_vm_id ?? '?'}": it is deleted with its VM`);
@@ -212,6 +219,7 @@ export class Disks implements OperationHandler {
       if (making) throw conflict(`${what} has snapshot "${making.id}" being taken: wait for it to finish`);
       const op = await this.begin(trx, disk, 'disk.delete', {});
       await trx.updateTable('crusoe_disks').set({ state: ResourceState.Deleting }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, DISK_MACHINE, disk, disk.state, ResourceState.Deleting);
       return op;
     });
   }
@@ -466,3 +474,12 @@ export class Disks implements OperationHandler {
     if (taken) throw conflict(`a disk named "${name}" already exists in this project`);
   }
 }
+
+/** The disk as a resource: its table, counters and place in the fleet (kernel/resources.ts). */
+export const diskResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.disk',
+  table: 'crusoe_disks',
+  projectCounter: Counter.projectDisks,
+  fleet: { collection: 'storage/disks', columns: { type: 'type' }, read: async (m, p, id) => m.render.disk(await m.disks.get(p, id)) },
+});

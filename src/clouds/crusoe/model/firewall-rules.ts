@@ -2,24 +2,23 @@ import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { FirewallRuleRow, OperationRow, ProjectRow } from '../tables.js';
-import { parseJson, type CrusoeContext } from './context.js';
+import { CLOUD, parseJson, type CrusoeContext } from './context.js';
 import { parseCidrLoose, parsePorts, parseProtocols } from './net.js';
 import type { Networks } from './networks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import { ReferrerKind, type References } from './references.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved } from './resource.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 export const FIREWALL_ACTIONS = ['allow', 'deny'] as const;
 export const DIRECTIONS = ['ingress', 'egress'] as const;
-/** Internal states: creating → active → deleting; the wire shows `active` or `inactive`. */
-export const RuleState = { Creating: 'creating', Active: 'active', Deleting: 'deleting' } as const;
-
-/** A firewall rule's machine (the wire shows active or inactive). */
-export const FIREWALL_RULE_MACHINE = operationMachine('crusoe.firewall_rule', 'crusoe_firewall_rules', Object.values(RuleState), {
-  create: { from: [], via: RuleState.Creating, to: RuleState.Active, transition: 'firewall.create', after: { fast: 1_000, realistic: 10_000 } },
-  update: { from: [RuleState.Active], transition: 'firewall.update', after: { fast: 1_000, realistic: 10_000 } },
-  delete: { from: [RuleState.Active], via: RuleState.Deleting, to: null, transition: 'firewall.delete', after: { fast: 1_000, realistic: 10_000 } },
+/** A firewall rule's machine (the wire shows `available` as active, any other state as inactive). */
+export const FIREWALL_RULE_MACHINE = operationMachine('crusoe.firewall_rule', 'crusoe_firewall_rules', Object.values(ResourceState), {
+  create: { from: [], via: ResourceState.Creating, to: ResourceState.Available, transition: 'firewall.create', after: { fast: 1_000, realistic: 10_000 } },
+  update: { from: [ResourceState.Available], transition: 'firewall.update', after: { fast: 1_000, realistic: 10_000 } },
+  delete: { from: [ResourceState.Available], via: ResourceState.Deleting, to: null, transition: 'firewall.delete', after: { fast: 1_000, realistic: 10_000 } },
 });
 
 /** A source or destination: an IPv4 CIDR or the id of a resource in the project. */
@@ -99,8 +98,8 @@ export class FirewallRules implements OperationHandler {
   }
 
   async create(accountId: string, projectId: string, input: CreateRuleInput): Promise<OperationRow> {
-    const { db, kernel } = this.ctx;
-    return db.transaction().execute(async (trx) => {
+    const { kernel } = this.ctx;
+    return kernel.lifecycle.transaction(async (trx) => {
       const network = await this.peers.networks.usableNetwork(trx, projectId, input.vpc_network_id, 'vpc_network_id');
       const fields = await this.fields(trx, projectId, input, null);
       await this.checkNameFree(trx, network.id, fields.name, null);
@@ -118,13 +117,14 @@ export class FirewallRules implements OperationHandler {
         destination_ports: JSON.stringify(fields.destination_ports),
         sources: JSON.stringify(fields.sources),
         destinations: JSON.stringify(fields.destinations),
-        state: RuleState.Creating,
+        state: ResourceState.Creating,
         busy_operation_id: null,
         seq: kernel.ids.ordinal(now),
         created_at: now,
         updated_at: now,
       };
       await trx.insertInto('crusoe_firewall_rules').values(row).execute();
+      clientMoved(kernel, trx, FIREWALL_RULE_MACHINE, row, null, row.state);
       await this.peers.refs.set(trx, accountId, row.id, ReferrerKind.firewallRule, targets(fields));
       return this.begin(trx, row, 'firewall.create', {});
     });
@@ -144,10 +144,11 @@ export class FirewallRules implements OperationHandler {
   }
 
   async delete(projectId: string, id: string): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.idle(trx, projectId, id);
       const op = await this.begin(trx, row, 'firewall.delete', {});
-      await trx.updateTable('crusoe_firewall_rules').set({ state: RuleState.Deleting }).where('id', '=', id).execute();
+      await trx.updateTable('crusoe_firewall_rules').set({ state: ResourceState.Deleting }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, FIREWALL_RULE_MACHINE, row, row.state, ResourceState.Deleting);
       return op;
     });
   }
@@ -167,7 +168,7 @@ export class FirewallRules implements OperationHandler {
     const release = { busy_operation_id: null, updated_at: at };
     switch (op.action) {
       case 'firewall.create': {
-        const set = { state: RuleState.Active, ...release };
+        const set = { state: ResourceState.Available, ...release };
         await trx.updateTable('crusoe_firewall_rules').set(set).where('id', '=', row.id).execute();
         return this.peers.render.firewallRule({ ...row, ...set });
       }
@@ -202,7 +203,7 @@ export class FirewallRules implements OperationHandler {
       await this.remove(trx, [row.id]);
       return;
     }
-    await trx.updateTable('crusoe_firewall_rules').set({ state: RuleState.Active, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
+    await trx.updateTable('crusoe_firewall_rules').set({ state: ResourceState.Available, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
   }
 
   async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
@@ -283,7 +284,7 @@ export class FirewallRules implements OperationHandler {
   private async idle(trx: Executor, projectId: string, id: string): Promise<FirewallRuleRow> {
     const row = await this.find(trx, projectId, id);
     if (!row) throw notFound('firewall rule', id);
-    assertIdle({ ...row, state: row.state === RuleState.Active ? ResourceState.Available : row.state }, `firewall rule "${id}"`);
+    assertIdle(row, `firewall rule "${id}"`);
     return row;
   }
 
@@ -305,3 +306,11 @@ export class FirewallRules implements OperationHandler {
 function targets(fields: Pick<RuleFields, 'sources' | 'destinations'>): string[] {
   return [...fields.sources, ...fields.destinations].map((e) => e.resource_id ?? '').filter((id) => id !== '');
 }
+
+/** The firewall rule as a resource: its table and place in the fleet (kernel/resources.ts). */
+export const firewallRuleResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.firewall_rule',
+  table: 'crusoe_firewall_rules',
+  fleet: { collection: 'networking/vpc-firewall-rules', columns: { region: null }, wireStatus: { map: { [ResourceState.Available]: 'active' }, otherwise: 'inactive' }, read: async (m, p, id) => m.render.firewallRule(await m.firewallRules.get(p, id)) },
+});

@@ -2,9 +2,11 @@ import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { InstanceGroupRow, ProjectRow } from '../tables.js';
-import type { CrusoeContext } from './context.js';
+import { CLOUD, type CrusoeContext } from './context.js';
 import type { Templates } from './templates.js';
 import { VmState } from './vm-states.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 export interface GroupView {
   row: InstanceGroupRow;
@@ -130,3 +132,11 @@ export class InstanceGroups {
     });
   }
 }
+
+/** The instance group as a resource: its table and place in the fleet (kernel/resources.ts). */
+export const instanceGroupResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.instance_group',
+  table: 'crusoe_instance_groups',
+  fleet: { collection: 'compute/instance-groups', columns: { status: null, region: null }, read: async (m, p, id) => m.render.group(await m.groups.get(p, id)) },
+});

@@ -49,6 +49,8 @@ export interface CrusoeModel {
   templates: Templates;
   groups: InstanceGroups;
   ib: InfiniBand;
+  /** The wire shapes of the resources (the HTTP side's renderers, see renderers.ts). */
+  render: Renderers;
   /** Every family whose operations the lifecycle engine completes. */
   handlers: OperationHandler[];
   capacities(filter: { types: string[]; locations: string[] }): Promise<CapacityView[]>;
@@ -62,11 +64,11 @@ export function createModel(ctx: CrusoeContext, render: Renderers): CrusoeModel 
   const rules = new Rules(ctx, ib);
   const operations = new Operations(ctx);
   const refs = new References();
-  const disks = new Disks(ctx, { operations, render });
+  const quotas = new Quotas(ctx, organizations);
+  const disks = new Disks(ctx, { operations, render, quotas });
   const networks = new Networks(ctx, { operations, refs, render });
   const templates = new Templates(ctx, rules, networks);
   const groups = new InstanceGroups(ctx, templates);
-  const quotas = new Quotas(ctx, organizations);
   const vms = new Vms(ctx, { renderVm: render.vm, rules, disks, operations, templates, groups, networks, refs, quotas });
   const snapshots = new Snapshots(ctx, { operations, render });
   const firewallRules = new FirewallRules(ctx, { operations, refs, networks, render });
@@ -108,6 +110,7 @@ export function createModel(ctx: CrusoeContext, render: Renderers): CrusoeModel 
     templates,
     groups,
     ib,
+    render,
     handlers: [vms, disks, snapshots, networks, firewallRules, loadBalancers],
     async capacities(filter) {
       const stock = await ctx.kernel.capacity.list(ctx.db, CLOUD);

@@ -8,21 +8,21 @@ import type { Networks } from './networks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import { ReferrerKind, type References } from './references.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved } from './resource.js';
 import { VmState } from './vm-states.js';
 import type { ListInput } from './firewall-rules.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 export const LB_ALGORITHMS = ['random', 'round_robin', 'least_connections'] as const;
 export const LB_PROTOCOLS = ['tcp', 'udp'] as const;
 export const LB_TYPES = ['internal_ipv4'] as const;
 /** Internal states: creating → active → deleting. */
-export const LbState = { Creating: 'creating', Active: 'active', Deleting: 'deleting' } as const;
-
 /** An internal load balancer's machine. */
-export const LOAD_BALANCER_MACHINE = operationMachine('crusoe.load_balancer', 'crusoe_load_balancers', Object.values(LbState), {
-  create: { from: [], via: LbState.Creating, to: LbState.Active, transition: 'lb.create', after: { fast: 2_000, realistic: 60_000 } },
-  update: { from: [LbState.Active], transition: 'lb.update', after: { fast: 1_000, realistic: 15_000 } },
-  delete: { from: [LbState.Active], via: LbState.Deleting, to: null, transition: 'lb.delete', after: { fast: 1_000, realistic: 20_000 } },
+export const LOAD_BALANCER_MACHINE = operationMachine('crusoe.load_balancer', 'crusoe_load_balancers', Object.values(ResourceState), {
+  create: { from: [], via: ResourceState.Creating, to: ResourceState.Available, transition: 'lb.create', after: { fast: 2_000, realistic: 60_000 } },
+  update: { from: [ResourceState.Available], transition: 'lb.update', after: { fast: 1_000, realistic: 15_000 } },
+  delete: { from: [ResourceState.Available], via: ResourceState.Deleting, to: null, transition: 'lb.delete', after: { fast: 1_000, realistic: 20_000 } },
 });
 /** What the ledger bills a load balancer in: the hours it exists. */
 export const LB_RESOURCE_TYPE = 'load-balancer';
@@ -103,7 +103,7 @@ export class LoadBalancers implements OperationHandler {
   }
 
   async create(project: Pick<ProjectRow, 'id' | 'account_id'>, input: CreateLbInput): Promise<OperationRow> {
-    const { db, kernel, catalog } = this.ctx;
+    const { kernel, catalog } = this.ctx;
     const name = resourceName(input.name);
     if (!catalog.locations.has(input.location)) {
       throw badRequest(`"location": "${input.location}" is not a location (known: ${[...catalog.locations.keys()].join(', ')})`);
@@ -117,7 +117,7 @@ export class LoadBalancers implements OperationHandler {
     const protocols = parseProtocols(input.protocols, 'protocols', LB_PROTOCOLS);
     if (input.network_interfaces.length !== 1) throw badRequest('"network_interfaces" must hold exactly one interface (its subnet gives the load balancer its address)');
     const health = parseHealthCheck(input.health_check);
-    return db.transaction().execute(async (trx) => {
+    return kernel.lifecycle.transaction(async (trx) => {
       const nic = input.network_interfaces[0]!;
       const subnet = await this.peers.networks.resolveSubnet(trx, project, input.location, nic, { subnet: 'network_interfaces.0.subnet', network: 'network_interfaces.0.network' });
       const destinations = await this.targets(trx, project.id, input.location, input.destinations);
@@ -140,13 +140,14 @@ export class LoadBalancers implements OperationHandler {
         network_id: subnet.network_id,
         subnet_id: subnet.id,
         private_ip: address,
-        state: LbState.Creating,
+        state: ResourceState.Creating,
         busy_operation_id: null,
         seq: kernel.ids.ordinal(now),
         created_at: now,
         updated_at: now,
       };
       await trx.insertInto('crusoe_load_balancers').values(row).execute();
+      clientMoved(kernel, trx, LOAD_BALANCER_MACHINE, row, null, row.state);
       await this.peers.refs.set(trx, project.account_id, id, ReferrerKind.loadBalancer, vmTargets(destinations));
       return this.begin(trx, row, 'lb.create', {});
     });
@@ -172,11 +173,12 @@ export class LoadBalancers implements OperationHandler {
   }
 
   async delete(projectId: string, id: string): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.idle(trx, projectId, id);
       await this.peers.refs.assertFree(trx, id, `load balancer "${id}"`);
       const op = await this.begin(trx, row, 'lb.delete', {});
-      await trx.updateTable('crusoe_load_balancers').set({ state: LbState.Deleting }).where('id', '=', id).execute();
+      await trx.updateTable('crusoe_load_balancers').set({ state: ResourceState.Deleting }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, LOAD_BALANCER_MACHINE, row, row.state, ResourceState.Deleting);
       return op;
     });
   }
@@ -196,7 +198,7 @@ export class LoadBalancers implements OperationHandler {
     const release = { busy_operation_id: null, updated_at: at };
     switch (op.action) {
       case 'lb.create': {
-        const set = { state: LbState.Active, ...release };
+        const set = { state: ResourceState.Available, ...release };
         await trx.updateTable('crusoe_load_balancers').set(set).where('id', '=', row.id).execute();
         await this.ctx.kernel.metering.open(trx, {
           accountId: row.account_id,
@@ -241,7 +243,7 @@ export class LoadBalancers implements OperationHandler {
       await this.remove(trx, row, at);
       return;
     }
-    await trx.updateTable('crusoe_load_balancers').set({ state: LbState.Active, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
+    await trx.updateTable('crusoe_load_balancers').set({ state: ResourceState.Available, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
   }
 
   async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
@@ -292,7 +294,7 @@ export class LoadBalancers implements OperationHandler {
   private async idle(trx: Executor, projectId: string, id: string): Promise<LoadBalancerRow> {
     const row = await this.find(trx, projectId, id);
     if (!row) throw notFound('load balancer', id);
-    assertIdle({ ...row, state: row.state === LbState.Active ? ResourceState.Available : row.state }, `load balancer "${id}"`);
+    assertIdle(row, `load balancer "${id}"`);
     return row;
   }
 
@@ -343,3 +345,11 @@ export function parseHealthCheck(input: HealthCheckInput | undefined): HealthChe
   }
   return check;
 }
+
+/** The load balancer as a resource: its table and place in the fleet (kernel/resources.ts). */
+export const loadBalancerResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.load_balancer',
+  table: 'crusoe_load_balancers',
+  fleet: { collection: 'networking/internal-load-balancers', columns: { type: 'type' }, read: async (m, p, id) => m.render.loadBalancer(await m.loadBalancers.get(p, id)) },
+});

@@ -3,6 +3,7 @@ import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { NetworkRow, OperationRow, ProjectRow, SubnetRow } from '../tables.js';
 import {
+  CLOUD,
   Counter,
   defaultGatewayId,
   defaultNetworkId,
@@ -17,7 +18,9 @@ import { contains, covering, formatIpv4, parseCidrLoose, parseNetworkCidr } from
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { References } from './references.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved } from './resource.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 export const DEFAULT_NETWORK_NAME = 'default-ethernet';
 export const defaultSubnetName = (location: string) => `default-${location}`;
@@ -195,10 +198,10 @@ export class Networks implements OperationHandler {
   }
 
   async create(accountId: string, projectId: string, input: { name: string; cidr: string }): Promise<NetworkView> {
-    const { db, kernel } = this.ctx;
+    const { kernel } = this.ctx;
     const name = resourceName(input.name);
     const block = parseNetworkCidr(input.cidr.trim(), 'cidr', NETWORK_PREFIX);
-    return db.transaction().execute(async (trx) => {
+    return kernel.lifecycle.transaction(async (trx) => {
       await this.checkNetworkName(trx, projectId, name, null);
       const now = kernel.clockFor(accountId).now();
       const row: NetworkRow = {
@@ -217,6 +220,7 @@ export class Networks implements OperationHandler {
       };
       await trx.insertInto('crusoe_vpc_networks').values(row).execute();
       await kernel.counters.add(trx, accountId, Counter.projectNetworks(projectId), 1);
+      clientMoved(kernel, trx, NETWORK_MACHINE, row, null, row.state);
       return { row, subnets: [] };
     });
   }
@@ -233,7 +237,7 @@ export class Networks implements OperationHandler {
 
   /** A network goes once nothing is left in it; the default network stays with its project. */
   async delete(projectId: string, id: string): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.idleNetwork(trx, projectId, id);
       const what = `VPC network "${id}"`;
       if (row.is_default) throw conflict(`${what} is the project's default network and cannot be deleted`);
@@ -246,6 +250,7 @@ export class Networks implements OperationHandler {
       await this.peers.refs.assertFree(trx, id, what);
       const op = await this.begin(trx, row, Family.networks, 'network.delete', {});
       await trx.updateTable('crusoe_vpc_networks').set({ state: ResourceState.Deleting }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, NETWORK_MACHINE, row, row.state, ResourceState.Deleting);
       return op;
     });
   }
@@ -282,11 +287,11 @@ export class Networks implements OperationHandler {
     projectId: string,
     input: { name: string; cidr: string; location: string; vpc_network_id: string; nat_gateway_enabled?: boolean },
   ): Promise<SubnetRow> {
-    const { db, kernel } = this.ctx;
+    const { kernel } = this.ctx;
     const name = resourceName(input.name);
     const location = this.location(input.location, 'location');
     const block = parseNetworkCidr(input.cidr.trim(), 'cidr', SUBNET_PREFIX);
-    return db.transaction().execute(async (trx) => {
+    return kernel.lifecycle.transaction(async (trx) => {
       const network = await this.usableNetwork(trx, projectId, input.vpc_network_id, 'vpc_network_id');
       const outer = parseCidrLoose(network.cidr, 'cidr');
       if (!contains(outer, block)) throw badRequest(`"cidr": ${block.cidr} is not inside the VPC network's ${network.cidr}`);
@@ -325,6 +330,7 @@ export class Networks implements OperationHandler {
       if (input.nat_gateway_enabled === true) Object.assign(row, await this.natGateway(trx, row));
       await trx.insertInto('crusoe_vpc_subnets').values(row).execute();
       await kernel.ipam.ensurePool(trx, subnetPool(row.id), row.cidr);
+      clientMoved(kernel, trx, SUBNET_MACHINE, row, null, row.state);
       return row;
     });
   }
@@ -341,7 +347,7 @@ export class Networks implements OperationHandler {
 
   /** A subnet goes once no VM, load balancer or firewall rule uses it; default subnets stay. */
   async deleteSubnet(projectId: string, id: string): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.idleSubnet(trx, projectId, id);
       const what = `VPC subnet "${id}"`;
       if (row.is_default) throw conflict(`${what} is the project's default subnet in ${row.location} and cannot be deleted`);
@@ -354,6 +360,7 @@ export class Networks implements OperationHandler {
       await this.peers.refs.assertFree(trx, id, what);
       const op = await this.begin(trx, row, Family.subnets, 'subnet.delete', {});
       await trx.updateTable('crusoe_vpc_subnets').set({ state: ResourceState.Deleting }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, SUBNET_MACHINE, row, row.state, ResourceState.Deleting);
       return op;
     });
   }
@@ -552,3 +559,20 @@ export class Networks implements OperationHandler {
   }
 
 }
+
+/** The vpc network as a resource: its table, counters and place in the fleet (kernel/resources.ts). */
+export const networkResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.vpc_network',
+  table: 'crusoe_vpc_networks',
+  projectCounter: Counter.projectNetworks,
+  fleet: { collection: 'networking/vpc-networks', columns: { region: null }, read: async (m, p, id) => m.render.network(await m.networks.get(p, id)) },
+});
+
+/** The vpc subnet as a resource: its table and place in the fleet (kernel/resources.ts). */
+export const subnetResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.vpc_subnet',
+  table: 'crusoe_vpc_subnets',
+  fleet: { collection: 'networking/vpc-subnets', read: async (m, p, id) => m.render.subnet(await m.networks.getSubnet(p, id)) },
+});

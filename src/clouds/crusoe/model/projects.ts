@@ -3,7 +3,8 @@ import { prepared } from '../../../kernel/db/prepared.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { conflict, projectForbidden } from '../errors.js';
 import type { ProjectRow } from '../tables.js';
-import { Counter, projectCounters, type CrusoeContext } from './context.js';
+import { CLOUD, Counter, type CrusoeContext } from './context.js';
+import { resourcesOf } from '../../../kernel/resources.js';
 import type { Organizations } from './organizations.js';
 
 export interface ProjectView {
@@ -103,7 +104,7 @@ export class Projects {
     await db.transaction().execute(async (trx) => {
       const row = await this.member(trx, accountId, projectId);
       for (const purge of this.purgers) await purge(trx, row);
-      for (const key of projectCounters(projectId)) {
+      for (const key of resourcesOf(CLOUD).flatMap((r) => (r.projectCounter ? [r.projectCounter(projectId)] : []))) {
         const value = await kernel.counters.get(trx, accountId, key);
         if (value !== 0) await kernel.counters.add(trx, accountId, key, -value);
       }

@@ -44,6 +44,11 @@ const unitOf = (type: VmType): Unit => (type.num_gpu > 0 ? 'gpus' : 'vcpus');
 const unitsOf = (type: VmType): number => (type.num_gpu > 0 ? type.num_gpu : type.cpu_cores);
 const enumName = (text: string): string => text.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 
+/** What disks need of the quotas: the storage check. */
+export interface StorageQuota {
+  checkStorage(trx: Executor, accountId: string, gib: number): Promise<void>;
+}
+
 /**
  * Crusoe quotas (GET /projects/{id}/quotas and /organizations/{id}/quotas, as the Go client's
  * ListProjectQuotas/ListOrgQuotas and dstack's credential check call them): one per instance
@@ -52,7 +57,7 @@ const enumName = (text: string): string => text.toUpperCase().replace(/[^A-Z0-9]
  * project (or the whole organization) holds now, counted from its rows. Creating VMs checks
  * the family's quota across the organization.
  */
-export class Quotas {
+export class Quotas implements StorageQuota {
   private readonly defs: QuotaDef[];
   private readonly familyDefs = new Map<string, QuotaDef & { unit: Unit }>();
 
@@ -101,13 +106,21 @@ export class Quotas {
     return this.views('ORG_QUOTA_TYPE_', accountId, { accountId });
   }
 
-  /** Refuses VMs of a type beyond its family's quota (across the organization), or does nothing. */
-  async checkFamily(trx: Executor, accountId: string, type: VmType, count: number): Promise<void> {
+  /**
+   * Refuses VMs of a type beyond its family's quota (across the organization), or does nothing.
+   * `replacing` is the type a VM leaves when an UPDATE changes it: its units are not counted twice.
+   *
+   * The check counts rows, so it first takes the account's lock (see `lockAccount`): two creates
+   * of one account cannot both count the same rows and both take the last units. The same holds
+   * for disk storage (`checkStorage`).
+   */
+  async checkFamily(trx: Executor, accountId: string, type: VmType, count: number, replacing?: VmType): Promise<void> {
     const def = this.familyDefs.get(familyOf(type.product_name));
     if (!def) return;
+    await this.lockAccount(trx, accountId);
     const { counters } = this.ctx.kernel;
     const max = await counters.limit(trx, accountId, def.key);
-    const used = await this.usedOf(trx, { accountId }, def);
+    const used = (await this.usedOf(trx, { accountId }, def)) - (replacing ? this.unitsIn(def, replacing) : 0);
     const wanted = unitsOf(type) * count;
     if (used + wanted > max) {
       throw new CrusoeError(
@@ -116,6 +129,46 @@ export class Quotas {
         `quota exceeded: ${count} ${type.product_name} VM(s) need ${wanted} ${def.unit} of the ${def.programmatic} quota; this organization uses ${used} of ${max}`,
       );
     }
+  }
+
+  /** Refuses `gib` more disk storage beyond the account's storage quota, or does nothing (same lock as the family check). */
+  async checkStorage(trx: Executor, accountId: string, gib: number): Promise<void> {
+    if (gib <= 0) return;
+    await this.lockAccount(trx, accountId);
+    const max = await this.ctx.kernel.counters.limit(trx, accountId, QuotaKey.storage);
+    const used = (await this.storageGib(trx, { accountId })) + (await this.growing(trx, accountId));
+    if (used + gib > max) {
+      throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: ${gib} GiB more disk storage would pass the disk-storage-gib quota; this organization uses ${used} of ${max} GiB`);
+    }
+  }
+
+  /** What disks being grown add until their resize completes (the row has the old size until then). */
+  private async growing(trx: Executor, accountId: string): Promise<number> {
+    const rows = await (trx as CrusoeContext['db'])
+      .selectFrom('crusoe_disks as d')
+      .innerJoin('crusoe_operations as o', 'o.id', 'd.busy_operation_id')
+      .select(['d.size_gib', 'o.params'])
+      .where('o.action', '=', 'disk.resize')
+      .where('d.account_id', '=', accountId)
+      .execute();
+    return rows.reduce((sum, r) => sum + Math.max(0, Number((JSON.parse(r.params) as { size_gib?: number }).size_gib ?? 0) - Number(r.size_gib)), 0);
+  }
+
+  /**
+   * Holds the account's row until the transaction ends (PostgreSQL; SQLite runs one transaction
+   * at a time). Every family check takes it before counting, so a check sees the rows of every
+   * create, bulk create and type change of the account that committed before it, and none is in
+   * flight beside it. (Creates of one account already queued behind each other on their VM
+   * counter's row: this adds no waiting to them.) `no key update` leaves inserts that refer to
+   * the account free.
+   */
+  private async lockAccount(trx: Executor, accountId: string): Promise<void> {
+    if (this.ctx.kernel.store.engine !== 'postgres') return;
+    await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forNoKeyUpdate().execute();
+  }
+
+  private unitsIn(def: QuotaDef, type: VmType): number {
+    return familyOf(type.product_name) === def.programmatic ? unitsOf(type) : 0;
   }
 
   private async views(prefix: string, accountId: string, scope: { projectId?: string; accountId?: string }): Promise<QuotaView[]> {
@@ -141,8 +194,29 @@ export class Quotas {
   }
 
   private async usedOf(trx: Executor, scope: { projectId?: string; accountId?: string }, def: QuotaDef): Promise<number> {
-    if (def.key === QuotaKey.storage) return this.storageGib(trx, scope);
-    return this.count(def, await this.vmsByType(trx, scope, def.programmatic), 0);
+    if (def.key === QuotaKey.storage) return (await this.storageGib(trx, scope)) + (scope.accountId === undefined ? 0 : await this.growing(trx, scope.accountId));
+    return this.count(def, await this.vmsByType(trx, scope, def.programmatic), 0) + (await this.changingType(trx, scope, def));
+  }
+
+  /**
+   * What VMs whose UPDATE to another type is in flight add to a family: until it completes the
+   * row has the old type, and the VM holds the larger of the two.
+   */
+  private async changingType(trx: Executor, scope: { projectId?: string; accountId?: string }, def: QuotaDef): Promise<number> {
+    if (def.key === Counter.vms) return 0;
+    let query = (trx as CrusoeContext['db'])
+      .selectFrom('crusoe_vms as v')
+      .innerJoin('crusoe_operations as o', 'o.id', 'v.busy_operation_id')
+      .select(['v.type', 'o.params'])
+      .where('o.action', '=', 'vm.update');
+    query = scope.projectId !== undefined ? query.where('v.project_id', '=', scope.projectId) : query.where('v.account_id', '=', scope.accountId!);
+    let extra = 0;
+    for (const row of await query.execute()) {
+      const next = this.ctx.catalog.types.get(String((JSON.parse(row.params) as { type?: string }).type ?? ''));
+      const now = this.ctx.catalog.types.get(row.type);
+      if (next && now) extra += Math.max(0, this.unitsIn(def, next) - this.unitsIn(def, now));
+    }
+    return extra;
   }
 
   private count(def: QuotaDef, perType: Map<string, number>, storage: number): number {

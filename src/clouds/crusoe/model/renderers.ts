@@ -1,5 +1,6 @@
 import type { DiskView } from './disks.js';
-import type { LoadBalancerRow, FirewallRuleRow, SnapshotRow, SubnetRow } from '../tables.js';
+import type { LoadBalancerRow, FirewallRuleRow, SnapshotRow, SubnetRow, TemplateRow } from '../tables.js';
+import type { GroupView } from './groups.js';
 import type { NetworkView } from './networks.js';
 import type { VmView } from './vms.js';
 
@@ -16,4 +17,6 @@ export interface Renderers {
   subnet(row: SubnetRow): unknown;
   firewallRule(row: FirewallRuleRow): unknown;
   loadBalancer(row: LoadBalancerRow): unknown;
+  group(view: GroupView): unknown;
+  template(row: TemplateRow): unknown;
 }

@@ -1,11 +1,13 @@
 import type { ActionDef, Machine } from '../../../kernel/lifecycle/machine.js';
 import { badRequest, conflict } from '../errors.js';
+import type { Executor } from '../../../kernel/db/store.js';
+import type { Kernel } from '../../../kernel/kernel.js';
 import { OPERATION_KIND } from './context.js';
 
 /**
- * What the storage and networking resources share: Hangar's own lifecycle states (the wire
- * shows them only where the API has a state field), one operation at a time per resource,
- * and names.
+ * What the storage and networking resources share: one vocabulary of Hangar's own lifecycle
+ * states (a VM has its own, the API's), `available` for a resource that is there and usable
+ * (a firewall rule's wire shows it as `active`), one operation at a time per resource, and names.
  */
 export const ResourceState = {
   Creating: 'creating',
@@ -19,6 +21,22 @@ export const ResourceState = {
  */
 export function operationMachine<const A extends Record<string, ActionDef<any> & { transition: string }>>(kind: string, table: string, states: readonly string[], actions: A) {
   return { kind, table, statusColumn: 'state', accountColumn: 'account_id', updatedAtColumn: 'updated_at', carrier: OPERATION_KIND, states, actions } as const satisfies Machine<any>;
+}
+
+/**
+ * A client's write moved a resource of `machine`: told to the lifecycle's listeners once the
+ * write's transaction (made by `kernel.lifecycle.transaction`) commits; from null: just made.
+ */
+export function clientMoved(kernel: Kernel, trx: Executor, machine: { kind: string }, row: { id: string; account_id: string }, from: string | null, to: string | null): void {
+  kernel.lifecycle.entered(trx, { kind: machine.kind, resourceId: row.id, accountId: row.account_id, from, to, transition: null });
+}
+
+/** The words states had before there was one (see migration 0005_i20_one_vocabulary), by table. */
+const FORMER_AVAILABLE = { crusoe_disk_snapshots: 'ready', crusoe_firewall_rules: 'active', crusoe_load_balancers: 'active' } as const;
+
+/** Brings rows of a state document exported before the one vocabulary to it (run after an import). */
+export async function formerStatesToAvailable(trx: Executor): Promise<void> {
+  for (const [table, word] of Object.entries(FORMER_AVAILABLE)) await trx.updateTable(table).set({ state: ResourceState.Available }).where('state', '=', word).execute();
 }
 
 /** Names: a DNS label's characters (letters, digits, hyphens, underscores, dots), up to 63. */

@@ -6,15 +6,15 @@ import { CLOUD, Counter, regionOf, type CrusoeContext } from './context.js';
 import { DISK_METRIC, GIB } from './disks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, resourceName, ResourceState } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved } from './resource.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 /** Snapshot states: creating → ready → deleting. */
-export const SnapshotState = { Creating: 'creating', Ready: 'ready', Deleting: 'deleting' } as const;
-
 /** A disk snapshot's machine. */
-export const SNAPSHOT_MACHINE = operationMachine('crusoe.snapshot', 'crusoe_disk_snapshots', Object.values(SnapshotState), {
-  create: { from: [], via: SnapshotState.Creating, to: SnapshotState.Ready, transition: 'snapshot.create', after: { fast: 2_000, realistic: 30_000 } },
-  delete: { from: [SnapshotState.Ready], via: SnapshotState.Deleting, to: null, transition: 'snapshot.delete', after: { fast: 1_000, realistic: 10_000 } },
+export const SNAPSHOT_MACHINE = operationMachine('crusoe.snapshot', 'crusoe_disk_snapshots', Object.values(ResourceState), {
+  create: { from: [], via: ResourceState.Creating, to: ResourceState.Available, transition: 'snapshot.create', after: { fast: 2_000, realistic: 30_000 } },
+  delete: { from: [ResourceState.Available], via: ResourceState.Deleting, to: null, transition: 'snapshot.delete', after: { fast: 1_000, realistic: 10_000 } },
 });
 /** What the ledger calls a snapshot's storage. */
 export const SNAPSHOT_RESOURCE_TYPE = 'disk-snapshot';
@@ -49,9 +49,9 @@ export class Snapshots implements OperationHandler {
 
   /** `name` is optional, as in the seed (today's clients send one): a default is made from the disk's. */
   async create(accountId: string, projectId: string, input: { disk_id: string; name?: string }): Promise<OperationRow> {
-    const { db, kernel } = this.ctx;
+    const { kernel } = this.ctx;
     const given = input.name === undefined || input.name === '' ? undefined : resourceName(input.name);
-    return db.transaction().execute(async (trx) => {
+    return kernel.lifecycle.transaction(async (trx) => {
       const disk = (await trx.selectFrom('crusoe_disks').selectAll().where('id', '=', input.disk_id).where('project_id', '=', projectId).executeTakeFirst()) as
         | DiskRow
         | undefined;
@@ -71,13 +71,14 @@ export class Snapshots implements OperationHandler {
         size_bytes: Number(disk.size_gib) * GIB,
         block_size: Number(disk.block_size),
         location: disk.location,
-        state: SnapshotState.Creating,
+        state: ResourceState.Creating,
         busy_operation_id: null,
         seq: kernel.ids.ordinal(now),
         created_at: now,
         updated_at: now,
       };
       await trx.insertInto('crusoe_disk_snapshots').values(row).execute();
+      clientMoved(kernel, trx, SNAPSHOT_MACHINE, row, null, row.state);
       await kernel.counters.add(trx, accountId, Counter.projectSnapshots(projectId), 1);
       const op = await this.peers.operations.start(trx, {
         accountId,
@@ -95,11 +96,11 @@ export class Snapshots implements OperationHandler {
   }
 
   async delete(projectId: string, id: string): Promise<OperationRow> {
-    return this.ctx.db.transaction().execute(async (trx) => {
+    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const row = await this.find(trx, projectId, id);
       if (!row) throw notFound('snapshot', id);
       const what = `snapshot "${id}"`;
-      assertIdle({ ...row, state: row.state === SnapshotState.Ready ? ResourceState.Available : row.state }, what);
+      assertIdle(row, what);
       const disk = await trx.selectFrom('crusoe_disks').select('id').where('snapshot_id', '=', id).where('state', '=', ResourceState.Creating).limit(1).executeTakeFirst();
       if (disk) throw conflict(`${what} is in use: disk "${disk.id}" is being made from it; wait for its operation to finish`);
       const op = await this.peers.operations.start(trx, {
@@ -110,7 +111,8 @@ export class Snapshots implements OperationHandler {
         resourceId: id,
         metadata: { id },
       });
-      await trx.updateTable('crusoe_disk_snapshots').set({ state: SnapshotState.Deleting, busy_operation_id: op.id }).where('id', '=', id).execute();
+      await trx.updateTable('crusoe_disk_snapshots').set({ state: ResourceState.Deleting, busy_operation_id: op.id }).where('id', '=', id).execute();
+      clientMoved(this.ctx.kernel, trx, SNAPSHOT_MACHINE, row, row.state, ResourceState.Deleting);
       return op;
     });
   }
@@ -125,7 +127,7 @@ export class Snapshots implements OperationHandler {
     const row = await this.mine(trx, op);
     if (!row) return {};
     if (op.action === 'snapshot.create') {
-      const set = { state: SnapshotState.Ready, busy_operation_id: null, updated_at: at };
+      const set = { state: ResourceState.Available, busy_operation_id: null, updated_at: at };
       await trx.updateTable('crusoe_disk_snapshots').set(set).where('id', '=', row.id).execute();
       await this.releaseDisk(trx, op);
       await this.ctx.kernel.metering.open(trx, {
@@ -153,7 +155,7 @@ export class Snapshots implements OperationHandler {
       await this.remove(trx, row, at);
       return;
     }
-    await trx.updateTable('crusoe_disk_snapshots').set({ state: SnapshotState.Ready, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
+    await trx.updateTable('crusoe_disk_snapshots').set({ state: ResourceState.Available, busy_operation_id: null, updated_at: at }).where('id', '=', row.id).execute();
   }
 
   async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
@@ -177,3 +179,12 @@ export class Snapshots implements OperationHandler {
     return this.peers.operations.heldBy(trx, 'crusoe_disk_snapshots', op);
   }
 }
+
+/** The snapshot as a resource: its table, counters and place in the fleet (kernel/resources.ts). */
+export const snapshotResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.snapshot',
+  table: 'crusoe_disk_snapshots',
+  projectCounter: Counter.projectSnapshots,
+  fleet: { collection: 'storage/snapshots', read: async (m, p, id) => m.render.snapshot(await m.snapshots.get(p, id)) },
+});

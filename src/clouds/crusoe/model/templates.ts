@@ -3,11 +3,13 @@ import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { ProjectRow, TemplateRow } from '../tables.js';
 import type { CreateTemplateInput } from '../wire.js';
-import type { CrusoeContext } from './context.js';
+import { CLOUD, type CrusoeContext } from './context.js';
 import { diskType, parseSize } from './disks.js';
 import type { Networks } from './networks.js';
 import type { Rules } from './rules.js';
 import { parsePublicKey } from './ssh-keys.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 /**
  * Instance templates: what bulk creation stamps out. Location-specific fields (subnet, IB
@@ -119,3 +121,11 @@ export class Templates {
     await trx.deleteFrom('crusoe_instance_templates').where('project_id', '=', project.id).execute();
   }
 }
+
+/** The instance template as a resource: its table and place in the fleet (kernel/resources.ts). */
+export const instanceTemplateResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.instance_template',
+  table: 'crusoe_instance_templates',
+  fleet: { collection: 'compute/instance-templates', columns: { status: null, type: 'type' }, read: async (m, p, id) => m.render.template(await m.templates.get(p, id)) },
+});

@@ -18,10 +18,14 @@ import type { Templates } from './templates.js';
 import { normalizeState, VM_MACHINE, VmState } from './vm-states.js';
 import { assertIdle, csv } from './resource.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { CrusoeModel } from './index.js';
 
 export interface VmView {
   row: VmRow;
   disks: AttachedDiskView[];
+  /** The port `ssh_destination` names (the sandbox fabric's SSH port; 22 otherwise). */
+  sshPort?: number;
 }
 
 export interface VmPage {
@@ -234,6 +238,7 @@ export class Vms implements OperationHandler {
       };
       await this.checkNamesFree(trx, projectId, [name]);
       await this.peers.quotas.checkFamily(trx, accountId, type, 1);
+      await this.peers.quotas.checkStorage(trx, accountId, this.ctx.catalog.osDiskGib);
       await this.acquireQuota(trx, accountId, 1);
       const vmId = this.ctx.kernel.ids.uuid();
       const opId = this.ctx.kernel.ids.uuid();
@@ -304,6 +309,8 @@ export class Vms implements OperationHandler {
       }
       await this.checkNamesFree(trx, projectId, plans.map((p) => p.name));
       await this.peers.quotas.checkFamily(trx, accountId, type, plans.length);
+      const perVm = this.ctx.catalog.osDiskGib + newDisks.reduce((sum, d, j) => sum + parseSize(d.size, `instance_template.disks.${j}.size`), 0);
+      await this.peers.quotas.checkStorage(trx, accountId, perVm * plans.length);
       await this.acquireQuota(trx, accountId, plans.length);
 
       const opId = kernel.ids.uuid();
@@ -723,6 +730,7 @@ export class Vms implements OperationHandler {
       rules.location(type, vm.location, 'type');
       if (vm.state !== VmState.Shutoff) throw badRequest(`"type": VM "${vm.id}" must be stopped to change its type (it is ${vm.state})`);
       if (vm.reservation_id !== null) throw badRequest(`"type": VM "${vm.id}" is on reservation "${vm.reservation_id}" of its type: UNRESERVE it first`);
+      await this.peers.quotas.checkFamily(trx, vm.account_id, type, 1, this.ctx.catalog.types.get(vm.type));
       params.type = type.product_name;
       if (!type.infiniband && vm.ib_partition_id !== null) params.ib_partition = null;
     }
@@ -818,7 +826,8 @@ export class Vms implements OperationHandler {
       trx,
       rows.map((r) => r.id),
     );
-    return rows.map((row) => ({ row, disks: disks.get(row.id) ?? [] }));
+    const sshPort = this.ctx.kernel.ipam.sshPort;
+    return rows.map((row) => ({ row, disks: disks.get(row.id) ?? [], sshPort }));
   }
 }
 
@@ -870,3 +879,13 @@ function macAddress(id: string): string {
   return ['02', hex.slice(0, 2), hex.slice(2, 4), hex.slice(4, 6), hex.slice(6, 8), hex.slice(8, 10)].join(':');
 }
 
+/** The vm as a resource: its table, counters and place in the fleet (kernel/resources.ts). */
+export const vmResource: ResourceDef<CrusoeModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'crusoe.vm',
+  table: 'crusoe_vms',
+  counter: Counter.vms,
+  projectCounter: Counter.projectVms,
+  quota: 1000,
+  fleet: { collection: 'compute/vms/instances', columns: { type: 'type' }, read: async (m, p, id) => m.render.vm(await m.vms.get(p, id)) },
+});

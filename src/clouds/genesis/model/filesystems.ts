@@ -1,9 +1,13 @@
 import { alreadyDeleting, badRequest, Code, genesisError } from '../errors.js';
 import type { FilesystemRow } from '../tables.js';
 import type { CreateFilesystemInput, UpdateVolumeInput } from '../wire.js';
-import { Counter, type GenesisContext } from './context.js';
+import { CLOUD, Counter, type GenesisContext } from './context.js';
 import { getOwned } from './owned.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { GenesisModel } from './index.js';
+import { renderFilesystem } from '../render.js';
+import { filesystemMachine } from '../lifecycles.js';
 
 export const FILESYSTEM_KIND = 'genesis.filesystem';
 export const MAX_FILESYSTEM_GIB = 1_048_576;
@@ -102,3 +106,13 @@ export class Filesystems {
 function checkSize(size: number): void {
   if (size < 1 || size > MAX_FILESYSTEM_GIB) throw badRequest(`"size" must be between 1 and ${MAX_FILESYSTEM_GIB} (GiB)`);
 }
+
+/** The filesystem as a resource: its table, counter, machine and place in the fleet (kernel/resources.ts). */
+export const filesystemResource: ResourceDef<GenesisModel> = declareResource({
+  cloud: CLOUD,
+  kind: FILESYSTEM_KIND,
+  table: 'genesis_filesystems',
+  counter: Counter.filesystems,
+  machine: (m) => filesystemMachine(m.ctx),
+  fleet: { collection: 'filesystems', columns: { type: 'type' }, read: async (m, a, id) => ({ filesystem: renderFilesystem(await m.filesystems.get(a, id)) }) },
+});

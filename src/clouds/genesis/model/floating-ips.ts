@@ -3,9 +3,13 @@ import { alreadyDeleting, badRequest, Code, genesisError } from '../errors.js';
 import type { FloatingIpRow } from '../tables.js';
 import type { CreateFloatingIpInput } from '../wire.js';
 import { publicPool } from './addresses.js';
-import { Counter, type GenesisContext } from './context.js';
+import { CLOUD, Counter, type GenesisContext } from './context.js';
 import { getOwned, linkedInstances, renameLinks } from './owned.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { GenesisModel } from './index.js';
+import { renderFloatingIp } from '../render.js';
+import { simpleMachine } from '../lifecycles.js';
 
 export const FLOATING_IP_KIND = 'genesis.floating_ip';
 const NOT_FOUND = Code.FloatingIpNotFound;
@@ -131,3 +135,14 @@ export class FloatingIps {
     return rows.map((row) => ({ row, instance: holders.get(row.id)?.[0] ?? null }));
   }
 }
+
+/** The floating ip as a resource: its table, counter, quota, machine and place in the fleet (kernel/resources.ts). */
+export const floatingIpResource: ResourceDef<GenesisModel> = declareResource({
+  cloud: CLOUD,
+  kind: FLOATING_IP_KIND,
+  table: 'genesis_floating_ips',
+  counter: Counter.floatingIps,
+  quota: 1000,
+  machine: (m) => simpleMachine<FloatingIpRow>(m.ctx, floatingIpResource, [5, 5], (row) => [[publicPool(row.region), row.ip_address]]),
+  fleet: { collection: 'floating-ips', read: async (m, a, id) => ({ floating_ip: renderFloatingIp(await m.floatingIps.get(a, id)) }) },
+});

@@ -3,6 +3,7 @@ import type { Executor } from '../../../kernel/db/store.js';
 import { byShape, prepared, preparedWrite } from '../../../kernel/db/prepared.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { alreadyDeleting, badRequest, Code, genesisError, missing, notFound } from '../errors.js';
+import type { Reservation } from '../../../kernel/reservations.js';
 import type { InstanceType } from '../catalog.js';
 import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
@@ -14,6 +15,10 @@ import type { SecurityGroups } from './security-groups.js';
 import type { Snapshots } from './snapshots.js';
 import type { SshKeys } from './ssh-keys.js';
 import type { Volumes } from './volumes.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { GenesisModel } from './index.js';
+import { renderInstance } from '../render.js';
+import { instanceMachine } from '../lifecycles.js';
 
 export const INSTANCE_KIND = 'genesis.instance';
 export const MIN_DISK_GIB = 80;
@@ -128,7 +133,7 @@ export class Instances {
 
   async create(accountId: string, input: CreateInstanceInput): Promise<InstanceView> {
     const { kernel } = this.ctx;
-    const { region, type, billing, placement, sshKeyIds } = this.checkCreate(input);
+    const { region, type, billing, placement, sshKeyIds, reservationId } = this.checkCreate(input);
 
     // (creates arrive in bursts: one commit for those that arrive together)
     const view = await kernel.grouped.run(async (trx) => {
@@ -144,6 +149,7 @@ export class Instances {
         input.floating_ip === undefined
           ? null
           : await this.peers.floatingIps.resolveForAttach(trx, accountId, region, input.floating_ip, null);
+      const reservation = reservationId === null ? null : await this.reservationFor(trx, accountId, reservationId, type.id, region);
 
       if (!(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
         const limit = await kernel.counters.limit(trx, accountId, Counter.instances);
@@ -152,6 +158,7 @@ export class Instances {
       if (!(await kernel.capacity.acquire(trx, CLOUD, region, type.id))) {
         throw genesisError(Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${region}`);
       }
+      if (reservation !== null) await this.holdReservation(trx, reservation);
 
       const now = kernel.clockFor(accountId).now();
       const row: InstanceRow = {
@@ -176,7 +183,7 @@ export class Instances {
         destroy_on_shutdown: fromBool(input.destroy_on_shutdown),
         public_ipv6: fromBool(input.public_ipv6),
         billing_type: billing,
-        reservation_id: null,
+        reservation_id: reservation?.id ?? null,
         metadata: JSON.stringify(input.metadata ?? {}),
         seq: kernel.ids.ordinal(now),
         created_at: now,
@@ -208,7 +215,7 @@ export class Instances {
     const { catalog } = this.ctx;
     const region = input.region ?? catalog.defaultRegion;
     const type = this.checkTypeAndRegion(input.type, region);
-    const billing = input.billing_type ?? 'on-demand';
+    const billing = input.billing_type ?? (input.reservation_id ? 'reserved' : 'on-demand');
     if (type.long_term_only && billing === 'on-demand') {
       throw genesisError(Code.OnDemandNotAllowed, `on-demand billing is not allowed with instance type ${type.id}: choose a long-term "billing_type" (${LONG_TERM_BILLING.join(', ')})`);
     }
@@ -236,10 +243,12 @@ export class Instances {
     if (script !== undefined && Buffer.byteLength(script, 'utf8') > MAX_STARTUP_SCRIPT_BYTES) {
       throw badRequest(`"metadata.startup_script" must not exceed 64 KiB (got ${Buffer.byteLength(script, 'utf8')} bytes)`);
     }
-    if (input.reservation_id !== undefined || input.billing_type === 'reserved') {
-      throw badRequest(`reservation "${input.reservation_id ?? ''}" not found: this account has no reservations`);
+    const reservationId = input.reservation_id === undefined || input.reservation_id === '' ? null : input.reservation_id;
+    if (reservationId === null && input.billing_type === 'reserved') throw missing('"reservation_id" is required with "billing_type" "reserved"');
+    if (reservationId !== null && input.billing_type !== undefined && input.billing_type !== 'reserved') {
+      throw badRequest(`"billing_type" must be "reserved" (or left out) for an instance on reservation "${reservationId}" (got "${input.billing_type}")`);
     }
-    return { region, type, billing, placement, sshKeyIds };
+    return { region, type, billing, placement, sshKeyIds, reservationId };
   }
 
   async destroy(accountId: string, id: string): Promise<void> {
@@ -278,10 +287,7 @@ export class Instances {
       const set: Partial<InstanceRow> = {};
       if (input.name !== undefined) set.name = input.name;
       if (input.is_protected !== undefined) set.is_protected = fromBool(input.is_protected);
-      if (input.reservation_id !== undefined) {
-        if (input.reservation_id !== null) throw badRequest(`reservation "${input.reservation_id}" not found: this account has no reservations`);
-        set.reservation_id = null;
-      }
+      if (input.reservation_id !== undefined) Object.assign(set, await this.changeReservation(trx, row, input.reservation_id === '' ? null : input.reservation_id));
       if (input.disk_size !== undefined) {
         if (input.disk_size < row.disk_size) {
           throw badRequest(`"disk_size" can only be increased (the boot disk has ${row.disk_size} GiB)`);
@@ -460,6 +466,54 @@ export class Instances {
     return { id: snapshot.id, name: snapshot.name, osType: snapshot.os_type, minDisk: snapshot.size };
   }
 
+  /**
+   * One of the account's Genesis reservations (an operator makes them: /admin/v1/reservations),
+   * which must be for the instance's type (02020, the "type and/or region" code) and region
+   * (02051, as for every resource of another region).
+   */
+  private async reservationFor(trx: Executor, accountId: string, id: string, type: string, region: string): Promise<Reservation> {
+    const found = await this.ctx.kernel.reservations.get(trx, accountId, CLOUD, id);
+    if (!found) throw badRequest(`"reservation_id": reservation "${id}" not found`);
+    if (found.sku !== type) {
+      throw genesisError(Code.ConfigNotAllowed, `instance type "${type}" is not allowed on reservation "${id}": it reserves ${found.sku}`);
+    }
+    if (found.region !== region) {
+      throw genesisError(Code.RegionsMismatch, `regions mismatch (check reservation "${id}": it is in ${found.region}, not ${region})`);
+    }
+    return found;
+  }
+
+  /** Counts the instance against the reservation, in the caller's transaction; a full one is the reservation's quota reached (403 02010). */
+  private async holdReservation(trx: Executor, reservation: Reservation): Promise<void> {
+    if (await this.ctx.kernel.reservations.acquire(trx, reservation.id)) return;
+    const now = await this.ctx.kernel.reservations.get(trx, reservation.account_id, CLOUD, reservation.id);
+    throw genesisError(
+      Code.MaxQuotaReached,
+      `max quota reached: reservation "${reservation.id}" is full (${now?.used ?? reservation.capacity} of ${reservation.capacity} ${reservation.sku} in use)`,
+    );
+  }
+
+  /**
+   * PATCH reservation_id: onto a reservation (the unit it held elsewhere given back), or off it
+   * with null. Billing follows: "reserved" on one, "on-demand" off it; a long-term subscription
+   * stays as it is and cannot move onto a reservation.
+   */
+  private async changeReservation(trx: Executor, row: InstanceRow, id: string | null): Promise<Partial<InstanceRow>> {
+    const { kernel, catalog } = this.ctx;
+    if (id === row.reservation_id) return {};
+    if (id !== null && LONG_TERM_BILLING.includes(row.billing_type)) {
+      throw badRequest(`instance "${row.id}" is billed ${row.billing_type}: it cannot move onto reservation "${id}"`);
+    }
+    if (id === null && catalog.types.get(row.type)?.long_term_only) {
+      throw genesisError(Code.OnDemandNotAllowed, `instance "${row.id}" cannot leave its reservation: on-demand billing is not allowed with instance type ${row.type}`);
+    }
+    const next = id === null ? null : await this.reservationFor(trx, row.account_id, id, row.type, row.region);
+    if (row.reservation_id !== null) await kernel.reservations.release(trx, row.reservation_id);
+    if (next !== null) await this.holdReservation(trx, next);
+    const billing = next !== null ? 'reserved' : row.billing_type === 'reserved' ? 'on-demand' : row.billing_type;
+    return { reservation_id: next?.id ?? null, billing_type: billing };
+  }
+
   private async changeSecurityGroups(trx: Transaction<any>, row: InstanceRow, change: ListChange): Promise<void> {
     const current = await this.linked(trx, row.id, 'security_group');
     const wanted = applyListChange(change, current, 'security_groups', (id) => {
@@ -565,3 +619,14 @@ export function applyListChange(change: unknown, current: string[], field: strin
   }
   throw badRequest(`"${field}" must be a list of ids, {"attach": "<id>"} or {"detach": "<id>"}`);
 }
+
+/** The instance as a resource: its table, counter, quota, machine and place in the fleet (kernel/resources.ts). */
+export const instanceResource: ResourceDef<GenesisModel> = declareResource({
+  cloud: CLOUD,
+  kind: INSTANCE_KIND,
+  table: 'genesis_instances',
+  counter: Counter.instances,
+  quota: 1000,
+  machine: (m) => instanceMachine(m.ctx),
+  fleet: { collection: 'instances', columns: { type: 'type' }, read: async (m, a, id) => ({ instance: renderInstance(await m.instances.get(a, id)) }) },
+});

@@ -35,6 +35,9 @@ export function pageRequest(query: { page?: number; per_page?: number }): PageRe
   return { page: query.page ?? 1, perPage: query.per_page ?? 50 };
 }
 
+/** What an account's list is ordered within: its account, then creation order (declared to the store, see listVersion). */
+const LIST_ORDER = ['account_id', 'seq'] as const;
+
 /** How many rows apart the positions an AccountList remembers are. */
 const STRIDE = 1000;
 /** Accounts whose positions are remembered, per list. */
@@ -55,6 +58,7 @@ export type ListVersion = (accountId: string) => string | Promise<string>;
  */
 export function listVersion(kernel: Pick<Kernel, 'store' | 'counters' | 'db'>, table: string, counterKey: string): ListVersion {
   const { writeVersion } = kernel.store;
+  kernel.store.declareList?.(table, LIST_ORDER);
   if (writeVersion) return () => writeVersion(table);
   return (accountId) => kernel.counters.writer(kernel.db, accountId, counterKey);
 }

@@ -4,9 +4,13 @@ import { parseCidr } from '../../../kernel/ipam.js';
 import { alreadyDeleting, badRequest, Code, genesisError, GenesisError } from '../errors.js';
 import type { SecurityGroupRow } from '../tables.js';
 import type { CreateSecurityGroupInput, PutSecurityGroupInput, UpdateSecurityGroupInput } from '../wire.js';
-import { Counter, type GenesisContext } from './context.js';
+import { CLOUD, Counter, type GenesisContext } from './context.js';
 import { getOwned, linkedInstances, renameLinks } from './owned.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { GenesisModel } from './index.js';
+import { renderSecurityGroup } from '../render.js';
+import { simpleMachine } from '../lifecycles.js';
 
 export const SECURITY_GROUP_KIND = 'genesis.security_group';
 export const DEFAULT_GROUP_NAME = 'standard';
@@ -256,3 +260,13 @@ export class SecurityGroups {
     return row;
   }
 }
+
+/** The security group as a resource: its table, counter, machine and place in the fleet (kernel/resources.ts). */
+export const securityGroupResource: ResourceDef<GenesisModel> = declareResource({
+  cloud: CLOUD,
+  kind: SECURITY_GROUP_KIND,
+  table: 'genesis_security_groups',
+  counter: Counter.securityGroups,
+  machine: (m) => simpleMachine(m.ctx, securityGroupResource, [5, 5]),
+  fleet: { collection: 'security-groups', read: async (m, a, id) => ({ security_group: renderSecurityGroup(await m.securityGroups.get(a, id)) }) },
+});

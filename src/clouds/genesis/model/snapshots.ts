@@ -2,8 +2,12 @@ import type { Executor } from '../../../kernel/db/store.js';
 import { alreadyDeleting, badRequest, Code, genesisError, notFound } from '../errors.js';
 import type { InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateSnapshotInput } from '../wire.js';
-import { Counter, type GenesisContext } from './context.js';
+import { CLOUD, Counter, type GenesisContext } from './context.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { GenesisModel } from './index.js';
+import { renderSnapshot } from '../render.js';
+import { simpleMachine } from '../lifecycles.js';
 
 export const SNAPSHOT_KIND = 'genesis.snapshot';
 
@@ -204,3 +208,14 @@ export class Snapshots {
     return row;
   }
 }
+
+/** The snapshot as a resource: its table, counter, quota, machine and place in the fleet (kernel/resources.ts). */
+export const snapshotResource: ResourceDef<GenesisModel> = declareResource({
+  cloud: CLOUD,
+  kind: SNAPSHOT_KIND,
+  table: 'genesis_snapshots',
+  counter: Counter.snapshots,
+  quota: 1000,
+  machine: (m) => simpleMachine(m.ctx, snapshotResource, [120, 10, 3, 1]),
+  fleet: { collection: 'snapshots', read: async (m, a, id) => ({ snapshot: renderSnapshot(await m.snapshots.get(a, id)) }) },
+});

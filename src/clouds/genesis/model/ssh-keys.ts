@@ -3,8 +3,11 @@ import { lazy } from '../../../kernel/lazy.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { Code, genesisError, notFound } from '../errors.js';
 import type { SshKeyRow } from '../tables.js';
-import { Counter, type GenesisContext } from './context.js';
+import { CLOUD, Counter, type GenesisContext } from './context.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { GenesisModel } from './index.js';
+import { renderSshKey } from '../render.js';
 
 const sshpk = lazy<typeof sshpkModule>('sshpk');
 
@@ -146,3 +149,12 @@ export class SshKeys {
     return unique.map((id) => byId.get(id)!);
   }
 }
+
+/** The ssh key as a resource: its table, counter and place in the fleet (kernel/resources.ts). */
+export const sshKeyResource: ResourceDef<GenesisModel> = declareResource({
+  cloud: CLOUD,
+  kind: 'genesis.ssh_key',
+  table: 'genesis_ssh_keys',
+  counter: Counter.sshKeys,
+  fleet: { collection: 'ssh-keys', columns: { status: null, region: null }, read: async (m, a, id) => renderSshKey(await m.sshKeys.get(a, id)) },
+});

@@ -2,9 +2,13 @@ import type { Executor } from '../../../kernel/db/store.js';
 import { alreadyDeleting, badRequest, Code, genesisError } from '../errors.js';
 import type { VolumeRow } from '../tables.js';
 import type { CreateVolumeInput, UpdateVolumeInput } from '../wire.js';
-import { Counter, type GenesisContext } from './context.js';
+import { CLOUD, Counter, type GenesisContext } from './context.js';
 import { getOwned, linkedInstances, renameLinks } from './owned.js';
 import { fetchPage, type Page, type PageRequest } from './pagination.js';
+import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import type { GenesisModel } from './index.js';
+import { renderVolume } from '../render.js';
+import { simpleMachine } from '../lifecycles.js';
 
 export const VOLUME_KIND = 'genesis.volume';
 export const MIN_VOLUME_GIB = 1;
@@ -169,3 +173,14 @@ export class Volumes {
 function checkSize(size: number): void {
   if (size < MIN_VOLUME_GIB || size > MAX_VOLUME_GIB) throw badRequest(`"size" must be between ${MIN_VOLUME_GIB} and ${MAX_VOLUME_GIB} (GiB)`);
 }
+
+/** The volume as a resource: its table, counter, quota, machine and place in the fleet (kernel/resources.ts). */
+export const volumeResource: ResourceDef<GenesisModel> = declareResource({
+  cloud: CLOUD,
+  kind: VOLUME_KIND,
+  table: 'genesis_volumes',
+  counter: Counter.volumes,
+  quota: 1000,
+  machine: (m) => simpleMachine(m.ctx, volumeResource, [20, 10]),
+  fleet: { collection: 'volumes', columns: { type: 'type' }, read: async (m, a, id) => ({ volume: renderVolume(await m.volumes.get(a, id)) }) },
+});

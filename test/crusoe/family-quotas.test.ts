@@ -1,0 +1,164 @@
+import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminOf, type Admin } from '../helpers/admin.js';
+import { publicKey, startHangar, type TestHangar } from '../helpers/hangar.js';
+import { expectCrusoeError, newCrusoeAccount, type CrusoeClient } from '../helpers/crusoe.js';
+import { awaitOp, Families, succeeds } from './support.js';
+
+const LOCATION = 'us-east1-a';
+const KEY = publicKey();
+const QUOTA = 'crusoe.family.c1a';
+const postgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && Boolean(process.env.HANGAR_TEST_POSTGRES_URL);
+
+/**
+ * A family's quota (vCPUs of the c1a family here) holds however VMs arrive: one by one, in bulk,
+ * by an UPDATE to a bigger type, and side by side on PostgreSQL.
+ */
+describe('Crusoe: instance family and storage quotas', () => {
+  let h: TestHangar;
+  let admin: Admin;
+  beforeAll(async () => {
+    h = await startHangar();
+    admin = adminOf(h);
+  });
+  afterAll(() => h.close());
+
+  async function tenant(name: string, vcpus: number): Promise<{ c: CrusoeClient; vms: string; accountId: string }> {
+    const { accountId, client } = await newCrusoeAccount(h, name);
+    expect((await admin.put(`/accounts/${accountId}/quotas`, { [QUOTA]: vcpus })).status).toBe(200);
+    return { c: client, vms: `/projects/${client.projectId}/compute/vms/instances`, accountId };
+  }
+  const vm = (name: string, type: string) => ({ name, type, location: LOCATION, ssh_public_key: KEY });
+  const used = async (accountId: string) => (await admin.get(`/accounts/${accountId}/quotas`)).body.quotas[QUOTA].used;
+
+  it('refuses a bulk create beyond the quota, leaving nothing, and takes one that fits', async () => {
+    const { c, vms, accountId } = await tenant('bulk', 8);
+    const bulk = (prefix: string, count: number) =>
+      c.post(`/projects/${c.projectId}/compute/vms/bulk-instances`, {
+        name_prefix: prefix,
+        count,
+        instance_template: { template_name: `${prefix}-t`, type: 'c1a.2x', ssh_public_key: KEY },
+        locations: [{ location: LOCATION }],
+      });
+    expectCrusoeError(await bulk('five', 5), 403, 'quota_exceeded', '5 c1a.2x VM(s) need 10 vcpus of the c1a quota; this organization uses 0 of 8');
+    expect((await c.get(vms)).body.items).toEqual([]);
+    expect(await used(accountId)).toBe(0);
+    expect(await succeeds(h, c, Families.vms, bulk('four', 4))).toHaveLength(4);
+    expect(await used(accountId)).toBe(8);
+    expectCrusoeError(await c.post(vms, vm('one-more', 'c1a.2x')), 403, 'quota_exceeded', 'uses 8 of 8');
+  });
+
+  it('checks an UPDATE to another type, counting the VM once, and holds the bigger type while it is in flight', async () => {
+    const { c, vms, accountId } = await tenant('resize', 8);
+    const small = await succeeds(h, c, Families.vms, c.post(vms, vm('small', 'c1a.2x')));
+    await succeeds(h, c, Families.vms, c.patch(`${vms}/${small.id}`, { action: 'STOP' }));
+    const other = await succeeds(h, c, Families.vms, c.post(vms, vm('other', 'c1a.2x')));
+    await succeeds(h, c, Families.vms, c.patch(`${vms}/${other.id}`, { action: 'STOP' }));
+    expect(await used(accountId)).toBe(4);
+
+    // 2 + 8 > 8: refused, nothing changes.
+    expectCrusoeError(await c.patch(`${vms}/${small.id}`, { action: 'UPDATE', type: 'c1a.8x' }), 403, 'quota_exceeded', 'uses 2 of 8');
+    expect((await c.get(`${vms}/${small.id}`)).body.type).toBe('c1a.2x');
+
+    // 2 + 4 (instead of 2) fits; while that UPDATE is in flight the VM holds 4.
+    const resize = await c.patch(`${vms}/${small.id}`, { action: 'UPDATE', type: 'c1a.4x' });
+    expect(resize.status, resize.text).toBe(200);
+    expect(resize.body.operation.state).toBe('IN_PROGRESS');
+    expect(await used(accountId)).toBe(6);
+    expectCrusoeError(await c.post(vms, vm('during', 'c1a.4x')), 403, 'quota_exceeded', 'uses 6 of 8');
+    expect((await awaitOp(h, c, Families.vms, resize.body.operation)).state).toBe('SUCCEEDED');
+    expect((await c.get(`${vms}/${small.id}`)).body.type).toBe('c1a.4x');
+    expect(await used(accountId)).toBe(6);
+
+    // Another family's type does not count against c1a.
+    const cross = await c.patch(`${vms}/${other.id}`, { action: 'UPDATE', type: 's1a.4x' });
+    expect(cross.status, cross.text).toBe(200);
+    expect(await used(accountId)).toBe(6);
+    expect((await awaitOp(h, c, Families.vms, cross.body.operation)).state).toBe('SUCCEEDED');
+    expect(await used(accountId)).toBe(4);
+  });
+
+  it('holds disk storage to its quota: disks made, grown (counted while they grow) and boot disks of new VMs', async () => {
+    const { c, vms, accountId } = await tenant('storage', 64);
+    expect((await admin.put(`/accounts/${accountId}/quotas`, { 'crusoe.storage_gib': 300 })).status).toBe(200);
+    const disks = `/projects/${c.projectId}/storage/disks`;
+    const storage = async () => (await admin.get(`/accounts/${accountId}/quotas`)).body.quotas['crusoe.storage_gib'].used;
+    await succeeds(h, c, Families.vms, c.post(vms, vm('booted', 'c1a.2x'))); // its boot disk: 128 GiB
+    expect(await storage()).toBe(128);
+    expectCrusoeError(await c.post(disks, { name: 'big', size: '200GiB', location: LOCATION }), 403, 'quota_exceeded', 'uses 128 of 300 GiB');
+    const disk = await succeeds(h, c, Families.disks, c.post(disks, { name: 'small', size: '100GiB', location: LOCATION }));
+    expectCrusoeError(await c.patch(`${disks}/${disk.id}`, { size: '200GiB' }), 403, 'quota_exceeded', 'uses 228 of 300 GiB');
+    const grow = await c.patch(`${disks}/${disk.id}`, { size: '150GiB' });
+    expect(grow.status, grow.text).toBe(200);
+    expect(await storage()).toBe(278);
+    expectCrusoeError(await c.post(vms, vm('no-room', 'c1a.2x')), 403, 'quota_exceeded', 'uses 278 of 300 GiB');
+    expect((await awaitOp(h, c, Families.disks, grow.body.operation)).state).toBe('SUCCEEDED');
+    expect(await storage()).toBe(278);
+    const quotas = (await c.get(`/projects/${c.projectId}/quotas`)).body.quotas;
+    expect(quotas.find((q: any) => q.programmatic_name === 'disk-storage-gib')).toMatchObject({ max: 300, used: 278, available: 22 });
+  });
+
+  it.runIf(postgres)('lets exactly one of two creates side by side take the last units (PostgreSQL)', async () => {
+    const { kernel } = h.hangar;
+    for (const [round, second] of [
+      ['create', (c: CrusoeClient, vms: string) => c.post(vms, vm('b', 'c1a.2x'))],
+      [
+        'bulk',
+        (c: CrusoeClient) =>
+          c.post(`/projects/${c.projectId}/compute/vms/bulk-instances`, {
+            name_prefix: 'bulk',
+            count: 1,
+            instance_template: { template_name: 'race-t', type: 'c1a.2x', ssh_public_key: KEY },
+            locations: [{ location: LOCATION }],
+          }),
+      ],
+    ] as const) {
+      const { c, vms, accountId } = await tenant(`race-${round}`, 2);
+      // Hold back every VM insert until both creates are inside their transactions: with a
+      // check that reads and then inserts, both would have counted no VMs by then. (A session
+      // of its own, outside the Hangar's pool.)
+      const answers = await withInsertsHeld(kernel.db, () => [c.post(vms, vm('a', 'c1a.2x')), second(c, vms)]);
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses, answers.map((a) => a.text).join('\n')).toEqual([200, 403]);
+      const refused = answers.find((a) => a.status === 403)!;
+      expectCrusoeError(refused, 403, 'quota_exceeded', 'uses 2 of 2');
+      expect(await used(accountId)).toBe(2);
+      expect((await c.get(vms)).body.items).toHaveLength(1);
+    }
+  });
+});
+
+/**
+ * Sends requests while a session of its own (outside the Hangar's pool) holds `crusoe_vms`
+ * against inserts, lets them go once each request's session queues behind it, directly or
+ * behind another request's (a condition polled, not a time waited), and returns the answers.
+ */
+async function withInsertsHeld<T>(db: Kysely<any>, send: () => Promise<T>[]): Promise<T[]> {
+  const schema = (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s;
+  const session = new pg.Client({ connectionString: process.env.HANGAR_TEST_POSTGRES_URL });
+  await session.connect();
+  try {
+    await session.query(`set search_path to "${schema}"`);
+    await session.query('begin');
+    await session.query('lock table crusoe_vms in share mode');
+    const me = Number((await session.query('select pg_backend_pid() as pid')).rows[0].pid);
+    const requests = send();
+    for (;;) {
+      // (the activity view is read once per transaction unless told to read it again)
+      await session.query('select pg_stat_clear_snapshot()');
+      const { rows } = await session.query(
+        `select count(*) as n from pg_stat_activity w
+         where $1 = any(pg_blocking_pids(w.pid))
+            or exists (select 1 from pg_stat_activity a where $1 = any(pg_blocking_pids(a.pid)) and a.pid = any(pg_blocking_pids(w.pid)))`,
+        [me],
+      );
+      if (Number(rows[0].n) >= requests.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await session.query('commit');
+    return await Promise.all(requests);
+  } finally {
+    await session.end();
+  }
+}
