@@ -2,12 +2,16 @@
 // Summarizes a V8 CPU profile (node --cpu-prof): where the samples were spent, by function
 // (self time) and by package or source folder, with the heaviest call stacks' inclusive time.
 //
-//   node bench/profile-summary.mjs <file.cpuprofile> [top=30]
+//   node bench/profile-summary.mjs <file.cpuprofile> [top=30] [requests]
+//
+// With the number of requests the profile covers, it also prints the time by stage of a
+// request (auth, routing, validation, store, render, serialisation, metrics, journal,
+// logging, HTTP, ...) in microseconds per request.
 import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-const [file, topArg] = process.argv.slice(2);
+const [file, topArg, requestsArg] = process.argv.slice(2);
 if (!file) {
   console.error('usage: node bench/profile-summary.mjs <file.cpuprofile> [top]');
   process.exit(2);
@@ -88,3 +92,46 @@ console.log(`${file}: ${(total / 1e6).toFixed(2)} s sampled`);
 print('self time by package / source folder', pkgSelf, 20);
 print('self time by function', fnSelf, top);
 print('inclusive time by function', inclusive, top);
+
+// Stages: each sample goes to the stage of the innermost frame on its stack that names one;
+// frames that name none (natives, compiled serialisers, crypto, microtask plumbing) pass it
+// to their caller.
+const STAGES = [
+  ['auth', (w, f) => /^src\/clouds\/[^/]+\/(http|signing)\.ts$/.test(w) && /auth|sign|credential|verify|key|token|account/i.test(f) || /^src\/clouds\/crusoe\/signing\.ts$/.test(w) || /^src\/kernel\/(tenancy|credentials)/.test(w)],
+  ['rate limit', (w, f) => w === 'src/http/redis.ts' || /rate|limit/i.test(f) && /^src\/clouds\/[^/]+\/http\.ts$/.test(w)],
+  ['routing', (w) => w === 'find-my-way'],
+  ['serialisation', (w, f) => w === 'src/http/validation.ts' && f === 'serializeResponse'],
+  ['validation', (w) => w === 'ajv' || w === 'src/http/validation.ts' || w === '@sinclair/typebox' || w === 'src/http/nul.ts'],
+  ['read cache', (w) => w === 'src/http/read-cache.ts'],
+  ['store (SQL, driver)', (w) => w.startsWith('src/kernel/db/') || ['kysely', 'better-sqlite3', 'pg', 'pg-protocol', 'pg-pool', 'pg-types', 'postgres-array', 'postgres-date'].includes(w)],
+  ['model', (w) => /^src\/clouds\/[^/]+\/model\//.test(w) || w.startsWith('src/kernel/')],
+  ['render', (w) => /^src\/clouds\/[^/]+\/(render|wire|zero-values)\.ts$/.test(w)],
+  ['serialisation', (w, f) => w === 'fast-json-stringify' || (w === 'fastify' && /seriali/i.test(f))],
+  ['metrics', (w) => w === 'src/http/metrics.ts' || w === 'src/http/request-metrics.ts' || w === 'prom-client'],
+  ['journal', (w) => w === 'src/http/journal.ts'],
+  ['logging', (w) => w === 'pino' || w === 'src/http/logging.ts' || w === 'abstract-logging' || w === 'sonic-boom'],
+  ['route handlers, other Hangar code', (w) => w.startsWith('src/')],
+  ['fastify (hooks, reply)', (w) => w === 'fastify' || w === 'light-my-request' || w === 'avvio'],
+  ['node: HTTP parsing, socket writes', (w) => w === 'node:_http_server' || w === 'node:_http_outgoing' || w === 'node:_http_common' || w === 'node:net' || w.startsWith('node:internal/stream') || w === 'node:internal/streams'],
+  ['garbage collector', (w) => w === '(garbage collector)'],
+  ['(idle)', (w) => w === '(idle)'],
+];
+const stageOf = (leaf) => {
+  for (let cur = leaf; cur !== undefined; cur = parent.get(cur)) {
+    const cf = byId.get(cur).callFrame;
+    const w = where(cf);
+    for (const [name, test] of STAGES) if (test(w, cf.functionName || '')) return name;
+  }
+  return 'other (program, module loading, timers)';
+};
+const stages = new Map();
+for (const [id, t] of self) {
+  const name = stageOf(id);
+  stages.set(name, (stages.get(name) ?? 0) + t);
+}
+const busy = total - (stages.get('(idle)') ?? 0);
+const requests = Number(requestsArg ?? 0);
+console.log(`\ntime by stage (share of the busy time${requests ? `; µs per request over ${requests} requests` : ''})`);
+for (const [name, t] of [...stages].filter(([n]) => n !== '(idle)').sort((a, b) => b[1] - a[1])) {
+  console.log(`${((100 * t) / busy).toFixed(1).padStart(5)}%${requests ? `  ${(t / requests).toFixed(1).padStart(7)} µs` : ''}  ${name}`);
+}

@@ -33,6 +33,7 @@ const store: StoreSpec = values.url ? { engine: values.url.startsWith('sqlite:')
 const profiling = !values['no-prof'];
 const hangar = await startHangar('hangar', hangarEnv(store, { HANGAR_TIMINGS: values.timings!, ...(values.computed ? { HANGAR_READ_CACHE: '0' } : {}) }), { flags: profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [] });
 let ceiling: Server | undefined;
+let requests = 0;
 try {
   let id: string;
   const first = await api(hangar.url, 'GET', `${GENESIS}/instances?per_page=1`);
@@ -79,6 +80,7 @@ try {
       const before = cpuMs(server.pid);
       const [user0, system0] = times(server.pid);
       const result = await run(server, Number(values.seconds));
+      if (server === hangar) requests += result.requests;
       const [user1, system1] = times(server.pid);
       if (route === 'create' && server === hangar) await settle(hangar);
       const cpu = cpuMs(server.pid) - before;
@@ -95,4 +97,4 @@ try {
   await sleep(200);
 }
 if (!profiling) process.exit(0);
-summarizeProfile(dir, 25);
+summarizeProfile(dir, 25, requests);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { crusoeHeaders } from './crusoe-sign.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BENCH = join(ROOT, 'bench');
@@ -26,6 +27,14 @@ export const CREATE_BODY = {
   region: REGION,
   password: 'bench-password-0123456789',
 };
+
+/** Crusoe's API: the demo account's pinned key pair in every bench store, and a VM to create. */
+export const CRUSOE = '/v1alpha5';
+export const CRUSOE_KEYS = { accessKey: 'benchcrusoe0001', secret: Buffer.alloc(32, 7).toString('base64url') };
+export const CRUSOE_LOCATION = 'us-east1-a';
+/** An OpenSSH ed25519 public key (a fixed one: the bench never logs in). */
+const BENCH_SSH_KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 9)]).toString('base64')} bench@hangar`;
+export const CRUSOE_CREATE_BODY = { name: 'bench', type: 'c1a.2x', location: CRUSOE_LOCATION, ssh_public_key: BENCH_SSH_KEY };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,6 +68,21 @@ export function benchCatalog(): string {
     region.public_cidr = `${100 + i}.0.0.0/8`;
   });
   for (const type of catalog.instance_types) for (const region of Object.keys(type.stock)) type.stock[region] = 100_000_000;
+  writeFileSync(path, JSON.stringify(catalog));
+  return path;
+}
+
+/** Crusoe's built-in catalog with room for a million VMs (stock and /8 address pools). */
+export function benchCrusoeCatalog(): string {
+  const path = join(SCRATCH, 'crusoe-catalog.json');
+  if (existsSync(path)) return path;
+  mkdirSync(dirname(path), { recursive: true });
+  const catalog = JSON.parse(readFileSync(join(ROOT, 'src/clouds/crusoe/data/catalog.json'), 'utf8'));
+  catalog.locations.forEach((location: Record<string, unknown>, i: number) => {
+    location.private_cidr = `${30 + i}.0.0.0/8`;
+    location.public_cidr = `${130 + i}.0.0.0/8`;
+  });
+  for (const type of catalog.vm_types) for (const location of Object.keys(type.stock)) type.stock[location] = 100_000_000;
   writeFileSync(path, JSON.stringify(catalog));
   return path;
 }
@@ -113,6 +137,9 @@ export function hangarEnv(store: StoreSpec, extra: Record<string, string> = {}):
     HANGAR_DEMO_GENESIS_TOKEN: TOKEN,
     HANGAR_GENESIS_CATALOG: benchCatalog(),
     HANGAR_GENESIS_QUOTAS: 'instances=100000000',
+    HANGAR_DEMO_CRUSOE_ACCESS_KEY: CRUSOE_KEYS.accessKey,
+    HANGAR_DEMO_CRUSOE_SECRET_KEY: CRUSOE_KEYS.secret,
+    HANGAR_CRUSOE_CATALOG: benchCrusoeCatalog(),
     HANGAR_SECRET_KEY: 'hangar-bench-sealing-key-0123456789',
     HANGAR_TIMINGS: process.env.HANGAR_BENCH_TIMINGS ?? 'fast',
     HOST: '127.0.0.1',
@@ -279,6 +306,10 @@ export interface LoadOptions {
   collectIds?: boolean;
   /** Stops the load before its duration is up (the results so far are returned). */
   signal?: AbortSignal;
+  /** Signs every request with Crusoe's HMAC as it is sent. */
+  crusoe?: { accessKey: string; secret: string };
+  /** Makes the body's "name" unique per request. */
+  uniqueNames?: boolean;
 }
 
 export interface LoadResult {
@@ -329,10 +360,10 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-export async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any; raw: Buffer; contentType: string }> {
+export async function api(base: string, method: string, path: string, body?: unknown, auth: Record<string, string> = AUTH): Promise<{ status: number; body: any; raw: Buffer; contentType: string }> {
   const res = await fetch(base + path, {
     method,
-    headers: { ...AUTH, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const raw = Buffer.from(await res.arrayBuffer());
@@ -344,6 +375,11 @@ export async function api(base: string, method: string, path: string, body?: unk
     // not JSON
   }
   return { status: res.status, body: parsed, raw, contentType: res.headers.get('content-type') ?? '' };
+}
+
+/** A request to Crusoe's API, signed with the demo key pair. */
+export function crusoeApi(base: string, method: string, path: string, body?: unknown): ReturnType<typeof api> {
+  return api(base, method, CRUSOE + path, body, crusoeHeaders(CRUSOE_KEYS, method, CRUSOE + path));
 }
 
 export const fmt = {
@@ -496,9 +532,9 @@ export function peakRssMiB(pid: number): number {
 }
 
 /** Prints the summary of the CPU profile a process wrote into `dir` (`--cpu-prof-dir`). */
-export function summarizeProfile(dir: string, top: number): void {
+export function summarizeProfile(dir: string, top: number, requests = 0): void {
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no profile written in ${dir}`);
   log(`profile: ${join(dir, file)}`);
-  spawnSync(process.execPath, [join(BENCH, 'profile-summary.mjs'), join(dir, file), String(top)], { stdio: 'inherit' });
+  spawnSync(process.execPath, [join(BENCH, 'profile-summary.mjs'), join(dir, file), String(top), String(requests)], { stdio: 'inherit' });
 }

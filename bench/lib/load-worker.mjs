@@ -6,8 +6,13 @@
 // lifecycle bench can cut out the window it cares about.
 //
 //   node bench/lib/load-worker.mjs '<json options>'
-//   {url, connections, duration (s), method?, paths: [..], headers?, body?, timeline?}
+//   {url, connections, duration (s), method?, paths: [..], headers?, body?, timeline?,
+//    crusoe?: {accessKey, secret}, uniqueNames?}
+// With crusoe, every request is signed as it is sent (Crusoe's HMAC, a fresh timestamp), so
+// the signing and its verification are part of what is measured; with uniqueNames, the body's
+// "name" is made unique per request (Crusoe refuses two VMs of one name in a project).
 import autocannon from 'autocannon';
+import { crusoeHeaders } from './crusoe-sign.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const paths = options.paths;
@@ -42,11 +47,14 @@ const instance = autocannon({
       method: options.method ?? 'GET',
       path: paths[0],
       ...(options.body !== undefined ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) } : {}),
-      // Rotating through paths re-encodes every request: only when there are several.
-      ...(paths.length > 1
+      // Rotating through paths, signing or renaming re-encodes every request: only when needed.
+      ...(paths.length > 1 || options.crusoe || options.uniqueNames
         ? {
             setupRequest(request) {
-              request.path = paths[next++ % paths.length];
+              const n = next++;
+              request.path = paths[n % paths.length];
+              if (options.uniqueNames) request.body = JSON.stringify({ ...options.body, name: `${options.body.name}-${process.pid}-${n}` });
+              if (options.crusoe) request.headers = { ...options.headers, ...crusoeHeaders(options.crusoe, request.method ?? 'GET', request.path) };
               return request;
             },
           }

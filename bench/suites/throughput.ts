@@ -1,6 +1,8 @@
-// Throughput on the same three routes from three kinds of server: the ceiling (bare
-// node:http, Hangar's own bytes), Prism mocking Hangar's OpenAPI document, and Hangar itself
-// (SQLite, and PostgreSQL when a server is reachable). Every (server, route) pair is warmed up
+// Throughput on the same routes from three kinds of server: the ceiling (bare node:http,
+// Hangar's own bytes), Prism mocking Hangar's OpenAPI document (Genesis routes only), and
+// Hangar itself (SQLite, and PostgreSQL when a server is reachable). The routes: Genesis's GET
+// one instance, GET a page of 50 and POST create, and Crusoe's GET one VM, list VMs (limit 50)
+// and create VM, every Crusoe request signed by the load generator as it is sent. Every (server, route) pair is warmed up
 // once (discarded), then measured in alternating rounds, A B C … A B C …, so a drift in the
 // machine's speed hits every server alike; the figure is the median over the rounds.
 import { writeFileSync } from 'node:fs';
@@ -8,8 +10,12 @@ import { join } from 'node:path';
 import {
   AUTH,
   CREATE_BODY,
+  CRUSOE,
+  CRUSOE_CREATE_BODY,
+  CRUSOE_KEYS,
   GENESIS,
   api,
+  crusoeApi,
   cpuMs,
   ensurePrism,
   fmt,
@@ -27,6 +33,7 @@ import {
   startCeiling,
   startHangar,
   startPrism,
+  type LoadOptions,
   type LoadResult,
   type Server,
   type StoreSpec,
@@ -61,13 +68,16 @@ export interface ThroughputResult {
   notes: string[];
 }
 
-const ROUTES = ['get_instance', 'list_50', 'create'] as const;
-type Route = (typeof ROUTES)[number];
+export const ROUTES = ['get_instance', 'list_50', 'create', 'crusoe_get_vm', 'crusoe_list_50', 'crusoe_create'] as const;
+export type Route = (typeof ROUTES)[number];
+/** The Genesis routes (the only ones Prism mocks: it is given Genesis's document). */
+const GENESIS_ROUTES = new Set<Route>(['get_instance', 'list_50', 'create']);
+export const isCreate = (route: Route) => route === 'create' || route === 'crusoe_create';
 
 export async function throughput(options: ThroughputOptions): Promise<ThroughputResult> {
   const dir = scratch('throughput');
   const notes: string[] = [];
-  const servers: { server: Server; store?: StoreSpec; paths: Record<Route, string> }[] = [];
+  const servers: { server: Server; store?: StoreSpec; paths: Partial<Record<Route, string>> }[] = [];
   try {
     // Hangar on SQLite: an instance to read and a page of 50 to list (created over HTTP, booted).
     const sqlite = sqliteStore(dir);
@@ -82,17 +92,32 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
 
     // The ceiling answers with the bytes Hangar answered with.
     const fixtures = join(dir, 'fixtures.json');
-    const [one, list, created] = await Promise.all([
-      api(hangar.url, 'GET', paths.get_instance),
-      api(hangar.url, 'GET', paths.list_50),
+    const vms = paths.crusoe_create!.slice(CRUSOE.length);
+    const [one, list, created, vm, vmList, vmCreated] = await Promise.all([
+      api(hangar.url, 'GET', paths.get_instance!),
+      api(hangar.url, 'GET', paths.list_50!),
       api(hangar.url, 'POST', `${GENESIS}/instances`, CREATE_BODY),
+      crusoeApi(hangar.url, 'GET', paths.crusoe_get_vm!.slice(CRUSOE.length)),
+      crusoeApi(hangar.url, 'GET', paths.crusoe_list_50!.slice(CRUSOE.length)),
+      crusoeApi(hangar.url, 'POST', vms, { ...CRUSOE_CREATE_BODY, name: 'bench-fixture' }),
     ]);
+    const fixture = (method: string, prefix: string, exact: boolean, res: Awaited<ReturnType<typeof api>>) => ({
+      method,
+      prefix,
+      exact,
+      status: res.status,
+      contentType: res.contentType,
+      body: res.raw.toString('base64'),
+    });
     writeFileSync(
       fixtures,
       JSON.stringify([
-        { method: 'GET', prefix: `${GENESIS}/instances`, exact: true, status: list.status, contentType: list.contentType, body: list.raw.toString('base64') },
-        { method: 'GET', prefix: `${GENESIS}/instances/`, status: one.status, contentType: one.contentType, body: one.raw.toString('base64') },
-        { method: 'POST', prefix: `${GENESIS}/instances`, exact: true, status: created.status, contentType: created.contentType, body: created.raw.toString('base64') },
+        fixture('GET', `${GENESIS}/instances`, true, list),
+        fixture('GET', `${GENESIS}/instances/`, false, one),
+        fixture('POST', `${GENESIS}/instances`, true, created),
+        fixture('GET', paths.crusoe_create!, true, vmList),
+        fixture('GET', `${paths.crusoe_create!}/`, false, vm),
+        fixture('POST', paths.crusoe_create!, true, vmCreated),
       ]),
     );
     servers.unshift({ server: await startCeiling(fixtures), paths });
@@ -111,7 +136,7 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
           const strip = (p: string) => (base === 'strip' ? p.slice(GENESIS.length) : p);
           servers.splice(1, 0, {
             server: prism,
-            paths: { get_instance: strip(paths.get_instance), list_50: strip(paths.list_50), create: strip(paths.create) },
+            paths: { get_instance: strip(paths.get_instance!), list_50: strip(paths.list_50!), create: strip(paths.create!) },
           });
         } else notes.push('Prism did not start: left out');
       } else notes.push('Prism could not be installed: left out');
@@ -127,23 +152,17 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
 
     const figures: ThroughputResult['figures'] = {};
     const run = async (entry: (typeof servers)[number], route: Route, duration: number): Promise<LoadResult> =>
-      load({
-        url: entry.server.url,
-        paths: [entry.paths[route]],
-        connections: options.connections,
-        duration,
-        headers: AUTH,
-        ...(route === 'create' ? { method: 'POST', body: CREATE_BODY } : {}),
-      });
+      load(routeLoad(entry.server.url, route, entry.paths[route]!, options.connections, duration));
 
     log(`throughput: ${servers.map((s) => s.server.name).join(', ')}; warm-up ${options.warmup}s each, then ${options.rounds} round(s) of ${options.duration}s at ${options.connections} connections`);
     for (const entry of servers) {
-      if (options.warmup > 0) for (const route of ROUTES) await run(entry, route, options.warmup);
+      if (options.warmup > 0) for (const route of ROUTES) if (entry.paths[route]) await run(entry, route, options.warmup);
       if (entry.store) await settle(entry.server);
     }
     for (let round = 1; round <= options.rounds; round++) {
       for (const route of ROUTES) {
         for (const entry of servers) {
+          if (!entry.paths[route]) continue;
           const busy = await quiesce();
           if (busy >= 0.15) notes.push(`round ${round} ${route} ${entry.server.name}: other processes were using ${fmt.pct(busy)} of a core`);
           const cpuBefore = cpuMs(entry.server.pid);
@@ -152,7 +171,7 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
           const cpu = cpuMs(entry.server.pid) - cpuBefore;
           const stolen = steal();
           // Creates leave boots behind; let them finish before the next server is measured.
-          if (route === 'create' && entry.store) await settle(entry.server);
+          if (isCreate(route) && entry.store) await settle(entry.server);
           const f = ((figures[entry.server.name] ??= {} as never)[route] ??= { rps: [], p50: [], p99: [], cpuUs: [], steal: [], non2xx: 0 } as never) as RouteFigures;
           f.rps.push(result.rps);
           f.p50.push(result.latency.p50);
@@ -181,8 +200,28 @@ export async function throughput(options: ThroughputOptions): Promise<Throughput
   }
 }
 
-/** 60 booted instances on the demo account; the paths of one instance and of a page of 50. */
-async function prepare(hangar: Server): Promise<Record<Route, string>> {
+/** The load of one route: its method, body and authentication (Crusoe's signed per request). */
+export function routeLoad(url: string, route: Route, path: string, connections: number, duration: number): LoadOptions {
+  return {
+    url,
+    paths: [path],
+    connections,
+    duration,
+    ...(GENESIS_ROUTES.has(route) ? { headers: AUTH } : { crusoe: CRUSOE_KEYS }),
+    ...(route === 'create' ? { method: 'POST', body: CREATE_BODY } : {}),
+    ...(route === 'crusoe_create' ? { method: 'POST', body: CRUSOE_CREATE_BODY, uniqueNames: true } : {}),
+  };
+}
+
+/**
+ * 60 booted instances and 60 running VMs on the demo account; the paths of one of each, of a
+ * page of 50 of each, and of their creation.
+ */
+export async function prepare(hangar: Server): Promise<Record<Route, string>> {
+  return { ...(await prepareGenesis(hangar)), ...(await prepareCrusoe(hangar)) };
+}
+
+async function prepareGenesis(hangar: Server): Promise<Record<'get_instance' | 'list_50' | 'create', string>> {
   const ids: string[] = [];
   for (let i = 0; i < 60; i++) {
     const res = await api(hangar.url, 'POST', `${GENESIS}/instances`, CREATE_BODY);
@@ -197,4 +236,32 @@ async function prepare(hangar: Server): Promise<Record<Route, string>> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return { get_instance: `${GENESIS}/instances/${ids[0]}`, list_50: `${GENESIS}/instances`, create: `${GENESIS}/instances` };
+}
+
+async function prepareCrusoe(hangar: Server): Promise<Record<'crusoe_get_vm' | 'crusoe_list_50' | 'crusoe_create', string>> {
+  // The VM quota (1,000 by default) would stop a create round: lift it on every account.
+  const { accounts } = (await api(hangar.url, 'GET', '/admin/v1/accounts')).body as { accounts: { id: string }[] };
+  for (const { id } of accounts) {
+    const res = await api(hangar.url, 'PUT', `/admin/v1/accounts/${id}/quotas`, { 'crusoe.vms': 100_000_000 });
+    if (res.status !== 200) throw new Error(`${hangar.name}: setting the VM quota answered ${res.status}: ${JSON.stringify(res.body)}`);
+  }
+  const projects = await crusoeApi(hangar.url, 'GET', '/organizations/projects');
+  const projectId = projects.body?.items?.[0]?.id;
+  if (typeof projectId !== 'string') throw new Error(`${hangar.name}: no Crusoe project: ${JSON.stringify(projects.body)}`);
+  const vms = `/projects/${projectId}/compute/vms/instances`;
+  let last = '';
+  for (let i = 0; i < 60; i++) {
+    const res = await crusoeApi(hangar.url, 'POST', vms, { ...CRUSOE_CREATE_BODY, name: `bench-seed-${i}` });
+    if (res.status !== 200) throw new Error(`${hangar.name}: create VM answered ${res.status}: ${JSON.stringify(res.body)}`);
+    last = res.body.operation.operation_id;
+  }
+  for (let i = 0; ; i++) {
+    const res = await crusoeApi(hangar.url, 'GET', `${vms}/operations/${last}`);
+    if (res.body?.state === 'SUCCEEDED') break;
+    if (i > 600) throw new Error(`${hangar.name}: VMs were not created: ${JSON.stringify(res.body)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const page = await crusoeApi(hangar.url, 'GET', `${vms}?limit=50`);
+  const id: string = page.body.items[0].id;
+  return { crusoe_get_vm: `${CRUSOE}${vms}/${id}`, crusoe_list_50: `${CRUSOE}${vms}?limit=50`, crusoe_create: `${CRUSOE}${vms}` };
 }

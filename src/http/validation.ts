@@ -37,7 +37,9 @@ export function installValidators(app: FastifyInstance): void {
   // route first answers with that status.
   app.setSerializerCompiler(({ schema }) => {
     let serialize: ((data: unknown) => string) | undefined;
-    return (data: unknown) => (serialize ??= fastJsonStringify(schema as object))(data);
+    return function serializeResponse(data: unknown) {
+      return (serialize ??= fastJsonStringify(schema as object))(data);
+    };
   });
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
+import { byShape, paddedList } from '../../../kernel/db/prepared.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { DiskAttachmentRow, DiskRow, OperationRow, ProjectRow, SnapshotRow, VmRow } from '../tables.js';
@@ -358,20 +359,27 @@ export class Disks implements OperationHandler {
   }
 
   /** The disks attached to each VM: the boot disk first, then data disks in attachment order. */
+  /** The disks attached to VMs (every VM a GET or list answers with), one prepared form per padded count of VMs. */
+  private readonly attachedRows = byShape<number>((n) => [
+    n,
+    (...vmIds) =>
+      this.ctx.db
+        .selectFrom('crusoe_disk_attachments as a')
+        .innerJoin('crusoe_disks as d', 'd.id', 'a.disk_id')
+        .selectAll('d')
+        .select(['a.vm_id as a_vm_id', 'a.attachment_type as a_attachment_type', 'a.mode as a_mode', 'a.attached_at as a_attached_at', 'a.account_id as a_account_id'])
+        .where('a.vm_id', 'in', vmIds)
+        .orderBy('a.vm_id')
+        .orderBy('d.is_os', 'desc')
+        .orderBy('a.attached_at')
+        .orderBy('d.seq'),
+  ]);
+
   async attachedTo(trx: Executor, vmIds: readonly string[]): Promise<Map<string, AttachedDiskView[]>> {
     const out = new Map<string, AttachedDiskView[]>();
     if (vmIds.length === 0) return out;
-    const rows = await trx
-      .selectFrom('crusoe_disk_attachments as a')
-      .innerJoin('crusoe_disks as d', 'd.id', 'a.disk_id')
-      .selectAll('d')
-      .select(['a.vm_id as a_vm_id', 'a.attachment_type as a_attachment_type', 'a.mode as a_mode', 'a.attached_at as a_attached_at', 'a.account_id as a_account_id'])
-      .where('a.vm_id', 'in', [...vmIds])
-      .orderBy('a.vm_id')
-      .orderBy('d.is_os', 'desc')
-      .orderBy('a.attached_at')
-      .orderBy('d.seq')
-      .execute();
+    const ids = paddedList(vmIds);
+    const rows = await this.attachedRows(ids.length)(trx, ...ids);
     for (const r of rows as (DiskRow & { a_vm_id: string; a_attachment_type: string; a_mode: string; a_attached_at: number; a_account_id: string })[]) {
       const { a_vm_id, a_attachment_type, a_mode, a_attached_at, a_account_id, ...disk } = r;
       const view: AttachedDiskView = {

@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { prepared } from '../../../kernel/db/prepared.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { conflict, projectForbidden } from '../errors.js';
 import type { ProjectRow } from '../tables.js';
@@ -42,15 +43,15 @@ export class Projects {
 
   /** The caller's project, or 403 for anyone else's and for none at all. */
   async member(trx: Executor, accountId: string, projectId: string): Promise<ProjectRow> {
-    const row = await trx
-      .selectFrom('crusoe_projects')
-      .selectAll()
-      .where('id', '=', projectId)
-      .where('account_id', '=', accountId)
-      .executeTakeFirst();
+    const [row] = await this.memberRow(trx, projectId, accountId);
     if (!row) throw projectForbidden(projectId);
-    return row as ProjectRow;
+    return row;
   }
+
+  /** Every request under /projects/{id} runs this one: built and compiled once (see prepared.ts). */
+  private readonly memberRow = prepared<ProjectRow>((projectId, accountId) =>
+    this.ctx.db.selectFrom('crusoe_projects').selectAll().where('id', '=', projectId).where('account_id', '=', accountId),
+  );
 
   async list(accountId: string, filter: { orgId?: string; name?: string; skipResources?: boolean }): Promise<ProjectView[]> {
     let query = this.ctx.db.selectFrom('crusoe_projects').selectAll().where('account_id', '=', accountId);

@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { prepared } from '../../../kernel/db/prepared.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, CrusoeError, notFound, Reason } from '../errors.js';
 import type { VmType } from '../catalog.js';
@@ -798,10 +799,13 @@ export class Vms implements OperationHandler {
   }
 
   private async find(trx: Executor, projectId: string, id: string): Promise<VmRow> {
-    const row = await trx.selectFrom('crusoe_vms').selectAll().where('id', '=', id).where('project_id', '=', projectId).executeTakeFirst();
+    const [row] = await this.byId(trx, id, projectId);
     if (!row) throw notFound('VM', id);
-    return row as VmRow;
+    return row;
   }
+
+  /** A VM by id in its project: every GET and change reads it (built and compiled once). */
+  private readonly byId = prepared<VmRow>((id, projectId) => this.ctx.db.selectFrom('crusoe_vms').selectAll().where('id', '=', id).where('project_id', '=', projectId));
 
   /** The operation's VM if it is still the one the operation holds. */
   private mine(trx: Executor, op: OperationRow): Promise<VmRow | undefined> {

@@ -32,6 +32,14 @@ export interface InstanceView {
   links: InstanceLinkRow[];
 }
 
+/** A link's columns beside its instance's (null when the instance has no link). */
+interface LinkColumns {
+  link_kind: InstanceLinkRow['kind'] | null;
+  link_target_id: string | null;
+  link_target_name: string | null;
+  link_position: number | null;
+}
+
 const s = 1000;
 
 /**
@@ -118,9 +126,9 @@ export class Instances {
   }
 
   async get(accountId: string, id: string): Promise<InstanceView> {
-    let row = await this.find(this.ctx.db, accountId, id);
-    if (await this.ctx.kernel.lifecycle.noteRead(INSTANCE_KIND, id)) row = await this.find(this.ctx.db, accountId, id);
-    return (await this.withLinks([row]))[0]!;
+    let view = await this.findWithLinks(accountId, id);
+    if (await this.ctx.kernel.lifecycle.noteRead(INSTANCE_KIND, id)) view = await this.findWithLinks(accountId, id);
+    return view;
   }
 
   async create(accountId: string, input: CreateInstanceInput): Promise<InstanceView> {
@@ -368,6 +376,32 @@ export class Instances {
     n,
     (...ids) => this.ctx.db.selectFrom('genesis_instance_links').selectAll().where('instance_id', 'in', ids).orderBy('position'),
   ]);
+
+  /**
+   * The instance and its links in one statement (one round trip on PostgreSQL): the row
+   * joined to each of its links in order, or once with no link.
+   */
+  private readonly byIdWithLinks = prepared<InstanceRow & LinkColumns>((id, accountId) =>
+    this.ctx.db
+      .selectFrom('genesis_instances as i')
+      .leftJoin('genesis_instance_links as l', 'l.instance_id', 'i.id')
+      .selectAll('i')
+      .select(['l.kind as link_kind', 'l.target_id as link_target_id', 'l.target_name as link_target_name', 'l.position as link_position'])
+      .where('i.id', '=', id)
+      .where('i.account_id', '=', accountId)
+      .orderBy('l.position'),
+  );
+
+  private async findWithLinks(accountId: string, id: string): Promise<InstanceView> {
+    const joined = await this.byIdWithLinks(this.ctx.db, id, accountId);
+    if (joined.length === 0) throw notFound(Code.InstanceNotFound, 'instance', id);
+    const { link_kind: _kind, link_target_id: _target, link_target_name: _name, link_position: _position, ...row } = joined[0]!;
+    const links: InstanceLinkRow[] = [];
+    for (const j of joined) {
+      if (j.link_kind !== null) links.push({ instance_id: row.id, kind: j.link_kind, target_id: j.link_target_id!, target_name: j.link_target_name!, position: j.link_position! });
+    }
+    return { row, links };
+  }
 
   private async find(trx: Executor, accountId: string, id: string): Promise<InstanceRow> {
     const [row] = await this.byId(trx, id, accountId);

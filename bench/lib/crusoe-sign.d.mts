@@ -1,0 +1,1 @@
+export function crusoeHeaders(keys: { accessKey: string; secret: string }, method: string, target: string): Record<string, string>;
