@@ -2,13 +2,14 @@
 // store with N instances waiting to boot, starts Hangar under `node --cpu-prof`, makes every
 // boot due at once, waits until no timer is left, stops it and prints the profile's summary.
 //
-//   node --import tsx bench/profile-lifecycle.ts [--transitions 30000] [--no-prof]
+//   node --import tsx bench/profile-lifecycle.ts [--transitions 30000] [--account-clocks 1000] [--no-prof]
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spreadOverAccountClocks } from './suites/lifecycle.js';
 import { GENESIS, RESULTS, fillStore, fmt, hangarEnv, log, scratch, sideConnection, sleep, sqliteStore, startHangar, summarizeProfile } from './lib/common.js';
 
-const { values } = parseArgs({ options: { transitions: { type: 'string', default: '30000' }, 'no-prof': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { transitions: { type: 'string', default: '30000' }, 'no-prof': { type: 'boolean', default: false }, 'account-clocks': { type: 'string', default: '0' } } });
 const count = Number(values.transitions);
 const profiling = !values['no-prof'];
 const dir = join(RESULTS, 'profiles', `lifecycle-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -17,6 +18,7 @@ const store = sqliteStore(scratch('profile-lifecycle'), 'lifecycle.db');
 try {
   log(`filling ${fmt.int(count)} instances waiting to boot`);
   const { ids } = await fillStore(store, count, 'creating', Date.now() + 86_400_000);
+  if (Number(values['account-clocks']) > 0) await spreadOverAccountClocks(store, Number(values['account-clocks']));
   const hangar = await startHangar('hangar', hangarEnv(store), { probe: `${GENESIS}/instances/${ids[0]}`, flags: profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [] });
   const side = await sideConnection(store);
   try {

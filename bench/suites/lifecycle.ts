@@ -126,7 +126,7 @@ export async function lifecycle(options: LifecycleOptions): Promise<LifecycleRes
 }
 
 /** `n` accounts with clocks of their own (running), and the timers spread over them. */
-async function spreadOverAccountClocks(store: StoreSpec, n: number): Promise<void> {
+export async function spreadOverAccountClocks(store: StoreSpec, n: number): Promise<void> {
   const conn = await sideConnection(store);
   try {
     const columns = 'id, name, created_at, standing, clock_follows_global, clock_offset_ms, clock_frozen_at';
