@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { FleetSource } from '../http/cloud.js';
+import type { CloudProject, FleetSource } from '../http/cloud.js';
 import type { Journal } from '../http/journal.js';
 import { parseDuration } from '../kernel/clock.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -17,6 +17,8 @@ export interface AdminDeps {
   demo(): { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
   /** The clouds' kinds of resource, as the console's fleet lists them. */
   fleet?: readonly FleetSource[];
+  /** The projects of the clouds that have them (of one account, or all). */
+  projects?(accountId?: string): Promise<CloudProject[]>;
 }
 
 export class AdminError extends Error {

@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { ServerResponse } from 'node:http';
 import type { App } from '../http/types.js';
-import type { FleetSource } from '../http/cloud.js';
+import type { CloudProject, FleetSource } from '../http/cloud.js';
 import type { Journal } from '../http/journal.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { EventFeed, type FeedEvent } from './feed.js';
 import { Fleet, type FleetFilter } from './fleet.js';
-import { crusoeProjects, dailyUsage } from './usage.js';
+import { dailyUsage } from './usage.js';
 import { DAY_MS } from '../kernel/metering.js';
 
 export interface ConsoleDeps {
@@ -17,6 +17,8 @@ export interface ConsoleDeps {
   demo(): { accountId: string | null; credentials: Record<string, Record<string, unknown>> };
   journal: Journal;
   fleet: readonly FleetSource[];
+  /** The projects of the clouds that have them (of one account, or all). */
+  projects(accountId?: string): Promise<CloudProject[]>;
   notFound(what: string, id: string): Error;
   invalid(message: string): Error;
 }
@@ -194,7 +196,7 @@ function accountViewRoutes(app: App, deps: ConsoleDeps, fleet: Fleet): void {
       if (Number.isNaN(from) || Number.isNaN(to)) throw deps.invalid('"from" and "to" must be days such as 2026-01-05');
       if (from > to) throw deps.invalid('"from" must not be after "to"');
       if (to - from > 366 * DAY_MS) throw deps.invalid('a range covers at most 367 days');
-      return dailyUsage(kernel, fleet, from, to);
+      return dailyUsage(kernel, fleet, await deps.projects(), from, to);
     },
   );
 
@@ -222,7 +224,7 @@ function accountViewRoutes(app: App, deps: ConsoleDeps, fleet: Fleet): void {
       const base = `${req.protocol}://${req.host}`;
       const demo = deps.demo();
       const known = demo.accountId === account.id ? demo.credentials : {};
-      const projects = await crusoeProjects(kernel, account.id);
+      const projects = await deps.projects(account.id);
       const credentials = await kernel.tenancy.credentials(account.id);
       return {
         account_id: account.id,
@@ -231,13 +233,15 @@ function accountViewRoutes(app: App, deps: ConsoleDeps, fleet: Fleet): void {
         clouds: Object.fromEntries(
           deps.clouds.map(({ name, prefix }) => {
             const secrets = Object.keys(known[name] ?? {}).length > 0 ? known[name]! : null;
+            const own = projects.filter((p) => p.cloud === name);
             return [
               name,
               {
                 url: `${base}${prefix}`,
                 credentials: secrets,
                 credential_ids: credentials.filter((c) => c.cloud === name).map((c) => c.id),
-                ...(name === 'crusoe' ? { projects } : {}),
+                // (on a cloud with projects: the account's, where a client's settings name one)
+                ...(own.length > 0 ? { projects: own.map(({ cloud: _cloud, ...p }) => p) } : {}),
               },
             ];
           }),

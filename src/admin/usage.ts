@@ -1,3 +1,4 @@
+import type { CloudProject } from '../http/cloud.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { DAY_MS, quantity, split } from '../kernel/metering.js';
 import type { Fleet, FleetLine } from './fleet.js';
@@ -38,7 +39,7 @@ export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
  *   "deleted instances" (the audit log does not name accounts), and one that vanished with its
  *   account stops counting at its last transition.
  */
-export async function dailyUsage(kernel: Kernel, fleet: Fleet, from: number, to: number): Promise<DailyUsage> {
+export async function dailyUsage(kernel: Kernel, fleet: Fleet, projectList: readonly CloudProject[], from: number, to: number): Promise<DailyUsage> {
   const end = to + DAY_MS;
   const now = kernel.clock.now();
   const days: string[] = [];
@@ -98,7 +99,7 @@ export async function dailyUsage(kernel: Kernel, fleet: Fleet, from: number, to:
   for (const span of spans) if (span.stop === null || span.stop > from) add('genesis', owners.get(span.id)?.account_id ?? null, null, span.start, span.stop, 1);
 
   // Project names, where the project still exists.
-  const projects = new Map((await crusoeProjects(kernel)).map((p) => [p.id, p]));
+  const projects = new Map(projectList.map((p) => [p.id, p]));
   const out = (cloud: string) =>
     [...series.entries()]
       .filter(([key]) => key.startsWith(`${cloud}\u0000`))
@@ -117,16 +118,4 @@ async function linesOf(fleet: Fleet, ids: string[]): Promise<Map<string, FleetLi
   const found = new Map<string, FleetLine>();
   for (let i = 0; i < ids.length; i += LOOKUP) for (const line of await fleet.lines(ids.slice(i, i + LOOKUP))) found.set(line.id, line);
   return found;
-}
-
-/** Crusoe's projects (of one account, or all), oldest first; none when Crusoe is not served. */
-export async function crusoeProjects(kernel: Kernel, accountId?: string): Promise<{ id: string; name: string; account_id: string; organization_id: string }[]> {
-  try {
-    let q = kernel.db.selectFrom('crusoe_projects' as any).select(['id', 'name', 'account_id', 'organization_id']);
-    if (accountId !== undefined) q = q.where('account_id', '=', accountId);
-    const rows = await q.orderBy('seq').execute();
-    return rows.map((r: any) => ({ id: String(r.id), name: String(r.name), account_id: String(r.account_id), organization_id: String(r.organization_id) }));
-  } catch {
-    return [];
-  }
 }

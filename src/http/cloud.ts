@@ -35,6 +35,28 @@ export interface CloudRuntime {
   banner?(demo: Record<string, unknown>, baseUrl: string): string[];
   /** The kinds of resource this cloud holds, as the console's fleet lists them (src/admin/fleet.ts). */
   readonly fleet?: readonly FleetSource[];
+  /** On a cloud with projects: its projects (of one account, or all), oldest first. */
+  projects?(accountId?: string): Promise<CloudProject[]>;
+}
+
+/** A project of a cloud that has them (Crusoe), as the console names and links it. */
+export interface CloudProject {
+  /** The cloud it belongs to. */
+  cloud: string;
+  id: string;
+  name: string;
+  account_id: string;
+  organization_id: string;
+}
+
+/** A read of a resource gone between a listing and the read: null, as the cloud's 404 would say. */
+export async function unlessGone<T>(errorClass: new (...args: any[]) => { statusCode: number }, read: () => Promise<T>): Promise<T | null> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof errorClass && error.statusCode === 404) return null;
+    throw error;
+  }
 }
 
 /**

@@ -102,6 +102,11 @@ export const crusoeCloud: CloudModule = {
 
     return {
       fleet: crusoeFleet(model, resourcesOf(CLOUD)),
+      async projects(accountId) {
+        let query = model.ctx.db.selectFrom('crusoe_projects').select(['id', 'name', 'account_id', 'organization_id']);
+        if (accountId !== undefined) query = query.where('account_id', '=', accountId);
+        return (await query.orderBy('seq').execute()).map((r) => ({ cloud: CLOUD, id: String(r.id), name: String(r.name), account_id: String(r.account_id), organization_id: String(r.organization_id) }));
+      },
       plugin: crusoePlugin(model),
       renderFailure: (failure) => {
         const error = crusoeFailure(failure);
