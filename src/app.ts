@@ -71,7 +71,7 @@ export async function createHangar(config: Config, options: HangarOptions = {}):
       await hangar.fabric.resync();
     };
     const served = runtimes.map(({ module }) => ({ name: module.name, prefix: module.prefix }));
-    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, clouds: served, createAccount, reset, demo: () => hangar.demo, fleet: runtimes.flatMap(({ runtime }) => runtime.fleet ?? []), projects: async (accountId) => (await Promise.all(runtimes.map(({ runtime }) => runtime.projects?.(accountId) ?? []))).flat() });
+    const admin = adminPlugin({ kernel, journal, adminToken: config.adminToken, clouds: served, createAccount, reset, demo: () => hangar.demo, fleet: runtimes.flatMap(({ runtime }) => runtime.fleet ?? []), usage: runtimes.flatMap(({ module, runtime }) => (runtime.usage ? [{ cloud: module.name, usage: runtime.usage }] : [])), projects: async (accountId) => (await Promise.all(runtimes.map(({ runtime }) => runtime.projects?.(accountId) ?? []))).flat() });
     const app = await buildServer({
       kernel,
       logger,

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { CloudProject, FleetSource } from '../http/cloud.js';
+import type { UsageSources } from './usage.js';
 import type { Journal } from '../http/journal.js';
 import { parseDuration } from '../kernel/clock.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -19,6 +20,8 @@ export interface AdminDeps {
   fleet?: readonly FleetSource[];
   /** The projects of the clouds that have them (of one account, or all). */
   projects?(accountId?: string): Promise<CloudProject[]>;
+  /** The clouds' usage sources, for the console's usage page. */
+  usage?: UsageSources;
 }
 
 export class AdminError extends Error {

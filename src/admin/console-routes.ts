@@ -6,7 +6,7 @@ import type { Journal } from '../http/journal.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { EventFeed, type FeedEvent } from './feed.js';
 import { Fleet, type FleetFilter } from './fleet.js';
-import { dailyUsage } from './usage.js';
+import { dailyUsage, type UsageSources } from './usage.js';
 import { DAY_MS } from '../kernel/metering.js';
 
 export interface ConsoleDeps {
@@ -19,6 +19,7 @@ export interface ConsoleDeps {
   fleet: readonly FleetSource[];
   /** The projects of the clouds that have them (of one account, or all). */
   projects(accountId?: string): Promise<CloudProject[]>;
+  usage: UsageSources;
   notFound(what: string, id: string): Error;
   invalid(message: string): Error;
 }
@@ -38,7 +39,7 @@ export function consoleRoutes(app: App, deps: ConsoleDeps): void {
   const fleet = new Fleet(deps.kernel.db, deps.fleet);
   fleetRoutes(app, deps, fleet);
   streamRoutes(app, deps, feed);
-  accountViewRoutes(app, deps, fleet);
+  accountViewRoutes(app, deps);
 }
 
 /** The fleet of every cloud in one paged table, and one resource with its history. */
@@ -174,7 +175,7 @@ function streamRoutes(app: App, deps: ConsoleDeps, feed: EventFeed): void {
 }
 
 /** Usage per day, every account's quotas, and what a client needs to reach an account. */
-function accountViewRoutes(app: App, deps: ConsoleDeps, fleet: Fleet): void {
+function accountViewRoutes(app: App, deps: ConsoleDeps): void {
   const { kernel } = deps;
   const DateParam = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a UTC day, YYYY-MM-DD' });
   app.get(
@@ -196,7 +197,7 @@ function accountViewRoutes(app: App, deps: ConsoleDeps, fleet: Fleet): void {
       if (Number.isNaN(from) || Number.isNaN(to)) throw deps.invalid('"from" and "to" must be days such as 2026-01-05');
       if (from > to) throw deps.invalid('"from" must not be after "to"');
       if (to - from > 366 * DAY_MS) throw deps.invalid('a range covers at most 367 days');
-      return dailyUsage(kernel, fleet, await deps.projects(), from, to);
+      return dailyUsage(kernel, deps.usage, await deps.projects(), from, to);
     },
   );
 

@@ -92,7 +92,7 @@ export function adminPlugin(deps: AdminDeps): FastifyPluginAsync {
     journalRoutes(app, deps);
 
     // --- the console's reads: fleet, one resource, pending transitions, events ------------
-    consoleRoutes(app, { kernel: deps.kernel, journal: deps.journal, clouds: deps.clouds, demo: deps.demo, fleet: deps.fleet ?? [], projects: deps.projects ?? (async () => []), notFound, invalid });
+    consoleRoutes(app, { kernel: deps.kernel, journal: deps.journal, clouds: deps.clouds, demo: deps.demo, fleet: deps.fleet ?? [], projects: deps.projects ?? (async () => []), usage: deps.usage ?? [], notFound, invalid });
   };
 }
 

@@ -37,6 +37,28 @@ export interface CloudRuntime {
   readonly fleet?: readonly FleetSource[];
   /** On a cloud with projects: its projects (of one account, or all), oldest first. */
   projects?(accountId?: string): Promise<CloudProject[]>;
+  /** What the console's usage page charts for this cloud. */
+  readonly usage?: CloudUsage;
+}
+
+/** A quantity a cloud reports usage in, and the intervals that accrue it. */
+export interface CloudUsage {
+  /** e.g. `gpu-hours` */
+  readonly metric: string;
+  /** Where the intervals come from, as the page says (e.g. `metering ledger`). */
+  readonly source: string;
+  /** The intervals overlapping [from, end): each accrues `rate` of the metric per hour while open. */
+  intervals(from: number, end: number): Promise<UsageInterval[]>;
+}
+
+export interface UsageInterval {
+  /** null: the resource is gone with its account, so no account can be named. */
+  account_id: string | null;
+  project_id: string | null;
+  started_at: number;
+  /** null: still open (counts up to the clock's now). */
+  ended_at: number | null;
+  rate: number;
 }
 
 /** A project of a cloud that has them (Crusoe), as the console names and links it. */

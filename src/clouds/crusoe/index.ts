@@ -2,6 +2,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { Transaction } from 'kysely';
 import type { CloudModule } from '../../http/cloud.js';
 import { crusoeFleet } from './fleet.js';
+import { gpuHours, projectsOf } from './console.js';
 import { resourcesOf } from '../../kernel/resources.js';
 import { CrusoeCatalog } from './catalog.js';
 import { crusoePlugin, crusoeFailure, PREFIX } from './http.js';
@@ -102,11 +103,8 @@ export const crusoeCloud: CloudModule = {
 
     return {
       fleet: crusoeFleet(model, resourcesOf(CLOUD)),
-      async projects(accountId) {
-        let query = model.ctx.db.selectFrom('crusoe_projects').select(['id', 'name', 'account_id', 'organization_id']);
-        if (accountId !== undefined) query = query.where('account_id', '=', accountId);
-        return (await query.orderBy('seq').execute()).map((r) => ({ cloud: CLOUD, id: String(r.id), name: String(r.name), account_id: String(r.account_id), organization_id: String(r.organization_id) }));
-      },
+      usage: gpuHours(kernel.db),
+      projects: (accountId) => projectsOf(kernel.db, accountId),
       plugin: crusoePlugin(model),
       renderFailure: (failure) => {
         const error = crusoeFailure(failure);

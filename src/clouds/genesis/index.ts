@@ -9,6 +9,7 @@ import { lifecycleOf } from '../../kernel/lifecycle/machine.js';
 import { privatePool, publicPool, storagePool } from './model/addresses.js';
 import { CLOUD, type GenesisContext } from './model/context.js';
 import { createModel } from './model/index.js';
+import { instanceHours } from './usage.js';
 import { genesisMigrations, type GenesisDb } from './tables.js';
 import type { Transaction } from 'kysely';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -83,21 +84,7 @@ export const genesisCloud: CloudModule = {
     }
     defineQuotas(kernel, config);
 
-    kernel.onSeed(async (trx) => {
-      await kernel.ipam.ensurePools(
-        trx,
-        [...catalog.regions.values()].flatMap((region) => [
-          { name: privatePool(region.id), cidr: region.private_cidr },
-          { name: publicPool(region.id), cidr: region.public_cidr },
-          { name: storagePool(region.id), cidr: region.storage_cidr },
-        ]),
-      );
-      await kernel.capacity.seed(
-        trx,
-        CLOUD,
-        [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.id, total }))),
-      );
-    });
+    kernel.onSeed((trx) => seed(kernel, catalog, trx));
     kernel.onRecount((trx) => recount(kernel, trx));
     kernel.onAccountDeleted((trx, accountId) => releaseAccount(kernel, trx, accountId));
 
@@ -127,6 +114,7 @@ export const genesisCloud: CloudModule = {
 
     return {
       fleet: genesisFleet(model, resourcesOf(CLOUD)),
+      usage: instanceHours(kernel.db),
       plugin: genesisPlugin(model, { rateLimit: config.rateLimit, rateLimitWindowMs: config.rateLimitWindowMs, redis }),
       renderFailure: (failure) => {
         const error = genesisFailure(failure);
@@ -153,3 +141,20 @@ export const genesisCloud: CloudModule = {
     };
   },
 };
+
+/** A new store's address pools and stock, from the catalog. */
+async function seed(kernel: Kernel, catalog: GenesisCatalog, trx: Transaction<any>): Promise<void> {
+  await kernel.ipam.ensurePools(
+    trx,
+    [...catalog.regions.values()].flatMap((region) => [
+      { name: privatePool(region.id), cidr: region.private_cidr },
+      { name: publicPool(region.id), cidr: region.public_cidr },
+      { name: storagePool(region.id), cidr: region.storage_cidr },
+    ]),
+  );
+  await kernel.capacity.seed(
+    trx,
+    CLOUD,
+    [...catalog.types.values()].flatMap((type) => Object.entries(type.stock).map(([region, total]) => ({ region, sku: type.id, total }))),
+  );
+}
