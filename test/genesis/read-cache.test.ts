@@ -197,4 +197,31 @@ describe.runIf(sqlite)('Genesis: polled reads of a file store another process wr
       await h.close();
     }
   });
+
+  it('refuses a token another process revoked, and an account another process suspended, at once', async () => {
+    const file = join(dir, 'credentials.db');
+    const h = await startHangar({ env: { HANGAR_DATABASE_URL: `sqlite:${file}` } });
+    try {
+      const token = 'second-token-00000000000000000000000001';
+      await h.hangar.kernel.db.transaction().execute((trx) =>
+        h.hangar.kernel.tenancy.addCredential(trx, { accountId: h.demoAccountId, cloud: 'genesis', kind: 'token', lookup: hashToken(token) }),
+      );
+      const other = h.genesis.with({ authorization: `Bearer ${token}` });
+      expect((await poll(other, '/instances')).status).toBe(200);
+      expect((await poll(h.genesis, '/instances')).status).toBe(200);
+
+      const writer = new Database(file);
+      writer.prepare('delete from credentials where lookup = ?').run(hashToken(token));
+      expect((await poll(other, '/instances')).status).toBe(401);
+      expect((await poll(h.genesis, '/instances')).status).toBe(200);
+
+      writer.prepare('update accounts set standing = ? where id = ?').run('suspended', h.demoAccountId);
+      writer.close();
+      const refused = await poll(h.genesis, '/instances');
+      expect(refused.status).toBe(403);
+      expect(refused.body.code).toBe('02040');
+    } finally {
+      await h.close();
+    }
+  });
 });

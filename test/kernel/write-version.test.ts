@@ -42,3 +42,38 @@ describe('SQLite write versions of declared lists', () => {
     expect(await moves(() => sql`update other set name = 'raw'`.execute(store.db))).toBe(true);
   });
 });
+
+// What a cache of one table's rows (the credentials every request looks up) relies on: the
+// table's version moves with any write to it, by this connection or another process's.
+describe('SQLite table versions', () => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await openStore('sqlite::memory:');
+    for (const table of ['kept', 'other']) {
+      await store.db.schema.createTable(table).addColumn('id', 'text', (c) => c.primaryKey()).addColumn('name', 'text').execute();
+    }
+  });
+  afterAll(() => store.close());
+
+  const moves = async (write: () => Promise<unknown>) => {
+    const before = store.tableVersion!('kept');
+    await write();
+    return store.tableVersion!('kept') !== before;
+  };
+
+  it('moves on every insert, update and delete of the table, and on raw SQL', async () => {
+    const { db } = store;
+    expect(await moves(() => db.insertInto('kept').values({ id: 'a', name: 'one' }).execute())).toBe(true);
+    expect(await moves(() => db.updateTable('kept').set({ name: 'renamed' }).where('id', '=', 'a').execute())).toBe(true);
+    expect(await moves(() => db.updateTable('kept as k').set({ name: 'again' }).where('k.id', '=', 'a').execute())).toBe(true);
+    expect(await moves(() => db.deleteFrom('kept').where('id', '=', 'a').execute())).toBe(true);
+    expect(await moves(() => sql`update other set name = 'raw'`.execute(db))).toBe(true);
+  });
+
+  it('stays for reads and for writes to other tables', async () => {
+    const { db } = store;
+    expect(await moves(() => db.insertInto('other').values({ id: 'b', name: 'two' }).execute())).toBe(false);
+    expect(await moves(() => db.updateTable('other').set({ name: 'x' }).execute())).toBe(false);
+    expect(await moves(() => db.selectFrom('kept').selectAll().execute())).toBe(false);
+  });
+});

@@ -61,6 +61,12 @@ export interface Store {
    */
   writeVersion?(table: string): string;
   /**
+   * A token that changes whenever anything in `table` may have changed (any insert, update or
+   * delete, by this process or another): what was read from the table is still right while
+   * it is the same. Undefined where the engine cannot tell (PostgreSQL).
+   */
+  tableVersion?(table: string): string;
+  /**
    * Changes whenever anything in the store may have changed: any write statement run on this
    * process's connection, or a commit by another connection. An answer computed from reads
    * that began at one version is still right while the version is the same. Undefined where
@@ -363,12 +369,22 @@ function openSqlite(path: string): Store {
   const database = withStatementCache(raw);
   const db = new Kysely<any>({ dialect: new TargetsDialect({ database }, database.targets) });
   runDirectlyInTransactions(db, database);
-  // Commits by other connections to the same file (another process) show in data_version.
-  const dataVersion = raw.prepare('pragma data_version').pluck();
   // Commits by any connection, this one's too: cheaper to tell, and enough for the read version,
   // which this connection's own writes move anyway. An in-memory store has no other connection.
   const commits = memory ? null : commitWatcher(raw, file);
   const commitGeneration = commits ? () => commits.generation() : () => 0;
+  // Commits by other connections to the same file (another process) show in data_version, a
+  // statement and two file-lock calls: asked only when some commit happened since it was last
+  // asked (every commit, anyone's, moves the generation first).
+  const dataVersionStatement = raw.prepare('pragma data_version').pluck();
+  let dataVersionAt = { generation: -1, value: 0 };
+  const dataVersion = memory
+    ? () => 0
+    : (): number => {
+        const generation = commitGeneration();
+        if (generation !== dataVersionAt.generation) dataVersionAt = { generation, value: dataVersionStatement.get() as number };
+        return dataVersionAt.value;
+      };
   return {
     db,
     engine: 'sqlite',
@@ -381,7 +397,8 @@ function openSqlite(path: string): Store {
     },
     ...localNotifications(),
     declareList: (table, ordering) => void database.ordering.set(table, ordering),
-    writeVersion: (table) => `${dataVersion.get()}:${database.writes.get('*') ?? 0}:${database.writes.get(table) ?? 0}`,
+    writeVersion: (table) => `${dataVersion()}:${database.writes.get('*') ?? 0}:${database.writes.get(table) ?? 0}`,
+    tableVersion: (table) => `${dataVersion()}:${database.touched.get('*') ?? 0}:${database.touched.get(table) ?? 0}`,
     readVersion: () => `${commitGeneration()}:${database.changes.count}`,
     close: async () => {
       await checkpoints?.stop();
@@ -462,6 +479,8 @@ function withStatementCache(raw: Database.Database) {
   const cache = new Map<string, SqliteStatement>();
   /** Statements run that may have added or removed rows, per table ('*': any table). */
   const writes = new Map<string, number>();
+  /** Statements run that may have changed anything in a table, per table ('*': any table). */
+  const touched = new Map<string, number>();
   /** Statements run that may have changed anything at all. */
   const changes = { count: 0 };
   /** What each statement Kysely compiled writes, by its SQL (see TargetsDialect). */
@@ -470,6 +489,7 @@ function withStatementCache(raw: Database.Database) {
   const ordering = new Map<string, readonly string[]>();
   return {
     writes,
+    touched,
     changes,
     targets,
     ordering,
@@ -479,7 +499,7 @@ function withStatementCache(raw: Database.Database) {
         if (cache.size >= limit) cache.clear();
         const compiled = raw.prepare(sql);
         const target = targets.get(sql) ?? ANY_TABLE;
-        statement = countingWrites(compiled.reader ? builtRows(compiled) : compiled, compiled.readonly, moves(target, ordering, writes), changes);
+        statement = countingWrites(compiled.reader ? builtRows(compiled) : compiled, compiled.readonly, moves(target, ordering, writes, touched), changes);
         cache.set(sql, statement);
       }
       return statement;
@@ -562,16 +582,23 @@ class TargetsDialect extends SqliteDialect {
 
 /**
  * What running a writing statement moves: its table's write count when it adds or removes
- * rows, or sets a column a list over the table is ordered within; '*' when it cannot be told.
+ * rows, or sets a column a list over the table is ordered within, and its table's touch count
+ * whatever it writes; '*' when it cannot be told.
  */
-function moves(target: WriteTarget | null, ordering: ReadonlyMap<string, readonly string[]>, writes: Map<string, number>): () => void {
+function moves(target: WriteTarget | null, ordering: ReadonlyMap<string, readonly string[]>, writes: Map<string, number>, touched: Map<string, number>): () => void {
   if (target === null) return () => {};
-  const bump = () => void writes.set(target.table, (writes.get(target.table) ?? 0) + 1);
+  const { table } = target;
+  const touch = () => void touched.set(table, (touched.get(table) ?? 0) + 1);
+  const bump = () => {
+    touch();
+    writes.set(table, (writes.get(table) ?? 0) + 1);
+  };
   if (target.columns === null) return bump;
   const columns = target.columns;
   return () => {
-    const order = ordering.get(target.table);
+    const order = ordering.get(table);
     if (order !== undefined && columns.some((c) => order.includes(c))) bump();
+    else touch();
   };
 }
 

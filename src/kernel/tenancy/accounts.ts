@@ -69,10 +69,19 @@ export class Tenancy {
   private readonly hooks = new Map<string, AccountCreatedHook>();
   private readonly issuers = new Map<string, { issue: CredentialIssuer; options: readonly string[] }>();
 
+  /**
+   * Credentials found, by cloud, kind and lookup, with the versions of the two tables they were
+   * read from (SQLite only: see Store.tableVersion). Every authenticated request looks its
+   * credential up, and a store's credentials change rarely: while neither table changed, the
+   * row read last time is the row the statement would read now.
+   */
+  private readonly found = new Map<string, { version: string; row: CredentialRow }>();
+
   constructor(
     private readonly db: Kysely<any>,
     private readonly clocks: AccountClocks,
     private readonly ids: IdGenerator,
+    private readonly tableVersion?: (table: string) => string,
   ) {}
 
   /** Each cloud registers what a new account gets in it. */
@@ -193,8 +202,8 @@ export class Tenancy {
     return id;
   }
 
-  /** Every authenticated request runs this one: built and compiled once (see prepared.ts). */
-  private readonly credentialByLookup = prepared((cloud, kind, lookup) =>
+  /** Every authenticated request runs this one (unless `found` has it): built and compiled once (see prepared.ts). */
+  private readonly credentialByLookup = prepared<CredentialRow>((cloud, kind, lookup) =>
     this.db
       .selectFrom('credentials as c')
       .innerJoin('accounts as a', 'a.id', 'c.account_id')
@@ -216,12 +225,29 @@ export class Tenancy {
 
   /** Finds the live credential a request presents (its lookup value, already hashed if hashed). */
   async findCredential(cloud: string, kind: string, lookup: string): Promise<CredentialMatch | undefined> {
-    const [row] = await this.credentialByLookup(this.db, cloud, kind, lookup);
+    const row = await this.credentialRow(cloud, kind, lookup);
     if (!row) return undefined;
-    this.clocks.observe(row.account_id, row as ClockColumns);
+    this.clocks.observe(row.account_id, row);
     const expiresAt = row.expires_at === null ? null : Number(row.expires_at);
     if (expiresAt !== null && expiresAt <= this.clocks.clockFor(row.account_id).now()) return undefined;
     return { accountId: row.account_id, credentialId: row.id, standing: row.standing, expiresAt, secretSealed: row.secret_sealed ?? null };
+  }
+
+  /** The credential's row with its account's, from `found` while both tables are as they were. */
+  private async credentialRow(cloud: string, kind: string, lookup: string): Promise<CredentialRow | undefined> {
+    if (this.tableVersion === undefined) return (await this.credentialByLookup(this.db, cloud, kind, lookup))[0];
+    const key = `${cloud}\0${kind}\0${lookup}`;
+    const version = `${this.tableVersion('credentials')}|${this.tableVersion('accounts')}`;
+    const known = this.found.get(key);
+    if (known !== undefined && known.version === version) return known.row;
+    const [row] = await this.credentialByLookup(this.db, cloud, kind, lookup);
+    // (only what exists is kept: unknown tokens must not fill the memory)
+    if (row === undefined) this.found.delete(key);
+    else {
+      if (this.found.size >= FOUND_KEPT) this.found.clear();
+      this.found.set(key, { version, row });
+    }
+    return row;
   }
 
   /** An account's credentials of one kind, oldest first, expired ones included. */
@@ -256,6 +282,18 @@ export class Tenancy {
     return Number(result.numDeletedRows) === 1;
   }
 }
+
+/** A credential as the request path reads it, with its account's standing and clock. */
+interface CredentialRow extends ClockColumns {
+  id: string;
+  account_id: string;
+  expires_at: number | null;
+  secret_sealed: string | null;
+  standing: AccountStanding;
+}
+
+/** Credentials `Tenancy.found` keeps at most (then it starts again). */
+const FOUND_KEPT = 10_000;
 
 /** Issues one more credential of a cloud's kind, with the options the operator asked for. */
 export type CredentialIssuer = (trx: Transaction<any>, accountId: string, options: Record<string, unknown>) => Promise<Record<string, unknown>>;
