@@ -96,7 +96,7 @@ export class Kernel {
       onStoreError: (error) => log.warn({ err: error }, 'lifecycle engine cannot reach the store; will retry'),
       batchScope: { open: (trx) => this.ipam.defer(trx), close: (trx) => this.ipam.flush(trx) },
     });
-    this.tenancy = new Tenancy(this.db, this.accountClocks, this.ids, store.tableVersion);
+    this.tenancy = new Tenancy(this.db, this.accountClocks, this.ids, store);
     this.counters = new Counters(this.db);
     this.capacity = new Capacity(this.db);
     this.ipam = new Ipam(this.db);

@@ -79,6 +79,29 @@ describe('prepared queries', () => {
     expect(row).toEqual({ id: 'b', n: 2, label: '-' });
   });
 
+  it('never shows a read outside a transaction what an open transaction wrote, and runs it once that transaction ended', async () => {
+    const [add, get] = [insert(), find()];
+    await add(kernel.db, 'z', 1);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let written!: () => void;
+    const wrote = new Promise<void>((resolve) => (written = resolve));
+    const transaction = kernel.db.transaction().execute(async (trx) => {
+      await add(trx, 'w', 1);
+      written();
+      await held; // (open, with an uncommitted row, while the read below is asked)
+      throw new Error('rolled back');
+    });
+    await wrote;
+    const outside = get(kernel.db, 'w');
+    const before = get(kernel.db, 'z');
+    release();
+    await expect(transaction).rejects.toThrow('rolled back');
+    expect(await outside).toEqual([]);
+    expect(await before).toEqual([{ id: 'z', n: 1 }]);
+    expect(await get(kernel.db, 'z')).toEqual([{ id: 'z', n: 1 }]);
+  });
+
   it('moves the store read version with every write, in a transaction or not', async () => {
     const version = kernel.store.readVersion;
     if (version === undefined) return; // (PostgreSQL keeps no read version)

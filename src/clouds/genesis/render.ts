@@ -1,5 +1,5 @@
 import { iso, toBool } from './model/context.js';
-import type { InstanceView } from './model/instances.js';
+import type { InstanceWireView } from './model/instances.js';
 import type { Page } from './model/pagination.js';
 import type { FloatingIpView } from './model/floating-ips.js';
 import type { VolumeView } from './model/volumes.js';
@@ -19,7 +19,7 @@ import type {
 
 /** Stored rows to Genesis wire objects. */
 
-export function renderInstance({ row, links }: InstanceView): InstanceWire {
+export function renderInstance({ row, links }: InstanceWireView): InstanceWire {
   const of = (kind: string) => links.filter((l) => l.kind === kind).map((l) => ({ id: l.target_id, name: l.target_name }));
   return {
     id: row.id,

@@ -3,7 +3,9 @@ import type { Executor } from './store.js';
 
 /** A SQLite connection's statements, as a store hands them out (prepared once, kept). */
 export interface DirectStatements {
-  prepare(sql: string): { reader: boolean; all(...params: unknown[]): unknown[]; run(...params: unknown[]): { changes: number } };
+  prepare(sql: string): { reader: boolean; readonly: boolean; all(...params: unknown[]): unknown[]; run(...params: unknown[]): { changes: number } };
+  /** Whether a transaction is open on the connection (begun and not yet ended). */
+  inTransaction(): boolean;
 }
 
 /**
@@ -16,9 +18,12 @@ export interface DirectStatements {
 const direct = new WeakMap<object, DirectStatements>();
 
 /**
- * Lets prepared queries run inside this SQLite store's transactions directly on its connection.
- * Only inside a transaction: the transaction holds the store's one connection, so a statement
- * run on it is the transaction's. Outside one, Kysely's queue decides whose turn it is.
+ * Lets prepared queries run directly on this SQLite store's one connection: inside a
+ * transaction, which holds the connection, so a statement run on it is the transaction's; and
+ * outside one, reads only, while no transaction is open on the connection. Such a read sees
+ * what is committed, as it would after waiting its turn in Kysely's queue: better-sqlite3
+ * runs it to the end before anything else can. While a transaction is open (between its
+ * awaits), a read outside it waits in the queue as before, so it never sees uncommitted rows.
  */
 export function runDirectlyInTransactions(db: Kysely<any>, statements: DirectStatements): void {
   direct.set(db.getExecutor().adapter, statements);
@@ -71,10 +76,11 @@ function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number) 
     }
     const parameters = template.parameters.map((p) => (p instanceof Slot ? args[p.index] : p));
     // (getExecutor is marked internal in Kysely's typings; it is how a Transaction reaches its adapter)
-    const statements = executor.isTransaction ? direct.get(executor.getExecutor().adapter) : undefined;
-    if (statements === undefined) return executor.executeQuery(CompiledQuery.raw(template.sql, parameters));
+    const statements = direct.get(executor.getExecutor().adapter);
+    if (statements === undefined || (!executor.isTransaction && statements.inTransaction())) return executor.executeQuery(CompiledQuery.raw(template.sql, parameters));
     try {
       const statement = statements.prepare(template.sql);
+      if (!executor.isTransaction && !statement.readonly) return executor.executeQuery(CompiledQuery.raw(template.sql, parameters));
       if (statement.reader) return Promise.resolve({ rows: statement.all(...parameters) });
       return Promise.resolve({ rows: [], numAffectedRows: BigInt(statement.run(...parameters).changes) });
     } catch (error) {

@@ -493,6 +493,7 @@ function withStatementCache(raw: Database.Database) {
     changes,
     targets,
     ordering,
+    inTransaction: () => raw.inTransaction,
     prepare(sql: string): SqliteStatement {
       let statement = cache.get(sql);
       if (statement === undefined) {
@@ -602,7 +603,7 @@ function moves(target: WriteTarget | null, ordering: ReadonlyMap<string, readonl
   };
 }
 
-type SqliteStatement = Pick<Database.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
+type SqliteStatement = Pick<Database.Statement, 'reader' | 'readonly' | 'all' | 'run' | 'iterate'>;
 
 /**
  * A statement that returns rows, its rows made by a function compiled for its columns.
@@ -629,6 +630,7 @@ function builtRows(statement: Database.Statement): SqliteStatement {
   statement.raw(true);
   return {
     reader: true,
+    readonly: statement.readonly,
     all: (...params: unknown[]) => {
       const rows = statement.all(...params) as unknown[][];
       const out = new Array<Record<string, unknown>>(rows.length);
@@ -650,6 +652,7 @@ function countingWrites(statement: SqliteStatement, readonly: boolean, moved: ()
   };
   return {
     reader: statement.reader,
+    readonly: false,
     all: (...params: unknown[]) => {
       count();
       return statement.all(...params);

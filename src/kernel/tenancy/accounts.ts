@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { AccountClocks, ClockColumns } from '../account-clocks.js';
 import type { IdGenerator } from '../ids.js';
-import type { Executor } from '../db/store.js';
+import type { Executor, Store } from '../db/store.js';
+import { KeptReads } from '../db/kept-reads.js';
 import { prepared } from '../db/prepared.js';
 
 /**
@@ -69,20 +70,18 @@ export class Tenancy {
   private readonly hooks = new Map<string, AccountCreatedHook>();
   private readonly issuers = new Map<string, { issue: CredentialIssuer; options: readonly string[] }>();
 
-  /**
-   * Credentials found, by cloud, kind and lookup, with the versions of the two tables they were
-   * read from (SQLite only: see Store.tableVersion). Every authenticated request looks its
-   * credential up, and a store's credentials change rarely: while neither table changed, the
-   * row read last time is the row the statement would read now.
-   */
-  private readonly found = new Map<string, { version: string; row: CredentialRow }>();
-
   constructor(
     private readonly db: Kysely<any>,
     private readonly clocks: AccountClocks,
     private readonly ids: IdGenerator,
-    private readonly tableVersion?: (table: string) => string,
-  ) {}
+    store: Pick<Store, 'tableVersion'>,
+  ) {
+    // Every authenticated request looks its credential up, and credentials change rarely.
+    this.found = new KeptReads(store, ['credentials', 'accounts']);
+  }
+
+  /** Credentials found, by cloud, kind and lookup (see KeptReads). */
+  private readonly found: KeptReads<CredentialRow>;
 
   /** Each cloud registers what a new account gets in it. */
   onAccountCreated(cloud: string, hook: AccountCreatedHook): void {
@@ -202,7 +201,7 @@ export class Tenancy {
     return id;
   }
 
-  /** Every authenticated request runs this one (unless `found` has it): built and compiled once (see prepared.ts). */
+  /** Every authenticated request runs this one (unless `found` kept its row): built and compiled once (see prepared.ts). */
   private readonly credentialByLookup = prepared<CredentialRow>((cloud, kind, lookup) =>
     this.db
       .selectFrom('credentials as c')
@@ -233,21 +232,9 @@ export class Tenancy {
     return { accountId: row.account_id, credentialId: row.id, standing: row.standing, expiresAt, secretSealed: row.secret_sealed ?? null };
   }
 
-  /** The credential's row with its account's, from `found` while both tables are as they were. */
-  private async credentialRow(cloud: string, kind: string, lookup: string): Promise<CredentialRow | undefined> {
-    if (this.tableVersion === undefined) return (await this.credentialByLookup(this.db, cloud, kind, lookup))[0];
-    const key = `${cloud}\0${kind}\0${lookup}`;
-    const version = `${this.tableVersion('credentials')}|${this.tableVersion('accounts')}`;
-    const known = this.found.get(key);
-    if (known !== undefined && known.version === version) return known.row;
-    const [row] = await this.credentialByLookup(this.db, cloud, kind, lookup);
-    // (only what exists is kept: unknown tokens must not fill the memory)
-    if (row === undefined) this.found.delete(key);
-    else {
-      if (this.found.size >= FOUND_KEPT) this.found.clear();
-      this.found.set(key, { version, row });
-    }
-    return row;
+  /** The credential's row with its account's (kept while both tables are as they were). */
+  private credentialRow(cloud: string, kind: string, lookup: string): Promise<CredentialRow | undefined> {
+    return this.found.get(`${cloud}\0${kind}\0${lookup}`, async () => (await this.credentialByLookup(this.db, cloud, kind, lookup))[0]);
   }
 
   /** An account's credentials of one kind, oldest first, expired ones included. */
@@ -291,9 +278,6 @@ interface CredentialRow extends ClockColumns {
   secret_sealed: string | null;
   standing: AccountStanding;
 }
-
-/** Credentials `Tenancy.found` keeps at most (then it starts again). */
-const FOUND_KEPT = 10_000;
 
 /** Issues one more credential of a cloud's kind, with the options the operator asked for. */
 export type CredentialIssuer = (trx: Transaction<any>, accountId: string, options: Record<string, unknown>) => Promise<Record<string, unknown>>;

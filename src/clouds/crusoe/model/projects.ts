@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { KeptReads } from '../../../kernel/db/kept-reads.js';
 import { prepared } from '../../../kernel/db/prepared.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { conflict, projectForbidden } from '../errors.js';
@@ -26,10 +27,16 @@ export class Projects {
   private readonly purgers: ProjectPurger[] = [];
   private readonly initializers: ProjectInitializer[] = [];
 
+  /** Every request under /projects/{id} asks whether the caller is the project's (see KeptReads). */
+  private readonly members: KeptReads<ProjectRow>;
+
   constructor(
     private readonly ctx: CrusoeContext,
     private readonly organizations: Organizations,
-  ) {}
+  ) {
+    // (and the tables whose deletions cascade to projects)
+    this.members = new KeptReads(ctx.kernel.store, ['crusoe_projects', 'crusoe_organizations', 'accounts']);
+  }
 
   /** Resource families (VMs, templates, …) hook in what deleting a project removes. */
   onPurge(purger: ProjectPurger): void {
@@ -43,10 +50,15 @@ export class Projects {
 
   /** The caller's project, or 403 for anyone else's and for none at all. */
   async member(trx: Executor, accountId: string, projectId: string): Promise<ProjectRow> {
-    const [row] = await this.memberRow(trx, projectId, accountId);
+    // (outside a transaction, from what was read before while the projects are unchanged)
+    const row =
+      trx === this.ctx.db
+        ? await this.members.get(`${projectId}\0${accountId}`, async () => (await this.memberRow(trx, projectId, accountId))[0])
+        : (await this.memberRow(trx, projectId, accountId))[0];
     if (!row) throw projectForbidden(projectId);
     return row;
   }
+
 
   /** Every request under /projects/{id} runs this one: built and compiled once (see prepared.ts). */
   private readonly memberRow = prepared<ProjectRow>((projectId, accountId) =>

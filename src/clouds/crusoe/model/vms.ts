@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { prepared } from '../../../kernel/db/prepared.js';
+import { byShape, prepared } from '../../../kernel/db/prepared.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, CrusoeError, notFound, Reason } from '../errors.js';
 import type { VmType } from '../catalog.js';
@@ -134,54 +134,42 @@ export class Vms implements OperationHandler {
    */
   async list(projectId: string, query: ListInstancesQueryInput): Promise<VmPage> {
     const { db } = this.ctx;
-    const ids = csv(query.ids);
-    const names = csv(query.names);
-    const types = csv(query.types);
-    const locations = csv(query.locations);
-    const states = csv(query.states).map((s) => normalizeState(s));
-    const nvlinkDomains = csv(query.nvlink_domain_ids);
+    const filters: VmFilters = {
+      ids: csv(query.ids),
+      names: csv(query.names),
+      types: csv(query.types),
+      locations: csv(query.locations),
+      states: csv(query.states).map((s) => normalizeState(s)),
+      nvlinkDomains: csv(query.nvlink_domain_ids),
+    };
     const limit = parseLimit(query.limit);
     const sort = parseSort(query.sort);
     if (query.next_token && query.prev_token) throw badRequest('send "next_token" or "prev_token", not both');
     const backward = Boolean(query.prev_token);
     const cursor = query.next_token ? decodeCursor(query.next_token, 'next_token', sort) : query.prev_token ? decodeCursor(query.prev_token, 'prev_token', sort) : null;
+    const from: Side | null = cursor === null ? null : backward ? 'before' : 'after';
 
-    const filtered = () => {
-      let q = db.selectFrom('crusoe_vms').where('project_id', '=', projectId);
-      if (ids.length > 0) q = q.where('id', 'in', ids);
-      if (names.length > 0) q = q.where('name', 'in', names);
-      if (types.length > 0) q = q.where('type', 'in', types);
-      if (locations.length > 0) q = q.where('location', 'in', locations);
-      if (states.length > 0) q = q.where('state', 'in', states);
-      // VMs in Hangar belong to no NVLink domain, so naming any finds none.
-      if (nvlinkDomains.length > 0) q = q.where('id', '=', '');
-      return q;
-    };
-    // Creation order is the creation ordinal (created_at to the microsecond, strictly rising
-    // within a process), so VMs made in the same millisecond still page in the order they came.
-    const column = sort === 'name' ? 'name' : 'seq';
-    const after = (c: { v: string | number; i: string }) => (eb: any) =>
-      eb.or([eb(column, '>', c.v), eb.and([eb(column, '=', c.v), eb('id', '>', c.i)])]);
-    const before = (c: { v: string | number; i: string }) => (eb: any) =>
-      eb.or([eb(column, '<', c.v), eb.and([eb(column, '=', c.v), eb('id', '<', c.i)])]);
-
-    let page = filtered().selectAll();
-    if (cursor) page = page.where(backward ? before(cursor) : after(cursor));
-    page = backward ? page.orderBy(column, 'desc').orderBy('id', 'desc') : page.orderBy(column).orderBy('id');
-    let rows = (await page.limit(limit + 1).execute()) as VmRow[];
+    // Without filters (what clients polling a project ask) both statements are prepared once;
+    // with filters, whose lists vary in length, they are built for the request.
+    const unfiltered = Object.values(filters).every((values) => values.length === 0);
+    const cursorArgs = cursor === null ? [] : [cursor.v, cursor.i];
+    let rows = unfiltered
+      ? await this.unfilteredPage(`${sort}|${from ?? ''}`)(db, projectId, limit + 1, ...cursorArgs)
+      : ((await vmPage(db, projectId, filters, sort, from, cursor).limit(limit + 1).execute()) as VmRow[]);
     const more = rows.length > limit;
     rows = rows.slice(0, limit);
     if (backward) rows.reverse();
 
-    const exists = async (where: (eb: any) => unknown) => (await filtered().select('id').where(where as never).limit(1).executeTakeFirst()) !== undefined;
+    const exists = async (side: Side, c: Position) =>
+      (unfiltered ? await this.unfilteredExists(`${sort}|${side}`)(db, projectId, c.v, c.i) : await vmsBeyond(db, projectId, filters, sort, side, c).execute()).length > 0;
     const key = (r: VmRow) => ({ v: sort === 'name' ? r.name : Number(r.seq), i: r.id });
     let hasBefore = false;
     let hasAfter = false;
     if (rows.length > 0) {
       const first = key(rows[0]!);
       const last = key(rows[rows.length - 1]!);
-      hasBefore = backward ? more : cursor !== null && (await exists(before(first)));
-      hasAfter = backward ? await exists(after(last)) : more;
+      hasBefore = backward ? more : cursor !== null && (await exists('before', first));
+      hasAfter = backward ? await exists('after', last) : more;
     }
     return {
       items: await this.withDisks(db, rows),
@@ -189,6 +177,21 @@ export class Vms implements OperationHandler {
       prev: hasBefore ? encodeCursor({ s: sort, ...key(rows[0]!) }) : '',
     };
   }
+
+  /** A page of a project's VMs with no filter, by sort and side of the cursor ("created_at|after"). */
+  private readonly unfilteredPage = byShape<string, VmRow>((shape) => {
+    const [sort, from] = shape.split('|') as [Sort, Side | ''];
+    return [
+      from === '' ? 2 : 4,
+      (projectId, limit, v, i) => vmPage(this.ctx.db, projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit),
+    ];
+  });
+
+  /** Whether the project has a VM beyond a cursor, with no filter ("name|before"). */
+  private readonly unfilteredExists = byShape<string>((shape) => {
+    const [sort, side] = shape.split('|') as [Sort, Side];
+    return [3, (projectId, v, i) => vmsBeyond(this.ctx.db, projectId, NO_FILTERS, sort, side, { v, i })];
+  });
 
   // -------------------------------------------------------------------------------------
   // Writes: each answers with an operation
@@ -829,6 +832,65 @@ export class Vms implements OperationHandler {
     const sshPort = this.ctx.kernel.ipam.sshPort;
     return rows.map((row) => ({ row, disks: disks.get(row.id) ?? [], sshPort }));
   }
+}
+
+/** The filters of a list of VMs, each a list of values (empty: no filter). */
+interface VmFilters {
+  ids: string[];
+  names: string[];
+  types: string[];
+  locations: string[];
+  states: string[];
+  nvlinkDomains: string[];
+}
+
+const NO_FILTERS: VmFilters = { ids: [], names: [], types: [], locations: [], states: [], nvlinkDomains: [] };
+
+/** A position in a list of VMs: the sort column's value and the id (ties broken by id). */
+interface Position {
+  v: unknown;
+  i: unknown;
+}
+
+type Side = 'after' | 'before';
+
+/** A project's VMs that pass the filters. */
+function filteredVms(db: Executor, projectId: unknown, filters: VmFilters) {
+  let q = db.selectFrom('crusoe_vms').where('project_id', '=', projectId);
+  if (filters.ids.length > 0) q = q.where('id', 'in', filters.ids);
+  if (filters.names.length > 0) q = q.where('name', 'in', filters.names);
+  if (filters.types.length > 0) q = q.where('type', 'in', filters.types);
+  if (filters.locations.length > 0) q = q.where('location', 'in', filters.locations);
+  if (filters.states.length > 0) q = q.where('state', 'in', filters.states);
+  // VMs in Hangar belong to no NVLink domain, so naming any finds none.
+  if (filters.nvlinkDomains.length > 0) q = q.where('id', '=', '');
+  return q;
+}
+
+/**
+ * Creation order is the creation ordinal (created_at to the microsecond, strictly rising
+ * within a process), so VMs made in the same millisecond still page in the order they came.
+ */
+const sortColumn = (sort: Sort) => (sort === 'name' ? 'name' : 'seq');
+
+/** VMs strictly after (or before) a cursor in the sort's order. */
+function beyond(sort: Sort, side: Side, c: Position) {
+  const column = sortColumn(sort);
+  const [strictly, tie] = side === 'after' ? (['>', '>'] as const) : (['<', '<'] as const);
+  return (eb: any) => eb.or([eb(column, strictly, c.v), eb.and([eb(column, '=', c.v), eb('id', tie, c.i)])]);
+}
+
+/** A page's query without its limit: from the cursor on, in the order the page is read. */
+function vmPage(db: Executor, projectId: unknown, filters: VmFilters, sort: Sort, from: Side | null, cursor: Position | null) {
+  let page = filteredVms(db, projectId, filters).selectAll();
+  if (from !== null && cursor !== null) page = page.where(beyond(sort, from, cursor));
+  const column = sortColumn(sort);
+  return from === 'before' ? page.orderBy(column, 'desc').orderBy('id', 'desc') : page.orderBy(column).orderBy('id');
+}
+
+/** One VM beyond a cursor, if any: whether there is a page on that side. */
+function vmsBeyond(db: Executor, projectId: unknown, filters: VmFilters, sort: Sort, side: Side, cursor: Position) {
+  return filteredVms(db, projectId, filters).select('id').where(beyond(sort, side, cursor)).limit(1);
 }
 
 /** What a completed operation reports: the VMs it touched, one or (a bulk create) a list. */

@@ -97,16 +97,22 @@ export class AccountList<T> {
   private readonly firstSeq;
   private readonly strideSeqs;
 
+  /**
+   * `select` says what a page's rows hold (every column by default): a list can read just the
+   * columns its answer shows, and what it joins to them, in the page's one statement. It gets
+   * the account's placeholder, for a subquery of the account's own.
+   */
   constructor(
     private readonly db: Kysely<any>,
     table: string,
     private readonly listVersion: ListVersion,
+    select: (query: SelectQueryBuilder<any, any, {}>, account: unknown) => SelectQueryBuilder<any, any, T> = (query) => query.selectAll() as SelectQueryBuilder<any, any, T>,
   ) {
     this.offsetPage = prepared<T>((account, limit, offset) =>
-      db.selectFrom(table).selectAll().where('account_id', '=', account).orderBy('seq').limit(limit).offset(offset),
+      select(db.selectFrom(table), account).where('account_id', '=', account).orderBy('seq').limit(limit).offset(offset),
     );
     this.seekPage = prepared<T>((account, seq, limit, offset) =>
-      db.selectFrom(table).selectAll().where('account_id', '=', account).where('seq', '>=', seq).orderBy('seq').limit(limit).offset(offset),
+      select(db.selectFrom(table), account).where('account_id', '=', account).where('seq', '>=', seq).orderBy('seq').limit(limit).offset(offset),
     );
     this.firstSeq = prepared<{ seq: number }>((account) => db.selectFrom(table).select('seq').where('account_id', '=', account).orderBy('seq').limit(1));
     // The rows just before and at the next stride: their seqs tell whether the second starts a run.
@@ -117,12 +123,12 @@ export class AccountList<T> {
 
   /**
    * A page, read outside any transaction (what a transaction wrote and then rolled back must
-   * never be remembered).
+   * never be remembered). `total` may be worked out from the page's rows (when they carry it).
    */
-  async page(accountId: string, request: PageRequest, total: number | Promise<number>): Promise<Page<T>> {
+  async page(accountId: string, request: PageRequest, total: number | Promise<number> | ((items: T[]) => number | Promise<number>)): Promise<Page<T>> {
     const offset = (request.page - 1) * request.perPage;
     const items = (offset >= STRIDE ? await this.seek(accountId, offset, request.perPage) : null) ?? (await this.offsetPage(this.db, accountId, request.perPage, offset));
-    return { items, total: await total, page: request.page, perPage: request.perPage };
+    return { items, total: await (typeof total === 'function' ? total(items) : total), page: request.page, perPage: request.perPage };
   }
 
   /** The page from the nearest remembered position; null when the rows moved meanwhile. */
