@@ -50,6 +50,12 @@ export interface CloudPluginOptions<E extends CloudError> {
    * throws the cloud's error to refuse it. Not called for unknown paths and public routes.
    */
   authenticate(request: FastifyRequest): Promise<void>;
+  /**
+   * Checks a credential whose check `authenticate` left to the route (`request.deferredCredential`),
+   * when the request failed before its route could: a caller without a valid credential hears
+   * that first, whatever else was wrong with the request. Throws the cloud's error to refuse it.
+   */
+  completeDeferred?(request: FastifyRequest): Promise<void>;
   /** The body of an error answer (default: the error's own JSON). */
   errorBody?(error: E, request: FastifyRequest): unknown;
   /** Fields logged beside an unexpected failure. */
@@ -92,9 +98,17 @@ export function cloudPlugin<E extends CloudError>(options: CloudPluginOptions<E>
 
     if (options.extend) await options.extend(app);
 
-    app.setErrorHandler((error: FastifyError | E, request, reply) => {
+    app.setErrorHandler(async (failed: FastifyError | E, request, reply) => {
+      let error: unknown = failed;
+      if (request.deferredCredential !== null && options.completeDeferred) {
+        try {
+          await options.completeDeferred(request);
+        } catch (refused) {
+          error = refused;
+        }
+      }
       const own = error instanceof errorClass;
-      const failure = own ? error : renderFailure(classifyFailure(error));
+      const failure = error instanceof errorClass ? error : renderFailure(classifyFailure(error));
       // Deliberate answers (out of stock, an injected fault) and an unreachable store (503) are not bugs.
       if (failure.statusCode === 500 && !own) request.log.error({ err: error, ...options.logged?.(failure) }, `${cloud} request failed`);
       return reply.code(failure.statusCode).send(body(failure, request));

@@ -85,6 +85,7 @@ export async function buildServer(options: ServerOptions) {
   app.decorateRequest('accountId', '');
   app.decorateRequest('replayableUntil', 0);
   app.decorateRequest('readVersion', '');
+  app.decorateRequest('deferredCredential', null);
   if (readCache) installReadCache(app, readCache, { version: readVersion!, now: () => kernel.clock.now() });
   metrics.install(app);
   await routes(app, options);

@@ -23,6 +23,11 @@ declare module 'fastify' {
     replayableUntil: number;
     /** The store's read version as the request began, on routes that keep their answers. */
     readVersion: string;
+    /**
+     * The lookup of a credential the cloud's auth left to the route to check, in the statement
+     * that reads what the route answers (one round trip on PostgreSQL); null once checked.
+     */
+    deferredCredential: string | null;
     /** The request's body text as it arrived (JSON bodies), for the journal. */
     journalBody: string | null;
     /** The answer's payload as sent, for the journal. */
@@ -32,5 +37,7 @@ declare module 'fastify' {
     doc?: RouteDoc;
     /** GET answers of this route may be kept and replayed while nothing changed. */
     cache?: boolean;
+    /** The route reads with the request's credential in one statement (see deferredCredential). */
+    fused?: boolean;
   }
 }

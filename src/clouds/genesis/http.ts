@@ -1,13 +1,14 @@
 import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import { hashToken, type AccountStanding } from '../../kernel/tenancy/accounts.js';
+import { hashToken } from '../../kernel/tenancy/accounts.js';
+import { admit, findToken } from './auth.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { cloudPlugin, failureRenderer } from '../../http/cloud-plugin.js';
 import { ERROR_MEANINGS, type OperationShape } from '../../http/openapi.js';
 import { Code, GenesisError } from './errors.js';
 import type { GenesisModel } from './model/index.js';
-import { CLOUD } from './model/context.js';
+import { CLOUD, READ_TOKEN_KIND, TOKEN_KIND } from './model/context.js';
 import { ErrorBody } from './wire.js';
 import { imageRoutes } from './routes/images.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -18,9 +19,7 @@ import { networkingRoutes } from './routes/networking.js';
 import { storageRoutes } from './routes/storage.js';
 
 export const PREFIX = '/compute/v1';
-export const TOKEN_KIND = 'token';
-/** A token that may read but not change anything (issued through the admin API). */
-export const READ_TOKEN_KIND = 'read-token';
+export { READ_TOKEN_KIND, TOKEN_KIND };
 
 /**
  * The Genesis Cloud Compute v1 API as a Fastify plugin (http/cloud-plugin.ts): bearer-token
@@ -49,6 +48,7 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
     renderFailure: genesisFailure,
     codeForStatus,
     authenticate: (request) => authenticate(kernel, request, options.rateLimit === 0),
+    completeDeferred: (request) => completeDeferred(kernel, request),
     extend: async (app) => {
       if (options.rateLimit > 0) await app.register(rateLimit, rateLimitOptions(options));
     },
@@ -66,8 +66,8 @@ export function genesisPlugin(model: GenesisModel, options: { rateLimit: number;
 
 /**
  * Who a request is: the token it shows (either header), read-only or not, and its account's
- * standing. Answers to the token may be replayed until it expires, unless a rate limit must
- * count every request (`replayable` false).
+ * standing (see auth.ts). On a route that reads with the credential (`config.fused`, on
+ * PostgreSQL), the lookup is left to the route's statement, which checks it with `admit`.
  */
 async function authenticate(kernel: Kernel, request: FastifyRequest, replayable: boolean): Promise<void> {
   // `/instances/` (a trailing slash) is no instance: the route exists only with an id in it.
@@ -81,21 +81,19 @@ async function authenticate(kernel: Kernel, request: FastifyRequest, replayable:
     throw new GenesisError(401, Code.AuthTokenNotProvided, 'auth token not provided: send "Authorization: Bearer <token>"');
   }
   const lookup = hashToken(token);
-  const match = await kernel.tenancy.findCredential(CLOUD, TOKEN_KIND, lookup);
-  const readOnly = match === undefined ? await kernel.tenancy.findCredential(CLOUD, READ_TOKEN_KIND, lookup) : undefined;
-  const found = match ?? readOnly;
-  if (!found) throw new GenesisError(401, Code.PermissionDeniedAuth, 'permission denied: the API token is not valid');
-  // (routeOptions is built afresh on each read: only looked at for an account in bad standing)
-  if (found.standing !== 'active') refuseByStanding(found.standing, request.method, request.routeOptions.url ?? '');
-  if (readOnly && request.method !== 'GET' && request.method !== 'HEAD') {
-    throw new GenesisError(403, Code.PermissionDenied, `permission denied: this API token may only read (${request.method} is a change)`);
+  // (a staged fault may be scoped to an account, which its hook must know before the route runs)
+  if (request.routeOptions.config.fused === true && kernel.store.engine === 'postgres' && kernel.faults.empty) {
+    request.deferredCredential = lookup;
+    return;
   }
-  request.accountId = found.accountId;
-  // (The expiry is on the account's clock, the replay's check on the global one: shifted by
-  // the account's lead, so an account clock ahead of it stops the replays when it should.)
-  if (replayable) {
-    request.replayableUntil = found.expiresAt === null ? Number.POSITIVE_INFINITY : found.expiresAt - (kernel.clockFor(found.accountId).now() - kernel.clock.now());
-  }
+  admit(kernel, request, await findToken(kernel, lookup), replayable);
+}
+
+/** Checks a credential the route would have read itself (see authenticate), when the request failed before the route ran. */
+async function completeDeferred(kernel: Kernel, request: FastifyRequest): Promise<void> {
+  const lookup = request.deferredCredential!;
+  request.deferredCredential = null;
+  admit(kernel, request, await findToken(kernel, lookup), false);
 }
 
 /**
@@ -163,30 +161,6 @@ function hasEmptyParam(params: unknown): boolean {
   if (!params || typeof params !== 'object') return false;
   for (const value of Object.values(params)) if (value === '') return true;
   return false;
-}
-
-/**
- * What an account's standing refuses, with the seed's codes: a suspended, banned or disabled
- * account gets nothing; an unverified one may read but not change anything; one that needs a
- * payment method may do anything but create (every POST but an instance action).
- */
-function refuseByStanding(standing: AccountStanding, method: string, route: string): void {
-  switch (standing) {
-    case 'active':
-      return;
-    case 'suspended':
-      throw new GenesisError(403, Code.AccountSuspended, 'your account is suspended');
-    case 'banned':
-      throw new GenesisError(403, Code.AccountBanned, 'your account is banned');
-    case 'disabled':
-      throw new GenesisError(403, Code.AccountDisabled, 'your account is disabled');
-    case 'unverified':
-      if (method === 'GET' || method === 'HEAD') return;
-      throw new GenesisError(403, Code.AccountNotVerified, 'account not verified: verify your account before making changes');
-    case 'payment_method_required':
-      if (method !== 'POST' || route.endsWith('/actions')) return;
-      throw new GenesisError(403, Code.PaymentMethodRequired, 'payment method required: add a payment method before creating resources');
-  }
 }
 
 /** A classified failure (http/failures.ts) as Genesis answers it: the nearest code of its table. */

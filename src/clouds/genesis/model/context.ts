@@ -12,6 +12,10 @@ export interface GenesisContext {
 }
 
 export const CLOUD = 'genesis';
+/** The credential kind of an API token. */
+export const TOKEN_KIND = 'token';
+/** A token that may read but not change anything (issued through the admin API). */
+export const READ_TOKEN_KIND = 'read-token';
 
 /** Counter keys: one per listed resource kind; quotas cap some of them. */
 export const Counter = {

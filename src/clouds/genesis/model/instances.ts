@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { byShape, prepared, preparedWrite } from '../../../kernel/db/prepared.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
@@ -8,7 +8,9 @@ import type { InstanceType } from '../catalog.js';
 import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
 import { publicPool } from './addresses.js';
-import { CLOUD, Counter, fromBool, type GenesisContext } from './context.js';
+import { CLOUD, Counter, fromBool, READ_TOKEN_KIND, TOKEN_KIND, type GenesisContext } from './context.js';
+import type { FoundCredential, ReadAsCaller } from '../auth.js';
+import type { FusedRead } from '../../../kernel/tenancy/accounts.js';
 import type { FloatingIps } from './floating-ips.js';
 import { AccountList, listVersion, type Page, type PageRequest } from './pagination.js';
 import type { SecurityGroups } from './security-groups.js';
@@ -62,11 +64,11 @@ export interface InstanceWireView {
 }
 
 /**
- * A row of a page of the list: the shown columns, the links as `[kind, target id, target
+ * A row of a page of the list: the shown columns and the list order, the links as `[kind, target id, target
  * name]` in order (JSON text on SQLite, parsed by the driver on PostgreSQL), and the
  * account's instance count (null when it has none).
  */
-type ListedRow = InstanceWireView['row'] & { links: string | [InstanceLinkRow['kind'], string, string][]; total: number | null };
+type ListedRow = InstanceWireView['row'] & { seq: number; links: string | [InstanceLinkRow['kind'], string, string][]; total: number | null };
 
 /** A link's columns beside its instance's (null when the instance has no link). */
 interface LinkColumns {
@@ -163,22 +165,68 @@ export class Instances {
     this.pages = new AccountList<ListedRow>(ctx.db, 'genesis_instances', listVersion(ctx.kernel, 'genesis_instances', Counter.instances), (query, account) =>
       query.select([
         ...WIRE_COLUMNS,
+        'seq', // (what a page read with the credential is ordered by, outside its subquery)
         links.as('links'),
         sql<number | null>`(select c.value from counters c where c.account_id = ${account} and c.key = ${Counter.instances})`.as('total'),
       ]),
     );
+    const { tenancy } = ctx.kernel;
+    const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
+    this.firstPagesAsCaller = tenancy.fused(CLOUD, tokens, 'id', ['seq'], (account, limit, offset) => this.pages.offsetQuery(account, limit, offset));
+    this.byIdWithLinksAsCaller = tenancy.fused(CLOUD, tokens, 'id', ['link_position'], (account, id) => this.instanceWithLinks(id, account));
   }
 
+  // The reads of GET and list made with the caller's credential (PostgreSQL: see Tenancy.fused).
+  private readonly firstPagesAsCaller: FusedRead<ListedRow>;
+  private readonly byIdWithLinksAsCaller: FusedRead<InstanceRow & LinkColumns>;
+
   async list(accountId: string, request: PageRequest): Promise<Page<InstanceWireView>> {
-    const { db, kernel } = this.ctx;
-    // (a page past the end has no row to carry the count)
-    const page = await this.pages.page(accountId, request, (rows) => (rows.length > 0 ? Number(rows[0]!.total ?? 0) : kernel.counters.get(db, accountId, Counter.instances)));
+    const page = await this.pages.page(accountId, request, (rows) => this.totalOf(accountId, rows));
     return { ...page, items: page.items.map(listed) };
   }
 
+  /**
+   * A page read with the caller's credential in one statement (see Tenancy.fused): the pages a
+   * client walks from the start. A deep page (from remembered positions) cannot be: null.
+   */
+  listAsCaller(lookup: string, request: PageRequest): ReturnType<ReadAsCaller<Page<InstanceWireView>>> {
+    const offset = (request.page - 1) * request.perPage;
+    if (offset >= this.pages.stride) return null;
+    return (async () => {
+      const { credential, rows } = await this.firstPagesAsCaller(lookup, request.perPage, offset);
+      const total = credential === undefined ? 0 : await this.totalOf(credential.accountId, rows);
+      return { credential, value: { items: rows.map(listed), total, page: request.page, perPage: request.perPage } };
+    })();
+  }
+
+  /** The account's instance count, as a page's rows carry it (a page past the end has no row to). */
+  private totalOf(accountId: string, rows: readonly ListedRow[]): number | Promise<number> {
+    return rows.length > 0 ? Number(rows[0]!.total ?? 0) : this.ctx.kernel.counters.get(this.ctx.db, accountId, Counter.instances);
+  }
+
   async get(accountId: string, id: string): Promise<InstanceView> {
-    let view = await this.findWithLinks(accountId, id);
-    if (await this.ctx.kernel.lifecycle.noteRead(INSTANCE_KIND, id)) view = await this.findWithLinks(accountId, id);
+    return this.seen(accountId, id, await this.read(accountId, id));
+  }
+
+  /** The instance with its links, or null (a GET answers it through `seen`). */
+  async read(accountId: string, id: string): Promise<InstanceView | null> {
+    const joined = await this.byIdWithLinks(this.ctx.db, id, accountId);
+    return joined.length === 0 ? null : viewOfJoined(joined);
+  }
+
+  /** The instance read with the caller's credential in one statement (see Tenancy.fused); null: no such instance. */
+  async getAsCaller(lookup: string, id: string): Promise<{ credential: FoundCredential | undefined; value: InstanceView | null }> {
+    const { credential, rows } = await this.byIdWithLinksAsCaller(lookup, id);
+    return { credential, value: rows.length === 0 ? null : viewOfJoined(rows) };
+  }
+
+  /**
+   * An instance a GET found (404 if none): under the "reads" progression a read may move it
+   * on, and then it is read again.
+   */
+  async seen(accountId: string, id: string, view: InstanceView | null): Promise<InstanceView> {
+    if (view === null) throw notFound(Code.InstanceNotFound, 'instance', id);
+    if (await this.ctx.kernel.lifecycle.noteRead(INSTANCE_KIND, id)) return this.findWithLinks(accountId, id);
     return view;
   }
 
@@ -432,26 +480,23 @@ export class Instances {
    * The instance and its links in one statement (one round trip on PostgreSQL): the row
    * joined to each of its links in order, or once with no link.
    */
-  private readonly byIdWithLinks = prepared<InstanceRow & LinkColumns>((id, accountId) =>
-    this.ctx.db
+  private readonly byIdWithLinks = prepared<InstanceRow & LinkColumns>((id, accountId) => this.instanceWithLinks(id, accountId));
+
+  private instanceWithLinks(id: unknown, accountId: unknown) {
+    return this.ctx.db
       .selectFrom('genesis_instances as i')
       .leftJoin('genesis_instance_links as l', 'l.instance_id', 'i.id')
       .selectAll('i')
       .select(['l.kind as link_kind', 'l.target_id as link_target_id', 'l.target_name as link_target_name', 'l.position as link_position'])
-      .where('i.id', '=', id)
-      .where('i.account_id', '=', accountId)
-      .orderBy('l.position'),
-  );
+      .where('i.id', '=', id as string)
+      .where('i.account_id', '=', accountId as string)
+      .orderBy('l.position') as SelectQueryBuilder<any, any, InstanceRow & LinkColumns>;
+  }
 
   private async findWithLinks(accountId: string, id: string): Promise<InstanceView> {
-    const joined = await this.byIdWithLinks(this.ctx.db, id, accountId);
-    if (joined.length === 0) throw notFound(Code.InstanceNotFound, 'instance', id);
-    const { link_kind: _kind, link_target_id: _target, link_target_name: _name, link_position: _position, ...row } = joined[0]!;
-    const links: InstanceLinkRow[] = [];
-    for (const j of joined) {
-      if (j.link_kind !== null) links.push({ instance_id: row.id, kind: j.link_kind, target_id: j.link_target_id!, target_name: j.link_target_name!, position: j.link_position! });
-    }
-    return { row, links };
+    const view = await this.read(accountId, id);
+    if (view === null) throw notFound(Code.InstanceNotFound, 'instance', id);
+    return view;
   }
 
   private async find(trx: Executor, accountId: string, id: string): Promise<InstanceRow> {
@@ -649,8 +694,18 @@ function link(instanceId: string, kind: InstanceLinkRow['kind'], targetId: strin
   return { instance_id: instanceId, kind, target_id: targetId, target_name: name, position };
 }
 
+/** An instance read joined to each of its links (instanceWithLinks) as a view. */
+function viewOfJoined(joined: readonly (InstanceRow & LinkColumns)[]): InstanceView {
+  const { link_kind: _kind, link_target_id: _target, link_target_name: _name, link_position: _position, ...row } = joined[0]!;
+  const links: InstanceLinkRow[] = [];
+  for (const j of joined) {
+    if (j.link_kind !== null) links.push({ instance_id: row.id, kind: j.link_kind, target_id: j.link_target_id!, target_name: j.link_target_name!, position: j.link_position! });
+  }
+  return { row, links };
+}
+
 /** A page's row as renderInstance takes it. */
-function listed({ links, total: _total, ...row }: ListedRow): InstanceWireView {
+function listed({ links, total: _total, seq: _seq, ...row }: ListedRow): InstanceWireView {
   const triples = typeof links === 'string' ? (links === '[]' ? [] : (JSON.parse(links) as [InstanceLinkRow['kind'], string, string][])) : links;
   return { row, links: triples.map(([kind, target_id, target_name]) => ({ kind, target_id, target_name })) };
 }

@@ -91,6 +91,10 @@ export class AccountList<T> {
   seeks = 0;
   /** Positions read from the store on the way to deep pages. */
   strides = 0;
+  /** How many rows apart the remembered positions are: pages before the first are OFFSET pages. */
+  readonly stride = STRIDE;
+  /** The query of a page `offset` rows in, with no remembered position (for a statement of the caller's own). */
+  readonly offsetQuery: (account: unknown, limit: unknown, offset: unknown) => SelectQueryBuilder<any, any, T>;
   private readonly remembered = new Map<string, Positions>();
   private readonly offsetPage;
   private readonly seekPage;
@@ -108,9 +112,8 @@ export class AccountList<T> {
     private readonly listVersion: ListVersion,
     select: (query: SelectQueryBuilder<any, any, {}>, account: unknown) => SelectQueryBuilder<any, any, T> = (query) => query.selectAll() as SelectQueryBuilder<any, any, T>,
   ) {
-    this.offsetPage = prepared<T>((account, limit, offset) =>
-      select(db.selectFrom(table), account).where('account_id', '=', account).orderBy('seq').limit(limit).offset(offset),
-    );
+    this.offsetQuery = (account, limit, offset) => select(db.selectFrom(table), account).where('account_id', '=', account).orderBy('seq').limit(limit as number).offset(offset as number);
+    this.offsetPage = prepared<T>((account, limit, offset) => this.offsetQuery(account, limit, offset));
     this.seekPage = prepared<T>((account, seq, limit, offset) =>
       select(db.selectFrom(table), account).where('account_id', '=', account).where('seq', '>=', seq).orderBy('seq').limit(limit).offset(offset),
     );

@@ -1,5 +1,6 @@
 import type { App } from '../../../http/types.js';
 import type { GenesisModel } from '../model/index.js';
+import { readAsCaller } from '../auth.js';
 import { pageRequest } from '../model/pagination.js';
 import { renderInstance, renderPage, renderSnapshot } from '../render.js';
 import {
@@ -27,11 +28,20 @@ export function instanceRoutes(app: App, m: GenesisModel): void {
 
 /** Create, read, update and delete. */
 function instanceResourceRoutes(app: App, m: GenesisModel): void {
-  // (`cache` on the two routes a client polls while it waits on an instance: see http/read-cache.ts)
+  const { kernel } = m.ctx;
+  // (`cache` on the two routes a client polls while it waits on an instance: see http/read-cache.ts;
+  // `fused`: read with the caller's credential in one statement on PostgreSQL, see auth.ts)
   app.get(
     '/instances',
-    { schema: { querystring: PageQuery, response: { 200: page('instances', Instance) } }, config: { doc: { operationId: 'ListInstancesPaginated', summary: 'List instances', tags }, cache: true } },
-    async (req) => renderPage('instances', await m.instances.list(req.accountId, pageRequest(req.query)), renderInstance),
+    {
+      schema: { querystring: PageQuery, response: { 200: page('instances', Instance) } },
+      config: { doc: { operationId: 'ListInstancesPaginated', summary: 'List instances', tags }, cache: true, fused: true },
+    },
+    async (req) => {
+      const request = pageRequest(req.query);
+      const found = await readAsCaller(kernel, req, (lookup) => m.instances.listAsCaller(lookup, request), (accountId) => m.instances.list(accountId, request));
+      return renderPage('instances', found, renderInstance);
+    },
   );
 
   app.post(
@@ -42,8 +52,12 @@ function instanceResourceRoutes(app: App, m: GenesisModel): void {
 
   app.get(
     '/instances/:instance_id',
-    { schema: { params: Params, response: { 200: single('instance', Instance) } }, config: { doc: { operationId: 'GetInstance', summary: 'Get an instance', tags }, cache: true } },
-    async (req) => ({ instance: renderInstance(await m.instances.get(req.accountId, req.params.instance_id)) }),
+    { schema: { params: Params, response: { 200: single('instance', Instance) } }, config: { doc: { operationId: 'GetInstance', summary: 'Get an instance', tags }, cache: true, fused: true } },
+    async (req) => {
+      const id = req.params.instance_id;
+      const view = await readAsCaller(kernel, req, (lookup) => m.instances.getAsCaller(lookup, id), (accountId) => m.instances.read(accountId, id));
+      return { instance: renderInstance(await m.instances.seen(req.accountId, id, view)) };
+    },
   );
 
   app.patch(
