@@ -167,9 +167,14 @@ function nodeFlags(): string[] {
  * Starts `node bin/hangar.js serve` (what `npm start` runs) and waits for the first 200 on
  * `probe` (an authenticated Genesis GET): that wait is the start-up time.
  */
-export async function startHangar(name: string, env: Record<string, string>, options: { probe?: string; flags?: string[]; timeoutMs?: number } = {}): Promise<Server> {
+export async function startHangar(
+  name: string,
+  env: Record<string, string>,
+  options: { probe?: string; flags?: string[]; timeoutMs?: number; /** A command Node runs under (valgrind, say). */ wrapper?: string[] } = {},
+): Promise<Server> {
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeFlags(), ...(options.flags ?? []), process.env.HANGAR_BENCH_BIN || join(ROOT, 'bin/hangar.js'), 'serve'], {
+  const [command, ...wrapped] = [...(options.wrapper ?? []), process.execPath];
+  const child = spawn(command!, [...wrapped, ...nodeFlags(), ...(options.flags ?? []), process.env.HANGAR_BENCH_BIN || join(ROOT, 'bin/hangar.js'), 'serve'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -66,6 +66,18 @@ export function preparedWrite(build: (...args: any[]) => Compilable<any>, arity 
   };
 }
 
+/**
+ * The SQL of every prepared query, each with a name of its own: PostgreSQL connections keep
+ * them as named statements (parsed and planned once per connection, see store.ts), where
+ * other queries are parsed and planned again each time they run.
+ */
+const statementNames = new Map<string, string>();
+
+/** The name of a prepared query's SQL (undefined for any other query). */
+export function statementName(sql: string): string | undefined {
+  return statementNames.get(sql);
+}
+
 function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number) {
   let template: { sql: string; parameters: readonly unknown[] } | null = null;
   return (executor: Executor, args: unknown[]): Promise<QueryResult<unknown>> => {
@@ -73,6 +85,7 @@ function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number) 
       const slots = Array.from({ length: arity }, (_, i) => new Slot(i));
       const compiled = build(...slots).compile();
       template = { sql: compiled.sql, parameters: compiled.parameters };
+      if (!statementNames.has(compiled.sql)) statementNames.set(compiled.sql, `hangar_${statementNames.size + 1}`);
     }
     const parameters = template.parameters.map((p) => (p instanceof Slot ? args[p.index] : p));
     // (getExecutor is marked internal in Kysely's typings; it is how a Transaction reaches its adapter)

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { AliasNode, ColumnNode, Kysely, PostgresDialect, SqliteDialect, SqliteQueryCompiler, TableNode, sql, type CompiledQuery, type OperationNode, type QueryCompiler, type QueryId, type RootOperationNode, type SqliteDialectConfig, type Transaction } from 'kysely';
 import type pgModule from 'pg';
 import { StoreBusy } from './errors.js';
-import { runDirectlyInTransactions } from './prepared.js';
+import { runDirectlyInTransactions, statementName } from './prepared.js';
 import { commitWatcher } from './wal-index.js';
 
 /**
@@ -152,6 +152,20 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
     constructor(config?: pgModule.ClientConfig) {
       super({ ...config, connectionTimeoutMillis });
     }
+
+    // Prepared queries (prepared.ts) run as named statements: the connection parses and plans
+    // each once, where an unnamed one is parsed and planned on every run, on the same two
+    // cores as everything else here. A change of schema (DDL) gives every statement a new
+    // name, so none runs on a plan made for tables as they were.
+    override query(...args: any[]): any {
+      const [text, values] = args;
+      if (args.length === 2 && typeof text === 'string' && Array.isArray(values)) {
+        const name = statementName(text);
+        if (name !== undefined) return super.query({ name: `${name}_${schemaEpoch.value}`, text, values });
+        if (DDL.test(text)) schemaEpoch.value++;
+      }
+      return (super.query as (...args: any[]) => any)(...args);
+    }
   }
   const pool = new pg.Pool({
     connectionString,
@@ -197,6 +211,10 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
     },
   };
 }
+
+/** Moves whenever this process changes the schema (see TimedClient): named statements are made again. */
+const schemaEpoch = { value: 0 };
+const DDL = /^\s*(create|alter|drop|truncate)\s/i;
 
 /**
  * A role held as a session-level advisory lock (pg_try_advisory_lock) on a connection of its
