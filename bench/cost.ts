@@ -1,6 +1,7 @@
 // What one request costs the server, route by route and engine by engine, in measures a busy
 // machine does not distort much: the server process's CPU time per request (user + system,
-// from /proc, over every request of a load) and the statements it ran per request, counted at
+// from /proc, over every request of a load), on PostgreSQL the database server's processes' CPU
+// time per request too, and the statements it ran per request, counted at
 // the driver (on PostgreSQL each is one round trip). Every answer is computed (read cache off).
 // Creates are counted with the boots they cause (the load, then until nothing is pending).
 // HANGAR_BENCH_COUNT_SQL=1 also lists the statements run so far, most frequent first.
@@ -11,7 +12,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BENCH, SCRATCH, cpuMs, hangarEnv, load, log, postgresAvailable, postgresStore, scratch, settle, sleep, sqliteStore, startHangar, type Server } from './lib/common.js';
+import { BENCH, SCRATCH, cpuMs, hangarEnv, load, log, postgresAvailable, postgresCpuMs, postgresStore, scratch, settle, sleep, sqliteStore, startHangar, type Server } from './lib/common.js';
 import { ROUTES, isCreate, prepare, routeLoad, type Route } from './suites/throughput.js';
 
 const { values } = parseArgs({
@@ -51,12 +52,14 @@ for (const engine of values.engines!.split(',') as ('sqlite' | 'postgres')[]) {
     for (const route of routes) {
       await load(routeLoad(server.url, route, paths[route], Number(values.connections), 1));
       if (isCreate(route)) await settle(server);
-      const [cpu0, n0] = [cpuMs(server.pid), await statements(server, engine)];
+      const database = engine === 'postgres' ? postgresCpuMs : () => 0;
+      const [cpu0, db0, n0] = [cpuMs(server.pid), database(), await statements(server, engine)];
       const result = await load(routeLoad(server.url, route, paths[route], Number(values.connections), Number(values.seconds)));
       if (isCreate(route)) await settle(server);
-      const [cpu1, n1] = [cpuMs(server.pid), await statements(server, engine)];
+      const [cpu1, db1, n1] = [cpuMs(server.pid), database(), await statements(server, engine)];
       const requests = Math.max(1, result.requests);
-      const row = `| ${route} | ${engine} | ${result.requests} | ${((cpu1 - cpu0) * 1000 / requests).toFixed(0)} µs | ${((n1 - n0) / requests).toFixed(2)} |${result.non2xx + result.errors ? ` ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`;
+      const perRequest = (ms: number) => `${((ms * 1000) / requests).toFixed(0)} µs`;
+      const row = `| ${route} | ${engine} | ${result.requests} | ${perRequest(cpu1 - cpu0)} | ${engine === 'postgres' ? perRequest(db1 - db0) : '–'} | ${((n1 - n0) / requests).toFixed(2)} |${result.non2xx + result.errors ? ` ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`;
       log(row);
       rows.push(row);
       if (process.env.HANGAR_BENCH_COUNT_SQL === '1') {
@@ -70,4 +73,4 @@ for (const engine of values.engines!.split(',') as ('sqlite' | 'postgres')[]) {
   }
 }
 if (process.env.HANGAR_BENCH_KEEP !== '1') rmSync(SCRATCH, { recursive: true, force: true });
-console.log(['| route | engine | requests | CPU per request | statements per request |', '| --- | --- | --- | --- | --- |', ...rows].join('\n'));
+console.log(['| route | engine | requests | Hangar CPU per request | PostgreSQL CPU per request | statements per request |', '| --- | --- | --- | --- | --- | --- |', ...rows].join('\n'));

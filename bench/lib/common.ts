@@ -418,6 +418,24 @@ export function cpuMs(pid: number): number {
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /**
+ * CPU time (ms) of every PostgreSQL server process on this machine, those gone included as far
+ * as /proc still shows them: what the database did for a load, beside Hangar's own figure.
+ */
+export function postgresCpuMs(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      total += cpuMs(Number(entry));
+    } catch {
+      // (gone meanwhile)
+    }
+  }
+  return total;
+}
+
+/**
  * Waits (up to `maxMs`) until the machine is quiet: other processes (a test suite running
  * beside the bench, say) busy less than `threshold` of one core over half a second. Returns
  * the busy share last seen, for the record.
