@@ -148,25 +148,7 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
   // pg-pool bounds both the wait for a free connection and the opening of a new one by its
   // connectionTimeoutMillis: here that is the queue's bound, and each connection is opened
   // with its own, shorter, connect timeout (a database that does not answer fails fast).
-  class TimedClient extends pg.Client {
-    constructor(config?: pgModule.ClientConfig) {
-      super({ ...config, connectionTimeoutMillis });
-    }
-
-    // Prepared queries (prepared.ts) run as named statements: the connection parses and plans
-    // each once, where an unnamed one is parsed and planned on every run, on the same two
-    // cores as everything else here. A change of schema (DDL) gives every statement a new
-    // name, so none runs on a plan made for tables as they were.
-    override query(...args: any[]): any {
-      const [text, values] = args;
-      if (args.length === 2 && typeof text === 'string' && Array.isArray(values)) {
-        const name = statementName(text);
-        if (name !== undefined) return super.query({ name: `${name}_${schemaEpoch.value}`, text, values });
-        if (DDL.test(text)) schemaEpoch.value++;
-      }
-      return (super.query as (...args: any[]) => any)(...args);
-    }
-  }
+  const TimedClient = clientClass(pg, connectionTimeoutMillis);
   const pool = new pg.Pool({
     connectionString,
     max: options.size,
@@ -212,9 +194,69 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
   };
 }
 
+/**
+ * The pool's client: every connection opened with its own, shorter, connect timeout (a
+ * database that does not answer fails fast), and queries that run again and again run as
+ * named statements (see namedStatements).
+ */
+function clientClass(pg: Pg, connectionTimeoutMillis: number) {
+  return class TimedClient extends pg.Client {
+    constructor(config?: pgModule.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis });
+    }
+
+    // Queries that run again and again run as named statements: the connection parses and
+    // plans each once, where an unnamed one is parsed and planned on every run (which cost
+    // PostgreSQL more CPU than the run itself: BENCHMARKS.md). A change of schema (DDL) gives
+    // every statement a new name, so none runs on a plan made for tables as they were.
+    override query(...args: any[]): any {
+      const [text, values] = args;
+      if (args.length === 2 && typeof text === 'string' && Array.isArray(values)) {
+        const name = namedStatements.nameOf(text);
+        if (name !== undefined) return super.query({ name: `${name}_${schemaEpoch.value}`, text, values });
+        if (DDL.test(text)) schemaEpoch.value++;
+      }
+      return (super.query as (...args: any[]) => any)(...args);
+    }
+  };
+}
+
 /** Moves whenever this process changes the schema (see TimedClient): named statements are made again. */
 const schemaEpoch = { value: 0 };
 const DDL = /^\s*(create|alter|drop|truncate)\s/i;
+
+/**
+ * Which queries run as named statements on PostgreSQL: every prepared query (prepared.ts), and
+ * any other query once it has run a few times (a create's statements, built anew for each
+ * request, have the same text each time). Names are capped: a query whose text varies (an
+ * `in` list of any length) must not make every connection keep statements without end.
+ */
+const namedStatements = {
+  seen: new Map<string, number>(),
+  names: new Map<string, string>(),
+  nameOf(text: string): string | undefined {
+    const prepared = statementName(text);
+    if (prepared !== undefined) return prepared;
+    const name = this.names.get(text);
+    if (name !== undefined || this.names.size >= NAMED_STATEMENTS || !NAMEABLE.test(text)) return name;
+    const runs = (this.seen.get(text) ?? 0) + 1;
+    if (runs < RUNS_BEFORE_NAMED) {
+      if (this.seen.size >= NAMED_STATEMENTS * 4) this.seen.clear();
+      this.seen.set(text, runs);
+      return undefined;
+    }
+    this.seen.delete(text);
+    const named = `hangar_q${this.names.size + 1}`;
+    this.names.set(text, named);
+    return named;
+  },
+};
+/** Statements named beside the prepared ones, at most (each connection keeps those it ran). */
+const NAMED_STATEMENTS = 2_000;
+/** Runs of the same text before it is named (one-off queries stay unnamed). */
+const RUNS_BEFORE_NAMED = 3;
+/** What a named statement may be: a query or a change of rows, not a transaction's or a session's command. */
+const NAMEABLE = /^\s*(select|insert|update|delete|with)\s/i;
 
 /**
  * A role held as a session-level advisory lock (pg_try_advisory_lock) on a connection of its
