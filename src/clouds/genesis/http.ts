@@ -19,7 +19,6 @@ import { networkingRoutes } from './routes/networking.js';
 import { storageRoutes } from './routes/storage.js';
 
 export const PREFIX = '/compute/v1';
-export { READ_TOKEN_KIND, TOKEN_KIND };
 
 /**
  * The Genesis Cloud Compute v1 API as a Fastify plugin (http/cloud-plugin.ts): bearer-token

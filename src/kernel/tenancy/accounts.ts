@@ -243,6 +243,7 @@ export class Tenancy {
    * gives them; its rows come back in the order of `orderBy` (its own column names). The
    * credential is the first of `kinds` that matches `lookup`; its rows are empty when there
    * is none, or when `present` (a column `build` always fills) is null: nothing was found.
+   * PostgreSQL only (a lateral join); SQLite keeps found credentials in memory instead.
    */
   fused<R>(
     cloud: string,
