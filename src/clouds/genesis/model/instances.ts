@@ -704,11 +704,15 @@ function viewOfJoined(joined: readonly (InstanceRow & LinkColumns)[]): InstanceV
   return { row, links };
 }
 
-/** A page's row as renderInstance takes it. */
-function listed({ links, total: _total, seq: _seq, ...row }: ListedRow): InstanceWireView {
-  const triples = typeof links === 'string' ? (links === '[]' ? [] : (JSON.parse(links) as [InstanceLinkRow['kind'], string, string][])) : links;
+/** A page's row as renderInstance takes it (the row as it is: renderInstance reads only the columns it shows). */
+function listed(row: ListedRow): InstanceWireView {
+  const { links } = row;
+  if (links === '[]' || (Array.isArray(links) && links.length === 0)) return { row, links: NO_LINKS };
+  const triples = typeof links === 'string' ? (JSON.parse(links) as [InstanceLinkRow['kind'], string, string][]) : links;
   return { row, links: triples.map(([kind, target_id, target_name]) => ({ kind, target_id, target_name })) };
 }
+
+const NO_LINKS: InstanceWireView['links'] = [];
 
 /**
  * The list an instance should end up with: a full replacement list (the seed's form), or the
