@@ -116,7 +116,7 @@ describe.skipIf(unavailable !== null)('sandbox machines', () => {
     expect((await client.ssh(`ubuntu@${ip}`, 'touch ~/by-ubuntu && id -u')).stdout).toBe('1000\n');
 
     // The host sees other uids: root's sleep runs as the instance's root, an unprivileged uid.
-    const sleeper = hostPid('sleep\u00004343\u0000');
+    const sleeper = await hostPid('sleep\u00004343\u0000');
     const hostUid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${sleeper}/status`, 'utf8'))![1]);
     expect(hostUid).toBeGreaterThan(0);
     const fs = join(dir, 'files', 'instances', id, 'fs');
@@ -134,7 +134,7 @@ describe.skipIf(unavailable !== null)('sandbox machines', () => {
     }
     const { id, ip } = await machine(h.genesis, { hostname: 'limited' });
     expect((await client.ssh(`ubuntu@${ip}`, 'nohup sleep 4545 >/dev/null 2>&1 & echo ok')).stdout).toBe('ok\n');
-    const sleeper = hostPid('sleep\u00004545\u0000');
+    const sleeper = await hostPid('sleep\u00004545\u0000');
     const groups = readFileSync(`/proc/${sleeper}/cgroup`, 'utf8');
     const dirs = host.parents.map((parent) => join(parent, id));
     if (host.version === 1) {
@@ -264,19 +264,29 @@ describe.skipIf(unavailable !== null)('sandbox machines', () => {
   });
 });
 
-/** The host pid of the process whose command line is `cmdline` (NUL-separated). */
-function hostPid(cmdline: string): string {
-  const pid = readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .find((entry) => {
-      try {
-        return readFileSync(`/proc/${entry}/cmdline`, 'utf8') === cmdline;
-      } catch {
-        return false;
-      }
-    });
-  expect(pid).toBeDefined();
-  return pid!;
+/**
+ * The host pid of the process whose command line is `cmdline` (NUL-separated). A command
+ * started in the background may not have replaced its shell yet when the SSH session that
+ * started it returns: looked for again until it has (up to 30 s).
+ */
+async function hostPid(cmdline: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const pid = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .find((entry) => {
+        try {
+          return readFileSync(`/proc/${entry}/cmdline`, 'utf8') === cmdline;
+        } catch {
+          return false;
+        }
+      });
+    if (pid !== undefined || Date.now() > deadline) {
+      expect(pid, `a process running ${cmdline.replaceAll('\0', ' ')}`).toBeDefined();
+      return pid!;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function get(url: string): Promise<string | null> {
