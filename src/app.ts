@@ -144,6 +144,7 @@ function openKernel(config: Config, logger: Logger, clock: HangarOptions['clock'
       connectTimeoutMs: config.databaseConnectTimeoutMs,
       queueTimeoutMs: config.databaseQueueTimeoutMs,
       queueLimit: config.databaseQueueLimit,
+      namedStatements: config.databaseNamedStatements,
     },
     log: logger,
   });

@@ -15,6 +15,8 @@ export interface Config {
   databaseQueueTimeoutMs: number;
   /** How many requests may wait for a free PostgreSQL connection at once (HANGAR_DATABASE_QUEUE_LIMIT). */
   databaseQueueLimit: number;
+  /** Whether repeated PostgreSQL queries run as named statements (HANGAR_DATABASE_NAMED_STATEMENTS). */
+  databaseNamedStatements: boolean;
   /** How long a request's headers and body may take to arrive, in ms; 0: no limit (HANGAR_REQUEST_TIMEOUT). */
   requestTimeoutMs: number;
   /** How long a connection may stay silent, in ms; 0: no limit (HANGAR_CONNECTION_TIMEOUT). */
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal = proc
     databaseConnectTimeoutMs: duration(env, 'HANGAR_DATABASE_CONNECT_TIMEOUT', 5_000, 1),
     databaseQueueTimeoutMs: duration(env, 'HANGAR_DATABASE_QUEUE_TIMEOUT', 30_000, 1),
     databaseQueueLimit: integer(env, 'HANGAR_DATABASE_QUEUE_LIMIT', 1000, 1, 1_000_000),
+    databaseNamedStatements: integer(env, 'HANGAR_DATABASE_NAMED_STATEMENTS', 1, 0, 1) === 1,
     requestTimeoutMs: duration(env, 'HANGAR_REQUEST_TIMEOUT', 30_000, 0),
     connectionTimeoutMs: duration(env, 'HANGAR_CONNECTION_TIMEOUT', 0, 0),
     timings,

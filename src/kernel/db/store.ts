@@ -99,9 +99,15 @@ export interface PoolOptions {
   connectTimeoutMs?: number;
   queueTimeoutMs?: number;
   queueLimit?: number;
+  /**
+   * Whether queries that repeat run as named statements (HANGAR_DATABASE_NAMED_STATEMENTS):
+   * off for a connection pooler that cannot keep them between transactions (PgBouncer in
+   * transaction mode before 1.21).
+   */
+  namedStatements?: boolean;
 }
 
-export const POOL_DEFAULTS = { size: 10, connectTimeoutMs: 5_000, queueTimeoutMs: 30_000, queueLimit: 1_000 } as const;
+export const POOL_DEFAULTS = { size: 10, connectTimeoutMs: 5_000, queueTimeoutMs: 30_000, queueLimit: 1_000, namedStatements: true } as const;
 
 export async function openStore(url: string, options: PoolOptions = {}): Promise<Store> {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
@@ -148,7 +154,7 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
   // pg-pool bounds both the wait for a free connection and the opening of a new one by its
   // connectionTimeoutMillis: here that is the queue's bound, and each connection is opened
   // with its own, shorter, connect timeout (a database that does not answer fails fast).
-  const TimedClient = clientClass(pg, connectionTimeoutMillis);
+  const TimedClient = clientClass(pg, connectionTimeoutMillis, options.namedStatements);
   const pool = new pg.Pool({
     connectionString,
     max: options.size,
@@ -196,15 +202,17 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
 
 /**
  * The pool's client: every connection opened with its own, shorter, connect timeout (a
- * database that does not answer fails fast), and queries that run again and again run as
- * named statements (see namedStatements).
+ * database that does not answer fails fast), and (unless `named` is off) queries that run
+ * again and again run as named statements (see namedStatements).
  */
-function clientClass(pg: Pg, connectionTimeoutMillis: number) {
-  return class TimedClient extends pg.Client {
+function clientClass(pg: Pg, connectionTimeoutMillis: number, named: boolean) {
+  class TimedClient extends pg.Client {
     constructor(config?: pgModule.ClientConfig) {
       super({ ...config, connectionTimeoutMillis });
     }
-
+  }
+  if (!named) return TimedClient;
+  return class NamingClient extends TimedClient {
     // Queries that run again and again run as named statements: the connection parses and
     // plans each once, where an unnamed one is parsed and planned on every run (which cost
     // PostgreSQL more CPU than the run itself: BENCHMARKS.md). A change of schema (DDL) gives
@@ -221,7 +229,7 @@ function clientClass(pg: Pg, connectionTimeoutMillis: number) {
   };
 }
 
-/** Moves whenever this process changes the schema (see TimedClient): named statements are made again. */
+/** Moves whenever this process changes the schema (see clientClass): named statements are made again. */
 const schemaEpoch = { value: 0 };
 const DDL = /^\s*(create|alter|drop|truncate)\s/i;
 
