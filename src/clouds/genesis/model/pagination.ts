@@ -112,11 +112,13 @@ export class AccountList<T> {
     private readonly listVersion: ListVersion,
     select: (query: SelectQueryBuilder<any, any, {}>, account: unknown) => SelectQueryBuilder<any, any, T> = (query) => query.selectAll() as SelectQueryBuilder<any, any, T>,
   ) {
-    this.offsetQuery = (account, limit, offset) => select(db.selectFrom(table), account).where('account_id', '=', account).orderBy('seq').limit(limit as number).offset(offset as number);
+    // `select` shapes the page's own rows only: its columns are computed over the page, never
+    // over the rows an OFFSET skips (PostgreSQL computes a row's columns before skipping it).
+    const shaped = (page: SelectQueryBuilder<any, any, any>, account: unknown) => select(db.selectFrom(page.as(table)), account).orderBy('seq');
+    const rows = (account: unknown) => db.selectFrom(table).selectAll().where('account_id', '=', account).orderBy('seq');
+    this.offsetQuery = (account, limit, offset) => shaped(rows(account).limit(limit as number).offset(offset as number), account);
     this.offsetPage = prepared<T>((account, limit, offset) => this.offsetQuery(account, limit, offset));
-    this.seekPage = prepared<T>((account, seq, limit, offset) =>
-      select(db.selectFrom(table), account).where('account_id', '=', account).where('seq', '>=', seq).orderBy('seq').limit(limit).offset(offset),
-    );
+    this.seekPage = prepared<T>((account, seq, limit, offset) => shaped(rows(account).where('seq', '>=', seq).limit(limit).offset(offset), account));
     this.firstSeq = prepared<{ seq: number }>((account) => db.selectFrom(table).select('seq').where('account_id', '=', account).orderBy('seq').limit(1));
     // The rows just before and at the next stride: their seqs tell whether the second starts a run.
     this.strideSeqs = prepared<{ seq: number }>((account, seq) =>
