@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.js';
 import type { Kernel } from '../kernel/kernel.js';
+import type { ResourceDef } from '../kernel/resources.js';
 import type { Failure } from './failures.js';
 
 /**
@@ -98,4 +99,42 @@ export interface FleetSource {
   wire(row: Record<string, unknown>): Promise<{ path: string; body: unknown } | null>;
   /** Ids whose lifecycle entries are part of this resource's history (e.g. Crusoe's operations on it). */
   historyIds?(id: string): Promise<string[]>;
+}
+
+/** How a cloud's declared resources appear in the fleet (see fleetSources). */
+export interface FleetOptions<Model> {
+  readonly cloud: string;
+  readonly model: Model;
+  /** The cloud's error class: its 404 while reading means the resource went meanwhile. */
+  readonly errorClass: new (...args: any[]) => { statusCode: number };
+  /** The cloud's usual columns (a resource's declaration may name others). */
+  readonly columns: FleetSource['columns'];
+  /** What the cloud's read of one is scoped to (the account, or the project), from its row. */
+  scope(row: Record<string, unknown>): string;
+  /** The path of the cloud's GET of one. */
+  path(scope: string, collection: string, key: string): string;
+  historyIds?(id: string): Promise<string[]>;
+}
+
+/** The fleet sources of a cloud's resources that declare a `fleet`, each read as the cloud's own GET of it answers. */
+export function fleetSources<Model>(resources: readonly ResourceDef<Model>[], options: FleetOptions<Model>): FleetSource[] {
+  return resources.flatMap(({ kind, table, fleet }): FleetSource[] => {
+    if (fleet === undefined) return [];
+    const keyOf = (row: Record<string, unknown>) => String(row[fleet.key ?? 'id']);
+    return [
+      {
+        cloud: options.cloud,
+        kind,
+        table,
+        columns: { ...options.columns, ...fleet.columns },
+        wireStatus: fleet.wireStatus,
+        async wire(row) {
+          const scope = options.scope(row);
+          const body = await unlessGone(options.errorClass, () => fleet.read(options.model, scope, keyOf(row)));
+          return body === null ? null : { path: options.path(scope, fleet.collection, keyOf(row)), body };
+        },
+        ...(options.historyIds ? { historyIds: options.historyIds } : {}),
+      },
+    ];
+  });
 }
