@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, adminOf, genesisFor } from '../helpers/admin.js';
+import { describe, expect, it } from 'vitest';
+import { adminOf, genesisFor, hangarPerSuite } from '../helpers/admin.js';
 import { BOOT_MS, createInstance, createKey, instanceStatus } from '../helpers/genesis.js';
-import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
+import { startHangar, type TestHangar } from '../helpers/hangar.js';
 import type { HttpClient } from '../helpers/http-client.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -13,13 +13,7 @@ async function applied(h: TestHangar, resourceId: string): Promise<{ transition:
 }
 
 describe('per-account clocks (admin API)', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   const tenant = async (name: string): Promise<{ accountId: string; genesis: HttpClient; token: string; key: string }> => {
     const account = await h.newAccount(name);

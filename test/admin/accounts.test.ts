@@ -1,17 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, adminOf, availability, genesisFor } from '../helpers/admin.js';
+import { describe, expect, it } from 'vitest';
+import { availability, genesisFor, hangarPerSuite } from '../helpers/admin.js';
 import { activeInstance, BOOT_MS, createInstance, createKey, CPU_TYPE, expectError, GPU_TYPE, REGION } from '../helpers/genesis.js';
-import { startHangar, type TestHangar } from '../helpers/hangar.js';
 
 /** Accounts through the admin API: create, list, get, credentials, delete (cascading), quotas. */
 describe('admin API: accounts', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   it('creates an account with credentials for every cloud; its Genesis token works at once', async () => {
     const res = await admin.post('/accounts', { name: 'acme' });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, adminOf, genesisFor } from '../helpers/admin.js';
+import { Admin, adminOf, genesisFor, hangarPerSuite } from '../helpers/admin.js';
 import { crusoeClient, publicKey, type CrusoeClient } from '../helpers/crusoe.js';
 import { createInstance, CPU_TYPE, REGION } from '../helpers/genesis.js';
 import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
@@ -163,13 +163,7 @@ describe('admin API: the console fleet', () => {
 });
 
 describe('admin API: the console event stream', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   it('streams the requests answered, the transitions applied and the clock moved', async () => {
     const url = `${admin.baseUrl}/events`;

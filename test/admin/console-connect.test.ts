@@ -1,16 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, type Admin } from '../helpers/admin.js';
-import { startHangar, type TestHangar } from '../helpers/hangar.js';
+import { describe, expect, it } from 'vitest';
+import { hangarPerSuite } from '../helpers/admin.js';
 
 /** GET /admin/v1/accounts/{id}/connect: what the console's Connect page fills its settings from. */
 describe('admin API: connection settings of an account', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   it("gives the demo account's URLs, projects and the credentials this process printed, which work", async () => {
     const res = await admin.get(`/accounts/${h.demoAccountId}/connect`);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Admin, adminOf, genesisFor } from '../helpers/admin.js';
+import { Admin, adminOf, genesisFor, hangarPerSuite } from '../helpers/admin.js';
 import { createInstance, createKey, CPU_TYPE, expectError, GPU_TYPE, instanceStatus, REGION } from '../helpers/genesis.js';
 import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
 import type { ApiResponse, HttpClient } from '../helpers/http-client.js';
@@ -8,13 +8,7 @@ const PASSWORD = 'a-long-enough-passphrase-1';
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('admin API: reset', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   it('empties a store of a few hundred resources back to the catalog and the demo account, whose printed token stays valid', async () => {
     const fullStock = (await admin.get('/capacity?cloud=genesis')).body.capacity;
@@ -143,13 +137,7 @@ describe('admin API: reset', () => {
 });
 
 describe('admin API: clock', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   it('reads, resumes, freezes (now or at a later instant)', async () => {
     expect((await admin.get('/clock')).body).toEqual({ now: iso(T0), frozen: true });
@@ -405,13 +393,7 @@ describe('admin API: lifecycle progression', () => {
 });
 
 describe('admin API: stock', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   it('reads and sets stock per region and type, so "out of stock" can be staged', async () => {
     const res = await admin.get(`/capacity?cloud=genesis&region=${REGION}`);

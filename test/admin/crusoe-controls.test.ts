@@ -1,17 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, type Admin } from '../helpers/admin.js';
-import { startHangar, type TestHangar } from '../helpers/hangar.js';
+import { describe, expect, it } from 'vitest';
+import { hangarPerSuite } from '../helpers/admin.js';
 import { crusoeClient, expectCrusoeError, type CrusoeCredentials } from '../helpers/crusoe.js';
 
 /** The operator's controls over the Crusoe cloud: stock of both clouds, key pairs on demand, quotas. */
 describe('admin API: Crusoe controls', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   it('lists the stock of both clouds by default, and one when asked', async () => {
     const all = await admin.get('/capacity');

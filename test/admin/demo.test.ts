@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, adminOf, genesisFor } from '../helpers/admin.js';
+import { describe, expect, it } from 'vitest';
+import { genesisFor, hangarPerSuite } from '../helpers/admin.js';
 import { crusoeClient } from '../helpers/crusoe.js';
 import { expectError } from '../helpers/genesis.js';
-import { startHangar, type TestHangar } from '../helpers/hangar.js';
 
 /**
  * The demo account's credentials are what a newcomer copies from the banner into scripts and
@@ -10,13 +9,7 @@ import { startHangar, type TestHangar } from '../helpers/hangar.js';
  * only a reset that asks for it (`demo_credentials: "renew"`) replaces them.
  */
 describe('admin API: the demo account across resets', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   it('prints the demo credentials and the URLs to use them with', async () => {
     const res = await admin.get('/demo');

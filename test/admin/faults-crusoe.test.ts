@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, type Admin } from '../helpers/admin.js';
+import { describe, expect, it } from 'vitest';
+import { hangarPerSuite } from '../helpers/admin.js';
 import { awaitOperation, crusoeClient, expectCrusoeError, publicKey } from '../helpers/crusoe.js';
-import { startHangar, type TestHangar } from '../helpers/hangar.js';
 import { awaitOp, Families } from '../crusoe/support.js';
 
 // The fault test for the second cloud: staged through the admin API, seen by a signed
 // Crusoe client in Crusoe's own error format, with the rule's fire count matching.
 describe('admin faults on the Crusoe API', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   it('fails the next two matching calls with the Crusoe error body, then lets calls through', async () => {
     const c = crusoeClient(h);

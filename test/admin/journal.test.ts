@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, adminOf } from '../helpers/admin.js';
+import { adminOf, hangarPerSuite } from '../helpers/admin.js';
 import { createKey, GPU_TYPE, REGION } from '../helpers/genesis.js';
 import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
 
@@ -7,13 +7,7 @@ const PASSWORD = 'a-long-enough-passphrase-1';
 
 /** The request journal: the last N cloud API requests, and the body fields nobody read. */
 describe('admin API: request journal', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   it('lists the last N requests, newest first, with cloud, method, path, account, status and latency', async () => {
     const tenant = await h.newAccount('journaled');

@@ -1,8 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, type Admin } from '../helpers/admin.js';
-import { publicKey, startHangar, type TestHangar } from '../helpers/hangar.js';
+import { describe, expect, it } from 'vitest';
+import { hangarPerSuite } from '../helpers/admin.js';
+import { publicKey } from '../helpers/hangar.js';
 import { expectCrusoeError, newCrusoeAccount, type CrusoeClient } from '../helpers/crusoe.js';
 import { awaitOp, Families, succeeds } from './support.js';
 
@@ -16,13 +16,7 @@ const postgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && Boolean(proces
  * by an UPDATE to a bigger type, and side by side on PostgreSQL.
  */
 describe('Crusoe: instance family and storage quotas', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   async function tenant(name: string, vcpus: number): Promise<{ c: CrusoeClient; vms: string; accountId: string }> {
     const { accountId, client } = await newCrusoeAccount(h, name);

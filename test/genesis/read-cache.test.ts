@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/kernel/tenancy/accounts.js';
-import { Admin, adminOf } from '../helpers/admin.js';
+import { adminOf, hangarPerSuite } from '../helpers/admin.js';
 import { activeInstance, BOOT_MS, createInstance } from '../helpers/genesis.js';
 import type { HttpClient } from '../helpers/http-client.js';
 import { GENESIS, startHangar, T0, type TestHangar } from '../helpers/hangar.js';
@@ -30,13 +30,7 @@ const replayed = (h: TestHangar) => counter(h, 'hangar_http_replayed_total');
  * another tenant's answer, or an answer to a credential that no longer works.
  */
 describe('Genesis: polled reads answered from memory', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   it('answers a repeated GET with the same bytes, and counts it in the metrics and the journal', async () => {
     const instance = await createInstance(h.genesis, { name: 'polled' });

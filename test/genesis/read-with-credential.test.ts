@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/kernel/tenancy/accounts.js';
-import { Admin, adminOf } from '../helpers/admin.js';
+import { hangarPerSuite } from '../helpers/admin.js';
 import { createInstance } from '../helpers/genesis.js';
-import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
+import { T0 } from '../helpers/hangar.js';
 
 // GET /instances and GET /instances/{id} read the caller's credential in the statement that
 // reads the answer on PostgreSQL (one round trip), and look it up first elsewhere. Either way a
 // client must hear the same: who is refused, and why, comes before what else is wrong.
 describe('Genesis: the polled reads check the caller first, however they read', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   const stranger = () => h.genesis.with({ authorization: 'Bearer not-a-token-of-anyone-000000000000001' });
 

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, type Admin } from '../helpers/admin.js';
+import { describe, expect, it } from 'vitest';
+import { hangarPerSuite } from '../helpers/admin.js';
 import { BOOT_MS, CPU_TYPE, createKey, expectError, GPU_TYPE, REGION } from '../helpers/genesis.js';
-import { startHangar, type TestHangar } from '../helpers/hangar.js';
 import type { HttpClient } from '../helpers/http-client.js';
 
 const OTHER_REGION = 'EUC-DE-MUC-1';
@@ -12,13 +11,7 @@ const OTHER_REGION = 'EUC-DE-MUC-1';
  * given back on destroy.
  */
 describe('Genesis: instances on reservations', () => {
-  let h: TestHangar;
-  let admin: Admin;
-  beforeAll(async () => {
-    h = await startHangar();
-    admin = adminOf(h);
-  });
-  afterAll(() => h.close());
+  const { h, admin } = hangarPerSuite();
 
   async function tenant(name: string): Promise<{ g: HttpClient; accountId: string; key: string }> {
     const t = await h.newAccount(name);

@@ -1,5 +1,6 @@
 import { HttpClient, type ApiResponse } from './http-client.js';
-import { GENESIS, genesisSpecValidator, type TestHangar } from './hangar.js';
+import { afterAll, beforeAll } from 'vitest';
+import { GENESIS, genesisSpecValidator, startHangar, type TestHangar } from './hangar.js';
 
 /**
  * A plain client for the admin API under /admin/v1: JSON in, JSON out, no spec validation
@@ -64,6 +65,30 @@ export class Admin {
 /** The admin client of a test hangar (loopback, no token unless given). */
 export function adminOf(h: TestHangar, token?: string): Admin {
   return new Admin(h.url, token);
+}
+
+/**
+ * One Hangar for the tests of a describe block (started before them, closed after), with its
+ * admin client: `const { h, admin } = hangarPerSuite();` in place of the same seven lines in
+ * each file. Both stand for what beforeAll starts, so they may be used in tests and hooks only.
+ */
+export function hangarPerSuite(): { h: TestHangar; admin: Admin } {
+  let started: { h: TestHangar; admin: Admin } | undefined;
+  beforeAll(async () => {
+    const h = await startHangar();
+    started = { h, admin: adminOf(h) };
+  });
+  afterAll(() => started?.h.close());
+  const standIn = <T extends object>(pick: (s: { h: TestHangar; admin: Admin }) => T): T =>
+    new Proxy({} as T, {
+      get(_standIn, key) {
+        if (started === undefined) throw new Error('hangarPerSuite: used outside the tests and hooks of its describe block');
+        const target = pick(started);
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return { h: standIn((s) => s.h), admin: standIn((s) => s.admin) };
 }
 
 /** A Genesis client for any token (responses checked against the reference spec, as h.genesis). */
