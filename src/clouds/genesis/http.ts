@@ -81,7 +81,7 @@ async function authenticate(kernel: Kernel, request: FastifyRequest, replayable:
   }
   const lookup = hashToken(token);
   // (a staged fault may be scoped to an account, which its hook must know before the route runs)
-  if (request.routeOptions.config.fused === true && kernel.store.engine === 'postgres' && kernel.faults.empty) {
+  if (kernel.store.engine === 'postgres' && kernel.faults.empty && request.routeOptions.config.fused === true) {
     request.deferredCredential = lookup;
     return;
   }
