@@ -64,7 +64,7 @@ for (const engine of values.engines!.split(',') as ('sqlite' | 'postgres')[]) {
       rows.push(row);
       if (process.env.HANGAR_BENCH_COUNT_SQL === '1') {
         const bySql = Object.entries(JSON.parse(readFileSync(countFile, 'utf8')).bySql as Record<string, number>).sort((a, b) => b[1] - a[1]);
-        for (const [sql, n] of bySql.slice(0, 12)) log(`    ${n}  ${sql.replace(/\s+/g, ' ').slice(0, 240)}`);
+        for (const [sql, n] of bySql.slice(0, Number(process.env.HANGAR_BENCH_COUNT_TOP ?? 12))) log(`    ${n}  ${sql.replace(/\s+/g, ' ').slice(0, 240)}`);
       }
     }
   } finally {

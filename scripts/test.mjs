@@ -53,6 +53,7 @@ const env = {};
 let postgres = process.env.HANGAR_TEST_POSTGRES_URL;
 if (postgres === 'off') {
   postgres = undefined;
+  env.HANGAR_TEST_POSTGRES_URL = ''; // (not 'off': the tests read it as a URL when set)
   console.log('PostgreSQL: off (HANGAR_TEST_POSTGRES_URL=off)');
 } else if (postgres) {
   console.log(`PostgreSQL: ${postgres} (HANGAR_TEST_POSTGRES_URL)`);

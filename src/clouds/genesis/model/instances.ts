@@ -21,6 +21,7 @@ import { declareResource, type ResourceDef } from '../../../kernel/resources.js'
 import type { GenesisModel } from './index.js';
 import { renderInstance } from '../render.js';
 import { instanceMachine } from '../lifecycles.js';
+import { instanceJson } from './instance-json.js';
 
 export const INSTANCE_KIND = 'genesis.instance';
 export const MIN_DISK_GIB = 80;
@@ -34,7 +35,7 @@ export interface InstanceView {
   links: InstanceLinkRow[];
 }
 
-/** The columns an instance's wire shape shows: all a page of the list reads. */
+/** The columns an instance's wire shape shows (renderInstance's; a page of the list has the store build the same, see instance-json.ts). */
 const WIRE_COLUMNS = [
   'id',
   'name',
@@ -64,11 +65,10 @@ export interface InstanceWireView {
 }
 
 /**
- * A row of a page of the list: the shown columns and the list order, the links as `[kind, target id, target
- * name]` in order (JSON text on SQLite, parsed by the driver on PostgreSQL), and the
- * account's instance count (null when it has none).
+ * A row of a page of the list: the instance's wire JSON (built by the store, see instance-json.ts),
+ * the list order, and the account's instance count (null when it has none).
  */
-type ListedRow = InstanceWireView['row'] & { seq: number; links: string | [InstanceLinkRow['kind'], string, string][]; total: number | null };
+type ListedRow = { wire: string; seq: number; total: number | null };
 
 /** A link's columns beside its instance's (null when the instance has no link). */
 interface LinkColumns {
@@ -158,21 +158,16 @@ export class Instances {
     private readonly ctx: GenesisContext,
     private readonly peers: Collaborators,
   ) {
-    const links =
-      ctx.kernel.store.engine === 'postgres'
-        ? sql<ListedRow['links']>`(select coalesce(json_agg(json_build_array(l.kind, l.target_id, l.target_name) order by l.position), '[]'::json) from genesis_instance_links l where l.instance_id = genesis_instances.id)`
-        : sql<ListedRow['links']>`(select json_group_array(json_array(l.kind, l.target_id, l.target_name) order by l.position) from genesis_instance_links l where l.instance_id = genesis_instances.id)`;
     this.pages = new AccountList<ListedRow>(ctx.db, 'genesis_instances', listVersion(ctx.kernel, 'genesis_instances', Counter.instances), (query, account) =>
       query.select([
-        ...WIRE_COLUMNS,
+        instanceJson(ctx.kernel.store.engine, 'genesis_instances').as('wire'),
         'seq', // (what a page read with the credential is ordered by, outside its subquery)
-        links.as('links'),
         sql<number | null>`(select c.value from counters c where c.account_id = ${account} and c.key = ${Counter.instances})`.as('total'),
       ]),
     );
     const { tenancy } = ctx.kernel;
     const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
-    this.firstPagesAsCaller = tenancy.fused(CLOUD, tokens, 'id', ['seq'], (account, limit, offset) => this.pages.offsetQuery(account, limit, offset));
+    this.firstPagesAsCaller = tenancy.fused(CLOUD, tokens, 'seq', ['seq'], (account, limit, offset) => this.pages.offsetQuery(account, limit, offset));
     this.byIdWithLinksAsCaller = tenancy.fused(CLOUD, tokens, 'id', ['link_position'], (account, id) => this.instanceWithLinks(id, account));
   }
 
@@ -180,22 +175,23 @@ export class Instances {
   private readonly firstPagesAsCaller: FusedRead<ListedRow>;
   private readonly byIdWithLinksAsCaller: FusedRead<InstanceRow & LinkColumns>;
 
-  async list(accountId: string, request: PageRequest): Promise<Page<InstanceWireView>> {
+  /** A page of the list, each instance as its wire JSON (see instance-json.ts). */
+  async list(accountId: string, request: PageRequest): Promise<Page<string>> {
     const page = await this.pages.page(accountId, request, (rows) => this.totalOf(accountId, rows));
-    return { ...page, items: page.items.map(listed) };
+    return { ...page, items: page.items.map(wireOf) };
   }
 
   /**
    * A page read with the caller's credential in one statement (see Tenancy.fused): the pages a
    * client walks from the start. A deep page (from remembered positions) cannot be: null.
    */
-  listAsCaller(lookup: string, request: PageRequest): ReturnType<ReadAsCaller<Page<InstanceWireView>>> {
+  listAsCaller(lookup: string, request: PageRequest): ReturnType<ReadAsCaller<Page<string>>> {
     const offset = (request.page - 1) * request.perPage;
     if (offset >= this.pages.stride) return null;
     return (async () => {
       const { credential, rows } = await this.firstPagesAsCaller(lookup, request.perPage, offset);
       const total = credential === undefined ? 0 : await this.totalOf(credential.accountId, rows);
-      return { credential, value: { items: rows.map(listed), total, page: request.page, perPage: request.perPage } };
+      return { credential, value: { items: rows.map(wireOf), total, page: request.page, perPage: request.perPage } };
     })();
   }
 
@@ -704,15 +700,7 @@ function viewOfJoined(joined: readonly (InstanceRow & LinkColumns)[]): InstanceV
   return { row, links };
 }
 
-/** A page's row as renderInstance takes it (the row as it is: renderInstance reads only the columns it shows). */
-function listed(row: ListedRow): InstanceWireView {
-  const { links } = row;
-  if (links === '[]' || (Array.isArray(links) && links.length === 0)) return { row, links: NO_LINKS };
-  const triples = typeof links === 'string' ? (JSON.parse(links) as [InstanceLinkRow['kind'], string, string][]) : links;
-  return { row, links: triples.map(([kind, target_id, target_name]) => ({ kind, target_id, target_name })) };
-}
-
-const NO_LINKS: InstanceWireView['links'] = [];
+const wireOf = (row: ListedRow) => row.wire;
 
 /**
  * The list an instance should end up with: a full replacement list (the seed's form), or the
