@@ -30,6 +30,17 @@ export class Counters {
       .where('key', '=', key)
       .where('value', '<=', most),
   );
+  /** bumpWithin with the account's quota read in the same statement (its own, or `fallback`, the default). */
+  private readonly bumpWithinQuota = preparedWrite((n, accountId, key, fallback) =>
+    this.db
+      .updateTable('counters')
+      .set((eb) => ({ value: eb('value', '+', n) }))
+      .where('account_id', '=', accountId)
+      .where('key', '=', key)
+      .where(({ eb, fn, selectFrom }) =>
+        eb(eb('value', '+', n), '<=', fn.coalesce(selectFrom('quotas as q').select('q.limit').where('q.account_id', '=', accountId).where('q.key', '=', key), eb.val(fallback))),
+      ),
+  );
 
   // PostgreSQL's xmin: the transaction that wrote the row's current version.
   private readonly writerOf = prepared<{ writer: string }>((accountId, key) =>
@@ -163,6 +174,9 @@ export class Counters {
    * when that would go over the limit.
    */
   async acquire(trx: Executor, accountId: string, key: string, n = 1): Promise<boolean> {
+    // The usual case in one statement: the counter exists and the quota has room (on PostgreSQL
+    // every statement is a round trip). Otherwise, the quota is read and each case seen to.
+    if ((await this.bumpWithinQuota(trx, n, accountId, key, this.defaults.get(key) ?? Number.MAX_SAFE_INTEGER)) === 1) return true;
     const limit = await this.limit(trx, accountId, key);
     if (n > limit) return false;
     // One conditional statement, so two concurrent creates cannot both take the last unit.
