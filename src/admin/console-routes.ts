@@ -79,7 +79,8 @@ function fleetRoutes(app: App, deps: ConsoleDeps, fleet: Fleet): void {
       const found = await fleet.find(id);
       if (!found) throw deps.notFound('resource', id);
       const { source, row } = found;
-      const wire = await source.wire(row);
+      // (as the cloud answers it, but not counted as the client's read: see LifecycleEngine.unobserved)
+      const wire = await kernel.lifecycle.unobserved(() => source.wire(row));
       const ids = [id, ...((await source.historyIds?.(id)) ?? [])];
       const history = await kernel.db
         .selectFrom('lifecycle_log')

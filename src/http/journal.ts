@@ -51,7 +51,7 @@ interface Kept extends Omit<JournalEntry, 'at'> {
   at: number;
   headers: Record<string, string>;
   requestBody: KeptBody | null;
-  /** A replayed answer's bytes are the kept answer's (no copy): cut and redacted when read. */
+  /** An answer's bytes, cut and redacted when read (see keepAnswer). */
   responseBody: KeptBody | { raw: Buffer; type: string | null; bytes: number } | null;
 }
 
@@ -116,6 +116,25 @@ function keepBody(text: string | null | undefined, type: string | null | undefin
   return { content_type: type ?? null, text: redactText(truncated ? text.slice(0, JOURNAL_BODY_LIMIT) : text), truncated, bytes };
 }
 
+/**
+ * An answer's body as kept: its bytes up to the limit, outside V8's heap, cut and redacted only
+ * when an entry is read. Answers are the large bodies (a page of 50 is 30–40 KB): kept as
+ * strings, a thousand of them lived in the heap, where each answer was copied as it survived
+ * collections, and each was lower-cased and searched for secrets as it was recorded.
+ */
+function keepAnswer(answer: string | Buffer | null | undefined, type: string | null): Kept['responseBody'] {
+  if (answer === null || answer === undefined || answer.length === 0) return null;
+  if (Buffer.isBuffer(answer)) {
+    // (a replayed answer's bytes, shared with the read cache: copied only if cut)
+    return { raw: answer.length > JOURNAL_BODY_LIMIT ? Buffer.from(answer.subarray(0, JOURNAL_BODY_LIMIT)) : answer, type, bytes: answer.length };
+  }
+  const bytes = Buffer.byteLength(answer);
+  const raw = Buffer.allocUnsafeSlow(Math.min(bytes, JOURNAL_BODY_LIMIT));
+  // (write stops before a character that would not fit whole)
+  const written = raw.write(answer, 'utf8');
+  return { raw: written < raw.length ? raw.subarray(0, written) : raw, type, bytes };
+}
+
 export class Journal {
   private entries: Kept[] = [];
   private next = 0;
@@ -156,9 +175,7 @@ export class Journal {
       ignored_fields: record.ignored_fields,
       headers: keepHeaders(exchange?.headers),
       requestBody: keepBody(exchange?.requestBody, exchange?.requestType),
-      responseBody: Buffer.isBuffer(answer)
-        ? { raw: answer.length > JOURNAL_BODY_LIMIT ? Buffer.from(answer.subarray(0, JOURNAL_BODY_LIMIT)) : answer, type: exchange?.responseType ?? null, bytes: answer.length }
-        : keepBody(answer, exchange?.responseType),
+      responseBody: keepAnswer(answer, exchange?.responseType ?? null),
     };
     if (this.entries.length < this.size) this.entries.push(kept);
     else this.entries[this.next] = kept;

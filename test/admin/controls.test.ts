@@ -278,8 +278,9 @@ describe('admin API: lifecycle progression', () => {
     const instance = await createInstance(client, { password: PASSWORD });
     // Moving the clock does not count: only reads do.
     await admin.post('/clock/advance', { by: '1h' });
-    // Listing does not count either.
+    // Listing does not count either, nor the console showing it.
     expect((await client.get('/instances')).body.instances[0].status).toBe('creating');
+    for (let i = 0; i < 3; i++) expect((await admin.get(`/fleet/${instance.id}`)).body.wire.body.instance.status).toBe('creating');
     expect(await instanceStatus(client, instance.id)).toBe('creating');
     expect(await instanceStatus(client, instance.id)).toBe('creating');
     expect(await instanceStatus(client, instance.id)).toBe('active');

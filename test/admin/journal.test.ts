@@ -123,6 +123,23 @@ describe('admin API: request journal', () => {
     expect(kept.text).toContain('"password":"[redacted]"');
   });
 
+  it('cuts a large answer at 16 KiB, on a whole character, and says how large it was', async () => {
+    const tenant = await h.newAccount('large-answers');
+    // Keys named in two-byte characters: their list is some 40 KB.
+    for (let i = 0; i < 50; i++) await createKey(tenant.genesis, `ключ-${i}-${'ж'.repeat(200)}`);
+    const listed = await tenant.genesis.get('/ssh-keys?per_page=50');
+    expect(listed.status).toBe(200);
+    const [read] = (await admin.get(`/journal?account=${tenant.accountId}&limit=1`)).body.requests;
+    expect(read.path).toBe('/compute/v1/ssh-keys?per_page=50');
+    const answer = (await admin.get(`/journal/${read.id}`)).body.response.body;
+    const bytes = Buffer.byteLength(listed.text);
+    expect(bytes).toBeGreaterThan(32 * 1024);
+    expect(answer).toMatchObject({ truncated: true, bytes, content_type: expect.stringMatching(/json/) });
+    // (the cut falls where the next two-byte character would not fit whole: 16 KiB or one byte less)
+    expect(16 * 1024 - Buffer.byteLength(answer.text)).toBeLessThanOrEqual(1);
+    expect(listed.text.startsWith(answer.text)).toBe(true);
+  });
+
   it('filters by cloud, account, method, status or status class, and path', async () => {
     const tenant = await h.newAccount('filtered');
     await tenant.genesis.get('/instances');

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Clock, TimeSource } from '../clock.js';
 import { accountNowSql } from '../account-clocks.js';
@@ -241,6 +242,9 @@ const UPDATES_PER_STATEMENT = 256;
 /** Lets pending I/O (requests) run: SQLite queries resolve at once, so a drain never would. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Set while reads are made that no client made (see LifecycleEngine.unobserved). */
+const unobserved = new AsyncLocalStorage<boolean>();
+
 export class LifecycleEngine {
   private readonly defs = new Map<string, LifecycleDef>();
   private readonly statements: EngineStatements;
@@ -468,11 +472,20 @@ export class LifecycleEngine {
   }
 
   /**
+   * Runs `read` as no client's read: under the read-counting mode, what it reads is not moved
+   * on (the console showing a resource must not advance a client's wait loop).
+   */
+  unobserved<T>(read: () => Promise<T>): Promise<T> {
+    return unobserved.run(true, read);
+  }
+
+  /**
    * A client read a resource. Under the read-counting mode its pending transition moves on
    * once it has been read often enough; otherwise this costs nothing.
    */
   async noteRead(kind: string, resourceId: string): Promise<boolean> {
     if (this.modes.size === 0 || ![...this.modes].some(([k, m]) => m.mode === 'reads' && (k === kind || this.machines.get(k)?.carrier === kind))) return false;
+    if (unobserved.getStore() === true) return false;
     await this.db
       .updateTable('lifecycle_timers')
       .set((eb) => ({ reads_left: eb('reads_left', '-', 1) }))

@@ -9,7 +9,7 @@ import { CLOUD, Counter, parseJson, regionOf, type CrusoeContext } from './conte
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { Renderers } from './renderers.js';
 import type { StorageQuota } from './quotas.js';
-import { assertIdle, operationMachine, csv, resourceName, ResourceState, clientMoved } from './resource.js';
+import { assertIdle, operationMachine, csv, resourceName, ResourceState, clientMoved, rowToChange } from './resource.js';
 import { VmState } from './vm-states.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
 import type { CrusoeModel } from './index.js';
@@ -454,8 +454,10 @@ export class Disks implements OperationHandler {
     }));
   }
 
+  private readonly toChange = rowToChange<DiskRow>(() => this.ctx, 'crusoe_disks');
+
   private async idle(trx: Executor, projectId: string, id: string): Promise<DiskRow> {
-    const disk = await this.find(trx, projectId, id);
+    const disk = await this.toChange(trx, projectId, id);
     if (!disk) throw notFound('disk', id);
     assertIdle(disk, `disk "${id}"`);
     return disk;

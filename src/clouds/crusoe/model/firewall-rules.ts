@@ -8,7 +8,7 @@ import type { Networks } from './networks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import { ReferrerKind, type References } from './references.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved, rowToChange } from './resource.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
 import type { CrusoeModel } from './index.js';
 
@@ -281,8 +281,10 @@ export class FirewallRules implements OperationHandler {
     await trx.deleteFrom('crusoe_firewall_rules').where('id', 'in', ids).execute();
   }
 
+  private readonly toChange = rowToChange<FirewallRuleRow>(() => this.ctx, 'crusoe_firewall_rules');
+
   private async idle(trx: Executor, projectId: string, id: string): Promise<FirewallRuleRow> {
-    const row = await this.find(trx, projectId, id);
+    const row = await this.toChange(trx, projectId, id);
     if (!row) throw notFound('firewall rule', id);
     assertIdle(row, `firewall rule "${id}"`);
     return row;

@@ -8,7 +8,7 @@ import type { Networks } from './networks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import { ReferrerKind, type References } from './references.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved, rowToChange } from './resource.js';
 import { VmState } from './vm-states.js';
 import type { ListInput } from './firewall-rules.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
@@ -291,8 +291,10 @@ export class LoadBalancers implements OperationHandler {
     return out;
   }
 
+  private readonly toChange = rowToChange<LoadBalancerRow>(() => this.ctx, 'crusoe_load_balancers');
+
   private async idle(trx: Executor, projectId: string, id: string): Promise<LoadBalancerRow> {
-    const row = await this.find(trx, projectId, id);
+    const row = await this.toChange(trx, projectId, id);
     if (!row) throw notFound('load balancer', id);
     assertIdle(row, `load balancer "${id}"`);
     return row;

@@ -18,7 +18,7 @@ import { contains, covering, formatIpv4, parseCidrLoose, parseNetworkCidr } from
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { References } from './references.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved, rowToChange } from './resource.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
 import type { CrusoeModel } from './index.js';
 
@@ -527,15 +527,18 @@ export class Networks implements OperationHandler {
     return rows.map((row) => ({ row, subnets: subnets.filter((s) => s.network_id === row.id).map((s) => s.id as string) }));
   }
 
+  private readonly networkToChange = rowToChange<NetworkRow>(() => this.ctx, 'crusoe_vpc_networks');
+  private readonly subnetToChange = rowToChange<SubnetRow>(() => this.ctx, 'crusoe_vpc_subnets');
+
   private async idleNetwork(trx: Executor, projectId: string, id: string): Promise<NetworkRow> {
-    const row = await this.findNetwork(trx, projectId, id);
+    const row = await this.networkToChange(trx, projectId, id);
     if (!row) throw notFound('VPC network', id);
     assertIdle(row, `VPC network "${id}"`);
     return row;
   }
 
   private async idleSubnet(trx: Executor, projectId: string, id: string): Promise<SubnetRow> {
-    const row = await this.findSubnet(trx, projectId, id);
+    const row = await this.subnetToChange(trx, projectId, id);
     if (!row) throw notFound('VPC subnet', id);
     assertIdle(row, `VPC subnet "${id}"`);
     return row;

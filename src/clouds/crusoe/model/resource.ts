@@ -1,6 +1,8 @@
 import type { ActionDef, Machine } from '../../../kernel/lifecycle/machine.js';
 import { badRequest, conflict } from '../errors.js';
+import type { Kysely } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
+import { prepared } from '../../../kernel/db/prepared.js';
 import type { Kernel } from '../../../kernel/kernel.js';
 import { OPERATION_KIND } from './context.js';
 
@@ -62,6 +64,23 @@ export function assertIdle(
   if (row.state === states.deleting) throw conflict(`${what} is being deleted`);
   if (row.state === states.creating) throw conflict(`${what} is still being created: wait for its operation to finish`);
   if (row.busy_operation_id !== null) throw conflict(`${what} has an operation in progress (${row.busy_operation_id}): wait for it to finish`);
+}
+
+/**
+ * A resource's row in its project, read to be changed (checked idle, then given an operation):
+ * on PostgreSQL locked until the transaction ends, so two changes of one resource at once take
+ * turns and the second sees what the first did (busy: 409). Read unlocked, both went on: two
+ * operations on one resource, or a deadlock on the rows each wrote next (a 500). SQLite runs one
+ * write transaction at a time already.
+ */
+export function rowToChange<T>(context: () => { db: Kysely<any>; kernel: Kernel }, table: string): (trx: Executor, projectId: string, id: string) => Promise<T | undefined> {
+  // (`context` is asked on first use: a family's fields are made before its constructor's)
+  const read = prepared<T>((id, projectId) => {
+    const ctx = context();
+    const row = ctx.db.selectFrom(table).selectAll().where('id', '=', id).where('project_id', '=', projectId);
+    return ctx.kernel.store.engine === 'postgres' ? row.forUpdate() : row;
+  });
+  return async (trx, projectId, id) => (await read(trx, id, projectId))[0];
 }
 
 /** The values of a list filter: comma-separated, repeated keys allowed, blanks dropped. */

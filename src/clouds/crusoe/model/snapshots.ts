@@ -6,7 +6,7 @@ import { CLOUD, Counter, regionOf, type CrusoeContext } from './context.js';
 import { DISK_METRIC, GIB } from './disks.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { Renderers } from './renderers.js';
-import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved } from './resource.js';
+import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved, rowToChange } from './resource.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
 import type { CrusoeModel } from './index.js';
 
@@ -52,9 +52,7 @@ export class Snapshots implements OperationHandler {
     const { kernel } = this.ctx;
     const given = input.name === undefined || input.name === '' ? undefined : resourceName(input.name);
     return kernel.lifecycle.transaction(async (trx) => {
-      const disk = (await trx.selectFrom('crusoe_disks').selectAll().where('id', '=', input.disk_id).where('project_id', '=', projectId).executeTakeFirst()) as
-        | DiskRow
-        | undefined;
+      const disk = await this.diskToChange(trx, projectId, input.disk_id); // (held by the snapshot's operation below)
       if (!disk) throw badRequest(`"disk_id": disk "${input.disk_id}" not found in this project`);
       assertIdle(disk, `disk "${disk.id}"`);
       const now = kernel.clockFor(accountId).now();
@@ -95,9 +93,12 @@ export class Snapshots implements OperationHandler {
     });
   }
 
+  private readonly toChange = rowToChange<SnapshotRow>(() => this.ctx, 'crusoe_disk_snapshots');
+  private readonly diskToChange = rowToChange<DiskRow>(() => this.ctx, 'crusoe_disks');
+
   async delete(projectId: string, id: string): Promise<OperationRow> {
     return this.ctx.kernel.lifecycle.transaction(async (trx) => {
-      const row = await this.find(trx, projectId, id);
+      const row = await this.toChange(trx, projectId, id);
       if (!row) throw notFound('snapshot', id);
       const what = `snapshot "${id}"`;
       assertIdle(row, what);

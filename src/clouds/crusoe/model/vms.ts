@@ -16,7 +16,7 @@ import type { Rules } from './rules.js';
 import { parsePublicKey } from './ssh-keys.js';
 import type { Templates } from './templates.js';
 import { normalizeState, VM_MACHINE, VmState } from './vm-states.js';
-import { assertIdle, csv } from './resource.js';
+import { assertIdle, csv, rowToChange } from './resource.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
 import type { CrusoeModel } from './index.js';
@@ -775,17 +775,13 @@ export class Vms implements OperationHandler {
 
   /** The VM, free of any operation in progress (one at a time, as on the real cloud). */
   private async idle(trx: Executor, projectId: string, id: string): Promise<VmRow> {
-    // On PostgreSQL the row is locked first: two changes of one VM at once (two DELETEs, say)
-    // then take turns, and the second finds it busy (409), where reading it unlocked let both
-    // go on and deadlock on the rows each wrote next (a 500).
-    const [vm] = this.ctx.kernel.store.engine === 'postgres' ? await this.byIdLocked(trx, id, projectId) : [await this.find(trx, projectId, id)];
+    const vm = await this.toChange(trx, projectId, id);
     if (!vm) throw notFound('VM', id);
     assertIdle(vm, `VM "${id}"`, { deleting: VM.delete.via, creating: null });
     return vm;
   }
 
-  /** A VM by id in its project, locked until the transaction ends (PostgreSQL). */
-  private readonly byIdLocked = prepared<VmRow>((id, projectId) => this.ctx.db.selectFrom('crusoe_vms').selectAll().where('id', '=', id).where('project_id', '=', projectId).forUpdate());
+  private readonly toChange = rowToChange<VmRow>(() => this.ctx, 'crusoe_vms');
 
   private wrongState(vm: VmRow, verb: string, needed: string): CrusoeError {
     return badRequest(`VM "${vm.id}" cannot be ${verb} while it is ${vm.state}: it must be ${needed}`);
