@@ -22,15 +22,11 @@ export class Counters {
   private readonly valueOf = prepared<{ value: number }>((accountId, key) =>
     this.db.selectFrom('counters').select('value').where('account_id', '=', accountId).where('key', '=', key),
   );
-  private readonly bumpWithin = preparedWrite((n, accountId, key, most) =>
-    this.db
-      .updateTable('counters')
-      .set((eb) => ({ value: eb('value', '+', n) }))
-      .where('account_id', '=', accountId)
-      .where('key', '=', key)
-      .where('value', '<=', most),
-  );
-  /** bumpWithin with the account's quota read in the same statement (its own, or `fallback`, the default). */
+  /**
+   * Counts `n` more if the counter exists and the account's quota (its own, or `fallback`, the
+   * default) has room: one conditional statement, so two concurrent creates cannot both take
+   * the last unit, and the quota read in it (on PostgreSQL every statement is a round trip).
+   */
   private readonly bumpWithinQuota = preparedWrite((n, accountId, key, fallback) =>
     this.db
       .updateTable('counters')
@@ -174,27 +170,17 @@ export class Counters {
    * when that would go over the limit.
    */
   async acquire(trx: Executor, accountId: string, key: string, n = 1): Promise<boolean> {
-    // The usual case in one statement: the counter exists and the quota has room (on PostgreSQL
-    // every statement is a round trip). Otherwise, the quota is read and each case seen to.
-    if ((await this.bumpWithinQuota(trx, n, accountId, key, this.defaults.get(key) ?? Number.MAX_SAFE_INTEGER)) === 1) return true;
-    const limit = await this.limit(trx, accountId, key);
-    if (n > limit) return false;
-    // One conditional statement, so two concurrent creates cannot both take the last unit.
-    if ((await this.bumpWithin(trx, n, accountId, key, limit - n)) === 1) return true;
+    const fallback = this.defaults.get(key) ?? Number.MAX_SAFE_INTEGER;
+    if ((await this.bumpWithinQuota(trx, n, accountId, key, fallback)) === 1) return true;
+    // No room, or no counter yet: the account's first of its kind starts it.
+    if (n > (await this.limit(trx, accountId, key))) return false;
     const inserted = await trx
       .insertInto('counters')
       .values({ account_id: accountId, key, value: n })
       .onConflict((oc) => oc.columns(['account_id', 'key']).doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return true;
-    // Another transaction created the row between our two statements: count against it.
-    const retried = await trx
-      .updateTable('counters')
-      .set((eb) => ({ value: eb('value', '+', n) }))
-      .where('account_id', '=', accountId)
-      .where('key', '=', key)
-      .where('value', '<=', limit - n)
-      .executeTakeFirst();
-    return Number(retried.numUpdatedRows) === 1;
+    // The counter was there (full), or another transaction made it meanwhile: count against it.
+    return (await this.bumpWithinQuota(trx, n, accountId, key, fallback)) === 1;
   }
 }
