@@ -114,6 +114,11 @@ export function renderPage<T, W, K extends string>(key: K, page: Page<T>, render
   } & { total_count: number; page: number; per_page: number };
 }
 
+/** A page whose items are wire JSON already (a page of instances, see model/instance-json.ts), as renderPage's text. */
+export function renderPageText(key: string, page: Page<string>): string {
+  return `{${JSON.stringify(key)}:[${page.items.join(',')}],"total_count":${page.total},"page":${page.page},"per_page":${page.perPage}}`;
+}
+
 export function renderVolume({ row, instances }: VolumeView): VolumeWire {
   return {
     id: row.id,

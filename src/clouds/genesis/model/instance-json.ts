@@ -13,8 +13,7 @@ import { Instance, type InstanceWire } from '../wire.js';
 
 /** What a key of the wire shape is made from, in the wire shape's order. */
 type Field =
-  | { text: string } // a column as it is (a string, or null)
-  | { integer: string }
+  | { column: string } // a column as it is (a string, a number, or null)
   | { flag: string } // a 0/1 column as true/false
   | { time: string } // epoch milliseconds as an ISO 8601 instant, as Date.toISOString writes it
   | { idName: [id: string, name: string] } // two columns as {"id":…,"name":…}
@@ -22,25 +21,25 @@ type Field =
   | { firstLink: InstanceLinkRow['kind'] }; // the first such link, or null
 
 const FIELDS: Record<keyof InstanceWire, Field> = {
-  id: { text: 'id' },
-  name: { text: 'name' },
-  hostname: { text: 'hostname' },
-  dns_name: { text: 'dns_name' },
-  reservation_id: { text: 'reservation_id' },
-  type: { text: 'type' },
-  os_type: { text: 'os_type' },
-  public_ip: { text: 'public_ip' },
-  public_ip_type: { text: 'public_ip_type' },
-  private_ip: { text: 'private_ip' },
-  status: { text: 'status' },
+  id: { column: 'id' },
+  name: { column: 'name' },
+  hostname: { column: 'hostname' },
+  dns_name: { column: 'dns_name' },
+  reservation_id: { column: 'reservation_id' },
+  type: { column: 'type' },
+  os_type: { column: 'os_type' },
+  public_ip: { column: 'public_ip' },
+  public_ip_type: { column: 'public_ip_type' },
+  private_ip: { column: 'private_ip' },
+  status: { column: 'status' },
   ssh_keys: { links: 'ssh_key' },
   image: { idName: ['image_id', 'image_name'] },
   floating_ip: { firstLink: 'floating_ip' },
   security_groups: { links: 'security_group' },
   volumes: { links: 'volume' },
-  region: { text: 'region' },
-  disk_size: { integer: 'disk_size' },
-  placement_option: { text: 'placement_option' },
+  region: { column: 'region' },
+  disk_size: { column: 'disk_size' },
+  placement_option: { column: 'placement_option' },
   is_protected: { flag: 'is_protected' },
   created_at: { time: 'created_at' },
   updated_at: { time: 'updated_at' },
@@ -57,8 +56,7 @@ export function instanceJson(engine: Engine, table: string): RawBuilder<string> 
   if (engine === 'sqlite') {
     const idName = (id: unknown, name: unknown) => sql`json_object('id', ${id}, 'name', ${name})`;
     const part = (field: Field) => {
-      if ('text' in field) return column(field.text);
-      if ('integer' in field) return column(field.integer);
+      if ('column' in field) return column(field.column);
       if ('flag' in field) return sql`json(iif(${column(field.flag)}, 'true', 'false'))`;
       if ('time' in field) return sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${column(field.time)} / 1000.0, 'unixepoch')`;
       if ('idName' in field) return idName(column(field.idName[0]), column(field.idName[1]));
@@ -83,8 +81,7 @@ export function instanceJson(engine: Engine, table: string): RawBuilder<string> 
   });
   const gathered = sql`(select ${sql.join(gather)} from genesis_instance_links l where l.instance_id = ${column('id')}) k`;
   const part = (key: string, field: Field) => {
-    if ('text' in field) return column(field.text);
-    if ('integer' in field) return column(field.integer);
+    if ('column' in field) return column(field.column);
     if ('flag' in field) return sql`${column(field.flag)} <> 0`;
     if ('time' in field) return sql`to_char(timestamp 'epoch' + ${column(field.time)} * interval '1 millisecond', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
     if ('idName' in field) return sql`(${idName(column(field.idName[0]), column(field.idName[1]))})::json`;
@@ -93,9 +90,4 @@ export function instanceJson(engine: Engine, table: string): RawBuilder<string> 
   };
   const columns = ORDER.map((key) => sql`${part(key, FIELDS[key as keyof InstanceWire])} as ${sql.id(key)}`);
   return sql<string>`(select row_to_json(w)::text from (select ${sql.join(columns)} from ${gathered}) w)`;
-}
-
-/** A page of wire JSON texts as the list's answer: the items under `key`, then the pagination fields. */
-export function pageText(key: string, page: { items: readonly string[]; total: number; page: number; perPage: number }): string {
-  return `{${JSON.stringify(key)}:[${page.items.join(',')}],"total_count":${page.total},"page":${page.page},"per_page":${page.perPage}}`;
 }

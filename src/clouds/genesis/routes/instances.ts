@@ -2,8 +2,7 @@ import type { App } from '../../../http/types.js';
 import type { GenesisModel } from '../model/index.js';
 import { readAsCaller } from '../auth.js';
 import { pageRequest } from '../model/pagination.js';
-import { pageText } from '../model/instance-json.js';
-import { renderInstance, renderPage, renderSnapshot } from '../render.js';
+import { renderInstance, renderPage, renderPageText, renderSnapshot } from '../render.js';
 import {
   Actions,
   CreateInstanceBody,
@@ -43,7 +42,7 @@ function instanceResourceRoutes(app: App, m: GenesisModel): void {
       const found = await readAsCaller(kernel, req, (lookup) => m.instances.listAsCaller(lookup, request), (accountId) => m.instances.list(accountId, request));
       // (the instances come as the store wrote their JSON: the page goes out as that text, which
       // the type provider cannot see is the schema's shape, and is not serialised again)
-      return reply.type('application/json; charset=utf-8').send(pageText('instances', found) as never);
+      return reply.type('application/json; charset=utf-8').send(renderPageText('instances', found) as never);
     },
   );
 
