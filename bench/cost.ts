@@ -4,7 +4,8 @@
 // time per request too, and the statements it ran per request, counted at
 // the driver (on PostgreSQL each is one round trip). Every answer is computed (read cache off).
 // Creates are counted with the boots they cause (the load, then until nothing is pending).
-// HANGAR_BENCH_COUNT_SQL=1 also lists the statements run so far, most frequent first.
+// HANGAR_BENCH_COUNT_SQL=1 also lists the statements run so far, most frequent first (the
+// first 12, or HANGAR_BENCH_COUNT_TOP).
 //
 //   node --import tsx bench/cost.ts [--engines sqlite,postgres] [--seconds 5] [--connections 16]
 //                                   [--routes get_instance,list_50,...]
