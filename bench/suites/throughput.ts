@@ -239,12 +239,13 @@ async function prepareGenesis(hangar: Server): Promise<Record<'get_instance' | '
 }
 
 async function prepareCrusoe(hangar: Server): Promise<Record<'crusoe_get_vm' | 'crusoe_list_50' | 'crusoe_create', string>> {
-  // The VM quota (1,000 by default) and the family's vCPUs (16,384: 8,192 of the created type)
-  // would stop the create rounds: lift them on every account.
+  // The VM quota (1,000 by default), the family's vCPUs (16,384: 8,192 of the created type) and
+  // disk storage (1 PiB: 8,192 boot disks of 128 GiB) would stop the create rounds: lift them on
+  // every account.
   const { accounts } = (await api(hangar.url, 'GET', '/admin/v1/accounts')).body as { accounts: { id: string }[] };
   for (const { id } of accounts) {
     const family = `crusoe.family.${CRUSOE_CREATE_BODY.type.split('.')[0]}`;
-    const res = await api(hangar.url, 'PUT', `/admin/v1/accounts/${id}/quotas`, { 'crusoe.vms': 100_000_000, [family]: 100_000_000 });
+    const res = await api(hangar.url, 'PUT', `/admin/v1/accounts/${id}/quotas`, { 'crusoe.vms': 100_000_000, [family]: 100_000_000, 'crusoe.storage_gib': 100_000_000_000 });
     if (res.status !== 200) throw new Error(`${hangar.name}: setting the VM quota answered ${res.status}: ${JSON.stringify(res.body)}`);
   }
   const projects = await crusoeApi(hangar.url, 'GET', '/organizations/projects');

@@ -5,6 +5,8 @@ import { hangarPerSuite } from '../helpers/admin.js';
 import { publicKey } from '../helpers/hangar.js';
 import { expectCrusoeError, newCrusoeAccount, type CrusoeClient } from '../helpers/crusoe.js';
 import { awaitOp, Families, succeeds } from './support.js';
+import { CrusoeCatalog } from '../../src/clouds/crusoe/catalog.js';
+import { Quotas, quotaMigrations, withCatalog } from '../../src/clouds/crusoe/model/quotas.js';
 
 const LOCATION = 'us-east1-a';
 const KEY = publicKey();
@@ -91,6 +93,76 @@ describe('Crusoe: instance family and storage quotas', () => {
     expect(await storage()).toBe(278);
     const quotas = (await c.get(`/projects/${c.projectId}/quotas`)).body.quotas;
     expect(quotas.find((q: any) => q.programmatic_name === 'disk-storage-gib')).toMatchObject({ max: 300, used: 278, available: 22 });
+  });
+
+  it('keeps what the organization holds equal to a recount of its rows: failures, undone changes, a project deleted mid-change, an older store', async () => {
+    const { kernel } = h.hangar;
+    const { c, vms, accountId } = await tenant('ledger', 256);
+    const P = c.projectId;
+    const disks = `/projects/${P}/storage/disks`;
+    const held = async () => {
+      const quotas = (await admin.get(`/accounts/${accountId}/quotas`)).body.quotas;
+      return Object.fromEntries(Object.entries(quotas as Record<string, { used: number }>).filter(([key]) => /^crusoe\.(family\.|storage_gib)/.test(key)).map(([key, q]) => [key, q.used]));
+    };
+    const recounted = async () => {
+      let counts: { accountId: string; key: string; value: number }[] = [];
+      await Quotas.recount(kernel.db, CrusoeCatalog.load(), { replaceAll: async (_trx, _owns, all) => void (counts = [...all]) });
+      const mine = Object.fromEntries(Object.keys(await held()).map((key) => [key, 0]));
+      for (const count of counts) if (count.accountId === accountId) mine[count.key] = count.value;
+      return mine;
+    };
+
+    // A second project: a VM, a bulk create with template disks, a disk; then, with a type
+    // change and a disk's growth in flight, the project is deleted. Everything comes back.
+    const second = (await c.post('/organizations/projects', { name: 'doomed', organization_id: c.credentials.organization_id })).body.project.id;
+    const there = `/projects/${second}/compute/vms/instances`;
+    const one = await succeeds(h, c, Families.vms, c.post(there, vm('one', 'c1a.2x')), 1_000, second);
+    await succeeds(h, c, Families.vms, c.patch(`${there}/${one.id}`, { action: 'STOP' }), 1_000, second);
+    const bulk = {
+      name_prefix: 'many',
+      count: 2,
+      instance_template: { template_name: 'with-disks', type: 'c1a.4x', ssh_public_key: KEY, disks: [{ type: 'persistent-ssd', size: '10GiB' }] },
+      locations: [{ location: LOCATION }],
+    };
+    await succeeds(h, c, Families.vms, c.post(`/projects/${second}/compute/vms/bulk-instances`, bulk), 1_000, second);
+    const disk = await succeeds(h, c, Families.disks, c.post(`/projects/${second}/storage/disks`, { name: 'data', size: '50GiB', location: LOCATION }), 1_000, second);
+    expect(await held()).toMatchObject({ [QUOTA]: 2 + 8, 'crusoe.storage_gib': 3 * 128 + 2 * 10 + 50 });
+    expect((await c.patch(`${there}/${one.id}`, { action: 'UPDATE', type: 'c1a.8x' })).status).toBe(200);
+    expect((await c.patch(`/projects/${second}/storage/disks/${disk.id}`, { size: '80GiB' })).status).toBe(200);
+    expect(await held()).toMatchObject({ [QUOTA]: 8 + 8, 'crusoe.storage_gib': 3 * 128 + 2 * 10 + 80 });
+    expect((await c.delete(`/organizations/projects/${second}`)).status).toBe(200);
+    expect(await held()).toMatchObject({ [QUOTA]: 0, 'crusoe.storage_gib': 0 });
+
+    // In the default project: creates out of stock, and changes an operator's fault undoes.
+    const kept = await succeeds(h, c, Families.vms, c.post(vms, vm('kept', 'c1a.2x')));
+    await succeeds(h, c, Families.vms, c.patch(`${vms}/${kept.id}`, { action: 'STOP' }));
+    const grown = await succeeds(h, c, Families.disks, c.post(disks, { name: 'grown', size: '20GiB', location: LOCATION }));
+    const stock = (await kernel.capacity.list(kernel.db, 'crusoe', LOCATION)).find((s) => s.sku === 'c1a.16x')!;
+    await kernel.capacity.setTotal(kernel.db, 'crusoe', LOCATION, 'c1a.16x', stock.used);
+    expect((await awaitOp(h, c, Families.vms, (await c.post(vms, vm('no-stock', 'c1a.16x'))).body.operation)).result.code).toBe('out_of_stock');
+    const bulkOut = { ...bulk, name_prefix: 'none', instance_template: { ...bulk.instance_template, template_name: 'none-t', type: 'c1a.16x' } };
+    expect((await awaitOp(h, c, Families.vms, (await c.post(`/projects/${P}/compute/vms/bulk-instances`, bulkOut)).body.operation)).result.code).toBe('out_of_stock');
+    await kernel.capacity.setTotal(kernel.db, 'crusoe', LOCATION, 'c1a.16x', stock.total);
+    for (const [transition, request] of [
+      ['vm.update', () => c.patch(`${vms}/${kept.id}`, { action: 'UPDATE', type: 's1a.4x' })],
+      ['disk.resize', () => c.patch(`${disks}/${grown.id}`, { size: '40GiB' })],
+      ['vm.create', () => c.post(vms, vm('sabotaged', 'c1a.4x'))],
+      ['disk.create', () => c.post(disks, { name: 'sabotaged', size: '30GiB', location: LOCATION })],
+    ] as const) {
+      const fault = await kernel.faults.add({ kind: 'crusoe.operation', transition, count: 1 });
+      const family = transition.startsWith('vm.') ? Families.vms : Families.disks;
+      expect((await awaitOp(h, c, family, (await request()).body.operation)).state, transition).toBe('FAILED');
+      await kernel.faults.remove(fault.id);
+    }
+    expect(await held()).toEqual(await recounted());
+    expect(await held()).toMatchObject({ [QUOTA]: 2, 'crusoe.family.s1a': 0, 'crusoe.storage_gib': 128 + 20 });
+
+    // A store from before these counters: the migration counts them from the rows.
+    await kernel.db.deleteFrom('counters').where('account_id', '=', accountId).where((eb) => eb.or([eb('key', 'like', 'crusoe.family.%'), eb('key', '=', 'crusoe.storage_gib')])).execute();
+    expect(await held()).toMatchObject({ [QUOTA]: 0, 'crusoe.storage_gib': 0 });
+    await kernel.db.deleteFrom('crusoe_quotas_migrations').execute();
+    await kernel.migrate('crusoe_quotas', withCatalog(quotaMigrations, CrusoeCatalog.load()));
+    expect(await held()).toMatchObject({ [QUOTA]: 2, 'crusoe.storage_gib': 128 + 20 });
   });
 
   it.runIf(postgres)('lets exactly one of two creates side by side take the last units (PostgreSQL)', async () => {

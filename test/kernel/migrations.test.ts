@@ -19,6 +19,7 @@ const MODULES: Record<string, { file: string; name: string }> = {
   kernel: { file: 'src/kernel/db/schema.ts', name: 'kernelMigrations' },
   genesis: { file: 'src/clouds/genesis/tables.ts', name: 'genesisMigrations' },
   crusoe: { file: 'src/clouds/crusoe/tables.ts', name: 'crusoeMigrations' },
+  crusoe_quotas: { file: 'src/clouds/crusoe/model/quotas.ts', name: 'quotaMigrations' },
 };
 
 describe('landed migrations', () => {

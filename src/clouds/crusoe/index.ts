@@ -13,6 +13,7 @@ import type { Provisioned } from './model/accounts.js';
 import { renderers } from './render.js';
 import { formerStatesToAvailable } from './model/resource.js';
 import { crusoeMigrations, type CrusoeDb } from './tables.js';
+import { Quotas, quotaMigrations, withCatalog } from './model/quotas.js';
 
 /**
  * Stock in use and per-account and per-project counts, recomputed from the rows after a bulk
@@ -33,6 +34,7 @@ async function recount(kernel: Kernel, trx: Transaction<any>, model: CrusoeModel
     .execute();
   await kernel.capacity.recount(trx, CLOUD, inUse.map((r) => ({ region: r.location, sku: r.type, used: Number(r.n) })));
   await kernel.counters.recountResources(trx, resourcesOf(CLOUD));
+  await Quotas.recount(trx, model.ctx.catalog, kernel.counters);
   // What each reservation has in use: the VMs on it.
   const onReservations = await trx
     .selectFrom('crusoe_vms')
@@ -68,8 +70,9 @@ export const crusoeCloud: CloudModule = {
   title: 'Crusoe Cloud API v1alpha5',
   prefix: PREFIX,
   async setup(kernel, config) {
-    await kernel.migrate(CLOUD, crusoeMigrations);
     const catalog = CrusoeCatalog.load(config.catalogs.crusoe ?? undefined);
+    await kernel.migrate(CLOUD, crusoeMigrations);
+    await kernel.migrate(`${CLOUD}_quotas`, withCatalog(quotaMigrations, catalog));
     const ctx: CrusoeContext = { kernel, db: kernel.db as CrusoeDb, catalog, config };
     const model = createModel(ctx, renderers);
     const lifecycles = crusoeLifecycles(model);

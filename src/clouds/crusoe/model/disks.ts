@@ -163,7 +163,7 @@ export class Disks implements OperationHandler {
         blockSize = Number(snapshot.block_size);
       }
       await this.checkNameFree(trx, projectId, name);
-      await this.peers.quotas.checkStorage(trx, accountId, sizeGib);
+      await this.peers.quotas.takeStorage(trx, accountId, sizeGib);
       const row = await this.insert(trx, { accountId, projectId, name, type, sizeGib, location, isOs: false, ownerVmId: null, blockSize, snapshotId: snapshotId ?? null, state: ResourceState.Creating });
       clientMoved(this.ctx.kernel, trx, DISK_MACHINE, row, null, row.state);
       const op = await this.peers.operations.start(trx, { accountId, projectId, family: Family.disks, action: 'disk.create', resourceId: row.id, metadata: { id: row.id } });
@@ -180,7 +180,7 @@ export class Disks implements OperationHandler {
       if (gib <= Number(disk.size_gib)) {
         throw badRequest(`"size": disks only grow: disk "${id}" is ${formatSize(Number(disk.size_gib))}, so the new size must be larger (got "${size}")`);
       }
-      await this.peers.quotas.checkStorage(trx, disk.account_id, gib - Number(disk.size_gib));
+      await this.peers.quotas.takeStorage(trx, disk.account_id, gib - Number(disk.size_gib));
       return this.begin(trx, disk, 'disk.resize', { size_gib: gib });
     });
   }
@@ -261,13 +261,17 @@ export class Disks implements OperationHandler {
       await this.remove(trx, [disk], at);
       return;
     }
+    if (op.action === 'disk.resize') await this.peers.quotas.giveStorage(trx, disk.account_id, growth(disk, op.params));
     await trx.updateTable('crusoe_disks').set({ state: ResourceState.Available, busy_operation_id: null, updated_at: at }).where('id', '=', disk.id).execute();
   }
 
   // -------------------------------------------------------------------------------------
   // For VMs
 
-  /** Creates a disk in the caller's transaction (counted in its project; billed once available). */
+  /**
+   * Creates a disk in the caller's transaction (counted in its project; billed once available).
+   * The caller took its storage from the quota (takeStorage) first.
+   */
   async insert(
     trx: Executor,
     input: {
@@ -407,6 +411,15 @@ export class Disks implements OperationHandler {
   async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
     const disks = trx.selectFrom('crusoe_disks').select('id').where('project_id', '=', project.id);
     const ids = (await disks.execute()).map((d) => d.id as string);
+    // Their storage goes back, with what disks growing took (their operations are still there).
+    const sized = await trx
+      .selectFrom('crusoe_disks as d')
+      .leftJoin('crusoe_operations as o', (join) => join.onRef('o.id', '=', 'd.busy_operation_id').on('o.action', '=', 'disk.resize'))
+      .select(['d.size_gib', 'o.params'])
+      .where('d.project_id', '=', project.id)
+      .execute();
+    const gib = sized.reduce((sum, d) => sum + Number(d.size_gib) + (d.params === null ? 0 : growth(d, d.params)), 0);
+    await this.peers.quotas.giveStorage(trx, project.account_id, gib);
     await this.ctx.kernel.metering.closeAll(trx, ids);
     await trx.deleteFrom('crusoe_disk_attachments').where('disk_id', 'in', disks).execute();
     await trx.deleteFrom('crusoe_disks').where('project_id', '=', project.id).execute();
@@ -422,6 +435,9 @@ export class Disks implements OperationHandler {
     await trx.deleteFrom('crusoe_disk_attachments').where('disk_id', 'in', ids).execute();
     await trx.deleteFrom('crusoe_disks').where('id', 'in', ids).execute();
     for (const disk of disks) await this.ctx.kernel.counters.add(trx, disk.account_id, Counter.projectDisks(disk.project_id), -1);
+    const storage = new Map<string, number>();
+    for (const disk of disks) storage.set(disk.account_id, (storage.get(disk.account_id) ?? 0) + Number(disk.size_gib));
+    for (const [accountId, gib] of storage) await this.peers.quotas.giveStorage(trx, accountId, gib);
   }
 
   /** Bills the disk at its (new) size from `at`. */
@@ -475,6 +491,11 @@ export class Disks implements OperationHandler {
     const taken = await trx.selectFrom('crusoe_disks').select('id').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
     if (taken) throw conflict(`a disk named "${name}" already exists in this project`);
   }
+}
+
+/** What a disk growing holds beyond its size until the resize completes (its operation's params). */
+function growth(disk: Pick<DiskRow, 'size_gib'>, params: string): number {
+  return Math.max(0, Number(parseJson<{ size_gib?: number }>(params)?.size_gib ?? 0) - Number(disk.size_gib));
 }
 
 /** The disk as a resource: its table, counters and place in the fleet (kernel/resources.ts). */

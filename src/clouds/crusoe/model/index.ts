@@ -77,7 +77,7 @@ export function createModel(ctx: CrusoeContext, render: Renderers): CrusoeModel 
   // Every project starts with its default VPC network and a default subnet per location.
   projects.onCreate((trx, project) => networks.ensureDefaults(trx, project));
   // Deleting a project removes everything in it: VMs first (they hold disks, stock and
-  // addresses), then what names or holds other things, the networks last.
+  // addresses), then what names or holds other things, the networks, then the operations.
   const purgers: ((trx: Transaction<any>, project: ProjectRow) => Promise<void>)[] = [
     (trx, p) => vms.purgeProject(trx, p),
     (trx, p) => loadBalancers.purgeProject(trx, p),
@@ -88,6 +88,8 @@ export function createModel(ctx: CrusoeContext, render: Renderers): CrusoeModel 
     (trx, p) => templates.purgeProject(trx, p),
     (trx, p) => ib.purgeProject(trx, p),
     (trx, p) => networks.purgeProject(trx, p),
+    // Last: the purgers above read the operations in flight to give back what they hold.
+    (trx, p) => operations.purgeProject(trx, p),
   ];
   for (const purge of purgers) projects.onPurge(purge);
 

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import type { Machine } from '../../../kernel/lifecycle/machine.js';
 import { badRequest, operationForbidden } from '../errors.js';
-import type { OperationRow } from '../tables.js';
+import type { OperationRow, ProjectRow } from '../tables.js';
 import { OPERATION_KIND, type CrusoeContext } from './context.js';
 import { parseTime } from './tokens.js';
 
@@ -150,6 +150,13 @@ export class Operations {
       query = query.where('started_at', '>=', parseTime(filter.lowerTimeBound.replace(/^"|"$/g, ''), 'lower_time_bound'));
     }
     return (await query.orderBy('seq').orderBy('id').execute()) as OperationRow[];
+  }
+
+  /** A project goes: its operations in flight stop where they are (each family gave back what they held) and all are forgotten. */
+  async purgeProject(trx: Transaction<any>, project: ProjectRow): Promise<void> {
+    const running = await trx.selectFrom('crusoe_operations').select('id').where('project_id', '=', project.id).where('state', '=', OperationState.InProgress).execute();
+    for (const op of running) await this.ctx.kernel.lifecycle.cancel(trx, op.id as string);
+    await trx.deleteFrom('crusoe_operations').where('project_id', '=', project.id).execute();
   }
 
   /** Forgets an account's operations that finished more than a day ago on its clock (called as new ones start). */

@@ -1,7 +1,10 @@
+import type { Kysely } from 'kysely';
+import { Counters } from '../../../kernel/counters.js';
+import type { Migrations } from '../../../kernel/db/migrate.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { CrusoeError, Reason } from '../errors.js';
-import type { VmType } from '../catalog.js';
-import { Counter, type CrusoeContext } from './context.js';
+import type { CrusoeCatalog, VmType } from '../catalog.js';
+import { Counter, parseJson, type CrusoeContext } from './context.js';
 import type { Organizations } from './organizations.js';
 
 /** What an instance family's quota counts: GPUs ("slices") for GPU types, vCPUs for CPU types. */
@@ -44,18 +47,28 @@ const unitOf = (type: VmType): Unit => (type.num_gpu > 0 ? 'gpus' : 'vcpus');
 const unitsOf = (type: VmType): number => (type.num_gpu > 0 ? type.num_gpu : type.cpu_cores);
 const enumName = (text: string): string => text.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 
-/** What disks need of the quotas: the storage check. */
+/** What disks need of the quotas: storage taken and given back. */
 export interface StorageQuota {
-  checkStorage(trx: Executor, accountId: string, gib: number): Promise<void>;
+  takeStorage(trx: Executor, accountId: string, gib: number): Promise<void>;
+  giveStorage(trx: Executor, accountId: string, gib: number): Promise<void>;
 }
+
+/** The counter keys whose values quota use keeps (see Quotas): every family's, and storage. */
+const USE_KEYS = [{ prefix: 'crusoe.family.' }, QuotaKey.storage] as const;
 
 /**
  * Crusoe quotas (GET /projects/{id}/quotas and /organizations/{id}/quotas, as the Go client's
  * ListProjectQuotas/ListOrgQuotas and dstack's credential check call them): one per instance
  * family (GPUs of a GPU family, vCPUs of a CPU family), the VM count and disk storage in GiB.
  * `max` is the account's quota as an operator set it (or the default); `used` is what the
- * project (or the whole organization) holds now, counted from its rows. Creating VMs checks
- * the family's quota across the organization.
+ * project (or the whole organization) holds now, counted from its rows.
+ *
+ * What the organization holds of each family and of storage is also kept in a counter (the
+ * quota's key), which a create takes from in one conditional update: a create costs the same
+ * with ten VMs or a hundred thousand, and two creates side by side cannot both take the last
+ * units. A VM holds its type's units from its create until its row goes, a disk its size; a
+ * change in flight holds the larger of before and after (an UPDATE to a bigger type, a disk
+ * growing) until it completes or is undone.
  */
 export class Quotas implements StorageQuota {
   private readonly defs: QuotaDef[];
@@ -87,99 +100,157 @@ export class Quotas implements StorageQuota {
     this.defs = defs;
   }
 
-  /** Registers the quota keys with the kernel, each with what it counts, so the admin API lists and sets them. */
+  /** Registers the quota keys (each its own counter) with the kernel, so the admin API lists and sets them. */
   register(): void {
     const { counters } = this.ctx.kernel;
     for (const def of this.defs) {
       if (def.key === Counter.vms) continue; // defined with its live counter
-      counters.defineQuota(def.key, def.defaultMax, (trx, accountId) => this.usedOf(trx, { accountId }, def));
+      counters.defineQuota(def.key, def.defaultMax);
     }
   }
 
   async project(projectId: string): Promise<QuotaView[]> {
     const project = await this.ctx.db.selectFrom('crusoe_projects').select('account_id').where('id', '=', projectId).executeTakeFirstOrThrow();
-    return this.views('PROJECT_QUOTA_TYPE_', project.account_id, { projectId });
+    return this.views('PROJECT_QUOTA_TYPE_', project.account_id, projectId);
   }
 
   async organization(accountId: string, orgId: string): Promise<QuotaView[]> {
     await this.organizations.owned(this.ctx.db, accountId, orgId);
-    return this.views('ORG_QUOTA_TYPE_', accountId, { accountId });
+    return this.views('ORG_QUOTA_TYPE_', accountId, null);
   }
 
   /**
-   * Refuses VMs of a type beyond its family's quota (across the organization), or does nothing.
-   * `replacing` is the type a VM leaves when an UPDATE changes it: its units are not counted twice.
-   *
-   * The check counts rows, so it first takes the account's lock (see `lockAccount`): two creates
-   * of one account cannot both count the same rows and both take the last units. The same holds
-   * for disk storage (`checkStorage`).
+   * Takes `count` VMs' units of a type from its family's quota (across the organization), or
+   * refuses them (403), taking nothing. `replacing` is the type a VM leaves when an UPDATE
+   * changes it: the VM holds its units already, so only what the new type adds is taken now
+   * (the rest moves when the change completes: `typeChanged`).
    */
-  async checkFamily(trx: Executor, accountId: string, type: VmType, count: number, replacing?: VmType): Promise<void> {
+  async takeFamily(trx: Executor, accountId: string, type: VmType, count: number, replacing?: VmType): Promise<void> {
     const def = this.familyDefs.get(familyOf(type.product_name));
     if (!def) return;
-    await this.lockAccount(trx, accountId);
-    const { counters } = this.ctx.kernel;
-    const max = await counters.limit(trx, accountId, def.key);
-    const used = (await this.usedOf(trx, { accountId }, def)) - (replacing ? this.unitsIn(def, replacing) : 0);
     const wanted = unitsOf(type) * count;
-    if (used + wanted > max) {
-      throw new CrusoeError(
-        403,
-        Reason.QuotaExceeded,
-        `quota exceeded: ${count} ${type.product_name} VM(s) need ${wanted} ${def.unit} of the ${def.programmatic} quota; this organization uses ${used} of ${max}`,
-      );
-    }
+    const replaced = replacing ? this.unitsIn(def, replacing) : 0;
+    if (wanted <= replaced || (await this.ctx.kernel.counters.acquire(trx, accountId, def.key, wanted - replaced))) return;
+    // (what the organization uses beside the VM being changed)
+    const { used, max } = await this.use(trx, accountId, def.key, replaced);
+    throw new CrusoeError(
+      403,
+      Reason.QuotaExceeded,
+      `quota exceeded: ${count} ${type.product_name} VM(s) need ${wanted} ${def.unit} of the ${def.programmatic} quota; this organization uses ${used} of ${max}`,
+    );
   }
 
-  /** Refuses `gib` more disk storage beyond the account's storage quota, or does nothing (same lock as the family check). */
-  async checkStorage(trx: Executor, accountId: string, gib: number): Promise<void> {
-    if (gib <= 0) return;
-    await this.lockAccount(trx, accountId);
-    const max = await this.ctx.kernel.counters.limit(trx, accountId, QuotaKey.storage);
-    const used = (await this.storageGib(trx, { accountId })) + (await this.growing(trx, accountId));
-    if (used + gib > max) {
-      throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: ${gib} GiB more disk storage would pass the disk-storage-gib quota; this organization uses ${used} of ${max} GiB`);
-    }
+  /** Takes `gib` more disk storage from the account's storage quota, or refuses it (403), taking nothing. */
+  async takeStorage(trx: Executor, accountId: string, gib: number): Promise<void> {
+    if (gib <= 0 || (await this.ctx.kernel.counters.acquire(trx, accountId, QuotaKey.storage, gib))) return;
+    const { used, max } = await this.use(trx, accountId, QuotaKey.storage);
+    throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: ${gib} GiB more disk storage would pass the disk-storage-gib quota; this organization uses ${used} of ${max} GiB`);
   }
 
-  /** What disks being grown add until their resize completes (the row has the old size until then). */
-  private async growing(trx: Executor, accountId: string): Promise<number> {
-    const rows = await (trx as CrusoeContext['db'])
-      .selectFrom('crusoe_disks as d')
-      .innerJoin('crusoe_operations as o', 'o.id', 'd.busy_operation_id')
-      .select(['d.size_gib', 'o.params'])
-      .where('o.action', '=', 'disk.resize')
-      .where('d.account_id', '=', accountId)
-      .execute();
-    return rows.reduce((sum, r) => sum + Math.max(0, Number((JSON.parse(r.params) as { size_gib?: number }).size_gib ?? 0) - Number(r.size_gib)), 0);
+  /** Disk storage given back: disks gone, a growth undone, a create that never made its disks. */
+  async giveStorage(trx: Executor, accountId: string, gib: number): Promise<void> {
+    if (gib > 0) await this.ctx.kernel.counters.add(trx, accountId, QuotaKey.storage, -gib);
+  }
+
+  /** VMs gone (or never made after their units were taken): their types' units go back to their families. */
+  async giveVms(trx: Executor, accountId: string, types: readonly string[]): Promise<void> {
+    const back = new Map<string, number>();
+    for (const name of types) {
+      const type = this.ctx.catalog.types.get(name);
+      const def = type && this.familyDefs.get(familyOf(name));
+      if (def) back.set(def.key, (back.get(def.key) ?? 0) + unitsOf(type));
+    }
+    for (const [key, units] of back) await this.ctx.kernel.counters.add(trx, accountId, key, -units);
   }
 
   /**
-   * Holds the account's row until the transaction ends (PostgreSQL; SQLite runs one transaction
-   * at a time). Every family check takes it before counting, so a check sees the rows of every
-   * create, bulk create and type change of the account that committed before it, and none is in
-   * flight beside it. (Creates of one account already queued behind each other on their VM
-   * counter's row: this adds no waiting to them.) `no key update` leaves inserts that refer to
-   * the account free.
+   * A type change ended. Completed: the VM now holds only its new type's units (what the old
+   * type held beyond them goes back). Undone: it holds its old type's again (what `takeFamily`
+   * took for the new one goes back).
    */
-  private async lockAccount(trx: Executor, accountId: string): Promise<void> {
-    if (this.ctx.kernel.store.engine !== 'postgres') return;
-    await trx.selectFrom('accounts').select('id').where('id', '=', accountId).forNoKeyUpdate().execute();
+  async typeChanged(trx: Executor, accountId: string, from: string, to: string, outcome: 'completed' | 'undone'): Promise<void> {
+    const before = this.ctx.catalog.types.get(from);
+    const after = this.ctx.catalog.types.get(to);
+    if (!before || !after) return;
+    for (const family of new Set([familyOf(from), familyOf(to)])) {
+      const def = this.familyDefs.get(family);
+      if (!def) continue;
+      const delta = this.unitsIn(def, after) - this.unitsIn(def, before);
+      const back = outcome === 'completed' ? Math.min(0, delta) : -Math.max(0, delta);
+      if (back !== 0) await this.ctx.kernel.counters.add(trx, accountId, def.key, back);
+    }
+  }
+
+  /**
+   * What every account holds of each family and of storage, recounted from the rows (after an
+   * import, and once for a store made before these counters were kept), changes in flight
+   * included. Replaces every such counter.
+   */
+  static async recount(trx: Executor, catalog: CrusoeCatalog, counters: Pick<Counters, 'replaceAll'>): Promise<void> {
+    const held = new Map<string, number>();
+    const hold = (accountId: string, key: string, n: number) => {
+      const at = `${accountId}\u0000${key}`;
+      held.set(at, (held.get(at) ?? 0) + n);
+    };
+    const units = (name: string): [key: string, n: number] | null => {
+      const type = catalog.types.get(name);
+      return type ? [QuotaKey.family(familyOf(name)), unitsOf(type)] : null;
+    };
+    const db = trx as CrusoeContext['db'];
+    const vms = await db.selectFrom('crusoe_vms').select(['account_id', 'type', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['account_id', 'type']).execute();
+    for (const row of vms) {
+      const found = units(row.type);
+      if (found) hold(row.account_id, found[0], found[1] * Number(row.n));
+    }
+    const changing = await db
+      .selectFrom('crusoe_vms as v')
+      .innerJoin('crusoe_operations as o', 'o.id', 'v.busy_operation_id')
+      .select(['v.account_id', 'v.type', 'o.params'])
+      .where('o.action', '=', 'vm.update')
+      .execute();
+    for (const row of changing) {
+      const next = units(String(parseJson<{ type?: string }>(row.params)?.type ?? ''));
+      const now = units(row.type);
+      if (next) hold(row.account_id, next[0], Math.max(0, next[1] - (now && now[0] === next[0] ? now[1] : 0)));
+    }
+    const disks = await db.selectFrom('crusoe_disks').select(['account_id', (eb) => eb.fn.sum<number>('size_gib').as('gib')]).groupBy('account_id').execute();
+    for (const row of disks) hold(row.account_id, QuotaKey.storage, Number(row.gib));
+    const growing = await db
+      .selectFrom('crusoe_disks as d')
+      .innerJoin('crusoe_operations as o', 'o.id', 'd.busy_operation_id')
+      .select(['d.account_id', 'd.size_gib', 'o.params'])
+      .where('o.action', '=', 'disk.resize')
+      .execute();
+    for (const row of growing) hold(row.account_id, QuotaKey.storage, Math.max(0, Number(parseJson<{ size_gib?: number }>(row.params)?.size_gib ?? 0) - Number(row.size_gib)));
+    const counts = [...held].map(([at, value]) => {
+      const [accountId, key] = at.split('\u0000') as [string, string];
+      return { accountId, key, value };
+    });
+    await counters.replaceAll(trx, USE_KEYS, counts);
+  }
+
+  /** What the account holds of a quota's counter, and its limit (for a refusal's message). */
+  private async use(trx: Executor, accountId: string, key: string, besides = 0): Promise<{ used: number; max: number }> {
+    const { counters } = this.ctx.kernel;
+    return { used: (await counters.get(trx, accountId, key)) - besides, max: await counters.limit(trx, accountId, key) };
   }
 
   private unitsIn(def: QuotaDef, type: VmType): number {
     return familyOf(type.product_name) === def.programmatic ? unitsOf(type) : 0;
   }
 
-  private async views(prefix: string, accountId: string, scope: { projectId?: string; accountId?: string }): Promise<QuotaView[]> {
+  /**
+   * A project's quotas count its rows; the organization's read the counters the quotas are
+   * taken from (a change in flight holds the larger of before and after, as a create sees it).
+   */
+  private async views(prefix: string, accountId: string, projectId: string | null): Promise<QuotaView[]> {
     const { counters } = this.ctx.kernel;
     const db = this.ctx.db;
     const out: QuotaView[] = [];
-    const perType = await this.vmsByType(db, scope);
-    const storage = await this.storageGib(db, scope);
+    const rows = projectId !== null ? { perType: await this.vmsByType(db, projectId), storage: await this.storageGib(db, projectId) } : null;
     for (const def of this.defs) {
       const max = await counters.limit(db, accountId, def.key);
-      const used = this.count(def, perType, storage);
+      const used = rows ? this.count(def, rows.perType, rows.storage) : await counters.get(db, accountId, def.key);
       out.push({
         type: prefix + def.typeName,
         programmatic_name: def.programmatic,
@@ -193,32 +264,6 @@ export class Quotas implements StorageQuota {
     return out;
   }
 
-  private async usedOf(trx: Executor, scope: { projectId?: string; accountId?: string }, def: QuotaDef): Promise<number> {
-    if (def.key === QuotaKey.storage) return (await this.storageGib(trx, scope)) + (scope.accountId === undefined ? 0 : await this.growing(trx, scope.accountId));
-    return this.count(def, await this.vmsByType(trx, scope, def.programmatic), 0) + (await this.changingType(trx, scope, def));
-  }
-
-  /**
-   * What VMs whose UPDATE to another type is in flight add to a family: until it completes the
-   * row has the old type, and the VM holds the larger of the two.
-   */
-  private async changingType(trx: Executor, scope: { projectId?: string; accountId?: string }, def: QuotaDef): Promise<number> {
-    if (def.key === Counter.vms) return 0;
-    let query = (trx as CrusoeContext['db'])
-      .selectFrom('crusoe_vms as v')
-      .innerJoin('crusoe_operations as o', 'o.id', 'v.busy_operation_id')
-      .select(['v.type', 'o.params'])
-      .where('o.action', '=', 'vm.update');
-    query = scope.projectId !== undefined ? query.where('v.project_id', '=', scope.projectId) : query.where('v.account_id', '=', scope.accountId!);
-    let extra = 0;
-    for (const row of await query.execute()) {
-      const next = this.ctx.catalog.types.get(String((JSON.parse(row.params) as { type?: string }).type ?? ''));
-      const now = this.ctx.catalog.types.get(row.type);
-      if (next && now) extra += Math.max(0, this.unitsIn(def, next) - this.unitsIn(def, now));
-    }
-    return extra;
-  }
-
   private count(def: QuotaDef, perType: Map<string, number>, storage: number): number {
     if (def.key === QuotaKey.storage) return storage;
     let used = 0;
@@ -230,20 +275,36 @@ export class Quotas implements StorageQuota {
     return used;
   }
 
-  private async vmsByType(trx: Executor, scope: { projectId?: string; accountId?: string }, family?: string): Promise<Map<string, number>> {
-    let query = (trx as CrusoeContext['db']).selectFrom('crusoe_vms').select(['type', (eb) => eb.fn.countAll<number>().as('n')]);
-    if (scope.projectId !== undefined) query = query.where('project_id', '=', scope.projectId);
-    else query = query.where('account_id', '=', scope.accountId!);
-    if (family !== undefined) query = query.where((eb) => eb.or([eb('type', '=', family), eb('type', 'like', `${family}.%`)]));
-    const rows = await query.groupBy('type').execute();
+  private async vmsByType(trx: Executor, projectId: string): Promise<Map<string, number>> {
+    const rows = await (trx as CrusoeContext['db'])
+      .selectFrom('crusoe_vms')
+      .select(['type', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('project_id', '=', projectId)
+      .groupBy('type')
+      .execute();
     return new Map(rows.map((r) => [r.type, Number(r.n)]));
   }
 
-  private async storageGib(trx: Executor, scope: { projectId?: string; accountId?: string }): Promise<number> {
-    let query = (trx as CrusoeContext['db']).selectFrom('crusoe_disks').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size_gib'), eb.lit(0)).as('gib'));
-    if (scope.projectId !== undefined) query = query.where('project_id', '=', scope.projectId);
-    else query = query.where('account_id', '=', scope.accountId!);
-    const row = await query.executeTakeFirst();
+  private async storageGib(trx: Executor, projectId: string): Promise<number> {
+    const row = await (trx as CrusoeContext['db'])
+      .selectFrom('crusoe_disks')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size_gib'), eb.lit(0)).as('gib'))
+      .where('project_id', '=', projectId)
+      .executeTakeFirst();
     return Number(row?.gib ?? 0);
   }
+}
+
+/**
+ * Migrations that need the catalog (a type's family and units), with a history of their own
+ * (scope `crusoe_quotas`) beside the tables' (tables.ts). Append-only, as every migration.
+ */
+export const quotaMigrations: Record<string, { up(db: Kysely<any>, catalog: CrusoeCatalog): Promise<void> }> = {
+  // A store made before quota use was kept in counters: counted once from its rows.
+  '0001_quota_use_counters': { up: (db, catalog) => Quotas.recount(db, catalog, new Counters(db)) },
+};
+
+/** The migrations as the kernel runs them, given the catalog. */
+export function withCatalog(migrations: typeof quotaMigrations, catalog: CrusoeCatalog): Migrations {
+  return Object.fromEntries(Object.entries(migrations).map(([name, m]) => [name, { up: (db: Kysely<any>) => m.up(db, catalog) }]));
 }

@@ -240,14 +240,13 @@ export class Vms implements OperationHandler {
         reservationId: await rules.reservation(trx, accountId, input.reservation_specification, type, location, 'reservation_specification.id'),
       };
       await this.checkNamesFree(trx, projectId, [name]);
-      await this.peers.quotas.checkFamily(trx, accountId, type, 1);
-      await this.peers.quotas.checkStorage(trx, accountId, this.ctx.catalog.osDiskGib);
-      await this.acquireQuota(trx, accountId, 1);
+      const storage = this.ctx.catalog.osDiskGib;
+      await this.takeQuotas(trx, accountId, type, 1, storage);
       const vmId = this.ctx.kernel.ids.uuid();
       const opId = this.ctx.kernel.ids.uuid();
       const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: VM.create.transition, resourceId: vmId, metadata: { id: vmId } };
       if (!(await this.ctx.kernel.capacity.acquire(trx, CLOUD, location, type.product_name))) {
-        await this.ctx.kernel.counters.add(trx, accountId, Counter.vms, -1);
+        await this.giveQuotas(trx, accountId, type, 1, storage);
         return this.peers.operations.startFailing(trx, start, outOfStock(type.product_name, location, 1));
       }
       if (plan.reservationId !== null) await rules.holdReservation(trx, plan.reservationId, 1, 'reservation_specification.id');
@@ -311,10 +310,8 @@ export class Vms implements OperationHandler {
         }
       }
       await this.checkNamesFree(trx, projectId, plans.map((p) => p.name));
-      await this.peers.quotas.checkFamily(trx, accountId, type, plans.length);
       const perVm = this.ctx.catalog.osDiskGib + newDisks.reduce((sum, d, j) => sum + parseSize(d.size, `instance_template.disks.${j}.size`), 0);
-      await this.peers.quotas.checkStorage(trx, accountId, perVm * plans.length);
-      await this.acquireQuota(trx, accountId, plans.length);
+      await this.takeQuotas(trx, accountId, type, plans.length, perVm * plans.length);
 
       const opId = kernel.ids.uuid();
       const vmIds = plans.map(() => kernel.ids.uuid());
@@ -324,7 +321,7 @@ export class Vms implements OperationHandler {
       for (const target of targets) {
         if (!(await kernel.capacity.acquire(trx, CLOUD, target.location, type.product_name, input.count))) {
           for (const t of taken) await kernel.capacity.release(trx, CLOUD, t.location, type.product_name, t.n);
-          await kernel.counters.add(trx, accountId, Counter.vms, -plans.length);
+          await this.giveQuotas(trx, accountId, type, plans.length, perVm * plans.length);
           return this.peers.operations.startFailing(trx, { ...start, metadata: { ids: [] } }, outOfStock(type.product_name, target.location, input.count));
         }
         taken.push({ location: target.location, n: input.count });
@@ -542,7 +539,10 @@ export class Vms implements OperationHandler {
     },
     'vm.update': async (trx, vm, at, params) => {
       const set: Partial<VmRow> = { busy_operation_id: null, updated_at: at };
-      if (params.type !== undefined) set.type = params.type;
+      if (params.type !== undefined) {
+        set.type = params.type;
+        await this.peers.quotas.typeChanged(trx, vm.account_id, vm.type, params.type, 'completed');
+      }
       if (params.maintenance_policy !== undefined) set.maintenance_policy = params.maintenance_policy;
       if (params.public_ip_type !== undefined) set.public_ip_type = params.public_ip_type;
       if (params.ib_partition !== undefined) Object.assign(set, { ib_partition_id: params.ib_partition?.id ?? null, ib_network_id: params.ib_partition?.ib_network_id ?? null });
@@ -577,6 +577,12 @@ export class Vms implements OperationHandler {
         await this.failed(trx, op, at);
         await trx.updateTable('crusoe_vms').set({ state: VM.stop.from[0] }).where('id', '=', op.resource_id).where('state', '=', VM.stop.via).execute();
         return;
+      case 'vm.update': {
+        const vm = await this.mine(trx, op);
+        if (vm && params.type !== undefined) await this.peers.quotas.typeChanged(trx, vm.account_id, vm.type, params.type, 'undone');
+        await this.failed(trx, op, at);
+        return;
+      }
       case 'vm.delete':
         await trx
           .updateTable('crusoe_vms')
@@ -601,13 +607,20 @@ export class Vms implements OperationHandler {
       await this.releaseAddresses(trx, vm);
       await kernel.metering.close(trx, vm.id);
     }
+    // (the operations themselves go last: Operations.purgeProject)
+    const running = (await trx.selectFrom('crusoe_operations').selectAll().where('project_id', '=', project.id).where('state', '=', OperationState.InProgress).execute()) as OperationRow[];
     if (vms.length > 0) {
+      // Type changes in flight are undone first (what they took goes back), then every VM's units.
+      const byId = new Map(vms.map((vm) => [vm.id, vm]));
+      for (const op of running) {
+        const vm = byId.get(op.resource_id);
+        const to = op.action === 'vm.update' ? parseJson<{ type?: string }>(op.params)?.type : undefined;
+        if (vm && vm.busy_operation_id === op.id && to !== undefined) await this.peers.quotas.typeChanged(trx, vm.account_id, vm.type, to, 'undone');
+      }
+      await this.peers.quotas.giveVms(trx, project.account_id, vms.map((vm) => vm.type));
       await kernel.counters.add(trx, project.account_id, Counter.vms, -vms.length);
       await trx.deleteFrom('crusoe_vms').where('project_id', '=', project.id).execute();
     }
-    const running = await trx.selectFrom('crusoe_operations').select('id').where('project_id', '=', project.id).where('state', '=', OperationState.InProgress).execute();
-    for (const op of running) await kernel.lifecycle.cancel(trx, op.id as string);
-    await trx.deleteFrom('crusoe_operations').where('project_id', '=', project.id).execute();
   }
 
   // -------------------------------------------------------------------------------------
@@ -681,6 +694,7 @@ export class Vms implements OperationHandler {
     await kernel.metering.close(trx, vm.id, at);
     await this.peers.disks.releaseFromVm(trx, vm, at);
     await trx.deleteFrom('crusoe_vms').where('id', '=', vm.id).execute();
+    await this.peers.quotas.giveVms(trx, vm.account_id, [vm.type]);
     await kernel.counters.add(trx, vm.account_id, Counter.vms, -1);
     await kernel.counters.add(trx, vm.account_id, Counter.projectVms(vm.project_id), -1);
   }
@@ -733,7 +747,7 @@ export class Vms implements OperationHandler {
       rules.location(type, vm.location, 'type');
       if (vm.state !== VmState.Shutoff) throw badRequest(`"type": VM "${vm.id}" must be stopped to change its type (it is ${vm.state})`);
       if (vm.reservation_id !== null) throw badRequest(`"type": VM "${vm.id}" is on reservation "${vm.reservation_id}" of its type: UNRESERVE it first`);
-      await this.peers.quotas.checkFamily(trx, vm.account_id, type, 1, this.ctx.catalog.types.get(vm.type));
+      await this.peers.quotas.takeFamily(trx, vm.account_id, type, 1, this.ctx.catalog.types.get(vm.type));
       params.type = type.product_name;
       if (!type.infiniband && vm.ib_partition_id !== null) params.ib_partition = null;
     }
@@ -787,12 +801,25 @@ export class Vms implements OperationHandler {
     return badRequest(`VM "${vm.id}" cannot be ${verb} while it is ${vm.state}: it must be ${needed}`);
   }
 
-  private async acquireQuota(trx: Executor, accountId: string, n: number): Promise<void> {
+  /**
+   * Takes what `n` new VMs of a type hold of the organization's quotas (their family's units,
+   * `gib` of disk storage for the disks made with them, the VM count), or refuses them (403).
+   */
+  private async takeQuotas(trx: Executor, accountId: string, type: VmType, n: number, gib: number): Promise<void> {
     const { counters } = this.ctx.kernel;
+    await this.peers.quotas.takeFamily(trx, accountId, type, n);
+    await this.peers.quotas.takeStorage(trx, accountId, gib);
     if (!(await counters.acquire(trx, accountId, Counter.vms, n))) {
       const limit = await counters.limit(trx, accountId, Counter.vms);
       throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: this organization may have at most ${limit} VMs`);
     }
+  }
+
+  /** Gives back what `takeQuotas` took, for VMs that will not be made (out of stock). */
+  private async giveQuotas(trx: Executor, accountId: string, type: VmType, n: number, gib: number): Promise<void> {
+    await this.peers.quotas.giveVms(trx, accountId, Array<string>(n).fill(type.product_name));
+    await this.peers.quotas.giveStorage(trx, accountId, gib);
+    await this.ctx.kernel.counters.add(trx, accountId, Counter.vms, -n);
   }
 
   private async checkNamesFree(trx: Executor, projectId: string, names: string[]): Promise<void> {
