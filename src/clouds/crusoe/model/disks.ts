@@ -326,7 +326,9 @@ export class Disks implements OperationHandler {
   /**
    * Checks disks a request wants attached to a VM (new or existing): they exist in the
    * project, are ready, sit in the VM's location, are data disks, appear once, and are not
-   * held elsewhere (a shared volume may be attached to many VMs).
+   * held elsewhere (a shared volume may be attached to many VMs). On PostgreSQL the disks stay
+   * locked until the transaction ends, so two requests naming one disk take turns and the
+   * second sees the first's attachment or hold (see `holdForAttach`): never two VMs on it.
    */
   async checkAttachable(
     trx: Executor,
@@ -340,7 +342,7 @@ export class Disks implements OperationHandler {
     const ids = wanted.map((w) => w.disk_id);
     const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
     if (duplicate !== undefined) throw badRequest(`"${field}" names disk "${duplicate}" more than once`);
-    const rows = (await trx.selectFrom('crusoe_disks').selectAll().where('project_id', '=', projectId).where('id', 'in', ids).execute()) as DiskRow[];
+    const rows = (await this.disksToAttach(trx, projectId, ids).execute()) as DiskRow[];
     const byId = new Map(rows.map((r) => [r.id, r]));
     const attachments = (await trx.selectFrom('crusoe_disk_attachments').selectAll().where('disk_id', 'in', ids).execute()) as DiskAttachmentRow[];
     return wanted.map((w, i) => {
@@ -360,6 +362,32 @@ export class Disks implements OperationHandler {
       }
       return disk;
     });
+  }
+
+  /**
+   * The disks a request names to attach, on PostgreSQL locked in id order (two requests naming
+   * the same disks cannot each hold one and wait for the other). `no key update`: the
+   * attachments a VM's completion inserts meanwhile (their key refers to the disk) do not wait.
+   */
+  private disksToAttach(trx: Executor, projectId: string, ids: string[]) {
+    const rows = trx.selectFrom('crusoe_disks').selectAll().where('project_id', '=', projectId).where('id', 'in', ids).orderBy('id');
+    return this.ctx.kernel.store.engine === 'postgres' ? rows.forNoKeyUpdate() : rows;
+  }
+
+  /**
+   * An attach operation holds the disks it attaches until it ends (`releaseFromAttach`): its
+   * attachment is written only then, and meanwhile no other VM, resize, snapshot or delete may
+   * take them (409, busy). A shared volume is not held: many VMs attach it, at once too.
+   */
+  async holdForAttach(trx: Executor, disks: readonly DiskRow[], op: OperationRow): Promise<void> {
+    const held = disks.filter((d) => d.type !== 'shared-volume').map((d) => d.id);
+    if (held.length > 0) await trx.updateTable('crusoe_disks').set({ busy_operation_id: op.id }).where('id', 'in', held).execute();
+  }
+
+  /** The disks an attach operation held are free again (it completed, failed or was rolled back). */
+  async releaseFromAttach(trx: Executor, op: OperationRow, diskIds: readonly string[]): Promise<void> {
+    if (diskIds.length === 0) return;
+    await trx.updateTable('crusoe_disks').set({ busy_operation_id: null }).where('id', 'in', [...diskIds]).where('busy_operation_id', '=', op.id).execute();
   }
 
   /** The disks attached to each VM: the boot disk first, then data disks in attachment order. */

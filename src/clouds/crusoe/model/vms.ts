@@ -440,9 +440,11 @@ export class Vms implements OperationHandler {
   async attachDisks(projectId: string, id: string, attach: DiskAttachmentInput[]): Promise<OperationRow> {
     return this.ctx.kernel.lifecycle.transaction(async (trx) => {
       const vm = await this.idle(trx, projectId, id);
-      await this.peers.disks.checkAttachable(trx, projectId, vm.location, vm.id, attach, 'attach_disks');
+      const disks = await this.peers.disks.checkAttachable(trx, projectId, vm.location, vm.id, attach, 'attach_disks');
       const op = await this.begin(trx, vm, VM.attach.transition, { attach });
       await this.set(trx, vm.id, { busy_operation_id: op.id });
+      // The attachment is written as the operation completes: until then no other VM takes the disks.
+      await this.peers.disks.holdForAttach(trx, disks, op);
       return op;
     });
   }
@@ -479,7 +481,10 @@ export class Vms implements OperationHandler {
     const complete = this.completions[op.action as Exclude<VmAction, 'vm.create' | 'vm.bulk'>];
     if (complete === undefined) return null;
     const vm = await this.mine(trx, op);
-    return vm ? complete(trx, vm, at, params) : null;
+    const outcome = vm ? await complete(trx, vm, at, params) : null;
+    // An attach's disks go free as it completes even had its VM gone meanwhile: else they stay busy for good.
+    if (op.action === VM.attach.transition) await this.freeAttachDisks(trx, op, params);
+    return outcome;
   }
 
   /** The VMs a create or bulk create made come up: addresses, state, billing. */
@@ -551,9 +556,16 @@ export class Vms implements OperationHandler {
     },
   };
 
-  /** An operation that was decided to fail at request time ends: its VM is free again. */
+  /** An operation that was decided to fail at request time ends: its VM (and an attach's disks) is free again. */
   async failed(trx: Transaction<any>, op: OperationRow, at: number): Promise<void> {
     await trx.updateTable('crusoe_vms').set({ busy_operation_id: null, updated_at: at }).where('busy_operation_id', '=', op.id).execute();
+    if (op.action === VM.attach.transition) await this.freeAttachDisks(trx, op, parseJson<Record<string, any>>(op.params) ?? {});
+  }
+
+  /** The disks an attach operation held (Disks.holdForAttach) are free again: it completed, failed or was rolled back. */
+  private async freeAttachDisks(trx: Executor, op: OperationRow, params: Record<string, any>): Promise<void> {
+    const attach = (params.attach ?? []) as DiskAttachmentInput[];
+    await this.peers.disks.releaseFromAttach(trx, op, attach.map((a) => a.disk_id));
   }
 
   /** An operation failed on its way (an operator's injected fault): undo what the request began. */
