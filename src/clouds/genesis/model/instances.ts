@@ -246,15 +246,6 @@ export class Instances {
           : await this.peers.floatingIps.resolveForAttach(trx, accountId, region, input.floating_ip, null);
       const reservation = reservationId === null ? null : await this.reservationFor(trx, accountId, reservationId, type.id, region);
 
-      if (!(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
-        const limit = await kernel.counters.limit(trx, accountId, Counter.instances);
-        throw genesisError(Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
-      }
-      if (!(await kernel.capacity.acquire(trx, CLOUD, region, type.id))) {
-        throw genesisError(Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${region}`);
-      }
-      if (reservation !== null) await this.holdReservation(trx, reservation);
-
       const now = kernel.clockFor(accountId).now();
       const row: InstanceRow = {
         id: kernel.ids.uuid(),
@@ -298,6 +289,19 @@ export class Instances {
       ];
       if (links.length > 0) await this.insertLinks(links.length)(trx, ...links.flatMap((l) => LINK_COLUMNS.map((c) => l[c])));
       await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, INSTANCE_ACTIONS.create.transition, { account: accountId });
+
+      // Last, just before the commit: the account's count and the type's stock are rows every
+      // create of the account (of the type) updates, each held from its update to the commit;
+      // taken last, the next create waits for one commit, not for this one's inserts too. A
+      // refusal rolls the inserts back.
+      if (!(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
+        const limit = await kernel.counters.limit(trx, accountId, Counter.instances);
+        throw genesisError(Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
+      }
+      if (!(await kernel.capacity.acquire(trx, CLOUD, region, type.id))) {
+        throw genesisError(Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${region}`);
+      }
+      if (reservation !== null) await this.holdReservation(trx, reservation);
       return { row, links };
     });
     // (told once the grouped commit is made: the group's transaction is not this create's alone)
