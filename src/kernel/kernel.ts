@@ -192,6 +192,7 @@ export class Kernel {
    */
   async reset(seed: string | null = null, freezeAt: number | null = null): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      await this.state.lockAccounts(trx, null);
       await this.state.clear(trx);
       for (const seeder of this.seeders) await seeder(trx);
     });
@@ -268,8 +269,7 @@ export class Kernel {
 
   async deleteAccount(accountId: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const found = await trx.selectFrom('accounts').select('id').where('id', '=', accountId).executeTakeFirst();
-      if (!found) return false;
+      if (!(await this.state.lockAccounts(trx, accountId))) return false;
       for (const cleanup of this.accountCleanups) await cleanup(trx, accountId);
       await this.state.clearAccount(trx, accountId);
       for (const recount of this.recounters) await recount(trx);

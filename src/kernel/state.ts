@@ -101,6 +101,7 @@ export class StateStore {
       }
     }
     await this.db.transaction().execute(async (trx) => {
+      await this.lockAccounts(trx, doc.account);
       if (doc.account === null) {
         await this.clear(trx);
       } else {
@@ -136,6 +137,21 @@ export class StateStore {
   private async refreshStatistics(tables: string[]): Promise<void> {
     if (this.engine !== 'postgres') return;
     for (const table of tables) await sql`analyze ${sql.table(table)}`.execute(this.db);
+  }
+
+  /**
+   * Before an account's rows (or every account's) are deleted: its row, locked on PostgreSQL.
+   * Writes that refer to an account (a create's inserts) share a lock on its row until they
+   * commit, and update their counters' rows after their inserts: deleting counters first and
+   * the account last, a deletion could hold a counter one of them waits for while it waits for
+   * that write, a deadlock. Locking the account first, the deletion waits for the writes in
+   * flight, and the next ones wait for it. False when the account is not there.
+   */
+  async lockAccounts(trx: Transaction<any>, accountId: string | null): Promise<boolean> {
+    let query = trx.selectFrom('accounts').select('id');
+    if (accountId !== null) query = query.where('id', '=', accountId);
+    const rows = await (this.engine === 'postgres' ? query.forUpdate() : query).execute();
+    return rows.length > 0;
   }
 
   /** Empties every data table (children first). */

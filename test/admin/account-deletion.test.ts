@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminOf } from '../helpers/admin.js';
-import { awaitOperation, newCrusoeAccount } from '../helpers/crusoe.js';
+import { adminOf, genesisFor } from '../helpers/admin.js';
+import { awaitOperation, crusoeClient, newCrusoeAccount, type CrusoeCredentials } from '../helpers/crusoe.js';
 import { activeInstance, REGION } from '../helpers/genesis.js';
 import { publicKey, startHangar, type TestHangar } from '../helpers/hangar.js';
 
@@ -45,6 +45,38 @@ describe('deleting an account', () => {
 
     expect((await adminOf(h).delete(`/accounts/${accountId}`)).status).toBe(204);
     expect(await addressBook(h)).toEqual(before);
+  });
+
+  it('is safe while the account creates on both clouds: no 500, and what is left is consistent', async () => {
+    h = await startHangar();
+    const { account, clouds } = await h.hangar.kernel.tenancy.create('busy');
+    const accountId = account.id;
+    const genesis = genesisFor(h, String(clouds.genesis!.token));
+    const c = crusoeClient(h, clouds.crusoe as unknown as CrusoeCredentials);
+    const key = (await genesis.post('/ssh-keys', { name: 'k', value: publicKey() })).body.id;
+    const vms = `/projects/${c.projectId}/compute/vms/instances`;
+    // 30 creates at once on each cloud; the deletion goes out as the first answer comes back.
+    // (A create takes its counters after its inserts: the deletion must not deadlock with it.)
+    let answered = 0;
+    let deletion: Promise<{ status: number }> | undefined;
+    const sent = <T extends { status: number }>(request: Promise<T>) =>
+      request.then((res) => {
+        if (++answered === 1) deletion = adminOf(h).delete(`/accounts/${accountId}`);
+        return res;
+      });
+    const answers = await Promise.all([
+      ...Array.from({ length: 30 }, (_, i) => sent(genesis.post('/instances', { name: `g${i}`, hostname: `g${i}`, type: 'vcpu-2_memory-4g', region: REGION, image: 'ubuntu-22.04', ssh_keys: [key] }))),
+      ...Array.from({ length: 30 }, (_, i) => sent(c.post(vms, { name: `c${i}`, type: 'c1a.2x', location: LOCATION, ssh_public_key: publicKey() }))),
+    ]);
+    expect((await deletion!).status).toBe(204);
+    for (const res of answers) expect([200, 201, 401, 403], JSON.stringify(res.body)).toContain(res.status);
+    // Nothing of the account is left, and the stock it took is back.
+    const { db } = h.hangar.kernel;
+    for (const table of ['genesis_instances', 'crusoe_vms', 'crusoe_disks', 'counters']) {
+      expect(await db.selectFrom(table).select('account_id').where('account_id', '=', accountId).execute(), table).toEqual([]);
+    }
+    const used = await db.selectFrom('capacity').select(['sku', 'used']).where('sku', 'in', ['vcpu-2_memory-4g', 'c1a.2x']).where('used', '>', 0).execute();
+    expect(used).toEqual([]);
   });
 
   it("converts the leases of a store made before owners were plain ids, and gives back those of VMs already gone", async () => {

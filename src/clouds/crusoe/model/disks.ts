@@ -286,6 +286,8 @@ export class Disks implements OperationHandler {
       blockSize?: number;
       snapshotId?: string | null;
       state?: string;
+      /** False when the caller adds the project's count itself (a VM create does, last). */
+      counted?: boolean;
     },
   ): Promise<DiskRow> {
     const { kernel } = this.ctx;
@@ -310,7 +312,7 @@ export class Disks implements OperationHandler {
       busy_operation_id: null,
     };
     await trx.insertInto('crusoe_disks').values(row).execute();
-    await kernel.counters.add(trx, input.accountId, Counter.projectDisks(input.projectId), 1);
+    if (input.counted !== false) await kernel.counters.add(trx, input.accountId, Counter.projectDisks(input.projectId), 1);
     if (row.state === ResourceState.Available) await this.meter(trx, row, now);
     return row;
   }

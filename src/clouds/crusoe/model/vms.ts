@@ -9,7 +9,7 @@ import { CLOUD, Counter, parseJson, privatePool, publicPool, regionOf, subnetPoo
 import { parseSize, type AttachedDiskView, type Disks } from './disks.js';
 import type { InstanceGroups } from './groups.js';
 import type { Networks } from './networks.js';
-import { OperationState, VM_FAMILY, type OperationError, type OperationHandler, type Operations } from './operations.js';
+import { OperationState, VM_FAMILY, type OperationError, type OperationHandler, type Operations, type OperationStart } from './operations.js';
 import type { References } from './references.js';
 import type { Quotas } from './quotas.js';
 import type { Rules } from './rules.js';
@@ -88,6 +88,16 @@ interface VmPlan {
   newDisks: DiskTemplateInput[];
   /** The reservation the VM counts against, if any. */
   reservationId: string | null;
+}
+
+/** A create found no stock: its transaction is undone, and an operation that fails is recorded instead (Vms.madeOrOutOfStock). */
+class OutOfStock extends Error {
+  constructor(
+    readonly start: OperationStart,
+    readonly error: OperationError,
+  ) {
+    super(error.message);
+  }
 }
 
 const outOfStock = (type: string, location: string, n: number): OperationError => ({
@@ -209,7 +219,7 @@ export class Vms implements OperationHandler {
     const nic = rules.networkInterface(input.network_interfaces);
     if ((input.host_channel_adapters?.length ?? 0) > 1) throw badRequest('"host_channel_adapters" may hold one adapter');
 
-    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
+    return this.madeOrOutOfStock(async (trx) => {
       const subnet = await this.peers.networks.resolveSubnet(
         trx,
         { id: projectId, account_id: accountId },
@@ -240,19 +250,42 @@ export class Vms implements OperationHandler {
         reservationId: await rules.reservation(trx, accountId, input.reservation_specification, type, location, 'reservation_specification.id'),
       };
       await this.checkNamesFree(trx, projectId, [name]);
-      const storage = this.ctx.catalog.osDiskGib;
-      await this.takeQuotas(trx, accountId, type, 1, storage);
       const vmId = this.ctx.kernel.ids.uuid();
       const opId = this.ctx.kernel.ids.uuid();
       const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: VM.create.transition, resourceId: vmId, metadata: { id: vmId } };
-      if (!(await this.ctx.kernel.capacity.acquire(trx, CLOUD, location, type.product_name))) {
-        await this.giveQuotas(trx, accountId, type, 1, storage);
-        return this.peers.operations.startFailing(trx, start, outOfStock(type.product_name, location, 1));
-      }
+      const disks = await this.insertVm(trx, accountId, projectId, vmId, opId, plan);
+      const op = await this.peers.operations.start(trx, start);
+      // Last (see madeOrOutOfStock): what every create of the organization, the type, the project updates.
+      await this.takeQuotas(trx, accountId, type, 1, this.ctx.catalog.osDiskGib);
+      if (!(await this.ctx.kernel.capacity.acquire(trx, CLOUD, location, type.product_name))) throw new OutOfStock(start, outOfStock(type.product_name, location, 1));
       if (plan.reservationId !== null) await rules.holdReservation(trx, plan.reservationId, 1, 'reservation_specification.id');
-      await this.insertVm(trx, accountId, projectId, vmId, opId, plan);
-      return this.peers.operations.start(trx, start);
+      await this.countInProject(trx, accountId, projectId, 1, disks);
+      return op;
     });
+  }
+
+  /**
+   * Runs a create: its rows are written first, and what every create of the organization (its
+   * quotas' counters), of the type (its stock) and of the project (its counts) updates comes
+   * last, just before the commit. Each such row is held from its update to the commit: taken
+   * first, the next create would wait for this one's inserts as well. Out of stock, the create
+   * throws `OutOfStock`: its transaction is undone and another records the operation that
+   * fails in its place (the real cloud answers 200 with an operation that fails).
+   */
+  private async madeOrOutOfStock(create: (trx: Transaction<any>) => Promise<OperationRow>): Promise<OperationRow> {
+    const { lifecycle } = this.ctx.kernel;
+    try {
+      return await lifecycle.transaction(create);
+    } catch (error) {
+      if (!(error instanceof OutOfStock)) throw error;
+      return lifecycle.transaction((trx) => this.peers.operations.startFailing(trx, error.start, error.error));
+    }
+  }
+
+  /** The project's counts of VMs and disks, moved last in a create (see madeOrOutOfStock). */
+  private async countInProject(trx: Executor, accountId: string, projectId: string, vms: number, disks: number): Promise<void> {
+    await this.ctx.kernel.counters.add(trx, accountId, Counter.projectVms(projectId), vms);
+    await this.ctx.kernel.counters.add(trx, accountId, Counter.projectDisks(projectId), disks);
   }
 
   /**
@@ -265,7 +298,7 @@ export class Vms implements OperationHandler {
     if (!Number.isInteger(input.count) || input.count < 1 || input.count > MAX_BULK) throw badRequest(`"count" must be between 1 and ${MAX_BULK}`);
     if (input.instance_template && input.instance_template_id) throw badRequest('send "instance_template" or "instance_template_id", not both');
 
-    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
+    return this.madeOrOutOfStock(async (trx) => {
       const { group, template } = await this.bulkTemplate(trx, accountId, projectId, input);
 
       const type = rules.type(template.type, 'instance_template.type');
@@ -311,26 +344,26 @@ export class Vms implements OperationHandler {
       }
       await this.checkNamesFree(trx, projectId, plans.map((p) => p.name));
       const perVm = this.ctx.catalog.osDiskGib + newDisks.reduce((sum, d, j) => sum + parseSize(d.size, `instance_template.disks.${j}.size`), 0);
-      await this.takeQuotas(trx, accountId, type, plans.length, perVm * plans.length);
 
       const opId = kernel.ids.uuid();
       const vmIds = plans.map(() => kernel.ids.uuid());
       const metadata = { ids: vmIds, ...(group ? { instance_group_id: group.id } : {}), instance_template_id: template.id };
       const start = { id: opId, accountId, projectId, family: VM_FAMILY, action: VM.bulk.transition, resourceId: '', metadata, params: { ids: vmIds } };
-      const taken: { location: string; n: number }[] = [];
+      let disks = 0;
+      for (let i = 0; i < plans.length; i++) disks += await this.insertVm(trx, accountId, projectId, vmIds[i]!, opId, plans[i]!);
+      const op = await this.peers.operations.start(trx, start);
+      // Last (see madeOrOutOfStock); out of stock in any location, none is made.
+      await this.takeQuotas(trx, accountId, type, plans.length, perVm * plans.length);
       for (const target of targets) {
         if (!(await kernel.capacity.acquire(trx, CLOUD, target.location, type.product_name, input.count))) {
-          for (const t of taken) await kernel.capacity.release(trx, CLOUD, t.location, type.product_name, t.n);
-          await this.giveQuotas(trx, accountId, type, plans.length, perVm * plans.length);
-          return this.peers.operations.startFailing(trx, { ...start, metadata: { ids: [] } }, outOfStock(type.product_name, target.location, input.count));
+          throw new OutOfStock({ ...start, metadata: { ids: [] } }, outOfStock(type.product_name, target.location, input.count));
         }
-        taken.push({ location: target.location, n: input.count });
       }
       const held = new Map<string, number>();
       for (const plan of plans) if (plan.reservationId !== null) held.set(plan.reservationId, (held.get(plan.reservationId) ?? 0) + 1);
       for (const [id, n] of held) await rules.holdReservation(trx, id, n, 'reservation_specification.id');
-      for (let i = 0; i < plans.length; i++) await this.insertVm(trx, accountId, projectId, vmIds[i]!, opId, plans[i]!);
-      return this.peers.operations.start(trx, start);
+      await this.countInProject(trx, accountId, projectId, plans.length, disks);
+      return op;
     });
   }
 
@@ -637,7 +670,8 @@ export class Vms implements OperationHandler {
 
   // -------------------------------------------------------------------------------------
 
-  private async insertVm(trx: Transaction<any>, accountId: string, projectId: string, id: string, opId: string, plan: VmPlan): Promise<void> {
+  /** Writes a VM's rows: the VM, its boot disk and template disks, its attachments. Returns the number of disks made (counted by the caller, last). */
+  private async insertVm(trx: Transaction<any>, accountId: string, projectId: string, id: string, opId: string, plan: VmPlan): Promise<number> {
     const { kernel } = this.ctx;
     const now = kernel.clockFor(accountId).now();
     const row: VmRow = {
@@ -676,9 +710,8 @@ export class Vms implements OperationHandler {
     };
     await trx.insertInto('crusoe_vms').values(row).execute();
     kernel.lifecycle.entered(trx, { kind: VM_MACHINE.kind, resourceId: id, accountId, from: null, to: row.state, transition: null });
-    await kernel.counters.add(trx, accountId, Counter.projectVms(projectId), 1);
     const { disks } = this.peers;
-    const boot = await disks.insert(trx, { accountId, projectId, name: `${plan.name}-os`, type: 'persistent-ssd', sizeGib: this.ctx.catalog.osDiskGib, location: plan.location, isOs: true, ownerVmId: id });
+    const boot = await disks.insert(trx, { accountId, projectId, name: `${plan.name}-os`, type: 'persistent-ssd', sizeGib: this.ctx.catalog.osDiskGib, location: plan.location, isOs: true, ownerVmId: id, counted: false });
     await disks.attach(trx, row, boot.id, 'os', 'read-write');
     for (const a of plan.attach) await disks.attach(trx, row, a.disk_id, a.attachment_type, a.mode);
     for (let j = 0; j < plan.newDisks.length; j++) {
@@ -692,9 +725,11 @@ export class Vms implements OperationHandler {
         location: plan.location,
         isOs: false,
         ownerVmId: id,
+        counted: false,
       });
       await disks.attach(trx, row, disk.id, 'data', 'read-write');
     }
+    return 1 + plan.newDisks.length;
   }
 
   /** A VM goes: stock, addresses, boot disk and counts are given back, data disks detached, billing stops. */
@@ -825,13 +860,6 @@ export class Vms implements OperationHandler {
       const limit = await counters.limit(trx, accountId, Counter.vms);
       throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: this organization may have at most ${limit} VMs`);
     }
-  }
-
-  /** Gives back what `takeQuotas` took, for VMs that will not be made (out of stock). */
-  private async giveQuotas(trx: Executor, accountId: string, type: VmType, n: number, gib: number): Promise<void> {
-    await this.peers.quotas.giveVms(trx, accountId, Array<string>(n).fill(type.product_name));
-    await this.peers.quotas.giveStorage(trx, accountId, gib);
-    await this.ctx.kernel.counters.add(trx, accountId, Counter.vms, -n);
   }
 
   private async checkNamesFree(trx: Executor, projectId: string, names: string[]): Promise<void> {
