@@ -55,3 +55,34 @@ describe('Crusoe: changes of one resource at once', () => {
     }
   });
 });
+
+describe('Crusoe: a project deleted while VMs are created in it', () => {
+  const { h } = hangarPerSuite();
+
+  it('answers every create (made, or refused for a project that is gone) and leaves nothing of the project', async () => {
+    const { client } = await newCrusoeAccount(h, 'doomed-project');
+    const project = (await client.post('/organizations/projects', { name: 'busy', organization_id: client.credentials.organization_id })).body.project.id;
+    const vms = `/projects/${project}/compute/vms/instances`;
+    // 30 creates at once; the deletion goes out as the first answer comes back. (A create takes
+    // its counters after its inserts: the deletion must not deadlock with it.)
+    let answered = 0;
+    let deletion: Promise<ApiResponse> | undefined;
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        client.post(vms, { name: `vm-${i}`, type: 'c1a.2x', location: 'us-east1-a', ssh_public_key: publicKey() }).then((res) => {
+          if (++answered === 1) deletion = client.delete(`/organizations/projects/${project}`);
+          return res;
+        }),
+      ),
+    );
+    expect((await deletion!).status).toBe(200);
+    for (const res of answers) expect([200, 401, 403], res.text).toContain(res.status);
+    const { db } = h.hangar.kernel;
+    for (const table of ['crusoe_vms', 'crusoe_disks', 'crusoe_operations']) {
+      expect(await db.selectFrom(table).select('id').where('project_id', '=', project).execute(), table).toEqual([]);
+    }
+    // What the organization holds is what is left: nothing.
+    const quotas = (await client.get(`/organizations/${client.credentials.organization_id}/quotas`)).body.quotas;
+    for (const name of ['c1a', 'vms', 'disk-storage-gib']) expect(quotas.find((q: any) => q.programmatic_name === name)?.used, name).toBe(0);
+  });
+});

@@ -115,6 +115,10 @@ export class Projects {
     const { db, kernel } = this.ctx;
     await db.transaction().execute(async (trx) => {
       const row = await this.member(trx, accountId, projectId);
+      // Locked first on PostgreSQL: creates in the project share a lock on its row and take their
+      // counters after their inserts; the purge below moves counters before the row goes (see
+      // StateStore.lockAccounts for the deadlock that order would make).
+      if (kernel.store.engine === 'postgres') await trx.selectFrom('crusoe_projects').select('id').where('id', '=', projectId).forUpdate().execute();
       for (const purge of this.purgers) await purge(trx, row);
       for (const key of resourcesOf(CLOUD).flatMap((r) => (r.projectCounter ? [r.projectCounter(projectId)] : []))) {
         const value = await kernel.counters.get(trx, accountId, key);
