@@ -149,6 +149,20 @@ export class Counters {
     if (delta < 0) await trx.deleteFrom('counters').where('account_id', '=', accountId).where('key', '=', key).where('value', '=', 0).execute();
   }
 
+  /** Several counts of one account moved at once: one statement for all (on PostgreSQL a round trip each otherwise). */
+  async addAll(trx: Executor, accountId: string, deltas: readonly (readonly [key: string, delta: number])[]): Promise<void> {
+    const moved = deltas.filter(([, delta]) => delta !== 0);
+    if (moved.length === 0) return;
+    await trx
+      .insertInto('counters')
+      .values(moved.map(([key, value]) => ({ account_id: accountId, key, value })))
+      .onConflict((oc) => oc.columns(['account_id', 'key']).doUpdateSet((eb) => ({ value: eb('counters.value', '+', eb.ref('excluded.value')) })))
+      .execute();
+    // (a count back at zero is no row: see `add`)
+    const lowered = moved.filter(([, delta]) => delta < 0).map(([key]) => key);
+    if (lowered.length > 0) await trx.deleteFrom('counters').where('account_id', '=', accountId).where('key', 'in', lowered).where('value', '=', 0).execute();
+  }
+
   /**
    * Replaces every count of the keys a cloud owns (`owns`: exact keys, or prefixes: `{prefix}`,
    * or a string ending in `.`) with the counts given, as recomputed from its rows after a bulk change. A zero count is

@@ -43,6 +43,8 @@ export interface MeterOpen {
   rate: number;
   /** When usage starts; the clock's now when absent. */
   at?: number;
+  /** The resource was just made: nothing of it is billed yet, so there is no interval to close first. */
+  fresh?: boolean;
 }
 
 export interface MeterQuery {
@@ -73,7 +75,7 @@ export class Metering {
    */
   async open(trx: Executor, input: MeterOpen): Promise<void> {
     const at = input.at ?? this.clockFor(input.accountId).now();
-    await this.close(trx, input.resourceId, at, input.metric);
+    if (!input.fresh) await this.close(trx, input.resourceId, at, input.metric);
     if (!(input.rate > 0)) return;
     const row: MeterInterval = {
       id: this.ids.uuid(),

@@ -27,6 +27,24 @@ describe('counters and quotas', () => {
     expect(await counters.get(db, a, 'others')).toBe(7);
   });
 
+  it('moves several counts of an account in one go, a count back at zero leaving no row', async () => {
+    const { counters, db } = kernel;
+    await counters.add(db, a, 'things', 2);
+    await counters.addAll(db, a, [
+      ['things', 3],
+      ['others', 4],
+      ['unmoved', 0],
+    ]);
+    expect([await counters.get(db, a, 'things'), await counters.get(db, a, 'others')]).toEqual([5, 4]);
+    await counters.addAll(db, a, [
+      ['things', -5],
+      ['others', -1],
+    ]);
+    expect([await counters.get(db, a, 'things'), await counters.get(db, a, 'others'), await counters.get(db, b, 'things')]).toEqual([0, 3, 0]);
+    const keys = (await db.selectFrom('counters').select('key').where('account_id', '=', a).execute()).map((r) => r.key).sort();
+    expect(keys).toEqual(['others']);
+  });
+
   it('acquires up to the default quota and refuses beyond it, changing nothing', async () => {
     const { counters, db } = kernel;
     counters.defineQuota('vms', 2);

@@ -235,7 +235,7 @@ export class Disks implements OperationHandler {
     switch (op.action) {
       case 'disk.create': {
         await trx.updateTable('crusoe_disks').set({ state: ResourceState.Available, ...release }).where('id', '=', disk.id).execute();
-        await this.meter(trx, disk, at);
+        await this.meter(trx, disk, at, true);
         break;
       }
       case 'disk.resize': {
@@ -313,7 +313,7 @@ export class Disks implements OperationHandler {
     };
     await trx.insertInto('crusoe_disks').values(row).execute();
     if (input.counted !== false) await kernel.counters.add(trx, input.accountId, Counter.projectDisks(input.projectId), 1);
-    if (row.state === ResourceState.Available) await this.meter(trx, row, now);
+    if (row.state === ResourceState.Available) await this.meter(trx, row, now, true);
     return row;
   }
 
@@ -470,9 +470,10 @@ export class Disks implements OperationHandler {
     for (const [accountId, gib] of storage) await this.peers.quotas.giveStorage(trx, accountId, gib);
   }
 
-  /** Bills the disk at its (new) size from `at`. */
-  private async meter(trx: Executor, disk: Pick<DiskRow, 'id' | 'account_id' | 'project_id' | 'location' | 'type' | 'size_gib'>, at: number): Promise<void> {
+  /** Bills the disk at its (new) size from `at` (`fresh`: billed for the first time). */
+  private async meter(trx: Executor, disk: Pick<DiskRow, 'id' | 'account_id' | 'project_id' | 'location' | 'type' | 'size_gib'>, at: number, fresh = false): Promise<void> {
     await this.ctx.kernel.metering.open(trx, {
+      fresh,
       accountId: disk.account_id,
       cloud: CLOUD,
       scope: disk.project_id,

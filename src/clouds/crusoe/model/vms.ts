@@ -284,8 +284,10 @@ export class Vms implements OperationHandler {
 
   /** The project's counts of VMs and disks, moved last in a create (see madeOrOutOfStock). */
   private async countInProject(trx: Executor, accountId: string, projectId: string, vms: number, disks: number): Promise<void> {
-    await this.ctx.kernel.counters.add(trx, accountId, Counter.projectVms(projectId), vms);
-    await this.ctx.kernel.counters.add(trx, accountId, Counter.projectDisks(projectId), disks);
+    await this.ctx.kernel.counters.addAll(trx, accountId, [
+      [Counter.projectVms(projectId), vms],
+      [Counter.projectDisks(projectId), disks],
+    ]);
   }
 
   /**
@@ -504,7 +506,7 @@ export class Vms implements OperationHandler {
   async complete(trx: Transaction<any>, op: OperationRow, at: number): Promise<unknown> {
     const outcome = await this.apply(trx, op, at);
     if (outcome === null) return {};
-    const views = await this.views(trx, outcome.vmIds);
+    const views = outcome.rows ? await this.withDisks(trx, outcome.rows) : await this.views(trx, outcome.vmIds);
     return outcome.many ? views.map(this.peers.renderVm) : views[0] ? this.peers.renderVm(views[0]) : {};
   }
 
@@ -524,14 +526,19 @@ export class Vms implements OperationHandler {
   private async completeCreate(trx: Transaction<any>, op: OperationRow, at: number, params: Record<string, any>): Promise<Outcome> {
     const bulk = op.action === VM.bulk.transition;
     const ids: string[] = bulk ? (params.ids ?? []) : [op.resource_id];
+    const now = new Map<string, VmRow>();
     const done: string[] = [];
     for (const vm of await this.rows(trx, ids)) {
+      now.set(vm.id, vm);
       if (vm.state !== VM.create.via || vm.busy_operation_id !== op.id) continue;
-      await this.set(trx, vm.id, { ...(await this.addresses(trx, vm)), state: VM.create.to, busy_operation_id: null, updated_at: at });
-      await this.meter(trx, vm, at);
+      const set = { ...(await this.addresses(trx, vm)), state: VM.create.to, busy_operation_id: null, updated_at: at };
+      await this.set(trx, vm.id, set);
+      now.set(vm.id, { ...vm, ...set });
+      await this.meter(trx, vm, at, true);
       done.push(vm.id);
     }
-    return { vmIds: bulk ? ids : done, many: bulk };
+    const vmIds = bulk ? ids : done;
+    return { vmIds, many: bulk, rows: vmIds.flatMap((id) => now.get(id) ?? []) };
   }
 
   /** What completing each other action does to the VM its operation holds (see VM_MACHINE). */
@@ -768,11 +775,12 @@ export class Vms implements OperationHandler {
     return { private_ip: privateIp, public_ip: publicIp, public_ip_id: publicIp === null ? null : kernel.ids.uuid() };
   }
 
-  /** Bills the VM's running from `at`: its GPUs per hour, or its vCPUs for a CPU-only type. */
-  private async meter(trx: Executor, vm: VmRow, at: number): Promise<void> {
+  /** Bills the VM's running from `at`: its GPUs per hour, or its vCPUs for a CPU-only type (`fresh`: billed for the first time). */
+  private async meter(trx: Executor, vm: VmRow, at: number, fresh = false): Promise<void> {
     const type = this.ctx.catalog.types.get(vm.type);
     const gpus = type?.num_gpu ?? 0;
     await this.ctx.kernel.metering.open(trx, {
+      fresh,
       accountId: vm.account_id,
       cloud: CLOUD,
       scope: vm.project_id,
@@ -967,6 +975,8 @@ function vmsBeyond(db: Executor, projectId: unknown, filters: VmFilters, sort: S
 interface Outcome {
   vmIds: string[];
   many: boolean;
+  /** The VMs as they now are, when the completion has them (not read again to answer). */
+  rows?: VmRow[];
 }
 const one = (vm: VmRow): Outcome => ({ vmIds: [vm.id], many: false });
 
