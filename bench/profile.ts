@@ -1,13 +1,14 @@
 // Profiles Hangar on one route: starts it under `node --cpu-prof`, loads the route from a
 // separate process, stops it (the profile is written on exit) and prints the summary.
 //
-//   node --import tsx bench/profile.ts <get_instance|list_50|list_deep|create> [--seconds 10]
+//   node --import tsx bench/profile.ts <get_instance|list_50|list_deep|create|crusoe_get_vm|crusoe_list_50|crusoe_create> [--seconds 10]
 //        [--connections 16] [--url <HANGAR_DATABASE_URL of a filled store>] [--page N]
 //        [--computed]  (read cache off: every answer computed, as during a burst of writes)
 //        [--ceiling]   (also load the ceiling, answering with the same bytes, round for round)
 //
 // Without --url it profiles a fresh SQLite store holding 60 booted instances.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { prepareCrusoe, routeLoad, type Route } from './suites/throughput.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AUTH, CREATE_BODY, GENESIS, RESULTS, api, cpuMs, hangarEnv, load, log, quiesce, scratch, settle, sleep, sqliteStore, startCeiling, startHangar, type Server, summarizeProfile, type StoreSpec } from './lib/common.js';
@@ -49,16 +50,21 @@ try {
     list_first: `${GENESIS}/instances?page=1&per_page=100`,
     create: `${GENESIS}/instances`,
   };
+  // The Crusoe routes (signed requests): the throughput suite's VMs and load.
+  const crusoe = route.startsWith('crusoe_') ? ((await prepareCrusoe(hangar)) as Record<string, string>) : null;
+  if (crusoe) Object.assign(paths, crusoe);
   log(`${profiling ? 'profiling' : 'loading'} ${route} (${paths[route]}) for ${values.seconds}s at ${values.connections} connections`);
   const run = (server: Server, duration: number) =>
-    load({
-      url: server.url,
-      paths: [paths[route]!],
-      connections: Number(values.connections),
-      duration,
-      headers: AUTH,
-      ...(route === 'create' ? { method: 'POST', body: CREATE_BODY } : {}),
-    });
+    crusoe
+      ? load(routeLoad(server.url, route as Route, paths[route]!, Number(values.connections), duration))
+      : load({
+          url: server.url,
+          paths: [paths[route]!],
+          connections: Number(values.connections),
+          duration,
+          headers: AUTH,
+          ...(route === 'create' ? { method: 'POST', body: CREATE_BODY } : {}),
+        });
   // The ceiling answers with the bytes Hangar answered this route with (see bench/lib/ceiling.mjs).
   if (values.ceiling) {
     const sample = await api(hangar.url, route === 'create' ? 'POST' : 'GET', paths[route]!, route === 'create' ? CREATE_BODY : undefined);

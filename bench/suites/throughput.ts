@@ -238,7 +238,7 @@ async function prepareGenesis(hangar: Server): Promise<Record<'get_instance' | '
   return { get_instance: `${GENESIS}/instances/${ids[0]}`, list_50: `${GENESIS}/instances`, create: `${GENESIS}/instances` };
 }
 
-async function prepareCrusoe(hangar: Server): Promise<Record<'crusoe_get_vm' | 'crusoe_list_50' | 'crusoe_create', string>> {
+export async function prepareCrusoe(hangar: Server): Promise<Record<'crusoe_get_vm' | 'crusoe_list_50' | 'crusoe_create', string>> {
   // The VM quota (1,000 by default), the family's vCPUs (16,384: 8,192 of the created type) and
   // disk storage (1 PiB: 8,192 boot disks of 128 GiB) would stop the create rounds: lift them on
   // every account.
