@@ -289,24 +289,30 @@ export class Instances {
       ];
       if (links.length > 0) await this.insertLinks(links.length)(trx, ...links.flatMap((l) => LINK_COLUMNS.map((c) => l[c])));
       await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, INSTANCE_ACTIONS.create.transition, { account: accountId });
-
-      // Last, just before the commit: the account's count and the type's stock are rows every
-      // create of the account (of the type) updates, each held from its update to the commit;
-      // taken last, the next create waits for one commit, not for this one's inserts too. A
-      // refusal rolls the inserts back.
-      if (!(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
-        const limit = await kernel.counters.limit(trx, accountId, Counter.instances);
-        throw genesisError(Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
-      }
-      if (!(await kernel.capacity.acquire(trx, CLOUD, region, type.id))) {
-        throw genesisError(Code.OutOfStock, `instance type ${type.id} is temporarily out of stock in ${region}`);
-      }
-      if (reservation !== null) await this.holdReservation(trx, reservation);
+      await this.admit(trx, accountId, region, type.id, reservation);
       return { row, links };
     });
     // (told once the grouped commit is made: the group's transaction is not this create's alone)
     kernel.lifecycle.told({ kind: INSTANCE_KIND, resourceId: view.row.id, accountId, from: null, to: view.row.status, transition: null });
     return view;
+  }
+
+  /**
+   * A create's last writes, just before its commit: the account's count, the type's stock (and
+   * the reservation's units) are rows every create of the account (of the type) updates, each
+   * held from its update to the commit; taken last, the next create waits for one commit, not
+   * for this one's inserts too. A refusal throws, and the inserts are rolled back.
+   */
+  private async admit(trx: Executor, accountId: string, region: string, typeId: string, reservation: Reservation | null): Promise<void> {
+    const { kernel } = this.ctx;
+    if (!(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
+      const limit = await kernel.counters.limit(trx, accountId, Counter.instances);
+      throw genesisError(Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
+    }
+    if (!(await kernel.capacity.acquire(trx, CLOUD, region, typeId))) {
+      throw genesisError(Code.OutOfStock, `instance type ${typeId} is temporarily out of stock in ${region}`);
+    }
+    if (reservation !== null) await this.holdReservation(trx, reservation);
   }
 
   /** What a create asks for, checked before anything is read: the region, type, billing and placement it comes to. */
