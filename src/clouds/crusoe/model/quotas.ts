@@ -61,10 +61,10 @@ const USE_KEYS = [{ prefix: 'crusoe.family.' }, QuotaKey.storage] as const;
  * ListProjectQuotas/ListOrgQuotas and dstack's credential check call them): one per instance
  * family (GPUs of a GPU family, vCPUs of a CPU family), the VM count and disk storage in GiB.
  * `max` is the account's quota as an operator set it (or the default); `used` is what the
- * project (or the whole organization) holds now, counted from its rows.
+ * project holds, counted from its rows, or what the whole organization holds.
  *
- * What the organization holds of each family and of storage is also kept in a counter (the
- * quota's key), which a create takes from in one conditional update: a create costs the same
+ * What the organization holds of each family and of storage is kept in a counter (the quota's
+ * key), which a create takes from in one conditional update: a create costs the same
  * with ten VMs or a hundred thousand, and two creates side by side cannot both take the last
  * units. A VM holds its type's units from its create until its row goes, a disk its size; a
  * change in flight holds the larger of before and after (an UPDATE to a bigger type, a disk
@@ -147,12 +147,12 @@ export class Quotas implements StorageQuota {
     throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: ${gib} GiB more disk storage would pass the disk-storage-gib quota; this organization uses ${used} of ${max} GiB`);
   }
 
-  /** Disk storage given back: disks gone, a growth undone, a create that never made its disks. */
+  /** Disk storage given back: disks gone, or a growth undone. */
   async giveStorage(trx: Executor, accountId: string, gib: number): Promise<void> {
     if (gib > 0) await this.ctx.kernel.counters.add(trx, accountId, QuotaKey.storage, -gib);
   }
 
-  /** VMs gone (or never made after their units were taken): their types' units go back to their families. */
+  /** VMs gone: their types' units go back to their families. */
   async giveVms(trx: Executor, accountId: string, types: readonly string[]): Promise<void> {
     const back = new Map<string, number>();
     for (const name of types) {

@@ -660,13 +660,19 @@ export class Vms implements OperationHandler {
       await kernel.metering.close(trx, vm.id);
     }
     // (the operations themselves go last: Operations.purgeProject)
-    const running = (await trx.selectFrom('crusoe_operations').selectAll().where('project_id', '=', project.id).where('state', '=', OperationState.InProgress).execute()) as OperationRow[];
+    const changing = (await trx
+      .selectFrom('crusoe_operations')
+      .selectAll()
+      .where('project_id', '=', project.id)
+      .where('state', '=', OperationState.InProgress)
+      .where('action', '=', VM.update.transition)
+      .execute()) as OperationRow[];
     if (vms.length > 0) {
       // Type changes in flight are undone first (what they took goes back), then every VM's units.
       const byId = new Map(vms.map((vm) => [vm.id, vm]));
-      for (const op of running) {
+      for (const op of changing) {
         const vm = byId.get(op.resource_id);
-        const to = op.action === 'vm.update' ? parseJson<{ type?: string }>(op.params)?.type : undefined;
+        const to = parseJson<{ type?: string }>(op.params)?.type;
         if (vm && vm.busy_operation_id === op.id && to !== undefined) await this.peers.quotas.typeChanged(trx, vm.account_id, vm.type, to, 'undone');
       }
       await this.peers.quotas.giveVms(trx, project.account_id, vms.map((vm) => vm.type));
