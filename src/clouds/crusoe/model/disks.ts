@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import { byShape, paddedList } from '../../../kernel/db/prepared.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, notFound } from '../errors.js';
@@ -397,9 +397,7 @@ export class Disks implements OperationHandler {
   private readonly attachedRows = byShape<number>((n) => [
     n,
     (...vmIds) =>
-      this.ctx.db
-        .selectFrom('crusoe_disk_attachments as a')
-        .innerJoin('crusoe_disks as d', 'd.id', 'a.disk_id')
+      this.withAttachedDisk(this.ctx.db.selectFrom('crusoe_disk_attachments as a'))
         .selectAll('d')
         .select(['a.vm_id as a_vm_id', 'a.attachment_type as a_attachment_type', 'a.mode as a_mode', 'a.attached_at as a_attached_at', 'a.account_id as a_account_id'])
         .where('a.vm_id', 'in', vmIds)
@@ -408,6 +406,21 @@ export class Disks implements OperationHandler {
         .orderBy('a.attached_at')
         .orderBy('d.seq'),
   ]);
+
+  /**
+   * Each attachment's disk, looked up by its key. On PostgreSQL as a lateral subquery the
+   * planner cannot flatten (`offset 0`): a plain join's plan (a named statement's, kept) could
+   * hash every disk of the store when the tables' statistics lag behind a burst of creates,
+   * which made a page of 50 VMs cost ten times as much at 8,700 VMs; this one looks up the
+   * page's disks only, whatever the statistics say.
+   */
+  private withAttachedDisk(from: SelectQueryBuilder<any, any, any>): SelectQueryBuilder<any, any, any> {
+    if (this.ctx.kernel.store.engine !== 'postgres') return from.innerJoin('crusoe_disks as d', 'd.id', 'a.disk_id');
+    return from.innerJoinLateral(
+      (eb) => eb.selectFrom('crusoe_disks as x').selectAll('x').whereRef('x.id', '=', 'a.disk_id').offset(sql<number>`0`).as('d'),
+      (join) => join.onTrue(),
+    );
+  }
 
   async attachedTo(trx: Executor, vmIds: readonly string[]): Promise<Map<string, AttachedDiskView[]>> {
     const out = new Map<string, AttachedDiskView[]>();
