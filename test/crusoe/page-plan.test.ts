@@ -1,0 +1,62 @@
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newCrusoeAccount, publicKey } from '../helpers/crusoe.js';
+import { startHangar, type TestHangar } from '../helpers/hangar.js';
+import { Families, succeeds } from './support.js';
+
+const postgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && Boolean(process.env.HANGAR_TEST_POSTGRES_URL);
+const COPIES = 4_000;
+
+/** `insert into <table> select …` copying its rows `COPIES` times, with the columns named in `changed` computed per copy (`i`). */
+async function copyRows(db: Kysely<any>, table: string, changed: Record<string, string>): Promise<void> {
+  const { rows } = await sql<{ column_name: string }>`
+    select column_name from information_schema.columns where table_schema = current_schema() and table_name = ${table} order by ordinal_position`.execute(db);
+  const columns = rows.map((r) => r.column_name);
+  const values = columns.map((c) => changed[c] ?? `t.${c}`);
+  await sql.raw(`insert into ${table} (${columns.join(', ')}) select ${values.join(', ')} from ${table} t cross join generate_series(1, ${COPIES}) i`).execute(db);
+}
+
+// A page of VMs reads their disks. Right after a burst of creates PostgreSQL has no statistics
+// of the new rows yet, and a plain join's plan (kept as the named statement's generic plan)
+// hashed every disk of the store: a page's cost grew with the fleet. Each VM's disks must be
+// looked up by key whatever the statistics say.
+describe.runIf(postgres)("Crusoe on PostgreSQL: a page's disks are looked up, not scanned", () => {
+  let h: TestHangar;
+  // (one connection: the statement the page prepared is on the connection the test reads)
+  beforeAll(async () => {
+    h = await startHangar({ env: { HANGAR_DATABASE_POOL_SIZE: '1' } });
+  });
+  afterAll(() => h?.close());
+
+  it('keeps the lookup in the generic plan of a store whose new rows are not analysed', async () => {
+    const { client: c } = await newCrusoeAccount(h, 'planned');
+    const vms = `/projects/${c.projectId}/compute/vms/instances`;
+    await succeeds(h, c, Families.vms, c.post(vms, { name: 'seed', type: 'c1a.2x', location: 'us-east1-a', ssh_public_key: publicKey() }));
+    const { db } = h.hangar.kernel;
+    // As a burst of creates leaves them: thousands of VMs with their boot disks, not analysed.
+    await copyRows(db, 'crusoe_vms', { id: `t.id || '-' || i`, name: `t.name || '-' || i` });
+    await copyRows(db, 'crusoe_disks', { id: `t.id || '-' || i`, name: `t.name || '-' || i`, owner_vm_id: `t.owner_vm_id || '-' || i` });
+    await copyRows(db, 'crusoe_disk_attachments', { disk_id: `t.disk_id || '-' || i`, vm_id: `t.vm_id || '-' || i` });
+
+    const page = await c.get(vms, { query: { limit: '50' } });
+    expect(page.status, page.text).toBe(200);
+    expect(page.body.items).toHaveLength(50);
+    for (const vm of page.body.items) expect(vm.disks).toHaveLength(1);
+
+    const { rows } = await sql<{ name: string; parameters: number }>`
+      select name, cardinality(parameter_types) as parameters from pg_prepared_statements
+      where statement like '%crusoe_disk_attachments%' and statement like '%vm_id" in%' order by prepare_time desc`.execute(db);
+    expect(rows.length).toBeGreaterThan(0);
+    const { name, parameters } = rows[0]!;
+    const ids = page.body.items.map((vm: { id: string }) => vm.id);
+    const args = Array.from({ length: Number(parameters) }, (_, i) => `'${ids[i] ?? ''}'`).join(', ');
+    try {
+      await sql`set plan_cache_mode = force_generic_plan`.execute(db);
+      const plan = (await sql.raw<{ 'QUERY PLAN': string }>(`explain execute ${name}(${args})`).execute(db)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).not.toMatch(/Seq Scan on crusoe_disks\b/);
+      expect(plan).toMatch(/Index Scan using crusoe_disks_pkey/);
+    } finally {
+      await sql`reset plan_cache_mode`.execute(db);
+    }
+  });
+});
