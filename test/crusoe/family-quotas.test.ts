@@ -62,6 +62,9 @@ describe('Crusoe: instance family and storage quotas', () => {
     expect(resize.status, resize.text).toBe(200);
     expect(resize.body.operation.state).toBe('IN_PROGRESS');
     expect(await used(accountId)).toBe(6);
+    // The organization's quotas (the Go client's ListOrgQuotas) say what a create would find.
+    const orgQuotas = (await c.get(`/organizations/${c.credentials.organization_id}/quotas`)).body.quotas;
+    expect(orgQuotas.find((q: any) => q.programmatic_name === 'c1a')).toMatchObject({ type: 'ORG_QUOTA_TYPE_MAXIMUM_VCPUS_C1A', max: 8, used: 6, available: 2 });
     expectCrusoeError(await c.post(vms, vm('during', 'c1a.4x')), 403, 'quota_exceeded', 'uses 6 of 8');
     expect((await awaitOp(h, c, Families.vms, resize.body.operation)).state).toBe('SUCCEEDED');
     expect((await c.get(`${vms}/${small.id}`)).body.type).toBe('c1a.4x');

@@ -8,7 +8,7 @@ import type { DiskAttachmentInput } from '../wire.js';
 import { CLOUD, Counter, parseJson, regionOf, type CrusoeContext } from './context.js';
 import { Family, type OperationHandler, type Operations } from './operations.js';
 import type { Renderers } from './renderers.js';
-import type { StorageQuota } from './quotas.js';
+import { growth, type StorageQuota } from './quotas.js';
 import { assertIdle, operationMachine, csv, resourceName, ResourceState, clientMoved, rowToChange } from './resource.js';
 import { VmState } from './vm-states.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
@@ -535,11 +535,6 @@ export class Disks implements OperationHandler {
     const taken = await trx.selectFrom('crusoe_disks').select('id').where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
     if (taken) throw conflict(`a disk named "${name}" already exists in this project`);
   }
-}
-
-/** What a disk growing holds beyond its size until the resize completes (its operation's params). */
-function growth(disk: Pick<DiskRow, 'size_gib'>, params: string): number {
-  return Math.max(0, Number(parseJson<{ size_gib?: number }>(params)?.size_gib ?? 0) - Number(disk.size_gib));
 }
 
 /** The disk as a resource: its table, counters and place in the fleet (kernel/resources.ts). */

@@ -47,6 +47,11 @@ const unitOf = (type: VmType): Unit => (type.num_gpu > 0 ? 'gpus' : 'vcpus');
 const unitsOf = (type: VmType): number => (type.num_gpu > 0 ? type.num_gpu : type.cpu_cores);
 const enumName = (text: string): string => text.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 
+/** What a disk growing holds beyond its size until the resize completes (from its operation's params). */
+export function growth(disk: { size_gib: number | string }, params: string): number {
+  return Math.max(0, Number(parseJson<{ size_gib?: number }>(params)?.size_gib ?? 0) - Number(disk.size_gib));
+}
+
 /** What disks need of the quotas: storage taken and given back. */
 export interface StorageQuota {
   takeStorage(trx: Executor, accountId: string, gib: number): Promise<void>;
@@ -221,7 +226,7 @@ export class Quotas implements StorageQuota {
       .select(['d.account_id', 'd.size_gib', 'o.params'])
       .where('o.action', '=', 'disk.resize')
       .execute();
-    for (const row of growing) hold(row.account_id, QuotaKey.storage, Math.max(0, Number(parseJson<{ size_gib?: number }>(row.params)?.size_gib ?? 0) - Number(row.size_gib)));
+    for (const row of growing) hold(row.account_id, QuotaKey.storage, growth(row, row.params));
     const counts = [...held].map(([at, value]) => {
       const [accountId, key] = at.split('\u0000') as [string, string];
       return { accountId, key, value };
