@@ -98,6 +98,12 @@ export function cloudPlugin<E extends CloudError>(options: CloudPluginOptions<E>
 
     if (options.extend) await options.extend(app);
 
+    /** Checks the request's credential (and, for Crusoe, its project) again, as authenticate did. */
+    const readmit = async (request: FastifyRequest): Promise<void> => {
+      await options.authenticate(request);
+      if (request.deferredCredential !== null) await options.completeDeferred?.(request);
+    };
+
     app.setErrorHandler(async (failed: FastifyError | E, request, reply) => {
       let error: unknown = failed;
       if (request.deferredCredential !== null && options.completeDeferred) {
@@ -107,8 +113,20 @@ export function cloudPlugin<E extends CloudError>(options: CloudPluginOptions<E>
           error = refused;
         }
       }
-      const own = error instanceof errorClass;
-      const failure = error instanceof errorClass ? error : renderFailure(classifyFailure(error));
+      let classified = error instanceof errorClass ? null : classifyFailure(error);
+      // Something the request refers to was deleted meanwhile. Whether it was the caller's
+      // account or (Crusoe) its project, admitting the request again tells: the cloud's own
+      // refusal (401, 403) is what the caller would hear had it asked a moment later.
+      if (classified?.kind === 'gone' && request.accountId) {
+        try {
+          await readmit(request);
+        } catch (refused) {
+          error = refused;
+          classified = refused instanceof errorClass ? null : classifyFailure(refused);
+        }
+      }
+      const own = classified === null;
+      const failure = classified === null ? (error as E) : renderFailure(classified);
       // Deliberate answers (out of stock, an injected fault) and an unreachable store (503) are not bugs.
       if (failure.statusCode === 500 && !own) request.log.error({ err: error, ...options.logged?.(failure) }, `${cloud} request failed`);
       return reply.code(failure.statusCode).send(body(failure, request));

@@ -22,8 +22,13 @@ export type FailureKind =
   | 'not_found'
   /** The request did not arrive in full within the request timeout (408). */
   | 'timeout'
-  /** The credential's account was deleted while the request ran (401). */
-  | 'account_gone'
+  /**
+   * Something the request refers to (its account, its project, a resource it names) was
+   * deleted by a concurrent request while it ran (404; see cloudPlugin, which asks the
+   * cloud to admit the request again so that a caller or project now gone hears the cloud's
+   * own refusal instead).
+   */
+  | 'gone'
   /** A concurrent request took the name or id first (409). */
   | 'conflict'
   /** The store cannot be reached, or the server is shutting down (503). */
@@ -71,7 +76,7 @@ export function classifyFailure(error: unknown): Failure {
   if (code === STORE_BUSY) return { kind: 'busy', status: 503, message };
   if (isStoreUnavailable(error)) return { kind: 'unavailable', status: 503, message: 'the store cannot be reached right now; retry shortly' };
   if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503') {
-    return { kind: 'account_gone', status: 401, message: 'the account no longer exists' };
+    return { kind: 'gone', status: 404, message: 'a resource this request refers to was deleted by another request while this one ran' };
   }
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505') {
     return { kind: 'conflict', status: 409, message: 'a resource with that name or id already exists (created by a concurrent request)' };
@@ -106,7 +111,7 @@ const PLAIN_CODES: Record<FailureKind, string> = {
   too_large: 'too_large',
   not_found: 'not_found',
   timeout: 'request_timeout',
-  account_gone: 'not_found',
+  gone: 'not_found',
   conflict: 'conflict',
   unavailable: 'unavailable',
   busy: 'busy',

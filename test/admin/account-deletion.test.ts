@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminOf, genesisFor } from '../helpers/admin.js';
 import { awaitOperation, crusoeClient, newCrusoeAccount, type CrusoeCredentials } from '../helpers/crusoe.js';
-import { activeInstance, REGION } from '../helpers/genesis.js';
+import { activeInstance, expectError, REGION } from '../helpers/genesis.js';
 import { publicKey, startHangar, type TestHangar } from '../helpers/hangar.js';
 
 const LOCATION = 'us-east1-a';
@@ -77,6 +77,21 @@ describe('deleting an account', () => {
     }
     const used = await db.selectFrom('capacity').select(['sku', 'used']).where('sku', 'in', ['vcpu-2_memory-4g', 'c1a.2x']).where('used', '>', 0).execute();
     expect(used).toEqual([]);
+  });
+
+  it('tells a create admitted before its account was deleted that its token is no longer valid (401)', async () => {
+    h = await startHangar();
+    const { account, clouds } = await h.hangar.kernel.tenancy.create('brief');
+    const genesis = genesisFor(h, String(clouds.genesis!.token));
+    const admin = adminOf(h);
+    // Admitted, then held by an injected latency while the account is deleted: the insert
+    // refers to an account that is gone.
+    const rule = (await admin.post('/faults', { cloud: 'genesis', method: 'POST', path: '/compute/v1/instances', latency_ms: 3_000, count: 1 })).body;
+    const create = genesis.post('/instances', { name: 'late', hostname: 'late', type: 'vcpu-2_memory-4g', region: REGION, image: 'ubuntu-22.04', password: 'Hangar-password-1234' });
+    while ((await admin.get('/faults')).body.faults.find((f: any) => f.id === rule.id)?.fired !== 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await admin.delete(`/accounts/${account.id}`)).status).toBe(204);
+    expectError(await create, 401, '01204', 'API token is not valid');
+    expect(await h.hangar.kernel.db.selectFrom('genesis_instances').select('id').where('account_id', '=', account.id).execute()).toEqual([]);
   });
 
   it("converts the leases of a store made before owners were plain ids, and gives back those of VMs already gone", async () => {

@@ -171,7 +171,6 @@ export const genesisFailure = failureRenderer(GenesisError, {
     too_large: 'malformed request: ',
     timeout: 'malformed request: ',
     not_found: 'invalid route: ',
-    account_gone: 'permission denied: ',
     unavailable: 'service unavailable: ',
     busy: 'service unavailable: ',
   },
