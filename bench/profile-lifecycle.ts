@@ -1,20 +1,20 @@
-// Profiles the lifecycle engine draining a burst, with nothing else running: fills a SQLite
-// store with N instances waiting to boot, starts Hangar under `node --cpu-prof`, makes every
+// Profiles the lifecycle engine draining a burst, with nothing else running: fills a store
+// (SQLite, or PostgreSQL with --engine postgres) with N instances waiting to boot, starts Hangar under `node --cpu-prof`, makes every
 // boot due at once, waits until no timer is left, stops it and prints the profile's summary.
 //
-//   node --import tsx bench/profile-lifecycle.ts [--transitions 30000] [--account-clocks 1000] [--no-prof]
+//   node --import tsx bench/profile-lifecycle.ts [--transitions 30000] [--engine sqlite|postgres] [--account-clocks 1000] [--no-prof]
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spreadOverAccountClocks } from './suites/lifecycle.js';
-import { GENESIS, RESULTS, fillStore, fmt, hangarEnv, log, scratch, sideConnection, sleep, sqliteStore, startHangar, summarizeProfile } from './lib/common.js';
+import { GENESIS, RESULTS, fillStore, fmt, hangarEnv, log, postgresStore, scratch, sideConnection, sleep, sqliteStore, startHangar, summarizeProfile } from './lib/common.js';
 
-const { values } = parseArgs({ options: { transitions: { type: 'string', default: '30000' }, 'no-prof': { type: 'boolean', default: false }, 'account-clocks': { type: 'string', default: '0' } } });
+const { values } = parseArgs({ options: { transitions: { type: 'string', default: '30000' }, 'no-prof': { type: 'boolean', default: false }, 'account-clocks': { type: 'string', default: '0' }, engine: { type: 'string', default: 'sqlite' } } });
 const count = Number(values.transitions);
 const profiling = !values['no-prof'];
 const dir = join(RESULTS, 'profiles', `lifecycle-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 mkdirSync(dir, { recursive: true });
-const store = sqliteStore(scratch('profile-lifecycle'), 'lifecycle.db');
+const store = values.engine === 'postgres' ? postgresStore('profile_lifecycle') : sqliteStore(scratch('profile-lifecycle'), 'lifecycle.db');
 try {
   log(`filling ${fmt.int(count)} instances waiting to boot`);
   const { ids } = await fillStore(store, count, 'creating', Date.now() + 86_400_000);
