@@ -237,7 +237,9 @@ export interface LifecycleEngineOptions {
 const BATCH = { sqlite: 192, postgres: 768 } as const;
 const MAX_DELAY = 2 ** 31 - 1;
 const TIME: ProgressMode = { mode: 'time' };
-/** Row updates written per statement at a batch's end. */
+/** An audit entry's fields by position (see LogValues), for the column arrays of a PostgreSQL insert. */
+const LOG_FIELDS = [0, 1, 2, 3, 4, 5, 6, 7] as const;
+/** Row updates written per statement at a batch's end (SQLite: bound values each; PostgreSQL: one JSON list for all). */
 const UPDATES_PER_STATEMENT = 256;
 /** Lets pending I/O (requests) run: SQLite queries resolve at once, so a drain never would. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -832,8 +834,10 @@ export class LifecycleEngine {
   private async claimBatch(trx: Transaction<any>, batch: TimerRow[]): Promise<Map<string, Record<string, unknown> | undefined>> {
     const claimed = new Map<string, Record<string, unknown> | undefined>();
     if (batch.length === 0) return claimed;
-    const timerIds = paddedList(batch.map((t) => t.id));
-    for (const { id } of await this.statements.claimTimers(timerIds.length)(trx, ...timerIds)) claimed.set(id as string, undefined);
+    const pg = this.options.engine === 'postgres';
+    const timerIds = batch.map((t) => t.id);
+    const claiming = pg ? this.statements.claimTimersIn(trx, timerIds) : this.statements.claimTimers(paddedList(timerIds).length)(trx, ...paddedList(timerIds));
+    for (const { id } of await claiming) claimed.set(id as string, undefined);
     const byTable = new Map<string, string[]>();
     for (const timer of batch) {
       const table = this.defs.get(timer.kind)?.table;
@@ -844,8 +848,8 @@ export class LifecycleEngine {
     }
     const rows = new Map<string, Record<string, unknown>>();
     for (const [table, ids] of byTable) {
-      const list = paddedList(ids);
-      for (const row of await this.statements.rowsOf(`${table} ${list.length}`)(trx, ...list)) rows.set(`${table} ${row.id as string}`, row);
+      const read = pg ? this.statements.rowsIn(table)(trx, ids) : this.statements.rowsOf(`${table} ${paddedList(ids).length}`)(trx, ...paddedList(ids));
+      for (const row of await read) rows.set(`${table} ${row.id as string}`, row);
     }
     for (const timer of batch) {
       const table = this.defs.get(timer.kind)?.table;
@@ -874,9 +878,10 @@ export class LifecycleEngine {
    * per UPDATES_PER_STATEMENT rows), where one per row cost a round trip each on PostgreSQL.
    */
   private async writeUpdates(trx: Transaction<any>, writes: BatchWrites): Promise<void> {
+    const perStatement = this.options.engine === 'postgres' ? Number.POSITIVE_INFINITY : UPDATES_PER_STATEMENT;
     for (const [shape, rows] of writes.updates) {
-      for (let i = 0; i < rows.length; i += UPDATES_PER_STATEMENT) {
-        const chunk = rows.slice(i, i + UPDATES_PER_STATEMENT);
+      for (let i = 0; i < rows.length; i += perStatement) {
+        const chunk = rows.slice(i, i + perStatement);
         if (this.options.engine === 'postgres') {
           const [, ...columns] = shape.split(' ');
           const records = chunk.map(([id, ...values]) => Object.fromEntries([['id', id], ...columns.map((c, j) => [c, values[j]])]));
@@ -985,7 +990,12 @@ export class LifecycleEngine {
 
   /** A batch's audit entries in one statement (nothing reads the log while transitions apply). */
   private async writeLog(trx: Transaction<any>, logs: LogValues[]): Promise<void> {
-    if (logs.length > 0) await this.statements.insertLogs(logs.length)(trx, ...logs.flat());
+    if (logs.length === 0) return;
+    if (this.options.engine === 'postgres') {
+      await this.statements.insertLogsFromArrays(trx, ...LOG_FIELDS.map((i) => logs.map((entry) => entry[i])));
+    } else {
+      await this.statements.insertLogs(logs.length)(trx, ...logs.flat());
+    }
   }
 
   private transition(kind: string, name: string): TransitionDef {
