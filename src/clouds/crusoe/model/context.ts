@@ -3,6 +3,7 @@ import type { Config } from '../../../config.js';
 import type { Kernel } from '../../../kernel/kernel.js';
 import type { CrusoeCatalog } from '../catalog.js';
 import type { CrusoeDb } from '../tables.js';
+import { isoSeconds } from '../../../kernel/time-text.js';
 
 /** What the Crusoe model needs: the kernel's services, its typed tables and its catalog. */
 export interface CrusoeContext {
@@ -40,7 +41,7 @@ export const subnetPool = (subnetId: string) => `crusoe:subnet:${subnetId}`;
 // gateway holds its location's public address under the subnet's id.
 
 /** RFC 3339 in UTC with seconds, as the seed's samples show times. */
-export const rfc3339 = (ms: number | string): string => new Date(Number(ms)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const rfc3339 = isoSeconds;
 
 /**
  * A stable id derived from a name: a project's default VPC network and subnets have ids

@@ -2,6 +2,7 @@ import type { Config } from '../../../config.js';
 import type { Kernel } from '../../../kernel/kernel.js';
 import type { GenesisCatalog } from '../catalog.js';
 import type { GenesisDb } from '../tables.js';
+import { isoMillis } from '../../../kernel/time-text.js';
 
 /** What the Genesis model needs: the kernel's services, its typed tables and its catalog. */
 export interface GenesisContext {
@@ -30,4 +31,4 @@ export const Counter = {
 
 export const toBool = (value: number | boolean): boolean => value === true || value === 1;
 export const fromBool = (value: boolean | undefined): number => (value ? 1 : 0);
-export const iso = (ms: number | string): string => new Date(Number(ms)).toISOString();
+export const iso = isoMillis;
