@@ -16,7 +16,7 @@ async function copyRows(db: Kysely<any>, table: string, changed: Record<string, 
   await sql.raw(`insert into ${table} (${columns.join(', ')}) select ${values.join(', ')} from ${table} t cross join generate_series(1, ${COPIES}) i`).execute(db);
 }
 
-// A page of VMs reads their disks. Right after a burst of creates PostgreSQL has no statistics
+// A page of VMs reads their disks (and GET a VM's). Right after a burst of creates PostgreSQL has no statistics
 // of the new rows yet, and a plain join's plan (kept as the named statement's generic plan)
 // hashed every disk of the store: a page's cost grew with the fleet. Each VM's disks must be
 // looked up by key whatever the statistics say.
@@ -43,20 +43,33 @@ describe.runIf(postgres)("Crusoe on PostgreSQL: a page's disks are looked up, no
     expect(page.body.items).toHaveLength(50);
     for (const vm of page.body.items) expect(vm.disks).toHaveLength(1);
 
-    const { rows } = await sql<{ name: string; parameters: number }>`
-      select name, cardinality(parameter_types) as parameters from pg_prepared_statements
-      where statement like '%crusoe_disk_attachments%' and statement like '%vm_id" in%' order by prepare_time desc`.execute(db);
-    expect(rows.length).toBeGreaterThan(0);
-    const { name, parameters } = rows[0]!;
-    const ids = page.body.items.map((vm: { id: string }) => vm.id);
-    const args = Array.from({ length: Number(parameters) }, (_, i) => `'${ids[i] ?? ''}'`).join(', ');
-    try {
-      await sql`set plan_cache_mode = force_generic_plan`.execute(db);
-      const plan = (await sql.raw<{ 'QUERY PLAN': string }>(`explain execute ${name}(${args})`).execute(db)).rows.map((r) => r['QUERY PLAN']).join('\n');
+    // (and one VM's, as GET reads it)
+    const one = await c.get(`${vms}/${page.body.items[0].id}`);
+    expect(one.body.disks).toHaveLength(1);
+
+    /** The generic plan of the newest prepared statement whose text matches `like`, run with `args`. */
+    const genericPlan = async (like: string, args: (parameters: number) => string[]) => {
+      const { rows } = await sql<{ name: string; parameters: number }>`
+        select name, cardinality(parameter_types) as parameters from pg_prepared_statements where statement like ${like} order by prepare_time desc`.execute(db);
+      expect(rows.length, like).toBeGreaterThan(0);
+      const { name, parameters } = rows[0]!;
+      try {
+        await sql`set plan_cache_mode = force_generic_plan`.execute(db);
+        return (await sql.raw<{ 'QUERY PLAN': string }>(`explain execute ${name}(${args(Number(parameters)).join(', ')})`).execute(db)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      } finally {
+        await sql`reset plan_cache_mode`.execute(db);
+      }
+    };
+    const ids = page.body.items.map((vm: { id: string }) => `'${vm.id}'`);
+    const plans = [
+      // the page: its VMs' JSON with their disks (model/vm-json.ts)
+      await genericPlan('%"v"."seq"%crusoe_disk_attachments%', () => [`'${c.projectId}'`, '51']),
+      // a VM's disks (Disks.attachedTo)
+      await genericPlan('%crusoe_disk_attachments%vm_id" in%', (n) => Array.from({ length: n }, (_, i) => ids[i] ?? "''")),
+    ];
+    for (const plan of plans) {
       expect(plan).not.toMatch(/Seq Scan on crusoe_disks\b/);
       expect(plan).toMatch(/Index Scan using crusoe_disks_pkey/);
-    } finally {
-      await sql`reset plan_cache_mode`.execute(db);
     }
   });
 });

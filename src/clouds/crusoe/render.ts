@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fastJsonStringify from 'fast-json-stringify';
 import type { CatalogImage, VmType } from './catalog.js';
 import { parseJson, rfc3339 } from './model/context.js';
 import { formatSize } from './model/disks.js';
@@ -6,7 +7,7 @@ import type { GroupView } from './model/groups.js';
 import type { IbNetworkView } from './model/ib.js';
 import type { IssuedKey, TokenView } from './model/tokens.js';
 import type { ProjectView } from './model/projects.js';
-import type { VmView } from './model/vms.js';
+import type { VmPage, VmView } from './model/vms.js';
 import type { DiskView } from './model/disks.js';
 import type { HealthCheck, TargetInput } from './model/load-balancers.js';
 import type { NetworkView } from './model/networks.js';
@@ -26,7 +27,7 @@ import type {
   SubnetRow,
   TemplateRow,
 } from './tables.js';
-import type { BillingAddressWire, EntityWire, InstanceWire, OperationWire, ProjectWire } from './wire.js';
+import { Instance, type BillingAddressWire, type EntityWire, type InstanceWire, type OperationWire, type ProjectWire } from './wire.js';
 import { VmState } from './model/vm-states.js';
 
 /** Stored rows to Crusoe wire objects. */
@@ -96,6 +97,18 @@ export function renderVm({ row, disks, sshPort = 22 }: VmView): InstanceWire {
     ssh_destination: row.public_ip !== null && row.state !== VmState.Deleting ? `${row.public_ip}:${sshPort}` : '',
     ...(row.virtualization ? { virtualization_features: parseJson(row.virtualization) ?? {} } : {}),
   };
+}
+
+/** One VM as the list's serialiser writes it (the same compiler, the same schema). */
+const vmText = fastJsonStringify(Instance);
+
+/**
+ * A page of VMs as the text InstanceList's serialiser would write: the VMs the store wrote as
+ * they are, the few it leaves to renderVm rendered and serialised here.
+ */
+export function renderVmPageText(page: VmPage): string {
+  const items = page.items.map((item) => (typeof item === 'string' ? item : vmText(renderVm(item))));
+  return `{"items":[${items.join(',')}],"next_page_token":${JSON.stringify(page.next)},"prev_page_token":${JSON.stringify(page.prev)}}`;
 }
 
 /** A host channel adapter's GUID, derived from the VM (four groups of four hex digits). */

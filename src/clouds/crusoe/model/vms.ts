@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import { byShape, prepared } from '../../../kernel/db/prepared.js';
-import type { Executor } from '../../../kernel/db/store.js';
+import type { Engine, Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, CrusoeError, notFound, Reason } from '../errors.js';
 import type { VmType } from '../catalog.js';
 import type { OperationRow, ProjectRow, SubnetRow, TemplateRow, VmRow } from '../tables.js';
@@ -16,6 +16,7 @@ import type { Rules } from './rules.js';
 import { parsePublicKey } from './ssh-keys.js';
 import type { Templates } from './templates.js';
 import { normalizeState, VM_MACHINE, VmState } from './vm-states.js';
+import { vmJson } from './vm-json.js';
 import { assertIdle, csv, rowToChange } from './resource.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
@@ -29,10 +30,14 @@ export interface VmView {
 }
 
 export interface VmPage {
-  items: VmView[];
+  /** Each VM as its wire JSON, written by the store (see vm-json.ts), or as a view for renderVm to write. */
+  items: (string | VmView)[];
   next: string;
   prev: string;
 }
+
+/** A listed VM: what its page is ordered by, and its wire JSON (null: renderVm writes it). */
+type ListedVm = Pick<VmRow, 'id' | 'name' | 'seq'> & { wire: string | null };
 
 /** Turns a VM into what an operation's result shows (the wire shape; injected by the HTTP side). */
 export type RenderVm = (view: VmView) => unknown;
@@ -163,16 +168,18 @@ export class Vms implements OperationHandler {
     // with filters, whose lists vary in length, they are built for the request.
     const unfiltered = Object.values(filters).every((values) => values.length === 0);
     const cursorArgs = cursor === null ? [] : [cursor.v, cursor.i];
+    const { engine } = this.ctx.kernel.store;
+    const { sshPort } = this.ctx.kernel.ipam;
     let rows = unfiltered
-      ? await this.unfilteredPage(`${sort}|${from ?? ''}`)(db, projectId, limit + 1, ...cursorArgs)
-      : ((await vmPage(db, projectId, filters, sort, from, cursor).limit(limit + 1).execute()) as VmRow[]);
+      ? await this.unfilteredPage(`${sort}|${from ?? ''}|${sshPort}`)(db, projectId, limit + 1, ...cursorArgs)
+      : ((await vmPage(db, engine, sshPort, projectId, filters, sort, from, cursor).limit(limit + 1).execute()) as ListedVm[]);
     const more = rows.length > limit;
     rows = rows.slice(0, limit);
     if (backward) rows.reverse();
 
     const exists = async (side: Side, c: Position) =>
       (unfiltered ? await this.unfilteredExists(`${sort}|${side}`)(db, projectId, c.v, c.i) : await vmsBeyond(db, projectId, filters, sort, side, c).execute()).length > 0;
-    const key = (r: VmRow) => ({ v: sort === 'name' ? r.name : Number(r.seq), i: r.id });
+    const key = (r: ListedVm) => ({ v: sort === 'name' ? r.name : Number(r.seq), i: r.id });
     let hasBefore = false;
     let hasAfter = false;
     if (rows.length > 0) {
@@ -181,19 +188,23 @@ export class Vms implements OperationHandler {
       hasBefore = backward ? more : cursor !== null && (await exists('before', first));
       hasAfter = backward ? await exists('after', last) : more;
     }
+    // (the few VMs the store does not write, read in full for renderVm)
+    const rendered = rows.filter((r) => r.wire === null).map((r) => r.id);
+    const views = new Map((rendered.length === 0 ? [] : await this.withDisks(db, await this.rows(db, rendered))).map((view) => [view.row.id, view]));
     return {
-      items: await this.withDisks(db, rows),
+      items: rows.map((r) => r.wire ?? views.get(r.id)!),
       next: hasAfter ? encodeCursor({ s: sort, ...key(rows[rows.length - 1]!) }) : '',
       prev: hasBefore ? encodeCursor({ s: sort, ...key(rows[0]!) }) : '',
     };
   }
 
-  /** A page of a project's VMs with no filter, by sort and side of the cursor ("created_at|after"). */
-  private readonly unfilteredPage = byShape<string, VmRow>((shape) => {
-    const [sort, from] = shape.split('|') as [Sort, Side | ''];
+  /** A page of a project's VMs with no filter, by sort, side of the cursor and SSH port ("created_at|after|22"). */
+  private readonly unfilteredPage = byShape<string, ListedVm>((shape) => {
+    const [sort, from, port] = shape.split('|') as [Sort, Side | '', string];
+    const { engine } = this.ctx.kernel.store;
     return [
       from === '' ? 2 : 4,
-      (projectId, limit, v, i) => vmPage(this.ctx.db, projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit),
+      (projectId, limit, v, i) => vmPage(this.ctx.db, engine, Number(port), projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit),
     ];
   });
 
@@ -940,7 +951,7 @@ type Side = 'after' | 'before';
 
 /** A project's VMs that pass the filters. */
 function filteredVms(db: Executor, projectId: unknown, filters: VmFilters) {
-  let q = db.selectFrom('crusoe_vms').where('project_id', '=', projectId);
+  let q = db.selectFrom('crusoe_vms as v').where('project_id', '=', projectId);
   if (filters.ids.length > 0) q = q.where('id', 'in', filters.ids);
   if (filters.names.length > 0) q = q.where('name', 'in', filters.names);
   if (filters.types.length > 0) q = q.where('type', 'in', filters.types);
@@ -965,8 +976,8 @@ function beyond(sort: Sort, side: Side, c: Position) {
 }
 
 /** A page's query without its limit: from the cursor on, in the order the page is read. */
-function vmPage(db: Executor, projectId: unknown, filters: VmFilters, sort: Sort, from: Side | null, cursor: Position | null) {
-  let page = filteredVms(db, projectId, filters).selectAll();
+function vmPage(db: Executor, engine: Engine, sshPort: number, projectId: unknown, filters: VmFilters, sort: Sort, from: Side | null, cursor: Position | null) {
+  let page = filteredVms(db, projectId, filters).select(['v.id', 'v.name', 'v.seq', vmJson(engine, sshPort).as('wire')]);
   if (from !== null && cursor !== null) page = page.where(beyond(sort, from, cursor));
   const column = sortColumn(sort);
   return from === 'before' ? page.orderBy(column, 'desc').orderBy('id', 'desc') : page.orderBy(column).orderBy('id');

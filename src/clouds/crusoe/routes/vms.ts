@@ -1,7 +1,7 @@
 import type { App } from '../../../http/types.js';
 import type { CrusoeModel } from '../model/index.js';
 import { VM_FAMILY } from '../model/operations.js';
-import { renderOperation, renderVm } from '../render.js';
+import { renderOperation, renderVm, renderVmPageText } from '../render.js';
 import {
   AsyncOperation,
   AttachDisksBody,
@@ -46,9 +46,10 @@ function vmReadRoutes(app: App, m: CrusoeModel): void {
       schema: { params: ProjectParam, querystring: ListInstancesQuery, response: { 200: InstanceList } },
       config: { doc: { operationId: 'listInstances', summary: 'List VMs', tags } },
     },
-    async (req) => {
+    async (req, reply) => {
+      // (the page goes out as the text the store wrote, which is not serialised again)
       const page = await m.vms.list(req.params.project_id, req.query);
-      return { items: page.items.map(renderVm), next_page_token: page.next, prev_page_token: page.prev };
+      return reply.type('application/json; charset=utf-8').send(renderVmPageText(page) as never);
     },
   );
 
