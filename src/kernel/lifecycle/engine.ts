@@ -834,10 +834,12 @@ export class LifecycleEngine {
   private async claimBatch(trx: Transaction<any>, batch: TimerRow[]): Promise<Map<string, Record<string, unknown> | undefined>> {
     const claimed = new Map<string, Record<string, unknown> | undefined>();
     if (batch.length === 0) return claimed;
+    // (PostgreSQL takes each list as one array parameter; SQLite a list of values, padded)
+    const { statements } = this;
     const pg = this.options.engine === 'postgres';
     const timerIds = batch.map((t) => t.id);
-    const claiming = pg ? this.statements.claimTimersIn(trx, timerIds) : this.statements.claimTimers(paddedList(timerIds).length)(trx, ...paddedList(timerIds));
-    for (const { id } of await claiming) claimed.set(id as string, undefined);
+    const timerList = pg ? [] : paddedList(timerIds);
+    for (const { id } of await (pg ? statements.claimTimersIn(trx, timerIds) : statements.claimTimers(timerList.length)(trx, ...timerList))) claimed.set(id as string, undefined);
     const byTable = new Map<string, string[]>();
     for (const timer of batch) {
       const table = this.defs.get(timer.kind)?.table;
@@ -848,8 +850,8 @@ export class LifecycleEngine {
     }
     const rows = new Map<string, Record<string, unknown>>();
     for (const [table, ids] of byTable) {
-      const read = pg ? this.statements.rowsIn(table)(trx, ids) : this.statements.rowsOf(`${table} ${paddedList(ids).length}`)(trx, ...paddedList(ids));
-      for (const row of await read) rows.set(`${table} ${row.id as string}`, row);
+      const list = pg ? [] : paddedList(ids);
+      for (const row of await (pg ? statements.rowsIn(table)(trx, ids) : statements.rowsOf(`${table} ${list.length}`)(trx, ...list))) rows.set(`${table} ${row.id as string}`, row);
     }
     for (const timer of batch) {
       const table = this.defs.get(timer.kind)?.table;

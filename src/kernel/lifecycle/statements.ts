@@ -1,18 +1,16 @@
 import { sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
 import { byShape, prepared, preparedWrite } from '../db/prepared.js';
 
-/** An audit entry's values, in the order of LOG_COLUMNS (and their PostgreSQL types). */
+/** An audit entry's values, in the order of LOG_COLUMNS. */
 export type LogValues = [id: string, kind: string, resourceId: string, transition: string, from: string, to: string | null, dueAt: number, appliedAt: number];
 const LOG_COLUMNS = ['id', 'kind', 'resource_id', 'transition', 'from_state', 'to_state', 'due_at', 'applied_at'] as const;
+/** The columns' types, as a PostgreSQL insert of column arrays casts them. */
 const LOG_TYPES = ['text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint'] as const;
 
 /**
  * The lifecycle engine's SQL: the statements every transition runs and those a batch writes
  * its rows and audit entries with, each built and compiled once per shape (see db/prepared.ts).
  */
-/** A prepared statement (see prepared.ts) whose rows are read back. */
-const preparedAny = (build: (...args: any[]) => Compilable<unknown>, arity?: number) => prepared(build, arity ?? build.length);
-
 export class EngineStatements {
   constructor(private readonly db: Kysely<any>) {}
 
@@ -76,9 +74,9 @@ export class EngineStatements {
   }
   // PostgreSQL: a batch's lists as arrays, one parameter each. A statement of 768 ids (or of
   // 768 audit entries' 6,144 values) binds and plans as one of a single id does.
-  readonly claimTimersIn = preparedAny((ids) => this.compilable(sql`delete from lifecycle_timers where id = any(${ids}::text[]) returning id`));
+  readonly claimTimersIn = prepared((ids) => this.compilable(sql`delete from lifecycle_timers where id = any(${ids}::text[]) returning id`));
   readonly rowsIn = byShape<string>((table) => [1, (ids) => this.compilable(sql`select * from ${sql.table(table)} where id = any(${ids}::text[])`)]);
-  readonly insertLogsFromArrays = preparedAny((...columns) =>
+  readonly insertLogsFromArrays = prepared((...columns) =>
     this.compilable(
       sql`insert into lifecycle_log (${sql.join(LOG_COLUMNS.map((c) => sql.id(c)))})
         select * from unnest(${sql.join(columns.map((c, i) => sql`${c}::${sql.raw(LOG_TYPES[i]!)}[]`))})`,
