@@ -74,6 +74,22 @@ describe('Genesis defaults the seed and the official spec give', () => {
     expect((await h.genesis.post('/volumes', { name: 'n', size: 1, region: REGION })).body.volume.region).toBe(REGION);
   });
 
+  it("puts an instance created without security groups in its region's default group, made anew where it is gone", async () => {
+    const { genesis: g, accountId } = await h.newAccount('default-group');
+    const groups = (await g.get('/security-groups', { query: { per_page: '100' } })).body.security_groups as { id: string; name: string; region: string }[];
+    const standard = groups.find((group) => group.region === REGION && group.name === 'standard')!;
+    const first = await createInstance(g, { name: 'grouped', ssh_keys: [(await createKey(g, 'k')).id] });
+    expect(first.security_groups).toEqual([{ id: standard.id, name: 'standard' }]);
+    expect((await g.get(`/instances/${first.id}`)).body.instance.security_groups).toEqual([{ id: standard.id, name: 'standard' }]);
+    // A store whose account lost its default group (made before they were seeded, say) gets one.
+    const { db } = h.hangar.kernel;
+    await db.deleteFrom('genesis_instance_links').where('target_id', '=', standard.id).execute();
+    await db.deleteFrom('genesis_security_groups').where('id', '=', standard.id).where('account_id', '=', accountId).execute();
+    const second = await createInstance(g, { name: 'regrouped' });
+    expect(second.security_groups).toEqual([{ id: expect.not.stringMatching(standard.id), name: 'standard' }]);
+    expect((await g.get(`/instances/${second.id}`)).body.instance.security_groups).toEqual(second.security_groups);
+  });
+
   describe('the boot disk of an instance made from a snapshot', () => {
     it('defaults to the snapshot size when the snapshot is larger than 80 GiB', async () => {
       const source = await activeInstance(h, { ssh_keys: [keyId], disk_size: 200 });

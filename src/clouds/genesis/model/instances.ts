@@ -235,10 +235,8 @@ export class Instances {
       const image = await this.resolveImage(trx, accountId, input.image, type, region);
       const diskSize = bootDiskSize(input.disk_size, image);
       const keys = await this.peers.sshKeys.resolve(trx, accountId, sshKeyIds);
-      const groups =
-        input.security_groups === undefined
-          ? [await this.peers.securityGroups.ensureDefault(trx, accountId, region)]
-          : await this.peers.securityGroups.resolveForAttach(trx, accountId, region, input.security_groups, 'create');
+      // (no groups named: the region's default, linked below with one statement that reads it)
+      const groups = input.security_groups === undefined ? null : await this.peers.securityGroups.resolveForAttach(trx, accountId, region, input.security_groups, 'create');
       const volumes = await this.peers.volumes.resolveForAttach(trx, accountId, region, input.volumes ?? [], null);
       const floating =
         input.floating_ip === undefined
@@ -283,11 +281,12 @@ export class Instances {
       }
       const links: InstanceLinkRow[] = [
         ...keys.map((k, i) => link(row.id, 'ssh_key', k.id, k.name, i)),
-        ...groups.map((g, i) => link(row.id, 'security_group', g.id, g.name, i)),
+        ...(groups ?? []).map((g, i) => link(row.id, 'security_group', g.id, g.name, i)),
         ...volumes.map((v, i) => link(row.id, 'volume', v.id, v.name, i)),
         ...(floating ? [link(row.id, 'floating_ip', floating.id, floating.name, 0)] : []),
       ];
       if (links.length > 0) await this.insertLinks(links.length)(trx, ...links.flatMap((l) => LINK_COLUMNS.map((c) => l[c])));
+      if (groups === null) links.splice(keys.length, 0, await this.linkDefaultGroup(trx, row.id, accountId, region));
       await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, INSTANCE_ACTIONS.create.transition, { account: accountId });
       await this.admit(trx, accountId, region, type.id, reservation);
       return { row, links };
@@ -477,6 +476,33 @@ export class Instances {
         .insertInto('genesis_instance_links')
         .values(Array.from({ length: n }, (_, r) => Object.fromEntries(LINK_COLUMNS.map((c, i) => [c, values[r * LINK_COLUMNS.length + i]])) as InstanceLinkRow)),
   ]);
+  /**
+   * Links the region's default group to a new instance: read and linked in one statement (one
+   * round trip of a create's on PostgreSQL), the group made first where the account has none.
+   */
+  private async linkDefaultGroup(trx: Executor, instanceId: string, accountId: string, region: string): Promise<InstanceLinkRow> {
+    const [linked] = await this.linkDefault(trx, instanceId, accountId, region);
+    if (linked) return link(instanceId, 'security_group', linked.target_id, linked.target_name, 0);
+    const group = await this.peers.securityGroups.ensureDefault(trx, accountId, region);
+    const made = link(instanceId, 'security_group', group.id, group.name, 0);
+    await this.insertLinks(1)(trx, ...LINK_COLUMNS.map((c) => made[c]));
+    return made;
+  }
+  private readonly linkDefault = prepared<Pick<InstanceLinkRow, 'target_id' | 'target_name'>>((instanceId, accountId, region) =>
+    this.ctx.db
+      .insertInto('genesis_instance_links')
+      .columns(['instance_id', 'kind', 'target_id', 'target_name', 'position'])
+      .expression((eb) =>
+        eb
+          .selectFrom('genesis_security_groups as g')
+          .select([eb.val(instanceId).as('instance_id'), sql.lit('security_group').as('kind'), 'g.id', 'g.name', sql.lit(0).as('position')])
+          .where('g.account_id', '=', accountId)
+          .where('g.region', '=', region)
+          .where('g.is_default', '=', 1)
+          .limit(1),
+      )
+      .returning(['target_id', 'target_name']),
+  );
   private readonly linksOf = byShape<number, InstanceLinkRow>((n) => [
     n,
     (...ids) => this.ctx.db.selectFrom('genesis_instance_links').selectAll().where('instance_id', 'in', ids).orderBy('position'),
