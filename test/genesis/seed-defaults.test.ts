@@ -76,7 +76,7 @@ describe('Genesis defaults the seed and the official spec give', () => {
 
   it("puts an instance created without security groups in its region's default group, made anew where it is gone", async () => {
     const { genesis: g, accountId } = await h.newAccount('default-group');
-    const groups = (await g.get('/security-groups', { query: { per_page: '100' } })).body.security_groups as { id: string; name: string; region: string }[];
+    const groups = (await g.get('/security-groups?per_page=100')).body.security_groups as { id: string; name: string; region: string }[];
     const standard = groups.find((group) => group.region === REGION && group.name === 'standard')!;
     const first = await createInstance(g, { name: 'grouped', ssh_keys: [(await createKey(g, 'k')).id] });
     expect(first.security_groups).toEqual([{ id: standard.id, name: 'standard' }]);
