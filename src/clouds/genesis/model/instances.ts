@@ -493,13 +493,9 @@ export class Instances {
       .insertInto('genesis_instance_links')
       .columns(['instance_id', 'kind', 'target_id', 'target_name', 'position'])
       .expression((eb) =>
-        eb
-          .selectFrom('genesis_security_groups as g')
-          .select([eb.val(instanceId).as('instance_id'), sql.lit('security_group').as('kind'), 'g.id', 'g.name', sql.lit(0).as('position')])
-          .where('g.account_id', '=', accountId)
-          .where('g.region', '=', region)
-          .where('g.is_default', '=', 1)
-          .limit(1),
+        this.peers.securityGroups
+          .defaultIn(accountId, region)
+          .select([eb.val(instanceId).as('instance_id'), sql.lit('security_group').as('kind'), 'g.id', 'g.name', sql.lit(0).as('position')]),
       )
       .returning(['target_id', 'target_name']),
   );

@@ -177,10 +177,13 @@ export class SecurityGroups {
     return row;
   }
 
-  /** Every instance created without groups looks its default group up: compiled once (see prepared.ts). */
-  private readonly defaultOf = prepared<SecurityGroupRow>((accountId, region) =>
-    this.ctx.db.selectFrom('genesis_security_groups').selectAll().where('account_id', '=', accountId).where('region', '=', region).where('is_default', '=', 1).limit(1),
-  );
+  /** The account's default group in a region (`g`), for a statement to read from (an instance's create links it). */
+  defaultIn(accountId: string, region: string) {
+    return this.ctx.db.selectFrom('genesis_security_groups as g').where('g.account_id', '=', accountId).where('g.region', '=', region).where('g.is_default', '=', 1).limit(1);
+  }
+
+  /** Compiled once (see prepared.ts). */
+  private readonly defaultOf = prepared<SecurityGroupRow>((accountId, region) => this.defaultIn(accountId, region).selectAll());
 
   /** The account's default group in a region, created on first need. */
   async ensureDefault(trx: Executor, accountId: string, region: string): Promise<SecurityGroupRow> {
