@@ -237,8 +237,6 @@ export interface LifecycleEngineOptions {
 const BATCH = { sqlite: 192, postgres: 768 } as const;
 const MAX_DELAY = 2 ** 31 - 1;
 const TIME: ProgressMode = { mode: 'time' };
-/** An audit entry's fields by position (see LogValues), for the column arrays of a PostgreSQL insert. */
-const LOG_FIELDS = [0, 1, 2, 3, 4, 5, 6, 7] as const;
 /** Row updates written per statement at a batch's end (SQLite: bound values each; PostgreSQL: one JSON list for all). */
 const UPDATES_PER_STATEMENT = 256;
 /** Lets pending I/O (requests) run: SQLite queries resolve at once, so a drain never would. */
@@ -276,7 +274,7 @@ export class LifecycleEngine {
   ) {
     this.profile = options.profile;
     this.overrides = options.overrides ?? new Map();
-    this.statements = new EngineStatements(db);
+    this.statements = new EngineStatements(db, options.engine);
   }
 
   register(def: LifecycleDef): void {
@@ -834,12 +832,7 @@ export class LifecycleEngine {
   private async claimBatch(trx: Transaction<any>, batch: TimerRow[]): Promise<Map<string, Record<string, unknown> | undefined>> {
     const claimed = new Map<string, Record<string, unknown> | undefined>();
     if (batch.length === 0) return claimed;
-    // (PostgreSQL takes each list as one array parameter; SQLite a list of values, padded)
-    const { statements } = this;
-    const pg = this.options.engine === 'postgres';
-    const timerIds = batch.map((t) => t.id);
-    const timerList = pg ? [] : paddedList(timerIds);
-    for (const { id } of await (pg ? statements.claimTimersIn(trx, timerIds) : statements.claimTimers(timerList.length)(trx, ...timerList))) claimed.set(id as string, undefined);
+    for (const { id } of await this.statements.claim(trx, batch.map((t) => t.id))) claimed.set(id as string, undefined);
     const byTable = new Map<string, string[]>();
     for (const timer of batch) {
       const table = this.defs.get(timer.kind)?.table;
@@ -850,8 +843,7 @@ export class LifecycleEngine {
     }
     const rows = new Map<string, Record<string, unknown>>();
     for (const [table, ids] of byTable) {
-      const list = pg ? [] : paddedList(ids);
-      for (const row of await (pg ? statements.rowsIn(table)(trx, ids) : statements.rowsOf(`${table} ${list.length}`)(trx, ...list))) rows.set(`${table} ${row.id as string}`, row);
+      for (const row of await this.statements.rows(trx, table, ids)) rows.set(`${table} ${row.id as string}`, row);
     }
     for (const timer of batch) {
       const table = this.defs.get(timer.kind)?.table;
@@ -900,7 +892,7 @@ export class LifecycleEngine {
   /** Writes what a batch staged: its rows' new states, then its audit entries. */
   private async write(trx: Transaction<any>, writes: BatchWrites): Promise<void> {
     await this.writeUpdates(trx, writes);
-    await this.writeLog(trx, writes.logs);
+    await this.statements.insertLogs(trx, writes.logs); // (in one statement: nothing reads the log while transitions apply)
   }
 
   /** Claims one timer and applies its transition; what it writes joins `writes`. */
@@ -988,16 +980,6 @@ export class LifecycleEngine {
     writes.logs.push([this.ids.sequential(), timer.kind, timer.resource_id, timer.transition, from, to, at, this.clockOf(timer.account).now()]);
     writes.accounts.push(accountId);
     if (this.enteredListeners.length > 0) writes.entered.push({ kind: timer.kind, resourceId: timer.resource_id, accountId, from, to, transition: timer.transition, at });
-  }
-
-  /** A batch's audit entries in one statement (nothing reads the log while transitions apply). */
-  private async writeLog(trx: Transaction<any>, logs: LogValues[]): Promise<void> {
-    if (logs.length === 0) return;
-    if (this.options.engine === 'postgres') {
-      await this.statements.insertLogsFromArrays(trx, ...LOG_FIELDS.map((i) => logs.map((entry) => entry[i])));
-    } else {
-      await this.statements.insertLogs(logs.length)(trx, ...logs.flat());
-    }
   }
 
   private transition(kind: string, name: string): TransitionDef {

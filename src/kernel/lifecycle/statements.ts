@@ -1,5 +1,6 @@
 import { sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
-import { byShape, prepared, preparedWrite } from '../db/prepared.js';
+import type { Executor } from '../db/store.js';
+import { byShape, paddedList, prepared, preparedWrite } from '../db/prepared.js';
 
 /** An audit entry's values, in the order of LOG_COLUMNS. */
 export type LogValues = [id: string, kind: string, resourceId: string, transition: string, from: string, to: string | null, dueAt: number, appliedAt: number];
@@ -12,7 +13,31 @@ const LOG_TYPES = ['text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bi
  * its rows and audit entries with, each built and compiled once per shape (see db/prepared.ts).
  */
 export class EngineStatements {
-  constructor(private readonly db: Kysely<any>) {}
+  constructor(
+    private readonly db: Kysely<any>,
+    private readonly engine: 'sqlite' | 'postgres' = 'sqlite',
+  ) {}
+
+  /** Claims (deletes) a batch's timers; resolves with the ids it deleted (another runner took the rest). */
+  claim(trx: Executor, ids: string[]): Promise<Record<string, any>[]> {
+    if (this.engine === 'postgres') return this.claimTimersIn(trx, ids);
+    const list = paddedList(ids);
+    return this.claimTimers(list.length)(trx, ...list);
+  }
+
+  /** The rows of `table` with these ids. */
+  rows(trx: Executor, table: string, ids: string[]): Promise<Record<string, any>[]> {
+    if (this.engine === 'postgres') return this.rowsIn(table)(trx, ids);
+    const list = paddedList(ids);
+    return this.rowsOf(`${table} ${list.length}`)(trx, ...list);
+  }
+
+  /** A batch's audit entries, in one statement. */
+  async insertLogs(trx: Executor, logs: LogValues[]): Promise<void> {
+    if (logs.length === 0) return;
+    if (this.engine === 'postgres') await this.logsFromArrays(trx, ...LOG_COLUMNS.map((_, i) => logs.map((entry) => entry[i])));
+    else await this.logsFromValues(logs.length)(trx, ...logs.flat());
+  }
 
   // The statements every transition runs, built and compiled once (see db/prepared.ts); the
   // row's table, and the columns a transition sets, give each its own form.
@@ -32,9 +57,9 @@ export class EngineStatements {
   );
   readonly claimTimer = preparedWrite((id) => this.db.deleteFrom('lifecycle_timers').where('id', '=', id));
   readonly rowOf = byShape<string>((table) => [1, (id) => this.db.selectFrom(table).selectAll().where('id', '=', id)]);
-  // (the batch forms take lists padded to a power of two: a handful of forms, not one per length)
-  readonly claimTimers = byShape<number>((n) => [n, (...ids) => this.db.deleteFrom('lifecycle_timers').where('id', 'in', ids).returning('id')]);
-  readonly rowsOf = byShape<string>((shape) => {
+  // SQLite: the batch forms take lists padded to a power of two (a handful of forms, not one per length)
+  private readonly claimTimers = byShape<number>((n) => [n, (...ids) => this.db.deleteFrom('lifecycle_timers').where('id', 'in', ids).returning('id')]);
+  private readonly rowsOf = byShape<string>((shape) => {
     const [table, n] = shape.split(' ');
     return [Number(n), (...ids) => this.db.selectFrom(table!).selectAll().where('id', 'in', ids)];
   });
@@ -74,16 +99,16 @@ export class EngineStatements {
   }
   // PostgreSQL: a batch's lists as arrays, one parameter each. A statement of 768 ids (or of
   // 768 audit entries' 6,144 values) binds and plans as one of a single id does.
-  readonly claimTimersIn = prepared((ids) => this.compilable(sql`delete from lifecycle_timers where id = any(${ids}::text[]) returning id`));
-  readonly rowsIn = byShape<string>((table) => [1, (ids) => this.compilable(sql`select * from ${sql.table(table)} where id = any(${ids}::text[])`)]);
-  readonly insertLogsFromArrays = prepared((...columns) =>
+  private readonly claimTimersIn = prepared((ids) => this.compilable(sql`delete from lifecycle_timers where id = any(${ids}::text[]) returning id`));
+  private readonly rowsIn = byShape<string>((table) => [1, (ids) => this.compilable(sql`select * from ${sql.table(table)} where id = any(${ids}::text[])`)]);
+  private readonly logsFromArrays = prepared((...columns) =>
     this.compilable(
       sql`insert into lifecycle_log (${sql.join(LOG_COLUMNS.map((c) => sql.id(c)))})
         select * from unnest(${sql.join(columns.map((c, i) => sql`${c}::${sql.raw(LOG_TYPES[i]!)}[]`))})`,
     ),
     LOG_COLUMNS.length,
   );
-  readonly insertLogs = byShape<number>((n) => [
+  private readonly logsFromValues = byShape<number>((n) => [
     n * LOG_COLUMNS.length,
     (...values) =>
       this.db.insertInto('lifecycle_log').values(Array.from({ length: n }, (_, r) => Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, values[r * LOG_COLUMNS.length + i]])))),
