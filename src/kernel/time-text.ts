@@ -27,22 +27,21 @@ function dateOf(day: number): string | null {
 }
 
 /** As `new Date(ms).toISOString()`: "2026-12-05T21:34:16.123Z". */
-export function isoMillis(input: number | string): string {
+export const isoMillis = (input: number | string): string => written(input, true);
+
+/** As isoMillis without the milliseconds: "2026-12-05T21:34:16Z". */
+export const isoSeconds = (input: number | string): string => written(input, false);
+
+function written(input: number | string, millis: boolean): string {
   const ms = Math.trunc(Number(input)); // (as a Date keeps its time value)
   const day = Math.floor(ms / DAY_MS);
   const date = Number.isFinite(ms) ? dateOf(day) : null;
-  if (date === null) return new Date(ms).toISOString(); // (throws for an invalid time, as it did)
+  if (date === null) {
+    const iso = new Date(ms).toISOString(); // (throws for an invalid time, as it did)
+    return millis ? iso : iso.replace(/\.\d{3}Z$/, 'Z');
+  }
   const time = ms - day * DAY_MS;
   const s = Math.floor(time / 1000);
-  return `${date}${TWO[Math.floor(s / 3600)]}:${TWO[Math.floor(s / 60) % 60]}:${TWO[s % 60]}.${THREE[time % 1000]}Z`;
-}
-
-/** As isoMillis without the milliseconds: "2026-12-05T21:34:16Z". */
-export function isoSeconds(input: number | string): string {
-  const ms = Math.trunc(Number(input));
-  const day = Math.floor(ms / DAY_MS);
-  const date = Number.isFinite(ms) ? dateOf(day) : null;
-  if (date === null) return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const s = Math.floor((ms - day * DAY_MS) / 1000);
-  return `${date}${TWO[Math.floor(s / 3600)]}:${TWO[Math.floor(s / 60) % 60]}:${TWO[s % 60]}Z`;
+  const clock = `${date}${TWO[Math.floor(s / 3600)]}:${TWO[Math.floor(s / 60) % 60]}:${TWO[s % 60]}`;
+  return millis ? `${clock}.${THREE[time % 1000]}Z` : `${clock}Z`;
 }
