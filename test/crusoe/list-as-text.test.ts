@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awaitOperation, crusoeClient, type CrusoeClient } from '../helpers/crusoe.js';
+import { awaitOperation, crusoeClient, newCrusoeAccount, type CrusoeClient } from '../helpers/crusoe.js';
 import { publicKey, startHangar, type TestHangar } from '../helpers/hangar.js';
 import { Families, succeeds } from './support.js';
 
@@ -90,6 +90,27 @@ describe('Crusoe: a page of VMs is, byte for byte, the VMs GET answers', () => {
     const ib = await create('ib-node', { type: 'h100-80gb-sxm-ib.8x', host_channel_adapters: [{ ib_partition_id: partition.body.id }] });
     const listed = await expectPageOfGets({ ids: ib.id }, [ib.id]);
     expect(listed.body.items[0].host_channel_adapters).toHaveLength(1);
+  });
+
+  it("names the SSH port the fabric's public addresses answer on, as GET does", async () => {
+    // (a project of its own, listed without filters: the page's prepared statement)
+    const { client: own } = await newCrusoeAccount(h, 'ported');
+    const path = `/projects/${own.projectId}/${Families.vms}`;
+    const vm = await succeeds(h, own, Families.vms, own.post(path, { name: 'ported', type: 'c1a.2x', location: LOCATION, ssh_public_key: publicKey() }), 1_000, own.projectId);
+    const sshDestination = async () => {
+      const listed = await own.get(path);
+      expect(listed.text).toBe(`{"items":[${(await own.get(`${path}/${vm.id}`)).text}],"next_page_token":"","prev_page_token":""}`);
+      return listed.body.items[0].ssh_destination as string;
+    };
+    expect(await sshDestination()).toMatch(/:22$/);
+    const { ipam } = h.hangar.kernel;
+    const was = ipam.sshPort;
+    try {
+      ipam.sshPort = 2222; // (as the sandbox fabric sets it where port 22 cannot be bound)
+      expect(await sshDestination()).toMatch(/^\d+\.\d+\.\d+\.\d+:2222$/);
+    } finally {
+      ipam.sshPort = was;
+    }
   });
 
   it('writes every instant as GET does', async () => {
