@@ -188,11 +188,11 @@ export class Vms implements OperationHandler {
       hasBefore = backward ? more : cursor !== null && (await exists('before', first));
       hasAfter = backward ? await exists('after', last) : more;
     }
-    // (the few VMs the store does not write, read in full for renderVm)
+    // (the few VMs the store does not write, read in full for renderVm; one deleted meanwhile is left out)
     const rendered = rows.filter((r) => r.wire === null).map((r) => r.id);
     const views = new Map((rendered.length === 0 ? [] : await this.withDisks(db, await this.rows(db, rendered))).map((view) => [view.row.id, view]));
     return {
-      items: rows.map((r) => r.wire ?? views.get(r.id)!),
+      items: rows.flatMap((r) => r.wire ?? views.get(r.id) ?? []),
       next: hasAfter ? encodeCursor({ s: sort, ...key(rows[rows.length - 1]!) }) : '',
       prev: hasBefore ? encodeCursor({ s: sort, ...key(rows[0]!) }) : '',
     };
