@@ -8,9 +8,9 @@
 //
 // Without --url it profiles a fresh SQLite store holding 60 booted instances.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { prepareCrusoe, routeLoad, type Route } from './suites/throughput.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { prepareCrusoe, routeLoad, type Route } from './suites/throughput.js';
 import { AUTH, CREATE_BODY, GENESIS, RESULTS, api, cpuMs, hangarEnv, load, log, quiesce, scratch, settle, sleep, sqliteStore, startCeiling, startHangar, type Server, summarizeProfile, type StoreSpec } from './lib/common.js';
 
 const { values, positionals } = parseArgs({
