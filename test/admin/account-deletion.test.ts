@@ -86,9 +86,9 @@ describe('deleting an account', () => {
     const admin = adminOf(h);
     // Admitted, then held by an injected latency while the account is deleted: the insert
     // refers to an account that is gone.
-    const rule = (await admin.post('/faults', { cloud: 'genesis', method: 'POST', path: '/compute/v1/instances', latency_ms: 3_000, count: 1 })).body;
+    const held = await admin.holdNext({ cloud: 'genesis', method: 'POST', path: '/compute/v1/instances' });
     const create = genesis.post('/instances', { name: 'late', hostname: 'late', type: 'vcpu-2_memory-4g', region: REGION, image: 'ubuntu-22.04', password: 'Hangar-password-1234' });
-    while ((await admin.get('/faults')).body.faults.find((f: any) => f.id === rule.id)?.fired !== 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    await held();
     expect((await admin.delete(`/accounts/${account.id}`)).status).toBe(204);
     expectError(await create, 401, '01204', 'API token is not valid');
     expect(await h.hangar.kernel.db.selectFrom('genesis_instances').select('id').where('account_id', '=', account.id).execute()).toEqual([]);

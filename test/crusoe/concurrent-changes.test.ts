@@ -87,10 +87,9 @@ describe('Crusoe: a project deleted while VMs are created in it', () => {
     const vms = `/projects/${project}/compute/vms/instances`;
     // The create is admitted (its project checked), then held by an injected latency while the
     // project is deleted; its insert then refers to a project that is gone.
-    const admin = adminOf(h);
-    const rule = (await admin.post('/faults', { cloud: 'crusoe', method: 'POST', path: `/v1alpha5${vms}`, latency_ms: 3_000, count: 1 })).body;
+    const held = await adminOf(h).holdNext({ cloud: 'crusoe', method: 'POST', path: `/v1alpha5${vms}` });
     const create = client.post(vms, { name: 'late', type: 'c1a.2x', location: 'us-east1-a', ssh_public_key: publicKey() });
-    while ((await admin.get('/faults')).body.faults.find((f: any) => f.id === rule.id)?.fired !== 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    await held();
     expect((await client.delete(`/organizations/projects/${project}`)).status).toBe(200);
     expectCrusoeError(await create, 403, 'unauthorized', `project "${project}" does not exist`);
     expect(await h.hangar.kernel.db.selectFrom('crusoe_vms').select('id').where('project_id', '=', project).execute()).toEqual([]);

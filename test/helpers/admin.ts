@@ -54,6 +54,19 @@ export class Admin {
     return res.body;
   }
 
+  /**
+   * Stages a latency fault on the next matching request and returns a promise that resolves once
+   * a request has been admitted and is held by it: what a test does meanwhile happens while
+   * that request waits, between its admission and its writes.
+   */
+  async holdNext(rule: { cloud: string; method: string; path: string }, latencyMs = 3_000): Promise<() => Promise<void>> {
+    const staged = await this.post('/faults', { ...rule, latency_ms: latencyMs, count: 1 });
+    if (staged.status !== 201) throw new Error(`POST /admin/v1/faults answered ${staged.status}: ${staged.text}`);
+    return async () => {
+      while ((await this.get('/faults')).body.faults.find((f: { id: string }) => f.id === staged.body.id)?.fired !== 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+  }
+
   /** GET /state (whole store, or one account) as parsed JSON. */
   async exportState(account?: string): Promise<any> {
     const res = await this.get(account === undefined ? '/state' : `/state?account=${encodeURIComponent(account)}`);
