@@ -1,25 +1,44 @@
+import fastJsonStringify from 'fast-json-stringify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Instance } from '../../src/clouds/crusoe/wire.js';
+import { Admin } from '../helpers/admin.js';
 import { awaitOperation, crusoeClient, newCrusoeAccount, type CrusoeClient } from '../helpers/crusoe.js';
 import { publicKey, startHangar, type TestHangar } from '../helpers/hangar.js';
 import { Families, succeeds } from './support.js';
 
 const LOCATION = 'us-east1-a';
+const instanceText = fastJsonStringify(Instance);
 
-// A page of VMs is written by the database (each VM's JSON built in the page's statement, see
-// model/vm-json.ts), GET one VM by renderVm and the route's serialiser. A client comparing the
-// two, or caching one and reading the other, must find the same bytes: the same keys in the
-// same order, the same escapes, the same instants, the disks in the same order.
-describe('Crusoe: a page of VMs is, byte for byte, the VMs GET answers', () => {
+// The list of VMs and GET one VM are written by the database (each VM's JSON built in the
+// statement, see model/vm-json.ts); renderVm writes a VM everywhere else (an operation's result,
+// the console). A client comparing them, or caching one and reading another, must find the same
+// bytes: the same keys in the same order, the same escapes, the same instants, the disks in the
+// same order. The reference is renderVm's object (read through the console, which renders with
+// it) put through the route's serialiser.
+describe('Crusoe: a page of VMs and GET one VM are, byte for byte, what renderVm writes', () => {
   let h: TestHangar;
   let c: CrusoeClient;
+  let admin: Admin;
   let vms: string;
   beforeAll(async () => {
     // (no read cache: rows are edited behind the API below, and each answer must be computed)
     h = await startHangar({ env: { HANGAR_READ_CACHE: '0' } });
     c = crusoeClient(h);
+    admin = new Admin(h.url);
     vms = `/projects/${c.projectId}/${Families.vms}`;
   });
   afterAll(() => h.close());
+
+  /** A VM's GET answer, checked against renderVm's. */
+  async function getAsRendered(client: CrusoeClient, path: string, id: string): Promise<string> {
+    const one = await client.get(`${path}/${id}`);
+    expect(one.status, one.text).toBe(200);
+    expect(one.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const console = await admin.get(`/fleet/${id}`);
+    expect(console.status, console.text).toBe(200);
+    expect(one.text).toBe(instanceText(console.body.wire.body));
+    return one.text;
+  }
 
   /** The list's text must be the GET answers of `ids`, in that order, under the page's tokens. */
   async function expectPageOfGets(query: Record<string, string>, ids: string[]) {
@@ -27,11 +46,7 @@ describe('Crusoe: a page of VMs is, byte for byte, the VMs GET answers', () => {
     expect(listed.status, listed.text).toBe(200);
     expect(listed.headers.get('content-type')).toBe('application/json; charset=utf-8');
     const items: string[] = [];
-    for (const id of ids) {
-      const one = await c.get(`${vms}/${id}`);
-      expect(one.status, one.text).toBe(200);
-      items.push(one.text);
-    }
+    for (const id of ids) items.push(await getAsRendered(c, vms, id));
     const { next_page_token: next, prev_page_token: prev } = listed.body;
     expect(listed.text).toBe(`{"items":[${items.join(',')}],"next_page_token":${JSON.stringify(next)},"prev_page_token":${JSON.stringify(prev)}}`);
     return listed;
@@ -99,7 +114,7 @@ describe('Crusoe: a page of VMs is, byte for byte, the VMs GET answers', () => {
     const vm = await succeeds(h, own, Families.vms, own.post(path, { name: 'ported', type: 'c1a.2x', location: LOCATION, ssh_public_key: publicKey() }), 1_000, own.projectId);
     const sshDestination = async () => {
       const listed = await own.get(path);
-      expect(listed.text).toBe(`{"items":[${(await own.get(`${path}/${vm.id}`)).text}],"next_page_token":"","prev_page_token":""}`);
+      expect(listed.text).toBe(`{"items":[${await getAsRendered(own, path, vm.id)}],"next_page_token":"","prev_page_token":""}`);
       return listed.body.items[0].ssh_destination as string;
     };
     expect(await sshDestination()).toMatch(/:22$/);

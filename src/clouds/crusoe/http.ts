@@ -62,16 +62,15 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
     renderFailure: crusoeFailure,
     codeForStatus: reasonForStatus,
     async authenticate(request) {
-      const { accountId } = await model.tokens.authenticate({
+      const signed = {
         method: request.method,
         url: request.raw.url ?? request.url,
         authorization: request.headers.authorization,
         timestamp: request.headers['x-crusoe-timestamp'],
-      });
-      request.accountId = accountId;
-      if (request.routeOptions.url?.startsWith(PROJECT_SCOPED)) {
-        await model.projects.member(model.ctx.db, accountId, projectIdOf(request));
-      }
+      };
+      // (a project-scoped route's project is checked with the key: see Tokens.authenticate)
+      const projectId = request.routeOptions.url?.startsWith(PROJECT_SCOPED) ? projectIdOf(request) : null;
+      request.accountId = (await model.tokens.authenticate(signed, projectId)).accountId;
     },
     // Unexpected failures are logged with their error id.
     logged: (failure) => ({ error_id: failure.errorId }),

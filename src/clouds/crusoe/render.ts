@@ -102,12 +102,17 @@ export function renderVm({ row, disks, sshPort = 22 }: VmView): InstanceWire {
 /** One VM as the list's serialiser writes it (the same compiler, the same schema). */
 const vmText = fastJsonStringify(Instance);
 
+/** A VM as the text Instance's serialiser would write: as the store wrote it, or rendered and serialised here. */
+export function renderVmText(vm: string | VmView): string {
+  return typeof vm === 'string' ? vm : vmText(renderVm(vm));
+}
+
 /**
  * A page of VMs as the text InstanceList's serialiser would write: the VMs the store wrote as
  * they are, the few it leaves to renderVm rendered and serialised here.
  */
 export function renderVmPageText(page: VmPage): string {
-  const items = page.items.map((item) => (typeof item === 'string' ? item : vmText(renderVm(item))));
+  const items = page.items.map(renderVmText);
   return `{"items":[${items.join(',')}],"next_page_token":${JSON.stringify(page.next)},"prev_page_token":${JSON.stringify(page.prev)}}`;
 }
 

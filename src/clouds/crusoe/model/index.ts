@@ -59,7 +59,7 @@ export interface CrusoeModel {
 export function createModel(ctx: CrusoeContext, render: Renderers): CrusoeModel {
   const organizations = new Organizations(ctx);
   const projects = new Projects(ctx, organizations);
-  const tokens = new Tokens(ctx);
+  const tokens = new Tokens(ctx, projects);
   const ib = new InfiniBand(ctx);
   const rules = new Rules(ctx, ib);
   const operations = new Operations(ctx);

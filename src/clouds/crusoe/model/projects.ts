@@ -1,10 +1,11 @@
 import type { Transaction } from 'kysely';
 import { KeptReads } from '../../../kernel/db/kept-reads.js';
+import type { FusedRead } from '../../../kernel/tenancy/accounts.js';
 import { prepared } from '../../../kernel/db/prepared.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { conflict, projectForbidden } from '../errors.js';
 import type { ProjectRow } from '../tables.js';
-import { CLOUD, Counter, type CrusoeContext } from './context.js';
+import { ACCESS_KEY_KIND, CLOUD, Counter, type CrusoeContext } from './context.js';
 import { resourcesOf } from '../../../kernel/resources.js';
 import type { Organizations } from './organizations.js';
 
@@ -29,6 +30,11 @@ export class Projects {
 
   /** Every request under /projects/{id} asks whether the caller is the project's (see KeptReads). */
   private readonly members: KeptReads<ProjectRow>;
+  /**
+   * The project read in the statement that finds the caller's access key, where each statement
+   * is a round trip and nothing is kept (PostgreSQL, see Tenancy.fused); null on SQLite.
+   */
+  readonly memberWithCredential: FusedRead<ProjectRow> | null;
 
   constructor(
     private readonly ctx: CrusoeContext,
@@ -36,6 +42,12 @@ export class Projects {
   ) {
     // (and the tables whose deletions cascade to projects)
     this.members = new KeptReads(ctx.kernel.store, ['crusoe_projects', 'crusoe_organizations', 'accounts']);
+    this.memberWithCredential =
+      ctx.kernel.store.engine === 'postgres'
+        ? ctx.kernel.tenancy.fused(CLOUD, [ACCESS_KEY_KIND], 'id', [], (account, projectId) =>
+            ctx.db.selectFrom('crusoe_projects').selectAll().where('id', '=', projectId).where('account_id', '=', account),
+          )
+        : null;
   }
 
   /** Resource families (VMs, templates, …) hook in what deleting a project removes. */

@@ -1,5 +1,6 @@
 import type { Executor } from '../../../kernel/db/store.js';
-import { badCredential, badRequest, notFound } from '../errors.js';
+import type { CredentialMatch } from '../../../kernel/tenancy/accounts.js';
+import { badCredential, badRequest, notFound, projectForbidden } from '../errors.js';
 import {
   decodeSecret,
   parseAuthorization,
@@ -10,7 +11,9 @@ import {
   signingMessages,
   SigningError,
 } from '../signing.js';
+import type { ProjectRow } from '../tables.js';
 import { ACCESS_KEY_KIND, CLOUD, type CrusoeContext } from './context.js';
+import type { Projects } from './projects.js';
 
 /** How far a request's X-Crusoe-Timestamp may be from now, either way (replays beyond it fail). */
 export const TIMESTAMP_WINDOW_MS = 5 * 60_000;
@@ -56,7 +59,10 @@ export class Tokens {
   private readonly opened = new Map<string, Buffer>();
   private readonly lastUsedWritten = new Map<string, number>();
 
-  constructor(private readonly ctx: CrusoeContext) {}
+  constructor(
+    private readonly ctx: CrusoeContext,
+    private readonly projects: Projects,
+  ) {}
 
   /** Issues a key pair to an account (in the caller's transaction). */
   async issue(trx: Executor, accountId: string, input: { alias: string; expiresAt: number | null; accessKey?: string; secretKey?: string }): Promise<IssuedKey> {
@@ -117,9 +123,10 @@ export class Tokens {
   /**
    * Verifies a signed request and returns the account it speaks for. Every failure is a 401
    * whose message says what was wrong (malformed header, stale timestamp, unknown or expired
-   * key, signature mismatch).
+   * key, signature mismatch). A request under a project (`projectId`) must be the project's
+   * account's too: otherwise 403, once the signature has been verified.
    */
-  async authenticate(request: SignedRequest): Promise<{ accountId: string; accessKey: string }> {
+  async authenticate(request: SignedRequest, projectId: string | null): Promise<{ accountId: string; accessKey: string }> {
     const { kernel } = this.ctx;
     let accessKey: string;
     let messages: string[];
@@ -147,7 +154,7 @@ export class Tokens {
       if (error instanceof SigningError) throw badCredential(`${error.message}`);
       throw error;
     }
-    const match = await kernel.tenancy.findCredential(CLOUD, ACCESS_KEY_KIND, accessKey);
+    const { match, project } = await this.credentialOf(accessKey, projectId);
     if (skewed !== null && (match === undefined || Math.abs(timestamp - kernel.clockFor(match.accountId).now()) > TIMESTAMP_WINDOW_MS)) {
       throw badCredential(skewed.message);
     }
@@ -156,8 +163,24 @@ export class Tokens {
     if (!messages.some((message) => signaturesMatch(sign(key, message), presented))) {
       throw badCredential('the signature does not match the request (path, canonical query, method and timestamp)');
     }
+    if (projectId !== null) {
+      if (project === null) await this.projects.member(this.ctx.db, match.accountId, projectId);
+      else if (project === undefined) throw projectForbidden(projectId);
+    }
     await this.touch(match.accountId, accessKey);
     return { accountId: match.accountId, accessKey };
+  }
+
+  /**
+   * The access key's credential and, for a request under a project, that project if it is the
+   * key's account's: read in one statement where the store can (else `project` is null, to be
+   * asked once the key is verified).
+   */
+  private async credentialOf(accessKey: string, projectId: string | null): Promise<{ match: CredentialMatch | undefined; project: ProjectRow | undefined | null }> {
+    const fused = projectId === null ? null : this.projects.memberWithCredential;
+    if (fused === null) return { match: await this.ctx.kernel.tenancy.findCredential(CLOUD, ACCESS_KEY_KIND, accessKey), project: null };
+    const { credential, rows } = await fused(accessKey, projectId);
+    return { match: credential, project: rows[0] };
   }
 
   private secretOf(credentialId: string, sealed: string): Buffer {

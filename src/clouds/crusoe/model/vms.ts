@@ -131,6 +131,23 @@ export class Vms implements OperationHandler {
     return (await this.withDisks(this.ctx.db, [row]))[0]!;
   }
 
+  /**
+   * GET's answer: the VM's wire JSON as the store writes it, in one statement (see vm-json.ts),
+   * or its view where renderVm writes it.
+   */
+  async wire(projectId: string, id: string): Promise<string | VmView> {
+    const [row] = await this.wireById(this.ctx.kernel.ipam.sshPort)(this.ctx.db, id, projectId);
+    if (row === undefined) throw notFound('VM', id);
+    return row.wire ?? this.get(projectId, id);
+  }
+
+  /** A VM's wire JSON by id in its project, one prepared form per SSH port (see vmJson). */
+  private readonly wireById = byShape<number, { wire: string | null }>((sshPort) => [
+    2,
+    (id, projectId) =>
+      this.ctx.db.selectFrom('crusoe_vms as v').select(vmJson(this.ctx.kernel.store.engine, sshPort).as('wire')).where('v.id', '=', id).where('v.project_id', '=', projectId),
+  ]);
+
   /** VMs by id, in the order given (missing ones skipped). */
   async views(trx: Executor, ids: readonly string[]): Promise<VmView[]> {
     if (ids.length === 0) return [];

@@ -1,7 +1,7 @@
 import type { App } from '../../../http/types.js';
 import type { CrusoeModel } from '../model/index.js';
 import { VM_FAMILY } from '../model/operations.js';
-import { renderOperation, renderVm, renderVmPageText } from '../render.js';
+import { renderOperation, renderVmPageText, renderVmText } from '../render.js';
 import {
   AsyncOperation,
   AttachDisksBody,
@@ -87,7 +87,8 @@ function vmReadRoutes(app: App, m: CrusoeModel): void {
   app.get(
     `${base}/instances/:vm_id`,
     { schema: { params: VmParams, response: { 200: Instance } }, config: { doc: { operationId: 'getInstance', summary: 'Get a VM', tags } } },
-    async (req) => renderVm(await m.vms.get(req.params.project_id, req.params.vm_id)),
+    // (the text the store wrote, as the list's items are: see Vms.wire)
+    async (req, reply) => reply.type('application/json; charset=utf-8').send(renderVmText(await m.vms.wire(req.params.project_id, req.params.vm_id)) as never),
   );
 }
 
