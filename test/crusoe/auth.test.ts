@@ -1,7 +1,9 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
 import { crusoeClient, expectCrusoeError, goTimestamp, newCrusoeAccount, signCrusoe, type CrusoeClient } from '../helpers/crusoe.js';
+import { publicKey } from '../helpers/hangar.js';
+import { Families, succeeds } from './support.js';
 
 describe('Crusoe request signing: every rejection is a 401 with the Crusoe error body', () => {
   let h: TestHangar;
@@ -124,6 +126,46 @@ describe('Crusoe request signing: every rejection is a 401 with the Crusoe error
     expectCrusoeError(await c.post('/users/tokens', { expires_at: goTimestamp(T0 - 1_000) }), 400, 'bad_request', '"expires_at" must be in the future');
     expectCrusoeError(await c.post('/users/tokens', { expires_at: 'next week' }), 400, 'bad_request', '"expires_at" must be an RFC 3339 time');
     expectCrusoeError(await c.post('/users/tokens', { alias: 'x' }), 400, 'bad_request', '"expires_at" is required');
+  });
+
+  // (GET VM reads the key, the project and the VM in one statement on PostgreSQL, and verifies
+  // the request before it uses what it read: see caller.ts)
+  it('answers GET VM as every route: a bad signature 401 first, then a project not the caller\'s 403, then a VM not in it 404', async () => {
+    const vms = `/projects/${c.projectId}/${Families.vms}`;
+    const vm = await succeeds(h, c, Families.vms, c.post(vms, { name: 'read-by-key', type: 'c1a.2x', location: 'us-east1-a', ssh_public_key: publicKey() }));
+    const path = `${vms}/${vm.id}`;
+    const read = await c.get(path);
+    expect(read.status, read.text).toBe(200);
+    expect(read.body).toMatchObject({ id: vm.id, project_id: c.projectId, state: 'STATE_RUNNING' });
+
+    const b = await newCrusoeAccount(h, 'vm-reader');
+    const forged = c.as({ ...c.credentials, secret_key: 'HrbZ3VTUb2YNAq53Md1EsA' });
+    const stranger = c.as({ access_key: 'AAAAAAAAAAAAAAAAAAAAAA', secret_key: c.credentials.secret_key });
+    const elsewhere = [path, `/projects/${b.client.projectId}/${Families.vms}/${vm.id}`, `/projects/${randomUUID()}/${Families.vms}/${randomUUID()}`];
+    for (const target of elsewhere) {
+      expectCrusoeError(await c.get(target, { authorization: null }), 401, 'bad_credential', 'missing Authorization header');
+      expectCrusoeError(await c.get(target, { authorization: 'Basic dXNlcjpwYXNz' }), 401, 'bad_credential', 'malformed Authorization header');
+      expectCrusoeError(await stranger.get(target), 401, 'bad_credential', 'is unknown, deleted or expired');
+      expectCrusoeError(await forged.get(target), 401, 'bad_credential', 'the signature does not match');
+      expectCrusoeError(await c.get(target, { signAs: { path: `${vms}/${randomUUID()}` } }), 401, 'bad_credential', 'the signature does not match');
+      expectCrusoeError(await c.get(target, { timestamp: goTimestamp(h.clock.now() - 6 * 60_000) }), 401, 'bad_credential', 'outside the allowed window');
+    }
+    // Signed right: another's project, or none, is 403; a VM the project does not hold is 404.
+    expectCrusoeError(await b.client.get(path), 403, 'unauthorized', `project "${c.projectId}" does not exist or you are not a member of it`);
+    const nowhere = randomUUID();
+    expectCrusoeError(await c.get(`/projects/${nowhere}/${Families.vms}/${vm.id}`), 403, 'unauthorized', `project "${nowhere}"`);
+    const missing = randomUUID();
+    expectCrusoeError(await c.get(`${vms}/${missing}`), 404, 'not_found', missing);
+    const theirs = await succeeds(h, b.client, Families.vms, b.client.post(`/projects/${b.client.projectId}/${Families.vms}`, { name: 'theirs', type: 'c1a.2x', location: 'us-east1-a', ssh_public_key: publicKey() }), 1_000, b.client.projectId);
+    expectCrusoeError(await c.get(`${vms}/${theirs.id}`), 404, 'not_found', theirs.id);
+    expect((await b.client.get(`/projects/${b.client.projectId}/${Families.vms}/${theirs.id}`)).body.name).toBe('theirs');
+
+    // A key deleted is refused at once, on this route as on the others.
+    const made = await c.post('/users/tokens', { alias: 'reader', expires_at: goTimestamp(h.clock.now() + 86_400_000) });
+    const reader = c.as({ access_key: made.body.token.access_key, secret_key: made.body.token.secret_key });
+    expect((await reader.get(path)).status).toBe(200);
+    expect((await c.delete('/users/tokens', { query: { access_key: made.body.token.access_key } })).status).toBe(200);
+    expectCrusoeError(await reader.get(path), 401, 'bad_credential', 'is unknown, deleted or expired');
   });
 
   it("never lets one tenant's key speak for another, and serves the OpenAPI document without a signature", async () => {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { cloudPlugin, failureRenderer } from '../../http/cloud-plugin.js';
 import { ERROR_MEANINGS, type OperationShape } from '../../http/openapi.js';
+import { projectIdOf, signedRequest } from './caller.js';
 import { CrusoeError, reasonForStatus } from './errors.js';
 import { CLOUD } from './model/context.js';
 import type { CrusoeModel } from './model/index.js';
@@ -62,15 +63,19 @@ export function crusoePlugin(model: CrusoeModel): FastifyPluginAsync {
     renderFailure: crusoeFailure,
     codeForStatus: reasonForStatus,
     async authenticate(request) {
-      const signed = {
-        method: request.method,
-        url: request.raw.url ?? request.url,
-        authorization: request.headers.authorization,
-        timestamp: request.headers['x-crusoe-timestamp'],
-      };
-      // (a project-scoped route's project is checked with the key: see Tokens.authenticate)
-      const projectId = request.routeOptions.url?.startsWith(PROJECT_SCOPED) ? projectIdOf(request) : null;
-      request.accountId = (await model.tokens.authenticate(signed, projectId)).accountId;
+      const { config } = request.routeOptions;
+      // A route that reads with the caller's key (`config.fused`, on PostgreSQL) checks it in
+      // its statement (see caller.ts); a staged fault may be scoped to an account, which its
+      // hook must know before the route runs.
+      if (config.fused === true && model.ctx.kernel.store.engine === 'postgres' && model.ctx.kernel.faults.empty) {
+        request.deferredCredential = model.tokens.presentedKey(signedRequest(request));
+        return;
+      }
+      request.accountId = await model.tokens.authenticate(signedRequest(request), projectOf(request));
+    },
+    async completeDeferred(request) {
+      request.deferredCredential = null;
+      request.accountId = await model.tokens.authenticate(signedRequest(request), projectOf(request));
     },
     // Unexpected failures are logged with their error id.
     logged: (failure) => ({ error_id: failure.errorId }),
@@ -131,8 +136,9 @@ export function rpcStatus(failure: CrusoeError) {
   return { code: GRPC_CODES[failure.statusCode] ?? 2, message: failure.message, details: [] as unknown[], reason: failure.reason, error_id: failure.errorId };
 }
 
-function projectIdOf(request: FastifyRequest): string {
-  return String((request.params as { project_id?: string }).project_id ?? '');
+/** A project-scoped route's project (checked with the caller's key: see Tokens.authenticate), else null. */
+function projectOf(request: FastifyRequest): string | null {
+  return request.routeOptions.url?.startsWith(PROJECT_SCOPED) ? projectIdOf(request) : null;
 }
 
 /** A classified failure (http/failures.ts) as Crusoe answers it: the reason of its status. */

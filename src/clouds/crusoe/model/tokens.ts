@@ -38,6 +38,17 @@ export interface TokenView {
   last_used_at: number | null;
 }
 
+/** A request's signature headers, parsed (see Tokens.presented). */
+interface Presented {
+  accessKey: string;
+  signature: string;
+  timestamp: number;
+  /** Why the timestamp is outside the window of Hangar's and the wall clock (null: it is not). */
+  skewed: string | null;
+  /** What the signature may be of (see signingMessages). */
+  messages: string[];
+}
+
 export interface SignedRequest {
   method: string;
   /** The request target as received (path and raw query). */
@@ -126,49 +137,65 @@ export class Tokens {
    * key, signature mismatch). A request under a project (`projectId`) must be the project's
    * account's too: otherwise 403, once the signature has been verified.
    */
-  async authenticate(request: SignedRequest, projectId: string | null): Promise<{ accountId: string; accessKey: string }> {
+  async authenticate(request: SignedRequest, projectId: string | null): Promise<string> {
+    const presented = this.presented(request);
+    const { match, project } = await this.credentialOf(presented.accessKey, projectId);
+    const accountId = await this.admit(presented, match);
+    if (projectId !== null) {
+      if (project === null) await this.projects.member(this.ctx.db, accountId, projectId);
+      else if (project === undefined) throw projectForbidden(projectId);
+    }
+    return accountId;
+  }
+
+  /**
+   * The access key a request presents, for a route that reads with it in one statement (see
+   * admitWith); a request whose signature header or timestamp is malformed is refused here.
+   */
+  presentedKey(request: SignedRequest): string {
+    return this.presented(request).accessKey;
+  }
+
+  /** Verifies a request against the credential read with its access key (see presentedKey): the account it speaks for. */
+  admitWith(request: SignedRequest, match: CredentialMatch | undefined): Promise<string> {
+    return this.admit(this.presented(request), match);
+  }
+
+  /** What a request's signature headers say, or a 401 for headers that say nothing valid. */
+  private presented(request: SignedRequest): Presented {
     const { kernel } = this.ctx;
-    let accessKey: string;
-    let messages: string[];
-    let presented: string;
-    let timestamp = 0;
-    let skewed: SigningError | null = null;
     try {
-      const auth = parseAuthorization(request.authorization);
-      accessKey = auth.accessKey;
-      presented = auth.signature;
-      const at = parseTimestamp(request.timestamp);
-      timestamp = at;
+      const { accessKey, signature } = parseAuthorization(request.authorization);
+      const timestamp = parseTimestamp(request.timestamp);
       // The kernel clock is Hangar's "now"; the wall clock is accepted too, so an operator who
       // moved the clock (a test clock) does not lock out clients signing with the real time.
-      // (and the account's own clock, once the key says whose it is)
-      const skew = Math.min(Math.abs(at - kernel.clock.now()), Math.abs(at - Date.now()));
-      if (skew > TIMESTAMP_WINDOW_MS) {
-        skewed = new SigningError(
-          `X-Crusoe-Timestamp ${String(request.timestamp)} is outside the allowed window of ${TIMESTAMP_WINDOW_MS / 60_000} minutes: sign each request with the current time`,
-        );
-      }
+      // (and the account's own clock, once the key says whose it is: see admit)
+      const skew = Math.min(Math.abs(timestamp - kernel.clock.now()), Math.abs(timestamp - Date.now()));
+      const skewed =
+        skew > TIMESTAMP_WINDOW_MS
+          ? `X-Crusoe-Timestamp ${String(request.timestamp)} is outside the allowed window of ${TIMESTAMP_WINDOW_MS / 60_000} minutes: sign each request with the current time`
+          : null;
       const { path, rawQuery } = signedPath(request.url);
-      messages = signingMessages(path, rawQuery, request.method, String(request.timestamp));
+      return { accessKey, signature, timestamp, skewed, messages: signingMessages(path, rawQuery, request.method, String(request.timestamp)) };
     } catch (error) {
       if (error instanceof SigningError) throw badCredential(`${error.message}`);
       throw error;
     }
-    const { match, project } = await this.credentialOf(accessKey, projectId);
-    if (skewed !== null && (match === undefined || Math.abs(timestamp - kernel.clockFor(match.accountId).now()) > TIMESTAMP_WINDOW_MS)) {
-      throw badCredential(skewed.message);
+  }
+
+  /** The account a request speaks for, once its key is found live and its signature matches. */
+  private async admit(presented: Presented, match: CredentialMatch | undefined): Promise<string> {
+    const { accessKey, skewed } = presented;
+    if (skewed !== null && (match === undefined || Math.abs(presented.timestamp - this.ctx.kernel.clockFor(match.accountId).now()) > TIMESTAMP_WINDOW_MS)) {
+      throw badCredential(skewed);
     }
     if (!match || match.secretSealed === null) throw badCredential(`access key "${accessKey}" is unknown, deleted or expired`);
     const key = this.secretOf(match.credentialId, match.secretSealed);
-    if (!messages.some((message) => signaturesMatch(sign(key, message), presented))) {
+    if (!presented.messages.some((message) => signaturesMatch(sign(key, message), presented.signature))) {
       throw badCredential('the signature does not match the request (path, canonical query, method and timestamp)');
     }
-    if (projectId !== null) {
-      if (project === null) await this.projects.member(this.ctx.db, match.accountId, projectId);
-      else if (project === undefined) throw projectForbidden(projectId);
-    }
     await this.touch(match.accountId, accessKey);
-    return { accountId: match.accountId, accessKey };
+    return match.accountId;
   }
 
   /**

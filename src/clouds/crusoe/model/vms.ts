@@ -5,7 +5,7 @@ import { badRequest, conflict, CrusoeError, notFound, Reason } from '../errors.j
 import type { VmType } from '../catalog.js';
 import type { OperationRow, ProjectRow, SubnetRow, TemplateRow, VmRow } from '../tables.js';
 import type { BulkCreateInput, CreateInstanceInput, DiskAttachmentInput, DiskTemplateInput, ListInstancesQueryInput, UpdateInstanceInput } from '../wire.js';
-import { CLOUD, Counter, parseJson, privatePool, publicPool, regionOf, subnetPool, type CrusoeContext } from './context.js';
+import { ACCESS_KEY_KIND, CLOUD, Counter, parseJson, privatePool, publicPool, regionOf, subnetPool, type CrusoeContext } from './context.js';
 import { parseSize, type AttachedDiskView, type Disks } from './disks.js';
 import type { InstanceGroups } from './groups.js';
 import type { Networks } from './networks.js';
@@ -21,6 +21,7 @@ import { assertIdle, csv, rowToChange } from './resource.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
 import type { CrusoeModel } from './index.js';
+import type { FusedRead } from '../../../kernel/tenancy/accounts.js';
 
 export interface VmView {
   row: VmRow;
@@ -34,6 +35,12 @@ export interface VmPage {
   items: (string | VmView)[];
   next: string;
   prev: string;
+}
+
+/** GET's read of a VM: its id (null: no such VM) and wire JSON (null: renderVm writes it). */
+export interface WireRow {
+  vm_id: string | null;
+  wire: string | null;
 }
 
 /** A listed VM: what its page is ordered by, and its wire JSON (null: renderVm writes it). */
@@ -137,16 +144,50 @@ export class Vms implements OperationHandler {
    */
   async wire(projectId: string, id: string): Promise<string | VmView> {
     const [row] = await this.wireById(this.ctx.kernel.ipam.sshPort)(this.ctx.db, id, projectId);
-    if (row === undefined) throw notFound('VM', id);
+    return this.wireIn(row, projectId, id);
+  }
+
+  /** GET's answer from its statement's row (`vm_id` null or no row: no such VM). */
+  async wireIn(row: WireRow | undefined, projectId: string, id: string): Promise<string | VmView> {
+    if (row === undefined || row.vm_id === null) throw notFound('VM', id);
     return row.wire ?? this.get(projectId, id);
   }
 
   /** A VM's wire JSON by id in its project, one prepared form per SSH port (see vmJson). */
-  private readonly wireById = byShape<number, { wire: string | null }>((sshPort) => [
+  private readonly wireById = byShape<number, WireRow>((sshPort) => [
     2,
     (id, projectId) =>
-      this.ctx.db.selectFrom('crusoe_vms as v').select(vmJson(this.ctx.kernel.store.engine, sshPort).as('wire')).where('v.id', '=', id).where('v.project_id', '=', projectId),
+      this.ctx.db
+        .selectFrom('crusoe_vms as v')
+        .select(['v.id as vm_id', vmJson(this.ctx.kernel.store.engine, sshPort).as('wire')])
+        .where('v.id', '=', id)
+        .where('v.project_id', '=', projectId),
   ]);
+
+  /**
+   * GET's statement made with the caller's access key (PostgreSQL, see Tenancy.fused; null on
+   * SQLite), arguments (project, VM): a row while the project is the key's account's, whose
+   * `vm_id` is null where the project has no such VM.
+   */
+  wireAsCaller(): FusedRead<WireRow> | null {
+    const { engine } = this.ctx.kernel.store;
+    if (engine !== 'postgres') return null;
+    const { sshPort } = this.ctx.kernel.ipam;
+    let read = this.wiresAsCaller.get(sshPort);
+    if (read === undefined) {
+      read = this.ctx.kernel.tenancy.fused(CLOUD, [ACCESS_KEY_KIND], 'project_id', [], (account, projectId, id) =>
+        this.ctx.db
+          .selectFrom('crusoe_projects as p')
+          .leftJoin('crusoe_vms as v', (join) => join.onRef('v.project_id', '=', 'p.id').on('v.id', '=', id))
+          .select(['p.id as project_id', 'v.id as vm_id', vmJson(engine, sshPort).as('wire')])
+          .where('p.id', '=', projectId)
+          .where('p.account_id', '=', account),
+      );
+      this.wiresAsCaller.set(sshPort, read);
+    }
+    return read;
+  }
+  private readonly wiresAsCaller = new Map<number, FusedRead<WireRow>>();
 
   /** VMs by id, in the order given (missing ones skipped). */
   async views(trx: Executor, ids: readonly string[]): Promise<VmView[]> {

@@ -1,0 +1,45 @@
+import type { FastifyRequest } from 'fastify';
+import type { FusedRead } from '../../kernel/tenancy/accounts.js';
+import { projectForbidden } from './errors.js';
+import type { CrusoeModel } from './model/index.js';
+import type { SignedRequest } from './model/tokens.js';
+
+/** What a request's signature covers, as Tokens verifies it. */
+export function signedRequest(request: FastifyRequest): SignedRequest {
+  return {
+    method: request.method,
+    url: request.raw.url ?? request.url,
+    authorization: request.headers.authorization,
+    timestamp: request.headers['x-crusoe-timestamp'],
+  };
+}
+
+export function projectIdOf(request: FastifyRequest): string {
+  return String((request.params as { project_id?: string }).project_id ?? '');
+}
+
+/**
+ * What a project-scoped route reads as its caller. Where authenticate left the access key to
+ * the route (`request.deferredCredential`: a `fused` route on PostgreSQL), `fused` reads the
+ * key's credential, the project if it is the key's account's, and the route's rows in one
+ * statement (see Tenancy.fused); the request is verified (signature, then project) before
+ * `use` sees the rows. Otherwise `plain` reads as the caller authenticate admitted.
+ */
+export async function readAsCaller<R, T>(
+  m: CrusoeModel,
+  request: FastifyRequest,
+  fused: { read: FusedRead<R> | null; args: unknown[]; use: (rows: R[]) => Promise<T> },
+  plain: () => Promise<T>,
+): Promise<T> {
+  const accessKey = request.deferredCredential;
+  if (accessKey === null) return plain();
+  request.deferredCredential = null;
+  if (fused.read === null) {
+    request.accountId = await m.tokens.authenticate(signedRequest(request), projectIdOf(request));
+    return plain();
+  }
+  const { credential, rows } = await fused.read(accessKey, ...fused.args);
+  request.accountId = await m.tokens.admitWith(signedRequest(request), credential);
+  if (rows.length === 0) throw projectForbidden(projectIdOf(request));
+  return fused.use(rows);
+}
