@@ -128,9 +128,9 @@ describe('Crusoe request signing: every rejection is a 401 with the Crusoe error
     expectCrusoeError(await c.post('/users/tokens', { alias: 'x' }), 400, 'bad_request', '"expires_at" is required');
   });
 
-  // (GET VM reads the key, the project and the VM in one statement on PostgreSQL, and verifies
-  // the request before it uses what it read: see caller.ts)
-  it('answers GET VM as every route: a bad signature 401 first, then a project not the caller\'s 403, then a VM not in it 404', async () => {
+  // (GET VM and the list of VMs read the key, the project and what they answer in one statement
+  // on PostgreSQL, and verify the request before they use what they read: see caller.ts)
+  it('answers GET VM and the list of VMs as every route: a bad signature 401 first, then a project not the caller\'s 403, then a VM not in it 404', async () => {
     const vms = `/projects/${c.projectId}/${Families.vms}`;
     const vm = await succeeds(h, c, Families.vms, c.post(vms, { name: 'read-by-key', type: 'c1a.2x', location: 'us-east1-a', ssh_public_key: publicKey() }));
     const path = `${vms}/${vm.id}`;
@@ -141,7 +141,11 @@ describe('Crusoe request signing: every rejection is a 401 with the Crusoe error
     const b = await newCrusoeAccount(h, 'vm-reader');
     const forged = c.as({ ...c.credentials, secret_key: 'HrbZ3VTUb2YNAq53Md1EsA' });
     const stranger = c.as({ access_key: 'AAAAAAAAAAAAAAAAAAAAAA', secret_key: c.credentials.secret_key });
-    const elsewhere = [path, `/projects/${b.client.projectId}/${Families.vms}/${vm.id}`, `/projects/${randomUUID()}/${Families.vms}/${randomUUID()}`];
+    // An empty project lists no VMs, read with the key as a full one is.
+    const theirList = `/projects/${b.client.projectId}/${Families.vms}`;
+    expect((await b.client.get(theirList)).body).toEqual({ items: [], next_page_token: '', prev_page_token: '' });
+    expect((await c.get(vms, { query: { limit: '1' } })).body.items.map((v: { id: string }) => v.id)).toEqual([vm.id]);
+    const elsewhere = [path, vms, `${theirList}/${vm.id}`, theirList, `/projects/${randomUUID()}/${Families.vms}/${randomUUID()}`, `/projects/${randomUUID()}/${Families.vms}`];
     for (const target of elsewhere) {
       expectCrusoeError(await c.get(target, { authorization: null }), 401, 'bad_credential', 'missing Authorization header');
       expectCrusoeError(await c.get(target, { authorization: 'Basic dXNlcjpwYXNz' }), 401, 'bad_credential', 'malformed Authorization header');
@@ -152,6 +156,8 @@ describe('Crusoe request signing: every rejection is a 401 with the Crusoe error
     }
     // Signed right: another's project, or none, is 403; a VM the project does not hold is 404.
     expectCrusoeError(await b.client.get(path), 403, 'unauthorized', `project "${c.projectId}" does not exist or you are not a member of it`);
+    expectCrusoeError(await b.client.get(vms), 403, 'unauthorized', `project "${c.projectId}" does not exist or you are not a member of it`);
+    expectCrusoeError(await b.client.get(vms, { query: { names: 'read-by-key' } }), 403, 'unauthorized', `project "${c.projectId}"`);
     const nowhere = randomUUID();
     expectCrusoeError(await c.get(`/projects/${nowhere}/${Families.vms}/${vm.id}`), 403, 'unauthorized', `project "${nowhere}"`);
     const missing = randomUUID();
@@ -164,8 +170,13 @@ describe('Crusoe request signing: every rejection is a 401 with the Crusoe error
     const made = await c.post('/users/tokens', { alias: 'reader', expires_at: goTimestamp(h.clock.now() + 86_400_000) });
     const reader = c.as({ access_key: made.body.token.access_key, secret_key: made.body.token.secret_key });
     expect((await reader.get(path)).status).toBe(200);
+    expect((await reader.get(vms)).status).toBe(200);
     expect((await c.delete('/users/tokens', { query: { access_key: made.body.token.access_key } })).status).toBe(200);
     expectCrusoeError(await reader.get(path), 401, 'bad_credential', 'is unknown, deleted or expired');
+    expectCrusoeError(await reader.get(vms), 401, 'bad_credential', 'is unknown, deleted or expired');
+    // A bad query is 400 for a caller signed right, and 401 first for anyone else.
+    expectCrusoeError(await c.get(vms, { query: { limit: 'many' } }), 400, 'bad_request', '"limit" must be a positive integer');
+    expectCrusoeError(await forged.get(vms, { query: { limit: 'many' } }), 401, 'bad_credential', 'the signature does not match');
   });
 
   it("never lets one tenant's key speak for another, and serves the OpenAPI document without a signature", async () => {

@@ -18,23 +18,31 @@ export function projectIdOf(request: FastifyRequest): string {
   return String((request.params as { project_id?: string }).project_id ?? '');
 }
 
+/** A route's read made with the caller's access key (see readAsCaller): the statement, its arguments after the key, and what the route makes of its rows. */
+export interface ReadWithKey<R, T> {
+  read: FusedRead<R>;
+  args: unknown[];
+  use(rows: R[]): Promise<T>;
+}
+
 /**
  * What a project-scoped route reads as its caller. Where authenticate left the access key to
  * the route (`request.deferredCredential`: a `fused` route on PostgreSQL), `fused` reads the
  * key's credential, the project if it is the key's account's, and the route's rows in one
  * statement (see Tenancy.fused); the request is verified (signature, then project) before
- * `use` sees the rows. Otherwise `plain` reads as the caller authenticate admitted.
+ * `use` sees the rows. Otherwise (or where the route has no such read: `fused` null) `plain`
+ * reads as the caller admitted.
  */
 export async function readAsCaller<R, T>(
   m: CrusoeModel,
   request: FastifyRequest,
-  fused: { read: FusedRead<R> | null; args: unknown[]; use: (rows: R[]) => Promise<T> },
+  fused: ReadWithKey<R, T> | null,
   plain: () => Promise<T>,
 ): Promise<T> {
   const accessKey = request.deferredCredential;
   if (accessKey === null) return plain();
   request.deferredCredential = null;
-  if (fused.read === null) {
+  if (fused === null) {
     request.accountId = await m.tokens.authenticate(signedRequest(request), projectIdOf(request));
     return plain();
   }

@@ -240,7 +240,8 @@ export class Tenancy {
    * A read made in the same statement as the credential lookup: one round trip where a
    * request would otherwise make two (PostgreSQL). `build` gets the account's id as an
    * expression (the credential's column) and its own arguments' placeholders, as `prepared`
-   * gives them; its rows come back in the order of `orderBy` (its own column names). The
+   * gives them; its rows come back in the order of `orderBy` (its own column names, ascending
+   * unless a direction is given). The
    * credential is the first of `kinds` that matches `lookup`; its rows are empty when there
    * is none, or when `present` (a column `build` always fills) is null: nothing was found.
    * PostgreSQL only (a lateral join); SQLite keeps found credentials in memory instead.
@@ -249,7 +250,7 @@ export class Tenancy {
     cloud: string,
     kinds: readonly string[],
     present: string,
-    orderBy: readonly string[],
+    orderBy: readonly (string | readonly [column: string, direction: 'asc' | 'desc'])[],
     build: (account: Expression<string>, ...args: any[]) => SelectQueryBuilder<any, any, R>,
     arity = build.length - 1,
   ): FusedRead<R> {
@@ -271,7 +272,7 @@ export class Tenancy {
         .selectFrom('cred')
         .leftJoinLateral(build(sql.ref<string>('cred.credential_account_id'), ...args).as('d'), (join) => join.onTrue())
         .selectAll();
-      for (const column of orderBy) query = query.orderBy(`d.${column}` as any);
+      for (const by of orderBy) query = typeof by === 'string' ? query.orderBy(`d.${by}` as any) : query.orderBy(`d.${by[0]}` as any, by[1]);
       return query;
     }, arity + 1);
     return async (lookup, ...args) => {

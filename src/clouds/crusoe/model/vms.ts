@@ -22,6 +22,7 @@ import { allows } from '../../../kernel/lifecycle/machine.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
 import type { CrusoeModel } from './index.js';
 import type { FusedRead } from '../../../kernel/tenancy/accounts.js';
+import type { ReadWithKey } from '../caller.js';
 
 export interface VmView {
   row: VmRow;
@@ -165,11 +166,16 @@ export class Vms implements OperationHandler {
   ]);
 
   /**
-   * GET's statement made with the caller's access key (PostgreSQL, see Tenancy.fused; null on
-   * SQLite), arguments (project, VM): a row while the project is the key's account's, whose
-   * `vm_id` is null where the project has no such VM.
+   * GET's read made with the caller's access key (PostgreSQL, see Tenancy.fused; null on
+   * SQLite): a row while the project is the key's account's, whose `vm_id` is null where the
+   * project has no such VM.
    */
-  wireAsCaller(): FusedRead<WireRow> | null {
+  wireAsCaller(projectId: string, id: string): ReadWithKey<WireRow, string | VmView> | null {
+    const read = this.wireWithKey();
+    return read && { read, args: [projectId, id], use: ([row]) => this.wireIn(row, projectId, id) };
+  }
+
+  private wireWithKey(): FusedRead<WireRow> | null {
     const { engine } = this.ctx.kernel.store;
     if (engine !== 'postgres') return null;
     const { sshPort } = this.ctx.kernel.ipam;
@@ -206,43 +212,74 @@ export class Vms implements OperationHandler {
    * created meanwhile lands after the existing ones in creation order.
    */
   async list(projectId: string, query: ListInstancesQueryInput): Promise<VmPage> {
+    const page = pageQuery(query);
     const { db } = this.ctx;
-    const filters: VmFilters = {
-      ids: csv(query.ids),
-      names: csv(query.names),
-      types: csv(query.types),
-      locations: csv(query.locations),
-      states: csv(query.states).map((s) => normalizeState(s)),
-      nvlinkDomains: csv(query.nvlink_domain_ids),
-    };
-    const limit = parseLimit(query.limit);
-    const sort = parseSort(query.sort);
-    if (query.next_token && query.prev_token) throw badRequest('send "next_token" or "prev_token", not both');
-    const backward = Boolean(query.prev_token);
-    const cursor = query.next_token ? decodeCursor(query.next_token, 'next_token', sort) : query.prev_token ? decodeCursor(query.prev_token, 'prev_token', sort) : null;
-    const from: Side | null = cursor === null ? null : backward ? 'before' : 'after';
-
-    // Without filters (what clients polling a project ask) both statements are prepared once;
-    // with filters, whose lists vary in length, they are built for the request.
-    const unfiltered = Object.values(filters).every((values) => values.length === 0);
-    const cursorArgs = cursor === null ? [] : [cursor.v, cursor.i];
     const { engine } = this.ctx.kernel.store;
     const { sshPort } = this.ctx.kernel.ipam;
-    let rows = unfiltered
-      ? await this.unfilteredPage(`${sort}|${from ?? ''}|${sshPort}`)(db, projectId, limit + 1, ...cursorArgs)
-      : ((await vmPage(db, engine, sshPort, projectId, filters, sort, from, cursor).limit(limit + 1).execute()) as ListedVm[]);
-    const more = rows.length > limit;
-    rows = rows.slice(0, limit);
+    // Without filters (what clients polling a project ask) the statements are prepared once;
+    // with filters, whose lists vary in length, they are built for the request.
+    const rows = page.unfiltered
+      ? await this.unfilteredPage(`${page.sort}|${page.from ?? ''}|${sshPort}`)(db, projectId, page.limit + 1, ...page.cursorArgs)
+      : ((await vmPage(db, engine, sshPort, projectId, page.filters, page.sort, page.from, page.cursor).limit(page.limit + 1).execute()) as ListedVm[]);
+    return this.pageOf(projectId, page, rows);
+  }
+
+  /**
+   * The list's statement made with the caller's access key (PostgreSQL, see Tenancy.fused), for
+   * a list without filters: rows while the project is the key's account's. Null on SQLite and
+   * for a filtered list (its statement is built for the request).
+   */
+  listAsCaller(projectId: string, query: ListInstancesQueryInput): ReadWithKey<ListedVm, VmPage> | null {
+    if (this.ctx.kernel.store.engine !== 'postgres') return null;
+    const page = pageQuery(query);
+    if (!page.unfiltered) return null;
+    const shape = `${page.sort}|${page.from ?? ''}|${this.ctx.kernel.ipam.sshPort}`;
+    let read = this.unfilteredPagesAsCaller.get(shape);
+    if (read === undefined) {
+      if (this.unfilteredPagesAsCaller.size >= 64) this.unfilteredPagesAsCaller.clear();
+      const [sort, from, port] = shape.split('|') as [Sort, Side | '', string];
+      // (the rows of a lateral join come in no promised order: ordered again as the page is)
+      const direction = from === 'before' ? 'desc' : 'asc';
+      read = this.ctx.kernel.tenancy.fused(
+        CLOUD,
+        [ACCESS_KEY_KIND],
+        'project_id',
+        [
+          [sort === 'name' ? 'name' : 'seq', direction],
+          ['id', direction],
+        ],
+        (account, projectId, limit, v, i) =>
+          this.ctx.db
+            .selectFrom('crusoe_projects as p')
+            .leftJoinLateral(vmPage(this.ctx.db, 'postgres', Number(port), projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit).as('page'), (join) => join.onTrue())
+            .select(['p.id as project_id', 'page.id', 'page.name', 'page.seq', 'page.wire'])
+            .where('p.id', '=', projectId)
+            .where('p.account_id', '=', account),
+        from === '' ? 3 : 5,
+      );
+      this.unfilteredPagesAsCaller.set(shape, read);
+    }
+    // (a project without VMs is one row without a VM)
+    return { read, args: [projectId, page.limit + 1, ...page.cursorArgs], use: (rows) => this.pageOf(projectId, page, rows.filter((r) => r.id !== null)) };
+  }
+  private readonly unfilteredPagesAsCaller = new Map<string, FusedRead<ListedVm>>();
+
+  /** A page from its statement's rows (one more than the page holds, if there are more), in the order read. */
+  private async pageOf(projectId: string, page: PageQuery, read: ListedVm[]): Promise<VmPage> {
+    const { db } = this.ctx;
+    const { sort, filters, cursor, limit } = page;
+    const backward = page.from === 'before';
+    const more = read.length > limit;
+    const rows = read.slice(0, limit);
     if (backward) rows.reverse();
 
     const exists = async (side: Side, c: Position) =>
-      (unfiltered ? await this.unfilteredExists(`${sort}|${side}`)(db, projectId, c.v, c.i) : await vmsBeyond(db, projectId, filters, sort, side, c).execute()).length > 0;
-    const key = (r: ListedVm) => ({ v: sort === 'name' ? r.name : Number(r.seq), i: r.id });
+      (page.unfiltered ? await this.unfilteredExists(`${sort}|${side}`)(db, projectId, c.v, c.i) : await vmsBeyond(db, projectId, filters, sort, side, c).execute()).length > 0;
     let hasBefore = false;
     let hasAfter = false;
     if (rows.length > 0) {
-      const first = key(rows[0]!);
-      const last = key(rows[rows.length - 1]!);
+      const first = positionOf(sort, rows[0]!);
+      const last = positionOf(sort, rows[rows.length - 1]!);
       hasBefore = backward ? more : cursor !== null && (await exists('before', first));
       hasAfter = backward ? await exists('after', last) : more;
     }
@@ -251,8 +288,8 @@ export class Vms implements OperationHandler {
     const views = new Map((rendered.length === 0 ? [] : await this.withDisks(db, await this.rows(db, rendered))).map((view) => [view.row.id, view]));
     return {
       items: rows.flatMap((r) => r.wire ?? views.get(r.id) ?? []),
-      next: hasAfter ? encodeCursor({ s: sort, ...key(rows[rows.length - 1]!) }) : '',
-      prev: hasBefore ? encodeCursor({ s: sort, ...key(rows[0]!) }) : '',
+      next: hasAfter ? encodeCursor(positionOf(sort, rows[rows.length - 1]!)) : '',
+      prev: hasBefore ? encodeCursor(positionOf(sort, rows[0]!)) : '',
     };
   }
 
@@ -1054,6 +1091,49 @@ interface Outcome {
   rows?: VmRow[];
 }
 const one = (vm: VmRow): Outcome => ({ vmIds: [vm.id], many: false });
+
+/** A request for a page of VMs, parsed: 400 for anything it cannot be. */
+interface PageQuery {
+  filters: VmFilters;
+  unfiltered: boolean;
+  limit: number;
+  sort: Sort;
+  /** Which side of the cursor the page is on (null: the first page). */
+  from: Side | null;
+  cursor: Position | null;
+  /** The cursor as the page's statement takes it (none for the first page). */
+  cursorArgs: unknown[];
+}
+
+function pageQuery(query: ListInstancesQueryInput): PageQuery {
+  const filters: VmFilters = {
+    ids: csv(query.ids),
+    names: csv(query.names),
+    types: csv(query.types),
+    locations: csv(query.locations),
+    states: csv(query.states).map((s) => normalizeState(s)),
+    nvlinkDomains: csv(query.nvlink_domain_ids),
+  };
+  const limit = parseLimit(query.limit);
+  const sort = parseSort(query.sort);
+  if (query.next_token && query.prev_token) throw badRequest('send "next_token" or "prev_token", not both');
+  const backward = Boolean(query.prev_token);
+  const cursor = query.next_token ? decodeCursor(query.next_token, 'next_token', sort) : query.prev_token ? decodeCursor(query.prev_token, 'prev_token', sort) : null;
+  return {
+    filters,
+    unfiltered: Object.values(filters).every((values) => values.length === 0),
+    limit,
+    sort,
+    from: cursor === null ? null : backward ? 'before' : 'after',
+    cursor,
+    cursorArgs: cursor === null ? [] : [cursor.v, cursor.i],
+  };
+}
+
+/** Where a listed VM is in its page's order. */
+function positionOf(sort: Sort, vm: ListedVm): Cursor {
+  return { s: sort, v: sort === 'name' ? vm.name : Number(vm.seq), i: vm.id };
+}
 
 function parseLimit(limit: string | undefined): number {
   if (limit === undefined || limit === '') return MAX_PAGE;
