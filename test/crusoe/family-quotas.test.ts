@@ -45,6 +45,19 @@ describe('Crusoe: instance family and storage quotas', () => {
     expectCrusoeError(await c.post(vms, vm('one-more', 'c1a.2x')), 403, 'quota_exceeded', 'uses 8 of 8');
   });
 
+  it("refuses a VM beyond the organization's VM count, giving back the family's units and storage taken with it", async () => {
+    const { c, vms, accountId } = await tenant('counted', 64);
+    expect((await admin.put(`/accounts/${accountId}/quotas`, { 'crusoe.vms': 1 })).status).toBe(200);
+    await succeeds(h, c, Families.vms, c.post(vms, vm('only', 'c1a.2x')));
+    const before = (await admin.get(`/accounts/${accountId}/quotas`)).body.quotas;
+    expectCrusoeError(await c.post(vms, vm('second', 'c1a.2x')), 403, 'quota_exceeded', 'this organization may have at most 1 VMs');
+    const after = (await admin.get(`/accounts/${accountId}/quotas`)).body.quotas;
+    for (const key of [QUOTA, 'crusoe.storage_gib', 'crusoe.vms']) expect(after[key]?.used, key).toBe(before[key]?.used);
+    expect(after[QUOTA].used).toBe(2);
+    expect(after['crusoe.vms'].used).toBe(1);
+    expect(after['crusoe.storage_gib'].used).toBeGreaterThan(0);
+  });
+
   it('checks an UPDATE to another type, counting the VM once, and holds the bigger type while it is in flight', async () => {
     const { c, vms, accountId } = await tenant('resize', 8);
     const small = await succeeds(h, c, Families.vms, c.post(vms, vm('small', 'c1a.2x')));

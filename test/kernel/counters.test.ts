@@ -66,6 +66,50 @@ describe('counters and quotas', () => {
     expect(await counters.acquire(db, a, 'ips', 1)).toBe(true);
   });
 
+  it('acquires several counters at once, or names the first without room (counters made on first use, quotas set per account)', async () => {
+    const { counters, db } = kernel;
+    counters.defineQuota('gpus', 8);
+    counters.defineQuota('gib', 100);
+    counters.defineQuota('vms', 3);
+    const values = async (account: string) => [await counters.get(db, account, 'gpus'), await counters.get(db, account, 'gib'), await counters.get(db, account, 'vms')];
+    // As a create takes them: in its transaction, rolled back (with whatever was counted) on a refusal.
+    const take = async (account: string, gpus: number, gib: number, vms: number): Promise<string | null> => {
+      let refused: string | null = null;
+      await db
+        .transaction()
+        .execute(async (trx) => {
+          refused = await counters.acquireAll(trx, account, [
+            ['gpus', gpus],
+            ['gib', gib],
+            ['vms', vms],
+          ]);
+          if (refused !== null) throw new Error('refused');
+        })
+        .catch((error: Error) => {
+          if (refused === null) throw error;
+        });
+      return refused;
+    };
+    // No counter yet: each is made. Then all three have counters and are counted in one statement.
+    expect(await take(a, 4, 40, 1)).toBeNull();
+    expect(await take(a, 2, 20, 1)).toBeNull();
+    expect(await values(a)).toEqual([6, 60, 2]);
+    // The first without room is named, in the order given (gib before vms, both short here), and nothing stays counted.
+    expect(await take(a, 1, 50, 2)).toBe('gib');
+    expect(await take(a, 4, 1, 1)).toBe('gpus');
+    expect(await take(a, 1, 1, 2)).toBe('vms');
+    expect(await values(a)).toEqual([6, 60, 2]);
+    // An operator's quota for the account is what counts; a unit asked for nothing is not counted.
+    await counters.setQuota(db, a, 'vms', 10);
+    expect(await take(a, 0, 0, 5)).toBeNull();
+    expect(await values(a)).toEqual([6, 60, 7]);
+    // Another account has its own counters.
+    expect(await take(b, 8, 100, 3)).toBeNull();
+    expect(await values(b)).toEqual([8, 100, 3]);
+    expect(await take(b, 0, 0, 1)).toBe('vms');
+    expect(await values(b)).toEqual([8, 100, 3]);
+  });
+
   it("lets an operator set one account's limit, and clear it back to the default", async () => {
     const { counters, db } = kernel;
     counters.defineQuota('vms', 1);

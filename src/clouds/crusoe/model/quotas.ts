@@ -136,20 +136,46 @@ export class Quotas implements StorageQuota {
     const wanted = unitsOf(type) * count;
     const replaced = replacing ? this.unitsIn(def, replacing) : 0;
     if (wanted <= replaced || (await this.ctx.kernel.counters.acquire(trx, accountId, def.key, wanted - replaced))) return;
+    throw await this.familyRefusal(trx, accountId, def, type, count, replaced);
+  }
+
+  /** Takes `gib` more disk storage from the account's storage quota, or refuses it (403), taking nothing. */
+  async takeStorage(trx: Executor, accountId: string, gib: number): Promise<void> {
+    if (gib <= 0 || (await this.ctx.kernel.counters.acquire(trx, accountId, QuotaKey.storage, gib))) return;
+    throw await this.storageRefusal(trx, accountId, gib);
+  }
+
+  /**
+   * Takes what `count` new VMs of a type hold (their family's units, `gib` of disk storage for
+   * the disks made with them, the VM count) in one statement, or refuses them (403) naming the
+   * first quota without room, in that order; the caller's transaction gives back what was taken.
+   */
+  async takeForNewVms(trx: Executor, accountId: string, type: VmType, count: number, gib: number): Promise<void> {
+    const { counters } = this.ctx.kernel;
+    const def = this.familyDefs.get(familyOf(type.product_name));
+    const wants: [string, number][] = [[QuotaKey.storage, gib], [Counter.vms, count]];
+    if (def) wants.unshift([def.key, unitsOf(type) * count]);
+    const refused = await counters.acquireAll(trx, accountId, wants);
+    if (refused === null) return;
+    if (def && refused === def.key) throw await this.familyRefusal(trx, accountId, def, type, count, 0);
+    if (refused === QuotaKey.storage) throw await this.storageRefusal(trx, accountId, gib);
+    throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: this organization may have at most ${await counters.limit(trx, accountId, Counter.vms)} VMs`);
+  }
+
+  private async familyRefusal(trx: Executor, accountId: string, def: QuotaDef & { unit: Unit }, type: VmType, count: number, replaced: number): Promise<CrusoeError> {
     // (what the organization uses beside the VM being changed)
     const { used, max } = await this.use(trx, accountId, def.key, replaced);
-    throw new CrusoeError(
+    const wanted = unitsOf(type) * count;
+    return new CrusoeError(
       403,
       Reason.QuotaExceeded,
       `quota exceeded: ${count} ${type.product_name} VM(s) need ${wanted} ${def.unit} of the ${def.programmatic} quota; this organization uses ${used} of ${max}`,
     );
   }
 
-  /** Takes `gib` more disk storage from the account's storage quota, or refuses it (403), taking nothing. */
-  async takeStorage(trx: Executor, accountId: string, gib: number): Promise<void> {
-    if (gib <= 0 || (await this.ctx.kernel.counters.acquire(trx, accountId, QuotaKey.storage, gib))) return;
+  private async storageRefusal(trx: Executor, accountId: string, gib: number): Promise<CrusoeError> {
     const { used, max } = await this.use(trx, accountId, QuotaKey.storage);
-    throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: ${gib} GiB more disk storage would pass the disk-storage-gib quota; this organization uses ${used} of ${max} GiB`);
+    return new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: ${gib} GiB more disk storage would pass the disk-storage-gib quota; this organization uses ${used} of ${max} GiB`);
   }
 
   /** Disk storage given back: disks gone, or a growth undone. */

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import { byShape, prepared } from '../../../kernel/db/prepared.js';
 import type { Engine, Executor } from '../../../kernel/db/store.js';
-import { badRequest, conflict, CrusoeError, notFound, Reason } from '../errors.js';
+import { badRequest, conflict, type CrusoeError, notFound } from '../errors.js';
 import type { VmType } from '../catalog.js';
 import type { OperationRow, ProjectRow, SubnetRow, TemplateRow, VmRow } from '../tables.js';
 import type { BulkCreateInput, CreateInstanceInput, DiskAttachmentInput, DiskTemplateInput, ListInstancesQueryInput, UpdateInstanceInput } from '../wire.js';
@@ -362,7 +362,7 @@ export class Vms implements OperationHandler {
       const disks = await this.insertVm(trx, accountId, projectId, vmId, opId, plan);
       const op = await this.peers.operations.start(trx, start);
       // Last (see madeOrOutOfStock): what every create of the organization, the type, the project updates.
-      await this.takeQuotas(trx, accountId, type, 1, this.ctx.catalog.osDiskGib);
+      await this.peers.quotas.takeForNewVms(trx, accountId, type, 1, this.ctx.catalog.osDiskGib);
       if (!(await this.ctx.kernel.capacity.acquire(trx, CLOUD, location, type.product_name))) throw new OutOfStock(start, outOfStock(type.product_name, location, 1));
       if (plan.reservationId !== null) await rules.holdReservation(trx, plan.reservationId, 1, 'reservation_specification.id');
       await this.countInProject(trx, accountId, projectId, 1, disks);
@@ -461,7 +461,7 @@ export class Vms implements OperationHandler {
       for (let i = 0; i < plans.length; i++) disks += await this.insertVm(trx, accountId, projectId, vmIds[i]!, opId, plans[i]!);
       const op = await this.peers.operations.start(trx, start);
       // Last (see madeOrOutOfStock); out of stock in any location, none is made.
-      await this.takeQuotas(trx, accountId, type, plans.length, perVm * plans.length);
+      await this.peers.quotas.takeForNewVms(trx, accountId, type, plans.length, perVm * plans.length);
       for (const target of targets) {
         if (!(await kernel.capacity.acquire(trx, CLOUD, target.location, type.product_name, input.count))) {
           throw new OutOfStock({ ...start, metadata: { ids: [] } }, outOfStock(type.product_name, target.location, input.count));
@@ -966,20 +966,6 @@ export class Vms implements OperationHandler {
 
   private wrongState(vm: VmRow, verb: string, needed: string): CrusoeError {
     return badRequest(`VM "${vm.id}" cannot be ${verb} while it is ${vm.state}: it must be ${needed}`);
-  }
-
-  /**
-   * Takes what `n` new VMs of a type hold of the organization's quotas (their family's units,
-   * `gib` of disk storage for the disks made with them, the VM count), or refuses them (403).
-   */
-  private async takeQuotas(trx: Executor, accountId: string, type: VmType, n: number, gib: number): Promise<void> {
-    const { counters } = this.ctx.kernel;
-    await this.peers.quotas.takeFamily(trx, accountId, type, n);
-    await this.peers.quotas.takeStorage(trx, accountId, gib);
-    if (!(await counters.acquire(trx, accountId, Counter.vms, n))) {
-      const limit = await counters.limit(trx, accountId, Counter.vms);
-      throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: this organization may have at most ${limit} VMs`);
-    }
   }
 
   private async checkNamesFree(trx: Executor, projectId: string, names: string[]): Promise<void> {
