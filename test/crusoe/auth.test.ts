@@ -166,6 +166,29 @@ describe('Crusoe request signing: every rejection is a 401 with the Crusoe error
     expectCrusoeError(await c.get(`${vms}/${theirs.id}`), 404, 'not_found', theirs.id);
     expect((await b.client.get(`/projects/${b.client.projectId}/${Families.vms}/${theirs.id}`)).body.name).toBe('theirs');
 
+    // An operation, read as VMs and lists are: its project checked with the key, 403 for one that is not there.
+    const creating = await c.post(vms, { name: 'op-read', type: 'c1a.2x', location: 'us-east1-a', ssh_public_key: publicKey() });
+    expect(creating.status, creating.text).toBe(200);
+    const opId = creating.body.operation.operation_id as string;
+    const opPath = `${vms}/operations/${opId}`;
+    expect((await c.get(opPath)).body).toMatchObject({ operation_id: opId, state: 'IN_PROGRESS' });
+    await h.advance(60_000);
+    const unread = async () => ((await c.get(`${vms}/operations`)).body.items as { operation_id: string }[]).map((o) => o.operation_id);
+    expect(await unread()).toContain(opId);
+    expect((await c.get(opPath)).body).toMatchObject({ operation_id: opId, state: 'SUCCEEDED', result: { id: creating.body.operation.metadata.id } });
+    expect(await unread()).not.toContain(opId); // (read once finished: no longer listed)
+    for (const target of [opPath, `${theirList}/operations/${opId}`]) {
+      expectCrusoeError(await forged.get(target), 401, 'bad_credential', 'the signature does not match');
+      expectCrusoeError(await c.get(target, { authorization: null }), 401, 'bad_credential', 'missing Authorization header');
+    }
+    expectCrusoeError(await b.client.get(opPath), 403, 'unauthorized', `project "${c.projectId}" does not exist or you are not a member of it`);
+    const unknownOp = randomUUID();
+    expectCrusoeError(await c.get(`${vms}/operations/${unknownOp}`), 403, 'unauthorized', `operation "${unknownOp}" does not exist, is not yours, or has expired`);
+    expectCrusoeError(await c.get(`/projects/${c.projectId}/${Families.disks}/operations/${opId}`), 403, 'unauthorized', `operation "${opId}"`);
+    expectCrusoeError(await b.client.get(`${theirList}/operations/${opId}`), 403, 'unauthorized', `operation "${opId}"`);
+    await h.advance(25 * 3_600_000);
+    expectCrusoeError(await c.get(opPath), 403, 'unauthorized', `operation "${opId}" does not exist, is not yours, or has expired`);
+
     // A key deleted is refused at once, on this route as on the others.
     const made = await c.post('/users/tokens', { alias: 'reader', expires_at: goTimestamp(h.clock.now() + 86_400_000) });
     const reader = c.as({ access_key: made.body.token.access_key, secret_key: made.body.token.secret_key });

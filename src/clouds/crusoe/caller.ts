@@ -22,7 +22,8 @@ export function projectIdOf(request: FastifyRequest): string {
 export interface ReadWithKey<R, T> {
   read: FusedRead<R>;
   args: unknown[];
-  use(rows: R[]): Promise<T>;
+  /** (given the account the key speaks for, once verified) */
+  use(rows: R[], accountId: string): Promise<T>;
 }
 
 /**
@@ -49,5 +50,5 @@ export async function readAsCaller<R, T>(
   const { credential, rows } = await fused.read(accessKey, ...fused.args);
   request.accountId = await m.tokens.admitWith(signedRequest(request), credential);
   if (rows.length === 0) throw projectForbidden(projectIdOf(request));
-  return fused.use(rows);
+  return fused.use(rows, request.accountId);
 }

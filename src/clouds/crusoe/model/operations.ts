@@ -3,7 +3,9 @@ import type { Executor } from '../../../kernel/db/store.js';
 import type { Machine } from '../../../kernel/lifecycle/machine.js';
 import { badRequest, operationForbidden } from '../errors.js';
 import type { OperationRow, ProjectRow } from '../tables.js';
-import { OPERATION_KIND, type CrusoeContext } from './context.js';
+import { ACCESS_KEY_KIND, CLOUD, OPERATION_KIND, type CrusoeContext } from './context.js';
+import type { FusedRead } from '../../../kernel/tenancy/accounts.js';
+import type { ReadWithKey } from '../caller.js';
 import { parseTime } from './tokens.js';
 
 /** The polling family of VM operations (the path segment their operations live under). */
@@ -35,6 +37,9 @@ export interface OperationHandler {
 
 /** How long a finished operation can still be read; after that it has expired (403). */
 export const OPERATION_TTL_MS = 24 * 60 * 60_000;
+
+/** An operation as GET reads it with the caller's key: every column null where there is none. */
+type Found = { [K in keyof OperationRow]: OperationRow[K] | null };
 /** How often (on the account's clock) starting an operation also deletes the account's expired ones. */
 const PURGE_EVERY_MS = 60_000;
 
@@ -120,8 +125,39 @@ export class Operations {
   }
 
   async get(accountId: string, projectId: string, family: string, id: string): Promise<OperationRow> {
+    return this.answer(await this.find(this.ctx.db, accountId, projectId, family, id), accountId, projectId, family);
+  }
+
+  /**
+   * GET's read made with the caller's access key (PostgreSQL, see Tenancy.fused; null on
+   * SQLite): a row while the project is the key's account's, whose `id` is null where the
+   * project has no such operation of the family.
+   */
+  getAsCaller(projectId: string, family: string, id: string): ReadWithKey<Found, OperationRow> | null {
+    const read = this.withKey();
+    return read && { read, args: [projectId, family, id], use: ([row], accountId) => this.answer(this.live(row?.id == null ? undefined : (row as OperationRow), accountId, id), accountId, projectId, family) };
+  }
+
+  private withKey(): FusedRead<Found> | null {
+    if (this.ctx.kernel.store.engine !== 'postgres') return null;
+    this.readWithKey ??= this.ctx.kernel.tenancy.fused(CLOUD, [ACCESS_KEY_KIND], 'member_project', [], (account, projectId, family, id) =>
+      this.ctx.db
+        .selectFrom('crusoe_projects as p')
+        .leftJoin('crusoe_operations as o', (join) => join.onRef('o.project_id', '=', 'p.id').on('o.id', '=', id).on('o.family', '=', family).on('o.account_id', '=', account))
+        .selectAll('o')
+        .select('p.id as member_project')
+        .where('p.id', '=', projectId)
+        .where('p.account_id', '=', account),
+    );
+    return this.readWithKey;
+  }
+  private readWithKey: FusedRead<Found> | null = null;
+
+  /** What GET answers of an operation found: read once more if reading it moved it on, and marked read once finished. */
+  private async answer(found: OperationRow, accountId: string, projectId: string, family: string): Promise<OperationRow> {
     const { db, kernel } = this.ctx;
-    let row = await this.find(db, accountId, projectId, family, id);
+    const id = found.id;
+    let row = found;
     if (row.state === OperationState.InProgress && (await kernel.lifecycle.noteRead(OPERATION_KIND, id))) {
       row = await this.find(db, accountId, projectId, family, id);
     }
@@ -182,6 +218,11 @@ export class Operations {
       .where('project_id', '=', projectId)
       .where('family', '=', family)
       .executeTakeFirst()) as OperationRow | undefined;
+    return this.live(row, accountId, id);
+  }
+
+  /** The operation found, unless there is none or it has expired (403 both: see operationForbidden). */
+  private live(row: OperationRow | undefined, accountId: string, id: string): OperationRow {
     if (!row) throw operationForbidden(id);
     if (row.completed_at !== null && Number(row.completed_at) < this.ctx.kernel.clockFor(accountId).now() - OPERATION_TTL_MS) throw operationForbidden(id);
     return row;

@@ -1,4 +1,5 @@
 import type { App } from '../../../http/types.js';
+import { readAsCaller } from '../caller.js';
 import type { CrusoeModel } from '../model/index.js';
 import { renderOperation } from '../render.js';
 import { Operation, OperationList, OperationsQuery, ProjectIdParam, ProjectParam } from '../wire.js';
@@ -33,8 +34,12 @@ export function operationRoutes(
     `${base}/operations/:operation_id`,
     {
       schema: { params: ProjectIdParam('operation_id'), response: { 200: Operation } },
-      config: { doc: { operationId: options.getId, summary: `Get a ${tags[0] ?? family} operation`, tags } },
+      // (`fused`: read with the caller's key and project in one statement on PostgreSQL, see caller.ts)
+      config: { fused: true, doc: { operationId: options.getId, summary: `Get a ${tags[0] ?? family} operation`, tags } },
     },
-    async (req) => renderOperation(await m.operations.get(req.accountId, req.params.project_id, family, req.params.operation_id)),
+    async (req) => {
+      const { project_id: projectId, operation_id: id } = req.params;
+      return renderOperation(await readAsCaller(m, req, m.operations.getAsCaller(projectId, family, id), () => m.operations.get(req.accountId, projectId, family, id)));
+    },
   );
 }

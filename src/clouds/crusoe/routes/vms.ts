@@ -12,13 +12,11 @@ import {
   Instance,
   InstanceList,
   ListInstancesQuery,
-  Operation,
-  OperationList,
-  OperationsQuery,
   ProjectIdParam,
   ProjectParam,
   UpdateInstanceBody,
 } from '../wire.js';
+import { operationRoutes } from './operations.js';
 
 const tags = ['VMs'];
 const VmParams = ProjectIdParam('vm_id');
@@ -62,30 +60,7 @@ function vmReadRoutes(app: App, m: CrusoeModel): void {
     async (req) => operation(await m.vms.create(req.accountId, req.params.project_id, req.body)),
   );
 
-  app.get(
-    `${base}/instances/operations`,
-    {
-      schema: { params: ProjectParam, querystring: OperationsQuery, response: { 200: OperationList } },
-      config: { doc: { operationId: 'listComputeVMsInstancesOperations', summary: 'List VM operations in flight or not yet read', tags } },
-    },
-    async (req) => {
-      const rows = await m.operations.list(req.accountId, req.params.project_id, VM_FAMILY, {
-        resourceId: req.query.resource_id,
-        states: req.query.state,
-        lowerTimeBound: req.query.lower_time_bound,
-      });
-      return { items: rows.map(renderOperation) };
-    },
-  );
-
-  app.get(
-    `${base}/instances/operations/:operation_id`,
-    {
-      schema: { params: ProjectIdParam('operation_id'), response: { 200: Operation } },
-      config: { doc: { operationId: 'getComputeVMsInstancesOperation', summary: 'Get a VM operation', tags } },
-    },
-    async (req) => renderOperation(await m.operations.get(req.accountId, req.params.project_id, VM_FAMILY, req.params.operation_id)),
-  );
+  operationRoutes(app, m, { base: `${base}/instances`, family: VM_FAMILY, tags, listId: 'listComputeVMsInstancesOperations', getId: 'getComputeVMsInstancesOperation' });
 
   app.get(
     `${base}/instances/:vm_id`,
