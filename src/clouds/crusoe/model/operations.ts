@@ -135,7 +135,14 @@ export class Operations {
    */
   getAsCaller(projectId: string, family: string, id: string): ReadWithKey<Found, OperationRow> | null {
     const read = this.withKey();
-    return read && { read, args: [projectId, family, id], use: ([row], accountId) => this.answer(this.live(row?.id == null ? undefined : (row as OperationRow), accountId, id), accountId, projectId, family) };
+    return read && {
+      read,
+      args: [projectId, family, id],
+      use: ([row], accountId) => {
+        const found = row === undefined || row.id === null ? undefined : (row as OperationRow);
+        return this.answer(this.live(found, accountId, id), accountId, projectId, family);
+      },
+    };
   }
 
   private withKey(): FusedRead<Found> | null {

@@ -255,7 +255,7 @@ export class Vms implements OperationHandler {
             .select(['p.id as project_id', 'page.id', 'page.name', 'page.seq', 'page.wire'])
             .where('p.id', '=', projectId)
             .where('p.account_id', '=', account),
-        from === '' ? 3 : 5,
+        from === '' ? 2 : 4,
       );
       this.unfilteredPagesAsCaller.set(shape, read);
     }

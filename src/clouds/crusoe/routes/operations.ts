@@ -11,14 +11,15 @@ import { Operation, OperationList, OperationsQuery, ProjectIdParam, ProjectParam
 export function operationRoutes(
   app: App,
   m: CrusoeModel,
-  options: { base: string; family: string; tags: string[]; listId: string; getId: string },
+  options: { base: string; family: string; tags: string[]; listId: string; getId: string; /** what the summaries call one (default: the first tag) */ noun?: string },
 ): void {
   const { base, family, tags } = options;
+  const noun = options.noun ?? tags[0] ?? family;
   app.get(
     `${base}/operations`,
     {
       schema: { params: ProjectParam, querystring: OperationsQuery, response: { 200: OperationList } },
-      config: { doc: { operationId: options.listId, summary: `List ${tags[0] ?? family} operations in flight or not yet read`, tags } },
+      config: { doc: { operationId: options.listId, summary: `List ${noun} operations in flight or not yet read`, tags } },
     },
     async (req) => {
       const rows = await m.operations.list(req.accountId, req.params.project_id, family, {
@@ -35,7 +36,7 @@ export function operationRoutes(
     {
       schema: { params: ProjectIdParam('operation_id'), response: { 200: Operation } },
       // (`fused`: read with the caller's key and project in one statement on PostgreSQL, see caller.ts)
-      config: { fused: true, doc: { operationId: options.getId, summary: `Get a ${tags[0] ?? family} operation`, tags } },
+      config: { fused: true, doc: { operationId: options.getId, summary: `Get a ${noun} operation`, tags } },
     },
     async (req) => {
       const { project_id: projectId, operation_id: id } = req.params;

@@ -60,7 +60,7 @@ function vmReadRoutes(app: App, m: CrusoeModel): void {
     async (req) => operation(await m.vms.create(req.accountId, req.params.project_id, req.body)),
   );
 
-  operationRoutes(app, m, { base: `${base}/instances`, family: VM_FAMILY, tags, listId: 'listComputeVMsInstancesOperations', getId: 'getComputeVMsInstancesOperation' });
+  operationRoutes(app, m, { base: `${base}/instances`, family: VM_FAMILY, tags, noun: 'VM', listId: 'listComputeVMsInstancesOperations', getId: 'getComputeVMsInstancesOperation' });
 
   app.get(
     `${base}/instances/:vm_id`,
