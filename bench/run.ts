@@ -8,7 +8,7 @@
 //        (and `replicas`, one PostgreSQL replica versus three, when PostgreSQL is reachable)
 //
 // Results go to bench/results/<timestamp>.json and .md (the table BENCHMARKS.md quotes).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -115,6 +115,13 @@ if (only.has('replicas')) {
 }
 
 results.machine.steal = runSteal();
+// bin/hangar.js runs the sources through tsx once anything under src/ is newer than the build:
+// a source edited during the run makes every server started after it slower to start and
+// larger (a full run on 6 December lost its start-up and memory figures that way).
+if (built && sourcesChangedSince(join(ROOT, 'dist/.built-at'))) {
+  results.machine.build = 'dist/ at first, then sources through tsx (src/ changed during the run: figures are not those of a build)';
+  log(`WARNING: ${results.machine.build}`);
+}
 const table = report(results);
 console.log('\n' + table);
 mkdirSync(RESULTS, { recursive: true });
@@ -208,7 +215,7 @@ function report(r: typeof results): string {
       ]);
     }
   }
-  const notes = [...(r.throughput?.notes ?? []), `steal over the whole run: ${fmt.pct(Number(r.machine.steal ?? NaN))}`];
+  const notes = [...(r.throughput?.notes ?? []), `steal over the whole run: ${fmt.pct(Number(r.machine.steal ?? NaN))}`, `Hangar ran from: ${r.machine.build}`];
   return [
     ...(r.quick ? ['(quick run: small sizes and short loads, a smoke test; its figures are not comparable with the targets)', ''] : []),
     `| figure | measured | target | |`,
@@ -216,4 +223,15 @@ function report(r: typeof results): string {
     ...rows.map((row) => `| ${row.join(' | ')} |`),
     ...(notes.length ? ['', ...notes.map((n) => `- ${n}`)] : []),
   ].join('\n');
+}
+
+/** Whether a file under src/ was changed after the build stamped in `stamp` was made. */
+function sourcesChangedSince(stamp: string): boolean {
+  const builtAt = Number(readFileSync(stamp, 'utf8'));
+  const newer = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((entry) => {
+      const path = join(dir, entry.name);
+      return entry.isDirectory() ? newer(path) : statSync(path).mtimeMs > builtAt;
+    });
+  return newer(join(ROOT, 'src'));
 }
