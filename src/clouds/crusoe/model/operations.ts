@@ -6,6 +6,7 @@ import type { OperationRow, ProjectRow } from '../tables.js';
 import { ACCESS_KEY_KIND, CLOUD, OPERATION_KIND, type CrusoeContext } from './context.js';
 import type { FusedRead } from '../../../kernel/tenancy/accounts.js';
 import type { ReadWithKey } from '../caller.js';
+import { ownedProject } from './projects.js';
 import { parseTime } from './tokens.js';
 
 /** The polling family of VM operations (the path segment their operations live under). */
@@ -148,13 +149,10 @@ export class Operations {
   private withKey(): FusedRead<Found> | null {
     if (this.ctx.kernel.store.engine !== 'postgres') return null;
     this.readWithKey ??= this.ctx.kernel.tenancy.fused(CLOUD, [ACCESS_KEY_KIND], 'member_project', [], (account, projectId, family, id) =>
-      this.ctx.db
-        .selectFrom('crusoe_projects as p')
+      ownedProject(this.ctx.db, projectId, account)
         .leftJoin('crusoe_operations as o', (join) => join.onRef('o.project_id', '=', 'p.id').on('o.id', '=', id).on('o.family', '=', family).on('o.account_id', '=', account))
         .selectAll('o')
-        .select('p.id as member_project')
-        .where('p.id', '=', projectId)
-        .where('p.account_id', '=', account),
+        .select('p.id as member_project'),
     );
     return this.readWithKey;
   }

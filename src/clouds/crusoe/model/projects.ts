@@ -21,6 +21,14 @@ export type ProjectPurger = (trx: Transaction<any>, project: ProjectRow) => Prom
 export type ProjectInitializer = (trx: Executor, project: ProjectRow) => Promise<void>;
 
 /**
+ * The project `projectId` (as `p`) if it is `account`'s: what every request under a project
+ * checks, alone or in the statement that reads what it answers (see Tenancy.fused).
+ */
+export function ownedProject(db: CrusoeContext['db'], projectId: unknown, account: unknown) {
+  return db.selectFrom('crusoe_projects as p').where('p.id', '=', projectId as string).where('p.account_id', '=', account as string);
+}
+
+/**
  * Projects: the scope of every compute resource. A caller sees only the projects of its own
  * account; any other project id, existing or not, is answered the same way (403).
  */
@@ -44,9 +52,7 @@ export class Projects {
     this.members = new KeptReads(ctx.kernel.store, ['crusoe_projects', 'crusoe_organizations', 'accounts']);
     this.memberWithCredential =
       ctx.kernel.store.engine === 'postgres'
-        ? ctx.kernel.tenancy.fused(CLOUD, [ACCESS_KEY_KIND], 'id', [], (account, projectId) =>
-            ctx.db.selectFrom('crusoe_projects').selectAll().where('id', '=', projectId).where('account_id', '=', account),
-          )
+        ? ctx.kernel.tenancy.fused(CLOUD, [ACCESS_KEY_KIND], 'id', [], (account, projectId) => ownedProject(ctx.db, projectId, account).selectAll('p'))
         : null;
   }
 
@@ -73,9 +79,7 @@ export class Projects {
 
 
   /** Every request under /projects/{id} runs this one: built and compiled once (see prepared.ts). */
-  private readonly memberRow = prepared<ProjectRow>((projectId, accountId) =>
-    this.ctx.db.selectFrom('crusoe_projects').selectAll().where('id', '=', projectId).where('account_id', '=', accountId),
-  );
+  private readonly memberRow = prepared<ProjectRow>((projectId, accountId) => ownedProject(this.ctx.db, projectId, accountId).selectAll('p'));
 
   async list(accountId: string, filter: { orgId?: string; name?: string; skipResources?: boolean }): Promise<ProjectView[]> {
     let query = this.ctx.db.selectFrom('crusoe_projects').selectAll().where('account_id', '=', accountId);

@@ -23,6 +23,7 @@ import { declareResource, type ResourceDef } from '../../../kernel/resources.js'
 import type { CrusoeModel } from './index.js';
 import type { FusedRead } from '../../../kernel/tenancy/accounts.js';
 import type { ReadWithKey } from '../caller.js';
+import { ownedProject } from './projects.js';
 
 export interface VmView {
   row: VmRow;
@@ -182,12 +183,9 @@ export class Vms implements OperationHandler {
     let read = this.wiresAsCaller.get(sshPort);
     if (read === undefined) {
       read = this.ctx.kernel.tenancy.fused(CLOUD, [ACCESS_KEY_KIND], 'project_id', [], (account, projectId, id) =>
-        this.ctx.db
-          .selectFrom('crusoe_projects as p')
+        ownedProject(this.ctx.db, projectId, account)
           .leftJoin('crusoe_vms as v', (join) => join.onRef('v.project_id', '=', 'p.id').on('v.id', '=', id))
-          .select(['p.id as project_id', 'v.id as vm_id', vmJson(engine, sshPort).as('wire')])
-          .where('p.id', '=', projectId)
-          .where('p.account_id', '=', account),
+          .select(['p.id as project_id', 'v.id as vm_id', vmJson(engine, sshPort).as('wire')]),
       );
       this.wiresAsCaller.set(sshPort, read);
     }
@@ -249,12 +247,9 @@ export class Vms implements OperationHandler {
           ['id', direction],
         ],
         (account, projectId, limit, v, i) =>
-          this.ctx.db
-            .selectFrom('crusoe_projects as p')
+          ownedProject(this.ctx.db, projectId, account)
             .leftJoinLateral(vmPage(this.ctx.db, 'postgres', Number(port), projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit).as('page'), (join) => join.onTrue())
-            .select(['p.id as project_id', 'page.id', 'page.name', 'page.seq', 'page.wire'])
-            .where('p.id', '=', projectId)
-            .where('p.account_id', '=', account),
+            .select(['p.id as project_id', 'page.id', 'page.name', 'page.seq', 'page.wire']),
         from === '' ? 2 : 4,
       );
       this.unfilteredPagesAsCaller.set(shape, read);
