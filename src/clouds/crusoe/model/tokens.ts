@@ -150,10 +150,16 @@ export class Tokens {
 
   /**
    * The access key a request presents, for a route that reads with it in one statement (see
-   * admitWith); a request whose signature header or timestamp is malformed is refused here.
+   * admitWith); a malformed Authorization header is refused here. The rest (timestamp,
+   * signature) is checked once, by admitWith, before anything read is used.
    */
   presentedKey(request: SignedRequest): string {
-    return this.presented(request).accessKey;
+    try {
+      return parseAuthorization(request.authorization).accessKey;
+    } catch (error) {
+      if (error instanceof SigningError) throw badCredential(error.message);
+      throw error;
+    }
   }
 
   /** Verifies a request against the credential read with its access key (see presentedKey): the account it speaks for. */
