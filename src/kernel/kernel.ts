@@ -99,7 +99,7 @@ export class Kernel {
     this.tenancy = new Tenancy(this.db, this.accountClocks, this.ids, store);
     this.counters = new Counters(this.db);
     this.capacity = new Capacity(this.db);
-    this.ipam = new Ipam(this.db);
+    this.ipam = new Ipam(this.db, store.engine);
     this.metering = new Metering((accountId) => this.accountClocks.clockFor(accountId), this.ids);
     this.reservations = new Reservations(this.db, clock, this.ids);
   }

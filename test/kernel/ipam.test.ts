@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Clock } from '../../src/kernel/clock.js';
 import { LeaseConflict, formatIpv4, parseCidr } from '../../src/kernel/ipam.js';
 import { Kernel } from '../../src/kernel/kernel.js';
+import { testStore } from '../helpers/hangar.js';
 
 const log = { info() {}, warn() {}, error() {} };
 
@@ -23,12 +24,18 @@ describe('CIDR helpers', () => {
   });
 });
 
+// Both run on the suite's engine (PostgreSQL writes a deferred transaction's leases as arrays).
 describe('address pools', () => {
   let kernel: Kernel;
+  let store: ReturnType<typeof testStore>;
   beforeEach(async () => {
-    kernel = await Kernel.open({ databaseUrl: 'sqlite::memory:', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log });
+    store = testStore();
+    kernel = await Kernel.open({ databaseUrl: store.url, secretKey: 'hangar-test-sealing-key', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log });
   });
-  afterEach(() => kernel.close());
+  afterEach(async () => {
+    await kernel.close();
+    await store.drop();
+  });
 
   it('hands out distinct host addresses, never .0, .1 or .255', async () => {
     await kernel.ipam.ensurePool(kernel.db, 'p', '10.1.0.0/22');
@@ -97,10 +104,15 @@ describe('address pools', () => {
 // A batch of transitions allocates in memory and writes its leases at the end (Ipam.defer).
 describe('deferred allocation', () => {
   let kernel: Kernel;
+  let store: ReturnType<typeof testStore>;
   beforeEach(async () => {
-    kernel = await Kernel.open({ databaseUrl: 'sqlite::memory:', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log });
+    store = testStore();
+    kernel = await Kernel.open({ databaseUrl: store.url, secretKey: 'hangar-test-sealing-key', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log });
   });
-  afterEach(() => kernel.close());
+  afterEach(async () => {
+    await kernel.close();
+    await store.drop();
+  });
 
   const leases = async (pool: string) =>
     (await kernel.db.selectFrom('ip_leases').select(['address', 'owner']).where('pool', '=', pool).orderBy('address').execute()).map((l) => [formatIpv4(Number(l.address)), l.owner]);

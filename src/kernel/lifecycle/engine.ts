@@ -749,32 +749,41 @@ export class LifecycleEngine {
         await yieldToIo();
       } catch (error) {
         if (!claimed) throw error;
-        // One bad transition must not hold back the others: retry one by one, and set
-        // aside (log and drop) any timer whose transition keeps failing.
-        for (const timer of batch) {
-          try {
-            const writes = newWrites();
-            await this.db.transaction().execute(async (trx) => {
-              if (await this.applyOne(trx, timer, writes)) applied++;
-              await this.write(trx, writes);
-            });
-            this.committed(writes);
-          } catch (error) {
-            if (isStoreUnavailable(error)) throw error; // the store is away, not the timer at fault
-            this.options.onError?.(error, timer);
-            await this.db.deleteFrom('lifecycle_timers').where('id', '=', timer.id).execute();
-          }
-        }
+        applied += await this.applyEach(batch);
       }
     }
   }
 
   /**
-   * The next timers due, oldest first. On PostgreSQL the rows are locked and rows another
-   * replica (or batch) holds are skipped, so they share the work instead of queueing on each
-   * other; the claim itself is the timer's deletion in applyOne, which makes each apply exactly
-   * once. A timer whose resource has an earlier one pending waits for it: two batches (or
-   * replicas) at once must not apply one resource's transitions out of order.
+   * One bad transition must not hold back the others: a batch that failed is retried one
+   * timer at a time, and a timer whose transition keeps failing is set aside (logged and dropped).
+   */
+  private async applyEach(batch: readonly TimerRow[]): Promise<number> {
+    let applied = 0;
+    for (const timer of batch) {
+      try {
+        const writes = newWrites();
+        await this.db.transaction().execute(async (trx) => {
+          if (await this.applyOne(trx, timer, writes)) applied++;
+          await this.write(trx, writes);
+        });
+        this.committed(writes);
+      } catch (error) {
+        if (isStoreUnavailable(error)) throw error; // the store is away, not the timer at fault
+        this.options.onError?.(error, timer);
+        await this.db.deleteFrom('lifecycle_timers').where('id', '=', timer.id).execute();
+      }
+    }
+    return applied;
+  }
+
+  /**
+   * The next timers due, oldest first. On PostgreSQL they are claimed (deleted) as they are
+   * picked, and rows another replica (or batch) holds are skipped, so runners share the work
+   * instead of queueing on each other; a deleted timer is applied by the transaction that
+   * deleted it, once. A timer whose resource has an earlier one pending waits for it: two
+   * batches (or replicas) at once must not apply one resource's transitions out of order.
+   * On SQLite they are only read: `claimBatch` deletes them.
    */
   private async dueBatch(trx: Transaction<any>, scope: Scope): Promise<TimerRow[]> {
     let query = trx
@@ -807,7 +816,7 @@ export class LifecycleEngine {
     // SQLite has one connection and this one runner, which takes timers strictly in due order:
     // a resource's earlier timer is always applied first, in this batch or an earlier one.
     if (this.options.engine !== 'postgres') return (await query.execute()) as TimerRow[];
-    query = query.where(({ not, exists, selectFrom, eb, or, and }) =>
+    const due = query.clearSelect().select('t.id').where(({ not, exists, selectFrom, eb, or, and }) =>
       not(
         exists(
           selectFrom('lifecycle_timers as e')
@@ -821,7 +830,13 @@ export class LifecycleEngine {
         ),
       ),
     );
-    return (await query.forUpdate('t').skipLocked().execute()) as TimerRow[];
+    // Picked and claimed (deleted) in one statement: a timer another runner holds is skipped.
+    const claimed = (await trx
+      .deleteFrom('lifecycle_timers')
+      .where('id', 'in', due.forUpdate('t').skipLocked())
+      .returning(['id', 'kind', 'resource_id', 'transition', 'due_at', 'account'])
+      .execute()) as TimerRow[];
+    return claimed.sort((a, b) => Number(a.due_at) - Number(b.due_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /**
@@ -832,7 +847,9 @@ export class LifecycleEngine {
   private async claimBatch(trx: Transaction<any>, batch: TimerRow[]): Promise<Map<string, Record<string, unknown> | undefined>> {
     const claimed = new Map<string, Record<string, unknown> | undefined>();
     if (batch.length === 0) return claimed;
-    for (const { id } of await this.statements.claim(trx, batch.map((t) => t.id))) claimed.set(id as string, undefined);
+    // (on PostgreSQL, dueBatch claimed them as it picked them)
+    const ids = this.options.engine === 'postgres' ? batch.map((t) => t.id) : (await this.statements.claim(trx, batch.map((t) => t.id))).map((row) => row.id as string);
+    for (const id of ids) claimed.set(id, undefined);
     const byTable = new Map<string, string[]>();
     for (const timer of batch) {
       const table = this.defs.get(timer.kind)?.table;

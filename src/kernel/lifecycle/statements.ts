@@ -18,9 +18,8 @@ export class EngineStatements {
     private readonly engine: 'sqlite' | 'postgres' = 'sqlite',
   ) {}
 
-  /** Claims (deletes) a batch's timers; resolves with the ids it deleted (another runner took the rest). */
+  /** SQLite: claims (deletes) a batch's timers; resolves with the ids it deleted. (PostgreSQL's batch claims its timers as it picks them.) */
   claim(trx: Executor, ids: string[]): Promise<Record<string, any>[]> {
-    if (this.engine === 'postgres') return this.claimTimersIn(trx, ids);
     const list = paddedList(ids);
     return this.claimTimers(list.length)(trx, ...list);
   }
@@ -99,7 +98,6 @@ export class EngineStatements {
   }
   // PostgreSQL: a batch's lists as arrays, one parameter each. A statement of 768 ids (or of
   // 768 audit entries' 6,144 values) binds and plans as one of a single id does.
-  private readonly claimTimersIn = prepared((ids) => this.compilable(sql`delete from lifecycle_timers where id = any(${ids}::text[]) returning id`));
   private readonly rowsIn = byShape<string>((table) => [1, (ids) => this.compilable(sql`select * from ${sql.table(table)} where id = any(${ids}::text[])`)]);
   private readonly logsFromArrays = prepared((...columns) =>
     this.compilable(
