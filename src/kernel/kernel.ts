@@ -95,6 +95,7 @@ export class Kernel {
       onError: (error, timer) => log.error({ err: error, timer }, 'lifecycle transition failed; timer set aside'),
       onStoreError: (error) => log.warn({ err: error }, 'lifecycle engine cannot reach the store; will retry'),
       batchScope: { open: (trx) => this.ipam.defer(trx), close: (trx) => this.ipam.flush(trx) },
+      grouped: this.grouped,
     });
     this.tenancy = new Tenancy(this.db, this.accountClocks, this.ids, store);
     this.counters = new Counters(this.db);

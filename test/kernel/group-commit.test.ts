@@ -68,4 +68,23 @@ describe('group commit', () => {
     expect(transactions).toHaveBeenCalledTimes(2);
     expect(await names()).toEqual(['x', 'y']);
   });
+  it("tells the states each grouped write entered once the shared commit is made, and none of a write that was undone", async () => {
+    const told: string[] = [];
+    kernel.lifecycle.onEntered((event) => told.push(event.resourceId));
+    const transactions = vi.spyOn(kernel.db, 'transaction');
+    const make = (id: string, fail = false) =>
+      kernel.lifecycle.groupedTransaction(async (trx) => {
+        await trx.insertInto('things').values({ id, parent: null }).execute();
+        kernel.lifecycle.entered(trx, { kind: 'thing', resourceId: id, accountId: null, from: null, to: 'made', transition: null });
+        // Nothing is told before the commit.
+        expect(told).toEqual([]);
+        if (fail) throw new Error(`${id} failed`);
+        return id;
+      });
+    const results = await Promise.allSettled([make('a'), make('b', true), make('c')]);
+    expect(transactions).toHaveBeenCalledTimes(1);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(told).toEqual(['a', 'c']);
+    expect(await names()).toEqual(['a', 'c']);
+  });
 });

@@ -7,6 +7,7 @@ import type { Executor } from '../db/store.js';
 import type { Faults } from '../faults.js';
 import { isStoreUnavailable } from '../db/errors.js';
 import { paddedList } from '../db/prepared.js';
+import type { GroupCommit } from '../db/group-commit.js';
 import { EngineStatements, type LogValues } from './statements.js';
 import { transitionOf, type Machine } from './machine.js';
 
@@ -220,6 +221,8 @@ export interface LifecycleEngineOptions {
    * writes made) before it commits. The address pools' cursors, say.
    */
   batchScope?: { open(trx: Transaction<any>): void; close(trx: Transaction<any>): Promise<void> };
+  /** The store's group commit, which `groupedTransaction` writes through. */
+  grouped?: GroupCommit;
 }
 
 /**
@@ -612,6 +615,24 @@ export class LifecycleEngine {
   async transaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
     const events: EnteredState[] = [];
     const result = await this.db.transaction().execute((trx) => {
+      this.pendingEntered.set(trx, events);
+      return fn(trx);
+    });
+    this.tell(events);
+    return result;
+  }
+
+  /**
+   * As `transaction`, in the store's group commit (`options.grouped`): on SQLite the writes that
+   * arrive together share one transaction and one commit, each in a savepoint of its own (see
+   * db/group-commit.ts). They run one after another, so what each records is its own; it is told
+   * once the shared commit is made, and nothing of a write that was rolled back is.
+   */
+  async groupedTransaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+    const grouped = this.options.grouped;
+    if (grouped === undefined) return this.transaction(fn);
+    const events: EnteredState[] = [];
+    const result = await grouped.run((trx) => {
       this.pendingEntered.set(trx, events);
       return fn(trx);
     });

@@ -376,7 +376,8 @@ export class Vms implements OperationHandler {
   private async madeOrOutOfStock(create: (trx: Transaction<any>) => Promise<OperationRow>): Promise<OperationRow> {
     const { lifecycle } = this.ctx.kernel;
     try {
-      return await lifecycle.transaction(create);
+      // (creates arrive in bursts: one commit for those that arrive together)
+      return await lifecycle.groupedTransaction(create);
     } catch (error) {
       if (!(error instanceof OutOfStock)) throw error;
       return lifecycle.transaction((trx) => this.peers.operations.startFailing(trx, error.start, error.error));
