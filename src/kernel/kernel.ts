@@ -94,7 +94,13 @@ export class Kernel {
       engine: store.engine,
       onError: (error, timer) => log.error({ err: error, timer }, 'lifecycle transition failed; timer set aside'),
       onStoreError: (error) => log.warn({ err: error }, 'lifecycle engine cannot reach the store; will retry'),
-      batchScope: { open: (trx) => this.ipam.defer(trx), close: (trx) => this.ipam.flush(trx) },
+      batchScope: {
+        // Deferred, a pool costs four statements per batch; allocated one by one, an address
+        // costs two. A boot takes two addresses: batches of one or two (a steady stream of
+        // creates) allocate as they go.
+        open: (trx, transitions) => transitions > 2 && this.ipam.defer(trx),
+        close: (trx) => this.ipam.flush(trx),
+      },
       grouped: this.grouped,
     });
     this.tenancy = new Tenancy(this.db, this.accountClocks, this.ids, store);

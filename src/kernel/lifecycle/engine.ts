@@ -220,7 +220,7 @@ export interface LifecycleEngineOptions {
    * Work a batch's transitions share: opened as a batch's transaction begins, closed (its
    * writes made) before it commits. The address pools' cursors, say.
    */
-  batchScope?: { open(trx: Transaction<any>): void; close(trx: Transaction<any>): Promise<void> };
+  batchScope?: { open(trx: Transaction<any>, transitions: number): void; close(trx: Transaction<any>): Promise<void> };
   /** The store's group commit, which `groupedTransaction` writes through. */
   grouped?: GroupCommit;
 }
@@ -744,7 +744,7 @@ export class LifecycleEngine {
           batch = await this.dueBatch(trx, scope);
           claimed = true;
           const rows = await this.claimBatch(trx, batch);
-          this.options.batchScope?.open(trx);
+          this.options.batchScope?.open(trx, rows.size);
           const writes = newWrites();
           const moved = new Set<string>();
           const peers = peersOf(batch, rows);
