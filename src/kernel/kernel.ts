@@ -98,7 +98,9 @@ export class Kernel {
         // Deferred, a pool costs four statements per batch; allocated one by one, an address
         // costs two. A boot takes two addresses: batches of one or two (a steady stream of
         // creates) allocate as they go.
-        open: (trx, transitions) => transitions > 2 && this.ipam.defer(trx),
+        open: (trx, transitions) => {
+          if (transitions > 2) this.ipam.defer(trx);
+        },
         close: (trx) => this.ipam.flush(trx),
       },
       grouped: this.grouped,
