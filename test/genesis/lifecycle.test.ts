@@ -94,4 +94,23 @@ describe('Genesis instance lifecycle, clock advanced rather than slept', () => {
     // The snapshot outlives its instance.
     expect((await h.genesis.get(`/snapshots/${snap.body.snapshot.id}`)).status).toBe(200);
   });
+  it('gives instances that boot together (one batch) and one that boots alone distinct addresses, each leased to its instance', async () => {
+    const key = await h.genesis.post('/ssh-keys', { name: 'batch', value: publicKey() });
+    const create = async (name: string) => {
+      const res = await h.genesis.post('/instances', { name, hostname: name, type: 'vcpu-8_memory-48g_nvidia-rtx-3090-2', region: 'NORD-NO-KRS-1', image: 'ubuntu-22.04', ssh_keys: [key.body.id] });
+      expect(res.status, res.text).toBe(201);
+      return res.body.instance.id as string;
+    };
+    // Five due at once boot in one batch (their addresses allocated together); the sixth alone.
+    const together = [];
+    for (let i = 0; i < 5; i++) together.push(await create(`together-${i}`));
+    await h.advance(3_000);
+    const alone = await create('alone');
+    await h.advance(3_000);
+    const booted = await Promise.all([...together, alone].map(async (id) => (await h.genesis.get(`/instances/${id}`)).body.instance));
+    expect(booted.map((i) => i.status)).toEqual(Array(6).fill('active'));
+    const addresses = booted.flatMap((i) => [i.private_ip, i.public_ip]);
+    expect(new Set(addresses).size).toBe(12);
+    for (const instance of booted) expect(await leased(instance.id)).toEqual([instance.private_ip, instance.public_ip].sort());
+  });
 });
