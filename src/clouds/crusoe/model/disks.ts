@@ -138,7 +138,7 @@ export class Disks implements OperationHandler {
     if (input.location !== undefined && input.location !== '' && !catalog.locations.has(input.location)) {
       throw badRequest(`"location": "${input.location}" is not a location (known: ${[...catalog.locations.keys()].join(', ')})`);
     }
-    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
+    return this.ctx.kernel.lifecycle.groupedTransaction(async (trx) => {
       let sizeGib = requested ?? 0;
       let location = input.location ?? '';
       let blockSize = input.block_size ?? DEFAULT_BLOCK_SIZE;

@@ -99,7 +99,7 @@ export class FirewallRules implements OperationHandler {
 
   async create(accountId: string, projectId: string, input: CreateRuleInput): Promise<OperationRow> {
     const { kernel } = this.ctx;
-    return kernel.lifecycle.transaction(async (trx) => {
+    return kernel.lifecycle.groupedTransaction(async (trx) => {
       const network = await this.peers.networks.usableNetwork(trx, projectId, input.vpc_network_id, 'vpc_network_id');
       const fields = await this.fields(trx, projectId, input, null);
       await this.checkNameFree(trx, network.id, fields.name, null);

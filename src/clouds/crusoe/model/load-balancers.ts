@@ -117,7 +117,7 @@ export class LoadBalancers implements OperationHandler {
     const protocols = parseProtocols(input.protocols, 'protocols', LB_PROTOCOLS);
     if (input.network_interfaces.length !== 1) throw badRequest('"network_interfaces" must hold exactly one interface (its subnet gives the load balancer its address)');
     const health = parseHealthCheck(input.health_check);
-    return kernel.lifecycle.transaction(async (trx) => {
+    return kernel.lifecycle.groupedTransaction(async (trx) => {
       const nic = input.network_interfaces[0]!;
       const subnet = await this.peers.networks.resolveSubnet(trx, project, input.location, nic, { subnet: 'network_interfaces.0.subnet', network: 'network_interfaces.0.network' });
       const destinations = await this.targets(trx, project.id, input.location, input.destinations);

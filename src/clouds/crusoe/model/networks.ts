@@ -201,7 +201,7 @@ export class Networks implements OperationHandler {
     const { kernel } = this.ctx;
     const name = resourceName(input.name);
     const block = parseNetworkCidr(input.cidr.trim(), 'cidr', NETWORK_PREFIX);
-    return kernel.lifecycle.transaction(async (trx) => {
+    return kernel.lifecycle.groupedTransaction(async (trx) => {
       await this.checkNetworkName(trx, projectId, name, null);
       const now = kernel.clockFor(accountId).now();
       const row: NetworkRow = {
@@ -291,7 +291,7 @@ export class Networks implements OperationHandler {
     const name = resourceName(input.name);
     const location = this.location(input.location, 'location');
     const block = parseNetworkCidr(input.cidr.trim(), 'cidr', SUBNET_PREFIX);
-    return kernel.lifecycle.transaction(async (trx) => {
+    return kernel.lifecycle.groupedTransaction(async (trx) => {
       const network = await this.usableNetwork(trx, projectId, input.vpc_network_id, 'vpc_network_id');
       const outer = parseCidrLoose(network.cidr, 'cidr');
       if (!contains(outer, block)) throw badRequest(`"cidr": ${block.cidr} is not inside the VPC network's ${network.cidr}`);

@@ -51,7 +51,7 @@ export class Snapshots implements OperationHandler {
   async create(accountId: string, projectId: string, input: { disk_id: string; name?: string }): Promise<OperationRow> {
     const { kernel } = this.ctx;
     const given = input.name === undefined || input.name === '' ? undefined : resourceName(input.name);
-    return kernel.lifecycle.transaction(async (trx) => {
+    return kernel.lifecycle.groupedTransaction(async (trx) => {
       const disk = await this.diskToChange(trx, projectId, input.disk_id); // (held by the snapshot's operation below)
       if (!disk) throw badRequest(`"disk_id": disk "${input.disk_id}" not found in this project`);
       assertIdle(disk, `disk "${disk.id}"`);

@@ -44,7 +44,7 @@ export class Filesystems {
       throw badRequest(`filesystems are not available in ${input.region} (available in: ${offering.join(', ')})`);
     }
     checkSize(input.size);
-    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
+    return this.ctx.kernel.lifecycle.groupedTransaction(async (trx) => {
       const now = kernel.clockFor(accountId).now();
       const row: FilesystemRow = {
         id: kernel.ids.uuid(),

@@ -45,7 +45,7 @@ export class FloatingIps {
   async create(accountId: string, input: CreateFloatingIpInput): Promise<FloatingIpView> {
     const { catalog, kernel, db } = this.ctx;
     if (!catalog.regions.has(input.region)) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
-    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
+    return this.ctx.kernel.lifecycle.groupedTransaction(async (trx) => {
       if (!(await kernel.counters.acquire(trx, accountId, Counter.floatingIps))) {
         const limit = await kernel.counters.limit(trx, accountId, Counter.floatingIps);
         throw genesisError(Code.MaxStaticIpQuotaReached, `max static public ip quota reached: this account may keep at most ${limit} floating IPs`);

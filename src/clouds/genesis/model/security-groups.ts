@@ -106,7 +106,7 @@ export class SecurityGroups {
     const region = input.region ?? catalog.defaultRegion;
     if (!catalog.regions.has(region)) throw badRequest(`"region" must be one of: ${[...catalog.regions.keys()].join(', ')}`);
     const rules = parseRules(input.rules);
-    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
+    return this.ctx.kernel.lifecycle.groupedTransaction(async (trx) => {
       const row = await this.insert(trx, accountId, {
         name: input.name,
         description: input.description ?? '',

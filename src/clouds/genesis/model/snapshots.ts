@@ -79,7 +79,7 @@ export class Snapshots {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw badRequest('"url" must be an absolute http(s) URL of a raw or zstd-compressed raw image');
     }
-    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
+    return this.ctx.kernel.lifecycle.groupedTransaction(async (trx) => {
       await this.acquireQuota(trx, accountId, Code.MaxQuotaReached);
       return this.insert(trx, {
         account_id: accountId,

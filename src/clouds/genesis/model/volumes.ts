@@ -51,7 +51,7 @@ export class Volumes {
       throw genesisError(Code.VolumeTypeUnavailable, `volume type "${type}" is not available in ${region.id} (available: ${region.volume_types.join(', ')})`);
     }
     checkSize(input.size);
-    return this.ctx.kernel.lifecycle.transaction(async (trx) => {
+    return this.ctx.kernel.lifecycle.groupedTransaction(async (trx) => {
       if (!(await kernel.counters.acquire(trx, accountId, Counter.volumes))) {
         const limit = await kernel.counters.limit(trx, accountId, Counter.volumes);
         throw genesisError(Code.MaxQuotaReached, `max quota reached: this account may keep at most ${limit} volumes`);
