@@ -595,7 +595,7 @@ export class LifecycleEngine {
 
   /**
    * Records, in a write's transaction, that a resource entered a state; told to the listeners
-   * when the transaction made by `transaction` commits (never, if it rolls back).
+   * when the transaction made by `transaction` or `groupedTransaction` commits (never, if it rolls back).
    */
   entered(trx: Executor, event: Omit<EnteredState, 'at'> & { at?: number }): void {
     if (this.enteredListeners.length === 0) return;
@@ -606,20 +606,9 @@ export class LifecycleEngine {
     else pending.push(told);
   }
 
-  /** Tells the listeners at once that a resource entered a state: for a write that has committed (a grouped commit's, say). */
-  told(event: Omit<EnteredState, 'at'> & { at?: number }): void {
-    if (this.enteredListeners.length > 0) this.tell([{ ...event, at: event.at ?? this.clock.now() }]);
-  }
-
   /** Runs a client's write in a transaction; the states it recorded (`entered`) are told once it commits. */
-  async transaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
-    const events: EnteredState[] = [];
-    const result = await this.db.transaction().execute((trx) => {
-      this.pendingEntered.set(trx, events);
-      return fn(trx);
-    });
-    this.tell(events);
-    return result;
+  transaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+    return this.telling((work) => this.db.transaction().execute(work), fn);
   }
 
   /**
@@ -628,11 +617,15 @@ export class LifecycleEngine {
    * db/group-commit.ts). They run one after another, so what each records is its own; it is told
    * once the shared commit is made, and nothing of a write that was rolled back is.
    */
-  async groupedTransaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+  groupedTransaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
     const grouped = this.options.grouped;
-    if (grouped === undefined) return this.transaction(fn);
+    return grouped === undefined ? this.transaction(fn) : this.telling((work) => grouped.run(work), fn);
+  }
+
+  /** Runs `fn` through `run`, collecting the states it records, and tells them once `run` resolves (committed). */
+  private async telling<T>(run: (work: (trx: Transaction<any>) => Promise<T>) => Promise<T>, fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
     const events: EnteredState[] = [];
-    const result = await grouped.run((trx) => {
+    const result = await run((trx) => {
       this.pendingEntered.set(trx, events);
       return fn(trx);
     });

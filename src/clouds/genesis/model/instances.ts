@@ -231,7 +231,7 @@ export class Instances {
     const { region, type, billing, placement, sshKeyIds, reservationId } = this.checkCreate(input);
 
     // (creates arrive in bursts: one commit for those that arrive together)
-    const view = await kernel.grouped.run(async (trx) => {
+    return kernel.lifecycle.groupedTransaction(async (trx) => {
       const image = await this.resolveImage(trx, accountId, input.image, type, region);
       const diskSize = bootDiskSize(input.disk_size, image);
       const keys = await this.peers.sshKeys.resolve(trx, accountId, sshKeyIds);
@@ -289,11 +289,9 @@ export class Instances {
       if (groups === null) links.splice(keys.length, 0, await this.linkDefaultGroup(trx, row.id, accountId, region));
       await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, INSTANCE_ACTIONS.create.transition, { account: accountId });
       await this.admit(trx, accountId, region, type.id, reservation);
+      kernel.lifecycle.entered(trx, { kind: INSTANCE_KIND, resourceId: row.id, accountId, from: null, to: row.status, transition: null });
       return { row, links };
     });
-    // (told once the grouped commit is made: the group's transaction is not this create's alone)
-    kernel.lifecycle.told({ kind: INSTANCE_KIND, resourceId: view.row.id, accountId, from: null, to: view.row.status, transition: null });
-    return view;
   }
 
   /**
