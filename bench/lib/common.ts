@@ -98,6 +98,8 @@ export function sqliteStore(dir: string, name = 'hangar.db'): StoreSpec {
   return { engine: 'sqlite', url: `sqlite:${join(dir, name)}`, drop: async () => undefined };
 }
 
+const VACUUM_CATALOGS = 'vacuum pg_catalog.pg_attribute, pg_catalog.pg_class, pg_catalog.pg_depend, pg_catalog.pg_type, pg_catalog.pg_index, pg_catalog.pg_constraint';
+
 export function postgresStore(tag: string): StoreSpec {
   const schema = `hangar_bench_${tag}_${process.pid}`;
   return {
@@ -108,6 +110,11 @@ export function postgresStore(tag: string): StoreSpec {
       await client.connect();
       try {
         await client.query(`drop schema if exists "${schema}" cascade`);
+        // The dropped schema's rows in the system catalogs stay dead where autovacuum is off
+        // (these machines): left, they pile up over a session and slow every later suite's DDL
+        // and planning, so that figures taken hours apart do not compare. (scripts/test.mjs
+        // does the same before its PostgreSQL pass.)
+        await client.query(VACUUM_CATALOGS).catch((error: Error) => log(`PostgreSQL: the system catalogs could not be vacuumed (${error.message})`));
       } finally {
         await client.end();
       }
