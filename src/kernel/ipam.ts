@@ -51,6 +51,13 @@ export class LeaseConflict extends Error {
   }
 }
 
+/** An allocation named a pool the store does not hold. */
+export class UnknownPool extends Error {
+  constructor(pool: string) {
+    super(`unknown address pool ${pool}`);
+  }
+}
+
 /** parseCidr, remembered (a CIDR string always parses the same; pools are few). */
 const parsed = new Map<string, ReturnType<typeof parseCidr>>();
 function parsedCidr(cidr: string): ReturnType<typeof parseCidr> {
@@ -261,11 +268,11 @@ export class Ipam {
     await trx.deleteFrom('ip_pools').where('name', '=', name).execute();
   }
 
-  /** Leases the next free address of the pool to `owner`; null when the pool is exhausted. */
+  /** Leases the next free address of the pool to `owner`; null when the pool is exhausted (UnknownPool when there is none). */
   async allocate(trx: Executor, pool: string, owner: string): Promise<string | null> {
     const pools = this.deferred.get(trx);
     const state = pools === undefined ? undefined : await this.deferredPool(trx, pools, pool);
-    if (pools !== undefined && state === undefined) throw new Error(`unknown address pool ${pool}`);
+    if (pools !== undefined && state === undefined) throw new UnknownPool(pool);
     for (let attempt = 0; attempt < 64; attempt++) {
       let cursor: number;
       let base: number;
@@ -275,7 +282,7 @@ export class Ipam {
         ({ base, size } = state);
       } else {
         const [step] = await this.advance(trx, pool);
-        if (!step) throw new Error(`unknown address pool ${pool}`);
+        if (!step) throw new UnknownPool(pool);
         cursor = Number(step.cursor);
         ({ base, size } = parsedCidr(step.cidr));
       }

@@ -96,6 +96,17 @@ describe('Crusoe networking workflow: VPC network, subnets, firewall rule, VMs, 
       expect(inCidr(address, '10.20.1.0/24'), address).toBe(true);
     }
     expect(new Set(addresses).size).toBe(2);
+    // A subnet whose address pool is not in the store (an account imported from another
+    // Hangar brings its subnets and leases, not the installation's pool rows) gets it back
+    // on its next VM's boot, from the subnet's CIDR, and hands out none of the leased addresses.
+    const { db: store } = h.hangar.kernel;
+    await store.deleteFrom('ip_pools').where('name', '=', `crusoe:subnet:${app.id}`).execute();
+    const web3 = await vmIn('web-3');
+    const third = web3.network_interfaces[0].ips[0].private_ipv4.address;
+    expect(inCidr(third, '10.20.1.0/24'), third).toBe(true);
+    expect(addresses).not.toContain(third);
+    expect(await store.selectFrom('ip_pools').select('cidr').where('name', '=', `crusoe:subnet:${app.id}`).execute()).toEqual([{ cidr: '10.20.1.0/24' }]);
+    await succeeds(h, c, Families.vms, c.delete(`${vms}/${web3.id}`));
     // A VM naming a subnet of another location, or a network the subnet is not in, is refused.
     expectCrusoeError(
       await c.post(vms, { name: 'lost', type: 'c1a.2x', location: 'us-northcentral1-a', ssh_public_key: KEY, network_interfaces: [{ subnet: app.id }] }),

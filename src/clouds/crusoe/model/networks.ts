@@ -20,6 +20,7 @@ import type { References } from './references.js';
 import type { Renderers } from './renderers.js';
 import { assertIdle, operationMachine, resourceName, ResourceState, clientMoved, rowToChange } from './resource.js';
 import { declareResource, type ResourceDef } from '../../../kernel/resources.js';
+import { UnknownPool } from '../../../kernel/ipam.js';
 import type { CrusoeModel } from './index.js';
 
 export const DEFAULT_NETWORK_NAME = 'default-ethernet';
@@ -422,13 +423,20 @@ export class Networks implements OperationHandler {
 
   /** Leases a private address of the subnet to `owner` (null when the subnet is full). */
   async allocate(trx: Executor, subnetId: string, owner: string): Promise<string | null> {
+    const { ipam } = this.ctx.kernel;
+    // A subnet's pool is made with it and dropped with it, so it is nearly always there: tried
+    // first, a boot costs no read of the subnet. The pool row is the installation's, not the
+    // account's, though: an account imported from another store brings its subnets and leases
+    // without it, and the pool is made here, from the subnet, on first use.
+    try {
+      return await ipam.allocate(trx, subnetPool(subnetId), owner);
+    } catch (error) {
+      if (!(error instanceof UnknownPool)) throw error;
+    }
     const subnet = await trx.selectFrom('crusoe_vpc_subnets').select(['id', 'cidr']).where('id', '=', subnetId).executeTakeFirst();
     if (!subnet) return null;
-    const { ipam } = this.ctx.kernel;
-    // The pool row is the installation's, not the account's: an account imported from
-    // another store brings its subnets and leases, and the pool is made again here.
-    await ipam.ensurePool(trx, subnetPool(subnet.id as string), subnet.cidr as string);
-    return ipam.allocate(trx, subnetPool(subnet.id as string), owner);
+    await ipam.ensurePool(trx, subnetPool(subnetId), subnet.cidr as string);
+    return ipam.allocate(trx, subnetPool(subnetId), owner);
   }
 
   // -------------------------------------------------------------------------------------
