@@ -207,8 +207,44 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
  */
 function clientClass(pg: Pg, connectionTimeoutMillis: number, named: boolean) {
   class TimedClient extends pg.Client {
+    /** A transaction's BEGIN, held back to go out with its first statement (see `query`). */
+    private beginHeld = false;
+
     constructor(config?: pgModule.ClientConfig) {
-      super({ ...config, connectionTimeoutMillis });
+      // Pipelined: a query is written without waiting for the one before it to be answered.
+      // Only a held BEGIN uses that (the pool hands a connection to one user at a time, and
+      // Kysely runs a transaction's statements one after the other).
+      super({ ...config, connectionTimeoutMillis, pipeline: true } as pgModule.ClientConfig);
+    }
+
+    // Every round trip costs Hangar a socket write, a wake-up and a read, a large share of a
+    // write request's CPU on PostgreSQL (BENCHMARKS.md). A transaction's BEGIN answers nothing
+    // anyone waits for: it is held and written with the transaction's first statement, in one
+    // write, and both answers come back together. A transaction that ran nothing sends nothing.
+    // (BEGIN fails only with its connection, which then fails the statement sent with it too.)
+    override query(...args: any[]): any {
+      const [text, values] = args;
+      if (args.length === 2 && typeof text === 'string' && Array.isArray(values) && values.length === 0) {
+        if (text === 'begin') {
+          this.beginHeld = true;
+          return Promise.resolve({ command: 'BEGIN', rowCount: null, rows: [] });
+        }
+        if (this.beginHeld && (text === 'commit' || text === 'rollback')) {
+          this.beginHeld = false;
+          return Promise.resolve({ command: text.toUpperCase(), rowCount: null, rows: [] });
+        }
+      }
+      if (!this.beginHeld) return (super.query as (...args: any[]) => any)(...args);
+      this.beginHeld = false;
+      const stream = (this as unknown as { connection: { stream: { cork?(): void; uncork?(): void } } }).connection.stream;
+      stream.cork?.();
+      try {
+        const begun: Promise<unknown> = super.query('begin');
+        const result: Promise<unknown> = (super.query as (...args: any[]) => any)(...args);
+        return Promise.all([begun, result]).then(([, answer]) => answer);
+      } finally {
+        stream.uncork?.();
+      }
     }
   }
   if (!named) return TimedClient;
