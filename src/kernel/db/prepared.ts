@@ -67,6 +67,29 @@ export function preparedWrite(build: (...args: any[]) => Compilable<any>, arity 
 }
 
 /**
+ * A prepared insert, update or delete whose answer nobody reads: the row it writes is the
+ * transaction's, and a failure fails the transaction. Inside a transaction on PostgreSQL it is
+ * held and written with the transaction's next statement (or its COMMIT), in one socket write,
+ * so a create's inserts cost no round trip each (see store.ts). Its error, if any, fails that
+ * next statement instead. On SQLite, and outside a transaction, it runs at once.
+ */
+export function heldWrite(build: (...args: any[]) => Compilable<any>, arity = build.length): (executor: Executor, ...args: unknown[]) => Promise<void> {
+  const run = compileOnce(build, arity, true);
+  return async (executor, ...args) => {
+    await run(executor, args);
+  };
+}
+
+/** The SQL of every `heldWrite`: the PostgreSQL client holds these back inside a transaction. */
+const heldStatements = new Set<string>();
+/** The SQL of every other prepared query: one of the same text whose answer is read is never held. */
+const answeredStatements = new Set<string>();
+
+export function isHeldWrite(sql: string): boolean {
+  return heldStatements.has(sql) && !answeredStatements.has(sql);
+}
+
+/**
  * The SQL of every prepared query, each with a name of its own: PostgreSQL connections keep
  * them as named statements (parsed and planned once per connection, see store.ts), where
  * other queries are parsed and planned again each time they run.
@@ -78,7 +101,7 @@ export function statementName(sql: string): string | undefined {
   return statementNames.get(sql);
 }
 
-function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number) {
+function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number, held = false) {
   let template: { sql: string; parameters: readonly unknown[] } | null = null;
   return (executor: Executor, args: unknown[]): Promise<QueryResult<unknown>> => {
     if (template === null) {
@@ -86,6 +109,7 @@ function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number) 
       const compiled = build(...slots).compile();
       template = { sql: compiled.sql, parameters: compiled.parameters };
       if (!statementNames.has(compiled.sql)) statementNames.set(compiled.sql, `hangar_${statementNames.size + 1}`);
+      (held ? heldStatements : answeredStatements).add(compiled.sql);
     }
     const parameters = template.parameters.map((p) => (p instanceof Slot ? args[p.index] : p));
     // (getExecutor is marked internal in Kysely's typings; it is how a Transaction reaches its adapter)
@@ -108,16 +132,25 @@ function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number) 
  * the builder and how many arguments it takes.
  */
 export function byShape<K, R = Record<string, any>>(make: (key: K) => [arity: number, build: (...args: any[]) => Compilable<any>], limit = 256) {
-  const forms = new Map<K, (executor: Executor, ...args: unknown[]) => Promise<R[]>>();
-  return (key: K) => {
-    let form = forms.get(key);
-    if (form === undefined) {
+  return shaped(make, limit, (build, arity) => prepared<R>(build, arity));
+}
+
+/** `byShape` for writes whose answer nobody reads (see `heldWrite`). */
+export function heldByShape<K>(make: (key: K) => [arity: number, build: (...args: any[]) => Compilable<any>], limit = 256) {
+  return shaped(make, limit, heldWrite);
+}
+
+function shaped<K, F>(make: (key: K) => [arity: number, build: (...args: any[]) => Compilable<any>], limit: number, form: (build: (...args: any[]) => Compilable<any>, arity: number) => F) {
+  const forms = new Map<K, F>();
+  return (key: K): F => {
+    let made = forms.get(key);
+    if (made === undefined) {
       if (forms.size >= limit) forms.clear();
       const [arity, build] = make(key);
-      form = prepared<R>(build, arity);
-      forms.set(key, form);
+      made = form(build, arity);
+      forms.set(key, made);
     }
-    return form;
+    return made;
   };
 }
 

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { AliasNode, ColumnNode, Kysely, PostgresDialect, SqliteDialect, SqliteQueryCompiler, TableNode, sql, type CompiledQuery, type OperationNode, type QueryCompiler, type QueryId, type RootOperationNode, type SqliteDialectConfig, type Transaction } from 'kysely';
 import type pgModule from 'pg';
 import { StoreBusy } from './errors.js';
-import { runDirectlyInTransactions, statementName } from './prepared.js';
+import { isHeldWrite, runDirectlyInTransactions, statementName } from './prepared.js';
 import { commitWatcher } from './wal-index.js';
 
 /**
@@ -207,41 +207,60 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
  */
 function clientClass(pg: Pg, connectionTimeoutMillis: number, named: boolean) {
   class TimedClient extends pg.Client {
-    /** A transaction's BEGIN, held back to go out with its first statement (see `query`). */
-    private beginHeld = false;
+    /**
+     * Where the connection's transaction stands as the server knows it: none, begun here but
+     * BEGIN not sent yet (`held`), or open. Statements held back (`heldWrite`s, and a held
+     * BEGIN) go out together with the next statement the transaction waits for.
+     */
+    private transaction: 'none' | 'held' | 'open' = 'none';
+    private readonly heldWrites: unknown[][] = [];
 
     constructor(config?: pgModule.ClientConfig) {
       // Pipelined: a query is written without waiting for the one before it to be answered.
-      // Only a held BEGIN uses that (the pool hands a connection to one user at a time, and
+      // Only held statements use that (the pool hands a connection to one user at a time, and
       // Kysely runs a transaction's statements one after the other).
       super({ ...config, connectionTimeoutMillis, pipeline: true } as pgModule.ClientConfig);
     }
 
-    // Every round trip costs Hangar a socket write, a wake-up and a read, a large share of a
-    // write request's CPU on PostgreSQL (BENCHMARKS.md). A transaction's BEGIN answers nothing
-    // anyone waits for: it is held and written with the transaction's first statement, in one
-    // write, and both answers come back together. A transaction that ran nothing sends nothing.
-    // (BEGIN fails only with its connection, which then fails the statement sent with it too.)
+    // Every round trip costs Hangar a socket write, a wake-up and a read: a large share of a
+    // write request's CPU on PostgreSQL (BENCHMARKS.md). A transaction's BEGIN, and the writes
+    // whose answers nobody reads (prepared.ts, heldWrite), are held and written with the
+    // statement after them, in one socket write; their answers come back with its answer, and
+    // the first failure among them fails it. A transaction that ran nothing sends nothing, and
+    // a rollback drops what was held. (BEGIN fails only with its connection, which then fails
+    // the statements sent with it too.)
     override query(...args: any[]): any {
-      const [text, values] = args;
-      if (args.length === 2 && typeof text === 'string' && Array.isArray(values) && values.length === 0) {
+      const [first, values] = args;
+      const text: unknown = typeof first === 'string' ? first : first?.text;
+      if (typeof text !== 'string') return (super.query as (...args: any[]) => any)(...args);
+      if (args.length === 2 && Array.isArray(values) && values.length === 0) {
         if (text === 'begin') {
-          this.beginHeld = true;
-          return Promise.resolve({ command: 'BEGIN', rowCount: null, rows: [] });
+          this.transaction = 'held';
+          return answered('BEGIN');
         }
-        if (this.beginHeld && (text === 'commit' || text === 'rollback')) {
-          this.beginHeld = false;
-          return Promise.resolve({ command: text.toUpperCase(), rowCount: null, rows: [] });
+        if (text === 'rollback') this.heldWrites.length = 0;
+        if ((text === 'commit' || text === 'rollback') && this.transaction === 'held' && this.heldWrites.length === 0) {
+          this.transaction = 'none';
+          return answered(text.toUpperCase());
         }
       }
-      if (!this.beginHeld) return (super.query as (...args: any[]) => any)(...args);
-      this.beginHeld = false;
+      if (this.transaction !== 'none' && isHeldWrite(text)) {
+        this.heldWrites.push(args);
+        return answered('HELD');
+      }
+      const ends = text === 'commit' || text === 'rollback';
+      if (this.transaction !== 'held' && this.heldWrites.length === 0) {
+        if (ends) this.transaction = 'none';
+        return (super.query as (...args: any[]) => any)(...args);
+      }
+      const before = [...(this.transaction === 'held' ? [['begin']] : []), ...this.heldWrites.splice(0)];
+      this.transaction = ends ? 'none' : 'open';
       const stream = (this as unknown as { connection: { stream: { cork?(): void; uncork?(): void } } }).connection.stream;
       stream.cork?.();
       try {
-        const begun: Promise<unknown> = super.query('begin');
+        const sent: Promise<unknown>[] = before.map((held) => (super.query as (...args: any[]) => any)(...held));
         const result: Promise<unknown> = (super.query as (...args: any[]) => any)(...args);
-        return Promise.all([begun, result]).then(([, answer]) => answer);
+        return Promise.all([...sent, result]).then((answers) => answers[answers.length - 1]);
       } finally {
         stream.uncork?.();
       }
@@ -263,6 +282,11 @@ function clientClass(pg: Pg, connectionTimeoutMillis: number, named: boolean) {
       return (super.query as (...args: any[]) => any)(...args);
     }
   };
+}
+
+/** What the client answers at once for a statement it holds back (or need not send at all). */
+function answered(command: string): Promise<{ command: string; rowCount: null; rows: never[] }> {
+  return Promise.resolve({ command, rowCount: null, rows: [] });
 }
 
 /** Moves whenever this process changes the schema (see clientClass): named statements are made again. */

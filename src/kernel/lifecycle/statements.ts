@@ -1,6 +1,6 @@
 import { sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
 import type { Executor } from '../db/store.js';
-import { byShape, paddedList, prepared, preparedWrite } from '../db/prepared.js';
+import { byShape, heldByShape, heldWrite, paddedList, prepared, preparedWrite } from '../db/prepared.js';
 
 /** An audit entry's values, in the order of LOG_COLUMNS. */
 export type LogValues = [id: string, kind: string, resourceId: string, transition: string, from: string, to: string | null, dueAt: number, appliedAt: number];
@@ -40,7 +40,7 @@ export class EngineStatements {
 
   // The statements every transition runs, built and compiled once (see db/prepared.ts); the
   // row's table, and the columns a transition sets, give each its own form.
-  readonly insertTimer = preparedWrite((id, kind, resourceId, transition, dueAt, createdAt, held, readsLeft, accountId, ownClock) =>
+  readonly insertTimer = heldWrite((id, kind, resourceId, transition, dueAt, createdAt, held, readsLeft, accountId, ownClock) =>
     this.db.insertInto('lifecycle_timers').values({
       id,
       kind,
@@ -81,7 +81,7 @@ export class EngineStatements {
     ];
   });
   /** PostgreSQL: the rows' new values as one JSON list, typed by the table's own row type. */
-  readonly updateRowsFromJson = byShape<string>((shape) => {
+  readonly updateRowsFromJson = heldByShape<string>((shape) => {
     const [table, ...columns] = shape.split(' ') as [string, ...string[]];
     return [
       1,
@@ -99,7 +99,7 @@ export class EngineStatements {
   // PostgreSQL: a batch's lists as arrays, one parameter each. A statement of 768 ids (or of
   // 768 audit entries' 6,144 values) binds and plans as one of a single id does.
   private readonly rowsIn = byShape<string>((table) => [1, (ids) => this.compilable(sql`select * from ${sql.table(table)} where id = any(${ids}::text[])`)]);
-  private readonly logsFromArrays = prepared((...columns) =>
+  private readonly logsFromArrays = heldWrite((...columns) =>
     this.compilable(
       sql`insert into lifecycle_log (${sql.join(LOG_COLUMNS.map((c) => sql.id(c)))})
         select * from unnest(${sql.join(columns.map((c, i) => sql`${c}::${sql.raw(LOG_TYPES[i]!)}[]`))})`,

@@ -1,6 +1,6 @@
 import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
-import { byShape, prepared, preparedWrite } from '../../../kernel/db/prepared.js';
+import { byShape, heldByShape, heldWrite, prepared } from '../../../kernel/db/prepared.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { alreadyDeleting, badRequest, Code, genesisError, missing, notFound } from '../errors.js';
 import type { Reservation } from '../../../kernel/reservations.js';
@@ -463,11 +463,11 @@ export class Instances {
   private readonly byId = prepared<InstanceRow>((id, accountId) =>
     this.ctx.db.selectFrom('genesis_instances').selectAll().where('id', '=', id).where('account_id', '=', accountId),
   );
-  private readonly insertRow = preparedWrite(
+  private readonly insertRow = heldWrite(
     (...values) => this.ctx.db.insertInto('genesis_instances').values(Object.fromEntries(INSTANCE_COLUMNS.map((c, i) => [c, values[i]])) as InstanceRow),
     INSTANCE_COLUMNS.length,
   );
-  private readonly insertLinks = byShape<number>((n) => [
+  private readonly insertLinks = heldByShape<number>((n) => [
     n * LINK_COLUMNS.length,
     (...values) =>
       this.ctx.db

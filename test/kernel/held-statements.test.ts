@@ -1,0 +1,100 @@
+import net from 'node:net';
+import type { Kysely } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { heldWrite, prepared } from '../../src/kernel/db/prepared.js';
+import { openStore, type Store } from '../../src/kernel/db/store.js';
+import { testStore } from '../helpers/hangar.js';
+
+const postgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && Boolean(process.env.HANGAR_TEST_POSTGRES_URL);
+
+// On PostgreSQL a transaction's BEGIN, and the writes whose answers nobody reads (heldWrite),
+// are held by the client and written with the next statement the transaction waits for: one
+// socket write, where each was a round trip. What a client of the store must still see: the
+// same rows, the same failures, nothing written by a transaction that failed.
+describe.runIf(postgres)('PostgreSQL statements held for the next round trip', () => {
+  const spec = testStore();
+  let store: Store;
+  let db: Kysely<any>;
+  let put: (executor: Kysely<any>, id: string) => Promise<void>;
+  let count: (executor: Kysely<any>) => Promise<{ n: number }[]>;
+  const port = Number(new URL(process.env.HANGAR_TEST_POSTGRES_URL ?? 'postgres://x:5432').port || 5432);
+  let writes = 0;
+  const original = { write: net.Socket.prototype._write, writev: net.Socket.prototype._writev };
+
+  beforeAll(async () => {
+    store = await openStore(spec.url, { size: 2 });
+    db = store.db;
+    // (a table no other test uses: held statements are known by their text, per process)
+    await db.schema.createTable('held_things').addColumn('id', 'text', (c) => c.primaryKey()).execute();
+    put = heldWrite((id) => db.insertInto('held_things').values({ id })) as typeof put;
+    count = prepared<{ n: number }>(() => db.selectFrom('held_things').select((eb) => eb.fn.countAll<number>().as('n'))) as typeof count;
+    // Socket writes to the database: one per round trip.
+    const counted = (write: (...args: any[]) => unknown) =>
+      function (this: net.Socket, ...args: any[]) {
+        if (this.remotePort === port) writes++;
+        return write.apply(this, args);
+      };
+    net.Socket.prototype._write = counted(original.write);
+    net.Socket.prototype._writev = counted(original.writev!);
+  });
+  afterEach(async () => {
+    await db.deleteFrom('held_things').execute();
+  });
+  afterAll(async () => {
+    net.Socket.prototype._write = original.write;
+    net.Socket.prototype._writev = original.writev;
+    await store.close();
+    await spec.drop();
+  });
+
+  const rows = async () => (await db.selectFrom('held_things').select('id').orderBy('id').execute()).map((r) => r.id);
+
+  it('sends BEGIN and held writes with the next statement, which sees them; the last ones go with COMMIT', async () => {
+    writes = 0;
+    const seen = await db.transaction().execute(async (trx) => {
+      await put(trx as Kysely<any>, 'a');
+      await put(trx as Kysely<any>, 'b');
+      const [{ n }] = (await count(trx as Kysely<any>)) as [{ n: number }];
+      await put(trx as Kysely<any>, 'c');
+      return n;
+    });
+    expect(Number(seen)).toBe(2);
+    expect(writes).toBe(2); // BEGIN, a, b and the count; then c and COMMIT
+    expect(await rows()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('fails the transaction when a held write fails, and writes none of it', async () => {
+    await put(db, 'taken'); // (outside a transaction: written at once)
+    expect(await rows()).toEqual(['taken']);
+    const attempt = db.transaction().execute(async (trx) => {
+      await put(trx as Kysely<any>, 'fresh');
+      await put(trx as Kysely<any>, 'taken'); // a duplicate key, found out at the next statement
+      await count(trx as Kysely<any>);
+    });
+    await expect(attempt).rejects.toMatchObject({ code: '23505' });
+    // The same as a failure found at COMMIT.
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await put(trx as Kysely<any>, 'fresh');
+        await put(trx as Kysely<any>, 'taken');
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
+    expect(await rows()).toEqual(['taken']);
+    // The connections are fine afterwards.
+    await db.transaction().execute(async (trx) => put(trx as Kysely<any>, 'after'));
+    expect(await rows()).toEqual(['after', 'taken']);
+  });
+
+  it('sends nothing for a transaction that ran nothing, or rolled back before its first answer was needed', async () => {
+    writes = 0;
+    await db.transaction().execute(async () => undefined);
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await put(trx as Kysely<any>, 'never');
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(writes).toBe(0);
+    expect(await rows()).toEqual([]);
+  });
+});
