@@ -1,4 +1,5 @@
 import type { TimeSource } from './clock.js';
+import { heldInsert } from './db/prepared.js';
 import type { Executor } from './db/store.js';
 import type { IdGenerator } from './ids.js';
 
@@ -63,6 +64,8 @@ const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 
 export class Metering {
+  private readonly insertRow = heldInsert<MeterInterval>('metering_intervals');
+
   constructor(
     /** The clock of an account (see account-clocks.ts). */
     private readonly clockFor: (accountId: string | null) => TimeSource,
@@ -90,7 +93,7 @@ export class Metering {
       started_at: at,
       ended_at: null,
     };
-    await trx.insertInto('metering_intervals').values(row).execute();
+    await this.insertRow(trx, row);
   }
 
   /**

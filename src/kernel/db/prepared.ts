@@ -80,6 +80,21 @@ export function heldWrite(build: (...args: any[]) => Compilable<any>, arity = bu
   };
 }
 
+/**
+ * A held insert of one row into `table` (see `heldWrite`), compiled from the first row's
+ * columns: every row passed must have those same keys (rows made by one object literal).
+ */
+export function heldInsert<Row extends object>(table: string): (executor: Executor, row: Row) => Promise<void> {
+  let form: { columns: string[]; write: (executor: Executor, ...args: unknown[]) => Promise<void> } | null = null;
+  return (executor, row) => {
+    if (form === null) {
+      const columns = Object.keys(row);
+      form = { columns, write: heldWrite((...values) => executor.insertInto(table).values(Object.fromEntries(columns.map((c, i) => [c, values[i]]))), columns.length) };
+    }
+    return form.write(executor, ...form.columns.map((c) => (row as Record<string, unknown>)[c]));
+  };
+}
+
 /** The SQL of every `heldWrite`: the PostgreSQL client holds these back inside a transaction. */
 const heldStatements = new Set<string>();
 /** The SQL of every other prepared query: one of the same text whose answer is read is never held. */

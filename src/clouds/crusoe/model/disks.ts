@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
-import { byShape, paddedList } from '../../../kernel/db/prepared.js';
+import { byShape, heldInsert, heldWrite, paddedList } from '../../../kernel/db/prepared.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, notFound } from '../errors.js';
 import type { DiskAttachmentRow, DiskRow, OperationRow, ProjectRow, SnapshotRow, VmRow } from '../tables.js';
@@ -268,6 +268,8 @@ export class Disks implements OperationHandler {
   // -------------------------------------------------------------------------------------
   // For VMs
 
+  private readonly insertRow = heldInsert<DiskRow>('crusoe_disks');
+
   /**
    * Creates a disk in the caller's transaction (counted in its project; billed once available).
    * The caller took its storage from the quota (takeStorage) first.
@@ -311,19 +313,21 @@ export class Disks implements OperationHandler {
       snapshot_id: input.snapshotId ?? null,
       busy_operation_id: null,
     };
-    await trx.insertInto('crusoe_disks').values(row).execute();
+    await this.insertRow(trx, row);
     if (input.counted !== false) await kernel.counters.add(trx, input.accountId, Counter.projectDisks(input.projectId), 1);
     if (row.state === ResourceState.Available) await this.meter(trx, row, now, true);
     return row;
   }
 
   async attach(trx: Executor, vm: Pick<VmRow, 'id' | 'account_id'>, diskId: string, attachmentType: string, mode: string): Promise<void> {
-    await trx
-      .insertInto('crusoe_disk_attachments')
-      .values({ disk_id: diskId, vm_id: vm.id, account_id: vm.account_id, attachment_type: attachmentType, mode, attached_at: this.ctx.kernel.clockFor(vm.account_id).now() })
-      .onConflict((oc) => oc.columns(['disk_id', 'vm_id']).doNothing())
-      .execute();
+    await this.insertAttachment(trx, diskId, vm.id, vm.account_id, attachmentType, mode, this.ctx.kernel.clockFor(vm.account_id).now());
   }
+  private readonly insertAttachment = heldWrite((diskId, vmId, accountId, attachmentType, mode, attachedAt) =>
+    this.ctx.db
+      .insertInto('crusoe_disk_attachments')
+      .values({ disk_id: diskId, vm_id: vmId, account_id: accountId, attachment_type: attachmentType, mode, attached_at: attachedAt })
+      .onConflict((oc) => oc.columns(['disk_id', 'vm_id']).doNothing()),
+  );
 
   /**
    * Checks disks a request wants attached to a VM (new or existing): they exist in the

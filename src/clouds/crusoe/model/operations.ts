@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { heldInsert } from '../../../kernel/db/prepared.js';
 import type { Executor } from '../../../kernel/db/store.js';
 import type { Machine } from '../../../kernel/lifecycle/machine.js';
 import { badRequest, operationForbidden } from '../errors.js';
@@ -77,6 +78,7 @@ export interface OperationError {
 export class Operations {
   /** When each account's expired operations were last deleted, on its clock (see insert). */
   private readonly purgedAt = new Map<string, number>();
+  private readonly insertRow = heldInsert<OperationRow>('crusoe_operations');
 
   constructor(private readonly ctx: CrusoeContext) {}
 
@@ -121,7 +123,7 @@ export class Operations {
     row.state = OperationState.Succeeded;
     row.completed_at = now;
     row.result = JSON.stringify(result);
-    await trx.insertInto('crusoe_operations').values(row).execute();
+    await this.insertRow(trx, row);
     return row;
   }
 
@@ -245,7 +247,7 @@ export class Operations {
       await this.purgeExpired(trx, input.accountId);
     }
     const row = this.row(input, now);
-    await trx.insertInto('crusoe_operations').values(row).execute();
+    await this.insertRow(trx, row);
     await kernel.lifecycle.schedule(trx, OPERATION_KIND, row.id, transition, { account: input.accountId });
     return row;
   }

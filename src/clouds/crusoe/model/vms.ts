@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { byShape, prepared } from '../../../kernel/db/prepared.js';
+import { byShape, heldInsert, prepared } from '../../../kernel/db/prepared.js';
 import type { Engine, Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, type CrusoeError, notFound } from '../errors.js';
 import type { VmType } from '../catalog.js';
@@ -823,7 +823,7 @@ export class Vms implements OperationHandler {
       created_at: now,
       updated_at: now,
     };
-    await trx.insertInto('crusoe_vms').values(row).execute();
+    await this.insertRow(trx, row);
     kernel.lifecycle.entered(trx, { kind: VM_MACHINE.kind, resourceId: id, accountId, from: null, to: row.state, transition: null });
     const { disks } = this.peers;
     const boot = await disks.insert(trx, { accountId, projectId, name: `${plan.name}-os`, type: 'persistent-ssd', sizeGib: this.ctx.catalog.osDiskGib, location: plan.location, isOs: true, ownerVmId: id, counted: false });
@@ -959,6 +959,7 @@ export class Vms implements OperationHandler {
   }
 
   private readonly toChange = rowToChange<VmRow>(() => this.ctx, 'crusoe_vms');
+  private readonly insertRow = heldInsert<VmRow>('crusoe_vms');
 
   private wrongState(vm: VmRow, verb: string, needed: string): CrusoeError {
     return badRequest(`VM "${vm.id}" cannot be ${verb} while it is ${vm.state}: it must be ${needed}`);
