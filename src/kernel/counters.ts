@@ -1,6 +1,6 @@
 import { sql, type Compilable, type Kysely } from 'kysely';
 import type { Executor } from './db/store.js';
-import { byShape, prepared, preparedWrite } from './db/prepared.js';
+import { byShape, heldByShape, prepared, preparedWrite } from './db/prepared.js';
 import type { ResourceDef } from './resources.js';
 
 /**
@@ -156,25 +156,27 @@ export class Counters {
   }
 
   async add(trx: Executor, accountId: string, key: string, delta: number): Promise<void> {
-    await trx
-      .insertInto('counters')
-      .values({ account_id: accountId, key, value: delta })
-      .onConflict((oc) => oc.columns(['account_id', 'key']).doUpdateSet((eb) => ({ value: eb('counters.value', '+', delta) })))
-      .execute();
+    await this.addRows(1)(trx, accountId, key, delta);
     // A count back at zero is no row, as for an account that never had one: the same state is
     // stored (and exported) the same way however it was reached, a recount after an import included.
     if (delta < 0) await trx.deleteFrom('counters').where('account_id', '=', accountId).where('key', '=', key).where('value', '=', 0).execute();
   }
 
+  /** Counts moved, `n` rows of account, key and delta: a held write (a create's counts move last, with its commit). */
+  private readonly addRows = heldByShape<number>((n) => [
+    n * 3,
+    (...values) =>
+      this.db
+        .insertInto('counters')
+        .values(Array.from({ length: n }, (_, r) => ({ account_id: values[r * 3], key: values[r * 3 + 1], value: values[r * 3 + 2] })))
+        .onConflict((oc) => oc.columns(['account_id', 'key']).doUpdateSet((eb) => ({ value: eb('counters.value', '+', eb.ref('excluded.value')) }))),
+  ]);
+
   /** Several counts of one account moved at once: one statement for all (on PostgreSQL a round trip each otherwise). */
   async addAll(trx: Executor, accountId: string, deltas: readonly (readonly [key: string, delta: number])[]): Promise<void> {
     const moved = deltas.filter(([, delta]) => delta !== 0);
     if (moved.length === 0) return;
-    await trx
-      .insertInto('counters')
-      .values(moved.map(([key, value]) => ({ account_id: accountId, key, value })))
-      .onConflict((oc) => oc.columns(['account_id', 'key']).doUpdateSet((eb) => ({ value: eb('counters.value', '+', eb.ref('excluded.value')) })))
-      .execute();
+    await this.addRows(moved.length)(trx, ...moved.flatMap(([key, value]) => [accountId, key, value]));
     // (a count back at zero is no row: see `add`)
     const lowered = moved.filter(([, delta]) => delta < 0).map(([key]) => key);
     if (lowered.length > 0) await trx.deleteFrom('counters').where('account_id', '=', accountId).where('key', 'in', lowered).where('value', '=', 0).execute();

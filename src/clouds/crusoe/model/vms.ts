@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { byShape, heldInsert, prepared } from '../../../kernel/db/prepared.js';
+import { byShape, heldInsert, heldWrite, prepared } from '../../../kernel/db/prepared.js';
 import type { Engine, Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, type CrusoeError, notFound } from '../errors.js';
 import type { VmType } from '../catalog.js';
@@ -633,9 +633,9 @@ export class Vms implements OperationHandler {
     for (const vm of await this.rows(trx, ids)) {
       now.set(vm.id, vm);
       if (vm.state !== VM.create.via || vm.busy_operation_id !== op.id) continue;
-      const set = { ...(await this.addresses(trx, vm)), state: VM.create.to, busy_operation_id: null, updated_at: at };
-      await this.set(trx, vm.id, set);
-      now.set(vm.id, { ...vm, ...set });
+      const up: VmRow = { ...vm, ...(await this.addresses(trx, vm)), state: VM.create.to, busy_operation_id: null, updated_at: at };
+      await this.setUp(trx, vm.id, up.private_ip, up.public_ip, up.public_ip_id, up.state, at);
+      now.set(vm.id, up);
       await this.meter(trx, vm, at, true);
       done.push(vm.id);
     }
@@ -960,6 +960,13 @@ export class Vms implements OperationHandler {
 
   private readonly toChange = rowToChange<VmRow>(() => this.ctx, 'crusoe_vms');
   private readonly insertRow = heldInsert<VmRow>('crusoe_vms');
+  /** A created VM comes up: its addresses and state (a held write: nothing reads its answer). */
+  private readonly setUp = heldWrite((id, privateIp, publicIp, publicIpId, state, at) =>
+    this.ctx.db
+      .updateTable('crusoe_vms')
+      .set({ private_ip: privateIp, public_ip: publicIp, public_ip_id: publicIpId, state, busy_operation_id: null, updated_at: at })
+      .where('id', '=', id),
+  );
 
   private wrongState(vm: VmRow, verb: string, needed: string): CrusoeError {
     return badRequest(`VM "${vm.id}" cannot be ${verb} while it is ${vm.state}: it must be ${needed}`);
