@@ -1,8 +1,9 @@
 // What one request costs the server, route by route and engine by engine, in measures a busy
 // machine does not distort much: the server process's CPU time per request (user + system,
 // from /proc, over every request of a load), on PostgreSQL the database server's processes' CPU
-// time per request too, and the statements it ran per request, counted at
-// the driver (on PostgreSQL each is one round trip). Every answer is computed (read cache off).
+// time per request too, and the statements it ran per request, counted at the driver, and on
+// PostgreSQL the round trips (socket writes to the database). Every answer is computed (read
+// cache off).
 // Creates are counted with the boots they cause (the load, then until nothing is pending).
 // HANGAR_BENCH_COUNT_SQL=1 also lists the statements run so far, most frequent first (the
 // first 12, or HANGAR_BENCH_COUNT_TOP).
@@ -28,13 +29,14 @@ const routes = values.routes!.split(',') as Route[];
 const dir = scratch('cost');
 const countFile = join(dir, 'counts.json');
 
-/** The statements the server has run so far, on its engine. */
-async function statements(server: Server, engine: 'sqlite' | 'postgres'): Promise<number> {
+/** The statements the server has run so far, on its engine, and (PostgreSQL) its round trips. */
+async function statements(server: Server, engine: 'sqlite' | 'postgres'): Promise<[statements: number, roundTrips: number]> {
   rmSync(countFile, { force: true });
   process.kill(server.pid, 'SIGUSR2');
   for (let i = 0; i < 200 && !existsSync(countFile); i++) await sleep(10);
   await sleep(20);
-  return JSON.parse(readFileSync(countFile, 'utf8'))[engine];
+  const counts = JSON.parse(readFileSync(countFile, 'utf8'));
+  return [counts[engine], counts.roundTrips ?? 0];
 }
 
 const rows: string[] = [];
@@ -60,7 +62,8 @@ for (const engine of values.engines!.split(',') as ('sqlite' | 'postgres')[]) {
       const [cpu1, db1, n1] = [cpuMs(server.pid), database(), await statements(server, engine)];
       const requests = Math.max(1, result.requests);
       const perRequest = (ms: number) => `${((ms * 1000) / requests).toFixed(0)} µs`;
-      const row = `| ${route} | ${engine} | ${result.requests} | ${perRequest(cpu1 - cpu0)} | ${engine === 'postgres' ? perRequest(db1 - db0) : '–'} | ${((n1 - n0) / requests).toFixed(2)} |${result.non2xx + result.errors ? ` ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`;
+      const per = (a: number, b: number) => ((b - a) / requests).toFixed(2);
+      const row = `| ${route} | ${engine} | ${result.requests} | ${perRequest(cpu1 - cpu0)} | ${engine === 'postgres' ? perRequest(db1 - db0) : '–'} | ${per(n0[0], n1[0])} | ${engine === 'postgres' ? per(n0[1], n1[1]) : '–'} |${result.non2xx + result.errors ? ` ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`;
       log(row);
       rows.push(row);
       if (process.env.HANGAR_BENCH_COUNT_SQL === '1') {
@@ -74,4 +77,4 @@ for (const engine of values.engines!.split(',') as ('sqlite' | 'postgres')[]) {
   }
 }
 if (process.env.HANGAR_BENCH_KEEP !== '1') rmSync(SCRATCH, { recursive: true, force: true });
-console.log(['| route | engine | requests | Hangar CPU per request | PostgreSQL CPU per request | statements per request |', '| --- | --- | --- | --- | --- | --- |', ...rows].join('\n'));
+console.log(['| route | engine | requests | Hangar CPU per request | PostgreSQL CPU per request | statements per request | round trips per request |', '| --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n'));
