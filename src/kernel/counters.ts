@@ -225,12 +225,25 @@ export class Counters {
    * are distinct.
    */
   async acquireAll(trx: Executor, accountId: string, wants: readonly (readonly [key: string, n: number])[]): Promise<string | null> {
-    const asked = wants.filter(([, n]) => n > 0);
-    if (asked.length <= 1) return asked.length === 0 || (await this.acquire(trx, accountId, asked[0]![0], asked[0]![1])) ? null : asked[0]![0];
-    const args = asked.flatMap(([key, n]) => [key, n, this.defaults.get(key) ?? Number.MAX_SAFE_INTEGER]);
-    const counted = new Set((await this.bumpAllWithinQuota(asked.length)(trx, accountId, ...args)).map((row) => row.key));
+    const counted = await this.countWithin(trx, accountId, wants);
     // (one not counted has no room, or no counter yet: acquire tells which)
-    for (const [key, n] of asked) if (!counted.has(key) && !(await this.acquire(trx, accountId, key, n))) return key;
+    for (const [key, n] of wants) if (n > 0 && !counted.has(key) && !(await this.acquire(trx, accountId, key, n))) return key;
     return null;
+  }
+
+  /**
+   * acquireAll's first step, one prepared statement (see `together`): counts what the existing
+   * counters have room for and returns those keys; when that is not all, acquireAll does the rest.
+   */
+  async countWithin(trx: Executor, accountId: string, wants: readonly (readonly [key: string, n: number])[]): Promise<ReadonlySet<string>> {
+    const asked = wants.filter(([, n]) => n > 0);
+    const fallback = (key: string) => this.defaults.get(key) ?? Number.MAX_SAFE_INTEGER;
+    if (asked.length === 0) return new Set();
+    if (asked.length === 1) {
+      const [key, n] = asked[0]!;
+      return new Set((await this.bumpWithinQuota(trx, n, accountId, key, fallback(key))) === 1 ? [key] : []);
+    }
+    const args = asked.flatMap(([key, n]) => [key, n, fallback(key)]);
+    return new Set((await this.bumpAllWithinQuota(asked.length)(trx, accountId, ...args)).map((row) => row.key));
   }
 }

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { heldWrite, prepared } from '../../src/kernel/db/prepared.js';
+import { heldWrite, prepared, together } from '../../src/kernel/db/prepared.js';
 import { openStore, type Store } from '../../src/kernel/db/store.js';
 import { testStore } from '../helpers/hangar.js';
 
@@ -61,6 +61,20 @@ describe.runIf(postgres)('PostgreSQL statements held for the next round trip', (
     expect(Number(seen)).toBe(2);
     expect(writes).toBe(2); // BEGIN, a, b and the count; then c and COMMIT
     expect(await rows()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('writes statements run together at once, and gives each its own answer', async () => {
+    writes = 0;
+    const answers = await db.transaction().execute(async (trx) => {
+      await put(trx as Kysely<any>, 'a');
+      return together<[{ n: number }[], { n: number }[]]>(trx, (x) => count(x as Kysely<any>), async (x) => {
+        await put(x as Kysely<any>, 'b'); // (outside the transaction's own turn: written at once, before the count)
+        return count(x as Kysely<any>);
+      });
+    });
+    expect(answers.map(([{ n }]) => Number(n))).toEqual([1, 2]);
+    expect(writes).toBe(2); // BEGIN, a, the first count, b and the second count; then COMMIT
+    expect(await rows()).toEqual(['a', 'b']);
   });
 
   it('fails the transaction when a held write fails, and writes none of it', async () => {

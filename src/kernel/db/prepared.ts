@@ -95,6 +95,41 @@ export function heldInsert<Row extends object>(table: string): (executor: Execut
   };
 }
 
+/**
+ * Runs prepared statements together, each part given an executor to run its statements on:
+ * on PostgreSQL, in a transaction, they are written at once (with whatever the transaction
+ * holds) and answered together, one round trip where each would wait for the one before.
+ * Every part runs to its end whatever the others' answers, so only statements whose effects
+ * the caller judges afterwards belong here (a refusal throws, and the transaction undoes them
+ * all). Parts may run prepared statements only (this file's), not Kysely's builders.
+ */
+export async function together<T extends unknown[]>(executor: Executor, ...parts: { [K in keyof T]: (executor: Executor) => Promise<T[K]> }): Promise<T> {
+  if (!executor.isTransaction || direct.has(executor.getExecutor().adapter)) {
+    const results: unknown[] = [];
+    for (const part of parts) results.push(await part(executor));
+    return results as T;
+  }
+  // Kysely runs a transaction's queries one after the other; inside one turn of it, its
+  // connection takes them all at once (the pool's clients pipeline, see store.ts).
+  return executor.getExecutor().provideConnection(async (connection) => {
+    const onConnection = { isTransaction: true, getExecutor: () => executor.getExecutor(), executeQuery: (query: CompiledQuery) => connection.executeQuery(query) } as unknown as Executor;
+    const settled = await Promise.allSettled(parts.map((part) => part(onConnection)));
+    const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as T;
+  });
+}
+
+/**
+ * A write that sent statements `together` found it must take its rows one after the other
+ * instead (see Vms.admit): its transaction is undone and the caller does it again, in turn.
+ */
+export class TakeInTurn extends Error {
+  constructor() {
+    super('the write must take its rows in turn: done again');
+  }
+}
+
 /** The SQL of every `heldWrite`: the PostgreSQL client holds these back inside a transaction. */
 const heldStatements = new Set<string>();
 /** The SQL of every other prepared query: one of the same text whose answer is read is never held. */

@@ -249,21 +249,34 @@ function clientClass(pg: Pg, connectionTimeoutMillis: number, named: boolean) {
         return answered('HELD');
       }
       const ends = text === 'commit' || text === 'rollback';
+      this.corkForTick();
       if (this.transaction !== 'held' && this.heldWrites.length === 0) {
         if (ends) this.transaction = 'none';
         return (super.query as (...args: any[]) => any)(...args);
       }
       const before = [...(this.transaction === 'held' ? [['begin']] : []), ...this.heldWrites.splice(0)];
       this.transaction = ends ? 'none' : 'open';
+      const sent: Promise<unknown>[] = before.map((held) => (super.query as (...args: any[]) => any)(...held));
+      const result: Promise<unknown> = (super.query as (...args: any[]) => any)(...args);
+      return Promise.all([...sent, result]).then((answers) => answers[answers.length - 1]);
+    }
+
+    private corked = false;
+
+    /**
+     * Queries sent in one turn of the event loop (held ones and the statement after them, or
+     * `together`'s) leave in one socket write: the connection's socket is corked until the turn ends.
+     */
+    private corkForTick(): void {
+      if (this.corked) return;
       const stream = (this as unknown as { connection: { stream: { cork?(): void; uncork?(): void } } }).connection.stream;
-      stream.cork?.();
-      try {
-        const sent: Promise<unknown>[] = before.map((held) => (super.query as (...args: any[]) => any)(...held));
-        const result: Promise<unknown> = (super.query as (...args: any[]) => any)(...args);
-        return Promise.all([...sent, result]).then((answers) => answers[answers.length - 1]);
-      } finally {
-        stream.uncork?.();
-      }
+      if (stream.cork === undefined || stream.uncork === undefined) return;
+      stream.cork();
+      this.corked = true;
+      process.nextTick(() => {
+        this.corked = false;
+        stream.uncork!();
+      });
     }
   }
   if (!named) return TimedClient;

@@ -153,13 +153,29 @@ export class Quotas implements StorageQuota {
   async takeForNewVms(trx: Executor, accountId: string, type: VmType, count: number, gib: number): Promise<void> {
     const { counters } = this.ctx.kernel;
     const def = this.familyDefs.get(familyOf(type.product_name));
-    const wants: [string, number][] = [[QuotaKey.storage, gib], [Counter.vms, count]];
-    if (def) wants.unshift([def.key, unitsOf(type) * count]);
-    const refused = await counters.acquireAll(trx, accountId, wants);
+    const refused = await counters.acquireAll(trx, accountId, this.newVmWants(type, count, gib));
     if (refused === null) return;
     if (def && refused === def.key) throw await this.familyRefusal(trx, accountId, def, type, count, 0);
     if (refused === QuotaKey.storage) throw await this.storageRefusal(trx, accountId, gib);
     throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: this organization may have at most ${await counters.limit(trx, accountId, Counter.vms)} VMs`);
+  }
+
+  /**
+   * takeForNewVms's first step, one statement to send with others (see `together`): whether the
+   * organization's counters all had room, and are counted. If not, takeForNewVms must run.
+   */
+  async countedNewVms(trx: Executor, accountId: string, type: VmType, count: number, gib: number): Promise<boolean> {
+    const wants = this.newVmWants(type, count, gib);
+    const counted = await this.ctx.kernel.counters.countWithin(trx, accountId, wants);
+    return wants.every(([key, n]) => n <= 0 || counted.has(key));
+  }
+
+  /** What new VMs count against, in the order a refusal names the first without room. */
+  private newVmWants(type: VmType, count: number, gib: number): [string, number][] {
+    const def = this.familyDefs.get(familyOf(type.product_name));
+    const wants: [string, number][] = [[QuotaKey.storage, gib], [Counter.vms, count]];
+    if (def) wants.unshift([def.key, unitsOf(type) * count]);
+    return wants;
   }
 
   private async familyRefusal(trx: Executor, accountId: string, def: QuotaDef & { unit: Unit }, type: VmType, count: number, replaced: number): Promise<CrusoeError> {

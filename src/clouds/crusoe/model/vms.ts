@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { byShape, heldInsert, heldWrite, prepared } from '../../../kernel/db/prepared.js';
+import { byShape, heldInsert, heldWrite, prepared, TakeInTurn, together } from '../../../kernel/db/prepared.js';
 import type { Engine, Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, type CrusoeError, notFound } from '../errors.js';
 import type { VmType } from '../catalog.js';
@@ -320,7 +320,7 @@ export class Vms implements OperationHandler {
     const nic = rules.networkInterface(input.network_interfaces);
     if ((input.host_channel_adapters?.length ?? 0) > 1) throw badRequest('"host_channel_adapters" may hold one adapter');
 
-    return this.madeOrOutOfStock(async (trx) => {
+    return this.madeOrOutOfStock(async (trx, inTurn) => {
       const subnet = await this.peers.networks.resolveSubnet(
         trx,
         { id: projectId, account_id: accountId },
@@ -357,8 +357,7 @@ export class Vms implements OperationHandler {
       const disks = await this.insertVm(trx, accountId, projectId, vmId, opId, plan);
       const op = await this.peers.operations.start(trx, start);
       // Last (see madeOrOutOfStock): what every create of the organization, the type, the project updates.
-      await this.peers.quotas.takeForNewVms(trx, accountId, type, 1, this.ctx.catalog.osDiskGib);
-      if (!(await this.ctx.kernel.capacity.acquire(trx, CLOUD, location, type.product_name))) throw new OutOfStock(start, outOfStock(type.product_name, location, 1));
+      await this.admit(trx, inTurn, start, type, location);
       if (plan.reservationId !== null) await rules.holdReservation(trx, plan.reservationId, 1, 'reservation_specification.id');
       await this.countInProject(trx, accountId, projectId, 1, disks);
       return op;
@@ -373,15 +372,38 @@ export class Vms implements OperationHandler {
    * throws `OutOfStock`: its transaction is undone and another records the operation that
    * fails in its place (the real cloud answers 200 with an operation that fails).
    */
-  private async madeOrOutOfStock(create: (trx: Transaction<any>) => Promise<OperationRow>): Promise<OperationRow> {
+  private async madeOrOutOfStock(create: (trx: Transaction<any>, inTurn: boolean) => Promise<OperationRow>): Promise<OperationRow> {
     const { lifecycle } = this.ctx.kernel;
     try {
-      // (creates arrive in bursts: one commit for those that arrive together)
-      return await lifecycle.groupedTransaction(create);
+      try {
+        // (creates arrive in bursts: one commit for those that arrive together)
+        return await lifecycle.groupedTransaction((trx) => create(trx, false));
+      } catch (error) {
+        if (!(error instanceof TakeInTurn)) throw error;
+      }
+      return await lifecycle.transaction((trx) => create(trx, true));
     } catch (error) {
       if (!(error instanceof OutOfStock)) throw error;
       return lifecycle.transaction((trx) => this.peers.operations.startFailing(trx, error.start, error.error));
     }
+  }
+
+  /**
+   * A VM create's quotas, then its stock. Sent together, one round trip fewer while other
+   * creates wait for those rows, when the organization's counters all have room. Short of that
+   * (a quota without room, the organization's first VM) the counters are looked into again, and
+   * after the stock was taken that order could deadlock with another create's: the create is
+   * done again, its quotas and stock taken in turn (`inTurn`).
+   */
+  private async admit(trx: Transaction<any>, inTurn: boolean, start: OperationStart, type: VmType, location: string): Promise<void> {
+    const { quotas } = this.peers;
+    const { capacity } = this.ctx.kernel;
+    const gib = this.ctx.catalog.osDiskGib;
+    const stock = (x: Executor) => capacity.acquire(x, CLOUD, location, type.product_name);
+    if (inTurn) await quotas.takeForNewVms(trx, start.accountId, type, 1, gib);
+    const [counted, stocked] = inTurn ? [true, await stock(trx)] : await together<[boolean, boolean]>(trx, (x) => quotas.countedNewVms(x, start.accountId, type, 1, gib), stock);
+    if (!counted) throw new TakeInTurn();
+    if (!stocked) throw new OutOfStock(start, outOfStock(type.product_name, location, 1));
   }
 
   /** The project's counts of VMs and disks, moved last in a create (see madeOrOutOfStock). */
