@@ -72,7 +72,7 @@ describe.runIf(postgres)('PostgreSQL statements held for the next round trip', (
         return count(x as Kysely<any>);
       });
     });
-    expect(answers.map(([{ n }]) => Number(n))).toEqual([1, 2]);
+    expect(answers.map((rows) => Number(rows[0]!.n))).toEqual([1, 2]);
     expect(writes).toBe(2); // BEGIN, a, the first count, b and the second count; then COMMIT
     expect(await rows()).toEqual(['a', 'b']);
   });

@@ -104,7 +104,7 @@ export function heldInsert<Row extends object>(table: string): (executor: Execut
  * all). Parts may run prepared statements only (this file's), not Kysely's builders.
  */
 export async function together<T extends unknown[]>(executor: Executor, ...parts: { [K in keyof T]: (executor: Executor) => Promise<T[K]> }): Promise<T> {
-  if (!executor.isTransaction || direct.has(executor.getExecutor().adapter)) {
+  if (!runsTogether(executor)) {
     const results: unknown[] = [];
     for (const part of parts) results.push(await part(executor));
     return results as T;
@@ -120,6 +120,11 @@ export async function together<T extends unknown[]>(executor: Executor, ...parts
   });
 }
 
+/** Whether `together` sends its parts' statements at once here (a PostgreSQL transaction), or one after the other. */
+export function runsTogether(executor: Executor): boolean {
+  return executor.isTransaction && !direct.has(executor.getExecutor().adapter);
+}
+
 /**
  * A write that sent statements `together` found it must take its rows one after the other
  * instead (see Vms.admit): its transaction is undone and the caller does it again, in turn.
@@ -128,6 +133,16 @@ export class TakeInTurn extends Error {
   constructor() {
     super('the write must take its rows in turn: done again');
   }
+}
+
+/** Runs a write that takes rows `together`, and runs it again with `inTurn` if it throws TakeInTurn. */
+export async function togetherOrInTurn<T>(write: (inTurn: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await write(false);
+  } catch (error) {
+    if (!(error instanceof TakeInTurn)) throw error;
+  }
+  return write(true);
 }
 
 /** The SQL of every `heldWrite`: the PostgreSQL client holds these back inside a transaction. */

@@ -154,12 +154,12 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
   // pg-pool bounds both the wait for a free connection and the opening of a new one by its
   // connectionTimeoutMillis: here that is the queue's bound, and each connection is opened
   // with its own, shorter, connect timeout (a database that does not answer fails fast).
-  const TimedClient = clientClass(pg, connectionTimeoutMillis, options.namedStatements);
+  const PoolClient = clientClass(pg, connectionTimeoutMillis, options.namedStatements);
   const pool = new pg.Pool({
     connectionString,
     max: options.size,
     connectionTimeoutMillis: options.queueTimeoutMs,
-    Client: TimedClient,
+    Client: PoolClient,
     query_timeout: 30_000,
     ...(schema !== null ? { options: `-c search_path="${schema}"` } : {}),
   });
@@ -206,7 +206,31 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
  * again and again run as named statements (see namedStatements).
  */
 function clientClass(pg: Pg, connectionTimeoutMillis: number, named: boolean) {
-  class TimedClient extends pg.Client {
+  const PipelinedClient = pipelinedClientClass(pg, connectionTimeoutMillis);
+  if (!named) return PipelinedClient;
+  return class NamingClient extends PipelinedClient {
+    // Queries that run again and again run as named statements: the connection parses and
+    // plans each once, where an unnamed one is parsed and planned on every run (which cost
+    // PostgreSQL more CPU than the run itself: BENCHMARKS.md). A change of schema (DDL) gives
+    // every statement a new name, so none runs on a plan made for tables as they were.
+    override query(...args: any[]): any {
+      const [text, values] = args;
+      if (args.length === 2 && typeof text === 'string' && Array.isArray(values)) {
+        const name = namedStatements.nameOf(text);
+        if (name !== undefined) return super.query({ name: `${name}_${schemaEpoch.value}`, text, values });
+        if (DDL.test(text)) schemaEpoch.value++;
+      }
+      return (super.query as (...args: any[]) => any)(...args);
+    }
+  };
+}
+
+/**
+ * The pool's client as it talks to the server: opened with its own connect timeout, and
+ * pipelined, holding back what nothing waits for until the next statement (see `query`).
+ */
+function pipelinedClientClass(pg: Pg, connectionTimeoutMillis: number) {
+  class PipelinedClient extends pg.Client {
     /**
      * Where the connection's transaction stands as the server knows it: none, begun here but
      * BEGIN not sent yet (`held`), or open. Statements held back (`heldWrite`s, and a held
@@ -214,11 +238,13 @@ function clientClass(pg: Pg, connectionTimeoutMillis: number, named: boolean) {
      */
     private transaction: 'none' | 'held' | 'open' = 'none';
     private readonly heldWrites: unknown[][] = [];
+    /** Whether the socket is corked until the end of this turn of the event loop (see corkForTick). */
+    private corked = false;
 
     constructor(config?: pgModule.ClientConfig) {
       // Pipelined: a query is written without waiting for the one before it to be answered.
-      // Only held statements use that (the pool hands a connection to one user at a time, and
-      // Kysely runs a transaction's statements one after the other).
+      // Only held statements and `together` (prepared.ts) use that: the pool hands a connection
+      // to one user at a time, and Kysely runs a transaction's statements one after the other.
       super({ ...config, connectionTimeoutMillis, pipeline: true } as pgModule.ClientConfig);
     }
 
@@ -261,8 +287,6 @@ function clientClass(pg: Pg, connectionTimeoutMillis: number, named: boolean) {
       return Promise.all([...sent, result]).then((answers) => answers[answers.length - 1]);
     }
 
-    private corked = false;
-
     /**
      * Queries sent in one turn of the event loop (held ones and the statement after them, or
      * `together`'s) leave in one socket write: the connection's socket is corked until the turn ends.
@@ -279,22 +303,7 @@ function clientClass(pg: Pg, connectionTimeoutMillis: number, named: boolean) {
       });
     }
   }
-  if (!named) return TimedClient;
-  return class NamingClient extends TimedClient {
-    // Queries that run again and again run as named statements: the connection parses and
-    // plans each once, where an unnamed one is parsed and planned on every run (which cost
-    // PostgreSQL more CPU than the run itself: BENCHMARKS.md). A change of schema (DDL) gives
-    // every statement a new name, so none runs on a plan made for tables as they were.
-    override query(...args: any[]): any {
-      const [text, values] = args;
-      if (args.length === 2 && typeof text === 'string' && Array.isArray(values)) {
-        const name = namedStatements.nameOf(text);
-        if (name !== undefined) return super.query({ name: `${name}_${schemaEpoch.value}`, text, values });
-        if (DDL.test(text)) schemaEpoch.value++;
-      }
-      return (super.query as (...args: any[]) => any)(...args);
-    }
-  };
+  return PipelinedClient;
 }
 
 /** What the client answers at once for a statement it holds back (or need not send at all). */

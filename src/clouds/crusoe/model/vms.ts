@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { byShape, heldInsert, heldWrite, prepared, TakeInTurn, together } from '../../../kernel/db/prepared.js';
+import { byShape, heldInsert, heldWrite, prepared, runsTogether, TakeInTurn, together, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import type { Engine, Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, type CrusoeError, notFound } from '../errors.js';
 import type { VmType } from '../catalog.js';
@@ -375,13 +375,8 @@ export class Vms implements OperationHandler {
   private async madeOrOutOfStock(create: (trx: Transaction<any>, inTurn: boolean) => Promise<OperationRow>): Promise<OperationRow> {
     const { lifecycle } = this.ctx.kernel;
     try {
-      try {
-        // (creates arrive in bursts: one commit for those that arrive together)
-        return await lifecycle.groupedTransaction((trx) => create(trx, false));
-      } catch (error) {
-        if (!(error instanceof TakeInTurn)) throw error;
-      }
-      return await lifecycle.transaction((trx) => create(trx, true));
+      // (creates arrive in bursts: one commit for those that arrive together)
+      return await togetherOrInTurn((inTurn) => lifecycle.groupedTransaction((trx) => create(trx, inTurn)));
     } catch (error) {
       if (!(error instanceof OutOfStock)) throw error;
       return lifecycle.transaction((trx) => this.peers.operations.startFailing(trx, error.start, error.error));
@@ -400,6 +395,7 @@ export class Vms implements OperationHandler {
     const { capacity } = this.ctx.kernel;
     const gib = this.ctx.catalog.osDiskGib;
     const stock = (x: Executor) => capacity.acquire(x, CLOUD, location, type.product_name);
+    inTurn ||= !runsTogether(trx); // (one after the other anyway: no order to fear)
     if (inTurn) await quotas.takeForNewVms(trx, start.accountId, type, 1, gib);
     const [counted, stocked] = inTurn ? [true, await stock(trx)] : await together<[boolean, boolean]>(trx, (x) => quotas.countedNewVms(x, start.accountId, type, 1, gib), stock);
     if (!counted) throw new TakeInTurn();

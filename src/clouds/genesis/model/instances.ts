@@ -1,6 +1,6 @@
 import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
-import { byShape, heldByShape, heldWrite, prepared } from '../../../kernel/db/prepared.js';
+import { byShape, heldByShape, heldWrite, prepared, runsTogether, TakeInTurn, together, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { alreadyDeleting, badRequest, Code, genesisError, missing, notFound } from '../errors.js';
 import type { Reservation } from '../../../kernel/reservations.js';
@@ -231,7 +231,7 @@ export class Instances {
     const { region, type, billing, placement, sshKeyIds, reservationId } = this.checkCreate(input);
 
     // (creates arrive in bursts: one commit for those that arrive together)
-    return kernel.lifecycle.groupedTransaction(async (trx) => {
+    return togetherOrInTurn((inTurn) => kernel.lifecycle.groupedTransaction(async (trx) => {
       const image = await this.resolveImage(trx, accountId, input.image, type, region);
       const diskSize = bootDiskSize(input.disk_size, image);
       const keys = await this.peers.sshKeys.resolve(trx, accountId, sshKeyIds);
@@ -288,27 +288,35 @@ export class Instances {
       if (links.length > 0) await this.insertLinks(links.length)(trx, ...links.flatMap((l) => LINK_COLUMNS.map((c) => l[c])));
       if (groups === null) links.splice(keys.length, 0, await this.linkDefaultGroup(trx, row.id, accountId, region));
       await kernel.lifecycle.schedule(trx, INSTANCE_KIND, row.id, INSTANCE_ACTIONS.create.transition, { account: accountId });
-      await this.admit(trx, accountId, region, type.id, reservation);
+      await this.admit(trx, inTurn, accountId, region, type.id, reservation);
       kernel.lifecycle.entered(trx, { kind: INSTANCE_KIND, resourceId: row.id, accountId, from: null, to: row.status, transition: null });
       return { row, links };
-    });
+    }));
   }
 
   /**
    * A create's last writes, just before its commit: the account's count, the type's stock (and
    * the reservation's units) are rows every create of the account (of the type) updates, each
    * held from its update to the commit; taken last, the next create waits for one commit, not
-   * for this one's inserts too. A refusal throws, and the inserts are rolled back.
+   * for this one's inserts too. A refusal throws, and the inserts are rolled back. The count and
+   * the stock are sent together (one round trip fewer while other creates wait for those rows)
+   * unless `inTurn`: a count that fell short (no room, or the account's first instance) is
+   * looked into again, which after the stock was taken could deadlock with another create, so
+   * the create is done again with them taken in turn (see togetherOrInTurn).
    */
-  private async admit(trx: Executor, accountId: string, region: string, typeId: string, reservation: Reservation | null): Promise<void> {
+  private async admit(trx: Executor, inTurn: boolean, accountId: string, region: string, typeId: string, reservation: Reservation | null): Promise<void> {
     const { kernel } = this.ctx;
-    if (!(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
+    const stock = (x: Executor) => kernel.capacity.acquire(x, CLOUD, region, typeId);
+    inTurn ||= !runsTogether(trx); // (one after the other anyway: no order to fear)
+    if (inTurn && !(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
       const limit = await kernel.counters.limit(trx, accountId, Counter.instances);
       throw genesisError(Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
     }
-    if (!(await kernel.capacity.acquire(trx, CLOUD, region, typeId))) {
-      throw genesisError(Code.OutOfStock, `instance type ${typeId} is temporarily out of stock in ${region}`);
-    }
+    const [counted, stocked] = inTurn
+      ? [true, await stock(trx)]
+      : await together<[boolean, boolean]>(trx, async (x) => (await kernel.counters.countWithin(x, accountId, [[Counter.instances, 1]])).size === 1, stock);
+    if (!counted) throw new TakeInTurn();
+    if (!stocked) throw genesisError(Code.OutOfStock, `instance type ${typeId} is temporarily out of stock in ${region}`);
     if (reservation !== null) await this.holdReservation(trx, reservation);
   }
 
