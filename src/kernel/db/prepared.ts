@@ -127,7 +127,8 @@ export function runsTogether(executor: Executor): boolean {
 
 /**
  * A write that sent statements `together` found it must take its rows one after the other
- * instead (see Vms.admit): its transaction is undone and the caller does it again, in turn.
+ * instead (the instance and VM creates' `admit`): its transaction is undone and the caller does it
+ * again, in turn.
  */
 export class TakeInTurn extends Error {
   constructor() {
