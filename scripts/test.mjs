@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
+import { vacuumCatalogs } from './catalogs.mjs';
 
 const extra = process.argv.slice(2);
 const run = (label, env) => {
@@ -78,19 +79,14 @@ if (redis === 'off') {
   console.log('Redis: none on 127.0.0.1:6379; the shared rate-limit test is skipped. Set HANGAR_TEST_REDIS_URL=redis://host:6379 to run it');
 }
 
-/**
- * Each PostgreSQL test makes a schema of its own and drops it: thousands of tables' rows in the
- * system catalogs per run, left dead. Where autovacuum is off (as on the project's machines),
- * they pile up run after run (pg_attribute grew to 212 MB in one session) and every later run's
- * DDL and planning slows with them: the PostgreSQL pass went from 180 s to 294 s. Vacuumed
- * before each pass, it starts clean. (A user who may not vacuum them gets warnings, not errors.)
- */
-async function vacuumCatalogs(url) {
+/** The system catalogs vacuumed before the PostgreSQL pass (see catalogs.mjs). */
+async function vacuumBefore(url) {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url });
   try {
     await client.connect();
-    await client.query('vacuum pg_catalog.pg_attribute, pg_catalog.pg_class, pg_catalog.pg_depend, pg_catalog.pg_type, pg_catalog.pg_index, pg_catalog.pg_constraint');
+    const failed = await vacuumCatalogs(client);
+    if (failed !== null) console.log(`PostgreSQL: the system catalogs could not be vacuumed (${failed}); the pass runs anyway`);
   } catch (error) {
     console.log(`PostgreSQL: the system catalogs could not be vacuumed (${error.message}); the pass runs anyway`);
   } finally {
@@ -100,6 +96,6 @@ async function vacuumCatalogs(url) {
 
 run('SQLite', { ...env, HANGAR_TEST_ENGINE: 'sqlite' });
 if (postgres) {
-  await vacuumCatalogs(postgres);
+  await vacuumBefore(postgres);
   run('PostgreSQL', { ...env, HANGAR_TEST_ENGINE: 'postgres' });
 }

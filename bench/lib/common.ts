@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { crusoeHeaders } from './crusoe-sign.mjs';
+import { vacuumCatalogs } from '../../scripts/catalogs.mjs';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BENCH = join(ROOT, 'bench');
@@ -98,8 +99,6 @@ export function sqliteStore(dir: string, name = 'hangar.db'): StoreSpec {
   return { engine: 'sqlite', url: `sqlite:${join(dir, name)}`, drop: async () => undefined };
 }
 
-const VACUUM_CATALOGS = 'vacuum pg_catalog.pg_attribute, pg_catalog.pg_class, pg_catalog.pg_depend, pg_catalog.pg_type, pg_catalog.pg_index, pg_catalog.pg_constraint';
-
 export function postgresStore(tag: string): StoreSpec {
   const schema = `hangar_bench_${tag}_${process.pid}`;
   return {
@@ -110,11 +109,9 @@ export function postgresStore(tag: string): StoreSpec {
       await client.connect();
       try {
         await client.query(`drop schema if exists "${schema}" cascade`);
-        // The dropped schema's rows in the system catalogs stay dead where autovacuum is off
-        // (these machines): left, they pile up over a session and slow every later suite's DDL
-        // and planning, so that figures taken hours apart do not compare. (scripts/test.mjs
-        // does the same before its PostgreSQL pass.)
-        await client.query(VACUUM_CATALOGS).catch((error: Error) => log(`PostgreSQL: the system catalogs could not be vacuumed (${error.message})`));
+        // (else the dropped schemas' dead rows slow every later suite: figures taken hours apart would not compare)
+        const failed = await vacuumCatalogs(client);
+        if (failed !== null) log(`PostgreSQL: the system catalogs could not be vacuumed (${failed})`);
       } finally {
         await client.end();
       }

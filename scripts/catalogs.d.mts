@@ -1,0 +1,1 @@
+export function vacuumCatalogs(client: { query(sql: string): Promise<unknown> }): Promise<string | null>;
