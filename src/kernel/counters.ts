@@ -1,6 +1,6 @@
 import { sql, type Compilable, type Kysely } from 'kysely';
 import type { Executor } from './db/store.js';
-import { byShape, heldByShape, prepared, preparedWrite } from './db/prepared.js';
+import { byShape, heldByShape, prepared, preparedWrite, runsTogether, TakeInTurn, together } from './db/prepared.js';
 import type { ResourceDef } from './resources.js';
 
 /**
@@ -232,10 +232,32 @@ export class Counters {
   }
 
   /**
-   * acquireAll's first step, one prepared statement (see `together`): counts what the existing
-   * counters have room for and returns those keys; when that is not all, acquireAll does the rest.
+   * A create's last takes: its counts (as acquireAll), then `then` (its stock, say: a row every
+   * create of the kind takes). Returns the key refused, or null and `then`'s answer. On
+   * PostgreSQL both go out together, so the create holds the rows other creates wait for one
+   * round trip less. A count short there (no room, or the account's first, whose counter starts
+   * with an insert) is looked into again, which after `then` took its row would lock in the
+   * opposite order to other creates and could deadlock: TakeInTurn, and the caller runs the
+   * create again `inTurn`, the counts taken first and `then` only once all are.
    */
-  async countWithin(trx: Executor, accountId: string, wants: readonly (readonly [key: string, n: number])[]): Promise<ReadonlySet<string>> {
+  async acquireAllThen<T>(
+    trx: Executor,
+    inTurn: boolean,
+    accountId: string,
+    wants: readonly (readonly [key: string, n: number])[],
+    then: (executor: Executor) => Promise<T>,
+  ): Promise<{ refused: string } | { refused: null; then: T }> {
+    if (inTurn || !runsTogether(trx)) {
+      const refused = await this.acquireAll(trx, accountId, wants);
+      return refused === null ? { refused, then: await then(trx) } : { refused };
+    }
+    const [counted, answer] = await together<[ReadonlySet<string>, T]>(trx, (x) => this.countWithin(x, accountId, wants), then);
+    if (wants.some(([key, n]) => n > 0 && !counted.has(key))) throw new TakeInTurn();
+    return { refused: null, then: answer };
+  }
+
+  /** acquireAll's first step, one prepared statement: counts what the existing counters have room for and returns those keys. */
+  private async countWithin(trx: Executor, accountId: string, wants: readonly (readonly [key: string, n: number])[]): Promise<ReadonlySet<string>> {
     const asked = wants.filter(([, n]) => n > 0);
     const fallback = (key: string) => this.defaults.get(key) ?? Number.MAX_SAFE_INTEGER;
     if (asked.length === 0) return new Set();

@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Clock } from '../../src/kernel/clock.js';
+import type { Transaction } from 'kysely';
+import { TakeInTurn, togetherOrInTurn } from '../../src/kernel/db/prepared.js';
 import { Kernel } from '../../src/kernel/kernel.js';
+import { testStore } from '../helpers/hangar.js';
 
 const log = { info() {}, warn() {}, error() {} };
 
@@ -188,5 +191,66 @@ describe('stock', () => {
     expect(stock.find((line) => line.region === 'R1200')).toEqual({ region: 'R1200', sku: 'gpu-1200', total: 1201, used: 0 });
     expect(stock.find((line) => line.region === 'R7')).toEqual({ region: 'R7', sku: 'gpu-7', total: 3, used: 0 });
     expect(await capacity.list(db, 'other')).toEqual([]);
+  });
+});
+
+// A create's last takes (its counts, then its stock) on the suite's engine: on PostgreSQL sent
+// together, and a create whose counts fall short is done again in turn, so that no two creates
+// lock the rows in opposite orders.
+describe('counts, then a row every create takes (acquireAllThen)', () => {
+  const spec = testStore();
+  let kernel: Kernel;
+  let a: string;
+  beforeEach(async () => {
+    kernel = await Kernel.open({ databaseUrl: spec.url, secretKey: 'hangar-test-sealing-key', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log });
+    a = (await kernel.tenancy.create('a')).account.id;
+  });
+  afterEach(async () => {
+    await kernel.close();
+    await spec.drop();
+  });
+  const inTransaction = <T>(fn: (trx: Transaction<any>) => Promise<T>) => kernel.db.transaction().execute(fn);
+  const postgres = () => kernel.store.engine === 'postgres';
+
+  it('counts and runs `then` when every count has room, in either mode', async () => {
+    const { counters } = kernel;
+    await counters.add(kernel.db, a, 'vms', 1); // (the account's counter exists)
+    for (const inTurn of [false, true]) {
+      const taken = await inTransaction((trx) => counters.acquireAllThen(trx, inTurn, a, [['vms', 1]], async () => 'stock taken'));
+      expect(taken).toEqual({ refused: null, then: 'stock taken' });
+    }
+    expect(await counters.get(kernel.db, a, 'vms')).toBe(3);
+  });
+
+  it('asks for the create again in turn when a count falls short together (PostgreSQL); in turn, refuses without running `then`', async () => {
+    const { counters } = kernel;
+    await counters.setQuota(kernel.db, a, 'vms', 1);
+    await counters.add(kernel.db, a, 'vms', 1); // (full)
+    const ran: string[] = [];
+    const then = async () => {
+      ran.push('then');
+      return true;
+    };
+    const together = inTransaction((trx) => counters.acquireAllThen(trx, false, a, [['vms', 1]], then));
+    if (postgres()) {
+      await expect(together).rejects.toBeInstanceOf(TakeInTurn);
+      expect(ran).toEqual(['then']); // (sent with the count, undone with the transaction)
+    } else {
+      expect(await together).toEqual({ refused: 'vms' }); // (SQLite: one after the other anyway)
+    }
+    ran.length = 0;
+    expect(await inTransaction((trx) => counters.acquireAllThen(trx, true, a, [['vms', 1]], then))).toEqual({ refused: 'vms' });
+    expect(ran).toEqual([]);
+    expect(await counters.get(kernel.db, a, 'vms')).toBe(1);
+  });
+
+  it("asks for the account's first count in turn (PostgreSQL), which makes its counter", async () => {
+    const { counters } = kernel;
+    const attempt = inTransaction((trx) => counters.acquireAllThen(trx, false, a, [['disks', 2]], async () => true));
+    if (postgres()) await expect(attempt).rejects.toBeInstanceOf(TakeInTurn);
+    else expect(await attempt).toEqual({ refused: null, then: true });
+    const again = await togetherOrInTurn((inTurn) => inTransaction((trx) => counters.acquireAllThen(trx, inTurn, a, [['disks', 2]], async () => true)));
+    expect(again).toEqual({ refused: null, then: true });
+    expect(await counters.get(kernel.db, a, 'disks')).toBe(postgres() ? 2 : 4);
   });
 });

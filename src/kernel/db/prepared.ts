@@ -81,7 +81,8 @@ export function heldWrite(build: (...args: any[]) => Compilable<any>, arity = bu
 }
 
 /**
- * A held insert of one row into `table` (see `heldWrite`), compiled from the first row's
+ * A held insert of one row into `table` (see `heldWrite`), compiled on first use, by the
+ * executor given (a Kysely instance or transaction, not a `together` part's), from the row's
  * columns: every row passed must have those same keys (rows made by one object literal).
  */
 export function heldInsert<Row extends object>(table: string): (executor: Executor, row: Row) => Promise<void> {
@@ -127,8 +128,8 @@ export function runsTogether(executor: Executor): boolean {
 
 /**
  * A write that sent statements `together` found it must take its rows one after the other
- * instead (the instance and VM creates' `admit`): its transaction is undone and the caller does it
- * again, in turn.
+ * instead (see Counters.acquireAllThen): its transaction is undone and the caller does it again,
+ * in turn.
  */
 export class TakeInTurn extends Error {
   constructor() {

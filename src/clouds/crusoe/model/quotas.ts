@@ -151,27 +151,20 @@ export class Quotas implements StorageQuota {
    * first quota without room, in that order; the caller's transaction gives back what was taken.
    */
   async takeForNewVms(trx: Executor, accountId: string, type: VmType, count: number, gib: number): Promise<void> {
-    const { counters } = this.ctx.kernel;
-    const def = this.familyDefs.get(familyOf(type.product_name));
-    const refused = await counters.acquireAll(trx, accountId, this.newVmWants(type, count, gib));
-    if (refused === null) return;
-    if (def && refused === def.key) throw await this.familyRefusal(trx, accountId, def, type, count, 0);
-    if (refused === QuotaKey.storage) throw await this.storageRefusal(trx, accountId, gib);
-    throw new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: this organization may have at most ${await counters.limit(trx, accountId, Counter.vms)} VMs`);
+    const refused = await this.ctx.kernel.counters.acquireAll(trx, accountId, this.newVmWants(type, count, gib));
+    if (refused !== null) throw await this.newVmsRefusal(trx, accountId, type, count, gib, refused);
   }
 
-  /**
-   * takeForNewVms's first step, one statement to send with others (see `together`): whether the
-   * organization's counters all had room, and are counted. If not, takeForNewVms must run.
-   */
-  async countedNewVms(trx: Executor, accountId: string, type: VmType, count: number, gib: number): Promise<boolean> {
-    const wants = this.newVmWants(type, count, gib);
-    const counted = await this.ctx.kernel.counters.countWithin(trx, accountId, wants);
-    return wants.every(([key, n]) => n <= 0 || counted.has(key));
+  /** Why new VMs were refused, `refused` being the first of newVmWants's keys without room. */
+  async newVmsRefusal(trx: Executor, accountId: string, type: VmType, count: number, gib: number, refused: string): Promise<CrusoeError> {
+    const def = this.familyDefs.get(familyOf(type.product_name));
+    if (def && refused === def.key) return this.familyRefusal(trx, accountId, def, type, count, 0);
+    if (refused === QuotaKey.storage) return this.storageRefusal(trx, accountId, gib);
+    return new CrusoeError(403, Reason.QuotaExceeded, `quota exceeded: this organization may have at most ${await this.ctx.kernel.counters.limit(trx, accountId, Counter.vms)} VMs`);
   }
 
   /** What new VMs count against, in the order a refusal names the first without room. */
-  private newVmWants(type: VmType, count: number, gib: number): [string, number][] {
+  newVmWants(type: VmType, count: number, gib: number): [string, number][] {
     const def = this.familyDefs.get(familyOf(type.product_name));
     const wants: [string, number][] = [[QuotaKey.storage, gib], [Counter.vms, count]];
     if (def) wants.unshift([def.key, unitsOf(type) * count]);

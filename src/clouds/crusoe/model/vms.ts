@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { byShape, heldInsert, heldWrite, prepared, runsTogether, TakeInTurn, together, togetherOrInTurn } from '../../../kernel/db/prepared.js';
+import { byShape, heldInsert, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import type { Engine, Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, type CrusoeError, notFound } from '../errors.js';
 import type { VmType } from '../catalog.js';
@@ -383,23 +383,15 @@ export class Vms implements OperationHandler {
     }
   }
 
-  /**
-   * A VM create's quotas, then its stock. Sent together, one round trip fewer while other
-   * creates wait for those rows, when the organization's counters all have room. Short of that
-   * (a quota without room, the organization's first VM) the counters are looked into again, and
-   * after the stock was taken that order could deadlock with another create's: the create is
-   * done again, its quotas and stock taken in turn (`inTurn`).
-   */
+  /** A VM create's quotas, then its stock (`inTurn`: see Counters.acquireAllThen). */
   private async admit(trx: Transaction<any>, inTurn: boolean, start: OperationStart, type: VmType, location: string): Promise<void> {
     const { quotas } = this.peers;
-    const { capacity } = this.ctx.kernel;
+    const { counters, capacity } = this.ctx.kernel;
     const gib = this.ctx.catalog.osDiskGib;
-    const stock = (x: Executor) => capacity.acquire(x, CLOUD, location, type.product_name);
-    inTurn ||= !runsTogether(trx); // (one after the other anyway: no order to fear)
-    if (inTurn) await quotas.takeForNewVms(trx, start.accountId, type, 1, gib);
-    const [counted, stocked] = inTurn ? [true, await stock(trx)] : await together<[boolean, boolean]>(trx, (x) => quotas.countedNewVms(x, start.accountId, type, 1, gib), stock);
-    if (!counted) throw new TakeInTurn();
-    if (!stocked) throw new OutOfStock(start, outOfStock(type.product_name, location, 1));
+    const wants = quotas.newVmWants(type, 1, gib);
+    const taken = await counters.acquireAllThen(trx, inTurn, start.accountId, wants, (x) => capacity.acquire(x, CLOUD, location, type.product_name));
+    if (taken.refused !== null) throw await quotas.newVmsRefusal(trx, start.accountId, type, 1, gib, taken.refused);
+    if (!taken.then) throw new OutOfStock(start, outOfStock(type.product_name, location, 1));
   }
 
   /** The project's counts of VMs and disks, moved last in a create (see madeOrOutOfStock). */

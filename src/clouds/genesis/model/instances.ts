@@ -1,6 +1,6 @@
 import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
-import { byShape, heldByShape, heldWrite, prepared, runsTogether, TakeInTurn, together, togetherOrInTurn } from '../../../kernel/db/prepared.js';
+import { byShape, heldByShape, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { alreadyDeleting, badRequest, Code, genesisError, missing, notFound } from '../errors.js';
 import type { Reservation } from '../../../kernel/reservations.js';
@@ -298,25 +298,17 @@ export class Instances {
    * A create's last writes, just before its commit: the account's count, the type's stock (and
    * the reservation's units) are rows every create of the account (of the type) updates, each
    * held from its update to the commit; taken last, the next create waits for one commit, not
-   * for this one's inserts too. A refusal throws, and the inserts are rolled back. The count and
-   * the stock are sent together (one round trip fewer while other creates wait for those rows)
-   * unless `inTurn`: a count that fell short (no room, or the account's first instance) is
-   * looked into again, which after the stock was taken could deadlock with another create, so
-   * the create is done again with them taken in turn (see togetherOrInTurn).
+   * for this one's inserts too. A refusal throws, and the inserts are rolled back. (`inTurn`:
+   * see Counters.acquireAllThen.)
    */
   private async admit(trx: Executor, inTurn: boolean, accountId: string, region: string, typeId: string, reservation: Reservation | null): Promise<void> {
     const { kernel } = this.ctx;
-    const stock = (x: Executor) => kernel.capacity.acquire(x, CLOUD, region, typeId);
-    inTurn ||= !runsTogether(trx); // (one after the other anyway: no order to fear)
-    if (inTurn && !(await kernel.counters.acquire(trx, accountId, Counter.instances))) {
+    const taken = await kernel.counters.acquireAllThen(trx, inTurn, accountId, [[Counter.instances, 1]], (x) => kernel.capacity.acquire(x, CLOUD, region, typeId));
+    if (taken.refused !== null) {
       const limit = await kernel.counters.limit(trx, accountId, Counter.instances);
       throw genesisError(Code.MaxQuotaReached, `max quota reached: this account may run at most ${limit} instances`);
     }
-    const [counted, stocked] = inTurn
-      ? [true, await stock(trx)]
-      : await together<[boolean, boolean]>(trx, async (x) => (await kernel.counters.countWithin(x, accountId, [[Counter.instances, 1]])).size === 1, stock);
-    if (!counted) throw new TakeInTurn();
-    if (!stocked) throw genesisError(Code.OutOfStock, `instance type ${typeId} is temporarily out of stock in ${region}`);
+    if (!taken.then) throw genesisError(Code.OutOfStock, `instance type ${typeId} is temporarily out of stock in ${region}`);
     if (reservation !== null) await this.holdReservation(trx, reservation);
   }
 
