@@ -30,6 +30,18 @@ export type Held = readonly [pool: string, address: string | null | undefined];
 const LEASES_PER_INSERT = 500;
 /** Addresses whose leases a deferred allocation reads at once, from the cursor on. */
 const STRETCH = 1024;
+/** How long a pool whose deferred leases met another process's is locked by deferred transactions again (see `Ipam.defer`). */
+const CONTENDED_MS = 60_000;
+
+/**
+ * PostgreSQL: the highest cursor this process's open deferred transactions (`users` of them)
+ * have taken from a pool, ahead of the one stored. A second deferred transaction, or a single
+ * allocation, starts past it instead of handing out the same addresses.
+ */
+interface InFlight {
+  cursor: number;
+  users: number;
+}
 
 /** A pool as a deferred transaction (see `Ipam.defer`) keeps it in memory. */
 interface DeferredPool {
@@ -42,11 +54,13 @@ interface DeferredPool {
   held: Set<number>;
   /** Leases handed out and not written yet: address, owner. */
   pending: [number, string][];
+  /** PostgreSQL: the pool's cursor as this process's deferred transactions share it. */
+  flight?: InFlight;
 }
 
-/** A deferred transaction's lease was taken by another meanwhile: do the work again without deferral. */
+/** A deferred transaction's lease was taken by another meanwhile: do the work again (see `Ipam.defer`). */
 export class LeaseConflict extends Error {
-  constructor(pool: string) {
+  constructor(readonly pool: string) {
     super(`an address of pool ${pool} was leased by another transaction meanwhile`);
   }
 }
@@ -145,13 +159,38 @@ export class Ipam {
       .where('name', '=', pool)
       .returning(['cursor', 'cidr']),
   );
-  private readonly moveTo = preparedWrite((pool, cursor) => this.db.updateTable('ip_pools').set({ cursor }).where('name', '=', pool));
+  /** Advances past this process's open deferred transactions' addresses (see `InFlight`). */
+  private readonly advancePast = prepared<{ cursor: number; cidr: string }>((pool, floor) =>
+    this.db
+      .updateTable('ip_pools')
+      .set({ cursor: sql`${this.greatest}(cursor, ${floor}) + 1` })
+      .where('name', '=', pool)
+      .returning(['cursor', 'cidr']),
+  );
+  /** Reads the pool's row without locking it (see `defer`). */
+  private readonly peek = prepared<{ cursor: number; cidr: string }>((pool) => this.db.selectFrom('ip_pools').select(['cursor', 'cidr']).where('name', '=', pool));
+  /** Moves the cursor forward only: another transaction may have committed one further on. */
+  private readonly moveTo = preparedWrite((pool, cursor) =>
+    this.db
+      .updateTable('ip_pools')
+      .set({ cursor: sql`${this.greatest}(cursor, ${cursor})` })
+      .where('name', '=', pool),
+  );
+  private get greatest() {
+    return this.engine === 'postgres' ? sql.raw('greatest') : sql.raw('max');
+  }
+  /** PostgreSQL: pools with open deferred transactions of this process (see `InFlight`). */
+  private readonly inFlight = new Map<string, InFlight>();
+  /** PostgreSQL: pools whose deferred leases met another process's, until when they are locked again. */
+  private readonly contended = new Map<string, number>();
   /** The addresses leased in a stretch of a pool (see `DeferredPool.held`). */
   private readonly leasedBetween = prepared<{ address: number }>((pool, from, to) =>
     this.db.selectFrom('ip_leases').select('address').where('pool', '=', pool).where('address', '>=', from).where('address', '<', to),
   );
   /** Transactions whose allocations are kept in memory until `flush` (see `defer`). */
   private readonly deferred = new WeakMap<Executor, Map<string, DeferredPool>>();
+  /** Transactions flushed and not yet over (see `end`). */
+  private readonly flushed = new WeakMap<Executor, Map<string, DeferredPool>>();
 
   private readonly lease = preparedWrite((pool, address, owner) =>
     this.db
@@ -186,19 +225,48 @@ export class Ipam {
    * and the new leases are written together by `flush`. A batch of boots then costs a few
    * statements per pool, not two per instance. The caller must flush before it commits; if
    * flush finds an address taken meanwhile (a lease `claim`ed by another transaction), it
-   * throws `LeaseConflict` and the transaction must be rolled back and done without deferral.
+   * throws `LeaseConflict` and the transaction must be rolled back and done again.
+   *
+   * On PostgreSQL the pool's row is read, not locked: a lock held until commit made every
+   * other batch booting into the pool (the lifecycle engine runs two at once) wait for the
+   * whole of this one. This process's deferred transactions share each pool's cursor in
+   * memory instead (`InFlight`), so they never hand out the same address; another process's
+   * may, and the loser's flush throws `LeaseConflict`. The pool is then locked again by this
+   * process's deferred transactions for a while (CONTENDED_MS), as replicas draining one
+   * burst would otherwise keep colliding.
    */
   defer(trx: Executor): void {
     this.deferred.set(trx, new Map());
   }
 
-  /** Writes the leases and cursors `defer` kept in memory, and ends the deferral. */
+  /** Writes the leases and cursors `defer` kept in memory, and ends the deferral (what the transaction allocates next is written at once). */
   async flush(trx: Executor): Promise<void> {
     const pools = this.deferred.get(trx);
     if (pools === undefined) return;
-    await this.writePending(trx, pools);
     this.deferred.delete(trx);
+    this.flushed.set(trx, pools);
+    try {
+      await this.writePending(trx, pools);
+    } catch (error) {
+      if (error instanceof LeaseConflict && this.engine === 'postgres') this.contended.set(error.pool, Date.now() + CONTENDED_MS);
+      throw error;
+    }
     for (const [pool, { cursor }] of pools) await this.moveTo(trx, pool, cursor);
+  }
+
+  /**
+   * Forgets a deferral once its transaction is over, committed or rolled back, flushed or not.
+   * (Not at `flush`: until the commit, a transaction reading the pool would not see the cursor
+   * moved, so this process's next ones must still start past it.)
+   */
+  end(trx: Executor): void {
+    const pools = this.deferred.get(trx) ?? this.flushed.get(trx);
+    if (pools === undefined) return;
+    this.deferred.delete(trx);
+    this.flushed.delete(trx);
+    for (const [pool, { flight }] of pools) {
+      if (flight !== undefined && --flight.users === 0) this.inFlight.delete(pool);
+    }
   }
 
   /**
@@ -236,17 +304,41 @@ export class Ipam {
     }
   }
 
-  /** A deferred transaction's state of the pool, its row locked and read on first use; undefined for an unknown pool. */
+  /**
+   * A deferred transaction's state of the pool, read on first use (its row locked, but on
+   * PostgreSQL only while the pool is contended: see `defer`); undefined for an unknown pool.
+   */
   private async deferredPool(trx: Executor, pools: Map<string, DeferredPool>, pool: string): Promise<DeferredPool | undefined> {
     let state = pools.get(pool);
     if (state === undefined) {
-      const [row] = await this.hold(trx, pool);
+      const shared = this.engine === 'postgres';
+      const [row] = shared && !this.isContended(pool) ? await this.peek(trx, pool) : await this.hold(trx, pool);
       if (!row) return undefined;
       const { base, size } = parsedCidr(row.cidr);
       state = { cursor: Number(row.cursor), base, size, from: 0, to: 0, held: new Set(), pending: [] };
+      if (shared) {
+        state.flight = this.inFlight.get(pool) ?? { cursor: state.cursor, users: 0 };
+        state.flight.users++;
+        this.inFlight.set(pool, state.flight);
+      }
       pools.set(pool, state);
     }
     return state;
+  }
+
+  private isContended(pool: string): boolean {
+    const until = this.contended.get(pool);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.contended.delete(pool);
+    return false;
+  }
+
+  /** The deferred transaction's next cursor: past every address this process's open ones have taken. */
+  private static nextCursor(state: DeferredPool): number {
+    if (state.flight === undefined) return ++state.cursor;
+    state.cursor = state.flight.cursor = Math.max(state.cursor, state.flight.cursor) + 1;
+    return state.cursor;
   }
 
   /** Reads which addresses are leased from `address` on, a stretch at a time. */
@@ -278,12 +370,16 @@ export class Ipam {
       let base: number;
       let size: number;
       if (state !== undefined) {
-        cursor = ++state.cursor;
+        cursor = Ipam.nextCursor(state);
         ({ base, size } = state);
       } else {
-        const [step] = await this.advance(trx, pool);
+        const flight = this.inFlight.get(pool);
+        const [step] = flight === undefined ? await this.advance(trx, pool) : await this.advancePast(trx, pool, flight.cursor);
         if (!step) throw new UnknownPool(pool);
         cursor = Number(step.cursor);
+        // (A deferred transaction begun before this commits will not see it: at worst, it
+        // hands out the same address, and whichever writes it second starts again.)
+        if (flight !== undefined) flight.cursor = Math.max(flight.cursor, cursor);
         ({ base, size } = parsedCidr(step.cidr));
       }
       const offset = 2 + ((cursor - 1) % Math.max(1, size - 3));

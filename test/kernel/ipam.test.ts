@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Clock } from '../../src/kernel/clock.js';
 import { LeaseConflict, formatIpv4, parseCidr } from '../../src/kernel/ipam.js';
@@ -116,13 +117,20 @@ describe('deferred allocation', () => {
 
   const leases = async (pool: string) =>
     (await kernel.db.selectFrom('ip_leases').select(['address', 'owner']).where('pool', '=', pool).orderBy('address').execute()).map((l) => [formatIpv4(Number(l.address)), l.owner]);
-  const deferred = <T>(work: (trx: any) => Promise<T>) =>
-    kernel.db.transaction().execute(async (trx) => {
-      kernel.ipam.defer(trx);
-      const result = await work(trx);
-      await kernel.ipam.flush(trx);
-      return result;
-    });
+  /** A deferred transaction of `on` (this test's kernel unless said), as the lifecycle engine runs a batch. */
+  const deferred = <T>(work: (trx: any) => Promise<T>, on: Kernel = kernel) => {
+    let scoped: any;
+    return on.db
+      .transaction()
+      .execute(async (trx) => {
+        scoped = trx;
+        on.ipam.defer(trx);
+        const result = await work(trx);
+        await on.ipam.flush(trx);
+        return result;
+      })
+      .finally(() => on.ipam.end(scoped));
+  };
 
   it('hands out what allocating one by one would, skipping leased addresses, and writes leases and cursor on flush', async () => {
     for (const pool of ['one', 'many']) await kernel.ipam.ensurePool(kernel.db, pool, '10.20.0.0/16');
@@ -172,5 +180,56 @@ describe('deferred allocation', () => {
     expect(await leases('p')).toEqual([]);
     expect(await kernel.ipam.allocate(kernel.db, 'p', 'again')).toBe('192.0.2.2');
   });
-});
 
+  // PostgreSQL: deferred transactions read the pool instead of locking it (Ipam.defer).
+  const onPostgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && !!process.env.HANGAR_TEST_POSTGRES_URL;
+
+  it.runIf(onPostgres)("lets this process's deferred transactions run side by side, never handing out one address twice", async () => {
+    await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
+    let letFirstFinish!: () => void;
+    const secondDone = new Promise<void>((resolve) => (letFirstFinish = resolve));
+    const first = deferred(async (trx) => {
+      const got = [await kernel.ipam.allocate(trx, 'p', 'a1'), await kernel.ipam.allocate(trx, 'p', 'a2')];
+      await secondDone; // still open while the second one allocates, writes and commits
+      got.push(await kernel.ipam.allocate(trx, 'p', 'a3'));
+      return got;
+    });
+    // A lock on the pool held by the first would make the second fail here, not wait.
+    const second = await deferred(async (trx) => {
+      await sql`set local lock_timeout = '2s'`.execute(trx);
+      return [await kernel.ipam.allocate(trx, 'p', 'b1'), await kernel.ipam.allocate(trx, 'p', 'b2')];
+    });
+    letFirstFinish();
+    expect(second).toEqual(['192.0.2.4', '192.0.2.5']);
+    expect(await first).toEqual(['192.0.2.2', '192.0.2.3', '192.0.2.6']);
+    expect((await leases('p')).map(([, owner]) => owner)).toEqual(['a1', 'a2', 'b1', 'b2', 'a3']);
+    // The cursor stands after the last address handed out, whichever committed last.
+    expect(await kernel.ipam.allocate(kernel.db, 'p', 'next')).toBe('192.0.2.7');
+  });
+
+  it.runIf(onPostgres)("fails the flush of a deferred transaction whose address another process leased, then locks that pool's row", async () => {
+    const other = await Kernel.open({ databaseUrl: store.url, secretKey: 'hangar-test-sealing-key', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log });
+    try {
+      await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
+      let letMineFlush!: () => void;
+      const theirsCommitted = new Promise<void>((resolve) => (letMineFlush = resolve));
+      const mine = deferred(async (trx) => {
+        expect(await kernel.ipam.allocate(trx, 'p', 'mine')).toBe('192.0.2.2');
+        await theirsCommitted;
+      });
+      await deferred(async (trx) => expect(await other.ipam.allocate(trx, 'p', 'theirs')).toBe('192.0.2.2'), other);
+      letMineFlush();
+      await expect(mine).rejects.toBeInstanceOf(LeaseConflict);
+      expect(await leases('p')).toEqual([['192.0.2.2', 'theirs']]);
+
+      // The next deferred transaction of this process holds the pool's row: another cannot take it.
+      await deferred(async (trx) => {
+        expect(await kernel.ipam.allocate(trx, 'p', 'again')).toBe('192.0.2.3');
+        const probe = other.db.transaction().execute((them) => sql`select cursor from ip_pools where name = 'p' for update nowait`.execute(them));
+        await expect(probe).rejects.toMatchObject({ code: '55P03' }); // lock_not_available
+      });
+    } finally {
+      await other.close();
+    }
+  });
+});

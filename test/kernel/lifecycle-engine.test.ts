@@ -295,15 +295,19 @@ describe('the lifecycle engine', () => {
     expect(next).toBe('10.9.0.5');
   });
 
-  it('applies a batch again one by one when an address it leased in memory was taken meanwhile', async () => {
+  it('runs a batch again when an address it leased in memory was taken meanwhile', async () => {
     let intrude = true;
+    const batchSizes: number[] = [];
     await wireThreeGadgets(async (t) => {
+      batchSizes.push(t.batch.length);
       if (t.row.id !== 'g2' || !intrude) return;
       intrude = false;
       // Another writer leases the address the batch is about to hand g3.
       await t.trx.insertInto('ip_leases').values({ pool: 'test-pool', address: 10 * 2 ** 24 + 9 * 2 ** 16 + 4, owner: 'intruder' }).execute();
     });
     expect(intrude).toBe(false);
+    // The three, then the three again as one batch (not one transaction each).
+    expect(batchSizes).toEqual([3, 3, 3, 3, 3, 3]);
     expect(log.error).not.toHaveBeenCalled();
     await expectWiredInOrder();
   });
@@ -482,5 +486,46 @@ describe.runIf(process.env.HANGAR_TEST_ENGINE === 'postgres' && process.env.HANG
       { transition: 'up', from_state: 'a', to_state: 'b' },
       { transition: 'on', from_state: 'b', to_state: 'c' },
     ]);
+  });
+
+  it('drains a burst larger than a batch with two batches at once, each applied once', async () => {
+    const count = 800; // more than one PostgreSQL batch (768)
+    let met!: () => void;
+    const bothOpen = new Promise<void>((resolve) => (met = resolve));
+    const batches = new Set<unknown>();
+    kernel.lifecycle.register({
+      kind: 'test.burst',
+      table: 'gadgets',
+      statusColumn: 'status',
+      accountColumn: null,
+      updatedAtColumn: 'updated_at',
+      transitions: {
+        // Each batch's first transition waits until another batch is applying: with one batch
+        // at a time, the drain never ends.
+        go: {
+          from: 'a',
+          to: 'b',
+          after: { fast: 1_000, realistic: 1_000 },
+          effect: async (t) => {
+            if (batches.has(t.trx)) return;
+            batches.add(t.trx);
+            if (batches.size === 2) met();
+            await bothOpen;
+          },
+        },
+      },
+    });
+    const ids = Array.from({ length: count }, (_, i) => `burst-${String(i).padStart(4, '0')}`);
+    await kernel.db.insertInto('gadgets').values(ids.map((id) => ({ id, status: 'a', updated_at: T0 }))).execute();
+    await kernel.db.transaction().execute(async (trx) => {
+      for (const id of ids) await kernel.lifecycle.schedule(trx, 'test.burst', id, 'go');
+    });
+    kernel.clock.advance(1_000);
+    expect(await kernel.lifecycle.runDue()).toBe(count);
+    expect(batches.size).toBe(2);
+    const moved = await kernel.db.selectFrom('gadgets').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'b').executeTakeFirstOrThrow();
+    expect(Number(moved.n)).toBe(count);
+    const logged = await kernel.db.selectFrom('lifecycle_log').select((eb) => eb.fn.countAll<number>().as('n')).where('transition', '=', 'go').executeTakeFirstOrThrow();
+    expect(Number(logged.n)).toBe(count);
   });
 });

@@ -198,6 +198,20 @@ export interface ScheduleOptions {
  */
 type Scope = { clock: 'global' } | { clock: 'own'; account?: string };
 
+/** Work a batch's transitions share (see `LifecycleEngineOptions.batchScope`). */
+export interface BatchScope {
+  open(trx: Transaction<any>, transitions: number): void;
+  /** Makes the shared work's writes; the batch commits after. */
+  close(trx: Transaction<any>): Promise<void>;
+  /** The batch's transaction is over: committed, or rolled back (before `close`, or after). */
+  end(trx: Transaction<any>): void;
+  /** Whether a batch that failed with this error met another process's work and should simply run again. */
+  collided(error: unknown): boolean;
+}
+
+/** Times in a row a batch that `collided` runs again before its timers are applied one by one. */
+const COLLISION_RETRIES = 3;
+
 export interface LifecycleEngineOptions {
   profile: TimingProfile;
   /** Per `kind.transition` durations in ms that win over the profile (operator overrides). */
@@ -220,7 +234,7 @@ export interface LifecycleEngineOptions {
    * Work a batch's transitions share: opened as a batch's transaction begins, closed (its
    * writes made) before it commits. The address pools' cursors, say.
    */
-  batchScope?: { open(trx: Transaction<any>, transitions: number): void; close(trx: Transaction<any>): Promise<void> };
+  batchScope?: BatchScope;
   /** The store's group commit, which `groupedTransaction` writes through. */
   grouped?: GroupCommit;
 }
@@ -251,6 +265,7 @@ const unobserved = new AsyncLocalStorage<boolean>();
 export class LifecycleEngine {
   private readonly defs = new Map<string, LifecycleDef>();
   private readonly statements: EngineStatements;
+  private readonly batchSize: number;
   private readonly machines = new Map<string, Machine<any>>();
   /** A timer's `kind.transition` → the machine actions it finishes ([machine kind, action]). */
   private readonly aliases = new Map<string, [string, string][]>();
@@ -278,6 +293,7 @@ export class LifecycleEngine {
     this.profile = options.profile;
     this.overrides = options.overrides ?? new Map();
     this.statements = new EngineStatements(db, options.engine);
+    this.batchSize = BATCH[options.engine ?? 'sqlite'];
   }
 
   register(def: LifecycleDef): void {
@@ -724,8 +740,31 @@ export class LifecycleEngine {
     return applied;
   }
 
+  /**
+   * Drains what is due. On PostgreSQL, once a batch comes back full (more is due), a second
+   * runner takes batches beside the first (each claims its own, skipping the other's): one
+   * batch's statements run in the database while the other's transitions are worked out here,
+   * both cores busy instead of each waiting for the other. A trickle stays with one runner.
+   */
   private async drain(scope: Scope): Promise<number> {
+    if (this.options.engine !== 'postgres') return this.drainBatches(scope);
+    // (settled as it starts: a second runner that fails first is not an unhandled rejection)
+    let second: Promise<PromiseSettledResult<number>[]> | undefined;
+    const runs = await Promise.allSettled([
+      this.drainBatches(scope, () => {
+        second ??= Promise.allSettled([this.drainBatches(scope)]);
+      }),
+    ]);
+    if (second !== undefined) runs.push(...(await second));
+    const failed = runs.find((run): run is PromiseRejectedResult => run.status === 'rejected');
+    if (failed) throw failed.reason;
+    return runs.reduce((sum, run) => sum + (run as PromiseFulfilledResult<number>).value, 0);
+  }
+
+  /** Applies due batches one after another until none is left; `more` is told when a batch came back full. */
+  private async drainBatches(scope: Scope, more?: () => void): Promise<number> {
     let applied = 0;
+    let collisions = 0;
     for (;;) {
       let batch: TimerRow[] = [];
       let claimed = false;
@@ -733,39 +772,56 @@ export class LifecycleEngine {
         // Counted apart and added on commit: a rolled-back batch applied nothing.
         let committed = 0;
         let done = newWrites();
-        await this.db.transaction().execute(async (trx) => {
-          batch = await this.dueBatch(trx, scope);
-          claimed = true;
-          const rows = await this.claimBatch(trx, batch);
-          this.options.batchScope?.open(trx, rows.size);
-          const writes = newWrites();
-          const moved = new Set<string>();
-          const peers = peersOf(batch, rows);
-          for (const timer of batch) {
-            if (!rows.has(timer.id)) continue;
-            // A resource's second timer in the batch must see the row as its first left it.
-            let row = rows.get(timer.id);
-            if (moved.has(timer.resource_id)) {
-              await this.writeUpdates(trx, writes);
-              row = await this.rowFor(trx, timer);
-            }
-            moved.add(timer.resource_id);
-            const group = peers.get(`${timer.kind}.${timer.transition}`);
-            if (row !== undefined && (await this.applyTo(trx, timer, row, writes, group))) committed++;
-          }
-          await this.options.batchScope?.close(trx);
-          done = writes;
-          await this.write(trx, writes);
-        });
+        let scoped: Transaction<any> | undefined;
+        try {
+          await this.db.transaction().execute(async (trx) => {
+            scoped = trx;
+            batch = await this.dueBatch(trx, scope);
+            claimed = true;
+            if (batch.length === this.batchSize) more?.();
+            const rows = await this.claimBatch(trx, batch);
+            const writes = newWrites();
+            committed = await this.applyBatch(trx, batch, rows, writes);
+            done = writes;
+            await this.write(trx, writes);
+          });
+        } finally {
+          if (scoped !== undefined) this.options.batchScope?.end(scoped);
+        }
         if (batch.length === 0) return applied;
         applied += committed;
+        collisions = 0;
         this.committed(done);
         await yieldToIo();
       } catch (error) {
         if (!claimed) throw error;
+        if (this.options.batchScope?.collided(error) && ++collisions <= COLLISION_RETRIES) continue;
         applied += await this.applyEach(batch);
       }
     }
+  }
+
+  /** Applies a claimed batch's transitions with the batch scope's shared work; returns how many applied. */
+  private async applyBatch(trx: Transaction<any>, batch: readonly TimerRow[], rows: Map<string, Record<string, unknown> | undefined>, writes: BatchWrites): Promise<number> {
+    const scope = this.options.batchScope;
+    scope?.open(trx, rows.size);
+    let applied = 0;
+    const moved = new Set<string>();
+    const peers = peersOf(batch, rows);
+    for (const timer of batch) {
+      if (!rows.has(timer.id)) continue;
+      // A resource's second timer in the batch must see the row as its first left it.
+      let row = rows.get(timer.id);
+      if (moved.has(timer.resource_id)) {
+        await this.writeUpdates(trx, writes);
+        row = await this.rowFor(trx, timer);
+      }
+      moved.add(timer.resource_id);
+      const group = peers.get(`${timer.kind}.${timer.transition}`);
+      if (row !== undefined && (await this.applyTo(trx, timer, row, writes, group))) applied++;
+    }
+    await scope?.close(trx);
+    return applied;
   }
 
   /**
@@ -826,7 +882,7 @@ export class LifecycleEngine {
     query = query
       .orderBy('t.due_at')
       .orderBy('t.id')
-      .limit(BATCH[this.options.engine ?? 'sqlite']);
+      .limit(this.batchSize);
     // SQLite has one connection and this one runner, which takes timers strictly in due order:
     // a resource's earlier timer is always applied first, in this batch or an earlier one.
     if (this.options.engine !== 'postgres') return (await query.execute()) as TimerRow[];
