@@ -2,14 +2,18 @@
 // (SQLite, or PostgreSQL with --engine postgres) with N instances waiting to boot, starts Hangar under `node --cpu-prof`, makes every
 // boot due at once, waits until no timer is left, stops it and prints the profile's summary.
 //
-//   node --import tsx bench/profile-lifecycle.ts [--transitions 30000] [--engine sqlite|postgres] [--account-clocks 1000] [--no-prof]
+// With --replicas N (PostgreSQL), N Hangars share the store and the drain; only the first is profiled.
+//
+//   node --import tsx bench/profile-lifecycle.ts [--transitions 30000] [--engine sqlite|postgres] [--replicas 1] [--account-clocks 1000] [--no-prof]
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spreadOverAccountClocks } from './suites/lifecycle.js';
 import { GENESIS, RESULTS, fillStore, fmt, hangarEnv, log, postgresStore, scratch, sideConnection, sleep, sqliteStore, startHangar, summarizeProfile } from './lib/common.js';
 
-const { values } = parseArgs({ options: { transitions: { type: 'string', default: '30000' }, 'no-prof': { type: 'boolean', default: false }, 'account-clocks': { type: 'string', default: '0' }, engine: { type: 'string', default: 'sqlite' } } });
+const { values } = parseArgs({ options: { transitions: { type: 'string', default: '30000' }, 'no-prof': { type: 'boolean', default: false }, 'account-clocks': { type: 'string', default: '0' }, engine: { type: 'string', default: 'sqlite' }, replicas: { type: 'string', default: '1' } } });
+const replicas = Number(values.replicas);
+if (replicas > 1 && values.engine !== 'postgres') throw new Error('--replicas needs --engine postgres');
 const count = Number(values.transitions);
 const profiling = !values['no-prof'];
 const dir = join(RESULTS, 'profiles', `lifecycle-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -20,6 +24,7 @@ try {
   const { ids } = await fillStore(store, count, 'creating', Date.now() + 86_400_000);
   if (Number(values['account-clocks']) > 0) await spreadOverAccountClocks(store, Number(values['account-clocks']));
   const hangar = await startHangar('hangar', hangarEnv(store), { probe: `${GENESIS}/instances/${ids[0]}`, flags: profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [] });
+  const others = await Promise.all(Array.from({ length: replicas - 1 }, (_, i) => startHangar(`replica-${i + 2}`, hangarEnv(store), { probe: `${GENESIS}/instances/${ids[0]}` })));
   const side = await sideConnection(store);
   try {
     const dueAt = Date.now() + 500;
@@ -29,9 +34,10 @@ try {
       if (Number(left!.n) === 0) break;
       await sleep(20);
     }
-    log(`${fmt.int(count)} boots applied in ${fmt.s(Date.now() - dueAt)}`);
+    log(`${fmt.int(count)} boots applied in ${fmt.s(Date.now() - dueAt)}${replicas > 1 ? ` by ${replicas} replicas` : ''}`);
   } finally {
     await side.close();
+    await Promise.all(others.map((other) => other.stop()));
     await hangar.stop();
   }
   await sleep(300);

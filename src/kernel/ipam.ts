@@ -30,16 +30,24 @@ export type Held = readonly [pool: string, address: string | null | undefined];
 const LEASES_PER_INSERT = 500;
 /** Addresses whose leases a deferred allocation reads at once, from the cursor on. */
 const STRETCH = 1024;
-/** How long a pool whose deferred leases met another process's is locked by deferred transactions again (see `Ipam.defer`). */
-const CONTENDED_MS = 60_000;
 
 /**
- * PostgreSQL: the highest cursor this process's open deferred transactions (`users` of them)
- * have taken from a pool, ahead of the one stored. A second deferred transaction, or a single
- * allocation, starts past it instead of handing out the same addresses.
+ * PostgreSQL: a pool as this process's open deferred transactions share it (see `Ipam.defer`).
+ * One of them holds the pool's row lock for all; the others take addresses from the shared
+ * cursor without touching the row, and the holder's flush writes the cursor past them all.
  */
-interface InFlight {
+interface SharedPool {
+  /** The pool's range (as its row holds it, read by the first holder). */
+  cidr: string;
+  /** The highest cursor any of them has taken. */
   cursor: number;
+  /** The highest cursor a holder's flush has written. */
+  covered: number;
+  /** The transaction holding the row lock, until its flush; null: none does now. */
+  holder: Executor | null;
+  /** A transaction waiting for the row lock on behalf of all (see `Ipam.holdShared`). */
+  taking: Promise<void> | null;
+  /** The deferred transactions using the pool, flushed or not, whose transaction is not over. */
   users: number;
 }
 
@@ -54,13 +62,13 @@ interface DeferredPool {
   held: Set<number>;
   /** Leases handed out and not written yet: address, owner. */
   pending: [number, string][];
-  /** PostgreSQL: the pool's cursor as this process's deferred transactions share it. */
-  flight?: InFlight;
+  /** PostgreSQL: the pool as this process's deferred transactions share it (`cursor` is then this one's highest). */
+  shared?: SharedPool;
 }
 
-/** A deferred transaction's lease was taken by another meanwhile: do the work again (see `Ipam.defer`). */
+/** A deferred transaction's lease was taken by another meanwhile: do the work again without deferral. */
 export class LeaseConflict extends Error {
-  constructor(readonly pool: string) {
+  constructor(pool: string) {
     super(`an address of pool ${pool} was leased by another transaction meanwhile`);
   }
 }
@@ -159,38 +167,17 @@ export class Ipam {
       .where('name', '=', pool)
       .returning(['cursor', 'cidr']),
   );
-  /** Advances past this process's open deferred transactions' addresses (see `InFlight`). */
-  private readonly advancePast = prepared<{ cursor: number; cidr: string }>((pool, floor) =>
-    this.db
-      .updateTable('ip_pools')
-      .set({ cursor: sql`${this.greatest}(cursor, ${floor}) + 1` })
-      .where('name', '=', pool)
-      .returning(['cursor', 'cidr']),
-  );
-  /** Reads the pool's row without locking it (see `defer`). */
-  private readonly peek = prepared<{ cursor: number; cidr: string }>((pool) => this.db.selectFrom('ip_pools').select(['cursor', 'cidr']).where('name', '=', pool));
-  /** Moves the cursor forward only: another transaction may have committed one further on. */
-  private readonly moveTo = preparedWrite((pool, cursor) =>
-    this.db
-      .updateTable('ip_pools')
-      .set({ cursor: sql`${this.greatest}(cursor, ${cursor})` })
-      .where('name', '=', pool),
-  );
-  private get greatest() {
-    return this.engine === 'postgres' ? sql.raw('greatest') : sql.raw('max');
-  }
-  /** PostgreSQL: pools with open deferred transactions of this process (see `InFlight`). */
-  private readonly inFlight = new Map<string, InFlight>();
-  /** PostgreSQL: pools whose deferred leases met another process's, until when they are locked again. */
-  private readonly contended = new Map<string, number>();
+  private readonly moveTo = preparedWrite((pool, cursor) => this.db.updateTable('ip_pools').set({ cursor }).where('name', '=', pool));
   /** The addresses leased in a stretch of a pool (see `DeferredPool.held`). */
   private readonly leasedBetween = prepared<{ address: number }>((pool, from, to) =>
     this.db.selectFrom('ip_leases').select('address').where('pool', '=', pool).where('address', '>=', from).where('address', '<', to),
   );
   /** Transactions whose allocations are kept in memory until `flush` (see `defer`). */
   private readonly deferred = new WeakMap<Executor, Map<string, DeferredPool>>();
-  /** Transactions flushed and not yet over (see `end`). */
+  /** Transactions flushed whose transaction is not over yet (see `end`). */
   private readonly flushed = new WeakMap<Executor, Map<string, DeferredPool>>();
+  /** PostgreSQL: pools in use by this process's deferred transactions (see `SharedPool`). */
+  private readonly sharedPools = new Map<string, SharedPool>();
 
   private readonly lease = preparedWrite((pool, address, owner) =>
     this.db
@@ -225,47 +212,52 @@ export class Ipam {
    * and the new leases are written together by `flush`. A batch of boots then costs a few
    * statements per pool, not two per instance. The caller must flush before it commits; if
    * flush finds an address taken meanwhile (a lease `claim`ed by another transaction), it
-   * throws `LeaseConflict` and the transaction must be rolled back and done again.
+   * throws `LeaseConflict` and the transaction must be rolled back and done without deferral.
+   * The caller tells `end` once the transaction is over.
    *
-   * On PostgreSQL the pool's row is read, not locked: a lock held until commit made every
-   * other batch booting into the pool (the lifecycle engine runs two at once) wait for the
-   * whole of this one. This process's deferred transactions share each pool's cursor in
-   * memory instead (`InFlight`), so they never hand out the same address; another process's
-   * may, and the loser's flush throws `LeaseConflict`. The pool is then locked again by this
-   * process's deferred transactions for a while (CONTENDED_MS), as replicas draining one
-   * burst would otherwise keep colliding.
+   * The pool's row lock keeps other transactions from reading its cursor until the commit. On
+   * PostgreSQL, this process's deferred transactions share it (`SharedPool`): the first to
+   * use a pool locks its row, and the others take addresses from the cursor in memory rather
+   * than waiting for that whole transaction (the lifecycle engine runs two batches at once).
+   * Only once the holder has flushed does the next one lock the row (and wait for the commit).
    */
   defer(trx: Executor): void {
     this.deferred.set(trx, new Map());
   }
 
-  /** Writes the leases and cursors `defer` kept in memory, and ends the deferral (what the transaction allocates next is written at once). */
+  /** Writes the leases and cursors `defer` kept in memory, and ends the deferral. */
   async flush(trx: Executor): Promise<void> {
     const pools = this.deferred.get(trx);
     if (pools === undefined) return;
     this.deferred.delete(trx);
     this.flushed.set(trx, pools);
-    try {
-      await this.writePending(trx, pools);
-    } catch (error) {
-      if (error instanceof LeaseConflict && this.engine === 'postgres') this.contended.set(error.pool, Date.now() + CONTENDED_MS);
-      throw error;
+    await this.writePending(trx, pools);
+    for (const [pool, state] of pools) {
+      const { shared } = state;
+      if (shared === undefined) {
+        await this.moveTo(trx, pool, state.cursor);
+        continue;
+      }
+      // Another's flush wrote (or, holding the lock still, will write) the cursor past this
+      // one's addresses; unless that holder gave up (rolled back): then lock, and write it here.
+      if (shared.holder !== trx && (state.cursor <= shared.covered || shared.holder !== null)) continue;
+      await this.holdShared(trx, pool, shared);
+      if (shared.holder !== trx) continue;
+      await this.moveTo(trx, pool, shared.cursor);
+      shared.covered = shared.cursor;
+      shared.holder = null;
     }
-    for (const [pool, { cursor }] of pools) await this.moveTo(trx, pool, cursor);
   }
 
-  /**
-   * Forgets a deferral once its transaction is over, committed or rolled back, flushed or not.
-   * (Not at `flush`: until the commit, a transaction reading the pool would not see the cursor
-   * moved, so this process's next ones must still start past it.)
-   */
+  /** Forgets a deferral once its transaction is over, committed or rolled back, flushed or not. */
   end(trx: Executor): void {
     const pools = this.deferred.get(trx) ?? this.flushed.get(trx);
-    if (pools === undefined) return;
     this.deferred.delete(trx);
     this.flushed.delete(trx);
-    for (const [pool, { flight }] of pools) {
-      if (flight !== undefined && --flight.users === 0) this.inFlight.delete(pool);
+    for (const [pool, { shared }] of pools ?? []) {
+      if (shared === undefined) continue;
+      if (shared.holder === trx) shared.holder = null;
+      if (--shared.users === 0) this.sharedPools.delete(pool);
     }
   }
 
@@ -305,40 +297,70 @@ export class Ipam {
   }
 
   /**
-   * A deferred transaction's state of the pool, read on first use (its row locked, but on
-   * PostgreSQL only while the pool is contended: see `defer`); undefined for an unknown pool.
+   * A deferred transaction's state of the pool, read on first use with its row locked (on
+   * PostgreSQL, unless another deferred transaction of this process holds it: see `defer`);
+   * undefined for an unknown pool.
    */
   private async deferredPool(trx: Executor, pools: Map<string, DeferredPool>, pool: string): Promise<DeferredPool | undefined> {
     let state = pools.get(pool);
-    if (state === undefined) {
-      const shared = this.engine === 'postgres';
-      const [row] = shared && !this.isContended(pool) ? await this.peek(trx, pool) : await this.hold(trx, pool);
-      if (!row) return undefined;
-      const { base, size } = parsedCidr(row.cidr);
-      state = { cursor: Number(row.cursor), base, size, from: 0, to: 0, held: new Set(), pending: [] };
-      if (shared) {
-        state.flight = this.inFlight.get(pool) ?? { cursor: state.cursor, users: 0 };
-        state.flight.users++;
-        this.inFlight.set(pool, state.flight);
-      }
-      pools.set(pool, state);
-    }
+    if (state !== undefined) return state;
+    if (this.engine === 'postgres') return this.sharedPool(trx, pools, pool);
+    const [row] = await this.hold(trx, pool);
+    if (!row) return undefined;
+    const { base, size } = parsedCidr(row.cidr);
+    state = { cursor: Number(row.cursor), base, size, from: 0, to: 0, held: new Set(), pending: [] };
+    pools.set(pool, state);
     return state;
   }
 
-  private isContended(pool: string): boolean {
-    const until = this.contended.get(pool);
-    if (until === undefined) return false;
-    if (until > Date.now()) return true;
-    this.contended.delete(pool);
-    return false;
+  /** PostgreSQL: `deferredPool` for a pool this process's deferred transactions share. */
+  private async sharedPool(trx: Executor, pools: Map<string, DeferredPool>, pool: string): Promise<DeferredPool | undefined> {
+    let shared = this.sharedPools.get(pool);
+    if (shared === undefined) {
+      shared = { cidr: '', cursor: 0, covered: 0, holder: null, taking: null, users: 0 };
+      this.sharedPools.set(pool, shared);
+    }
+    shared.users++;
+    try {
+      await this.holdShared(trx, pool, shared);
+    } catch (error) {
+      if (--shared.users === 0) this.sharedPools.delete(pool);
+      if (error instanceof UnknownPool) return undefined;
+      throw error;
+    }
+    const { base, size } = parsedCidr(shared.cidr);
+    const state: DeferredPool = { cursor: 0, base, size, from: 0, to: 0, held: new Set(), pending: [], shared };
+    pools.set(pool, state);
+    return state;
   }
 
-  /** The deferred transaction's next cursor: past every address this process's open ones have taken. */
-  private static nextCursor(state: DeferredPool): number {
-    if (state.flight === undefined) return ++state.cursor;
-    state.cursor = state.flight.cursor = Math.max(state.cursor, state.flight.cursor) + 1;
-    return state.cursor;
+  /**
+   * Makes sure a shared pool's row is locked by one of this process's deferred transactions,
+   * locking it from `trx` if none does (one waits for the lock on behalf of all).
+   */
+  private async holdShared(trx: Executor, pool: string, shared: SharedPool): Promise<void> {
+    while (shared.holder === null) {
+      if (shared.taking !== null) {
+        await shared.taking.catch(() => undefined);
+        continue;
+      }
+      shared.taking = (async () => {
+        const [row] = await this.hold(trx, pool);
+        if (!row) throw new UnknownPool(pool);
+        shared.cidr = row.cidr;
+        shared.cursor = Math.max(shared.cursor, Number(row.cursor));
+        shared.holder = trx;
+      })().finally(() => (shared.taking = null));
+      await shared.taking;
+    }
+  }
+
+  /** A deferred transaction's next cursor: on PostgreSQL, the shared one's, under a holder's lock. */
+  private async nextCursor(trx: Executor, pool: string, state: DeferredPool): Promise<number> {
+    const { shared } = state;
+    if (shared === undefined) return ++state.cursor;
+    if (shared.holder === null) await this.holdShared(trx, pool, shared);
+    return (state.cursor = ++shared.cursor);
   }
 
   /** Reads which addresses are leased from `address` on, a stretch at a time. */
@@ -370,16 +392,12 @@ export class Ipam {
       let base: number;
       let size: number;
       if (state !== undefined) {
-        cursor = Ipam.nextCursor(state);
+        cursor = await this.nextCursor(trx, pool, state);
         ({ base, size } = state);
       } else {
-        const flight = this.inFlight.get(pool);
-        const [step] = flight === undefined ? await this.advance(trx, pool) : await this.advancePast(trx, pool, flight.cursor);
+        const [step] = await this.advance(trx, pool);
         if (!step) throw new UnknownPool(pool);
         cursor = Number(step.cursor);
-        // (A deferred transaction begun before this commits will not see it: at worst, it
-        // hands out the same address, and whichever writes it second starts again.)
-        if (flight !== undefined) flight.cursor = Math.max(flight.cursor, cursor);
         ({ base, size } = parsedCidr(step.cidr));
       }
       const offset = 2 + ((cursor - 1) % Math.max(1, size - 3));

@@ -11,7 +11,7 @@ import { migrate, type Migrations } from './db/migrate.js';
 import { kernelMigrations } from './db/schema.js';
 import { openStore, type PoolOptions, type Store } from './db/store.js';
 import { IdGenerator } from './ids.js';
-import { Ipam, LeaseConflict } from './ipam.js';
+import { Ipam } from './ipam.js';
 import { GroupCommit } from './db/group-commit.js';
 import { Metering } from './metering.js';
 import { resolveSealingKey, SecretBox } from './secrets.js';
@@ -103,8 +103,6 @@ export class Kernel {
         },
         close: (trx) => this.ipam.flush(trx),
         end: (trx) => this.ipam.end(trx),
-        // Another process leased an address this batch handed out: the pool is locked for a while now (Ipam.defer).
-        collided: (error) => error instanceof LeaseConflict,
       },
       grouped: this.grouped,
     });

@@ -207,29 +207,65 @@ describe('deferred allocation', () => {
     expect(await kernel.ipam.allocate(kernel.db, 'p', 'next')).toBe('192.0.2.7');
   });
 
-  it.runIf(onPostgres)("fails the flush of a deferred transaction whose address another process leased, then locks that pool's row", async () => {
+  /** Another process on the same store (a replica), for as long as `work` runs. */
+  async function withReplica(work: (other: Kernel) => Promise<void>): Promise<void> {
     const other = await Kernel.open({ databaseUrl: store.url, secretKey: 'hangar-test-sealing-key', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log });
     try {
-      await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
-      let letMineFlush!: () => void;
-      const theirsCommitted = new Promise<void>((resolve) => (letMineFlush = resolve));
-      const mine = deferred(async (trx) => {
-        expect(await kernel.ipam.allocate(trx, 'p', 'mine')).toBe('192.0.2.2');
-        await theirsCommitted;
-      });
-      await deferred(async (trx) => expect(await other.ipam.allocate(trx, 'p', 'theirs')).toBe('192.0.2.2'), other);
-      letMineFlush();
-      await expect(mine).rejects.toBeInstanceOf(LeaseConflict);
-      expect(await leases('p')).toEqual([['192.0.2.2', 'theirs']]);
-
-      // The next deferred transaction of this process holds the pool's row: another cannot take it.
-      await deferred(async (trx) => {
-        expect(await kernel.ipam.allocate(trx, 'p', 'again')).toBe('192.0.2.3');
-        const probe = other.db.transaction().execute((them) => sql`select cursor from ip_pools where name = 'p' for update nowait`.execute(them));
-        await expect(probe).rejects.toMatchObject({ code: '55P03' }); // lock_not_available
-      });
+      await work(other);
     } finally {
       await other.close();
     }
+  }
+
+  it.runIf(onPostgres)("keeps another process's deferred transactions waiting for the pool until this one's commit, then hands out what follows", async () => {
+    await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
+    await withReplica(async (other) => {
+      let commit!: () => void;
+      const committing = new Promise<void>((resolve) => (commit = resolve));
+      let allocated!: () => void;
+      const mineAllocated = new Promise<void>((resolve) => (allocated = resolve));
+      const mine = deferred(async (trx) => {
+        const got = [await kernel.ipam.allocate(trx, 'p', 'a1'), await kernel.ipam.allocate(trx, 'p', 'a2')];
+        allocated();
+        await committing;
+        return got;
+      });
+      await mineAllocated;
+      const waiting = deferred(async (trx) => {
+        await sql`set local lock_timeout = '300ms'`.execute(trx);
+        return other.ipam.allocate(trx, 'p', 'theirs');
+      }, other);
+      await expect(waiting).rejects.toMatchObject({ code: '55P03' }); // lock_not_available: it waited
+      commit();
+      expect(await mine).toEqual(['192.0.2.2', '192.0.2.3']);
+      expect(await deferred((trx) => other.ipam.allocate(trx, 'p', 'theirs'), other)).toBe('192.0.2.4');
+    });
+  });
+
+  it.runIf(onPostgres)('writes the cursor past what a deferred transaction handed out under a holder that then rolled back', async () => {
+    await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
+    let giveUp!: () => void;
+    const givingUp = new Promise<void>((resolve) => (giveUp = resolve));
+    let allocated!: () => void;
+    const holderAllocated = new Promise<void>((resolve) => (allocated = resolve));
+    const holder = deferred(async (trx) => {
+      await kernel.ipam.allocate(trx, 'p', 'gone');
+      allocated();
+      await givingUp;
+      throw new Error('the holder rolls back');
+    });
+    await holderAllocated;
+    const second = deferred(async (trx) => {
+      const address = await kernel.ipam.allocate(trx, 'p', 'kept'); // under the holder's lock
+      giveUp();
+      await expect(holder).rejects.toThrow('the holder rolls back');
+      return address;
+    });
+    expect(await second).toBe('192.0.2.3');
+    expect(await leases('p')).toEqual([['192.0.2.3', 'kept']]);
+    // Another process starts after it, not at the address the holder gave back and then that one.
+    await withReplica(async (other) => {
+      expect(await deferred(async (trx) => [await other.ipam.allocate(trx, 'p', 'x'), await other.ipam.allocate(trx, 'p', 'y')], other)).toEqual(['192.0.2.4', '192.0.2.5']);
+    });
   });
 });

@@ -205,12 +205,7 @@ export interface BatchScope {
   close(trx: Transaction<any>): Promise<void>;
   /** The batch's transaction is over: committed, or rolled back (before `close`, or after). */
   end(trx: Transaction<any>): void;
-  /** Whether a batch that failed with this error met another process's work and should simply run again. */
-  collided(error: unknown): boolean;
 }
-
-/** Times in a row a batch that `collided` runs again before its timers are applied one by one. */
-const COLLISION_RETRIES = 3;
 
 export interface LifecycleEngineOptions {
   profile: TimingProfile;
@@ -764,7 +759,6 @@ export class LifecycleEngine {
   /** Applies due batches one after another until none is left; `more` is told when a batch came back full. */
   private async drainBatches(scope: Scope, more?: () => void): Promise<number> {
     let applied = 0;
-    let collisions = 0;
     for (;;) {
       let batch: TimerRow[] = [];
       let claimed = false;
@@ -790,12 +784,10 @@ export class LifecycleEngine {
         }
         if (batch.length === 0) return applied;
         applied += committed;
-        collisions = 0;
         this.committed(done);
         await yieldToIo();
       } catch (error) {
         if (!claimed) throw error;
-        if (this.options.batchScope?.collided(error) && ++collisions <= COLLISION_RETRIES) continue;
         applied += await this.applyEach(batch);
       }
     }
