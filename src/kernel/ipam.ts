@@ -254,11 +254,14 @@ export class Ipam {
     const pools = this.deferred.get(trx) ?? this.flushed.get(trx);
     this.deferred.delete(trx);
     this.flushed.delete(trx);
-    for (const [pool, { shared }] of pools ?? []) {
-      if (shared === undefined) continue;
-      if (shared.holder === trx) shared.holder = null;
-      if (--shared.users === 0) this.sharedPools.delete(pool);
-    }
+    for (const [pool, state] of pools ?? []) this.leave(trx, pool, state);
+  }
+
+  /** A deferred transaction stops using a shared pool: it no longer holds it, nor counts among its users. */
+  private leave(trx: Executor, pool: string, { shared }: DeferredPool): void {
+    if (shared === undefined) return;
+    if (shared.holder === trx) shared.holder = null;
+    if (--shared.users === 0) this.sharedPools.delete(pool);
   }
 
   /**
@@ -376,6 +379,8 @@ export class Ipam {
     const pools = this.deferred.get(trx);
     if (pools) {
       await this.writePending(trx, pools);
+      const state = pools.get(name);
+      if (state !== undefined) this.leave(trx, name, state);
       pools.delete(name);
     }
     await trx.deleteFrom('ip_leases').where('pool', '=', name).execute();
