@@ -63,6 +63,26 @@ describe.runIf(postgres)('PostgreSQL statements held for the next round trip', (
     expect(await rows()).toEqual(['a', 'b', 'c']);
   });
 
+  it('never holds a write whose SQL is also a prepared query whose answer is read', async () => {
+    // The client knows held writes by their text: the same text prepared to be answered wins.
+    // (Not `put`'s text: the sets are per process, and the other tests rely on `put` being held.)
+    const insert = (id: unknown) => db.insertInto('held_things').values({ id: id as string }).onConflict((oc) => oc.column('id').doNothing());
+    const heldPut = heldWrite(insert) as typeof put;
+    const answeredPut = prepared(insert);
+    writes = 0;
+    await db.transaction().execute(async (trx) => {
+      await heldPut(trx as Kysely<any>, 'x');
+      expect(writes).toBe(0); // held: nothing written yet
+    });
+    await answeredPut(db, 'y');
+    writes = 0;
+    await db.transaction().execute(async (trx) => {
+      await heldPut(trx as Kysely<any>, 'z');
+      expect(writes).toBe(1); // BEGIN and z, written at once
+    });
+    expect(await rows()).toEqual(['x', 'y', 'z']);
+  });
+
   it('writes statements run together at once, and gives each its own answer', async () => {
     writes = 0;
     const answers = await db.transaction().execute(async (trx) => {
