@@ -29,7 +29,7 @@ export function crusoeLifecycles(model: CrusoeModel): { operation: LifecycleDef;
           after,
           effect: (t) =>
             telling(t, machine, async (op) => {
-              const result = await handler.complete(t.trx, op, t.at);
+              const result = await handler.complete(t.trx, op, t.at, t);
               return { result: JSON.stringify(result ?? {}), completed_at: t.at };
             }),
           failTo: OperationState.Failed,

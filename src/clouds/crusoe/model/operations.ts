@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import { heldInsert } from '../../../kernel/db/prepared.js';
 import type { Executor } from '../../../kernel/db/store.js';
+import type { TransitionContext } from '../../../kernel/lifecycle/engine.js';
 import type { Machine } from '../../../kernel/lifecycle/machine.js';
 import { badRequest, operationForbidden } from '../errors.js';
 import type { OperationRow, ProjectRow } from '../tables.js';
@@ -32,10 +33,14 @@ export const Family = {
 export interface OperationHandler {
   /** The machines whose actions it completes (each action an operation's lifecycle transition, with its durations). */
   readonly machines: readonly Machine<any>[];
-  complete(trx: Transaction<any>, op: OperationRow, at: number): Promise<unknown>;
+  /** `batch`: the operations completing through the same action in the lifecycle batch, and what they compute once for all. */
+  complete(trx: Transaction<any>, op: OperationRow, at: number, batch?: OperationBatch): Promise<unknown>;
   rollback(trx: Transaction<any>, op: OperationRow, at: number): Promise<void>;
   failed?(trx: Transaction<any>, op: OperationRow, at: number): Promise<void>;
 }
+
+/** Operations completing together through one action (see TransitionContext: `batch`, `shared`). */
+export type OperationBatch = Pick<TransitionContext<OperationRow>, 'batch' | 'shared'>;
 
 /** How long a finished operation can still be read; after that it has expired (403). */
 export const OPERATION_TTL_MS = 24 * 60 * 60_000;

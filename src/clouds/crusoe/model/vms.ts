@@ -9,7 +9,7 @@ import { ACCESS_KEY_KIND, CLOUD, Counter, parseJson, privatePool, publicPool, re
 import { parseSize, type AttachedDiskView, type Disks } from './disks.js';
 import type { InstanceGroups } from './groups.js';
 import type { Networks } from './networks.js';
-import { OperationState, VM_FAMILY, type OperationError, type OperationHandler, type Operations, type OperationStart } from './operations.js';
+import { OperationState, VM_FAMILY, type OperationError, type OperationBatch, type OperationHandler, type Operations, type OperationStart } from './operations.js';
 import type { References } from './references.js';
 import type { Quotas } from './quotas.js';
 import type { Rules } from './rules.js';
@@ -615,16 +615,18 @@ export class Vms implements OperationHandler {
   // Completion (in the lifecycle transition's transaction)
 
   /** Applies what a finished operation did; returns its result (the VM or VMs as they now are). */
-  async complete(trx: Transaction<any>, op: OperationRow, at: number): Promise<unknown> {
-    const outcome = await this.apply(trx, op, at);
+  async complete(trx: Transaction<any>, op: OperationRow, at: number, batch?: OperationBatch): Promise<unknown> {
+    // A batch's creates read their VMs, and their disks to answer with, once for all of them.
+    const creates = op.action === VM.create.transition ? batch : undefined;
+    const outcome = await this.apply(trx, op, at, creates);
     if (outcome === null) return {};
-    const views = outcome.rows ? await this.withDisks(trx, outcome.rows) : await this.views(trx, outcome.vmIds);
+    const views = outcome.rows ? await this.withDisks(trx, outcome.rows, creates) : await this.views(trx, outcome.vmIds);
     return outcome.many ? views.map(this.peers.renderVm) : views[0] ? this.peers.renderVm(views[0]) : {};
   }
 
-  private async apply(trx: Transaction<any>, op: OperationRow, at: number): Promise<Outcome | null> {
+  private async apply(trx: Transaction<any>, op: OperationRow, at: number, creates: OperationBatch | undefined): Promise<Outcome | null> {
     const params = parseJson<Record<string, any>>(op.params) ?? {};
-    if (op.action === VM.create.transition || op.action === VM.bulk.transition) return this.completeCreate(trx, op, at, params);
+    if (op.action === VM.create.transition || op.action === VM.bulk.transition) return this.completeCreate(trx, op, at, params, creates);
     const complete = this.completions[op.action as Exclude<VmAction, 'vm.create' | 'vm.bulk'>];
     if (complete === undefined) return null;
     const vm = await this.mine(trx, op);
@@ -635,12 +637,13 @@ export class Vms implements OperationHandler {
   }
 
   /** The VMs a create or bulk create made come up: addresses, state, billing. */
-  private async completeCreate(trx: Transaction<any>, op: OperationRow, at: number, params: Record<string, any>): Promise<Outcome> {
+  private async completeCreate(trx: Transaction<any>, op: OperationRow, at: number, params: Record<string, any>, creates: OperationBatch | undefined): Promise<Outcome> {
     const bulk = op.action === VM.bulk.transition;
     const ids: string[] = bulk ? (params.ids ?? []) : [op.resource_id];
     const now = new Map<string, VmRow>();
     const done: string[] = [];
-    for (const vm of await this.rows(trx, ids)) {
+    const rows = creates ? [(await creates.shared('vm rows', () => this.rowsById(trx, createdVms(creates)))).get(op.resource_id)].filter((vm) => vm !== undefined) : await this.rows(trx, ids);
+    for (const vm of rows) {
       now.set(vm.id, vm);
       if (vm.state !== VM.create.via || vm.busy_operation_id !== op.id) continue;
       const up: VmRow = { ...vm, ...(await this.addresses(trx, vm)), state: VM.create.to, busy_operation_id: null, updated_at: at };
@@ -1014,11 +1017,19 @@ export class Vms implements OperationHandler {
     await trx.updateTable('crusoe_vms').set(set).where('id', '=', id).execute();
   }
 
-  private async withDisks(trx: Executor, rows: VmRow[]): Promise<VmView[]> {
-    const disks = await this.peers.disks.attachedTo(
-      trx,
-      rows.map((r) => r.id),
-    );
+  /** The VMs (`rows`) by id. */
+  private async rowsById(trx: Executor, ids: readonly string[]): Promise<Map<string, VmRow>> {
+    return new Map((await this.rows(trx, ids)).map((vm) => [vm.id, vm]));
+  }
+
+  /** The VMs with their disks (`creates`: read for all the batch's creates at once, see `complete`). */
+  private async withDisks(trx: Executor, rows: VmRow[], creates?: OperationBatch): Promise<VmView[]> {
+    const disks = creates
+      ? await creates.shared('vm disks', () => this.peers.disks.attachedTo(trx, createdVms(creates)))
+      : await this.peers.disks.attachedTo(
+          trx,
+          rows.map((r) => r.id),
+        );
     const sshPort = this.ctx.kernel.ipam.sshPort;
     return rows.map((row) => ({ row, disks: disks.get(row.id) ?? [], sshPort }));
   }
@@ -1091,6 +1102,8 @@ interface Outcome {
   rows?: VmRow[];
 }
 const one = (vm: VmRow): Outcome => ({ vmIds: [vm.id], many: false });
+/** The VMs a batch of (single) creates brings up. */
+const createdVms = (creates: OperationBatch): string[] => creates.batch.map((op) => op.resource_id);
 
 /** A request for a page of VMs, parsed: 400 for anything it cannot be. */
 interface PageQuery {
