@@ -616,7 +616,8 @@ export class Vms implements OperationHandler {
 
   /** Applies what a finished operation did; returns its result (the VM or VMs as they now are). */
   async complete(trx: Transaction<any>, op: OperationRow, at: number, batch?: OperationBatch): Promise<unknown> {
-    // A batch's creates read their VMs, and their disks to answer with, once for all of them.
+    // A batch's creates read their VMs, and their disks to answer with, once for all of them
+    // (each VM changes only through its own create, after that read; a boot leaves disks alone).
     const creates = op.action === VM.create.transition ? batch : undefined;
     const outcome = await this.apply(trx, op, at, creates);
     if (outcome === null) return {};
@@ -642,7 +643,11 @@ export class Vms implements OperationHandler {
     const ids: string[] = bulk ? (params.ids ?? []) : [op.resource_id];
     const now = new Map<string, VmRow>();
     const done: string[] = [];
-    const rows = creates ? [(await creates.shared('vm rows', () => this.rowsById(trx, createdVms(creates)))).get(op.resource_id)].filter((vm) => vm !== undefined) : await this.rows(trx, ids);
+    let rows: VmRow[];
+    if (creates !== undefined) {
+      const batchRows = await creates.shared('vm rows', () => this.rowsById(trx, createdVms(creates)));
+      rows = batchRows.has(op.resource_id) ? [batchRows.get(op.resource_id)!] : [];
+    } else rows = await this.rows(trx, ids);
     for (const vm of rows) {
       now.set(vm.id, vm);
       if (vm.state !== VM.create.via || vm.busy_operation_id !== op.id) continue;
@@ -1026,10 +1031,7 @@ export class Vms implements OperationHandler {
   private async withDisks(trx: Executor, rows: VmRow[], creates?: OperationBatch): Promise<VmView[]> {
     const disks = creates
       ? await creates.shared('vm disks', () => this.peers.disks.attachedTo(trx, createdVms(creates)))
-      : await this.peers.disks.attachedTo(
-          trx,
-          rows.map((r) => r.id),
-        );
+      : await this.peers.disks.attachedTo(trx, rows.map((r) => r.id));
     const sshPort = this.ctx.kernel.ipam.sshPort;
     return rows.map((row) => ({ row, disks: disks.get(row.id) ?? [], sshPort }));
   }
