@@ -247,6 +247,8 @@ export interface LifecycleEngineOptions {
  * engine".)
  */
 const BATCH = { sqlite: 192, postgres: 768 } as const;
+/** Batches a PostgreSQL drain applies at once, at most (see `drain`; three drained no faster than two). */
+const RUNNERS = 2;
 const MAX_DELAY = 2 ** 31 - 1;
 const TIME: ProgressMode = { mode: 'time' };
 /** Row updates written per statement at a batch's end (SQLite: bound values each; PostgreSQL: one JSON list for all). */
@@ -743,17 +745,17 @@ export class LifecycleEngine {
    */
   private async drain(scope: Scope): Promise<number> {
     if (this.options.engine !== 'postgres') return this.drainBatches(scope);
-    // (settled as it starts: a second runner that fails first is not an unhandled rejection)
-    let second: Promise<PromiseSettledResult<number>[]> | undefined;
-    const runs = await Promise.allSettled([
-      this.drainBatches(scope, () => {
-        second ??= Promise.allSettled([this.drainBatches(scope)]);
-      }),
-    ]);
-    if (second !== undefined) runs.push(...(await second));
-    const failed = runs.find((run): run is PromiseRejectedResult => run.status === 'rejected');
+    // (each settled as it starts: a runner that fails while another runs is not an unhandled rejection)
+    const runs: Promise<PromiseSettledResult<number>[]>[] = [];
+    const more = () => {
+      if (runs.length < RUNNERS) runs.push(Promise.allSettled([this.drainBatches(scope, more)]));
+    };
+    more();
+    const settled: PromiseSettledResult<number>[] = [];
+    for (let i = 0; i < runs.length; i++) settled.push(...(await runs[i]!)); // (runs grows meanwhile)
+    const failed = settled.find((run): run is PromiseRejectedResult => run.status === 'rejected');
     if (failed) throw failed.reason;
-    return runs.reduce((sum, run) => sum + (run as PromiseFulfilledResult<number>).value, 0);
+    return settled.reduce((sum, run) => sum + (run as PromiseFulfilledResult<number>).value, 0);
   }
 
   /** Applies due batches one after another until none is left; `more` is told when a batch came back full. */
