@@ -41,8 +41,9 @@ interface SharedPool {
   cidr: string;
   /** The highest cursor any of them has taken. */
   cursor: number;
-  /** The highest cursor a holder's flush has written. */
+  /** The highest cursor a holder's flush has written, and that holder (its write stands unless it rolls back). */
   covered: number;
+  coveredBy: Executor | null;
   /** The transaction holding the row lock, until its flush; null: none does now. */
   holder: Executor | null;
   /** A transaction waiting for the row lock on behalf of all (see `Ipam.holdShared`). */
@@ -245,16 +246,21 @@ export class Ipam {
       if (shared.holder !== trx) continue;
       await this.moveTo(trx, pool, shared.cursor);
       shared.covered = shared.cursor;
+      shared.coveredBy = trx;
       shared.holder = null;
     }
   }
 
   /** Forgets a deferral once its transaction is over, committed or rolled back, flushed or not. */
-  end(trx: Executor): void {
+  end(trx: Executor, committed: boolean): void {
     const pools = this.deferred.get(trx) ?? this.flushed.get(trx);
     this.deferred.delete(trx);
     this.flushed.delete(trx);
-    for (const [pool, state] of pools ?? []) this.leave(trx, pool, state);
+    for (const [pool, state] of pools ?? []) {
+      // A cursor this one wrote for all is undone: the others must write theirs (see `flush`).
+      if (!committed && state.shared?.coveredBy === trx) state.shared.covered = 0;
+      this.leave(trx, pool, state);
+    }
   }
 
   /** A deferred transaction stops using a shared pool: it no longer holds it, nor counts among its users. */
@@ -320,7 +326,7 @@ export class Ipam {
   private async sharedPool(trx: Executor, pools: Map<string, DeferredPool>, pool: string): Promise<DeferredPool | undefined> {
     let shared = this.sharedPools.get(pool);
     if (shared === undefined) {
-      shared = { cidr: '', cursor: 0, covered: 0, holder: null, taking: null, users: 0 };
+      shared = { cidr: '', cursor: 0, covered: 0, coveredBy: null, holder: null, taking: null, users: 0 };
       this.sharedPools.set(pool, shared);
     }
     shared.users++;

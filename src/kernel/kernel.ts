@@ -102,7 +102,7 @@ export class Kernel {
           if (transitions > 2) this.ipam.defer(trx);
         },
         close: (trx) => this.ipam.flush(trx),
-        end: (trx) => this.ipam.end(trx),
+        end: (trx, committed) => this.ipam.end(trx, committed),
       },
       grouped: this.grouped,
     });

@@ -118,19 +118,24 @@ describe('deferred allocation', () => {
   const leases = async (pool: string) =>
     (await kernel.db.selectFrom('ip_leases').select(['address', 'owner']).where('pool', '=', pool).orderBy('address').execute()).map((l) => [formatIpv4(Number(l.address)), l.owner]);
   /** A deferred transaction of `on` (this test's kernel unless said), as the lifecycle engine runs a batch. */
-  const deferred = <T>(work: (trx: any) => Promise<T>, on: Kernel = kernel) => {
+  async function deferred<T>(work: (trx: any) => Promise<T>, on: Kernel = kernel, afterFlush?: () => Promise<void>): Promise<T> {
     let scoped: any;
-    return on.db
-      .transaction()
-      .execute(async (trx) => {
+    let committed = false;
+    try {
+      const result = await on.db.transaction().execute(async (trx) => {
         scoped = trx;
         on.ipam.defer(trx);
         const result = await work(trx);
         await on.ipam.flush(trx);
+        await afterFlush?.();
         return result;
-      })
-      .finally(() => on.ipam.end(scoped));
-  };
+      });
+      committed = true;
+      return result;
+    } finally {
+      on.ipam.end(scoped, committed);
+    }
+  }
 
   it('hands out what allocating one by one would, skipping leased addresses, and writes leases and cursor on flush', async () => {
     for (const pool of ['one', 'many']) await kernel.ipam.ensurePool(kernel.db, pool, '10.20.0.0/16');
@@ -264,6 +269,40 @@ describe('deferred allocation', () => {
     expect(await second).toBe('192.0.2.3');
     expect(await leases('p')).toEqual([['192.0.2.3', 'kept']]);
     // Another process starts after it, not at the address the holder gave back and then that one.
+    await withReplica(async (other) => {
+      expect(await deferred(async (trx) => [await other.ipam.allocate(trx, 'p', 'x'), await other.ipam.allocate(trx, 'p', 'y')], other)).toEqual(['192.0.2.4', '192.0.2.5']);
+    });
+  });
+
+  it.runIf(onPostgres)('writes the cursor past what a deferred transaction handed out under a holder that flushed, then rolled back', async () => {
+    await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
+    let giveUp!: () => void;
+    const givingUp = new Promise<void>((resolve) => (giveUp = resolve));
+    let allocated!: () => void;
+    const holderAllocated = new Promise<void>((resolve) => (allocated = resolve));
+    let flushed!: () => void;
+    const holderFlushed = new Promise<void>((resolve) => (flushed = resolve));
+    const holder = deferred(
+      async (trx) => {
+        await kernel.ipam.allocate(trx, 'p', 'gone');
+        allocated();
+        await givingUp;
+      },
+      kernel,
+      async () => {
+        flushed(); // its cursor, past the second's address too, is written: then undone
+        throw new Error('the holder rolls back after its flush');
+      },
+    );
+    await holderAllocated;
+    const second = deferred(async (trx) => {
+      const address = await kernel.ipam.allocate(trx, 'p', 'kept'); // under the holder's lock
+      giveUp();
+      await holderFlushed;
+      await expect(holder).rejects.toThrow('the holder rolls back');
+      return address;
+    });
+    expect(await second).toBe('192.0.2.3');
     await withReplica(async (other) => {
       expect(await deferred(async (trx) => [await other.ipam.allocate(trx, 'p', 'x'), await other.ipam.allocate(trx, 'p', 'y')], other)).toEqual(['192.0.2.4', '192.0.2.5']);
     });

@@ -204,7 +204,7 @@ export interface BatchScope {
   /** Makes the shared work's writes; the batch commits after. */
   close(trx: Transaction<any>): Promise<void>;
   /** The batch's transaction is over: committed, or rolled back (before `close`, or after). */
-  end(trx: Transaction<any>): void;
+  end(trx: Transaction<any>, committed: boolean): void;
 }
 
 export interface LifecycleEngineOptions {
@@ -769,6 +769,7 @@ export class LifecycleEngine {
         let committed = 0;
         let done = newWrites();
         let scoped: Transaction<any> | undefined;
+        let over = false;
         try {
           await this.db.transaction().execute(async (trx) => {
             scoped = trx;
@@ -781,8 +782,9 @@ export class LifecycleEngine {
             done = writes;
             await this.write(trx, writes);
           });
+          over = true;
         } finally {
-          if (scoped !== undefined) this.options.batchScope?.end(scoped);
+          if (scoped !== undefined) this.options.batchScope?.end(scoped, over);
         }
         if (batch.length === 0) return applied;
         applied += committed;
