@@ -185,6 +185,14 @@ export class SecurityGroups {
   /** Compiled once (see prepared.ts). */
   private readonly defaultOf = prepared<SecurityGroupRow>((accountId, region) => this.defaultIn(accountId, region).selectAll());
 
+  private readonly defaultRefOf = prepared<Pick<SecurityGroupRow, 'id' | 'name'>>((accountId, region) => this.defaultIn(accountId, region).select(['g.id', 'g.name']));
+
+  /** The account's default group in a region (what a link to it names), created on first need. */
+  async ensureDefaultRef(trx: Executor, accountId: string, region: string): Promise<Pick<SecurityGroupRow, 'id' | 'name'>> {
+    const [existing] = await this.defaultRefOf(trx, accountId, region);
+    return existing ?? this.ensureDefault(trx, accountId, region);
+  }
+
   /** The account's default group in a region, created on first need. */
   async ensureDefault(trx: Executor, accountId: string, region: string): Promise<SecurityGroupRow> {
     const [existing] = await this.defaultOf(trx, accountId, region);
