@@ -186,13 +186,18 @@ describe('deferred allocation', () => {
     expect(await kernel.ipam.allocate(kernel.db, 'p', 'again')).toBe('192.0.2.2');
   });
 
-  // PostgreSQL: deferred transactions read the pool instead of locking it (Ipam.defer).
+  // PostgreSQL: this process's deferred transactions share a pool's lock (Ipam.defer).
   const onPostgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && !!process.env.HANGAR_TEST_POSTGRES_URL;
+
+  /** A promise and what settles it: one transaction waits for another to reach a point. */
+  function gate(): [Promise<void>, () => void] {
+    let open!: () => void;
+    return [new Promise<void>((resolve) => (open = resolve)), open];
+  }
 
   it.runIf(onPostgres)("lets this process's deferred transactions run side by side, never handing out one address twice", async () => {
     await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
-    let letFirstFinish!: () => void;
-    const secondDone = new Promise<void>((resolve) => (letFirstFinish = resolve));
+    const [secondDone, letFirstFinish] = gate();
     const first = deferred(async (trx) => {
       const got = [await kernel.ipam.allocate(trx, 'p', 'a1'), await kernel.ipam.allocate(trx, 'p', 'a2')];
       await secondDone; // still open while the second one allocates, writes and commits
@@ -225,10 +230,8 @@ describe('deferred allocation', () => {
   it.runIf(onPostgres)("keeps another process's deferred transactions waiting for the pool until this one's commit, then hands out what follows", async () => {
     await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
     await withReplica(async (other) => {
-      let commit!: () => void;
-      const committing = new Promise<void>((resolve) => (commit = resolve));
-      let allocated!: () => void;
-      const mineAllocated = new Promise<void>((resolve) => (allocated = resolve));
+      const [committing, commit] = gate();
+      const [mineAllocated, allocated] = gate();
       const mine = deferred(async (trx) => {
         const got = [await kernel.ipam.allocate(trx, 'p', 'a1'), await kernel.ipam.allocate(trx, 'p', 'a2')];
         allocated();
@@ -249,10 +252,8 @@ describe('deferred allocation', () => {
 
   it.runIf(onPostgres)('writes the cursor past what a deferred transaction handed out under a holder that then rolled back', async () => {
     await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
-    let giveUp!: () => void;
-    const givingUp = new Promise<void>((resolve) => (giveUp = resolve));
-    let allocated!: () => void;
-    const holderAllocated = new Promise<void>((resolve) => (allocated = resolve));
+    const [givingUp, giveUp] = gate();
+    const [holderAllocated, allocated] = gate();
     const holder = deferred(async (trx) => {
       await kernel.ipam.allocate(trx, 'p', 'gone');
       allocated();
@@ -276,12 +277,9 @@ describe('deferred allocation', () => {
 
   it.runIf(onPostgres)('writes the cursor past what a deferred transaction handed out under a holder that flushed, then rolled back', async () => {
     await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
-    let giveUp!: () => void;
-    const givingUp = new Promise<void>((resolve) => (giveUp = resolve));
-    let allocated!: () => void;
-    const holderAllocated = new Promise<void>((resolve) => (allocated = resolve));
-    let flushed!: () => void;
-    const holderFlushed = new Promise<void>((resolve) => (flushed = resolve));
+    const [givingUp, giveUp] = gate();
+    const [holderAllocated, allocated] = gate();
+    const [holderFlushed, flushed] = gate();
     const holder = deferred(
       async (trx) => {
         await kernel.ipam.allocate(trx, 'p', 'gone');
