@@ -4,6 +4,7 @@ import { Clock } from '../../src/kernel/clock.js';
 import { LeaseConflict, formatIpv4, parseCidr } from '../../src/kernel/ipam.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { testStore } from '../helpers/hangar.js';
+import { gate } from '../helpers/gate.js';
 
 const log = { info() {}, warn() {}, error() {} };
 
@@ -188,12 +189,6 @@ describe('deferred allocation', () => {
 
   // PostgreSQL: this process's deferred transactions share a pool's lock (Ipam.defer).
   const onPostgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && !!process.env.HANGAR_TEST_POSTGRES_URL;
-
-  /** A promise and what settles it: one transaction waits for another to reach a point. */
-  function gate(): [Promise<void>, () => void] {
-    let open!: () => void;
-    return [new Promise<void>((resolve) => (open = resolve)), open];
-  }
 
   it.runIf(onPostgres)("lets this process's deferred transactions run side by side, never handing out one address twice", async () => {
     await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');

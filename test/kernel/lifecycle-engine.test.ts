@@ -3,16 +3,16 @@ import { Clock } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { LifecycleDef, TransitionContext } from '../../src/kernel/lifecycle/engine.js';
 import { testStore } from '../helpers/hangar.js';
+import { gate } from '../helpers/gate.js';
 
 const T0 = Date.parse('2026-01-05T10:00:00.000Z');
 
+/** A test's own resource kind on `table` (its `status` and `updated_at` columns, no account), transitions aside. */
+const kindOn = (kind: string, table: string) => ({ kind, table, statusColumn: 'status', accountColumn: null, updatedAtColumn: 'updated_at' });
+
 /** A tiny resource kind of the test's own, to drive the engine without any cloud. */
 const widgets: LifecycleDef = {
-  kind: 'test.widget',
-  table: 'widgets',
-  statusColumn: 'status',
-  accountColumn: null,
-  updatedAtColumn: 'updated_at',
+  ...kindOn('test.widget', 'widgets'),
   transitions: {
     build: {
       from: 'building',
@@ -248,11 +248,7 @@ describe('the lifecycle engine', () => {
   async function wireThreeGadgets(before?: (t: TransitionContext) => Promise<void>): Promise<void> {
     await kernel.db.transaction().execute((trx) => kernel.ipam.ensurePool(trx, 'test-pool', '10.9.0.0/24'));
     kernel.lifecycle.register({
-      kind: 'test.gadget',
-      table: 'widgets',
-      statusColumn: 'status',
-      accountColumn: null,
-      updatedAtColumn: 'updated_at',
+      ...kindOn('test.gadget', 'widgets'),
       transitions: {
         wire: {
           from: 'unwired',
@@ -342,11 +338,7 @@ describe('the lifecycle engine', () => {
     const seen: string[][] = [];
     let computed = 0;
     kernel.lifecycle.register({
-      kind: 'test.gauge',
-      table: 'widgets',
-      statusColumn: 'status',
-      accountColumn: null,
-      updatedAtColumn: 'updated_at',
+      ...kindOn('test.gauge', 'widgets'),
       transitions: {
         read: {
           from: 'unread',
@@ -412,11 +404,7 @@ describe('the lifecycle engine', () => {
  */
 describe.runIf(process.env.HANGAR_TEST_ENGINE === 'postgres' && process.env.HANGAR_TEST_POSTGRES_URL)('the lifecycle engine beside another replica', () => {
   const gadgets: LifecycleDef = {
-    kind: 'test.gadget',
-    table: 'gadgets',
-    statusColumn: 'status',
-    accountColumn: null,
-    updatedAtColumn: 'updated_at',
+    ...kindOn('test.gadget', 'gadgets'),
     transitions: {
       up: { from: 'a', to: 'b', after: { fast: 1_000, realistic: 1_000 } },
       on: { from: 'b', to: 'c', after: { fast: 2_000, realistic: 2_000 } },
@@ -449,10 +437,8 @@ describe.runIf(process.env.HANGAR_TEST_ENGINE === 'postgres' && process.env.HANG
     kernel.clock.advance(5_000);
 
     // "Another replica": a transaction that has claimed `up` and not committed yet.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let claimed!: () => void;
-    const claiming = new Promise<void>((resolve) => (claimed = resolve));
+    const [held, release] = gate();
+    const [claiming, claimed] = gate();
     const other = kernel.db
       .transaction()
       .execute(async (trx) => {
@@ -486,15 +472,10 @@ describe.runIf(process.env.HANGAR_TEST_ENGINE === 'postgres' && process.env.HANG
 
   it('drains a burst larger than a batch with two batches at once, each applied once', async () => {
     const count = 800; // more than one PostgreSQL batch (768)
-    let met!: () => void;
-    const bothOpen = new Promise<void>((resolve) => (met = resolve));
+    const [bothOpen, met] = gate();
     const batches = new Set<unknown>();
     kernel.lifecycle.register({
-      kind: 'test.burst',
-      table: 'gadgets',
-      statusColumn: 'status',
-      accountColumn: null,
-      updatedAtColumn: 'updated_at',
+      ...kindOn('test.burst', 'gadgets'),
       transitions: {
         // Each batch's first transition waits until another batch is applying: with one batch
         // at a time, the drain never ends.

@@ -4,6 +4,7 @@ import { Kernel } from '../../src/kernel/kernel.js';
 import { byShape, paddedList, prepared, preparedWrite } from '../../src/kernel/db/prepared.js';
 import { sql } from 'kysely';
 import { testStore } from '../helpers/hangar.js';
+import { gate } from '../helpers/gate.js';
 
 // Prepared queries run through Kysely outside a transaction, and (on SQLite) straight on the
 // connection inside one: either way they must behave as the query Kysely would have run.
@@ -82,10 +83,8 @@ describe('prepared queries', () => {
   it('never shows a read outside a transaction what an open transaction wrote, and runs it once that transaction ended', async () => {
     const [add, get] = [insert(), find()];
     await add(kernel.db, 'z', 1);
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let written!: () => void;
-    const wrote = new Promise<void>((resolve) => (written = resolve));
+    const [held, release] = gate();
+    const [wrote, written] = gate();
     const transaction = kernel.db.transaction().execute(async (trx) => {
       await add(trx, 'w', 1);
       written();
