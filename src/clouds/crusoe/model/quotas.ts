@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { Counters } from '../../../kernel/counters.js';
 import type { Migrations } from '../../../kernel/db/migrate.js';
 import type { Executor } from '../../../kernel/db/store.js';
-import { CrusoeError, Reason } from '../errors.js';
+import { CrusoeError, Reason, projectForbidden } from '../errors.js';
 import type { CrusoeCatalog, VmType } from '../catalog.js';
 import { Counter, parseJson, type CrusoeContext } from './context.js';
 import type { Organizations } from './organizations.js';
@@ -115,7 +115,9 @@ export class Quotas implements StorageQuota {
   }
 
   async project(projectId: string): Promise<QuotaView[]> {
-    const project = await this.ctx.db.selectFrom('crusoe_projects').select('account_id').where('id', '=', projectId).executeTakeFirstOrThrow();
+    const project = await this.ctx.db.selectFrom('crusoe_projects').select('account_id').where('id', '=', projectId).executeTakeFirst();
+    // (the caller was a member when the request came in; a project deleted since is answered as any other it cannot see)
+    if (!project) throw projectForbidden(projectId);
     return this.views('PROJECT_QUOTA_TYPE_', project.account_id, projectId);
   }
 
