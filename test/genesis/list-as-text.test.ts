@@ -71,6 +71,38 @@ describe('Genesis: a page of instances is, byte for byte, the instances GET answ
     await expectPageOfGets(g, 'per_page=2&page=3', [], 4, 3, 2);
   });
 
+  // (on SQLite a page serves the JSON kept from the last page for the instances that did not
+  // change since, see kernel/db/row-texts.ts: each change below must show in the next page)
+  it('shows every change in the next page: the instance, its links, and the names it shows', async () => {
+    const { genesis: g } = await h.newAccount('changes');
+    const volume = await g.post('/volumes', { name: 'data', size: 100, type: 'ssd', region: REGION });
+    const group = await g.post('/security-groups', { name: 'web', region: REGION, rules: [] });
+    for (const res of [volume, group]) expect(res.status, res.text).toBe(201);
+    const [first, second] = [await createInstance(g, { name: 'first' }), await createInstance(g, { name: 'second' })];
+    await h.advance(BOOT_MS);
+    const ids = [first.id, second.id];
+    const volumeId = volume.body.volume.id;
+    const groupId = group.body.security_group.id;
+    const changes: [string, () => Promise<{ status: number; text: string }>][] = [
+      ['rename', () => g.patch(`/instances/${first.id}`, { name: 'renamed' })],
+      ['attach a volume', () => g.patch(`/instances/${first.id}`, { volumes: [volumeId] })],
+      ['rename the volume', () => g.patch(`/volumes/${volumeId}`, { name: 'data renamed' })],
+      ['add a security group', () => g.patch(`/instances/${second.id}`, { security_groups: { attach: groupId } })],
+      ['rename the security group', () => g.patch(`/security-groups/${groupId}`, { name: 'web renamed' })],
+      ['stop', () => g.post(`/instances/${second.id}/actions`, { action: 'stop' })],
+    ];
+    await expectPageOfGets(g, '', ids, 2, 1, 50);
+    for (const [change, make] of changes) {
+      const res = await make();
+      expect(res.status, `${change}: ${res.text}`).toBeLessThan(300);
+      await expectPageOfGets(g, '', ids, 2, 1, 50);
+    }
+    const page = await expectPageOfGets(g, '', ids, 2, 1, 50);
+    expect(page.body.instances[0]).toMatchObject({ name: 'renamed', volumes: [{ id: volumeId, name: 'data renamed' }] });
+    expect(page.body.instances[1].security_groups).toContainEqual({ id: groupId, name: 'web renamed' });
+    expect(page.body.instances[1].status).toBe('stopping');
+  });
+
   it('writes every instant as Date.toISOString does', async () => {
     const tenant = await h.newAccount('instants');
     const instance = await createInstance(tenant.genesis, { name: 'timed' });

@@ -114,10 +114,24 @@ export function renderPage<T, W, K extends string>(key: K, page: Page<T>, render
   } & { total_count: number; page: number; per_page: number };
 }
 
-/** A page whose items are wire JSON already (a page of instances, see model/instance-json.ts), as renderPage's text. */
-export function renderPageText(key: string, page: Page<string>): string {
-  return `{${JSON.stringify(key)}:[${page.items.join(',')}],"total_count":${page.total},"page":${page.page},"per_page":${page.perPage}}`;
+/**
+ * A page whose items are wire JSON already (a page of instances, see model/instance-json.ts),
+ * as renderPage's text: a string, or bytes when the items are (texts kept as bytes, see
+ * RowTexts, are copied into the answer rather than joined and encoded again).
+ */
+export function renderPageText(key: string, page: Page<string> | Page<Buffer>): string | Buffer {
+  const head = `{${JSON.stringify(key)}:[`;
+  const tail = `],"total_count":${page.total},"page":${page.page},"per_page":${page.perPage}}`;
+  if (!isBufferPage(page)) return `${head}${page.items.join(',')}${tail}`;
+  const parts: Buffer[] = [Buffer.from(head)];
+  for (const item of page.items) parts.push(item, COMMA);
+  if (page.items.length > 0) parts.pop();
+  parts.push(Buffer.from(tail));
+  return Buffer.concat(parts);
 }
+
+const COMMA = Buffer.from(',');
+const isBufferPage = (page: Page<string> | Page<Buffer>): page is Page<Buffer> => page.items.length > 0 && Buffer.isBuffer(page.items[0]);
 
 export function renderVolume({ row, instances }: VolumeView): VolumeWire {
   return {

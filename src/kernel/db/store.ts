@@ -8,6 +8,7 @@ import { AliasNode, ColumnNode, Kysely, PostgresDialect, SqliteDialect, SqliteQu
 import type pgModule from 'pg';
 import { StoreBusy } from './errors.js';
 import { isHeldWrite, runDirectlyInTransactions, statementName } from './prepared.js';
+import { ROW_CHANGED_FUNCTION, RowTexts } from './row-texts.js';
 import { commitWatcher } from './wal-index.js';
 
 /**
@@ -73,6 +74,14 @@ export interface Store {
    * the engine cannot tell (PostgreSQL).
    */
   readVersion?(): string;
+  /**
+   * The wire texts of `table`'s rows, kept between reads (see row-texts.ts): `watched` names
+   * each table whose changes make a row's text stale, with its column holding the row's id
+   * (the row's own table by `id`, its links by theirs). One set per table. Undefined where the
+   * engine cannot tell when a row changed (PostgreSQL, whose replicas write without telling
+   * each other).
+   */
+  rowTexts?(table: string, watched: Readonly<Record<string, string>>): RowTexts;
   /** The connection pool as it stands (PostgreSQL; undefined on SQLite, which has one connection). */
   poolStats?(): { size: number; total: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -550,11 +559,39 @@ function openSqlite(path: string): Store {
     writeVersion: (table) => `${dataVersion()}:${database.writes.get('*') ?? 0}:${database.writes.get(table) ?? 0}`,
     tableVersion: (table) => `${dataVersion()}:${database.touched.get('*') ?? 0}:${database.touched.get(table) ?? 0}`,
     readVersion: () => `${commitGeneration()}:${database.changes.count}`,
+    rowTexts: rowTextsOn(raw, dataVersion),
     close: async () => {
       await checkpoints?.stop();
       await db.destroy();
       commits?.close();
     },
+  };
+}
+
+/**
+ * Store.rowTexts on a SQLite connection: temporary triggers (this connection's own, in no file)
+ * that forget a row's text whenever a watched row changes, whatever statement changed it (a
+ * cascade's deletes included).
+ */
+function rowTextsOn(raw: Database.Database, dataVersion: () => number): (table: string, watched: Readonly<Record<string, string>>) => RowTexts {
+  const sets = new Map<string, RowTexts>();
+  raw.function(ROW_CHANGED_FUNCTION, { deterministic: false }, (table, id) => {
+    sets.get(table as string)?.forget(id as string);
+    return null;
+  });
+  return (table, watched) => {
+    const known = sets.get(table);
+    if (known !== undefined) return known;
+    const texts = new RowTexts(dataVersion);
+    for (const [source, column] of Object.entries(watched)) {
+      const forget = (row: 'old' | 'new') => `${ROW_CHANGED_FUNCTION}('${table}', ${row}."${column}")`;
+      const triggers = { insert: forget('new'), update: `${forget('old')}, ${forget('new')}`, delete: forget('old') };
+      for (const [event, call] of Object.entries(triggers)) {
+        raw.exec(`create temp trigger "hangar_texts_${table}_${source}_${event}" after ${event} on main."${source}" begin select ${call}; end`);
+      }
+    }
+    sets.set(table, texts);
+    return texts;
   };
 }
 

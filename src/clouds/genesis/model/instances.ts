@@ -1,5 +1,6 @@
 import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
+import type { RowTexts } from '../../../kernel/db/row-texts.js';
 import { byShape, heldByShape, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { alreadyDeleting, badRequest, Code, genesisError, missing, notFound } from '../errors.js';
@@ -69,6 +70,7 @@ export interface InstanceWireView {
  * the list order, and the account's instance count (null when it has none).
  */
 type ListedRow = { wire: string; seq: number; total: number | null };
+type ListedIds = { ids: string; total: number | null };
 
 /** A link's columns beside its instance's (null when the instance has no link). */
 interface LinkColumns {
@@ -153,17 +155,41 @@ export class Instances {
    * round trip on PostgreSQL instead of three).
    */
   private readonly pages: AccountList<ListedRow>;
+  /** The instances' wire JSON kept between pages (SQLite; see RowTexts), with the pages of ids and the statement that writes what is not kept. */
+  private readonly texts: RowTexts | null;
+  private readonly idPages: AccountList<ListedIds>;
+  private readonly textsById;
 
   constructor(
     private readonly ctx: GenesisContext,
     private readonly peers: Collaborators,
   ) {
-    this.pages = new AccountList<ListedRow>(ctx.db, 'genesis_instances', listVersion(ctx.kernel, 'genesis_instances', Counter.instances), (query, account) =>
+    const { engine } = ctx.kernel.store;
+    const version = listVersion(ctx.kernel, 'genesis_instances', Counter.instances);
+    const total = (account: unknown) => sql<number | null>`(select c.value from counters c where c.account_id = ${account} and c.key = ${Counter.instances})`.as('total');
+    this.pages = new AccountList<ListedRow>(ctx.db, 'genesis_instances', version, (query, account) =>
       query.select([
-        instanceJson(ctx.kernel.store.engine, 'genesis_instances').as('wire'),
+        instanceJson(engine, 'genesis_instances').as('wire'),
         'seq', // (what a page read with the credential is ordered by, outside its subquery)
-        sql<number | null>`(select c.value from counters c where c.account_id = ${account} and c.key = ${Counter.instances})`.as('total'),
+        total(account),
       ]),
+    );
+    // (SQLite: a page finds its instances' ids, and only those changed since they were last
+    // listed have their JSON written again)
+    this.texts = ctx.kernel.store.rowTexts?.('genesis_instances', { genesis_instances: 'id', genesis_instance_links: 'instance_id' }) ?? null;
+    // (a page of ids is one row, the ids in a JSON array: SQLite makes one value, not 50 rows)
+    this.idPages = new AccountList<ListedIds>(
+      ctx.db,
+      'genesis_instances',
+      version,
+      (query, account) => query.select([sql<string>`json_group_array(id order by seq)`.as('ids'), total(account)]),
+      ['id'],
+    );
+    this.textsById = prepared<{ id: string; text: string }>((ids) =>
+      ctx.db
+        .selectFrom('genesis_instances')
+        .select(['id', instanceJson(engine, 'genesis_instances').as('text')])
+        .where(sql<boolean>`id in (select value from json_each(${ids}))`),
     );
     const { tenancy } = ctx.kernel;
     const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
@@ -176,7 +202,13 @@ export class Instances {
   private readonly byIdWithLinksAsCaller: FusedRead<InstanceRow & LinkColumns>;
 
   /** A page of the list, each instance as its wire JSON (see instance-json.ts). */
-  async list(accountId: string, request: PageRequest): Promise<Page<string>> {
+  async list(accountId: string, request: PageRequest): Promise<Page<string> | Page<Buffer>> {
+    if (this.texts !== null) {
+      const found = await this.idPages.page(accountId, request, (rows) => this.totalOf(accountId, rows));
+      const ids = JSON.parse(found.items[0]!.ids) as string[];
+      const texts = await this.texts.textsOf(ids, (missing) => this.textsById(this.ctx.db, JSON.stringify(missing)));
+      if (texts !== null) return { ...found, items: texts };
+    }
     const page = await this.pages.page(accountId, request, (rows) => this.totalOf(accountId, rows));
     return { ...page, items: page.items.map(wireOf) };
   }
@@ -196,7 +228,7 @@ export class Instances {
   }
 
   /** The account's instance count, as a page's rows carry it (a page past the end has no row to). */
-  private totalOf(accountId: string, rows: readonly ListedRow[]): number | Promise<number> {
+  private totalOf(accountId: string, rows: readonly { total: number | null }[]): number | Promise<number> {
     return rows.length > 0 ? Number(rows[0]!.total ?? 0) : this.ctx.kernel.counters.get(this.ctx.db, accountId, Counter.instances);
   }
 

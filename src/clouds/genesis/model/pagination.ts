@@ -104,18 +104,21 @@ export class AccountList<T> {
   /**
    * `select` says what a page's rows hold (every column by default): a list can read just the
    * columns its answer shows, and what it joins to them, in the page's one statement. It gets
-   * the account's placeholder, for a subquery of the account's own.
+   * the account's placeholder, for a subquery of the account's own. `columns` are those of the
+   * table it reads (all by default; `seq` always).
    */
   constructor(
     private readonly db: Kysely<any>,
     table: string,
     private readonly listVersion: ListVersion,
     select: (query: SelectQueryBuilder<any, any, {}>, account: unknown) => SelectQueryBuilder<any, any, T> = (query) => query.selectAll() as SelectQueryBuilder<any, any, T>,
+    columns?: readonly string[],
   ) {
     // `select` shapes the page's own rows only: its columns are computed over the page, never
     // over the rows an OFFSET skips (PostgreSQL computes a row's columns before skipping it).
     const shaped = (page: SelectQueryBuilder<any, any, any>, account: unknown) => select(db.selectFrom(page.as(table)), account).orderBy('seq');
-    const rows = (account: unknown) => db.selectFrom(table).selectAll().where('account_id', '=', account).orderBy('seq');
+    const from = (account: unknown) => db.selectFrom(table).where('account_id', '=', account).orderBy('seq');
+    const rows = columns === undefined ? (account: unknown) => from(account).selectAll() : (account: unknown) => from(account).select(['seq', ...columns]);
     this.offsetQuery = (account, limit, offset) => shaped(rows(account).limit(limit as number).offset(offset as number), account);
     this.offsetPage = prepared<T>((account, limit, offset) => this.offsetQuery(account, limit, offset));
     this.seekPage = prepared<T>((account, seq, limit, offset) => shaped(rows(account).where('seq', '>=', seq).limit(limit).offset(offset), account));

@@ -1,0 +1,93 @@
+/**
+ * Each row's wire text (its answer's JSON, as a statement of the store writes it), kept
+ * between reads on SQLite. Writing 50 instances' JSON costs the database far more than finding
+ * them (BENCHMARKS.md, issue 23, tenth round), and between two polls of a list most of its rows
+ * did not change. So a page finds its rows' ids, takes the texts kept for them, and has the
+ * store write only the others (`textsOf`).
+ *
+ * What keeps a text right is that it is forgotten the moment anything it is made from
+ * changes: the store fires a trigger on every insert, update and delete of the watched tables
+ * (the row's own table, and those whose rows it shows, such as its links), on this process's
+ * connection, and the trigger forgets the texts of the rows touched, whatever statement
+ * touched them. Other processes' commits cannot fire this process's triggers: the store's data
+ * version shows them, and then every text is forgotten.
+ *
+ * Texts are written by reads outside transactions (the store's one connection answers those
+ * only while no transaction is open), so a kept text is always of committed rows, and a
+ * transaction changing a row forgets its text before it commits; one that rolls back has only
+ * made some texts be written again.
+ */
+export class RowTexts {
+  /** Kept as the bytes they are sent as: an answer made of them is copied, not encoded again. */
+  private readonly texts = new Map<string, Buffer>();
+  /** Moves whenever a text is forgotten: texts written by a read that began at another epoch are not kept. */
+  private epoch = 0;
+  /** The store's data version the texts were kept at (other processes' commits move it). */
+  private seenVersion: number;
+
+  constructor(
+    /** The store's data version: moves with every commit by another connection to the file. */
+    private readonly dataVersion: () => number,
+    private readonly limit = KEPT_TEXTS,
+  ) {
+    this.seenVersion = dataVersion();
+  }
+
+  /** Forgets a row's text: the store's triggers call this when the row or what it shows changes. */
+  forget(id: string): void {
+    this.epoch++;
+    this.texts.delete(id);
+  }
+
+  /** How many texts are kept now. */
+  get size(): number {
+    return this.texts.size;
+  }
+
+  /**
+   * The texts of the rows `ids` (UTF-8), in their order, just found by a read outside any
+   * transaction: those kept, and the others from `write` (the store's statement writing those
+   * rows' JSON), which are then kept. Null when a row went away before its text was written
+   * (the caller reads the page again, with every text written by its statement).
+   */
+  async textsOf(ids: readonly string[], write: (ids: string[]) => Promise<readonly { id: string; text: string }[]>): Promise<Buffer[] | null> {
+    if (this.dataVersion() !== this.seenVersion) this.clear();
+    const { epoch, seenVersion } = this;
+    const texts = ids.map((id) => this.texts.get(id));
+    const missing = ids.filter((_, i) => texts[i] === undefined);
+    if (missing.length === 0) return texts as Buffer[];
+    const written = new Map((await write(missing)).map((row) => [row.id, row.text]));
+    // (a row changed, or another process committed, while they were written: right for this
+    // answer, but perhaps no longer by the time they would be kept)
+    const keep = this.epoch === epoch && this.dataVersion() === seenVersion;
+    for (let i = 0; i < ids.length; i++) {
+      if (texts[i] !== undefined) continue;
+      const text = written.get(ids[i]!);
+      if (text === undefined) return null;
+      texts[i] = Buffer.from(text);
+      if (keep) this.keep(ids[i]!, texts[i]!);
+    }
+    return texts as Buffer[];
+  }
+
+  private keep(id: string, text: Buffer): void {
+    if (this.texts.size >= this.limit) this.texts.delete(this.texts.keys().next().value!);
+    this.texts.set(id, text);
+  }
+
+  private clear(): void {
+    this.epoch++;
+    this.texts.clear();
+    this.seenVersion = this.dataVersion();
+  }
+}
+
+/**
+ * Texts kept per table: a bound on memory (an instance's JSON is ~700 bytes, so ~10 MB), not a
+ * working set; a store of a million instances must stay within its 300 MB (BENCHMARKS.md). The
+ * oldest kept goes first.
+ */
+const KEPT_TEXTS = 10_000;
+
+/** The SQL function the store's triggers call when a watched row changes: (table, id). */
+export const ROW_CHANGED_FUNCTION = 'hangar_row_changed';
