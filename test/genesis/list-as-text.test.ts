@@ -31,6 +31,22 @@ describe('Genesis: a page of instances is, byte for byte, the instances GET answ
     return listed;
   }
 
+  /**
+   * What a page holds must also be what renderInstance writes through the route's serialiser.
+   * On SQLite GET sends the same kept JSON the page does (kernel/db/row-texts.ts); an update
+   * that changes nothing answers with the instance rendered, so the two are compared there too.
+   */
+  async function expectRendered(g: HttpClient, ids: string[]) {
+    for (const id of ids) {
+      const rendered = await g.patch(`/instances/${id}`, {});
+      expect(rendered.status, rendered.text).toBe(200);
+      const item = rendered.text.slice('{"instance":'.length, -1);
+      expect(item.startsWith(`{"id":"${id}",`)).toBe(true);
+      expect((await g.get('/instances')).text).toContain(item);
+      expect((await g.get(`/instances/${id}`)).text).toBe(rendered.text);
+    }
+  }
+
   it('with awkward names, every kind of link, every status and protection', async () => {
     const { genesis: g } = await h.newAccount('awkward');
     const awkward = 'quote " backslash \\ slash / tab \t newline \n bell \u0007 esc \u001b del \u007f é 😀 \u2028 </script>';
@@ -67,6 +83,7 @@ describe('Genesis: a page of instances is, byte for byte, the instances GET answ
       is_protected: true,
     });
     expect(page.body.instances[1]).toMatchObject({ floating_ip: null, volumes: [], is_protected: false });
+    await expectRendered(g, ids);
     await expectPageOfGets(g, 'per_page=3&page=2', [creating.id], 4, 2, 3);
     await expectPageOfGets(g, 'per_page=2&page=3', [], 4, 3, 2);
   });
@@ -96,6 +113,7 @@ describe('Genesis: a page of instances is, byte for byte, the instances GET answ
       const res = await make();
       expect(res.status, `${change}: ${res.text}`).toBeLessThan(300);
       await expectPageOfGets(g, '', ids, 2, 1, 50);
+      await expectRendered(g, ids);
     }
     const page = await expectPageOfGets(g, '', ids, 2, 1, 50);
     expect(page.body.instances[0]).toMatchObject({ name: 'renamed', volumes: [{ id: volumeId, name: 'data renamed' }] });
@@ -111,6 +129,7 @@ describe('Genesis: a page of instances is, byte for byte, the instances GET answ
       const updated = instants[instants.length - 1 - i]!;
       await h.hangar.kernel.db.updateTable('genesis_instances').set({ created_at: ms, updated_at: updated }).where('id', '=', instance.id).execute();
       const listed = await expectPageOfGets(tenant.genesis, '', [instance.id], 1, 1, 50);
+      await expectRendered(tenant.genesis, [instance.id]);
       expect(listed.body.instances[0]).toMatchObject({ created_at: new Date(ms).toISOString(), updated_at: new Date(updated).toISOString() });
     }
   });

@@ -38,7 +38,7 @@ describe('SQLite row texts', () => {
   /** The texts of `ids` as the page path reads them: kept, or written by one statement. */
   async function read(ids: string[]): Promise<string[] | null> {
     written = [];
-    const found = await texts.textsOf(ids, async (missing) => {
+    const found = await texts.textsOf('owner', ids, async (missing) => {
       written.push(...missing);
       const { rows } = await sql<{ id: string; text: string }>`
         select id, json_object('name', name, 'tags', (select json_group_array(tag order by tag) from tags where thing_id = things.id)) as text
@@ -107,7 +107,7 @@ describe('SQLite row texts', () => {
 
   it('keeps nothing a write may have made stale while the texts were being written', async () => {
     written = [];
-    const found = await texts.textsOf(['a'], async (missing) => {
+    const found = await texts.textsOf('owner', ['a'], async (missing) => {
       const { rows } = await sql<{ id: string; text: string }>`select id, name as text from things where id in (select value from json_each(${JSON.stringify(missing)}))`.execute(store.db);
       await sql`update things set name = 'later' where id = 'a'`.execute(store.db); // (after the read, before the text is kept)
       return rows;

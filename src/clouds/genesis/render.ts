@@ -130,7 +130,13 @@ export function renderPageText(key: string, page: Page<string> | Page<Buffer>): 
   return Buffer.concat(parts);
 }
 
+/** One resource whose wire JSON is kept as bytes (see RowTexts), under its key, as `{ [key]: render(…) }` is serialised. */
+export function renderOneText(key: string, text: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`{${JSON.stringify(key)}:`), text, CLOSE]);
+}
+
 const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from('}');
 const isBufferPage = (page: Page<string> | Page<Buffer>): page is Page<Buffer> => page.items.length > 0 && Buffer.isBuffer(page.items[0]);
 
 export function renderVolume({ row, instances }: VolumeView): VolumeWire {

@@ -18,8 +18,11 @@
  * made some texts be written again.
  */
 export class RowTexts {
-  /** Kept as the bytes they are sent as: an answer made of them is copied, not encoded again. */
-  private readonly texts = new Map<string, Buffer>();
+  /**
+   * Each text with the owner of its row (the account or project whose reads may be given it),
+   * kept as the bytes it is sent as: an answer made of texts copies them, not encoding again.
+   */
+  private readonly texts = new Map<string, { owner: string; text: Buffer }>();
   /** Moves whenever a text is forgotten: texts written by a read that began at another epoch are not kept. */
   private epoch = 0;
   /** The store's data version the texts were kept at (other processes' commits move it). */
@@ -45,15 +48,19 @@ export class RowTexts {
   }
 
   /**
-   * The texts of the rows `ids` (UTF-8), in their order, just found by a read outside any
-   * transaction: those kept, and the others from `write` (the store's statement writing those
-   * rows' JSON), which are then kept. Null when a row went away before its text was written
-   * (the caller reads the page again, with every text written by its statement).
+   * The texts of `owner`'s rows `ids` (UTF-8), in their order, read outside any transaction:
+   * those kept, and the others from `write` (the store's statement writing those rows' JSON,
+   * of `owner`'s rows only), which are then kept. Null when a row is not `owner`'s, or went
+   * away before its text was written (a page's caller reads the page again, with every text
+   * written by its statement; a GET's answers 404).
    */
-  async textsOf(ids: readonly string[], write: (ids: string[]) => Promise<readonly { id: string; text: string }[]>): Promise<Buffer[] | null> {
+  async textsOf(owner: string, ids: readonly string[], write: (ids: string[]) => Promise<readonly { id: string; text: string }[]>): Promise<Buffer[] | null> {
     if (this.dataVersion() !== this.seenVersion) this.clear();
     const { epoch, seenVersion } = this;
-    const texts = ids.map((id) => this.texts.get(id));
+    const texts = ids.map((id) => {
+      const kept = this.texts.get(id);
+      return kept?.owner === owner ? kept.text : undefined;
+    });
     const missing = ids.filter((_, i) => texts[i] === undefined);
     if (missing.length === 0) return texts as Buffer[];
     const written = new Map((await write(missing)).map((row) => [row.id, row.text]));
@@ -65,14 +72,14 @@ export class RowTexts {
       const text = written.get(ids[i]!);
       if (text === undefined) return null;
       texts[i] = Buffer.from(text);
-      if (keep) this.keep(ids[i]!, texts[i]!);
+      if (keep) this.keep(ids[i]!, owner, texts[i]!);
     }
     return texts as Buffer[];
   }
 
-  private keep(id: string, text: Buffer): void {
+  private keep(id: string, owner: string, text: Buffer): void {
     if (this.texts.size >= this.limit) this.texts.delete(this.texts.keys().next().value!);
-    this.texts.set(id, text);
+    this.texts.set(id, { owner, text });
   }
 
   private clear(): void {

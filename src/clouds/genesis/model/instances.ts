@@ -185,11 +185,12 @@ export class Instances {
       (query, account) => query.select([sql<string>`json_group_array(id order by seq)`.as('ids'), total(account)]),
       ['id'],
     );
-    this.textsById = prepared<{ id: string; text: string }>((ids) =>
+    this.textsById = prepared<{ id: string; text: string }>((ids, account) =>
       ctx.db
         .selectFrom('genesis_instances')
         .select(['id', instanceJson(engine, 'genesis_instances').as('text')])
-        .where(sql<boolean>`id in (select value from json_each(${ids}))`),
+        .where(sql<boolean>`id in (select value from json_each(${ids}))`)
+        .where('account_id', '=', account),
     );
     const { tenancy } = ctx.kernel;
     const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
@@ -206,7 +207,7 @@ export class Instances {
     if (this.texts !== null) {
       const found = await this.idPages.page(accountId, request, (rows) => this.totalOf(accountId, rows));
       const ids = JSON.parse(found.items[0]!.ids) as string[];
-      const texts = await this.texts.textsOf(ids, (missing) => this.textsById(this.ctx.db, JSON.stringify(missing)));
+      const texts = await this.textsOf(this.texts, accountId, ids);
       if (texts !== null) return { ...found, items: texts };
     }
     const page = await this.pages.page(accountId, request, (rows) => this.totalOf(accountId, rows));
@@ -230,6 +231,28 @@ export class Instances {
   /** The account's instance count, as a page's rows carry it (a page past the end has no row to). */
   private totalOf(accountId: string, rows: readonly { total: number | null }[]): number | Promise<number> {
     return rows.length > 0 ? Number(rows[0]!.total ?? 0) : this.ctx.kernel.counters.get(this.ctx.db, accountId, Counter.instances);
+  }
+
+  /** The account's instances' wire JSON, as kept or written now (see RowTexts); null if one is not the account's (any more). */
+  private textsOf(texts: RowTexts, accountId: string, ids: readonly string[]): Promise<Buffer[] | null> {
+    return texts.textsOf(accountId, ids, (missing) => this.textsById(this.ctx.db, JSON.stringify(missing), accountId));
+  }
+
+  /**
+   * GET's answer where the instances' JSON is kept between reads (SQLite, see RowTexts): the
+   * instance's wire JSON, read as `seen` reads it (404 if none; read again if the read moved
+   * it on). Null where nothing is kept (PostgreSQL): GET reads it with `read` and renders it.
+   */
+  async seenText(accountId: string, id: string): Promise<Buffer | null> {
+    const { texts } = this;
+    if (texts === null) return null;
+    const read = async () => {
+      const found = await this.textsOf(texts, accountId, [id]);
+      if (found === null) throw notFound(Code.InstanceNotFound, 'instance', id);
+      return found[0]!;
+    };
+    const text = await read();
+    return (await this.ctx.kernel.lifecycle.noteRead(INSTANCE_KIND, id)) ? read() : text;
   }
 
   async get(accountId: string, id: string): Promise<InstanceView> {

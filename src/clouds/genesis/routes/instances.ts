@@ -2,7 +2,7 @@ import type { App } from '../../../http/types.js';
 import type { GenesisModel } from '../model/index.js';
 import { readAsCaller } from '../auth.js';
 import { pageRequest } from '../model/pagination.js';
-import { renderInstance, renderPage, renderPageText, renderSnapshot } from '../render.js';
+import { renderInstance, renderOneText, renderPage, renderPageText, renderSnapshot } from '../render.js';
 import {
   Actions,
   CreateInstanceBody,
@@ -55,8 +55,11 @@ function instanceResourceRoutes(app: App, m: GenesisModel): void {
   app.get(
     '/instances/:instance_id',
     { schema: { params: Params, response: { 200: single('instance', Instance) } }, config: { doc: { operationId: 'GetInstance', summary: 'Get an instance', tags }, cache: true, fused: true } },
-    async (req) => {
+    async (req, reply) => {
       const id = req.params.instance_id;
+      // (SQLite: the instance's JSON as kept since it last changed, sent as it is, like a page's items)
+      const text = req.deferredCredential === null ? await m.instances.seenText(req.accountId, id) : null;
+      if (text !== null) return reply.type('application/json; charset=utf-8').send(renderOneText('instance', text) as never);
       const view = await readAsCaller(kernel, req, (lookup) => m.instances.getAsCaller(lookup, id), (accountId) => m.instances.read(accountId, id));
       return { instance: renderInstance(await m.instances.seen(req.accountId, id, view)) };
     },
