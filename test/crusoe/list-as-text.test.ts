@@ -98,6 +98,31 @@ describe('Crusoe: a page of VMs and GET one VM are, byte for byte, what renderVm
     await awaitOperation(h, c, c.projectId, making.body.operation);
   });
 
+  // (on SQLite the page and GET serve the JSON kept since a VM last changed, see
+  // kernel/db/row-texts.ts: each change below, to the VM, its attachments or its disks, must show)
+  it('shows every change in the next page: the VM, its attachments, and the disks they name', async () => {
+    const P = `/projects/${c.projectId}`;
+    const vm = await create('changing');
+    const disk = await succeeds(h, c, Families.disks, c.post(`${P}/${Families.disks}`, { name: 'data', size: '20GiB', location: LOCATION }));
+    const ids = () => c.get(vms).then((res) => res.body.items.map((v: { id: string }) => v.id) as string[]);
+    const changes: [string, () => Promise<unknown>][] = [
+      ['attach a disk', () => succeeds(h, c, Families.vms, c.post(`${vms}/${vm.id}/attach-disks`, { attach_disks: [{ disk_id: disk.id, mode: 'read-write', attachment_type: 'data' }] }))],
+      ['grow the disk', () => succeeds(h, c, Families.disks, c.patch(`${P}/${Families.disks}/${disk.id}`, { size: '40GiB' }))],
+      ['rename the disk behind the API', () => h.hangar.kernel.db.updateTable('crusoe_disks').set({ name: 'data renamed' }).where('id', '=', disk.id).execute()],
+      ['make the attachment read-only behind the API', () => h.hangar.kernel.db.updateTable('crusoe_disk_attachments').set({ mode: 'read-only' }).where('disk_id', '=', disk.id).execute()],
+      ['stop the VM', () => succeeds(h, c, Families.vms, c.patch(`${vms}/${vm.id}`, { action: 'STOP' }))],
+      ['detach the disk', () => succeeds(h, c, Families.vms, c.post(`${vms}/${vm.id}/detach-disks`, { detach_disks: [disk.id] }))],
+    ];
+    await expectPageOfGets({}, await ids());
+    for (const [, change] of changes) {
+      await change();
+      await expectPageOfGets({}, await ids());
+    }
+    const shown = (await c.get(`${vms}/${vm.id}`)).body;
+    expect(shown.state).toBe('STATE_SHUTOFF');
+    expect(shown.disks.map((d: { name: string }) => d.name)).not.toContain('data renamed');
+  });
+
   it('puts a VM in an InfiniBand partition as GET does', async () => {
     const east = ((await c.get(`/projects/${c.projectId}/networking/ib-networks`)).body.items as { id: string; location: string }[]).find((n) => n.location === LOCATION)!;
     const partition = await c.post(`/projects/${c.projectId}/networking/ib-partitions`, { name: 'fabric', ib_network_id: east.id });

@@ -1,3 +1,4 @@
+import { jsonList } from '../../http/json-text.js';
 import { createHash } from 'node:crypto';
 import fastJsonStringify from 'fast-json-stringify';
 import type { CatalogImage, VmType } from './catalog.js';
@@ -102,18 +103,20 @@ export function renderVm({ row, disks, sshPort = 22 }: VmView): InstanceWire {
 /** One VM as the list's serialiser writes it (the same compiler, the same schema). */
 const vmText = fastJsonStringify(Instance);
 
-/** A VM as the text Instance's serialiser would write: as the store wrote it, or rendered and serialised here. */
-export function renderVmText(vm: string | VmView): string {
-  return typeof vm === 'string' ? vm : vmText(renderVm(vm));
+/**
+ * A VM as the text Instance's serialiser would write: as the store wrote it (a string, or bytes
+ * kept between reads, see RowTexts), or rendered and serialised here.
+ */
+export function renderVmText(vm: string | Buffer | VmView): string | Buffer {
+  return typeof vm === 'string' || Buffer.isBuffer(vm) ? vm : vmText(renderVm(vm));
 }
 
 /**
  * A page of VMs as the text InstanceList's serialiser would write: the VMs the store wrote as
  * they are, the few it leaves to renderVm rendered and serialised here.
  */
-export function renderVmPageText(page: VmPage): string {
-  const items = page.items.map(renderVmText);
-  return `{"items":[${items.join(',')}],"next_page_token":${JSON.stringify(page.next)},"prev_page_token":${JSON.stringify(page.prev)}}`;
+export function renderVmPageText(page: VmPage): string | Buffer {
+  return jsonList('{"items":[', page.items.map(renderVmText), `],"next_page_token":${JSON.stringify(page.next)},"prev_page_token":${JSON.stringify(page.prev)}}`);
 }
 
 /** A host channel adapter's GUID, derived from the VM (four groups of four hex digits). */

@@ -1,3 +1,4 @@
+import { jsonList, jsonText } from '../../http/json-text.js';
 import { iso, toBool } from './model/context.js';
 import type { InstanceWireView } from './model/instances.js';
 import type { Page } from './model/pagination.js';
@@ -116,28 +117,16 @@ export function renderPage<T, W, K extends string>(key: K, page: Page<T>, render
 
 /**
  * A page whose items are wire JSON already (a page of instances, see model/instance-json.ts),
- * as renderPage's text: a string, or bytes when the items are (texts kept as bytes, see
- * RowTexts, are copied into the answer rather than joined and encoded again).
+ * as renderPage's text: bytes when the items are (texts kept between reads, see RowTexts).
  */
 export function renderPageText(key: string, page: Page<string> | Page<Buffer>): string | Buffer {
-  const head = `{${JSON.stringify(key)}:[`;
-  const tail = `],"total_count":${page.total},"page":${page.page},"per_page":${page.perPage}}`;
-  if (!isBufferPage(page)) return `${head}${page.items.join(',')}${tail}`;
-  const parts: Buffer[] = [Buffer.from(head)];
-  for (const item of page.items) parts.push(item, COMMA);
-  if (page.items.length > 0) parts.pop();
-  parts.push(Buffer.from(tail));
-  return Buffer.concat(parts);
+  return jsonList(`{${JSON.stringify(key)}:[`, page.items, `],"total_count":${page.total},"page":${page.page},"per_page":${page.perPage}}`);
 }
 
 /** One resource whose wire JSON is kept as bytes (see RowTexts), under its key, as `{ [key]: render(…) }` is serialised. */
-export function renderOneText(key: string, text: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`{${JSON.stringify(key)}:`), text, CLOSE]);
+export function renderOneText(key: string, text: Buffer): string | Buffer {
+  return jsonText([`{${JSON.stringify(key)}:`, text, '}']);
 }
-
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from('}');
-const isBufferPage = (page: Page<string> | Page<Buffer>): page is Page<Buffer> => page.items.length > 0 && Buffer.isBuffer(page.items[0]);
 
 export function renderVolume({ row, instances }: VolumeView): VolumeWire {
   return {

@@ -50,11 +50,12 @@ export class RowTexts {
   /**
    * The texts of `owner`'s rows `ids` (UTF-8), in their order, read outside any transaction:
    * those kept, and the others from `write` (the store's statement writing those rows' JSON,
-   * of `owner`'s rows only), which are then kept. Null when a row is not `owner`'s, or went
-   * away before its text was written (a page's caller reads the page again, with every text
-   * written by its statement; a GET's answers 404).
+   * of `owner`'s rows only), which are then kept. A row whose text the store does not write
+   * (`write` gives it null) is null: the caller renders it. Null in all when a row is not
+   * `owner`'s, or went away before its text was written (a page's caller reads the page again,
+   * with every text written by its statement; a GET's answers 404).
    */
-  async textsOf(owner: string, ids: readonly string[], write: (ids: string[]) => Promise<readonly { id: string; text: string }[]>): Promise<Buffer[] | null> {
+  async textsOf<Text extends string | null>(owner: string, ids: readonly string[], write: (ids: string[]) => Promise<readonly { id: string; text: Text }[]>): Promise<TextOf<Text>[] | null> {
     if (this.dataVersion() !== this.seenVersion) this.clear();
     const { epoch, seenVersion } = this;
     const texts = ids.map((id) => {
@@ -62,19 +63,20 @@ export class RowTexts {
       return kept?.owner === owner ? kept.text : undefined;
     });
     const missing = ids.filter((_, i) => texts[i] === undefined);
-    if (missing.length === 0) return texts as Buffer[];
+    if (missing.length === 0) return texts as TextOf<Text>[];
+    const found = texts as (Buffer | null | undefined)[];
     const written = new Map((await write(missing)).map((row) => [row.id, row.text]));
     // (a row changed, or another process committed, while they were written: right for this
     // answer, but perhaps no longer by the time they would be kept)
     const keep = this.epoch === epoch && this.dataVersion() === seenVersion;
     for (let i = 0; i < ids.length; i++) {
-      if (texts[i] !== undefined) continue;
+      if (found[i] !== undefined) continue;
       const text = written.get(ids[i]!);
       if (text === undefined) return null;
-      texts[i] = Buffer.from(text);
-      if (keep) this.keep(ids[i]!, owner, texts[i]!);
+      found[i] = text === null ? null : Buffer.from(text);
+      if (keep && found[i] !== null) this.keep(ids[i]!, owner, found[i]!);
     }
-    return texts as Buffer[];
+    return found as TextOf<Text>[];
   }
 
   private keep(id: string, owner: string, text: Buffer): void {
@@ -89,12 +91,23 @@ export class RowTexts {
   }
 }
 
+/** A text as `textsOf` gives it: bytes, or null where the store's statement gave null (the caller renders that row). */
+type TextOf<Text extends string | null> = Text extends string ? Buffer : null;
+
 /**
  * Texts kept per table: a bound on memory (an instance's JSON is ~700 bytes, so ~10 MB), not a
  * working set; a store of a million instances must stay within its 300 MB (BENCHMARKS.md). The
  * oldest kept goes first.
  */
 const KEPT_TEXTS = 10_000;
+
+/**
+ * The tables whose rows a text shows, each with how one of its rows names the rows it belongs
+ * to: a column holding their id (`'id'` for the row's own table, `'instance_id'` for its
+ * links), or rows of another table that join the two (a disk belongs to the VMs whose
+ * attachments name it: `{ column: 'id', via: 'crusoe_disk_attachments', on: 'disk_id', key: 'vm_id' }`).
+ */
+export type WatchedTables = Readonly<Record<string, string | { column: string; via: string; on: string; key: string }>>;
 
 /** The SQL function the store's triggers call when a watched row changes: (table, id). */
 export const ROW_CHANGED_FUNCTION = 'hangar_row_changed';

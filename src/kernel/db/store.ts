@@ -8,7 +8,7 @@ import { AliasNode, ColumnNode, Kysely, PostgresDialect, SqliteDialect, SqliteQu
 import type pgModule from 'pg';
 import { StoreBusy } from './errors.js';
 import { isHeldWrite, runDirectlyInTransactions, statementName } from './prepared.js';
-import { ROW_CHANGED_FUNCTION, RowTexts } from './row-texts.js';
+import { ROW_CHANGED_FUNCTION, RowTexts, type WatchedTables } from './row-texts.js';
 import { commitWatcher } from './wal-index.js';
 
 /**
@@ -76,12 +76,12 @@ export interface Store {
   readVersion?(): string;
   /**
    * The wire texts of `table`'s rows, kept between reads (see row-texts.ts): `watched` names
-   * each table whose changes make a row's text stale, with its column holding the row's id
-   * (the row's own table by `id`, its links by theirs). One set per table. Undefined where the
+   * each table whose changes make a row's text stale, and how a changed row names the rows it
+   * belongs to (see WatchedTables). One set per table. Undefined where the
    * engine cannot tell when a row changed (PostgreSQL, whose replicas write without telling
    * each other).
    */
-  rowTexts?(table: string, watched: Readonly<Record<string, string>>): RowTexts;
+  rowTexts?(table: string, watched: WatchedTables): RowTexts;
   /** The connection pool as it stands (PostgreSQL; undefined on SQLite, which has one connection). */
   poolStats?(): { size: number; total: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -573,7 +573,7 @@ function openSqlite(path: string): Store {
  * that forget a row's text whenever a watched row changes, whatever statement changed it (a
  * cascade's deletes included).
  */
-function rowTextsOn(raw: Database.Database, dataVersion: () => number): (table: string, watched: Readonly<Record<string, string>>) => RowTexts {
+function rowTextsOn(raw: Database.Database, dataVersion: () => number): (table: string, watched: WatchedTables) => RowTexts {
   const sets = new Map<string, RowTexts>();
   raw.function(ROW_CHANGED_FUNCTION, { deterministic: false }, (table, id) => {
     sets.get(table as string)?.forget(id as string);
@@ -583,11 +583,15 @@ function rowTextsOn(raw: Database.Database, dataVersion: () => number): (table: 
     const known = sets.get(table);
     if (known !== undefined) return known;
     const texts = new RowTexts(dataVersion);
-    for (const [source, column] of Object.entries(watched)) {
-      const forget = (row: 'old' | 'new') => `${ROW_CHANGED_FUNCTION}('${table}', ${row}."${column}")`;
-      const triggers = { insert: forget('new'), update: `${forget('old')}, ${forget('new')}`, delete: forget('old') };
-      for (const [event, call] of Object.entries(triggers)) {
-        raw.exec(`create temp trigger "hangar_texts_${table}_${source}_${event}" after ${event} on main."${source}" begin select ${call}; end`);
+    for (const [source, how] of Object.entries(watched)) {
+      // (each statement forgets the texts of the rows the changed row belongs to)
+      const forget = (row: 'old' | 'new') =>
+        typeof how === 'string'
+          ? `select ${ROW_CHANGED_FUNCTION}('${table}', ${row}."${how}");`
+          : `select ${ROW_CHANGED_FUNCTION}('${table}', x."${how.key}") from main."${how.via}" x where x."${how.on}" = ${row}."${how.column}";`;
+      const triggers = { insert: forget('new'), update: `${forget('old')} ${forget('new')}`, delete: forget('old') };
+      for (const [event, body] of Object.entries(triggers)) {
+        raw.exec(`create temp trigger "hangar_texts_${table}_${source}_${event}" after ${event} on main."${source}" begin ${body} end`);
       }
     }
     sets.set(table, texts);

@@ -1,4 +1,5 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
+import type { RowTexts, WatchedTables } from '../../../kernel/db/row-texts.js';
 import { byShape, heldInsert, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import type { Engine, Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, type CrusoeError, notFound } from '../errors.js';
@@ -34,7 +35,7 @@ export interface VmView {
 
 export interface VmPage {
   /** Each VM as its wire JSON, written by the store (see vm-json.ts), or as a view for renderVm to write. */
-  items: (string | VmView)[];
+  items: (string | Buffer | VmView)[];
   next: string;
   prev: string;
 }
@@ -46,7 +47,14 @@ export interface WireRow {
 }
 
 /** A listed VM: what its page is ordered by, and its wire JSON (null: renderVm writes it). */
-type ListedVm = Pick<VmRow, 'id' | 'name' | 'seq'> & { wire: string | null };
+type ListedVm = Pick<VmRow, 'id' | 'name' | 'seq'> & { wire: string | Buffer | null };
+
+/** What a VM's JSON shows (vm-json.ts): its row, its attachments, and the disks they name. */
+const VM_TEXT_SOURCES: WatchedTables = {
+  crusoe_vms: 'id',
+  crusoe_disk_attachments: 'vm_id',
+  crusoe_disks: { column: 'id', via: 'crusoe_disk_attachments', on: 'disk_id', key: 'vm_id' },
+};
 
 /** Turns a VM into what an operation's result shows (the wire shape; injected by the HTTP side). */
 export type RenderVm = (view: VmView) => unknown;
@@ -130,7 +138,13 @@ export class Vms implements OperationHandler {
   constructor(
     private readonly ctx: CrusoeContext,
     private readonly peers: Peers,
-  ) {}
+  ) {
+    // (SQLite: a VM's JSON is written again only after it, its disks or their attachments change)
+    this.texts = ctx.kernel.store.rowTexts?.('crusoe_vms', VM_TEXT_SOURCES) ?? null;
+  }
+
+  /** The VMs' wire JSON kept between reads (SQLite; see RowTexts). */
+  private readonly texts: RowTexts | null;
 
   // -------------------------------------------------------------------------------------
   // Reads
@@ -144,10 +158,35 @@ export class Vms implements OperationHandler {
    * GET's answer: the VM's wire JSON as the store writes it, in one statement (see vm-json.ts),
    * or its view where renderVm writes it.
    */
-  async wire(projectId: string, id: string): Promise<string | VmView> {
+  async wire(projectId: string, id: string): Promise<string | Buffer | VmView> {
+    const [kept] = (await this.keptTexts(projectId, [id])) ?? [];
+    if (kept) return kept;
     const [row] = await this.wireById(this.ctx.kernel.ipam.sshPort)(this.ctx.db, id, projectId);
     return this.wireIn(row, projectId, id);
   }
+
+  /**
+   * The project's VMs' JSON as kept since they last changed, or written now (SQLite, see
+   * RowTexts): null where nothing is kept, or a VM is not the project's (any more); a VM the
+   * store does not write (see vm-json.ts) is null.
+   */
+  private async keptTexts(projectId: string, ids: readonly string[]): Promise<(Buffer | null)[] | null> {
+    if (this.texts === null) return null;
+    const { sshPort } = this.ctx.kernel.ipam;
+    // (the texts name the SSH port: kept under it too)
+    return this.texts.textsOf(`${projectId} ${sshPort}`, ids, (missing) => this.textsById(sshPort)(this.ctx.db, JSON.stringify(missing), projectId));
+  }
+
+  /** The wire JSON of a project's VMs by id, one prepared form per SSH port (see vmJson). */
+  private readonly textsById = byShape<number, { id: string; text: string | null }>((sshPort) => [
+    2,
+    (ids, projectId) =>
+      this.ctx.db
+        .selectFrom('crusoe_vms as v')
+        .select(['v.id', vmJson(this.ctx.kernel.store.engine, sshPort).as('text')])
+        .where(sql<boolean>`v.id in (select value from json_each(${ids}))`)
+        .where('v.project_id', '=', projectId),
+  ]);
 
   /** GET's answer from its statement's row (`vm_id` null or no row: no such VM). */
   async wireIn(row: WireRow | undefined, projectId: string, id: string): Promise<string | VmView> {
@@ -209,17 +248,22 @@ export class Vms implements OperationHandler {
    * neither repeat nor skip VMs when others are created or deleted between requests; a VM
    * created meanwhile lands after the existing ones in creation order.
    */
-  async list(projectId: string, query: ListInstancesQueryInput): Promise<VmPage> {
+  async list(projectId: string, query: ListInstancesQueryInput, keepsTexts = this.texts !== null): Promise<VmPage> {
     const page = pageQuery(query);
     const { db } = this.ctx;
     const { engine } = this.ctx.kernel.store;
     const { sshPort } = this.ctx.kernel.ipam;
     // Without filters (what clients polling a project ask) the statements are prepared once;
-    // with filters, whose lists vary in length, they are built for the request.
+    // with filters, whose lists vary in length, they are built for the request. Where the VMs'
+    // JSON is kept (SQLite), the page's statement finds them, and only the JSON not kept is written.
+    const keeps = keepsTexts;
     const rows = page.unfiltered
-      ? await this.unfilteredPage(`${page.sort}|${page.from ?? ''}|${sshPort}`)(db, projectId, page.limit + 1, ...page.cursorArgs)
-      : ((await vmPage(db, engine, sshPort, projectId, page.filters, page.sort, page.from, page.cursor).limit(page.limit + 1).execute()) as ListedVm[]);
-    return this.pageOf(projectId, page, rows);
+      ? await this.unfilteredPage(`${page.sort}|${page.from ?? ''}|${sshPort}|${keeps}`)(db, projectId, page.limit + 1, ...page.cursorArgs)
+      : ((await vmPage(db, engine, keeps ? null : sshPort, projectId, page.filters, page.sort, page.from, page.cursor).limit(page.limit + 1).execute()) as ListedVm[]);
+    if (!keeps) return this.pageOf(projectId, page, rows);
+    const texts = await this.keptTexts(projectId, rows.slice(0, page.limit).map((row) => row.id));
+    if (texts === null) return this.list(projectId, query, false); // (a VM went meanwhile: the page read again with its JSON)
+    return this.pageOf(projectId, page, rows.map((row, i) => ({ ...row, wire: texts[i] ?? null })));
   }
 
   /**
@@ -290,11 +334,12 @@ export class Vms implements OperationHandler {
 
   /** A page of a project's VMs with no filter, by sort, side of the cursor and SSH port ("created_at|after|22"). */
   private readonly unfilteredPage = byShape<string, ListedVm>((shape) => {
-    const [sort, from, port] = shape.split('|') as [Sort, Side | '', string];
+    const [sort, from, port, keeps] = shape.split('|') as [Sort, Side | '', string, string];
     const { engine } = this.ctx.kernel.store;
+    const sshPort = keeps === 'true' ? null : Number(port);
     return [
       from === '' ? 2 : 4,
-      (projectId, limit, v, i) => vmPage(this.ctx.db, engine, Number(port), projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit),
+      (projectId, limit, v, i) => vmPage(this.ctx.db, engine, sshPort, projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit),
     ];
   });
 
@@ -1083,9 +1128,13 @@ function beyond(sort: Sort, side: Side, c: Position) {
   return (eb: any) => eb.or([eb(column, strictly, c.v), eb.and([eb(column, '=', c.v), eb('id', tie, c.i)])]);
 }
 
-/** A page's query without its limit: from the cursor on, in the order the page is read. */
-function vmPage(db: Executor, engine: Engine, sshPort: number, projectId: unknown, filters: VmFilters, sort: Sort, from: Side | null, cursor: Position | null) {
-  let page = filteredVms(db, projectId, filters).select(['v.id', 'v.name', 'v.seq', vmJson(engine, sshPort).as('wire')]);
+/**
+ * A page's query without its limit: from the cursor on, in the order the page is read. With
+ * `sshPort` null its rows have no JSON (`wire` null): the VMs' kept texts are used instead.
+ */
+function vmPage(db: Executor, engine: Engine, sshPort: number | null, projectId: unknown, filters: VmFilters, sort: Sort, from: Side | null, cursor: Position | null) {
+  const wire = sshPort === null ? sql<null>`null` : vmJson(engine, sshPort);
+  let page = filteredVms(db, projectId, filters).select(['v.id', 'v.name', 'v.seq', wire.as('wire')]);
   if (from !== null && cursor !== null) page = page.where(beyond(sort, from, cursor));
   const column = sortColumn(sort);
   return from === 'before' ? page.orderBy(column, 'desc').orderBy('id', 'desc') : page.orderBy(column).orderBy('id');
