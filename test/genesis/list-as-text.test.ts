@@ -4,9 +4,10 @@ import { BOOT_MS, createInstance, createKey, REGION } from '../helpers/genesis.j
 import type { HttpClient } from '../helpers/http-client.js';
 
 // A page of GET /instances is written by the database (each instance's JSON built in the page's
-// statement, see model/instance-json.ts), GET /instances/{id} by renderInstance and the route's
-// serialiser. A client comparing the two, or caching one and reading the other, must find the
-// same bytes: same keys in the same order, same escapes, same instants.
+// statement, see model/instance-json.ts; on SQLite kept between reads, and GET /instances/{id}
+// sends the same kept JSON), every other answer with an instance by renderInstance and the
+// route's serialiser. A client comparing them, or caching one and reading another, must find
+// the same bytes: same keys in the same order, same escapes, same instants.
 describe('Genesis: a page of instances is, byte for byte, the instances GET answers', () => {
   let h: TestHangar;
   beforeAll(async () => {

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/kernel/db/store.js';
-import type { RowTexts } from '../../src/kernel/db/row-texts.js';
+import { rowsById, type RowTexts } from '../../src/kernel/db/row-texts.js';
 
 // A SQLite store keeps each row's wire text between reads and has the database write only the
 // texts of rows that changed since (kernel/db/row-texts.ts). A text served must always be the
@@ -103,6 +103,14 @@ describe('SQLite row texts', () => {
     }
     expect(await read(['a', 'b'])).toEqual(['{"name":"one","tags":["red"]}', '{"name":"changed elsewhere","tags":[]}']);
     expect(written.sort()).toEqual(['a', 'b']);
+  });
+
+  it("finds the texts' rows by their key, not by their owner's index, which would read all the owner's rows", async () => {
+    await sql`create table owned (id text primary key, owner text not null, seq integer not null)`.execute(store.db);
+    await sql`create index owned_order on owned (owner, seq)`.execute(store.db);
+    const { sql: text, parameters } = rowsById(store.db, 'owned as o', 'o.id', 'o.owner', '["a"]', 'x').select('o.id').compile();
+    const plan = await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${text}`, [...parameters]));
+    expect(plan.rows.map((row) => row.detail).join(' | ')).toMatch(/^SEARCH o USING INDEX sqlite_autoindex_owned_1 \(id=\?\)/);
   });
 
   it('keeps nothing a write may have made stale while the texts were being written', async () => {

@@ -1,6 +1,6 @@
-import { jsonList } from '../../http/json-text.js';
 import { createHash } from 'node:crypto';
 import fastJsonStringify from 'fast-json-stringify';
+import { jsonList } from '../../http/json-text.js';
 import type { CatalogImage, VmType } from './catalog.js';
 import { parseJson, rfc3339 } from './model/context.js';
 import { formatSize } from './model/disks.js';

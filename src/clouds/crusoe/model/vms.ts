@@ -1,5 +1,5 @@
 import { sql, type Transaction } from 'kysely';
-import type { RowTexts, WatchedTables } from '../../../kernel/db/row-texts.js';
+import { rowsById, type RowTexts, type WatchedTables } from '../../../kernel/db/row-texts.js';
 import { byShape, heldInsert, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import type { Engine, Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, type CrusoeError, notFound } from '../errors.js';
@@ -180,12 +180,7 @@ export class Vms implements OperationHandler {
   /** The wire JSON of a project's VMs by id, one prepared form per SSH port (see vmJson). */
   private readonly textsById = byShape<number, { id: string; text: string | null }>((sshPort) => [
     2,
-    (ids, projectId) =>
-      this.ctx.db
-        .selectFrom('crusoe_vms as v')
-        .select(['v.id', vmJson(this.ctx.kernel.store.engine, sshPort).as('text')])
-        .where(sql<boolean>`v.id in (select value from json_each(${ids}))`)
-        .where('v.project_id', '=', projectId),
+    (ids, projectId) => rowsById(this.ctx.db, 'crusoe_vms as v', 'v.id', 'v.project_id', ids, projectId).select(['v.id', vmJson(this.ctx.kernel.store.engine, sshPort).as('text')]),
   ]);
 
   /** GET's answer from its statement's row (`vm_id` null or no row: no such VM). */
@@ -248,7 +243,7 @@ export class Vms implements OperationHandler {
    * neither repeat nor skip VMs when others are created or deleted between requests; a VM
    * created meanwhile lands after the existing ones in creation order.
    */
-  async list(projectId: string, query: ListInstancesQueryInput, keepsTexts = this.texts !== null): Promise<VmPage> {
+  async list(projectId: string, query: ListInstancesQueryInput, keeps = this.texts !== null): Promise<VmPage> {
     const page = pageQuery(query);
     const { db } = this.ctx;
     const { engine } = this.ctx.kernel.store;
@@ -256,7 +251,6 @@ export class Vms implements OperationHandler {
     // Without filters (what clients polling a project ask) the statements are prepared once;
     // with filters, whose lists vary in length, they are built for the request. Where the VMs'
     // JSON is kept (SQLite), the page's statement finds them, and only the JSON not kept is written.
-    const keeps = keepsTexts;
     const rows = page.unfiltered
       ? await this.unfilteredPage(`${page.sort}|${page.from ?? ''}|${sshPort}|${keeps}`)(db, projectId, page.limit + 1, ...page.cursorArgs)
       : ((await vmPage(db, engine, keeps ? null : sshPort, projectId, page.filters, page.sort, page.from, page.cursor).limit(page.limit + 1).execute()) as ListedVm[]);

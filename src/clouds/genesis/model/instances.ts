@@ -1,6 +1,6 @@
 import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
-import type { RowTexts } from '../../../kernel/db/row-texts.js';
+import { rowsById, type RowTexts } from '../../../kernel/db/row-texts.js';
 import { byShape, heldByShape, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { alreadyDeleting, badRequest, Code, genesisError, missing, notFound } from '../errors.js';
@@ -186,11 +186,7 @@ export class Instances {
       ['id'],
     );
     this.textsById = prepared<{ id: string; text: string }>((ids, account) =>
-      ctx.db
-        .selectFrom('genesis_instances')
-        .select(['id', instanceJson(engine, 'genesis_instances').as('text')])
-        .where(sql<boolean>`id in (select value from json_each(${ids}))`)
-        .where('account_id', '=', account),
+      rowsById(ctx.db, 'genesis_instances', 'id', 'account_id', ids, account).select(['id', instanceJson(engine, 'genesis_instances').as('text')]),
     );
     const { tenancy } = ctx.kernel;
     const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
