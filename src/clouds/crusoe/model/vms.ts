@@ -229,9 +229,7 @@ export class Vms implements OperationHandler {
 
   /** VMs by id, in the order given (missing ones skipped). */
   async views(trx: Executor, ids: readonly string[]): Promise<VmView[]> {
-    if (ids.length === 0) return [];
-    const rows = (await trx.selectFrom('crusoe_vms').selectAll().where('id', 'in', [...ids]).execute()) as VmRow[];
-    const byId = new Map(rows.map((r) => [r.id, r]));
+    const byId = new Map((await this.rows(trx, ids)).map((r) => [r.id, r]));
     return this.withDisks(
       trx,
       ids.map((id) => byId.get(id)).filter((r): r is VmRow => r !== undefined),
@@ -684,7 +682,7 @@ export class Vms implements OperationHandler {
     const done: string[] = [];
     let rows: VmRow[];
     if (creates !== undefined) {
-      const batchRows = await creates.shared('vm rows', () => this.rowsById(trx, createdVms(creates)));
+      const batchRows = await creates.shared('vm rows', async () => new Map((await this.rows(trx, createdVms(creates))).map((vm) => [vm.id, vm])));
       rows = batchRows.has(op.resource_id) ? [batchRows.get(op.resource_id)!] : [];
     } else rows = await this.rows(trx, ids);
     for (const vm of rows) {
@@ -1059,11 +1057,6 @@ export class Vms implements OperationHandler {
 
   private async set(trx: Executor, id: string, set: Partial<VmRow>): Promise<void> {
     await trx.updateTable('crusoe_vms').set(set).where('id', '=', id).execute();
-  }
-
-  /** The VMs (`rows`) by id. */
-  private async rowsById(trx: Executor, ids: readonly string[]): Promise<Map<string, VmRow>> {
-    return new Map((await this.rows(trx, ids)).map((vm) => [vm.id, vm]));
   }
 
   /** The VMs with their disks (`creates`: read for all the batch's creates at once, see `complete`). */
