@@ -531,7 +531,7 @@ function openSqlite(path: string): Store {
   // Commits by any connection, this one's too: cheaper to tell, and enough for the read version,
   // which this connection's own writes move anyway. An in-memory store has no other connection.
   const commits = memory ? null : commitWatcher(raw, file);
-  const commitGeneration = commits ? () => commits.generation() : () => 0;
+  const commitGeneration = commits ? askedOncePerStretch(() => commits.generation()) : () => 0;
   // Commits by other connections to the same file (another process) show in data_version, a
   // statement and two file-lock calls: asked only when some commit happened since it was last
   // asked (every commit, anyone's, moves the generation first).
@@ -565,6 +565,28 @@ function openSqlite(path: string): Store {
       await db.destroy();
       commits?.close();
     },
+  };
+}
+
+/**
+ * `ask`, asked once per stretch of code that runs without a pause (until the microtasks queued
+ * when it was asked have run), its answer reused meanwhile. For the WAL index's header, read by
+ * every check of a kept read (the credential's two tables, a row's text, a page's ids): a
+ * stretch is answered as of its first check. Nothing the stretch finds kept can be older than
+ * that; what it reads from the store may be newer, and is then kept under the older answer,
+ * so the next stretch's check finds it stale and reads again: never stale, at worst read twice.
+ */
+function askedOncePerStretch(ask: () => number): () => number {
+  let answer: number | null = null;
+  const forget = () => {
+    answer = null;
+  };
+  return () => {
+    if (answer === null) {
+      answer = ask();
+      queueMicrotask(forget);
+    }
+    return answer;
   };
 }
 

@@ -74,7 +74,7 @@ export class Tenancy {
     private readonly db: Kysely<any>,
     private readonly clocks: AccountClocks,
     private readonly ids: IdGenerator,
-    store: Pick<Store, 'tableVersion'>,
+    store: Pick<Store, 'tableVersion' | 'writeVersion'>,
   ) {
     // Every authenticated request looks its credential up, and credentials change rarely.
     this.found = new KeptReads(store, ['credentials', 'accounts']);

@@ -1,5 +1,6 @@
 import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
+import { KeptReads } from '../../../kernel/db/kept-reads.js';
 import { rowsById, type RowTexts } from '../../../kernel/db/row-texts.js';
 import { byShape, heldByShape, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
@@ -158,6 +159,8 @@ export class Instances {
   /** The instances' wire JSON kept between pages (SQLite; see RowTexts), with the pages of ids and the statement that writes what is not kept. */
   private readonly texts: RowTexts | null;
   private readonly idPages: AccountList<ListedIds>;
+  /** Pages of ids as found, by account, page and size (SQLite): see `list`. */
+  private readonly keptIdPages: KeptReads<Page<string>>;
   private readonly textsById;
 
   constructor(
@@ -185,6 +188,10 @@ export class Instances {
       (query, account) => query.select([sql<string>`json_group_array(id order by seq)`.as('ids'), total(account)]),
       ['id'],
     );
+    // A page's ids (and the total beside them) stay right while no instance is added, removed
+    // or moved in the list, and no counter changes; transitions, which update instances, keep
+    // them. (Every account's creates move the versions: kept per store, not per account.)
+    this.keptIdPages = new KeptReads(ctx.kernel.store, [{ rowsOf: 'genesis_instances' }, 'counters'], 1_000);
     this.textsById = prepared<{ id: string; text: string }>((ids, account) =>
       rowsById(ctx.db, 'genesis_instances', 'id', 'account_id', ids, account).select(['id', instanceJson(engine, 'genesis_instances').as('text')]),
     );
@@ -201,13 +208,18 @@ export class Instances {
   /** A page of the list, each instance as its wire JSON (see instance-json.ts). */
   async list(accountId: string, request: PageRequest): Promise<Page<string> | Page<Buffer>> {
     if (this.texts !== null) {
-      const found = await this.idPages.page(accountId, request, (rows) => this.totalOf(accountId, rows));
-      const ids = JSON.parse(found.items[0]!.ids) as string[];
-      const texts = await this.textsOf(this.texts, accountId, ids);
+      const found = (await this.keptIdPages.get(`${accountId} ${request.page} ${request.perPage}`, () => this.idPage(accountId, request)))!;
+      const texts = await this.textsOf(this.texts, accountId, found.items);
       if (texts !== null) return { ...found, items: texts };
     }
     const page = await this.pages.page(accountId, request, (rows) => this.totalOf(accountId, rows));
     return { ...page, items: page.items.map(wireOf) };
+  }
+
+  /** A page's instance ids, found by one statement (their JSON is kept apart: see `list`). */
+  private async idPage(accountId: string, request: PageRequest): Promise<Page<string>> {
+    const found = await this.idPages.page(accountId, request, (rows) => this.totalOf(accountId, rows));
+    return { ...found, items: JSON.parse(found.items[0]!.ids) as string[] };
   }
 
   /**

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHangar, type TestHangar } from '../helpers/hangar.js';
+import { activeInstance, BOOT_MS, createInstance } from '../helpers/genesis.js';
+import type { HttpClient } from '../helpers/http-client.js';
+
+// On SQLite a page's instance ids (and its total) are kept between reads while no instance is
+// added, removed or moved in the list and no counter changes (model/instances.ts, `list`), and
+// each instance's JSON while it is unchanged (kernel/db/row-texts.ts). Whatever changes, a page
+// must show the account's instances as they are now.
+describe('Genesis: a page of instances kept between reads is the page as it is now', () => {
+  let h: TestHangar;
+  beforeAll(async () => {
+    // (every answer computed: only the store's own keeping is under test)
+    h = await startHangar({ env: { HANGAR_READ_CACHE: '0' } });
+  });
+  afterAll(() => h.close());
+
+  async function listed(g: HttpClient, query = '') {
+    const res = await g.get(`/instances${query}`);
+    expect(res.status, res.text).toBe(200);
+    return { ids: res.body.instances.map((i: { id: string }) => i.id), statuses: res.body.instances.map((i: { status: string }) => i.status), total: res.body.total_count };
+  }
+
+  it('shows instances created, booted, stopped and deleted through the API', async () => {
+    const { genesis: g } = await h.newAccount('kept pages');
+    const first = await activeInstance(h, { name: 'first' }, g);
+    expect(await listed(g)).toEqual({ ids: [first.id], statuses: ['active'], total: 1 });
+    expect(await listed(g, '?per_page=1&page=2')).toEqual({ ids: [], statuses: [], total: 1 });
+
+    const second = await createInstance(g, { name: 'second' });
+    expect(await listed(g)).toEqual({ ids: [first.id, second.id], statuses: ['active', 'creating'], total: 2 });
+    expect(await listed(g, '?per_page=1&page=2')).toEqual({ ids: [second.id], statuses: ['creating'], total: 2 });
+
+    // (transitions change instances, not which instances the page holds)
+    await h.advance(BOOT_MS);
+    expect((await g.post(`/instances/${first.id}/actions`, { action: 'stop' })).status).toBe(204);
+    expect(await listed(g)).toEqual({ ids: [first.id, second.id], statuses: ['stopping', 'active'], total: 2 });
+
+    expect((await g.delete(`/instances/${second.id}`)).status).toBe(204);
+    await h.advance(60_000);
+    expect(await listed(g)).toEqual({ ids: [first.id], statuses: ['stopped'], total: 1 });
+    expect(await listed(g, '?per_page=1&page=2')).toEqual({ ids: [], statuses: [], total: 1 });
+  });
+
+  it('shows rows and counters changed behind the API', async () => {
+    const { genesis: g, accountId } = await h.newAccount('behind the API');
+    const kept = await activeInstance(h, { name: 'kept' }, g);
+    const gone = await activeInstance(h, { name: 'gone' }, g);
+    expect(await listed(g)).toEqual({ ids: [kept.id, gone.id], statuses: ['active', 'active'], total: 2 });
+
+    const { db } = h.hangar.kernel;
+    await db.deleteFrom('genesis_instance_links').where('instance_id', '=', gone.id).execute();
+    await db.deleteFrom('genesis_instances').where('id', '=', gone.id).execute();
+    expect((await listed(g)).ids).toEqual([kept.id]);
+
+    await db.updateTable('counters').set({ value: 7 }).where('account_id', '=', accountId).where('key', '=', 'genesis.instances').execute();
+    expect((await listed(g)).total).toBe(7);
+
+    // (the list's order moved: seq is what it is ordered by)
+    const later = await createInstance(g, { name: 'later' });
+    expect((await listed(g)).ids).toEqual([kept.id, later.id]);
+    await db.updateTable('genesis_instances').set({ seq: 0 }).where('id', '=', later.id).execute();
+    expect((await listed(g)).ids).toEqual([later.id, kept.id]);
+  });
+
+  it('keeps each account to its own pages', async () => {
+    const a = await h.newAccount('pages of a');
+    const b = await h.newAccount('pages of b');
+    const mine = await createInstance(a.genesis, { name: 'mine' });
+    expect((await listed(a.genesis)).ids).toEqual([mine.id]);
+    expect(await listed(b.genesis)).toEqual({ ids: [], statuses: [], total: 0 });
+    const theirs = await createInstance(b.genesis, { name: 'theirs' });
+    expect((await listed(b.genesis)).ids).toEqual([theirs.id]);
+    expect((await listed(a.genesis)).ids).toEqual([mine.id]);
+  });
+});
