@@ -1,4 +1,5 @@
 import { sql, type Transaction } from 'kysely';
+import { KeptReads } from '../../../kernel/db/kept-reads.js';
 import { rowsById, type RowTexts, type WatchedTables } from '../../../kernel/db/row-texts.js';
 import { byShape, heldInsert, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import type { Engine, Executor } from '../../../kernel/db/store.js';
@@ -141,10 +142,16 @@ export class Vms implements OperationHandler {
   ) {
     // (SQLite: a VM's JSON is written again only after it, its disks or their attachments change)
     this.texts = ctx.kernel.store.rowTexts?.('crusoe_vms', VM_TEXT_SOURCES) ?? null;
+    // An unfiltered page's VMs (ids and the columns its cursors are made of) stay the same while
+    // no VM is added, removed, renamed or moved to another project; state changes keep them.
+    ctx.kernel.store.declareList?.('crusoe_vms', ['project_id', 'seq', 'name']);
+    this.keptPages = new KeptReads(ctx.kernel.store, [{ rowsOf: 'crusoe_vms' }], 1_000);
   }
 
   /** The VMs' wire JSON kept between reads (SQLite; see RowTexts). */
   private readonly texts: RowTexts | null;
+  /** Unfiltered pages' VMs as found, by project, shape and cursor (SQLite): see `list`. */
+  private readonly keptPages: KeptReads<ListedVm[]>;
 
   // -------------------------------------------------------------------------------------
   // Reads
@@ -249,9 +256,13 @@ export class Vms implements OperationHandler {
     // Without filters (what clients polling a project ask) the statements are prepared once;
     // with filters, whose lists vary in length, they are built for the request. Where the VMs'
     // JSON is kept (SQLite), the page's statement finds them, and only the JSON not kept is written.
-    const rows = page.unfiltered
-      ? await this.unfilteredPage(`${page.sort}|${page.from ?? ''}|${sshPort}|${keeps}`)(db, projectId, page.limit + 1, ...page.cursorArgs)
-      : ((await vmPage(db, engine, keeps ? null : sshPort, projectId, page.filters, page.sort, page.from, page.cursor).limit(page.limit + 1).execute()) as ListedVm[]);
+    const shape = `${page.sort}|${page.from ?? ''}|${sshPort}|${keeps}`;
+    const unfiltered = () => this.unfilteredPage(shape)(db, projectId, page.limit + 1, ...page.cursorArgs);
+    const rows = !page.unfiltered
+      ? ((await vmPage(db, engine, keeps ? null : sshPort, projectId, page.filters, page.sort, page.from, page.cursor).limit(page.limit + 1).execute()) as ListedVm[])
+      : keeps
+        ? (await this.keptPages.get(`${projectId}|${shape}|${page.limit}|${JSON.stringify(page.cursorArgs)}`, unfiltered))!
+        : await unfiltered();
     if (!keeps) return this.pageOf(projectId, page, rows);
     const texts = await this.keptTexts(projectId, rows.slice(0, page.limit).map((row) => row.id));
     if (texts === null) return this.list(projectId, query, false); // (a VM went meanwhile: the page read again with its JSON)
