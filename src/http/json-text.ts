@@ -8,13 +8,22 @@ export function jsonText(parts: readonly (string | Buffer)[]): string | Buffer {
   return Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)));
 }
 
+const COMMA = Buffer.from(',');
+
 /** `items` between `head` and `tail`, separated by commas, as jsonText puts them together. */
 export function jsonList(head: string, items: readonly (string | Buffer)[], tail: string): string | Buffer {
-  const parts: (string | Buffer)[] = [head];
+  if (!items.some((item) => typeof item !== 'string')) return `${head}${items.join(',')}${tail}`;
+  // (one copy of each kept text into the answer; the commas are one shared buffer)
+  const parts: Buffer[] = [Buffer.from(head)];
+  let length = parts[0]!.length;
   for (let i = 0; i < items.length; i++) {
-    if (i > 0) parts.push(',');
-    parts.push(items[i]!);
+    const item = items[i]!;
+    const bytes = typeof item === 'string' ? Buffer.from(item) : item;
+    if (i > 0) parts.push(COMMA);
+    parts.push(bytes);
+    length += bytes.length + (i > 0 ? 1 : 0);
   }
-  parts.push(tail);
-  return jsonText(parts);
+  const end = Buffer.from(tail);
+  parts.push(end);
+  return Buffer.concat(parts, length + end.length);
 }
