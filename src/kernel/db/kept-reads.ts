@@ -34,11 +34,6 @@ export class KeptReads<V> {
     this.version = parts.length === 1 ? parts[0]! : () => parts.map((part) => part()).join('|');
   }
 
-  /** Whether anything is kept at all (not on PostgreSQL). */
-  get keeps(): boolean {
-    return this.version !== null;
-  }
-
   /** The value kept for `key` if what it was read from is as it was then, else `read()`'s. */
   async get(key: string, read: () => Promise<V | undefined>): Promise<V | undefined> {
     if (this.version === null) return read();
