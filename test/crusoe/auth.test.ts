@@ -163,8 +163,8 @@ describe('Crusoe request signing: every rejection is a 401 with the Crusoe error
     const missing = randomUUID();
     expectCrusoeError(await c.get(`${vms}/${missing}`), 404, 'not_found', missing);
     const theirs = await succeeds(h, b.client, Families.vms, b.client.post(`/projects/${b.client.projectId}/${Families.vms}`, { name: 'theirs', type: 'c1a.2x', location: 'us-east1-a', ssh_public_key: publicKey() }), 1_000, b.client.projectId);
-    // (read by its own project first: on SQLite its JSON is then kept by id, see kernel/db/row-texts.ts)
-    expect((await b.client.get(`/projects/${b.client.projectId}/${Families.vms}/${theirs.id}`)).body.name).toBe('theirs');
+    // (read by its own project twice first: on SQLite its JSON is then kept by id, see kernel/db/row-texts.ts)
+    for (let read = 0; read < 2; read++) expect((await b.client.get(`/projects/${b.client.projectId}/${Families.vms}/${theirs.id}`)).body.name).toBe('theirs');
     expectCrusoeError(await c.get(`${vms}/${theirs.id}`), 404, 'not_found', theirs.id);
 
     // An operation, read as VMs and lists are: its project checked with the key, 403 for one that is not there.

@@ -25,6 +25,13 @@ export class RowTexts {
    * kept as the bytes it is sent as: an answer made of texts copies them, not encoding again.
    */
   private readonly texts = new Map<string, { owner: string; text: Buffer }>();
+  /**
+   * Rows whose text was written once and not kept, or kept and then forgotten (their ids only):
+   * a text is kept the second time it is written. A row read once, such as one of a million
+   * instances read at random, keeps nothing and pushes out nothing; a row polled, alone or on a
+   * page, is kept from its second read on, and again from the first read after each change.
+   */
+  private readonly writtenOnce = new Set<string>();
   /** Moves whenever a text is forgotten: texts written by a read that began at another epoch are not kept. */
   private epoch = 0;
   /** The store's data version the texts were kept at (other processes' commits move it). */
@@ -41,7 +48,7 @@ export class RowTexts {
   /** Forgets a row's text: the store's triggers call this when the row or what it shows changes. */
   forget(id: string): void {
     this.epoch++;
-    this.texts.delete(id);
+    if (this.texts.delete(id)) this.writtenBefore(id); // (read before: kept again when next written)
   }
 
   /** How many texts are kept now. */
@@ -76,9 +83,20 @@ export class RowTexts {
       const text = written.get(ids[i]!);
       if (text === undefined) return null;
       found[i] = text === null ? null : Buffer.from(text);
-      if (keep && found[i] !== null) this.keep(ids[i]!, owner, found[i]!);
+      if (keep && found[i] !== null) this.admit(ids[i]!, owner, found[i]!);
     }
     return found as TextOf<Text>[];
+  }
+
+  /** Keeps a text written now if its row's text was written once before (see writtenOnce). */
+  private admit(id: string, owner: string, text: Buffer): void {
+    if (this.writtenOnce.delete(id)) this.keep(id, owner, text);
+    else this.writtenBefore(id);
+  }
+
+  private writtenBefore(id: string): void {
+    if (this.writtenOnce.size >= this.limit) this.writtenOnce.delete(this.writtenOnce.values().next().value!);
+    this.writtenOnce.add(id);
   }
 
   private keep(id: string, owner: string, text: Buffer): void {
@@ -88,6 +106,7 @@ export class RowTexts {
 
   private clear(): void {
     this.epoch++;
+    for (const id of this.texts.keys()) this.writtenBefore(id);
     this.texts.clear();
     this.seenVersion = this.dataVersion();
   }
