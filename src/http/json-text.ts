@@ -15,15 +15,11 @@ export function jsonList(head: string, items: readonly (string | Buffer)[], tail
   if (!items.some((item) => typeof item !== 'string')) return `${head}${items.join(',')}${tail}`;
   // (one copy of each kept text into the answer; the commas are one shared buffer)
   const parts: Buffer[] = [Buffer.from(head)];
-  let length = parts[0]!.length;
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
-    const bytes = typeof item === 'string' ? Buffer.from(item) : item;
     if (i > 0) parts.push(COMMA);
-    parts.push(bytes);
-    length += bytes.length + (i > 0 ? 1 : 0);
+    parts.push(typeof item === 'string' ? Buffer.from(item) : item);
   }
-  const end = Buffer.from(tail);
-  parts.push(end);
-  return Buffer.concat(parts, length + end.length);
+  parts.push(Buffer.from(tail));
+  return Buffer.concat(parts);
 }

@@ -67,6 +67,11 @@ describe('Crusoe: a page of VMs kept between reads is the page as it is now', ()
       } while (next !== '' && names.length < 10);
       expect(names).toEqual(['b', 'c', 'gone']);
     }
+    // (and back from the last page by prev_token, twice: a page before a cursor is read in
+    // reverse and kept as read)
+    const last = await listed(c, { limit: '1', next_token: (await listed(c, { limit: '2' })).next });
+    expect(last.names).toEqual(['gone']);
+    for (let walk = 0; walk < 2; walk++) expect(await listed(c, { limit: '2', prev_token: last.prev })).toMatchObject({ names: ['b', 'c'], prev: '' });
     await db.deleteFrom('crusoe_disk_attachments').where('vm_id', '=', gone.id).execute();
     await db.deleteFrom('crusoe_vms').where('id', '=', gone.id).execute();
     expect((await listed(c)).names).toEqual(['b', 'c']);

@@ -48,6 +48,16 @@ describe('SQLite row texts', () => {
     return found?.map((text) => text.toString('utf8')) ?? null;
   }
 
+  /** Runs `statement` on a connection of its own, as another process would, and commits it. */
+  function commitElsewhere(statement: string): void {
+    const other = new Database(join(dir, 'store.db'));
+    try {
+      other.prepare(statement).run();
+    } finally {
+      other.close();
+    }
+  }
+
   /** Reads `ids` twice: their texts are then kept (a text is kept the second time it is written). */
   async function readTwice(ids: string[]): Promise<void> {
     await read(ids);
@@ -74,12 +84,7 @@ describe('SQLite row texts', () => {
     expect(written).toEqual(['a']);
     await read(['a', 'b']);
     expect(written).toEqual([]);
-    const other = new Database(join(dir, 'store.db'));
-    try {
-      other.prepare(`update things set name = 'dos' where id = 'b'`).run();
-    } finally {
-      other.close();
-    }
+    commitElsewhere(`update things set name = 'dos' where id = 'b'`);
     expect(await read(['a', 'b'])).toEqual(['{"name":"uno","tags":["red"]}', '{"name":"dos","tags":[]}']);
     expect(written).toEqual(['a', 'b']);
     await read(['a', 'b']);
@@ -127,12 +132,7 @@ describe('SQLite row texts', () => {
 
   it("forgets every text when another process commits to the file, which this process's triggers cannot see", async () => {
     await readTwice(['a', 'b']);
-    const other = new Database(join(dir, 'store.db'));
-    try {
-      other.prepare(`update things set name = 'changed elsewhere' where id = 'b'`).run();
-    } finally {
-      other.close();
-    }
+    commitElsewhere(`update things set name = 'changed elsewhere' where id = 'b'`);
     expect(await read(['a', 'b'])).toEqual(['{"name":"one","tags":["red"]}', '{"name":"changed elsewhere","tags":[]}']);
     expect(written.sort()).toEqual(['a', 'b']);
   });

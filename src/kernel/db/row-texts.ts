@@ -31,7 +31,7 @@ export class RowTexts {
    * instances read at random, keeps nothing and pushes out nothing; a row polled, alone or on a
    * page, is kept from its second read on, and again from the first read after each change.
    */
-  private readonly writtenOnce = new Set<string>();
+  private readonly writtenBefore = new Set<string>();
   /** Moves whenever a text is forgotten: texts written by a read that began at another epoch are not kept. */
   private epoch = 0;
   /** The store's data version the texts were kept at (other processes' commits move it). */
@@ -48,7 +48,7 @@ export class RowTexts {
   /** Forgets a row's text: the store's triggers call this when the row or what it shows changes. */
   forget(id: string): void {
     this.epoch++;
-    if (this.texts.delete(id)) this.writtenBefore(id); // (read before: kept again when next written)
+    if (this.texts.delete(id)) this.noteWritten(id); // (read before: kept again when next written)
   }
 
   /** How many texts are kept now. */
@@ -88,15 +88,16 @@ export class RowTexts {
     return found as TextOf<Text>[];
   }
 
-  /** Keeps a text written now if its row's text was written once before (see writtenOnce). */
+  /** Keeps a text written now if its row's text was written before (see writtenBefore). */
   private admit(id: string, owner: string, text: Buffer): void {
-    if (this.writtenOnce.delete(id)) this.keep(id, owner, text);
-    else this.writtenBefore(id);
+    if (this.writtenBefore.delete(id)) this.keep(id, owner, text);
+    else this.noteWritten(id);
   }
 
-  private writtenBefore(id: string): void {
-    if (this.writtenOnce.size >= this.limit) this.writtenOnce.delete(this.writtenOnce.values().next().value!);
-    this.writtenOnce.add(id);
+  /** Remembers that a row's text was written (the oldest go first, beyond the limit). */
+  private noteWritten(id: string): void {
+    if (this.writtenBefore.size >= this.limit) this.writtenBefore.delete(this.writtenBefore.values().next().value!);
+    this.writtenBefore.add(id);
   }
 
   private keep(id: string, owner: string, text: Buffer): void {
@@ -106,7 +107,7 @@ export class RowTexts {
 
   private clear(): void {
     this.epoch++;
-    for (const id of this.texts.keys()) this.writtenBefore(id);
+    for (const id of this.texts.keys()) this.noteWritten(id);
     this.texts.clear();
     this.seenVersion = this.dataVersion();
   }
