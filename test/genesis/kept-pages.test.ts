@@ -63,6 +63,30 @@ describe('Genesis: a page of instances kept between reads is the page as it is n
     expect((await listed(g)).ids).toEqual([later.id, kept.id]);
   });
 
+  it('shows links changed behind the API (the instance row unchanged)', async () => {
+    const { genesis: g } = await h.newAccount('links behind the API');
+    const one = await activeInstance(h, { name: 'one' }, g);
+    const groups = async () => {
+      const res = await g.get('/instances');
+      expect(res.status, res.text).toBe(200);
+      return res.body.instances[0].security_groups.map((group: { id: string; name: string }) => group.name);
+    };
+    // (read twice: a text is kept from its second writing)
+    const [group] = await groups();
+    expect(await groups()).toEqual([group]);
+
+    const { db } = h.hangar.kernel;
+    const links = () => db.selectFrom('genesis_instance_links').where('instance_id', '=', one.id).where('kind', '=', 'security_group');
+    await db.updateTable('genesis_instance_links').set({ target_name: 'renamed' }).where('instance_id', '=', one.id).where('kind', '=', 'security_group').execute();
+    expect(await groups()).toEqual(['renamed']);
+    expect(await groups()).toEqual(['renamed']);
+    const [row] = await links().selectAll().execute();
+    await db.insertInto('genesis_instance_links').values({ ...row, target_id: 'another-group', target_name: 'another', position: 1 }).execute();
+    expect(await groups()).toEqual(['renamed', 'another']);
+    await db.deleteFrom('genesis_instance_links').where('instance_id', '=', one.id).where('target_name', '=', 'renamed').execute();
+    expect(await groups()).toEqual(['another']);
+  });
+
   it('keeps each account to its own pages', async () => {
     const a = await h.newAccount('pages of a');
     const b = await h.newAccount('pages of b');

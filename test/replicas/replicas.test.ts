@@ -82,6 +82,33 @@ describe.runIf(postgresUrl && process.env.HANGAR_TEST_ENGINE !== 'sqlite')('thre
     expect(dupes!.n).toBe(0);
   }, 120_000);
 
+  it("shows on one replica's pages, at once, what another changed (texts kept under versions)", async () => {
+    const [a, b] = replicas as [HangarProcess, HangarProcess];
+    const page = async (r: HangarProcess) => {
+      const res = await fetch(`${r.url}/compute/v1/instances?per_page=5`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { instances: { id: string; name: string; security_groups: { name: string }[] }[] }).instances;
+    };
+    // (read twice: a text is kept from its second writing)
+    const [first] = await page(a);
+    expect((await page(a))[0]).toEqual(first);
+
+    const renamed = await fetch(`${b.url}/compute/v1/instances/${first!.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'renamed-on-b' }),
+    });
+    expect(renamed.status).toBe(200);
+    expect((await page(a))[0]!.name).toBe('renamed-on-b');
+    expect((await page(a))[0]!.name).toBe('renamed-on-b');
+
+    // Only a link changed (written by no replica): the instance's own row is as it was.
+    await db.query(`update genesis_instance_links set target_name = 'group-renamed' where instance_id = $1 and kind = 'security_group'`, [first!.id]);
+    expect((await page(a))[0]!.security_groups.map((g) => g.name)).toEqual(['group-renamed']);
+    await db.query(`delete from genesis_instance_links where instance_id = $1 and kind = 'security_group'`, [first!.id]);
+    expect((await page(a))[0]!.security_groups).toEqual([]);
+  });
+
   it('shares the clock, fault rules and resets between replicas', async () => {
     const [a, b, c] = replicas as [HangarProcess, HangarProcess, HangarProcess];
     const admin = (r: HangarProcess, method: string, path: string, body?: unknown) =>

@@ -1,4 +1,5 @@
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import type { Engine } from './store.js';
 
 /**
  * Each row's wire text (its answer's JSON, as a statement of the store writes it), kept
@@ -20,18 +21,7 @@ import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
  * made some texts be written again.
  */
 export class RowTexts {
-  /**
-   * Each text with the owner of its row (the account or project whose reads may be given it),
-   * kept as the bytes it is sent as: an answer made of texts copies them, not encoding again.
-   */
-  private readonly texts = new Map<string, { owner: string; text: Buffer }>();
-  /**
-   * Rows whose text was written once and not kept, or kept and then forgotten (their ids only):
-   * a text is kept the second time it is written. A row read once, such as one of a million
-   * instances read at random, keeps nothing and pushes out nothing; a row polled, alone or on a
-   * page, is kept from its second read on, and again from the first read after each change.
-   */
-  private readonly writtenBefore = new Set<string>();
+  private readonly kept: KeptTexts<{ owner: string; text: Buffer }>;
   /** Moves whenever a text is forgotten: texts written by a read that began at another epoch are not kept. */
   private epoch = 0;
   /** The store's data version the texts were kept at (other processes' commits move it). */
@@ -40,20 +30,21 @@ export class RowTexts {
   constructor(
     /** The store's data version: moves with every commit by another connection to the file. */
     private readonly dataVersion: () => number,
-    private readonly limit = KEPT_TEXTS,
+    limit = KEPT_TEXTS,
   ) {
+    this.kept = new KeptTexts(limit);
     this.seenVersion = dataVersion();
   }
 
   /** Forgets a row's text: the store's triggers call this when the row or what it shows changes. */
   forget(id: string): void {
     this.epoch++;
-    if (this.texts.delete(id)) this.noteWritten(id); // (read before: kept again when next written)
+    this.kept.forget(id);
   }
 
   /** How many texts are kept now. */
   get size(): number {
-    return this.texts.size;
+    return this.kept.size;
   }
 
   /**
@@ -68,7 +59,7 @@ export class RowTexts {
     if (this.dataVersion() !== this.seenVersion) this.clear();
     const { epoch, seenVersion } = this;
     const texts = ids.map((id) => {
-      const kept = this.texts.get(id);
+      const kept = this.kept.get(id);
       return kept?.owner === owner ? kept.text : undefined;
     });
     const missing = ids.filter((_, i) => texts[i] === undefined);
@@ -83,33 +74,107 @@ export class RowTexts {
       const text = written.get(ids[i]!);
       if (text === undefined) return null;
       found[i] = text === null ? null : Buffer.from(text);
-      if (keep && found[i] !== null) this.admit(ids[i]!, owner, found[i]!);
+      if (keep && found[i] !== null) this.kept.admit(ids[i]!, { owner, text: found[i]! });
     }
     return found as TextOf<Text>[];
   }
 
-  /** Keeps a text written now if its row's text was written before (see writtenBefore). */
-  private admit(id: string, owner: string, text: Buffer): void {
-    if (this.writtenBefore.delete(id)) this.keep(id, owner, text);
-    else this.noteWritten(id);
+  private clear(): void {
+    this.epoch++;
+    this.kept.clear();
+    this.seenVersion = this.dataVersion();
+  }
+}
+
+/**
+ * Each row's wire text kept between reads on PostgreSQL, under the row's version: replicas
+ * write without telling each other, so nothing can forget a text when its row changes.
+ * Instead, the statement that finds a page's rows also gives each row's version, which moves
+ * with every change to the row or to what its text shows (rowVersion), and a text is used only
+ * for the version it was written at. The statement writing the texts not kept gives each its
+ * version too, read in the same snapshot as the text.
+ */
+export class VersionedTexts {
+  private readonly kept: KeptTexts<{ owner: string; version: string; text: Buffer }>;
+
+  constructor(limit = KEPT_TEXTS) {
+    this.kept = new KeptTexts(limit);
+  }
+
+  /** How many texts are kept now. */
+  get size(): number {
+    return this.kept.size;
+  }
+
+  /**
+   * The texts of `owner`'s `rows` (each found with its version), in their order: those kept
+   * for that version, and the others from `write` (the store's statement writing those rows'
+   * JSON with their versions, of `owner`'s rows only), which are then kept. Null in all when a
+   * row is not `owner`'s, or went away meanwhile (the caller reads the page again with its JSON).
+   */
+  async textsOf(owner: string, rows: readonly { id: string; version: string }[], write: (ids: string[]) => Promise<readonly { id: string; version: string; text: string }[]>): Promise<Buffer[] | null> {
+    const texts = rows.map(({ id, version }) => {
+      const kept = this.kept.get(id);
+      return kept?.owner === owner && kept.version === version ? kept.text : undefined;
+    });
+    const missing = rows.filter((_, i) => texts[i] === undefined).map((row) => row.id);
+    if (missing.length === 0) return texts as Buffer[];
+    const written = new Map((await write(missing)).map((row) => [row.id, row]));
+    for (let i = 0; i < rows.length; i++) {
+      if (texts[i] !== undefined) continue;
+      const row = written.get(rows[i]!.id);
+      if (row === undefined) return null;
+      // (a row changed since its page was found is sent as it is now: as a GET made after the page's read would show it)
+      texts[i] = Buffer.from(row.text);
+      this.kept.admit(row.id, { owner, version: row.version, text: texts[i]! });
+    }
+    return texts as Buffer[];
+  }
+}
+
+/**
+ * A bounded set of rows' texts, by row id: the oldest kept goes first. A text is kept the
+ * second time it is written (`admit`): a row read once, such as one of a million instances
+ * read at random, keeps nothing and pushes out nothing; a row polled, alone or on a page, is
+ * kept from its second read on, and again from the first read after each change.
+ */
+class KeptTexts<Entry> {
+  private readonly entries = new Map<string, Entry>();
+  /** Rows whose text was written once and not kept, or kept and then forgotten (their ids only). */
+  private readonly writtenBefore = new Set<string>();
+
+  constructor(private readonly limit: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(id: string): Entry | undefined {
+    return this.entries.get(id);
+  }
+
+  /** Keeps a text written now if its row's text was written before (or kept: a newer version's replaces it). */
+  admit(id: string, entry: Entry): void {
+    if (!this.entries.delete(id) && !this.writtenBefore.delete(id)) return this.noteWritten(id);
+    if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(id, entry);
+  }
+
+  /** Forgets a row's text (kept again when next written). */
+  forget(id: string): void {
+    if (this.entries.delete(id)) this.noteWritten(id);
+  }
+
+  /** Forgets every text (each kept again when next written). */
+  clear(): void {
+    for (const id of this.entries.keys()) this.noteWritten(id);
+    this.entries.clear();
   }
 
   /** Remembers that a row's text was written (the oldest go first, beyond the limit). */
   private noteWritten(id: string): void {
     if (this.writtenBefore.size >= this.limit) this.writtenBefore.delete(this.writtenBefore.values().next().value!);
     this.writtenBefore.add(id);
-  }
-
-  private keep(id: string, owner: string, text: Buffer): void {
-    if (this.texts.size >= this.limit) this.texts.delete(this.texts.keys().next().value!);
-    this.texts.set(id, { owner, text });
-  }
-
-  private clear(): void {
-    this.epoch++;
-    for (const id of this.texts.keys()) this.noteWritten(id);
-    this.texts.clear();
-    this.seenVersion = this.dataVersion();
   }
 }
 
@@ -119,9 +184,23 @@ export class RowTexts {
  * without statistics SQLite would pick the owner's index (its list order) and read every row
  * the owner has (a GET of one instance read all of a million in the scale suite).
  */
-export function rowsById(db: Kysely<any>, from: string, key: string, owner: string, ids: unknown, ownerValue: unknown): SelectQueryBuilder<any, any, {}> {
+export function rowsById(db: Kysely<any>, from: string, key: string, owner: string, ids: unknown, ownerValue: unknown, engine: Engine = 'sqlite'): SelectQueryBuilder<any, any, {}> {
+  if (engine === 'postgres') return db.selectFrom(from).where(sql<boolean>`${sql.ref(key)} in (select json_array_elements_text(cast(${ids} as json))) and ${sql.ref(owner)} = ${ownerValue}`);
   // (`+column` keeps SQLite from using an index for that term)
   return db.selectFrom(from).where(sql<boolean>`${sql.ref(key)} in (select value from json_each(${ids})) and +${sql.ref(owner)} = ${ownerValue}`);
+}
+
+/**
+ * A row's version on PostgreSQL (see VersionedTexts): the transaction that last wrote the row
+ * (its `xmin`), then those that wrote each row its text also shows (`shown`: each an alias and
+ * the `from … where …` finding them for the row). Any change moves it: a row written after the
+ * version was read carries a transaction id no row then seen carried, and a row removed
+ * shortens the list. (The lists are in the order the rows are found, not sorted: a sort per row
+ * doubled the statement's cost, and an order that moved would only make a text be written again.)
+ */
+export function rowVersion(row: string, shown: readonly [alias: string, fromWhere: RawBuilder<unknown>][]): RawBuilder<string> {
+  const xmins = shown.map(([alias, fromWhere]) => sql`coalesce((select string_agg(${sql.ref(`${alias}.xmin`)}::text, ',') ${fromWhere}), '')`);
+  return sql<string>`concat_ws(':', ${sql.ref(`${row}.xmin`)}::text, ${sql.join(xmins)})`;
 }
 
 /** A text as `textsOf` gives it: bytes, or null where the store's statement gave null (the caller renders that row). */

@@ -141,6 +141,17 @@ async function loadPg(): Promise<Pg> {
  * every table in that schema, created if missing: several Hangars, or test runs, can share
  * one database without seeing each other.
  */
+/**
+ * How PostgreSQL plans Hangar's named statements: once per connection (PostgreSQL 12 or later).
+ * By default it plans a statement again at every execution while a plan for its values looks
+ * cheaper than the generic one, and for a page of the list (a LIMIT and an OFFSET it cannot
+ * see) it always does: planning cost more than running it (~250 of ~450 µs of PostgreSQL's CPU
+ * per page, BENCHMARKS.md, issue 23, twelfth round). Hangar's statements find rows by keys
+ * and indexes whatever the values (it has no partial index a value could select), so the
+ * generic plan is the plan.
+ */
+const PLAN_CACHE_MODE = 'force_generic_plan';
+
 async function openPostgres(url: string, options: Required<PoolOptions>): Promise<Store> {
   const pg = await loadPg();
   const parsed = new URL(url);
@@ -170,7 +181,7 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
     connectionTimeoutMillis: options.queueTimeoutMs,
     Client: PoolClient,
     query_timeout: 30_000,
-    ...(schema !== null ? { options: `-c search_path="${schema}"` } : {}),
+    options: [...(schema !== null ? [`-c search_path="${schema}"`] : []), `-c plan_cache_mode=${PLAN_CACHE_MODE}`].join(' '),
   });
   // A client losing its server must not crash the process, idle (the pool reports it) or
   // checked out (the client itself does; its query fails and the request answers 503). The

@@ -1,7 +1,7 @@
 import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { KeptReads } from '../../../kernel/db/kept-reads.js';
-import { rowsById, type RowTexts } from '../../../kernel/db/row-texts.js';
+import { rowsById, rowVersion, VersionedTexts, type RowTexts } from '../../../kernel/db/row-texts.js';
 import { byShape, heldByShape, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { alreadyDeleting, badRequest, Code, genesisError, missing, notFound } from '../errors.js';
@@ -72,6 +72,8 @@ export interface InstanceWireView {
  */
 type ListedRow = { wire: string; seq: number; total: number | null };
 type ListedIds = { ids: string; total: number | null };
+/** A row of a page of the list on PostgreSQL: the instance's id and version (see VersionedTexts), the list order and the count. */
+type ListedVersion = { id: string; version: string; seq: number; total: number | null };
 
 /** A link's columns beside its instance's (null when the instance has no link). */
 interface LinkColumns {
@@ -162,6 +164,10 @@ export class Instances {
   /** Pages of ids as found, by account, page and size (SQLite): see `list`. */
   private readonly keptIdPages: KeptReads<Page<string>>;
   private readonly textsById;
+  /** The instances' wire JSON kept between pages on PostgreSQL, under their versions (see VersionedTexts), with the pages of versions and the statement that writes what is not kept. */
+  private readonly versioned: VersionedTexts | null;
+  private readonly versionPages: AccountList<ListedVersion>;
+  private readonly versionedTextsById;
 
   constructor(
     private readonly ctx: GenesisContext,
@@ -195,14 +201,31 @@ export class Instances {
     this.textsById = prepared<{ id: string; text: string }>((ids, account) =>
       rowsById(ctx.db, 'genesis_instances', 'id', 'account_id', ids, account).select(['id', instanceJson(engine, 'genesis_instances').as('text')]),
     );
+    // (PostgreSQL: a page finds its instances' ids and versions, and only those whose version
+    // moved since they were last listed have their JSON written again; each version is the
+    // instance row's and its links' writers)
+    this.versioned = engine === 'postgres' ? new VersionedTexts() : null;
+    const textVersion = (table: string) => rowVersion(table, [['l', sql`from genesis_instance_links l where l.instance_id = ${sql.ref(`${table}.id`)}`]]);
+    this.versionPages = new AccountList<ListedVersion>(
+      ctx.db,
+      'genesis_instances',
+      version,
+      (query, account) => query.select(['id', textVersion('genesis_instances').as('version'), 'seq', total(account)]),
+      ['id', 'xmin'],
+    );
+    this.versionedTextsById = prepared<{ id: string; version: string; text: string }>((ids, account) =>
+      rowsById(ctx.db, 'genesis_instances', 'id', 'account_id', ids, account, engine).select(['id', textVersion('genesis_instances').as('version'), instanceJson(engine, 'genesis_instances').as('text')]),
+    );
     const { tenancy } = ctx.kernel;
     const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
     this.firstPagesAsCaller = tenancy.fused(CLOUD, tokens, 'seq', ['seq'], (account, limit, offset) => this.pages.offsetQuery(account, limit, offset));
+    this.firstVersionsAsCaller = tenancy.fused(CLOUD, tokens, 'seq', ['seq'], (account, limit, offset) => this.versionPages.offsetQuery(account, limit, offset));
     this.byIdWithLinksAsCaller = tenancy.fused(CLOUD, tokens, 'id', ['link_position'], (account, id) => this.instanceWithLinks(id, account));
   }
 
   // The reads of GET and list made with the caller's credential (PostgreSQL: see Tenancy.fused).
   private readonly firstPagesAsCaller: FusedRead<ListedRow>;
+  private readonly firstVersionsAsCaller: FusedRead<ListedVersion>;
   private readonly byIdWithLinksAsCaller: FusedRead<InstanceRow & LinkColumns>;
 
   /** A page of the list, each instance as its wire JSON (see instance-json.ts). */
@@ -212,6 +235,16 @@ export class Instances {
       const texts = await this.textsOf(this.texts, accountId, found.items);
       if (texts !== null) return { ...found, items: texts };
     }
+    if (this.versioned !== null) {
+      const found = await this.versionPages.page(accountId, request, (rows) => this.totalOf(accountId, rows));
+      const texts = await this.versionedTextsOf(this.versioned, accountId, found.items);
+      if (texts !== null) return { ...found, items: texts };
+    }
+    return this.wirePage(accountId, request);
+  }
+
+  /** A page with each instance's JSON written by its statement (nothing kept, or a row went while its text was written). */
+  private async wirePage(accountId: string, request: PageRequest): Promise<Page<string>> {
     const page = await this.pages.page(accountId, request, (rows) => this.totalOf(accountId, rows));
     return { ...page, items: page.items.map(wireOf) };
   }
@@ -226,9 +259,19 @@ export class Instances {
    * A page read with the caller's credential in one statement (see Tenancy.fused): the pages a
    * client walks from the start. A deep page (from remembered positions) cannot be: null.
    */
-  listAsCaller(lookup: string, request: PageRequest): ReturnType<ReadAsCaller<Page<string>>> {
+  listAsCaller(lookup: string, request: PageRequest): ReturnType<ReadAsCaller<Page<string> | Page<Buffer>>> {
     const offset = (request.page - 1) * request.perPage;
     if (offset >= this.pages.stride) return null;
+    const { versioned } = this;
+    if (versioned !== null) {
+      return (async () => {
+        const { credential, rows } = await this.firstVersionsAsCaller(lookup, request.perPage, offset);
+        const page = { page: request.page, perPage: request.perPage };
+        if (credential === undefined) return { credential, value: { items: [], total: 0, ...page } };
+        const [texts, total] = await Promise.all([this.versionedTextsOf(versioned, credential.accountId, rows), this.totalOf(credential.accountId, rows)]);
+        return { credential, value: texts === null ? await this.wirePage(credential.accountId, request) : { items: texts, total, ...page } };
+      })();
+    }
     return (async () => {
       const { credential, rows } = await this.firstPagesAsCaller(lookup, request.perPage, offset);
       const total = credential === undefined ? 0 : await this.totalOf(credential.accountId, rows);
@@ -244,6 +287,11 @@ export class Instances {
   /** The account's instances' wire JSON, as kept or written now (see RowTexts); null if one is not the account's (any more). */
   private textsOf(texts: RowTexts, accountId: string, ids: readonly string[]): Promise<Buffer[] | null> {
     return texts.textsOf(accountId, ids, (missing) => this.textsById(this.ctx.db, JSON.stringify(missing), accountId));
+  }
+
+  /** The account's instances' wire JSON, as kept for their versions or written now (see VersionedTexts); null if one is not the account's (any more). */
+  private versionedTextsOf(texts: VersionedTexts, accountId: string, rows: readonly { id: string; version: string }[]): Promise<Buffer[] | null> {
+    return texts.textsOf(accountId, rows, (missing) => this.versionedTextsById(this.ctx.db, JSON.stringify(missing), accountId));
   }
 
   /**
