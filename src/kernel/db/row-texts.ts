@@ -109,26 +109,36 @@ export class VersionedTexts {
   /**
    * The texts of `owner`'s `rows` (each found with its version), in their order: those kept
    * for that version, and the others from `write` (the store's statement writing those rows'
-   * JSON with their versions, of `owner`'s rows only), which are then kept. Null in all when a
-   * row is not `owner`'s, or went away meanwhile (the caller reads the page again with its JSON).
+   * JSON with their versions, of `owner`'s rows only), which are then kept. A row whose text
+   * the store does not write is null (the caller renders it). Null in all when a row is not
+   * `owner`'s, or went away meanwhile (the caller reads the page again with its JSON).
    */
-  async textsOf(owner: string, rows: readonly { id: string; version: string }[], write: (ids: string[]) => Promise<readonly { id: string; version: string; text: string }[]>): Promise<Buffer[] | null> {
-    const texts = rows.map(({ id, version }) => {
+  async textsOf<Text extends string | null>(
+    owner: string,
+    rows: readonly { id: string; version: string }[],
+    write: (ids: string[]) => Promise<readonly { id: string; version: string; text: Text }[]>,
+  ): Promise<TextOf<Text>[] | null> {
+    const texts: (Buffer | null | undefined)[] = rows.map(({ id, version }) => {
       const kept = this.kept.get(id);
       return kept?.owner === owner && kept.version === version ? kept.text : undefined;
     });
     const missing = rows.filter((_, i) => texts[i] === undefined).map((row) => row.id);
-    if (missing.length === 0) return texts as Buffer[];
+    if (missing.length === 0) return texts as TextOf<Text>[];
     const written = new Map((await write(missing)).map((row) => [row.id, row]));
     for (let i = 0; i < rows.length; i++) {
       if (texts[i] !== undefined) continue;
       const row = written.get(rows[i]!.id);
       if (row === undefined) return null;
+      if (row.text === null) {
+        texts[i] = null; // (the caller renders it)
+        continue;
+      }
       // (a row changed since its page was found is sent as it is now: as a GET made after the page's read would show it)
-      texts[i] = Buffer.from(row.text);
-      this.kept.admit(row.id, { owner, version: row.version, text: texts[i]! });
+      const text = Buffer.from(row.text);
+      texts[i] = text;
+      this.kept.admit(row.id, { owner, version: row.version, text });
     }
-    return texts as Buffer[];
+    return texts as TextOf<Text>[];
   }
 }
 

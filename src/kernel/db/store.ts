@@ -142,15 +142,20 @@ async function loadPg(): Promise<Pg> {
  * one database without seeing each other.
  */
 /**
- * How PostgreSQL plans Hangar's named statements: once per connection (PostgreSQL 12 or later).
- * By default it plans a statement again at every execution while a plan for its values looks
- * cheaper than the generic one, and for a page of the list (a LIMIT and an OFFSET it cannot
- * see) it always does: planning cost more than running it (~250 of ~450 µs of PostgreSQL's CPU
- * per page, BENCHMARKS.md, issue 23, twelfth round). Hangar's statements find rows by keys
- * and indexes whatever the values (it has no partial index a value could select), so the
- * generic plan is the plan.
+ * How PostgreSQL plans Hangar's statements (PostgreSQL 12 or later), set on each connection.
+ * - Named statements are planned once per connection. By default PostgreSQL plans one again
+ *   at each execution while a plan for its values looks cheaper than the generic one, and for
+ *   a page of a list (a LIMIT and an OFFSET it cannot see) it always did: planning cost more
+ *   than running (~250 of ~450 µs of PostgreSQL's CPU per page; BENCHMARKS.md, issue 23,
+ *   twelfth round).
+ * - No sequential scan where an index serves. A plan made while a table was small and
+ *   analysed (autovacuum analyses a table from its 50th row) reads the whole table, cheapest
+ *   at that size, and is kept until the table is analysed again, which a burst of creates
+ *   outruns: lookups that read the whole of a grown table. Every statement Hangar runs on a
+ *   request has its index (test/genesis/page-plan.test.ts, test/crusoe/page-plan.test.ts);
+ *   one without still scans.
  */
-const PLAN_CACHE_MODE = 'force_generic_plan';
+const SESSION_SETTINGS = ['plan_cache_mode=force_generic_plan', 'enable_seqscan=off'];
 
 async function openPostgres(url: string, options: Required<PoolOptions>): Promise<Store> {
   const pg = await loadPg();
@@ -181,7 +186,7 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
     connectionTimeoutMillis: options.queueTimeoutMs,
     Client: PoolClient,
     query_timeout: 30_000,
-    options: [...(schema !== null ? [`-c search_path="${schema}"`] : []), `-c plan_cache_mode=${PLAN_CACHE_MODE}`].join(' '),
+    options: [...(schema !== null ? [`search_path="${schema}"`] : []), ...SESSION_SETTINGS].map((setting) => `-c ${setting}`).join(' '),
   });
   // A client losing its server must not crash the process, idle (the pool reports it) or
   // checked out (the client itself does; its query fails and the request answers 503). The

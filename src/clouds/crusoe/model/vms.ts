@@ -1,6 +1,6 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import { KeptReads } from '../../../kernel/db/kept-reads.js';
-import { rowsById, type RowTexts, type WatchedTables } from '../../../kernel/db/row-texts.js';
+import { rowsById, rowVersion, VersionedTexts, type RowTexts, type WatchedTables } from '../../../kernel/db/row-texts.js';
 import { byShape, heldInsert, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import type { Engine, Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, type CrusoeError, notFound } from '../errors.js';
@@ -47,8 +47,11 @@ export interface WireRow {
   wire: string | null;
 }
 
-/** A listed VM: what its page is ordered by, and its wire JSON (null: renderVm writes it). */
-type ListedVm = Pick<VmRow, 'id' | 'name' | 'seq'> & { wire: string | Buffer | null };
+/**
+ * A listed VM: what its page is ordered by, and its wire JSON (null: renderVm writes it, or its
+ * kept text is used), or on PostgreSQL its version (see VersionedTexts) where its JSON is kept.
+ */
+type ListedVm = Pick<VmRow, 'id' | 'name' | 'seq'> & { wire: string | Buffer | null; version?: string | null };
 
 /** What a VM's JSON shows (vm-json.ts): its row, its attachments, and the disks they name. */
 const VM_TEXT_SOURCES: WatchedTables = {
@@ -56,6 +59,14 @@ const VM_TEXT_SOURCES: WatchedTables = {
   crusoe_disk_attachments: 'vm_id',
   crusoe_disks: { column: 'id', via: 'crusoe_disk_attachments', on: 'disk_id', key: 'vm_id' },
 };
+
+/** A VM's version on PostgreSQL (see rowVersion): its row's, its attachments' and their disks' writers (what VM_TEXT_SOURCES watches on SQLite). */
+const vmVersion = () =>
+  rowVersion('v', [
+    ['a', sql`from crusoe_disk_attachments a where a.vm_id = v.id`],
+    // (each disk by its key whatever the statistics say, as vm-json.ts reads them)
+    ['d', sql`from crusoe_disk_attachments da join lateral (select xmin from crusoe_disks x where x.id = da.disk_id offset 0) d on true where da.vm_id = v.id`],
+  ]);
 
 /** Turns a VM into what an operation's result shows (the wire shape; injected by the HTTP side). */
 export type RenderVm = (view: VmView) => unknown;
@@ -146,10 +157,15 @@ export class Vms implements OperationHandler {
     // no VM is added, removed, renamed or moved to another project; state changes keep them.
     ctx.kernel.store.declareList?.('crusoe_vms', ['project_id', 'seq', 'name']);
     this.keptPages = new KeptReads(ctx.kernel.store, [{ rowsOf: 'crusoe_vms' }], 1_000);
+    // (PostgreSQL: a page finds its VMs' ids and versions, and only the JSON of those whose
+    // version moved since they were last listed is written again)
+    this.versioned = ctx.kernel.store.engine === 'postgres' ? new VersionedTexts() : null;
   }
 
   /** The VMs' wire JSON kept between reads (SQLite; see RowTexts). */
   private readonly texts: RowTexts | null;
+  /** The VMs' wire JSON kept between pages on PostgreSQL, under their versions (see VersionedTexts). */
+  private readonly versioned: VersionedTexts | null;
   /** Unfiltered pages' VMs as found, by project, shape and cursor (SQLite): see `list`. */
   private readonly keptPages: KeptReads<ListedVm[]>;
 
@@ -183,6 +199,26 @@ export class Vms implements OperationHandler {
     // (the texts name the SSH port: kept under it too)
     return this.texts.textsOf(`${projectId} ${sshPort}`, ids, (missing) => this.textsById(sshPort)(this.ctx.db, JSON.stringify(missing), projectId));
   }
+
+  /**
+   * A page's VMs' JSON where it is kept between reads: as kept since they last changed, or
+   * written now (SQLite, see RowTexts), or kept under the versions the page found them at
+   * (PostgreSQL, see VersionedTexts). Null where a VM is not the project's (any more); a VM
+   * the store does not write (see vm-json.ts) is null.
+   */
+  private pageTexts(projectId: string, rows: readonly ListedVm[]): Promise<(Buffer | null)[] | null> {
+    const { versioned } = this;
+    if (versioned === null) return this.keptTexts(projectId, rows.map((row) => row.id));
+    const { sshPort } = this.ctx.kernel.ipam;
+    const found = rows.map((row) => ({ id: row.id, version: row.version! }));
+    return versioned.textsOf(`${projectId} ${sshPort}`, found, (missing) => this.versionedTextsById(sshPort)(this.ctx.db, JSON.stringify(missing), projectId));
+  }
+
+  /** The wire JSON of a project's VMs by id with their versions (PostgreSQL), one prepared form per SSH port (see vmJson). */
+  private readonly versionedTextsById = byShape<number, { id: string; version: string; text: string | null }>((sshPort) => [
+    2,
+    (ids, projectId) => rowsById(this.ctx.db, 'crusoe_vms as v', 'v.id', 'v.project_id', ids, projectId, 'postgres').select(['v.id', vmVersion().as('version'), vmJson('postgres', sshPort).as('text')]),
+  ]);
 
   /** The wire JSON of a project's VMs by id, one prepared form per SSH port (see vmJson). */
   private readonly textsById = byShape<number, { id: string; text: string | null }>((sshPort) => [
@@ -248,14 +284,15 @@ export class Vms implements OperationHandler {
    * neither repeat nor skip VMs when others are created or deleted between requests; a VM
    * created meanwhile lands after the existing ones in creation order.
    */
-  async list(projectId: string, query: ListInstancesQueryInput, keeps = this.texts !== null): Promise<VmPage> {
+  async list(projectId: string, query: ListInstancesQueryInput, keeps = this.texts !== null || this.versioned !== null): Promise<VmPage> {
     const page = pageQuery(query);
     const { db } = this.ctx;
     const { engine } = this.ctx.kernel.store;
     const { sshPort } = this.ctx.kernel.ipam;
     // Without filters (what clients polling a project ask) the statements are prepared once;
     // with filters, whose lists vary in length, they are built for the request. Where the VMs'
-    // JSON is kept (SQLite), the page's statement finds them, and only the JSON not kept is written.
+    // JSON is kept, the page's statement finds them (on PostgreSQL with their versions), and
+    // only the JSON not kept is written.
     const shape = `${page.sort}|${page.from ?? ''}|${sshPort}|${keeps}`;
     const unfiltered = () => this.unfilteredPage(shape)(db, projectId, page.limit + 1, ...page.cursorArgs);
     const rows = !page.unfiltered
@@ -263,8 +300,12 @@ export class Vms implements OperationHandler {
       : keeps
         ? (await this.keptPages.get(`${projectId}|${shape}|${page.limit}|${JSON.stringify(page.cursorArgs)}`, unfiltered))!
         : await unfiltered();
-    if (!keeps) return this.pageOf(projectId, page, rows);
-    const texts = await this.keptTexts(projectId, rows.slice(0, page.limit).map((row) => row.id));
+    return keeps ? this.pageOfKept(projectId, query, page, rows) : this.pageOf(projectId, page, rows);
+  }
+
+  /** A page from its statement's rows, found without their JSON: the JSON kept for them (see pageTexts). */
+  private async pageOfKept(projectId: string, query: ListInstancesQueryInput, page: PageQuery, rows: ListedVm[]): Promise<VmPage> {
+    const texts = await this.pageTexts(projectId, rows.slice(0, page.limit));
     if (texts === null) return this.list(projectId, query, false); // (a VM went meanwhile: the page read again with its JSON)
     return this.pageOf(projectId, page, rows.map((row, i) => ({ ...row, wire: texts[i] ?? null })));
   }
@@ -278,6 +319,7 @@ export class Vms implements OperationHandler {
     if (this.ctx.kernel.store.engine !== 'postgres') return null;
     const page = pageQuery(query);
     if (!page.unfiltered) return null;
+    const keeps = this.versioned !== null;
     const shape = `${page.sort}|${page.from ?? ''}|${this.ctx.kernel.ipam.sshPort}`;
     let read = this.unfilteredPagesAsCaller.get(shape);
     if (read === undefined) {
@@ -295,14 +337,15 @@ export class Vms implements OperationHandler {
         ],
         (account, projectId, limit, v, i) =>
           ownedProject(this.ctx.db, projectId, account)
-            .leftJoinLateral(vmPage(this.ctx.db, 'postgres', Number(port), projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit).as('page'), (join) => join.onTrue())
-            .select(['p.id as project_id', 'page.id', 'page.name', 'page.seq', 'page.wire']),
+            .leftJoinLateral(vmPage(this.ctx.db, 'postgres', keeps ? null : Number(port), projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit).as('page'), (join) => join.onTrue())
+            .select(['p.id as project_id', 'page.id', 'page.name', 'page.seq', 'page.wire', 'page.version']),
         from === '' ? 2 : 4,
       );
       this.unfilteredPagesAsCaller.set(shape, read);
     }
     // (a project without VMs is one row without a VM)
-    return { read, args: [projectId, page.limit + 1, ...page.cursorArgs], use: (rows) => this.pageOf(projectId, page, rows.filter((r) => r.id !== null)) };
+    const use = (rows: ListedVm[]) => (keeps ? this.pageOfKept(projectId, query, page, rows.filter((r) => r.id !== null)) : this.pageOf(projectId, page, rows.filter((r) => r.id !== null)));
+    return { read, args: [projectId, page.limit + 1, ...page.cursorArgs], use };
   }
   private readonly unfilteredPagesAsCaller = new Map<string, FusedRead<ListedVm>>();
 
@@ -1132,7 +1175,9 @@ function beyond(sort: Sort, side: Side, c: Position) {
  */
 function vmPage(db: Executor, engine: Engine, sshPort: number | null, projectId: unknown, filters: VmFilters, sort: Sort, from: Side | null, cursor: Position | null) {
   const wire = sshPort === null ? sql<null>`null` : vmJson(engine, sshPort);
-  let page = filteredVms(db, projectId, filters).select(['v.id', 'v.name', 'v.seq', wire.as('wire')]);
+  // (PostgreSQL, no JSON: the VMs' versions, under which their JSON is kept)
+  const version: RawBuilder<string | null> = sshPort === null && engine === 'postgres' ? vmVersion() : sql<null>`null`;
+  let page = filteredVms(db, projectId, filters).select(['v.id', 'v.name', 'v.seq', wire.as('wire'), version.as('version')]);
   if (from !== null && cursor !== null) page = page.where(beyond(sort, from, cursor));
   const column = sortColumn(sort);
   return from === 'before' ? page.orderBy(column, 'desc').orderBy('id', 'desc') : page.orderBy(column).orderBy('id');
