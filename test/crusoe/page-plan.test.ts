@@ -1,27 +1,15 @@
-import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCrusoeAccount, publicKey } from '../helpers/crusoe.js';
 import { startHangar, type TestHangar } from '../helpers/hangar.js';
+import { copyRows, keptPlan, onPostgres } from '../helpers/postgres-plans.js';
 import { Families, succeeds } from './support.js';
-
-const postgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && Boolean(process.env.HANGAR_TEST_POSTGRES_URL);
-const COPIES = 4_000;
-
-/** `insert into <table> select …` copying its rows `COPIES` times, with the columns named in `changed` computed per copy (`i`). */
-async function copyRows(db: Kysely<any>, table: string, changed: Record<string, string>): Promise<void> {
-  const { rows } = await sql<{ column_name: string }>`
-    select column_name from information_schema.columns where table_schema = current_schema() and table_name = ${table} order by ordinal_position`.execute(db);
-  const columns = rows.map((r) => r.column_name);
-  const values = columns.map((c) => changed[c] ?? `t.${c}`);
-  await sql.raw(`insert into ${table} (${columns.join(', ')}) select ${values.join(', ')} from ${table} t cross join generate_series(1, ${COPIES}) i`).execute(db);
-}
 
 // A page of VMs reads their disks (and GET a VM its own). A named statement's generic plan is kept
 // until the tables are analysed again: one made while the store was small, where hashing every
 // disk is cheapest, went on hashing every disk of the store after a burst of creates had grown
 // it, and a page's cost grew with the fleet. Each VM's disks must be looked up by key whatever
 // the statistics say.
-describe.runIf(postgres)("Crusoe on PostgreSQL: a page's disks are looked up, not scanned", () => {
+describe.runIf(onPostgres)("Crusoe on PostgreSQL: a page's disks are looked up, not scanned", () => {
   let h: TestHangar;
   // (one connection: the statement the page prepared is on the connection the test reads)
   beforeAll(async () => {
@@ -35,27 +23,16 @@ describe.runIf(postgres)("Crusoe on PostgreSQL: a page's disks are looked up, no
     const seed = await succeeds(h, c, Families.vms, c.post(vms, { name: 'seed', type: 'c1a.2x', location: 'us-east1-a', ssh_public_key: publicKey() }));
     const { db } = h.hangar.kernel;
 
-    /**
-     * The generic plan of the last prepared statement whose text matches `like` (made and kept on
-     * first use). A generic plan is the same whatever the values: each parameter is given as null.
-     */
-    const genericPlan = async (like: string) => {
-      const { rows } = await sql<{ name: string; parameters: number }>`
-        select name, cardinality(parameter_types) as parameters from pg_prepared_statements where statement like ${like} order by prepare_time desc`.execute(db);
-      expect(rows.length, like).toBeGreaterThan(0);
-      const { name, parameters } = rows[0]!;
-      try {
-        await sql`set plan_cache_mode = force_generic_plan`.execute(db);
-        const args = Array<string>(Number(parameters)).fill('null');
-        return (await sql.raw<{ 'QUERY PLAN': string }>(`explain execute ${name}(${args.join(', ')})`).execute(db)).rows.map((r) => r['QUERY PLAN']).join('\n');
-      } finally {
-        await sql`reset plan_cache_mode`.execute(db);
-      }
-    };
-    // A page and GET one VM (each VM's JSON with its disks, model/vm-json.ts, read with the
-    // caller's key), and the disks of the VMs renderVm writes (Disks.attachedTo).
+    // A page (each VM's version, read with the caller's key), the JSON of the VMs it has not
+    // kept and GET one VM (each with its disks, model/vm-json.ts), and the disks of the VMs
+    // renderVm writes (Disks.attachedTo).
     const plans = () =>
-      Promise.all([genericPlan('%"v"."seq"%crusoe_disk_attachments%'), genericPlan('%as "vm_id"%crusoe_disk_attachments%'), genericPlan('%crusoe_disk_attachments%vm_id" in%')]);
+      Promise.all([
+        keptPlan(db, '%"v"."seq"%crusoe_disk_attachments%'),
+        keptPlan(db, '%as "text"%json_array_elements_text%'),
+        keptPlan(db, '%as "vm_id"%crusoe_disk_attachments%'),
+        keptPlan(db, '%crusoe_disk_attachments%vm_id" in%'),
+      ]);
 
     // The statements are prepared, and their generic plans made, while the store holds one VM.
     expect((await c.get(vms, { query: { limit: '50' } })).body.items).toHaveLength(1);

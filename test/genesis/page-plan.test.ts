@@ -1,26 +1,15 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHangar, type TestHangar } from '../helpers/hangar.js';
 import { createInstance } from '../helpers/genesis.js';
-
-const postgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && Boolean(process.env.HANGAR_TEST_POSTGRES_URL);
-const COPIES = 4_000;
-
-/** `insert into <table> select …` copying its rows `COPIES` times, with the columns named in `changed` computed per copy (`i`). */
-async function copyRows(db: Kysely<any>, table: string, changed: Record<string, string>): Promise<void> {
-  const { rows } = await sql<{ column_name: string }>`
-    select column_name from information_schema.columns where table_schema = current_schema() and table_name = ${table} order by ordinal_position`.execute(db);
-  const columns = rows.map((r) => r.column_name);
-  const values = columns.map((c) => changed[c] ?? `t.${c}`);
-  await sql.raw(`insert into ${table} (${columns.join(', ')}) select ${values.join(', ')} from ${table} t cross join generate_series(1, ${COPIES}) i`).execute(db);
-}
+import { copyRows, keptPlan, onPostgres } from '../helpers/postgres-plans.js';
 
 // Hangar's statements are planned once per connection (store.ts, plan_cache_mode), so a plan
 // made while the store was small, and its statistics said so, is the plan run after a burst
 // has grown it, until the tables are analysed again. A page of instances reads each one's links
 // (their versions, and the JSON of those not kept): each instance's must be looked up by key,
 // never by reading the whole table.
-describe.runIf(postgres)("Genesis on PostgreSQL: a page's links are looked up, not scanned", () => {
+describe.runIf(onPostgres)("Genesis on PostgreSQL: a page's links are looked up, not scanned", () => {
   let h: TestHangar;
   // (one connection: the statements the page prepared are on the connection the test reads)
   beforeAll(async () => {
@@ -35,17 +24,8 @@ describe.runIf(postgres)("Genesis on PostgreSQL: a page's links are looked up, n
     // (statistics of a small store, as autovacuum would leave them)
     await sql`analyze genesis_instances, genesis_instance_links`.execute(db);
 
-    /** The plan of the last prepared statement whose text matches `like`, as it is kept (each parameter given as null). */
-    const keptPlan = async (like: string) => {
-      const { rows } = await sql<{ name: string; parameters: number }>`
-        select name, cardinality(parameter_types) as parameters from pg_prepared_statements where statement like ${like} order by prepare_time desc`.execute(db);
-      expect(rows.length, like).toBeGreaterThan(0);
-      const { name, parameters } = rows[0]!;
-      const args = Array<string>(Number(parameters)).fill('null');
-      return (await sql.raw<{ 'QUERY PLAN': string }>(`explain execute ${name}(${args.join(', ')})`).execute(db)).rows.map((r) => r['QUERY PLAN']).join('\n');
-    };
     // The page (each instance's version with its links) and the JSON of those not kept.
-    const plans = () => Promise.all([keptPlan('%"version"%"seq"%'), keptPlan('%row_to_json%json_array_elements_text%')]);
+    const plans = () => Promise.all([keptPlan(db, '%"version"%"seq"%'), keptPlan(db, '%row_to_json%json_array_elements_text%')]);
 
     // (twice: the second page writes the JSON of the instance its first page wrote once, and keeps it)
     for (let i = 0; i < 2; i++) expect((await g.get('/instances')).body.instances.map((x: { id: string }) => x.id)).toEqual([seed.id]);

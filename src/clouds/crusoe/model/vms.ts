@@ -316,15 +316,15 @@ export class Vms implements OperationHandler {
    * for a filtered list (its statement is built for the request).
    */
   listAsCaller(projectId: string, query: ListInstancesQueryInput): ReadWithKey<ListedVm, VmPage> | null {
-    if (this.ctx.kernel.store.engine !== 'postgres') return null;
+    // (fused reads are PostgreSQL's, where the VMs' texts are kept under versions: the page's
+    // statement reads their versions, whatever the SSH port their texts name)
+    if (this.versioned === null) return null;
     const page = pageQuery(query);
     if (!page.unfiltered) return null;
-    const keeps = this.versioned !== null;
-    const shape = `${page.sort}|${page.from ?? ''}|${this.ctx.kernel.ipam.sshPort}`;
+    const shape = `${page.sort}|${page.from ?? ''}`;
     let read = this.unfilteredPagesAsCaller.get(shape);
     if (read === undefined) {
-      if (this.unfilteredPagesAsCaller.size >= 64) this.unfilteredPagesAsCaller.clear();
-      const [sort, from, port] = shape.split('|') as [Sort, Side | '', string];
+      const [sort, from] = shape.split('|') as [Sort, Side | ''];
       // (the rows of a lateral join come in no promised order: ordered again as the page is)
       const direction = from === 'before' ? 'desc' : 'asc';
       read = this.ctx.kernel.tenancy.fused(
@@ -337,15 +337,14 @@ export class Vms implements OperationHandler {
         ],
         (account, projectId, limit, v, i) =>
           ownedProject(this.ctx.db, projectId, account)
-            .leftJoinLateral(vmPage(this.ctx.db, 'postgres', keeps ? null : Number(port), projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit).as('page'), (join) => join.onTrue())
+            .leftJoinLateral(vmPage(this.ctx.db, 'postgres', null, projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit).as('page'), (join) => join.onTrue())
             .select(['p.id as project_id', 'page.id', 'page.name', 'page.seq', 'page.wire', 'page.version']),
         from === '' ? 2 : 4,
       );
       this.unfilteredPagesAsCaller.set(shape, read);
     }
     // (a project without VMs is one row without a VM)
-    const use = (rows: ListedVm[]) => (keeps ? this.pageOfKept(projectId, query, page, rows.filter((r) => r.id !== null)) : this.pageOf(projectId, page, rows.filter((r) => r.id !== null)));
-    return { read, args: [projectId, page.limit + 1, ...page.cursorArgs], use };
+    return { read, args: [projectId, page.limit + 1, ...page.cursorArgs], use: (rows) => this.pageOfKept(projectId, query, page, rows.filter((r) => r.id !== null)) };
   }
   private readonly unfilteredPagesAsCaller = new Map<string, FusedRead<ListedVm>>();
 

@@ -154,8 +154,8 @@ interface Collaborators {
 export class Instances {
   /**
    * Deep pages of a big account start from remembered positions instead of an OFFSET walk. A
-   * page is one statement: the rows' shown columns, their links and the account's count (one
-   * round trip on PostgreSQL instead of three).
+   * page is one statement: each instance's JSON (with its links) and the account's count. Read
+   * where no text is kept, or an instance went while the texts were written.
    */
   private readonly pages: AccountList<ListedRow>;
   /** The instances' wire JSON kept between pages (SQLite; see RowTexts), with the pages of ids and the statement that writes what is not kept. */
@@ -218,13 +218,11 @@ export class Instances {
     );
     const { tenancy } = ctx.kernel;
     const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
-    this.firstPagesAsCaller = tenancy.fused(CLOUD, tokens, 'seq', ['seq'], (account, limit, offset) => this.pages.offsetQuery(account, limit, offset));
     this.firstVersionsAsCaller = tenancy.fused(CLOUD, tokens, 'seq', ['seq'], (account, limit, offset) => this.versionPages.offsetQuery(account, limit, offset));
     this.byIdWithLinksAsCaller = tenancy.fused(CLOUD, tokens, 'id', ['link_position'], (account, id) => this.instanceWithLinks(id, account));
   }
 
   // The reads of GET and list made with the caller's credential (PostgreSQL: see Tenancy.fused).
-  private readonly firstPagesAsCaller: FusedRead<ListedRow>;
   private readonly firstVersionsAsCaller: FusedRead<ListedVersion>;
   private readonly byIdWithLinksAsCaller: FusedRead<InstanceRow & LinkColumns>;
 
@@ -259,23 +257,18 @@ export class Instances {
    * A page read with the caller's credential in one statement (see Tenancy.fused): the pages a
    * client walks from the start. A deep page (from remembered positions) cannot be: null.
    */
-  listAsCaller(lookup: string, request: PageRequest): ReturnType<ReadAsCaller<Page<string> | Page<Buffer>>> {
+  listAsCaller(lookup: string, request: PageRequest): ReturnType<ReadAsCaller<Page<Buffer> | Page<string>>> {
     const offset = (request.page - 1) * request.perPage;
-    if (offset >= this.pages.stride) return null;
     const { versioned } = this;
-    if (versioned !== null) {
-      return (async () => {
-        const { credential, rows } = await this.firstVersionsAsCaller(lookup, request.perPage, offset);
-        const page = { page: request.page, perPage: request.perPage };
-        if (credential === undefined) return { credential, value: { items: [], total: 0, ...page } };
-        const [texts, total] = await Promise.all([this.versionedTextsOf(versioned, credential.accountId, rows), this.totalOf(credential.accountId, rows)]);
-        return { credential, value: texts === null ? await this.wirePage(credential.accountId, request) : { items: texts, total, ...page } };
-      })();
-    }
+    // (fused reads are PostgreSQL's, where the texts are kept under versions)
+    if (versioned === null || offset >= this.versionPages.stride) return null;
     return (async () => {
-      const { credential, rows } = await this.firstPagesAsCaller(lookup, request.perPage, offset);
-      const total = credential === undefined ? 0 : await this.totalOf(credential.accountId, rows);
-      return { credential, value: { items: rows.map(wireOf), total, page: request.page, perPage: request.perPage } };
+      const { credential, rows } = await this.firstVersionsAsCaller(lookup, request.perPage, offset);
+      const page = { page: request.page, perPage: request.perPage };
+      if (credential === undefined) return { credential, value: { items: [], total: 0, ...page } };
+      const [texts, total] = await Promise.all([this.versionedTextsOf(versioned, credential.accountId, rows), this.totalOf(credential.accountId, rows)]);
+      // (an instance went while the texts were written: the page read again, with its JSON)
+      return { credential, value: texts === null ? await this.wirePage(credential.accountId, request) : { items: texts, total, ...page } };
     })();
   }
 
