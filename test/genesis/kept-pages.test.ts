@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHangar, type TestHangar } from '../helpers/hangar.js';
 import { activeInstance, BOOT_MS, createInstance } from '../helpers/genesis.js';
 import type { HttpClient } from '../helpers/http-client.js';
+import { VersionedTexts } from '../../src/kernel/db/row-texts.js';
 
 // On SQLite a page's instance ids (and its total) are kept between reads while no instance is
 // added, removed or moved in the list and no counter changes (model/instances.ts, `list`), and
@@ -85,6 +86,30 @@ describe('Genesis: a page of instances kept between reads is the page as it is n
     expect(await groups()).toEqual(['renamed', 'another']);
     await db.deleteFrom('genesis_instance_links').where('instance_id', '=', one.id).where('target_name', '=', 'renamed').execute();
     expect(await groups()).toEqual(['another']);
+  });
+
+  it.runIf(process.env.HANGAR_TEST_ENGINE === 'postgres')('writes an instance\'s JSON on PostgreSQL only until it is kept, and again once it changed', async () => {
+    const { genesis: g } = await h.newAccount('written on PostgreSQL');
+    const [one, two] = [await createInstance(g, { name: 'one' }), await createInstance(g, { name: 'two' })];
+    // (the ids whose texts each page had the store write: VersionedTexts' `write`)
+    const written: string[][] = [];
+    const textsOf = VersionedTexts.prototype.textsOf;
+    VersionedTexts.prototype.textsOf = function (this: VersionedTexts, owner: string, rows: Parameters<typeof textsOf>[1], write: Parameters<typeof textsOf>[2]) {
+      return textsOf.call(this, owner, rows, (ids) => (written.push([...ids].sort()), write(ids)));
+    } as typeof textsOf;
+    try {
+      for (let i = 0; i < 4; i++) expect((await listed(g)).ids).toEqual([one.id, two.id]);
+      // (written twice: a text is kept from its second writing)
+      expect(written).toEqual([[one.id, two.id].sort(), [one.id, two.id].sort()]);
+      written.length = 0;
+      expect((await g.patch(`/instances/${two.id}`, { name: 'renamed' })).status).toBe(200);
+      const names = async () => (await g.get('/instances')).body.instances.map((i: { name: string }) => i.name);
+      for (let i = 0; i < 3; i++) expect(await names()).toEqual(['one', 'renamed']);
+      // (only the instance that changed, and kept again from that writing)
+      expect(written).toEqual([[two.id]]);
+    } finally {
+      VersionedTexts.prototype.textsOf = textsOf;
+    }
   });
 
   it('keeps each account to its own pages', async () => {
