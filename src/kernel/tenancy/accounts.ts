@@ -271,7 +271,10 @@ export class Tenancy {
         )
         .selectFrom('cred')
         .leftJoinLateral(build(sql.ref<string>('cred.credential_account_id'), ...args).as('d'), (join) => join.onTrue())
-        .selectAll();
+        // (the credential's columns on one row only: the driver parses a null for free, and a
+        // page of 50 rows would otherwise carry the same nine values 50 times)
+        .select(CREDENTIAL_COLUMNS.map(([, as]) => sql`case when row_number() over () = 1 then cred.${sql.ref(as)} end`.as(as)) as any)
+        .selectAll('d');
       for (const by of orderBy) query = typeof by === 'string' ? query.orderBy(`d.${by}` as any) : query.orderBy(`d.${by[0]}` as any, by[1]);
       return query;
     }, arity + 1);
@@ -279,7 +282,8 @@ export class Tenancy {
       const rows = await read(db, lookup, ...args);
       if (rows.length === 0) return { credential: undefined, rows: [] };
       const first = rows[0]!;
-      const row = Object.fromEntries(CREDENTIAL_COLUMNS.map(([column, as]) => [column.slice(2), first[as]])) as unknown as CredentialRow & { kind: string };
+      const carrier = rows.find((row) => row.credential_id !== null)!;
+      const row = Object.fromEntries(CREDENTIAL_COLUMNS.map(([column, as]) => [column.slice(2), carrier[as]])) as unknown as CredentialRow & { kind: string };
       const match = this.matchOf(row);
       return { credential: match && { ...match, kind: row.kind }, rows: first[present] === null ? [] : (rows as R[]) };
     };
