@@ -112,6 +112,59 @@ describe('Genesis: a page of instances kept between reads is the page as it is n
     }
   });
 
+  it('answers GET with the instance as it is now, whatever changed it and however often it was read', async () => {
+    const { genesis: g } = await h.newAccount('GET behind the API');
+    const other = await h.newAccount('GET of another account');
+    const one = await activeInstance(h, { name: 'one' }, g);
+    const got = async () => {
+      const res = await g.get(`/instances/${one.id}`);
+      expect(res.status, res.text).toBe(200);
+      const { name, status, security_groups } = res.body.instance;
+      return { name, status, groups: security_groups.map((group: { name: string }) => group.name) };
+    };
+    // (read three times: a text is kept from its second writing)
+    const [group] = (await got()).groups;
+    for (let i = 0; i < 2; i++) expect(await got()).toEqual({ name: 'one', status: 'active', groups: [group] });
+    // (another account's caller does not see it, kept or not)
+    expect((await other.genesis.get(`/instances/${one.id}`)).status).toBe(404);
+
+    expect((await g.post(`/instances/${one.id}/actions`, { action: 'stop' })).status).toBe(204);
+    expect((await got()).status).toBe('stopping');
+    const { db } = h.hangar.kernel;
+    await db.updateTable('genesis_instances').set({ name: 'renamed' }).where('id', '=', one.id).execute();
+    expect((await got()).name).toBe('renamed');
+    await db.updateTable('genesis_instance_links').set({ target_name: 'group renamed' }).where('instance_id', '=', one.id).where('kind', '=', 'security_group').execute();
+    expect((await got()).groups).toEqual(['group renamed']);
+    expect((await got()).groups).toEqual(['group renamed']);
+    await db.deleteFrom('genesis_instance_links').where('instance_id', '=', one.id).execute();
+    await db.deleteFrom('genesis_instances').where('id', '=', one.id).execute();
+    expect((await g.get(`/instances/${one.id}`)).status).toBe(404);
+  });
+
+  it.runIf(process.env.HANGAR_TEST_ENGINE === 'postgres')("has GET write an instance's JSON on PostgreSQL only until it is kept, and again once it changed", async () => {
+    const { genesis: g } = await h.newAccount('GET written on PostgreSQL');
+    const one = await createInstance(g, { name: 'one' });
+    // (each GET's read: whether the store wrote the JSON, VersionedTexts' `textOf`)
+    const written: boolean[] = [];
+    const textOf = VersionedTexts.prototype.textOf;
+    VersionedTexts.prototype.textOf = function (this: VersionedTexts, ...args: Parameters<typeof textOf>) {
+      written.push(args[3] !== null);
+      return textOf.apply(this, args);
+    };
+    try {
+      const name = async () => (await g.get(`/instances/${one.id}`)).body.instance.name;
+      for (let i = 0; i < 4; i++) expect(await name()).toBe('one');
+      // (written twice: a text is kept from its second writing)
+      expect(written).toEqual([true, true, false, false]);
+      written.length = 0;
+      expect((await g.patch(`/instances/${one.id}`, { name: 'renamed' })).status).toBe(200);
+      for (let i = 0; i < 3; i++) expect(await name()).toBe('renamed');
+      expect(written).toEqual([true, false, false]);
+    } finally {
+      VersionedTexts.prototype.textOf = textOf;
+    }
+  });
+
   it('keeps each account to its own pages', async () => {
     const a = await h.newAccount('pages of a');
     const b = await h.newAccount('pages of b');

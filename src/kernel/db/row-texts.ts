@@ -140,6 +140,31 @@ export class VersionedTexts {
     }
     return texts as TextOf<Text>[];
   }
+
+  /**
+   * The version a row's text is kept for (any owner's), or '' where none is: what a read of
+   * one row passes to its statement, which writes the row's JSON only for another version
+   * (see `textOf`), so a row unchanged since it was kept costs one statement returning no JSON.
+   */
+  keptVersion(id: string): string {
+    return this.kept.get(id)?.version ?? '';
+  }
+
+  /**
+   * The text of `owner`'s row found at `version` by a statement given `keptVersion`: the text
+   * it wrote (kept from its second writing), or the kept one where it wrote none. Null where it
+   * wrote none and the kept text is no longer that version's (another read replaced it
+   * meanwhile): the caller reads again.
+   */
+  textOf(owner: string, id: string, version: string, written: string | null): Buffer | null {
+    if (written === null) {
+      const kept = this.kept.get(id);
+      return kept?.owner === owner && kept.version === version ? kept.text : null;
+    }
+    const text = Buffer.from(written);
+    this.kept.admit(id, { owner, version, text });
+    return text;
+  }
 }
 
 /**

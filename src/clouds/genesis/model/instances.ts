@@ -74,6 +74,8 @@ type ListedRow = { wire: string; seq: number; total: number | null };
 type ListedIds = { ids: string; total: number | null };
 /** A row of a page of the list on PostgreSQL: the instance's id and version (see VersionedTexts), the list order and the count. */
 type ListedVersion = { id: string; version: string; seq: number; total: number | null };
+/** An instance's version, and its JSON where the version read is not the one kept. */
+type VersionedText = { id: string; version: string; text: string | null };
 
 /** A link's columns beside its instance's (null when the instance has no link). */
 interface LinkColumns {
@@ -219,12 +221,24 @@ export class Instances {
     const { tenancy } = ctx.kernel;
     const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
     this.firstVersionsAsCaller = tenancy.fused(CLOUD, tokens, 'seq', ['seq'], (account, limit, offset) => this.versionPages.offsetQuery(account, limit, offset));
-    this.byIdWithLinksAsCaller = tenancy.fused(CLOUD, tokens, 'id', ['link_position'], (account, id) => this.instanceWithLinks(id, account));
+    // (GET on PostgreSQL: the instance's version, and its JSON only where that version is not
+    // the one kept, `kept` being VersionedTexts.keptVersion; the version is worked out once, in
+    // a subquery the planner cannot fold into the two places that use it)
+    const versionedText = (account: any, id: any, kept: unknown) =>
+      ctx.db
+        .selectFrom('genesis_instances')
+        .innerJoinLateral(sql<{ version: string }>`(select ${textVersion('genesis_instances')} as version offset 0)`.as('v'), (join) => join.onTrue())
+        .where('id', '=', id)
+        .where('account_id', '=', account)
+        .select(['id', 'v.version', sql<string | null>`case when v.version = ${kept} then null else ${instanceJson(engine, 'genesis_instances')} end`.as('text')]);
+    this.versionedText = prepared<VersionedText>((id, account, kept) => versionedText(account, id, kept));
+    this.versionedTextAsCaller = tenancy.fused(CLOUD, tokens, 'id', [], (account, id, kept) => versionedText(account, id, kept));
   }
 
-  // The reads of GET and list made with the caller's credential (PostgreSQL: see Tenancy.fused).
+  // The reads of list and GET made with the caller's credential (PostgreSQL: see Tenancy.fused).
   private readonly firstVersionsAsCaller: FusedRead<ListedVersion>;
-  private readonly byIdWithLinksAsCaller: FusedRead<InstanceRow & LinkColumns>;
+  private readonly versionedTextAsCaller: FusedRead<VersionedText>;
+  private readonly versionedText;
 
   /** A page of the list, each instance as its wire JSON (see instance-json.ts). */
   async list(accountId: string, request: PageRequest): Promise<Page<string> | Page<Buffer>> {
@@ -288,20 +302,43 @@ export class Instances {
   }
 
   /**
-   * GET's answer where the instances' JSON is kept between reads (SQLite, see RowTexts): the
-   * instance's wire JSON, read as `seen` reads it (404 if none; read again if the read moved
-   * it on). Null where nothing is kept (PostgreSQL): GET reads it with `read` and renders it.
+   * GET's answer: the account's instance as its wire JSON, or null if it has no such instance.
+   * SQLite keeps the JSON until the instance changes (RowTexts), PostgreSQL for the instance's
+   * version (VersionedTexts).
    */
-  async seenText(accountId: string, id: string): Promise<Buffer | null> {
-    const { texts } = this;
-    if (texts === null) return null;
-    const read = async () => {
-      const found = await this.textsOf(texts, accountId, [id]);
-      if (found === null) throw notFound(Code.InstanceNotFound, 'instance', id);
-      return found[0]!;
-    };
-    const text = await read();
-    return (await this.ctx.kernel.lifecycle.noteRead(INSTANCE_KIND, id)) ? read() : text;
+  async text(accountId: string, id: string): Promise<Buffer | null> {
+    if (this.texts !== null) return (await this.textsOf(this.texts, accountId, [id]))?.[0] ?? null;
+    const versioned = this.versioned!;
+    let kept = versioned.keptVersion(id);
+    for (;;) {
+      const [row] = await this.versionedText(this.ctx.db, id, accountId, kept);
+      if (row === undefined) return null;
+      const text = versioned.textOf(accountId, id, row.version, row.text);
+      if (text !== null) return text;
+      kept = ''; // (another read replaced the text kept meanwhile: this one writes it)
+    }
+  }
+
+  /** `text` read with the caller's credential in one statement (PostgreSQL, see Tenancy.fused); null on SQLite. */
+  textAsCaller(lookup: string, id: string): ReturnType<ReadAsCaller<Buffer | null>> {
+    const { versioned } = this;
+    if (versioned === null) return null;
+    return (async () => {
+      const { credential, rows } = await this.versionedTextAsCaller(lookup, id, versioned.keptVersion(id));
+      const row = rows[0];
+      if (credential === undefined || row === undefined) return { credential, value: null };
+      return { credential, value: versioned.textOf(credential.accountId, id, row.version, row.text) ?? (await this.text(credential.accountId, id)) };
+    })();
+  }
+
+  /** The text GET found (404 if none): under the "reads" progression a read may move the instance on, and then it is read again. */
+  async seenText(accountId: string, id: string, text: Buffer | null): Promise<Buffer> {
+    // (another account's instance is not found, and not moved on by this read)
+    if (text === null) throw notFound(Code.InstanceNotFound, 'instance', id);
+    if (!(await this.ctx.kernel.lifecycle.noteRead(INSTANCE_KIND, id))) return text;
+    const now = await this.text(accountId, id);
+    if (now === null) throw notFound(Code.InstanceNotFound, 'instance', id);
+    return now;
   }
 
   async get(accountId: string, id: string): Promise<InstanceView> {
@@ -314,11 +351,6 @@ export class Instances {
     return joined.length === 0 ? null : viewOfJoined(joined);
   }
 
-  /** The instance read with the caller's credential in one statement (see Tenancy.fused); null: no such instance. */
-  async getAsCaller(lookup: string, id: string): Promise<{ credential: FoundCredential | undefined; value: InstanceView | null }> {
-    const { credential, rows } = await this.byIdWithLinksAsCaller(lookup, id);
-    return { credential, value: rows.length === 0 ? null : viewOfJoined(rows) };
-  }
 
   /**
    * An instance a GET found (404 if none): under the "reads" progression a read may move it

@@ -57,11 +57,9 @@ function instanceResourceRoutes(app: App, m: GenesisModel): void {
     { schema: { params: Params, response: { 200: single('instance', Instance) } }, config: { doc: { operationId: 'GetInstance', summary: 'Get an instance', tags }, cache: true, fused: true } },
     async (req, reply) => {
       const id = req.params.instance_id;
-      // (SQLite: the instance's JSON as kept since it last changed, sent as it is, like a page's items)
-      const text = req.deferredCredential === null ? await m.instances.seenText(req.accountId, id) : null;
-      if (text !== null) return reply.type('application/json; charset=utf-8').send(renderOneText('instance', text) as never);
-      const view = await readAsCaller(kernel, req, (lookup) => m.instances.getAsCaller(lookup, id), (accountId) => m.instances.read(accountId, id));
-      return { instance: renderInstance(await m.instances.seen(req.accountId, id, view)) };
+      // (the instance's JSON as kept since it last changed, or for its version, sent as it is, like a page's items)
+      const text = await readAsCaller(kernel, req, (lookup) => m.instances.textAsCaller(lookup, id), (accountId) => m.instances.text(accountId, id));
+      return reply.type('application/json; charset=utf-8').send(renderOneText('instance', await m.instances.seenText(req.accountId, id, text)) as never);
     },
   );
 
