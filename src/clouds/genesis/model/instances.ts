@@ -11,7 +11,7 @@ import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
 import { publicPool } from './addresses.js';
 import { CLOUD, Counter, fromBool, READ_TOKEN_KIND, TOKEN_KIND, type GenesisContext } from './context.js';
-import type { FoundCredential, ReadAsCaller } from '../auth.js';
+import type { ReadAsCaller } from '../auth.js';
 import type { FusedRead } from '../../../kernel/tenancy/accounts.js';
 import type { FloatingIps } from './floating-ips.js';
 import { AccountList, listVersion, type Page, type PageRequest } from './pagination.js';
@@ -351,10 +351,9 @@ export class Instances {
     return joined.length === 0 ? null : viewOfJoined(joined);
   }
 
-
   /**
-   * An instance a GET found (404 if none): under the "reads" progression a read may move it
-   * on, and then it is read again.
+   * An instance read as a GET reads it (404 if none; the fleet view reads this way): under the
+   * "reads" progression a read may move it on, and then it is read again.
    */
   async seen(accountId: string, id: string, view: InstanceView | null): Promise<InstanceView> {
     if (view === null) throw notFound(Code.InstanceNotFound, 'instance', id);
