@@ -81,6 +81,39 @@ describe('Crusoe: a page of VMs kept between reads is the page as it is now', ()
     expect(await listed(c, { limit: '1' })).toMatchObject({ names: ['b'], next: '' });
   });
 
+  it('answers GET with the VM as it is now, whatever changed it and however often it was read', async () => {
+    const { client: c } = await newCrusoeAccount(h, 'kept vm GET');
+    const { client: other } = await newCrusoeAccount(h, 'another vm GET');
+    const vm = await create(c, 'one');
+    const got = async () => {
+      const res = await c.get(`${vmsOf(c)}/${vm.id}`);
+      expect(res.status, res.text).toBe(200);
+      const { name, state, disks } = res.body;
+      return { name, state, disks: disks.map((disk: { name: string; size: string }) => `${disk.name} ${disk.size}`) };
+    };
+    // (read three times: a text is kept from its second writing)
+    const first = await got();
+    expect(first).toMatchObject({ name: 'one', state: 'STATE_RUNNING' });
+    for (let i = 0; i < 2; i++) expect(await got()).toEqual(first);
+    // (another account's key, asking in its own project, does not find it)
+    expect((await other.get(`${vmsOf(other)}/${vm.id}`)).status).toBe(404);
+
+    await succeeds(h, c, Families.vms, c.patch(`${vmsOf(c)}/${vm.id}`, { action: 'STOP' }));
+    expect((await got()).state).toBe('STATE_SHUTOFF');
+    const { db } = h.hangar.kernel;
+    await db.updateTable('crusoe_vms').set({ name: 'renamed' }).where('id', '=', vm.id).execute();
+    expect((await got()).name).toBe('renamed');
+    // (behind the API, a disk the VM's JSON shows: the VM's own row unchanged)
+    const [attachment] = await db.selectFrom('crusoe_disk_attachments').select('disk_id').where('vm_id', '=', vm.id).execute();
+    await db.updateTable('crusoe_disks').set({ name: 'disk renamed', size_gib: 512 }).where('id', '=', attachment!.disk_id).execute();
+    expect((await got()).disks).toEqual(['disk renamed 512GiB']);
+    expect((await got()).disks).toEqual(['disk renamed 512GiB']);
+    await db.deleteFrom('crusoe_disk_attachments').where('vm_id', '=', vm.id).execute();
+    expect((await got()).disks).toEqual([]);
+    await db.deleteFrom('crusoe_vms').where('id', '=', vm.id).execute();
+    expect((await c.get(`${vmsOf(c)}/${vm.id}`)).status).toBe(404);
+  });
+
   it('keeps each project to its own pages', async () => {
     const { client: mine } = await newCrusoeAccount(h, 'vm pages of one');
     const { client: theirs } = await newCrusoeAccount(h, 'vm pages of another');
