@@ -262,7 +262,11 @@ export class Tenancy {
           qb
             .selectFrom('credentials as c')
             .innerJoin('accounts as a', 'a.id', 'c.account_id')
-            .select(CREDENTIAL_COLUMNS.map(([column, as]) => `${column} as ${as}`) as any)
+            .select([
+              'c.account_id as credential_account_id',
+              // (the credential's columns as one JSON text, on the first row only: see below)
+              sql<string>`json_build_array(${sql.join(CREDENTIAL_COLUMNS.map(([column]) => sql.ref(column)))})::text`.as('credential'),
+            ] as any)
             .where('c.cloud', '=', cloud)
             .where('c.kind', 'in', [...kinds])
             .where('c.lookup', '=', lookup)
@@ -271,9 +275,9 @@ export class Tenancy {
         )
         .selectFrom('cred')
         .leftJoinLateral(build(sql.ref<string>('cred.credential_account_id'), ...args).as('d'), (join) => join.onTrue())
-        // (the credential's columns on one row only: the driver parses a null for free, and a
-        // page of 50 rows would otherwise carry the same nine values 50 times)
-        .select(CREDENTIAL_COLUMNS.map(([, as]) => sql`case when row_number() over () = 1 then cred.${sql.ref(as)} end`.as(as)) as any)
+        // (the credential on one row only, as one column: a page of 50 rows would otherwise
+        // carry the same nine values 50 times, for the driver to decode and set on each row)
+        .select(sql<string | null>`case when row_number() over () = 1 then cred.credential end`.as('credential'))
         .selectAll('d');
       for (const by of orderBy) query = typeof by === 'string' ? query.orderBy(`d.${by}` as any) : query.orderBy(`d.${by[0]}` as any, by[1]);
       return query;
@@ -282,8 +286,8 @@ export class Tenancy {
       const rows = await read(db, lookup, ...args);
       if (rows.length === 0) return { credential: undefined, rows: [] };
       const first = rows[0]!;
-      const carrier = rows.find((row) => row.credential_id !== null)!;
-      const row = Object.fromEntries(CREDENTIAL_COLUMNS.map(([column, as]) => [column.slice(2), carrier[as]])) as unknown as CredentialRow & { kind: string };
+      const values = JSON.parse(rows.find((row) => row.credential !== null)!.credential) as unknown[];
+      const row = Object.fromEntries(CREDENTIAL_COLUMNS.map(([column], i) => [column.slice(2), values[i]])) as unknown as CredentialRow & { kind: string };
       const match = this.matchOf(row);
       return { credential: match && { ...match, kind: row.kind }, rows: first[present] === null ? [] : (rows as R[]) };
     };
