@@ -265,7 +265,7 @@ export class Tenancy {
             .select([
               'c.account_id as credential_account_id',
               // (the credential's columns as one JSON text, on the first row only: see below)
-              sql<string>`json_build_array(${sql.join(CREDENTIAL_COLUMNS.map(([column]) => sql.ref(column)))})::text`.as('credential'),
+              sql<string>`json_build_array(${sql.join(CREDENTIAL_COLUMNS.map((column) => sql.ref(column)))})::text`.as('credential'),
             ] as any)
             .where('c.cloud', '=', cloud)
             .where('c.kind', 'in', [...kinds])
@@ -287,7 +287,7 @@ export class Tenancy {
       if (rows.length === 0) return { credential: undefined, rows: [] };
       const first = rows[0]!;
       const values = JSON.parse(rows.find((row) => row.credential !== null)!.credential) as unknown[];
-      const row = Object.fromEntries(CREDENTIAL_COLUMNS.map(([column], i) => [column.slice(2), values[i]])) as unknown as CredentialRow & { kind: string };
+      const row = Object.fromEntries(CREDENTIAL_COLUMNS.map((column, i) => [column.slice(2), values[i]])) as unknown as CredentialRow & { kind: string };
       const match = this.matchOf(row);
       return { credential: match && { ...match, kind: row.kind }, rows: first[present] === null ? [] : (rows as R[]) };
     };
@@ -334,17 +334,20 @@ export class Tenancy {
 /** A read made with a credential lookup (Tenancy.fused): the credential, if live, and the rows read for its account. */
 export type FusedRead<R> = (lookup: string, ...args: unknown[]) => Promise<{ credential: (CredentialMatch & { kind: string }) | undefined; rows: R[] }>;
 
-/** The columns of a credential and its account read with another read (Tenancy.fused), and the names they are read as. */
+/**
+ * The columns of a credential and its account read with another read (Tenancy.fused), as one
+ * JSON array in this order; each is set on the CredentialRow under its name without the alias.
+ */
 const CREDENTIAL_COLUMNS = [
-  ['c.id', 'credential_id'],
-  ['c.kind', 'credential_kind'],
-  ['c.account_id', 'credential_account_id'],
-  ['c.expires_at', 'credential_expires_at'],
-  ['c.secret_sealed', 'credential_secret_sealed'],
-  ['a.standing', 'credential_standing'],
-  ['a.clock_follows_global', 'credential_clock_follows_global'],
-  ['a.clock_offset_ms', 'credential_clock_offset_ms'],
-  ['a.clock_frozen_at', 'credential_clock_frozen_at'],
+  'c.id',
+  'c.kind',
+  'c.account_id',
+  'c.expires_at',
+  'c.secret_sealed',
+  'a.standing',
+  'a.clock_follows_global',
+  'a.clock_offset_ms',
+  'a.clock_frozen_at',
 ] as const;
 
 /** A credential as the request path reads it, with its account's standing and clock. */
