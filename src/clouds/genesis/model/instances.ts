@@ -308,15 +308,7 @@ export class Instances {
    */
   async text(accountId: string, id: string): Promise<Buffer | null> {
     if (this.texts !== null) return (await this.textsOf(this.texts, accountId, [id]))?.[0] ?? null;
-    const versioned = this.versioned!;
-    let kept = versioned.keptVersion(id);
-    for (;;) {
-      const [row] = await this.versionedText(this.ctx.db, id, accountId, kept);
-      if (row === undefined) return null;
-      const text = versioned.textOf(accountId, id, row.version, row.text);
-      if (text !== null) return text;
-      kept = ''; // (another read replaced the text kept meanwhile: this one writes it)
-    }
+    return this.versionedTextNow(accountId, id, this.versioned!.keptVersion(id));
   }
 
   /** `text` read with the caller's credential in one statement (PostgreSQL, see Tenancy.fused); null on SQLite. */
@@ -327,8 +319,19 @@ export class Instances {
       const { credential, rows } = await this.versionedTextAsCaller(lookup, id, versioned.keptVersion(id));
       const row = rows[0];
       if (credential === undefined || row === undefined) return { credential, value: null };
-      return { credential, value: versioned.textOf(credential.accountId, id, row.version, row.text) ?? (await this.text(credential.accountId, id)) };
+      return { credential, value: await this.textOfRow(credential.accountId, id, row) };
     })();
+  }
+
+  /** The instance's text on PostgreSQL, its JSON written unless its version is `kept`; null: no such instance. */
+  private async versionedTextNow(accountId: string, id: string, kept: string): Promise<Buffer | null> {
+    const [row] = await this.versionedText(this.ctx.db, id, accountId, kept);
+    return row === undefined ? null : this.textOfRow(accountId, id, row);
+  }
+
+  /** The text a GET's row gives (VersionedTexts.textOf), read again with its JSON where another read replaced the kept text meanwhile. */
+  private async textOfRow(accountId: string, id: string, row: VersionedText): Promise<Buffer | null> {
+    return this.versioned!.textOf(accountId, id, row.version, row.text) ?? this.versionedTextNow(accountId, id, '');
   }
 
   /** The text GET found (404 if none): under the "reads" progression a read may move the instance on, and then it is read again. */
