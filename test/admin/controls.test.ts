@@ -281,6 +281,9 @@ describe('admin API: lifecycle progression', () => {
     // Listing does not count either, nor the console showing it.
     expect((await client.get('/instances')).body.instances[0].status).toBe('creating');
     for (let i = 0; i < 3; i++) expect((await admin.get(`/fleet/${instance.id}`)).body.wire.body.instance.status).toBe('creating');
+    // Nor does another account's GET, which does not find it.
+    const stranger = genesisFor(h, (await admin.createAccount('stranger')).genesis.token);
+    for (let i = 0; i < 3; i++) expect((await stranger.get(`/instances/${instance.id}`)).status).toBe(404);
     expect(await instanceStatus(client, instance.id)).toBe('creating');
     expect(await instanceStatus(client, instance.id)).toBe('creating');
     expect(await instanceStatus(client, instance.id)).toBe('active');

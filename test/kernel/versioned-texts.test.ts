@@ -75,4 +75,22 @@ describe('VersionedTexts (PostgreSQL: texts kept under their rows versions)', ()
     await texts.textsOf('o', [{ id: 'b', version: '1' }, { id: 'c', version: '1' }], s.write('o'));
     expect(s.asked).toEqual([]);
   });
+
+  it('gives one row read with the version kept: the JSON written, kept from its second writing, or the kept text when the statement wrote none', () => {
+    const texts = new VersionedTexts();
+    expect(texts.keptVersion('a')).toBe('');
+    // (written twice: kept the second time)
+    for (let i = 0; i < 2; i++) expect(texts.textOf('o', 'a', '10', '{"a":1}')?.toString()).toBe('{"a":1}');
+    expect(texts.keptVersion('a')).toBe('10');
+    // (the statement found the version kept and wrote no JSON)
+    expect(texts.textOf('o', 'a', '10', null)?.toString()).toBe('{"a":1}');
+    // (another owner, or a version other than the kept one: nothing to give, the caller reads again)
+    expect(texts.textOf('p', 'a', '10', null)).toBeNull();
+    expect(texts.textOf('o', 'a', '11', null)).toBeNull();
+    // (a newer version written replaces the kept one at once)
+    expect(texts.textOf('o', 'a', '12', '{"a":2}')?.toString()).toBe('{"a":2}');
+    expect(texts.keptVersion('a')).toBe('12');
+    expect(texts.textOf('o', 'a', '10', null)).toBeNull();
+    expect(texts.textOf('o', 'a', '12', null)?.toString()).toBe('{"a":2}');
+  });
 });
