@@ -146,6 +146,7 @@ function openKernel(config: Config, logger: Logger, clock: HangarOptions['clock'
       queueLimit: config.databaseQueueLimit,
       namedStatements: config.databaseNamedStatements,
     },
+    groupCommit: config.databaseGroupCommit,
     log: logger,
   });
 }

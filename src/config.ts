@@ -17,6 +17,8 @@ export interface Config {
   databaseQueueLimit: number;
   /** Whether repeated PostgreSQL queries run as named statements (HANGAR_DATABASE_NAMED_STATEMENTS). */
   databaseNamedStatements: boolean;
+  /** HANGAR_DATABASE_GROUP_COMMIT: creates that arrive together share one transaction and one commit. */
+  databaseGroupCommit: boolean;
   /** How long a request's headers and body may take to arrive, in ms; 0: no limit (HANGAR_REQUEST_TIMEOUT). */
   requestTimeoutMs: number;
   /** How long a connection may stay silent, in ms; 0: no limit (HANGAR_CONNECTION_TIMEOUT). */
@@ -86,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, terminal = proc
     databaseQueueTimeoutMs: duration(env, 'HANGAR_DATABASE_QUEUE_TIMEOUT', 30_000, 1),
     databaseQueueLimit: integer(env, 'HANGAR_DATABASE_QUEUE_LIMIT', 1000, 1, 1_000_000),
     databaseNamedStatements: integer(env, 'HANGAR_DATABASE_NAMED_STATEMENTS', 1, 0, 1) === 1,
+    databaseGroupCommit: integer(env, 'HANGAR_DATABASE_GROUP_COMMIT', 1, 0, 1) === 1,
     requestTimeoutMs: duration(env, 'HANGAR_REQUEST_TIMEOUT', 30_000, 0),
     connectionTimeoutMs: duration(env, 'HANGAR_CONNECTION_TIMEOUT', 0, 0),
     timings,

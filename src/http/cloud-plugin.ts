@@ -25,6 +25,9 @@ export interface FailureWording {
 }
 
 /** A classified failure as a cloud answers it, in its own error class. */
+/** A cloud's refusals that a reference deleted meanwhile can cause: bad request, not found, conflict. */
+const REFERENCE_REFUSALS = new Set([400, 404, 409]);
+
 export function failureRenderer<E extends CloudError>(errorClass: CloudErrorClass<E>, wording: FailureWording): (failure: Failure) => E {
   const { codeForStatus, codes = {}, prefixes = {} } = wording;
   return ({ kind, status, message }) => {
@@ -114,10 +117,13 @@ export function cloudPlugin<E extends CloudError>(options: CloudPluginOptions<E>
         }
       }
       let classified = error instanceof errorClass ? null : classifyFailure(error);
-      // Something the request refers to was deleted meanwhile. Whether it was the caller's
-      // account or (Crusoe) its project, admitting the request again tells: the cloud's own
-      // refusal (401, 403) is what the caller would hear had it asked a moment later.
-      if (classified?.kind === 'gone' && request.accountId) {
+      // Something the request refers to was deleted meanwhile, or was not found: whether it was
+      // the caller's account or (Crusoe) its project, admitting the request again tells, and
+      // the cloud's own refusal (401, 403) is what the caller would hear had it asked a moment
+      // later. (A create whose account is deleted while it runs, or just before it runs again
+      // alone: see db/group-commit.ts, must not hear that its SSH key is not its account's.)
+      const refusedByModel = classified === null && REFERENCE_REFUSALS.has((error as E).statusCode);
+      if ((classified?.kind === 'gone' || refusedByModel) && request.accountId) {
         try {
           await readmit(request);
         } catch (refused) {

@@ -36,6 +36,8 @@ export interface KernelOptions {
   secretKey?: string | null;
   /** PostgreSQL's connection pool (see db/store.ts). */
   pool?: PoolOptions;
+  /** HANGAR_DATABASE_GROUP_COMMIT: writes that arrive together share a transaction (see db/group-commit.ts); on by default. */
+  groupCommit?: boolean;
   log: Logger;
 }
 
@@ -78,13 +80,14 @@ export class Kernel {
     private readonly idSeed: string | null,
     timings: TimingProfile,
     sealingKey: Buffer,
+    groupCommit: boolean,
   ) {
     this.db = store.db;
     this.ids = new IdGenerator(idSeed);
     this.secrets = new SecretBox(sealingKey, () => this.ids.seeded !== null);
     this.faults = new Faults(this.db, this.ids, () => store.notify(CONTROLS));
     this.state = new StateStore(this.db, store.engine, store.schema);
-    this.grouped = new GroupCommit(this.db, store.engine === 'sqlite');
+    this.grouped = new GroupCommit(this.db, !groupCommit ? 'none' : store.engine === 'sqlite' ? 'savepoints' : 'pipelined');
     this.accountClocks = new AccountClocks(this.db, clock, store.engine);
     this.lifecycle = new LifecycleEngine(this.db, clock, this.ids, {
       clockFor: (accountId) => this.accountClocks.clockFor(accountId),
@@ -156,7 +159,7 @@ export class Kernel {
       await store.close();
       throw error;
     }
-    return new Kernel(store, options.clock ?? new Clock(), options.log, options.idSeed ?? null, options.timings, sealingKey);
+    return new Kernel(store, options.clock ?? new Clock(), options.log, options.idSeed ?? null, options.timings, sealingKey, options.groupCommit ?? true);
   }
 
   /** Brings a module's tables up to date (each module keeps its own migration history). */

@@ -21,7 +21,7 @@ describe('group commit', () => {
   const names = async () => (await kernel.db.selectFrom('things').select('id').orderBy('id').execute()).map((r) => r.id);
 
   it('commits the units queued together once; one that throws is undone alone and rejects with its error', async () => {
-    const group = new GroupCommit(kernel.db, true);
+    const group = new GroupCommit(kernel.db, 'savepoints');
     const transactions = vi.spyOn(kernel.db, 'transaction');
     const insert = (id: string) => (trx: any) => trx.insertInto('things').values({ id, parent: null }).execute().then(() => id);
     const results = await Promise.allSettled([
@@ -47,7 +47,7 @@ describe('group commit', () => {
   });
 
   it('rejects every unit of a group whose commit fails, and keeps none of their writes', async () => {
-    const group = new GroupCommit(kernel.db, true);
+    const group = new GroupCommit(kernel.db, 'savepoints');
     const results = await Promise.allSettled([
       group.run((trx) => trx.insertInto('things').values({ id: 'fine', parent: null }).execute()),
       group.run(async (trx) => {
@@ -62,7 +62,7 @@ describe('group commit', () => {
   });
 
   it('runs each unit in a transaction of its own where grouping is off (a pooled store)', async () => {
-    const group = new GroupCommit(kernel.db, false);
+    const group = new GroupCommit(kernel.db, 'none');
     const transactions = vi.spyOn(kernel.db, 'transaction');
     await Promise.all(['x', 'y'].map((id) => group.run((trx) => trx.insertInto('things').values({ id, parent: null }).execute())));
     expect(transactions).toHaveBeenCalledTimes(2);

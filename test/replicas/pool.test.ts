@@ -47,7 +47,9 @@ describe.runIf(postgresUrl && process.env.HANGAR_TEST_ENGINE === 'postgres')('Po
   }
 
   it('queues a burst longer than the connect timeout on a pool of 2, and every request succeeds', async () => {
-    h = await startHangar({ env: { HANGAR_DATABASE_POOL_SIZE: '2', HANGAR_DATABASE_CONNECT_TIMEOUT: '1s' } });
+    // (each create in a transaction of its own, holding a connection: grouped, creates that
+    // arrive together would share one)
+    h = await startHangar({ env: { HANGAR_DATABASE_POOL_SIZE: '2', HANGAR_DATABASE_CONNECT_TIMEOUT: '1s', HANGAR_DATABASE_GROUP_COMMIT: '0' } });
     const key = await createKey(h.genesis);
     await openBoth(h);
     locker = await holdCounters(h);
@@ -66,7 +68,7 @@ describe.runIf(postgresUrl && process.env.HANGAR_TEST_ENGINE === 'postgres')('Po
   });
 
   it('answers 503 "busy" in the cloud body beyond the queue limit, and serves again once the burst is over', async () => {
-    h = await startHangar({ env: { HANGAR_DATABASE_POOL_SIZE: '2', HANGAR_DATABASE_QUEUE_LIMIT: '3' } });
+    h = await startHangar({ env: { HANGAR_DATABASE_POOL_SIZE: '2', HANGAR_DATABASE_QUEUE_LIMIT: '3', HANGAR_DATABASE_GROUP_COMMIT: '0' } });
     const key = await createKey(h.genesis);
     locker = await holdCounters(h);
     const first = [0, 1].map((i) => h!.genesis.post('/instances', body(key.id, i)));

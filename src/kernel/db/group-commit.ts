@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, Transaction, type DatabaseConnection, type Kysely, type KyselyProps } from 'kysely';
+import { isStoreUnavailable } from './errors.js';
 
 interface Member {
   work: (trx: Transaction<any>) => Promise<unknown>;
@@ -10,7 +11,14 @@ interface Member {
 const MAX_GROUP = 64;
 
 /**
- * Group commit for a store with one connection (SQLite). Units of work that arrive together
+ * How a group's units share their transaction: one after another, each in a savepoint (SQLite:
+ * one connection, statements that cost microseconds), or all at once with their statements
+ * pipelined (PostgreSQL: every statement a round trip), or not at all (each its own transaction).
+ */
+export type Grouping = 'savepoints' | 'pipelined' | 'none';
+
+/**
+ * Group commit. On a store with one connection (SQLite), units of work that arrive together
  * (the requests read in one turn of the event loop) run one after another in a single
  * transaction, each inside a savepoint of its own, and are committed once: a commit writes
  * every page its transaction changed, and concurrent creates change the same few pages (the
@@ -20,63 +28,145 @@ const MAX_GROUP = 64;
  * Each unit behaves as if it ran alone: one that throws is rolled back to its savepoint and
  * rejects with its error, the others go on; none resolves before the commit that makes it
  * durable, and if that commit fails, every unit of the group rejects with its error.
- * On a pooled store (PostgreSQL) every unit is a transaction of its own.
+ *
+ * On PostgreSQL (`pipelined`) a round trip costs far more than a statement does, on both sides,
+ * and a create makes several in turn. The units of a group run at once in one transaction on
+ * one connection: each unit's statements still go one after another, but the units' statements
+ * of one turn leave together (the client pipelines), so the group makes about as many round
+ * trips as one unit, and one commit. PostgreSQL has no savepoint that concurrent units could
+ * each hold, and a failed statement fails the whole transaction: so if any unit throws, or any
+ * statement fails (even one a unit caught), the group is rolled back and every unit runs again,
+ * alone in a transaction of its own, as without grouping. A unit's work must therefore be
+ * repeatable, as any transaction that may be retried: what it keeps outside the store is hints
+ * only.
+ *
+ * Units running at once in one transaction do not wait for each other's row locks, so only
+ * units that say they may share one are grouped there: those given the same `key`, which the
+ * caller makes from the rows they contend for (an account's counter, a type's stock). Such
+ * units take the same rows, in the same order, as each would alone (no deadlock a single one
+ * could not meet), and take them by updates that check and write in one statement. A unit whose
+ * correctness rests on a row lock taken to read (a disk to attach) is given no key, and runs in
+ * a transaction of its own. Groups of different keys run side by side, each on its connection.
  */
 export class GroupCommit {
-  private queue: Member[] = [];
-  private scheduled = false;
+  /** The units waiting for their group, by key (SQLite: one queue). */
+  private readonly queues = new Map<string, Member[]>();
 
   constructor(
     private readonly db: Kysely<any>,
-    private readonly grouping: boolean,
+    private readonly grouping: Grouping,
   ) {}
 
-  run<T>(work: (trx: Transaction<any>) => Promise<T>): Promise<T> {
-    if (!this.grouping) return this.db.transaction().execute(work);
+  /**
+   * Runs `work` in a transaction, shared with the units queued with it (under the same `key`
+   * on PostgreSQL; without one, there, a transaction of its own).
+   */
+  run<T>(work: (trx: Transaction<any>) => Promise<T>, key?: string): Promise<T> {
+    if (this.grouping === 'none' || (this.grouping === 'pipelined' && key === undefined)) return this.db.transaction().execute(work);
+    const queueKey = this.grouping === 'savepoints' ? '' : key!;
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // After this turn's I/O: every request read in it has queued its unit by then.
-        setImmediate(() => void this.drain());
+      const queue = this.queues.get(queueKey);
+      if (queue !== undefined) {
+        queue.push({ work, resolve, reject });
+        return;
       }
+      this.queues.set(queueKey, [{ work, resolve, reject }]);
+      // After this turn's I/O: every request read in it has queued its unit by then.
+      setImmediate(() => void this.drain(queueKey));
     });
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const group = this.queue.splice(0, MAX_GROUP);
+  private async drain(key: string): Promise<void> {
+    const queue = this.queues.get(key)!;
+    while (queue.length > 0) {
+      const group = queue.splice(0, MAX_GROUP);
       if (group.length === 1) {
         const [only] = group;
         await this.db.transaction().execute(only!.work).then(only!.resolve, only!.reject);
-        continue;
+      } else if (this.grouping === 'pipelined') {
+        await this.pipelined(group);
+      } else {
+        await this.savepoints(group);
       }
-      const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-      try {
-        await this.db.transaction().execute(async (trx) => {
-          for (const member of group) {
-            await sql`savepoint grouped`.execute(trx);
-            try {
-              const value = await member.work(trx);
-              await sql`release grouped`.execute(trx);
-              outcomes.push({ ok: true, value });
-            } catch (error) {
-              await sql`rollback to grouped`.execute(trx);
-              await sql`release grouped`.execute(trx);
-              outcomes.push({ ok: false, error });
-            }
-          }
-        });
-      } catch (error) {
-        for (const member of group) member.reject(error);
-        continue;
-      }
-      group.forEach((member, i) => {
-        const outcome = outcomes[i]!;
-        if (outcome.ok) member.resolve(outcome.value);
-        else member.reject(outcome.error);
-      });
     }
-    this.scheduled = false;
+    this.queues.delete(key);
+  }
+
+  /** A group's units one after another in one transaction, each in a savepoint (see the class). */
+  private async savepoints(group: Member[]): Promise<void> {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (const member of group) {
+          await sql`savepoint grouped`.execute(trx);
+          try {
+            const value = await member.work(trx);
+            await sql`release grouped`.execute(trx);
+            outcomes.push({ ok: true, value });
+          } catch (error) {
+            await sql`rollback to grouped`.execute(trx);
+            await sql`release grouped`.execute(trx);
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const member of group) member.reject(error);
+      return;
+    }
+    group.forEach((member, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) member.resolve(outcome.value);
+      else member.reject(outcome.error);
+    });
+  }
+
+  /** A group's units at once in one PostgreSQL transaction; if anything fails, each again alone (see the class). */
+  private async pipelined(group: Member[]): Promise<void> {
+    const executor = this.db.getExecutor();
+    let values: unknown[] | null = null;
+    try {
+      values = await executor.provideConnection(async (connection) => {
+        let failed = false;
+        const watched: DatabaseConnection = {
+          executeQuery: <R>(query: CompiledQuery) =>
+            connection.executeQuery<R>(query).catch((error: unknown) => {
+              failed = true;
+              throw error;
+            }),
+          streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+        };
+        // A transaction for each unit (the lifecycle engine keeps what a write records by its
+        // transaction), all on this connection, each statement sent as soon as it is asked for:
+        // Kysely's own transaction would send one only once the one before it is answered.
+        const shared = executor.withConnectionProvider({ provideConnection: (consumer) => consumer(watched) });
+        // (the props' dialect and driver serve introspection and connection management, which a
+        // unit's transaction does not offer: its statements go through `shared` only)
+        const props = { config: {}, dialect: {}, driver: {}, executor: shared } as unknown as KyselyProps;
+        await connection.executeQuery(CompiledQuery.raw('begin'));
+        const settled = await Promise.allSettled(group.map((member) => member.work(new Transaction<any>(props))));
+        if (failed || settled.some((outcome) => outcome.status === 'rejected')) {
+          await connection.executeQuery(CompiledQuery.raw('rollback'));
+          return null;
+        }
+        try {
+          await connection.executeQuery(CompiledQuery.raw('commit'));
+        } catch (error) {
+          // A statement held for the commit was refused (nothing was committed): each alone.
+          // Where the connection itself failed, whether the commit was made is unknown.
+          if (isStoreUnavailable(error)) throw error;
+          return null;
+        }
+        return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value);
+      });
+    } catch (error) {
+      for (const member of group) member.reject(error);
+      return;
+    }
+    if (values !== null) {
+      group.forEach((member, i) => member.resolve(values![i]));
+      return;
+    }
+    await Promise.all(group.map((member) => this.db.transaction().execute(member.work).then(member.resolve, member.reject)));
   }
 }

@@ -625,20 +625,25 @@ export class LifecycleEngine {
   }
 
   /**
-   * As `transaction`, in the store's group commit (`options.grouped`): on SQLite the writes that
-   * arrive together share one transaction and one commit, each in a savepoint of its own (see
-   * db/group-commit.ts). They run one after another, so what each records is its own; it is told
-   * once the shared commit is made, and nothing of a write that was rolled back is.
+   * As `transaction`, in the store's group commit (`options.grouped`): the writes that arrive
+   * together share one transaction and one commit (see db/group-commit.ts). Each runs on a
+   * transaction object of its own, so what each records is its own; it is told once the shared
+   * commit is made, and nothing of a write that was rolled back is. On PostgreSQL only writes
+   * given the same `key` are grouped (the rows they contend for: see GroupCommit), and a write
+   * may be run again, alone, when its group is undone: it must be repeatable as a retried
+   * transaction is.
    */
-  groupedTransaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+  groupedTransaction<T>(fn: (trx: Transaction<any>) => Promise<T>, key?: string): Promise<T> {
     const grouped = this.options.grouped;
-    return grouped === undefined ? this.transaction(fn) : this.telling((work) => grouped.run(work), fn);
+    return grouped === undefined ? this.transaction(fn) : this.telling((work) => grouped.run(work, key), fn);
   }
 
   /** Runs `fn` through `run`, collecting the states it records, and tells them once `run` resolves (committed). */
   private async telling<T>(run: (work: (trx: Transaction<any>) => Promise<T>) => Promise<T>, fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
     const events: EnteredState[] = [];
     const result = await run((trx) => {
+      // (a grouped write may be run again, alone, after its group was undone: only the last run counts)
+      events.length = 0;
       this.pendingEntered.set(trx, events);
       return fn(trx);
     });

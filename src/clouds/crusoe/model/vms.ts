@@ -410,7 +410,11 @@ export class Vms implements OperationHandler {
     const nic = rules.networkInterface(input.network_interfaces);
     if ((input.host_channel_adapters?.length ?? 0) > 1) throw badRequest('"host_channel_adapters" may hold one adapter');
 
-    return this.madeOrOutOfStock(async (trx, inTurn) => {
+    // (on PostgreSQL, creates that take the same quota, stock and project rows share a
+    // commit; one that attaches disks, claimed by reading them, has a transaction of its own)
+    const attaching = (input.disks?.length ?? 0) > 0;
+    const group = attaching ? undefined : `crusoe.vms ${accountId} ${projectId} ${location} ${type.product_name} ${input.reservation_specification?.id ?? ''}`;
+    return this.madeOrOutOfStock(group, async (trx, inTurn) => {
       const subnet = await this.peers.networks.resolveSubnet(
         trx,
         { id: projectId, account_id: accountId },
@@ -462,11 +466,11 @@ export class Vms implements OperationHandler {
    * throws `OutOfStock`: its transaction is undone and another records the operation that
    * fails in its place (the real cloud answers 200 with an operation that fails).
    */
-  private async madeOrOutOfStock(create: (trx: Transaction<any>, inTurn: boolean) => Promise<OperationRow>): Promise<OperationRow> {
+  private async madeOrOutOfStock(group: string | undefined, create: (trx: Transaction<any>, inTurn: boolean) => Promise<OperationRow>): Promise<OperationRow> {
     const { lifecycle } = this.ctx.kernel;
     try {
-      // (creates arrive in bursts: one commit for those that arrive together)
-      return await togetherOrInTurn((inTurn) => lifecycle.groupedTransaction((trx) => create(trx, inTurn)));
+      // (creates arrive in bursts: one commit for those that arrive together, see `group`)
+      return await togetherOrInTurn((inTurn) => lifecycle.groupedTransaction((trx) => create(trx, inTurn), group));
     } catch (error) {
       if (!(error instanceof OutOfStock)) throw error;
       return lifecycle.transaction((trx) => this.peers.operations.startFailing(trx, error.start, error.error));
@@ -502,7 +506,7 @@ export class Vms implements OperationHandler {
     if (!Number.isInteger(input.count) || input.count < 1 || input.count > MAX_BULK) throw badRequest(`"count" must be between 1 and ${MAX_BULK}`);
     if (input.instance_template && input.instance_template_id) throw badRequest('send "instance_template" or "instance_template_id", not both');
 
-    return this.madeOrOutOfStock(async (trx) => {
+    return this.madeOrOutOfStock(undefined, async (trx) => {
       const { group, template } = await this.bulkTemplate(trx, accountId, projectId, input);
 
       const type = rules.type(template.type, 'instance_template.type');

@@ -368,7 +368,11 @@ export class Instances {
     const { kernel } = this.ctx;
     const { region, type, billing, placement, sshKeyIds, reservationId } = this.checkCreate(input);
 
-    // (creates arrive in bursts: one commit for those that arrive together)
+    // Creates arrive in bursts: one commit for those that arrive together. On PostgreSQL,
+    // those that take the same counter, stock and reservation rows and nothing else that
+    // another create could claim (a volume, a floating IP: checked by reading) share it.
+    const exclusive = (input.volumes?.length ?? 0) > 0 || input.floating_ip !== undefined;
+    const group = exclusive ? undefined : `genesis.instances ${accountId} ${region} ${type.id} ${reservationId ?? ''}`;
     return togetherOrInTurn((inTurn) => kernel.lifecycle.groupedTransaction(async (trx) => {
       const image = await this.resolveImage(trx, accountId, input.image, type, region);
       const diskSize = bootDiskSize(input.disk_size, image);
@@ -429,7 +433,7 @@ export class Instances {
       await this.admit(trx, inTurn, accountId, region, type.id, reservation);
       kernel.lifecycle.entered(trx, { kind: INSTANCE_KIND, resourceId: row.id, accountId, from: null, to: row.status, transition: null });
       return { row, links };
-    }));
+    }, group));
   }
 
   /**
