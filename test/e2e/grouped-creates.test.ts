@@ -13,8 +13,9 @@ const each = <T>(make: (i: number) => T): T[] => Array.from({ length: BURST }, (
  * Creates arrive in bursts (a Terraform apply makes ten at a time): on SQLite those that arrive
  * together share one commit (kernel/db/group-commit.ts, lifecycle.groupedTransaction). Every
  * create a provider sends in bursts goes through it once, and every one of a burst is answered
- * and stored as if it had run alone. On PostgreSQL the same path runs each in a transaction of
- * its own.
+ * and stored as if it had run alone. On PostgreSQL the instance and VM creates that contend for
+ * the same rows (account, type, place) run at once in one transaction (see GroupCommit); the
+ * others each in a transaction of its own.
  */
 describe('creates in bursts, through the group commit', () => {
   const { h } = hangarPerSuite();
