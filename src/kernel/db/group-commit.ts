@@ -36,7 +36,7 @@ export type Grouping = 'savepoints' | 'pipelined' | 'none';
  * trips as one unit, and one commit. PostgreSQL has no savepoint that concurrent units could
  * each hold, and a failed statement fails the whole transaction: so if any unit throws, or any
  * statement fails (even one a unit caught), the group is rolled back and every unit runs again,
- * alone in a transaction of its own, as without grouping. A unit's work must therefore be
+ * alone in a transaction of its own (one after another), as without grouping. A unit's work must therefore be
  * repeatable, as any transaction that may be retried: what it keeps outside the store is hints
  * only.
  *
@@ -144,7 +144,7 @@ export class GroupCommit {
         // unit's transaction does not offer: its statements go through `shared` only)
         const props = { config: {}, dialect: {}, driver: {}, executor: shared } as unknown as KyselyProps;
         await connection.executeQuery(CompiledQuery.raw('begin'));
-        const settled = await Promise.allSettled(group.map((member) => member.work(new Transaction<any>(props))));
+        const settled = await Promise.allSettled(group.map(async (member) => member.work(new Transaction<any>(props))));
         if (failed || settled.some((outcome) => outcome.status === 'rejected')) {
           await connection.executeQuery(CompiledQuery.raw('rollback'));
           return null;
@@ -167,6 +167,8 @@ export class GroupCommit {
       group.forEach((member, i) => member.resolve(values![i]));
       return;
     }
-    await Promise.all(group.map((member) => this.db.transaction().execute(member.work).then(member.resolve, member.reject)));
+    // In turn: units of one key contend for the same rows, and would each hold a connection
+    // while they waited for one another.
+    for (const member of group) await this.db.transaction().execute(member.work).then(member.resolve, member.reject);
   }
 }
