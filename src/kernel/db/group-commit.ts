@@ -36,7 +36,7 @@ export type Grouping = 'savepoints' | 'pipelined' | 'none';
  * trips as one unit, and one commit. PostgreSQL has no savepoint that concurrent units could
  * each hold, and a failed statement fails the whole transaction: so if any unit throws, or any
  * statement fails (even one a unit caught), the group is rolled back and every unit runs again,
- * alone in a transaction of its own (one after another), as without grouping. A unit's work must therefore be
+ * alone in a transaction of its own, as without grouping. A unit's work must therefore be
  * repeatable, as any transaction that may be retried: what it keeps outside the store is hints
  * only.
  *
@@ -167,8 +167,9 @@ export class GroupCommit {
       group.forEach((member, i) => member.resolve(values![i]));
       return;
     }
-    // In turn: units of one key contend for the same rows, and would each hold a connection
-    // while they waited for one another.
-    for (const member of group) await this.db.transaction().execute(member.work).then(member.resolve, member.reject);
+    // At once, as they would have run without grouping. (One after another, the last would run
+    // long after the group failed: after a reset or an account's deletion that failed it, say,
+    // where each alone at once meets it as a request of its own would.)
+    await Promise.all(group.map((member) => this.db.transaction().execute(member.work).then(member.resolve, member.reject)));
   }
 }
