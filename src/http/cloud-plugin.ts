@@ -24,10 +24,10 @@ export interface FailureWording {
   prefixes?: Partial<Record<FailureKind, string>>;
 }
 
-/** A classified failure as a cloud answers it, in its own error class. */
 /** A cloud's refusals that a reference deleted meanwhile can cause: bad request, not found, conflict. */
 const REFERENCE_REFUSALS = new Set([400, 404, 409]);
 
+/** A classified failure as a cloud answers it, in its own error class. */
 export function failureRenderer<E extends CloudError>(errorClass: CloudErrorClass<E>, wording: FailureWording): (failure: Failure) => E {
   const { codeForStatus, codes = {}, prefixes = {} } = wording;
   return ({ kind, status, message }) => {

@@ -626,9 +626,10 @@ export class LifecycleEngine {
 
   /**
    * As `transaction`, in the store's group commit (`options.grouped`): the writes that arrive
-   * together share one transaction and one commit (see db/group-commit.ts). Each runs on a
-   * transaction object of its own, so what each records is its own; it is told once the shared
-   * commit is made, and nothing of a write that was rolled back is. On PostgreSQL only writes
+   * together share one transaction and one commit (see db/group-commit.ts). What each records
+   * is its own (on SQLite they run one after another; on PostgreSQL each has a transaction
+   * object of its own): it is told once the shared commit is made, and nothing of a write that
+   * was rolled back is. On PostgreSQL only writes
    * given the same `key` are grouped (the rows they contend for: see GroupCommit), and a write
    * may be run again, alone, when its group is undone: it must be repeatable as a retried
    * transaction is.
