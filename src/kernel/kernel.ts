@@ -9,10 +9,10 @@ import { Faults } from './faults.js';
 import { StateStore, type StateDocument } from './state.js';
 import { migrate, type Migrations } from './db/migrate.js';
 import { kernelMigrations } from './db/schema.js';
-import { openStore, type PoolOptions, type Store } from './db/store.js';
+import { openStore, POOL_DEFAULTS, type PoolOptions, type Store } from './db/store.js';
 import { IdGenerator } from './ids.js';
 import { Ipam } from './ipam.js';
-import { GroupCommit } from './db/group-commit.js';
+import { GroupCommit, type GroupLimits } from './db/group-commit.js';
 import { Metering } from './metering.js';
 import { resolveSealingKey, SecretBox } from './secrets.js';
 import { LifecycleEngine, type TimingProfile } from './lifecycle/engine.js';
@@ -81,13 +81,14 @@ export class Kernel {
     timings: TimingProfile,
     sealingKey: Buffer,
     groupCommit: boolean,
+    groupLimits: GroupLimits,
   ) {
     this.db = store.db;
     this.ids = new IdGenerator(idSeed);
     this.secrets = new SecretBox(sealingKey, () => this.ids.seeded !== null);
     this.faults = new Faults(this.db, this.ids, () => store.notify(CONTROLS));
     this.state = new StateStore(this.db, store.engine, store.schema);
-    this.grouped = new GroupCommit(this.db, !groupCommit ? 'none' : store.engine === 'sqlite' ? 'savepoints' : 'pipelined');
+    this.grouped = new GroupCommit(this.db, !groupCommit ? 'none' : store.engine === 'sqlite' ? 'savepoints' : 'pipelined', groupLimits);
     this.accountClocks = new AccountClocks(this.db, clock, store.engine);
     this.lifecycle = new LifecycleEngine(this.db, clock, this.ids, {
       clockFor: (accountId) => this.accountClocks.clockFor(accountId),
@@ -159,7 +160,8 @@ export class Kernel {
       await store.close();
       throw error;
     }
-    return new Kernel(store, options.clock ?? new Clock(), options.log, options.idSeed ?? null, options.timings, sealingKey, options.groupCommit ?? true);
+    const groupLimits = { queueLimit: options.pool?.queueLimit ?? POOL_DEFAULTS.queueLimit, queueTimeoutMs: options.pool?.queueTimeoutMs ?? POOL_DEFAULTS.queueTimeoutMs };
+    return new Kernel(store, options.clock ?? new Clock(), options.log, options.idSeed ?? null, options.timings, sealingKey, options.groupCommit ?? true, groupLimits);
   }
 
   /** Brings a module's tables up to date (each module keeps its own migration history). */

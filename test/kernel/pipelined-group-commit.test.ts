@@ -140,6 +140,32 @@ describe.runIf(postgres)('PostgreSQL group commit, pipelined', () => {
     expect(await things()).toEqual(['fine']);
   });
 
+  it('keeps a key\'s queue to the pool\'s bounds: a unit beyond the limit, or one that waited too long, is told the store is busy and never runs', async () => {
+    const runs: Record<string, number> = {};
+    const limited = new GroupCommit(kernel.db, 'pipelined', { queueLimit: 2, queueTimeoutMs: Number.POSITIVE_INFINITY });
+    const beyond = await Promise.allSettled(['a', 'b', 'c'].map((id) => limited.run(insert(id, runs), KEY)));
+    expect(beyond.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(String((beyond[2] as PromiseRejectedResult).reason)).toMatch(/busy: 2 like writes wait/);
+
+    const brief = new GroupCommit(kernel.db, 'pipelined', { queueLimit: 100, queueTimeoutMs: 50 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first = brief.run(async (trx) => {
+      await held;
+      return insert('d', runs)(trx);
+    }, KEY);
+    // Queued behind it once it runs (its group has begun by the next turn of the event loop).
+    await new Promise((resolve) => setImmediate(resolve));
+    const late = brief.run(insert('e', runs), KEY);
+    // It waits for longer than the limit however slow the machine: the first goes on only then.
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    release();
+    await expect(first).resolves.toBeTypeOf('string');
+    await expect(late).rejects.toThrow(/busy: this write waited \d+ ms for the one before it, more than 50 ms/);
+    expect(runs.e).toBeUndefined();
+    expect(await things()).toEqual(['a', 'b', 'd']);
+  });
+
   it('tells the states each grouped write entered once, after its commit, whether it ran once or again alone', async () => {
     const told: string[] = [];
     kernel.lifecycle.onEntered((event) => told.push(event.resourceId));

@@ -1,10 +1,22 @@
 import { CompiledQuery, sql, Transaction, type DatabaseConnection, type Kysely, type KyselyProps } from 'kysely';
-import { isStoreUnavailable } from './errors.js';
+import { isStoreUnavailable, StoreBusy } from './errors.js';
 
 interface Member {
   work: (trx: Transaction<any>) => Promise<unknown>;
   resolve: (value: any) => void;
   reject: (error: unknown) => void;
+  /** When it was queued (ms, performance.now). */
+  queuedAt: number;
+}
+
+/**
+ * How many units may wait for their group under one key, and for how long, on PostgreSQL: the
+ * bounds a request waiting for a pooled connection has (HANGAR_DATABASE_QUEUE_LIMIT and
+ * _TIMEOUT). A grouped create waits for the group ahead of it instead, holding no connection.
+ */
+export interface GroupLimits {
+  queueLimit: number;
+  queueTimeoutMs: number;
 }
 
 /** The most units of work one commit carries. */
@@ -55,6 +67,7 @@ export class GroupCommit {
   constructor(
     private readonly db: Kysely<any>,
     private readonly grouping: Grouping,
+    private readonly limits: GroupLimits = { queueLimit: Number.POSITIVE_INFINITY, queueTimeoutMs: Number.POSITIVE_INFINITY },
   ) {}
 
   /**
@@ -65,12 +78,17 @@ export class GroupCommit {
     if (this.grouping === 'none' || (this.grouping === 'pipelined' && key === undefined)) return this.db.transaction().execute(work);
     const queueKey = this.grouping === 'savepoints' ? '' : key!;
     return new Promise<T>((resolve, reject) => {
+      const member = { work, resolve, reject, queuedAt: performance.now() };
       const queue = this.queues.get(queueKey);
       if (queue !== undefined) {
-        queue.push({ work, resolve, reject });
+        if (this.grouping === 'pipelined' && queue.length >= this.limits.queueLimit) {
+          reject(new StoreBusy(`the store is busy: ${queue.length} like writes wait for the one before them; retry shortly`));
+          return;
+        }
+        queue.push(member);
         return;
       }
-      this.queues.set(queueKey, [{ work, resolve, reject }]);
+      this.queues.set(queueKey, [member]);
       // After this turn's I/O: every request read in it has queued its unit by then.
       setImmediate(() => void this.drain(queueKey));
     });
@@ -79,7 +97,8 @@ export class GroupCommit {
   private async drain(key: string): Promise<void> {
     const queue = this.queues.get(key)!;
     while (queue.length > 0) {
-      const group = queue.splice(0, MAX_GROUP);
+      const group = this.grouping === 'pipelined' ? this.unexpired(queue.splice(0, MAX_GROUP)) : queue.splice(0, MAX_GROUP);
+      if (group.length === 0) continue;
       if (group.length === 1) {
         const [only] = group;
         await this.db.transaction().execute(only!.work).then(only!.resolve, only!.reject);
@@ -90,6 +109,17 @@ export class GroupCommit {
       }
     }
     this.queues.delete(key);
+  }
+
+  /** The units that have not waited longer than the queue allows; the others are told the store is busy. */
+  private unexpired(group: Member[]): Member[] {
+    const now = performance.now();
+    return group.filter((member) => {
+      const waited = now - member.queuedAt;
+      if (waited <= this.limits.queueTimeoutMs) return true;
+      member.reject(new StoreBusy(`the store is busy: this write waited ${Math.round(waited)} ms for the one before it, more than ${this.limits.queueTimeoutMs} ms; retry shortly`));
+      return false;
+    });
   }
 
   /** A group's units one after another in one transaction, each in a savepoint (see the class). */
