@@ -94,6 +94,20 @@ describe('deleting an account', () => {
     expect(await h.hangar.kernel.db.selectFrom('genesis_instances').select('id').where('account_id', '=', account.id).execute()).toEqual([]);
   });
 
+  it('tells a create whose SSH key went with its account, deleted while the create was held, that its token is no longer valid (401), not that the key is unknown', async () => {
+    h = await startHangar();
+    const { account, clouds } = await h.hangar.kernel.tenancy.create('keyed');
+    const genesis = genesisFor(h, String(clouds.genesis!.token));
+    const key = (await genesis.post('/ssh-keys', { name: 'k', value: publicKey() })).body.id;
+    // Admitted, then held while the account (and its key) is deleted: the create finds no such
+    // key of its account, a refusal of its own rather than a broken reference.
+    const held = await adminOf(h).holdNext({ cloud: 'genesis', method: 'POST', path: '/compute/v1/instances' });
+    const create = genesis.post('/instances', { name: 'late', hostname: 'late', type: 'vcpu-2_memory-4g', region: REGION, image: 'ubuntu-22.04', ssh_keys: [key] });
+    await held();
+    expect((await adminOf(h).delete(`/accounts/${account.id}`)).status).toBe(204);
+    expectError(await create, 401, '01204', 'API token is not valid');
+  });
+
   it("converts the leases of a store made before owners were plain ids, and gives back those of VMs already gone", async () => {
     h = await startHangar();
     const { client: c } = await newCrusoeAccount(h, 'old');
