@@ -1,8 +1,8 @@
-import net from 'node:net';
 import type { Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { heldWrite, prepared, together } from '../../src/kernel/db/prepared.js';
 import { openStore, type Store } from '../../src/kernel/db/store.js';
+import { countDatabaseWrites } from '../helpers/database-writes.js';
 import { testStore } from '../helpers/hangar.js';
 
 const postgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && Boolean(process.env.HANGAR_TEST_POSTGRES_URL);
@@ -17,9 +17,7 @@ describe.runIf(postgres)('PostgreSQL statements held for the next round trip', (
   let db: Kysely<any>;
   let put: (executor: Kysely<any>, id: string) => Promise<void>;
   let count: (executor: Kysely<any>) => Promise<{ n: number }[]>;
-  const port = Number(new URL(process.env.HANGAR_TEST_POSTGRES_URL ?? 'postgres://x:5432').port || 5432);
-  let writes = 0;
-  const original = { write: net.Socket.prototype._write, writev: net.Socket.prototype._writev };
+  let writes: ReturnType<typeof countDatabaseWrites>;
 
   beforeAll(async () => {
     store = await openStore(spec.url, { size: 2 });
@@ -28,21 +26,13 @@ describe.runIf(postgres)('PostgreSQL statements held for the next round trip', (
     await db.schema.createTable('held_things').addColumn('id', 'text', (c) => c.primaryKey()).execute();
     put = heldWrite((id) => db.insertInto('held_things').values({ id })) as typeof put;
     count = prepared<{ n: number }>(() => db.selectFrom('held_things').select((eb) => eb.fn.countAll<number>().as('n'))) as typeof count;
-    // Socket writes to the database: one per round trip.
-    const counted = (write: (...args: any[]) => unknown) =>
-      function (this: net.Socket, ...args: any[]) {
-        if (this.remotePort === port) writes++;
-        return write.apply(this, args);
-      };
-    net.Socket.prototype._write = counted(original.write);
-    net.Socket.prototype._writev = counted(original.writev!);
+    writes = countDatabaseWrites();
   });
   afterEach(async () => {
     await db.deleteFrom('held_things').execute();
   });
   afterAll(async () => {
-    net.Socket.prototype._write = original.write;
-    net.Socket.prototype._writev = original.writev;
+    writes.stop();
     await store.close();
     await spec.drop();
   });
@@ -50,7 +40,7 @@ describe.runIf(postgres)('PostgreSQL statements held for the next round trip', (
   const rows = async () => (await db.selectFrom('held_things').select('id').orderBy('id').execute()).map((r) => r.id);
 
   it('sends BEGIN and held writes with the next statement, which sees them; the last ones go with COMMIT', async () => {
-    writes = 0;
+    writes.count = 0;
     const seen = await db.transaction().execute(async (trx) => {
       await put(trx as Kysely<any>, 'a');
       await put(trx as Kysely<any>, 'b');
@@ -59,7 +49,7 @@ describe.runIf(postgres)('PostgreSQL statements held for the next round trip', (
       return n;
     });
     expect(Number(seen)).toBe(2);
-    expect(writes).toBe(2); // BEGIN, a, b and the count; then c and COMMIT
+    expect(writes.count).toBe(2); // BEGIN, a, b and the count; then c and COMMIT
     expect(await rows()).toEqual(['a', 'b', 'c']);
   });
 
@@ -69,22 +59,22 @@ describe.runIf(postgres)('PostgreSQL statements held for the next round trip', (
     const insert = (id: unknown) => db.insertInto('held_things').values({ id: id as string }).onConflict((oc) => oc.column('id').doNothing());
     const heldPut = heldWrite(insert) as typeof put;
     const answeredPut = prepared(insert);
-    writes = 0;
+    writes.count = 0;
     await db.transaction().execute(async (trx) => {
       await heldPut(trx as Kysely<any>, 'x');
-      expect(writes).toBe(0); // held: nothing written yet
+      expect(writes.count).toBe(0); // held: nothing written yet
     });
     await answeredPut(db, 'y');
-    writes = 0;
+    writes.count = 0;
     await db.transaction().execute(async (trx) => {
       await heldPut(trx as Kysely<any>, 'z');
-      expect(writes).toBe(1); // BEGIN and z, written at once
+      expect(writes.count).toBe(1); // BEGIN and z, written at once
     });
     expect(await rows()).toEqual(['x', 'y', 'z']);
   });
 
   it('writes statements run together at once, and gives each its own answer', async () => {
-    writes = 0;
+    writes.count = 0;
     const answers = await db.transaction().execute(async (trx) => {
       await put(trx as Kysely<any>, 'a');
       return together<[{ n: number }[], { n: number }[]]>(trx, (x) => count(x as Kysely<any>), async (x) => {
@@ -93,7 +83,7 @@ describe.runIf(postgres)('PostgreSQL statements held for the next round trip', (
       });
     });
     expect(answers.map((rows) => Number(rows[0]!.n))).toEqual([1, 2]);
-    expect(writes).toBe(2); // BEGIN, a, the first count, b and the second count; then COMMIT
+    expect(writes.count).toBe(2); // BEGIN, a, the first count, b and the second count; then COMMIT
     expect(await rows()).toEqual(['a', 'b']);
   });
 
@@ -120,7 +110,7 @@ describe.runIf(postgres)('PostgreSQL statements held for the next round trip', (
   });
 
   it('sends nothing for a transaction that ran nothing, or rolled back before its first answer was needed', async () => {
-    writes = 0;
+    writes.count = 0;
     await db.transaction().execute(async () => undefined);
     await expect(
       db.transaction().execute(async (trx) => {
@@ -128,7 +118,7 @@ describe.runIf(postgres)('PostgreSQL statements held for the next round trip', (
         throw new Error('changed my mind');
       }),
     ).rejects.toThrow('changed my mind');
-    expect(writes).toBe(0);
+    expect(writes.count).toBe(0);
     expect(await rows()).toEqual([]);
   });
 });

@@ -1,9 +1,9 @@
-import net from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Clock } from '../../src/kernel/clock.js';
 import { GroupCommit } from '../../src/kernel/db/group-commit.js';
 import { Kernel } from '../../src/kernel/kernel.js';
+import { countDatabaseWrites } from '../helpers/database-writes.js';
 import { testStore } from '../helpers/hangar.js';
 
 const postgres = process.env.HANGAR_TEST_ENGINE === 'postgres' && Boolean(process.env.HANGAR_TEST_POSTGRES_URL);
@@ -16,9 +16,7 @@ describe.runIf(postgres)('PostgreSQL group commit, pipelined', () => {
   const spec = testStore();
   let kernel: Kernel;
   let group: GroupCommit;
-  const port = Number(new URL(process.env.HANGAR_TEST_POSTGRES_URL ?? 'postgres://x:5432').port || 5432);
-  let writes = 0;
-  const original = { write: net.Socket.prototype._write, writev: net.Socket.prototype._writev };
+  let writes: ReturnType<typeof countDatabaseWrites>;
 
   beforeAll(async () => {
     kernel = await Kernel.open({ databaseUrl: spec.url, secretKey: 'hangar-test-sealing-key', timings: 'fast', clock: new Clock({ frozenAt: 0 }), log: { info: vi.fn(), warn: vi.fn(), error: vi.fn() } });
@@ -26,21 +24,13 @@ describe.runIf(postgres)('PostgreSQL group commit, pipelined', () => {
     await kernel.db.schema.createTable('piped_parents').addColumn('id', 'text', (c) => c.primaryKey()).execute();
     // (checked at the commit: a write the commit refuses)
     await sql`create table piped_things (id text primary key, parent text references piped_parents (id) deferrable initially deferred)`.execute(kernel.db);
-    // Socket writes to the database: one per round trip.
-    const counted = (write: (...args: any[]) => unknown) =>
-      function (this: net.Socket, ...args: any[]) {
-        if (this.remotePort === port) writes++;
-        return write.apply(this, args);
-      };
-    net.Socket.prototype._write = counted(original.write);
-    net.Socket.prototype._writev = counted(original.writev!);
+    writes = countDatabaseWrites();
   });
   afterEach(async () => {
     await kernel.db.deleteFrom('piped_things').execute();
   });
   afterAll(async () => {
-    net.Socket.prototype._write = original.write;
-    net.Socket.prototype._writev = original.writev;
+    writes.stop();
     await kernel.close();
     await spec.drop();
   });
@@ -58,10 +48,10 @@ describe.runIf(postgres)('PostgreSQL group commit, pipelined', () => {
   it('runs the units queued together in one transaction, their statements sent in one round trip, committed once', async () => {
     const runs: Record<string, number> = {};
     const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
-    writes = 0;
+    writes.count = 0;
     const txids = await Promise.all(ids.map((id) => group.run(insert(id, runs), KEY)));
     // BEGIN and the eight inserts in one socket write, then the COMMIT; alone, two each.
-    expect(writes).toBe(2);
+    expect(writes.count).toBe(2);
     expect(new Set(txids).size).toBe(1);
     expect(runs).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
     expect(await things()).toEqual(ids);
