@@ -12,7 +12,7 @@ import { kernelMigrations } from './db/schema.js';
 import { openStore, POOL_DEFAULTS, type PoolOptions, type Store } from './db/store.js';
 import { IdGenerator } from './ids.js';
 import { Ipam } from './ipam.js';
-import { GroupCommit, type GroupLimits } from './db/group-commit.js';
+import { GroupCommit } from './db/group-commit.js';
 import { Metering } from './metering.js';
 import { resolveSealingKey, SecretBox } from './secrets.js';
 import { LifecycleEngine, type TimingProfile } from './lifecycle/engine.js';
@@ -80,15 +80,15 @@ export class Kernel {
     private readonly idSeed: string | null,
     timings: TimingProfile,
     sealingKey: Buffer,
-    groupCommit: boolean,
-    groupLimits: GroupLimits,
+    /** The store's group commit (see `open`). */
+    grouped: GroupCommit,
   ) {
     this.db = store.db;
     this.ids = new IdGenerator(idSeed);
     this.secrets = new SecretBox(sealingKey, () => this.ids.seeded !== null);
     this.faults = new Faults(this.db, this.ids, () => store.notify(CONTROLS));
     this.state = new StateStore(this.db, store.engine, store.schema);
-    this.grouped = new GroupCommit(this.db, !groupCommit ? 'none' : store.engine === 'sqlite' ? 'savepoints' : 'pipelined', groupLimits);
+    this.grouped = grouped;
     this.accountClocks = new AccountClocks(this.db, clock, store.engine);
     this.lifecycle = new LifecycleEngine(this.db, clock, this.ids, {
       clockFor: (accountId) => this.accountClocks.clockFor(accountId),
@@ -151,7 +151,8 @@ export class Kernel {
   }
 
   static async open(options: KernelOptions): Promise<Kernel> {
-    const store = await openStore(options.databaseUrl, options.pool);
+    const pool = { ...POOL_DEFAULTS, ...options.pool };
+    const store = await openStore(options.databaseUrl, pool);
     let sealingKey: Buffer;
     try {
       await migrate(store.db, 'kernel', kernelMigrations, store.schema);
@@ -160,8 +161,10 @@ export class Kernel {
       await store.close();
       throw error;
     }
-    const groupLimits = { queueLimit: options.pool?.queueLimit ?? POOL_DEFAULTS.queueLimit, queueTimeoutMs: options.pool?.queueTimeoutMs ?? POOL_DEFAULTS.queueTimeoutMs };
-    return new Kernel(store, options.clock ?? new Clock(), options.log, options.idSeed ?? null, options.timings, sealingKey, options.groupCommit ?? true, groupLimits);
+    // (grouped creates wait for their group within the bounds a request waits for a connection)
+    const grouping = options.groupCommit === false ? 'none' : store.engine === 'sqlite' ? 'savepoints' : 'pipelined';
+    const grouped = new GroupCommit(store.db, grouping, { queueLimit: pool.queueLimit, queueTimeoutMs: pool.queueTimeoutMs });
+    return new Kernel(store, options.clock ?? new Clock(), options.log, options.idSeed ?? null, options.timings, sealingKey, grouped);
   }
 
   /** Brings a module's tables up to date (each module keeps its own migration history). */
