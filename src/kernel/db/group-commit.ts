@@ -164,7 +164,10 @@ export class GroupCommit {
               failed = true;
               throw error;
             }),
-          streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+          // (a stream's failure could not be seen here: no grouped write reads that way)
+          streamQuery: () => {
+            throw new Error('a grouped write does not stream its rows');
+          },
         };
         // A transaction for each unit (the lifecycle engine keeps what a write records by its
         // transaction), all on this connection, each statement sent as soon as it is asked for:

@@ -334,14 +334,9 @@ export class Instances {
     return this.versioned!.textOf(accountId, id, row.version, row.text) ?? this.versionedTextNow(accountId, id, '');
   }
 
-  /** The text GET found (404 if none): under the "reads" progression a read may move the instance on, and then it is read again. */
-  async seenText(accountId: string, id: string, text: Buffer | null): Promise<Buffer> {
-    // (another account's instance is not found, and not moved on by this read)
-    if (text === null) throw notFound(Code.InstanceNotFound, 'instance', id);
-    if (!(await this.ctx.kernel.lifecycle.noteRead(INSTANCE_KIND, id))) return text;
-    const now = await this.text(accountId, id);
-    if (now === null) throw notFound(Code.InstanceNotFound, 'instance', id);
-    return now;
+  /** The text GET found (404 if none), read again if the read moved the instance on (see `seenAs`). */
+  seenText(accountId: string, id: string, text: Buffer | null): Promise<Buffer> {
+    return this.seenAs(id, text, () => this.text(accountId, id));
   }
 
   async get(accountId: string, id: string): Promise<InstanceView> {
@@ -358,10 +353,21 @@ export class Instances {
    * An instance read as a GET reads it (404 if none; the fleet view reads this way): under the
    * "reads" progression a read may move it on, and then it is read again.
    */
-  async seen(accountId: string, id: string, view: InstanceView | null): Promise<InstanceView> {
-    if (view === null) throw notFound(Code.InstanceNotFound, 'instance', id);
-    if (await this.ctx.kernel.lifecycle.noteRead(INSTANCE_KIND, id)) return this.findWithLinks(accountId, id);
-    return view;
+  seen(accountId: string, id: string, view: InstanceView | null): Promise<InstanceView> {
+    return this.seenAs(id, view, () => this.read(accountId, id));
+  }
+
+  /**
+   * What a read of one instance found, as its caller sees it: 404 if nothing (another account's
+   * instance is not found, and not moved on by the read); under the "reads" progression the
+   * read may move the instance on, and then `again` reads it as it is now.
+   */
+  private async seenAs<T>(id: string, found: T | null, again: () => Promise<T | null>): Promise<T> {
+    if (found === null) throw notFound(Code.InstanceNotFound, 'instance', id);
+    if (!(await this.ctx.kernel.lifecycle.noteRead(INSTANCE_KIND, id))) return found;
+    const now = await again();
+    if (now === null) throw notFound(Code.InstanceNotFound, 'instance', id);
+    return now;
   }
 
   async create(accountId: string, input: CreateInstanceInput): Promise<InstanceView> {
@@ -663,12 +669,6 @@ export class Instances {
       .where('i.id', '=', id as string)
       .where('i.account_id', '=', accountId as string)
       .orderBy('l.position') as SelectQueryBuilder<any, any, InstanceRow & LinkColumns>;
-  }
-
-  private async findWithLinks(accountId: string, id: string): Promise<InstanceView> {
-    const view = await this.read(accountId, id);
-    if (view === null) throw notFound(Code.InstanceNotFound, 'instance', id);
-    return view;
   }
 
   private async find(trx: Executor, accountId: string, id: string): Promise<InstanceRow> {
