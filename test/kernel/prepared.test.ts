@@ -3,6 +3,7 @@ import { Clock } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { byShape, paddedList, prepared, preparedWrite } from '../../src/kernel/db/prepared.js';
 import { sql } from 'kysely';
+import { createRequire } from 'node:module';
 import { testStore } from '../helpers/hangar.js';
 import { gate } from '../helpers/gate.js';
 
@@ -112,5 +113,32 @@ describe('prepared queries', () => {
     await find()(kernel.db, 'v');
     await kernel.db.transaction().execute((trx) => find()(trx, 'v'));
     expect(version()).toBe(after); // reads move nothing
+  });
+  it('gives a limit the value it is run with, in and out of a transaction; SQLite writes it into the statement', async () => {
+    await kernel.db.insertInto('things').values(['a', 'b', 'c', 'd', 'e'].map((id, n) => ({ id, n }))).execute();
+    const first = prepared<{ id: string }>((n) => kernel.db.selectFrom('things').select('id').orderBy('id').limit(n));
+    const fromN = prepared<{ id: string }>((least, n) => kernel.db.selectFrom('things').select('id').where('n', '>=', least).orderBy('id').limit(n));
+    const sqlite = kernel.db.getExecutor().adapter.constructor.name.startsWith('Sqlite');
+    const Database = createRequire(import.meta.url)('better-sqlite3');
+    const prepare = vi.spyOn(Database.prototype, 'prepare');
+    const seen: string[] = [];
+    try {
+      expect(await first(kernel.db, 1)).toEqual([{ id: 'a' }]);
+      expect(await first(kernel.db, 3)).toEqual([{ id: 'a' }, { id: 'b' }, { id: 'c' }]);
+      await kernel.db.transaction().execute(async (trx) => {
+        expect(await first(trx, 2)).toEqual([{ id: 'a' }, { id: 'b' }]);
+        expect(await first(trx, 1)).toEqual([{ id: 'a' }]);
+        expect(await fromN(trx, 2, 2)).toEqual([{ id: 'c' }, { id: 'd' }]);
+      });
+      expect(await fromN(kernel.db, 3, 5)).toEqual([{ id: 'd' }, { id: 'e' }]);
+      expect(await kernel.db.selectFrom('things').select('id').orderBy('id', 'desc').limit(2).execute()).toEqual([{ id: 'e' }, { id: 'd' }]);
+      seen.push(...prepare.mock.calls.map(([text]) => String(text)));
+    } finally {
+      prepare.mockRestore();
+    }
+    if (sqlite) {
+      expect(seen.filter((text) => /limit \?/i.test(text))).toEqual([]);
+      expect(seen.filter((text) => /limit [0-9]/i.test(text)).length).toBeGreaterThanOrEqual(5);
+    }
   });
 });

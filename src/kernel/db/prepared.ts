@@ -1,4 +1,4 @@
-import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import { CompiledQuery, SelectQueryNode, ValueNode, type Compilable, type Kysely, type QueryResult, type RootOperationNode } from 'kysely';
 import type { Executor } from './store.js';
 
 /** A SQLite connection's statements, as a store hands them out (prepared once, kept). */
@@ -168,29 +168,64 @@ export function statementName(sql: string): string | undefined {
   return statementNames.get(sql);
 }
 
+interface Template {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+}
+
 function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number, held = false) {
-  let template: { sql: string; parameters: readonly unknown[] } | null = null;
+  const slots = Array.from({ length: arity }, (_, i) => new Slot(i));
+  const remember = (compiled: CompiledQuery): Template => {
+    if (!statementNames.has(compiled.sql)) statementNames.set(compiled.sql, `hangar_${statementNames.size + 1}`);
+    (held ? heldStatements : answeredStatements).add(compiled.sql);
+    return { sql: compiled.sql, parameters: compiled.parameters };
+  };
+  let template: Template | null = null;
+  /** The argument a select's limit takes, if any, and the forms made for its values (SQLite: see below). */
+  let limit: Slot | undefined;
+  const byLimit = new Map<unknown, Template>();
   return (executor: Executor, args: unknown[]): Promise<QueryResult<unknown>> => {
     if (template === null) {
-      const slots = Array.from({ length: arity }, (_, i) => new Slot(i));
       const compiled = build(...slots).compile();
-      template = { sql: compiled.sql, parameters: compiled.parameters };
-      if (!statementNames.has(compiled.sql)) statementNames.set(compiled.sql, `hangar_${statementNames.size + 1}`);
-      (held ? heldStatements : answeredStatements).add(compiled.sql);
+      limit = limitSlot(compiled.query);
+      template = remember(compiled);
     }
-    const parameters = template.parameters.map((p) => (p instanceof Slot ? args[p.index] : p));
     // (getExecutor is marked internal in Kysely's typings; it is how a Transaction reaches its adapter)
     const statements = direct.get(executor.getExecutor().adapter);
-    if (statements === undefined || (!executor.isTransaction && statements.inTransaction())) return executor.executeQuery(CompiledQuery.raw(template.sql, parameters));
+    // SQLite prepares a statement again each time a value is bound to its limit (see store.ts,
+    // TargetsCompiler): there, each limit value gets a form of its own, the value in its SQL.
+    let form = template;
+    if (limit !== undefined && statements !== undefined && Number.isSafeInteger(args[limit.index])) {
+      const value = args[limit.index];
+      let made = byLimit.get(value);
+      if (made === undefined) {
+        if (byLimit.size >= LIMIT_FORMS) byLimit.clear();
+        made = remember(build(...slots.map((slot) => (slot === limit ? value : slot))).compile());
+        byLimit.set(value, made);
+      }
+      form = made;
+    }
+    const parameters = form.parameters.map((p) => (p instanceof Slot ? args[p.index] : p));
+    if (statements === undefined || (!executor.isTransaction && statements.inTransaction())) return executor.executeQuery(CompiledQuery.raw(form.sql, parameters));
     try {
-      const statement = statements.prepare(template.sql);
-      if (!executor.isTransaction && !statement.readonly) return executor.executeQuery(CompiledQuery.raw(template.sql, parameters));
+      const statement = statements.prepare(form.sql);
+      if (!executor.isTransaction && !statement.readonly) return executor.executeQuery(CompiledQuery.raw(form.sql, parameters));
       if (statement.reader) return Promise.resolve({ rows: statement.all(...parameters) });
       return Promise.resolve({ rows: [], numAffectedRows: BigInt(statement.run(...parameters).changes) });
     } catch (error) {
       return Promise.reject(error);
     }
   };
+}
+
+/** Forms of one prepared query kept by limit value, at most (page sizes are few). */
+const LIMIT_FORMS = 128;
+
+/** The argument a select's own limit is given, if it is one. */
+function limitSlot(query: RootOperationNode): Slot | undefined {
+  if (!SelectQueryNode.is(query) || query.limit === undefined || !ValueNode.is(query.limit.limit)) return undefined;
+  const value = query.limit.limit.value;
+  return value instanceof Slot ? value : undefined;
 }
 
 /**

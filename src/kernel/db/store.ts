@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { AliasNode, ColumnNode, Kysely, PostgresDialect, SqliteDialect, SqliteQueryCompiler, TableNode, sql, type CompiledQuery, type OperationNode, type QueryCompiler, type QueryId, type RootOperationNode, type SqliteDialectConfig, type Transaction } from 'kysely';
+import { AliasNode, ColumnNode, Kysely, ValueNode, type LimitNode, PostgresDialect, SqliteDialect, SqliteQueryCompiler, TableNode, sql, type CompiledQuery, type OperationNode, type QueryCompiler, type QueryId, type RootOperationNode, type SqliteDialectConfig, type Transaction } from 'kysely';
 import type pgModule from 'pg';
 import { StoreBusy } from './errors.js';
 import { isHeldWrite, runDirectlyInTransactions, statementName } from './prepared.js';
@@ -784,10 +784,23 @@ function tableOf(node: OperationNode | undefined): string | null {
   return TableNode.is(node) ? node.table.identifier.name : null;
 }
 
-/** Kysely's SQLite compiler, remembering what each statement it compiles writes (see WriteTarget). */
+/**
+ * Kysely's SQLite compiler, remembering what each statement it compiles writes (see WriteTarget),
+ * and writing a limit given as a number into the SQL.
+ */
 class TargetsCompiler extends SqliteQueryCompiler {
   constructor(private readonly targets: Map<string, WriteTarget | null>) {
     super();
+  }
+
+  // SQLite plans a `limit ?` for the value bound to it, and so prepares the statement again
+  // each time a value is bound: a few microseconds for the simplest select, more for a larger
+  // one (BENCHMARKS.md, fifteenth round). A limit written into the SQL is planned once. Limits
+  // are few (a page size, 1, a batch size), and the statement cache keeps one statement each.
+  // (A prepared query's limit is a placeholder here; prepared.ts gives it its value first.)
+  protected override visitLimit(node: LimitNode): void {
+    if (ValueNode.is(node.limit) && Number.isSafeInteger(node.limit.value)) this.append(`limit ${node.limit.value as number}`);
+    else super.visitLimit(node);
   }
 
   override compileQuery(node: RootOperationNode, queryId: QueryId): CompiledQuery {
