@@ -903,9 +903,12 @@ export class LifecycleEngine {
       ),
     );
     // Picked and claimed (deleted) in one statement: a timer another runner holds is skipped.
+    // The picked ids as one array, looked up by the primary key: offered `id in (…)`, the
+    // planner joins by hashing every timer in the table, which makes each batch of a burst
+    // cost as much as the whole burst's timers (BENCHMARKS.md, fifteenth round).
     const claimed = (await trx
       .deleteFrom('lifecycle_timers')
-      .where('id', 'in', due.forUpdate('t').skipLocked())
+      .where(sql<boolean>`${sql.ref('id')} = any(array(${due.forUpdate('t').skipLocked()}))`)
       .returning(['id', 'kind', 'resource_id', 'transition', 'due_at', 'account'])
       .execute()) as TimerRow[];
     return claimed.sort((a, b) => Number(a.due_at) - Number(b.due_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
