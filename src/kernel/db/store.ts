@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { AliasNode, ColumnNode, Kysely, ValueNode, type LimitNode, PostgresDialect, SqliteDialect, SqliteQueryCompiler, TableNode, sql, type CompiledQuery, type OperationNode, type QueryCompiler, type QueryId, type RootOperationNode, type SqliteDialectConfig, type Transaction } from 'kysely';
+import { AliasNode, ColumnNode, Kysely, PostgresDialect, SqliteDialect, SqliteQueryCompiler, TableNode, ValueNode, sql, type CompiledQuery, type LimitNode, type OperationNode, type QueryCompiler, type QueryId, type RootOperationNode, type SqliteDialectConfig, type Transaction } from 'kysely';
 import type pgModule from 'pg';
 import { StoreBusy } from './errors.js';
 import { isHeldWrite, runDirectlyInTransactions, statementName } from './prepared.js';
