@@ -121,22 +121,29 @@ function keepBody(text: string | null | undefined, type: string | null | undefin
  * when an entry is read. Answers are the large bodies (a page of 50 is 30–40 KB): kept as
  * strings, a thousand of them lived in the heap, where each answer was copied as it survived
  * collections, and each was lower-cased and searched for secrets as it was recorded.
+ *
+ * The bytes are copied into `own`, the buffer of the ring's slot the entry goes to, which the
+ * entries written there before it used: allocated afresh for each answer, the copies were dead
+ * a thousand answers later but freed only when V8 next collected, and under a load of pages
+ * they were a large share of the process's peak memory (BENCHMARKS.md, fifteenth round).
+ * Returns the kept body, and the slot's buffer (a larger one when `own` is too small).
  */
-function keepAnswer(answer: string | Buffer | null | undefined, type: string | null): Kept['responseBody'] {
-  if (answer === null || answer === undefined || answer.length === 0) return null;
-  if (Buffer.isBuffer(answer)) {
-    // (a replayed answer's bytes, shared with the read cache: copied only if cut)
-    return { raw: answer.length > JOURNAL_BODY_LIMIT ? Buffer.from(answer.subarray(0, JOURNAL_BODY_LIMIT)) : answer, type, bytes: answer.length };
-  }
-  const bytes = Buffer.byteLength(answer);
-  const raw = Buffer.allocUnsafeSlow(Math.min(bytes, JOURNAL_BODY_LIMIT));
-  // (write stops before a character that would not fit whole)
-  const written = raw.write(answer, 'utf8');
-  return { raw: written < raw.length ? raw.subarray(0, written) : raw, type, bytes };
+function keepAnswer(answer: string | Buffer | null | undefined, type: string | null, own: Buffer | undefined): [Kept['responseBody'], Buffer | undefined] {
+  if (answer === null || answer === undefined || answer.length === 0) return [null, own];
+  // (a replayed answer's bytes, shared with the read cache: kept as they are unless cut)
+  if (Buffer.isBuffer(answer) && answer.length <= JOURNAL_BODY_LIMIT) return [{ raw: answer, type, bytes: answer.length }, own];
+  const bytes = Buffer.isBuffer(answer) ? answer.length : Buffer.byteLength(answer);
+  const room = Math.min(bytes, JOURNAL_BODY_LIMIT);
+  const slot = own !== undefined && own.length >= room ? own : Buffer.allocUnsafeSlow(room);
+  // (a string's write stops before a character that would not fit whole)
+  const written = Buffer.isBuffer(answer) ? answer.copy(slot, 0, 0, room) : slot.write(answer, 0, room, 'utf8');
+  return [{ raw: slot.subarray(0, written), type, bytes }, slot];
 }
 
 export class Journal {
   private entries: Kept[] = [];
+  /** Each slot's buffer for answers, reused by the entries written there (see keepAnswer). */
+  private answerBuffers: (Buffer | undefined)[] = [];
   private next = 0;
   private seq = 0;
   private readonly listeners: ((entry: JournalEntry) => void)[] = [];
@@ -161,7 +168,8 @@ export class Journal {
     }
     if (this.size <= 0) return;
     const exchange = record.exchange;
-    const answer = exchange?.responseBody;
+    const [responseBody, answerBuffer] = keepAnswer(exchange?.responseBody, exchange?.responseType ?? null, this.answerBuffers[this.next]);
+    this.answerBuffers[this.next] = answerBuffer;
     const kept: Kept = {
       id,
       at: record.at,
@@ -175,7 +183,7 @@ export class Journal {
       ignored_fields: record.ignored_fields,
       headers: keepHeaders(exchange?.headers),
       requestBody: keepBody(exchange?.requestBody, exchange?.requestType),
-      responseBody: keepAnswer(answer, exchange?.responseType ?? null),
+      responseBody,
     };
     if (this.entries.length < this.size) this.entries.push(kept);
     else this.entries[this.next] = kept;
@@ -212,6 +220,7 @@ export class Journal {
 
   clear(): void {
     this.entries = [];
+    this.answerBuffers = [];
     this.next = 0;
   }
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, hangarPerSuite } from '../helpers/admin.js';
 import { createKey, GPU_TYPE, REGION } from '../helpers/genesis.js';
 import { startHangar, T0, type TestHangar } from '../helpers/hangar.js';
+import { Journal } from '../../src/http/journal.js';
 
 const PASSWORD = 'a-long-enough-passphrase-1';
 
@@ -168,5 +169,35 @@ describe('admin API: request journal size (HANGAR_JOURNAL_SIZE)', () => {
     for (let page = 1; page <= 5; page++) expect((await h.genesis.get(`/instances?page=${page}`)).status).toBe(200);
     const entries = (await adminOf(h).get('/journal?limit=10')).body.requests;
     expect(entries.map((e: any) => e.path)).toEqual(['/compute/v1/instances?page=5', '/compute/v1/instances?page=4', '/compute/v1/instances?page=3']);
+  });
+});
+
+describe('request journal ring: each entry keeps its own answer', () => {
+  const record = (journal: Journal, path: string, responseBody: string | Buffer) =>
+    journal.record({ at: T0, cloud: 'genesis', method: 'GET', path, route: null, account: null, status: 200, latency_ms: 1, ignored_fields: [], exchange: { responseBody, responseType: 'application/json' } });
+  const answerOf = (journal: Journal, path: string) => journal.get(journal.list(10, { q: path })[0]!.id)!.response.body;
+
+  it('as the ring wraps, an answer written where a longer one was shows only itself, and a cut one only its first 16 KiB', () => {
+    const journal = new Journal(2);
+    const long = `[${'"x",'.repeat(10_000)}"x"]`; // 40 KB
+    const cut = { truncated: true, bytes: long.length, text: long.slice(0, 16 * 1024) };
+    const replayed = Buffer.from('{"replayed":true}');
+    record(journal, '/a', long);
+    record(journal, '/b', '{"b":1}');
+    record(journal, '/c', '{"c":2}'); // where /a was
+    record(journal, '/d', replayed); // where /b was
+    expect(journal.list().map((e) => e.path)).toEqual(['/d', '/c']);
+    expect(answerOf(journal, '/c')).toEqual({ content_type: 'application/json', text: '{"c":2}', truncated: false, bytes: 7 });
+    expect(answerOf(journal, '/d')).toMatchObject({ text: '{"replayed":true}', truncated: false });
+    record(journal, '/e', long); // where /c was
+    expect(answerOf(journal, '/e')).toMatchObject(cut);
+    record(journal, '/f', '{"f":3}'); // where /d was: a replayed answer is never written into
+    expect(replayed.toString()).toBe('{"replayed":true}');
+    expect(answerOf(journal, '/f')).toMatchObject({ text: '{"f":3}', bytes: 7 });
+    record(journal, '/g', Buffer.from(long)); // where /e was (a replayed answer, cut)
+    expect(answerOf(journal, '/g')).toMatchObject(cut);
+    record(journal, '/h', '[]'); // where /f was
+    expect(answerOf(journal, '/h')).toMatchObject({ text: '[]', truncated: false, bytes: 2 });
+    expect(answerOf(journal, '/g')).toMatchObject(cut);
   });
 });
