@@ -122,11 +122,11 @@ function keepBody(text: string | null | undefined, type: string | null | undefin
  * strings, a thousand of them lived in the heap, where each answer was copied as it survived
  * collections, and each was lower-cased and searched for secrets as it was recorded.
  *
- * The bytes are copied into `own`, the buffer of the ring's slot the entry goes to, which the
- * entries written there before it used: allocated afresh for each answer, the copies were dead
- * a thousand answers later but freed only when V8 next collected, and under a load of pages
- * they were a large share of the process's peak memory (BENCHMARKS.md, fifteenth round).
- * Returns the kept body, and the slot's buffer (a larger one when `own` is too small).
+ * The bytes go into `own`, the buffer of the ring slot the entry is written to, which the
+ * slot's earlier entries used. A buffer allocated for each answer was garbage a thousand answers
+ * later, yet freed only at V8's next collection: under a load of pages such copies were a large
+ * share of the process's peak memory (BENCHMARKS.md, fifteenth round). Returns the kept body
+ * and the slot's buffer (a new, larger one when `own` is too small).
  */
 function keepAnswer(answer: string | Buffer | null | undefined, type: string | null, own: Buffer | undefined): [Kept['responseBody'], Buffer | undefined] {
   if (answer === null || answer === undefined || answer.length === 0) return [null, own];
