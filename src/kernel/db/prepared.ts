@@ -1,4 +1,4 @@
-import { CompiledQuery, SelectQueryNode, ValueNode, type Compilable, type Kysely, type QueryResult, type RootOperationNode } from 'kysely';
+import { CompiledQuery, LimitNode, ValueNode, type Compilable, type Kysely, type OperationNode, type QueryResult, type RootOperationNode } from 'kysely';
 import type { Executor } from './store.js';
 
 /** A SQLite connection's statements, as a store hands them out (prepared once, kept). */
@@ -181,27 +181,27 @@ function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number, 
     return { sql: compiled.sql, parameters: compiled.parameters };
   };
   let template: Template | null = null;
-  /** The argument a select's limit takes, if any, and the forms made for its values (SQLite: see below). */
-  let limit: Slot | undefined;
-  const byLimit = new Map<unknown, Template>();
+  /** The arguments limits take (a subquery's too), and the forms made for their values (SQLite: see below). */
+  let limits: Slot[] = [];
+  const byLimit = new Map<string, Template>();
   return (executor: Executor, args: unknown[]): Promise<QueryResult<unknown>> => {
     if (template === null) {
       const compiled = build(...slots).compile();
-      limit = limitSlot(compiled.query);
+      limits = limitSlots(compiled.query);
       template = remember(compiled);
     }
     // (getExecutor is marked internal in Kysely's typings; it is how a Transaction reaches its adapter)
     const statements = direct.get(executor.getExecutor().adapter);
-    // SQLite prepares a statement again each time a value is bound to its limit (see store.ts,
-    // TargetsCompiler): there, each limit value gets a form of its own, the value in its SQL.
+    // SQLite prepares a statement again each time a value is bound to a limit (see store.ts,
+    // TargetsCompiler): there, each set of limit values gets a form of its own, the values in its SQL.
     let form = template;
-    if (limit !== undefined && statements !== undefined && Number.isSafeInteger(args[limit.index])) {
-      const value = args[limit.index];
-      let made = byLimit.get(value);
+    if (limits.length > 0 && statements !== undefined && limits.every((slot) => Number.isSafeInteger(args[slot.index]))) {
+      const key = limits.map((slot) => args[slot.index]).join(' ');
+      let made = byLimit.get(key);
       if (made === undefined) {
         if (byLimit.size >= LIMIT_FORMS) byLimit.clear();
-        made = remember(build(...slots.map((slot) => (slot === limit ? value : slot))).compile());
-        byLimit.set(value, made);
+        made = remember(build(...slots.map((slot) => (limits.includes(slot) ? args[slot.index] : slot))).compile());
+        byLimit.set(key, made);
       }
       form = made;
     }
@@ -218,14 +218,23 @@ function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number, 
   };
 }
 
-/** Forms of one prepared query kept by limit value, at most (page sizes are few). */
+/** Forms of one prepared query kept by limit values, at most (page sizes are few). */
 const LIMIT_FORMS = 128;
 
-/** The argument a select's own limit is given, if it is one. */
-function limitSlot(query: RootOperationNode): Slot | undefined {
-  if (!SelectQueryNode.is(query) || query.limit === undefined || !ValueNode.is(query.limit.limit)) return undefined;
-  const value = query.limit.limit.value;
-  return value instanceof Slot ? value : undefined;
+/** The arguments given as limits anywhere in a query (a subquery's included). */
+function limitSlots(query: RootOperationNode): Slot[] {
+  const found = new Set<Slot>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object' || typeof (node as OperationNode).kind !== 'string') return;
+    if (LimitNode.is(node as OperationNode)) {
+      const { limit } = node as LimitNode;
+      if (ValueNode.is(limit) && limit.value instanceof Slot) found.add(limit.value);
+    }
+    for (const child of Object.values(node)) if (typeof child === 'object') visit(child);
+  };
+  visit(query);
+  return [...found];
 }
 
 /**
