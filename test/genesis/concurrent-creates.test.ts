@@ -5,11 +5,10 @@ import { startHangar, type TestHangar } from '../helpers/hangar.js';
 /**
  * Creates that arrive together share one commit (kernel/db/group-commit.ts; on PostgreSQL
  * those of one account, type and region, and a group that meets a refusal runs again create by
- * create). Each
- * must still be answered as if it ran alone: a refused one leaves nothing behind (not its
- * quota, not its stock, not a row), and the others are all stored. (Sent from the process that
- * serves them, they seldom land in one turn of the event loop; test/kernel/group-commit.test.ts
- * makes a group form.)
+ * create). Each must still be answered as if it ran alone: a refused one leaves nothing behind
+ * (not its quota, not its stock, not a row), and the others are all stored. (Sent from the
+ * process that serves them, they seldom land in one turn of the event loop;
+ * test/kernel/group-commit.test.ts makes a group form.)
  */
 describe('Genesis: instance creates sent together', () => {
   let h: TestHangar;

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Clock } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { byShape, paddedList, prepared, preparedWrite } from '../../src/kernel/db/prepared.js';
+import Database from 'better-sqlite3';
 import { sql } from 'kysely';
-import { createRequire } from 'node:module';
 import { testStore } from '../helpers/hangar.js';
 import { gate } from '../helpers/gate.js';
 
@@ -114,14 +114,13 @@ describe('prepared queries', () => {
     await kernel.db.transaction().execute((trx) => find()(trx, 'v'));
     expect(version()).toBe(after); // reads move nothing
   });
+
   it('gives a limit the value it is run with, in and out of a transaction; SQLite writes it into the statement', async () => {
     await kernel.db.insertInto('things').values(['a', 'b', 'c', 'd', 'e'].map((id, n) => ({ id, n }))).execute();
     const first = prepared<{ id: string }>((n) => kernel.db.selectFrom('things').select('id').orderBy('id').limit(n));
     const fromN = prepared<{ id: string }>((least, n) => kernel.db.selectFrom('things').select('id').where('n', '>=', least).orderBy('id').limit(n));
     // (a limit inside a subquery, as the list pages' are)
     const lastOfFirst = prepared<{ id: string }>((n) => kernel.db.selectFrom(kernel.db.selectFrom('things').select('id').orderBy('id').limit(n).as('t')).select('t.id').orderBy('t.id', 'desc').limit(1));
-    const sqlite = kernel.db.getExecutor().adapter.constructor.name.startsWith('Sqlite');
-    const Database = createRequire(import.meta.url)('better-sqlite3');
     const prepare = vi.spyOn(Database.prototype, 'prepare');
     const seen: string[] = [];
     try {
@@ -140,7 +139,7 @@ describe('prepared queries', () => {
     } finally {
       prepare.mockRestore();
     }
-    if (sqlite) {
+    if (kernel.store.engine === 'sqlite') {
       expect(seen.filter((text) => /limit \?/i.test(text))).toEqual([]);
       expect(seen.filter((text) => /limit [0-9]/i.test(text)).length).toBeGreaterThanOrEqual(7);
     }

@@ -629,10 +629,9 @@ export class LifecycleEngine {
    * together share one transaction and one commit (see db/group-commit.ts). What each records
    * is its own (on SQLite they run one after another; on PostgreSQL each has a transaction
    * object of its own): it is told once the shared commit is made, and nothing of a write that
-   * was rolled back is. On PostgreSQL only writes
-   * given the same `key` are grouped (the rows they contend for: see GroupCommit), and a write
-   * may be run again, alone, when its group is undone: it must be repeatable as a retried
-   * transaction is.
+   * was rolled back is. On PostgreSQL only writes given the same `key` are grouped (the rows
+   * they contend for: see GroupCommit), and a write may be run again, alone, when its group is
+   * undone: it must be repeatable as a retried transaction is.
    */
   groupedTransaction<T>(fn: (trx: Transaction<any>) => Promise<T>, key?: string): Promise<T> {
     const grouped = this.options.grouped;
