@@ -226,16 +226,53 @@ export function rowsById(db: Kysely<any>, from: string, key: string, owner: stri
 }
 
 /**
- * A row's version on PostgreSQL (see VersionedTexts): the transaction that last wrote the row
- * (its `xmin`), then those that wrote each row its text also shows (`shown`: each an alias and
- * the `from … where …` finding them for the row). Any change moves it: a row written after the
- * version was read carries a transaction id no row then seen carried, and a row removed
- * shortens the list. (The lists are in the order the rows are found, not sorted: a sort per row
- * doubled the statement's cost, and an order that moved would only make a text be written again.)
+ * Rows another table's row text shows (PostgreSQL, see rowVersion): read from `from` under
+ * `alias`, each naming the row it belongs to in `owner` (a column, `alias.column`).
  */
-export function rowVersion(row: string, shown: readonly [alias: string, fromWhere: RawBuilder<unknown>][]): RawBuilder<string> {
-  const xmins = shown.map(([alias, fromWhere]) => sql`coalesce((select string_agg(${sql.ref(`${alias}.xmin`)}::text, ',') ${fromWhere}), '')`);
-  return sql<string>`concat_ws(':', ${sql.ref(`${row}.xmin`)}::text, ${sql.join(xmins)})`;
+export interface ShownRows {
+  alias: string;
+  from: RawBuilder<unknown>;
+  owner: string;
+}
+
+/**
+ * A row's version on PostgreSQL (see VersionedTexts): the transaction that last wrote the row
+ * (its `xmin`), then those that wrote each row its text also shows (`shown`). Any change moves
+ * it: a row written after the version was read carries a transaction id no row then seen
+ * carried, and a row removed shortens the list. (The lists are in the order the rows are found,
+ * not sorted: a sort per row doubled the statement's cost, and an order that moved would only
+ * make a text be written again.)
+ */
+export function rowVersion(row: string, shown: readonly ShownRows[]): RawBuilder<string> {
+  return versionOf(
+    row,
+    shown.map(({ alias, from, owner }) => sql`(select string_agg(${sql.ref(`${alias}.xmin`)}::text, ',') from ${from} where ${sql.ref(owner)} = ${sql.ref(`${row}.id`)})`),
+  );
+}
+
+/**
+ * rowVersion for a set of rows (a page's), with each table they show read once for the whole
+ * set, `ids` (a statement giving the rows' ids) telling which of its rows to read: `query`
+ * (reading the rows as `row`) joined to what they show, and the version of each. One statement
+ * per row would find its few rows with a bitmap scan of its own, as PostgreSQL plans an
+ * equality on a table it has no statistics of (autovacuum off, or a young table): 50 of those
+ * cost a page of versions twice what one scan for all 50 rows does (BENCHMARKS.md, issue 23,
+ * sixteenth round). The versions are the same as rowVersion's.
+ */
+export function joinedVersions<Q extends SelectQueryBuilder<any, any, any>>(query: Q, row: string, shown: readonly ShownRows[], ids: RawBuilder<unknown>): { query: Q; version: RawBuilder<string> } {
+  let joined = query as SelectQueryBuilder<any, any, any>;
+  const lists = shown.map(({ alias, from, owner }, i) => {
+    const name = `shown_${i}`;
+    const xmins = sql`(select ${sql.ref(owner)} as owner, string_agg(${sql.ref(`${alias}.xmin`)}::text, ',') as xmins from ${from} where ${sql.ref(owner)} = any(array(${ids})) group by 1)`;
+    joined = joined.leftJoin(xmins.as(name), `${name}.owner`, `${row}.id`);
+    return sql.ref(`${name}.xmins`);
+  });
+  return { query: joined as Q, version: versionOf(row, lists) };
+}
+
+/** A version from a row's `xmin` and the lists of its shown rows' (null: none). */
+function versionOf(row: string, lists: readonly RawBuilder<unknown>[]): RawBuilder<string> {
+  return sql<string>`concat_ws(':', ${sql.ref(`${row}.xmin`)}::text, ${sql.join(lists.map((list) => sql`coalesce(${list}, '')`))})`;
 }
 
 /** A text as `textsOf` gives it: bytes, or null where the store's statement gave null (the caller renders that row). */

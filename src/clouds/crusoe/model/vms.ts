@@ -1,6 +1,6 @@
-import { sql, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type SelectQueryBuilder, type Transaction } from 'kysely';
 import { KeptReads } from '../../../kernel/db/kept-reads.js';
-import { rowsById, rowVersion, VersionedTexts, type RowTexts, type WatchedTables } from '../../../kernel/db/row-texts.js';
+import { joinedVersions, rowsById, rowVersion, VersionedTexts, type RowTexts, type ShownRows, type WatchedTables } from '../../../kernel/db/row-texts.js';
 import { byShape, heldInsert, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import type { Engine, Executor } from '../../../kernel/db/store.js';
 import { badRequest, conflict, type CrusoeError, notFound } from '../errors.js';
@@ -60,13 +60,12 @@ const VM_TEXT_SOURCES: WatchedTables = {
   crusoe_disks: { column: 'id', via: 'crusoe_disk_attachments', on: 'disk_id', key: 'vm_id' },
 };
 
-/** A VM's version on PostgreSQL (see rowVersion): its row's, its attachments' and their disks' writers (what VM_TEXT_SOURCES watches on SQLite). */
-const vmVersion = () =>
-  rowVersion('v', [
-    ['a', sql`from crusoe_disk_attachments a where a.vm_id = v.id`],
-    // (each disk by its key whatever the statistics say, as vm-json.ts reads them)
-    ['d', sql`from crusoe_disk_attachments da join lateral (select xmin from crusoe_disks x where x.id = da.disk_id offset 0) d on true where da.vm_id = v.id`],
-  ]);
+/** What a VM's version shows besides its row (see rowVersion): its attachments' and their disks' writers (what VM_TEXT_SOURCES watches on SQLite). */
+const VM_SHOWN: readonly ShownRows[] = [
+  { alias: 'a', from: sql`crusoe_disk_attachments a`, owner: 'a.vm_id' },
+  // (each disk by its key whatever the statistics say, as vm-json.ts reads them)
+  { alias: 'd', from: sql`crusoe_disk_attachments da join lateral (select xmin from crusoe_disks x where x.id = da.disk_id offset 0) d on true`, owner: 'da.vm_id' },
+];
 
 /** Turns a VM into what an operation's result shows (the wire shape; injected by the HTTP side). */
 export type RenderVm = (view: VmView) => unknown;
@@ -217,7 +216,7 @@ export class Vms implements OperationHandler {
   /** The wire JSON of a project's VMs by id with their versions (PostgreSQL), one prepared form per SSH port (see vmJson). */
   private readonly versionedTextsById = byShape<number, { id: string; version: string; text: string | null }>((sshPort) => [
     2,
-    (ids, projectId) => rowsById(this.ctx.db, 'crusoe_vms as v', 'v.id', 'v.project_id', ids, projectId, 'postgres').select(['v.id', vmVersion().as('version'), vmJson('postgres', sshPort).as('text')]),
+    (ids, projectId) => rowsById(this.ctx.db, 'crusoe_vms as v', 'v.id', 'v.project_id', ids, projectId, 'postgres').select(['v.id', rowVersion('v', VM_SHOWN).as('version'), vmJson('postgres', sshPort).as('text')]),
   ]);
 
   /** The wire JSON of a project's VMs by id, one prepared form per SSH port (see vmJson). */
@@ -296,7 +295,7 @@ export class Vms implements OperationHandler {
     const shape = `${page.sort}|${page.from ?? ''}|${sshPort}|${keeps}`;
     const unfiltered = () => this.unfilteredPage(shape)(db, projectId, page.limit + 1, ...page.cursorArgs);
     const rows = !page.unfiltered
-      ? ((await vmPage(db, engine, keeps ? null : sshPort, projectId, page.filters, page.sort, page.from, page.cursor).limit(page.limit + 1).execute()) as ListedVm[])
+      ? ((await vmPage(db, engine, keeps ? null : sshPort, projectId, page.filters, page.sort, page.from, page.cursor, page.limit + 1).execute()) as ListedVm[])
       : keeps
         ? (await this.keptPages.get(`${projectId}|${shape}|${page.limit}|${JSON.stringify(page.cursorArgs)}`, unfiltered))!
         : await unfiltered();
@@ -337,7 +336,7 @@ export class Vms implements OperationHandler {
         ],
         (account, projectId, limit, v, i) =>
           ownedProject(this.ctx.db, projectId, account)
-            .leftJoinLateral(vmPage(this.ctx.db, 'postgres', null, projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit).as('page'), (join) => join.onTrue())
+            .leftJoinLateral(vmPage(this.ctx.db, 'postgres', null, projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }, limit).as('page'), (join) => join.onTrue())
             .select(['p.id as project_id', 'page.id', 'page.name', 'page.seq', 'page.wire', 'page.version']),
         from === '' ? 2 : 4,
       );
@@ -384,7 +383,7 @@ export class Vms implements OperationHandler {
     const sshPort = keeps === 'true' ? null : Number(port);
     return [
       from === '' ? 2 : 4,
-      (projectId, limit, v, i) => vmPage(this.ctx.db, engine, sshPort, projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }).limit(limit),
+      (projectId, limit, v, i) => vmPage(this.ctx.db, engine, sshPort, projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }, limit),
     ];
   });
 
@@ -1173,17 +1172,23 @@ function beyond(sort: Sort, side: Side, c: Position) {
 }
 
 /**
- * A page's query without its limit: from the cursor on, in the order the page is read. With
- * `sshPort` null its rows have no JSON (`wire` null): the VMs' kept texts are used instead.
+ * A page's query: `limit` VMs from the cursor on, in the order the page is read. With `sshPort`
+ * null its rows have no JSON (`wire` null): the VMs' kept texts are used instead, and on
+ * PostgreSQL the rows carry their versions, under which those texts are kept.
  */
-function vmPage(db: Executor, engine: Engine, sshPort: number | null, projectId: unknown, filters: VmFilters, sort: Sort, from: Side | null, cursor: Position | null) {
-  const wire = sshPort === null ? sql<null>`null` : vmJson(engine, sshPort);
-  // (PostgreSQL, no JSON: the VMs' versions, under which their JSON is kept)
-  const version: RawBuilder<string | null> = sshPort === null && engine === 'postgres' ? vmVersion() : sql<null>`null`;
-  let page = filteredVms(db, projectId, filters).select(['v.id', 'v.name', 'v.seq', wire.as('wire'), version.as('version')]);
-  if (from !== null && cursor !== null) page = page.where(beyond(sort, from, cursor));
+function vmPage(db: Executor, engine: Engine, sshPort: number | null, projectId: unknown, filters: VmFilters, sort: Sort, from: Side | null, cursor: Position | null, limit: unknown): SelectQueryBuilder<any, any, any> {
   const column = sortColumn(sort);
-  return from === 'before' ? page.orderBy(column, 'desc').orderBy('id', 'desc') : page.orderBy(column).orderBy('id');
+  const ordered = <Q extends SelectQueryBuilder<any, any, any>>(query: Q): Q => (from === 'before' ? query.orderBy(column, 'desc').orderBy('id', 'desc') : query.orderBy(column).orderBy('id')) as Q;
+  let found = filteredVms(db, projectId, filters);
+  if (from !== null && cursor !== null) found = found.where(beyond(sort, from, cursor));
+  if (sshPort === null && engine === 'postgres') {
+    // (the page's VMs found first, then what their versions show read once for all of them: see joinedVersions)
+    const rows = ordered(found.select(['v.id', 'v.name', 'v.seq', 'v.xmin'])).limit(limit as number);
+    const versions = joinedVersions(db.with('found', () => rows).selectFrom('found as v'), 'v', VM_SHOWN, sql`select id from found`);
+    return ordered(versions.query.select(['v.id', 'v.name', 'v.seq', sql<null>`null`.as('wire'), versions.version.as('version')])) as SelectQueryBuilder<any, any, any>;
+  }
+  const wire = sshPort === null ? sql<null>`null` : vmJson(engine, sshPort);
+  return ordered(found.select(['v.id', 'v.name', 'v.seq', wire.as('wire'), sql<null>`null`.as('version')])).limit(limit as number) as SelectQueryBuilder<any, any, any>;
 }
 
 /** One VM beyond a cursor, if any: whether there is a page on that side. */

@@ -1,7 +1,7 @@
 import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { KeptReads } from '../../../kernel/db/kept-reads.js';
-import { rowsById, rowVersion, VersionedTexts, type RowTexts } from '../../../kernel/db/row-texts.js';
+import { joinedVersions, rowsById, rowVersion, VersionedTexts, type RowTexts } from '../../../kernel/db/row-texts.js';
 import { byShape, heldByShape, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { alreadyDeleting, badRequest, Code, genesisError, missing, notFound } from '../errors.js';
@@ -207,12 +207,16 @@ export class Instances {
     // moved since they were last listed have their JSON written again; each version is the
     // instance row's and its links' writers)
     this.versioned = engine === 'postgres' ? new VersionedTexts() : null;
-    const textVersion = (table: string) => rowVersion(table, [['l', sql`from genesis_instance_links l where l.instance_id = ${sql.ref(`${table}.id`)}`]]);
+    const shown = [{ alias: 'l', from: sql`genesis_instance_links l`, owner: 'l.instance_id' }];
+    const textVersion = (table: string) => rowVersion(table, shown);
     this.versionPages = new AccountList<ListedVersion>(
       ctx.db,
       'genesis_instances',
       version,
-      (query, account) => query.select(['id', textVersion('genesis_instances').as('version'), 'seq', total(account)]),
+      (query, account, ids) => {
+        const versions = joinedVersions(query, 'genesis_instances', shown, ids);
+        return versions.query.select(['genesis_instances.id', versions.version.as('version'), 'seq', total(account)]);
+      },
       ['id', 'xmin'],
     );
     this.versionedTextsById = prepared<{ id: string; version: string; text: string }>((ids, account) =>

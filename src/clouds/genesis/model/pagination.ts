@@ -1,4 +1,4 @@
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import { prepared } from '../../../kernel/db/prepared.js';
 import type { Kernel } from '../../../kernel/kernel.js';
 
@@ -42,6 +42,8 @@ const LIST_ORDER = ['account_id', 'seq'] as const;
 const STRIDE = 1000;
 /** Accounts whose positions are remembered, per list. */
 const REMEMBERED = 64;
+/** What a page's statement calls its rows (see AccountList). */
+const PAGE = 'page';
 
 /**
  * A token that changes whenever rows of an account's list may have been added or removed, by
@@ -104,19 +106,23 @@ export class AccountList<T> {
   /**
    * `select` says what a page's rows hold (every column by default): a list can read just the
    * columns its answer shows, and what it joins to them, in the page's one statement. It gets
-   * the account's placeholder, for a subquery of the account's own. `columns` are those of the
+   * the account's placeholder, for a subquery of the account's own, and a statement giving the
+   * page's ids, to read what they show for all of them at once. `columns` are those of the
    * table it reads (all by default; `seq` always).
    */
   constructor(
     private readonly db: Kysely<any>,
     table: string,
     private readonly listVersion: ListVersion,
-    select: (query: SelectQueryBuilder<any, any, {}>, account: unknown) => SelectQueryBuilder<any, any, T> = (query) => query.selectAll() as SelectQueryBuilder<any, any, T>,
+    select: (query: SelectQueryBuilder<any, any, {}>, account: unknown, ids: RawBuilder<unknown>) => SelectQueryBuilder<any, any, T> = (query) => query.selectAll() as SelectQueryBuilder<any, any, T>,
     columns?: readonly string[],
   ) {
     // `select` shapes the page's own rows only: its columns are computed over the page, never
     // over the rows an OFFSET skips (PostgreSQL computes a row's columns before skipping it).
-    const shaped = (page: SelectQueryBuilder<any, any, any>, account: unknown) => select(db.selectFrom(page.as(table)), account).orderBy('seq');
+    // (The page is a common table expression, read under the table's name: both engines read
+    // one used once as the subquery it was, and one read again is found once.)
+    const shaped = (page: SelectQueryBuilder<any, any, any>, account: unknown) =>
+      select(db.with(PAGE, () => page).selectFrom(`${PAGE} as ${table}`), account, sql`select id from ${sql.table(PAGE)}`).orderBy('seq');
     const from = (account: unknown) => db.selectFrom(table).where('account_id', '=', account).orderBy('seq');
     const rows = columns === undefined ? (account: unknown) => from(account).selectAll() : (account: unknown) => from(account).select(['seq', ...columns]);
     this.offsetQuery = (account, limit, offset) => shaped(rows(account).limit(limit as number).offset(offset as number), account);
