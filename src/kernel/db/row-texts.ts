@@ -239,14 +239,15 @@ export interface ShownRows {
  * A row's version on PostgreSQL (see VersionedTexts): the transaction that last wrote the row
  * (its `xmin`), then those that wrote each row its text also shows (`shown`). Any change moves
  * it: a row written after the version was read carries a transaction id no row then seen
- * carried, and a row removed shortens the list. (The lists are in the order the rows are found,
- * not sorted: a sort per row doubled the statement's cost, and an order that moved would only
- * make a text be written again.)
+ * carried, and a row removed shortens the list. (Each list is sorted: the statements that read
+ * versions find the shown rows by different plans, a bitmap scan in heap order or an index
+ * scan in key order, and the same rows listed in another order would have a kept text written
+ * again at every read.)
  */
 export function rowVersion(row: string, shown: readonly ShownRows[]): RawBuilder<string> {
   return versionOf(
     row,
-    shown.map(({ alias, from, owner }) => sql`(select string_agg(${sql.ref(`${alias}.xmin`)}::text, ',') from ${from} where ${sql.ref(owner)} = ${sql.ref(`${row}.id`)})`),
+    shown.map(({ alias, from, owner }) => sql`(select string_agg(x, ',') from (select ${sql.ref(`${alias}.xmin`)}::text as x from ${from} where ${sql.ref(owner)} = ${sql.ref(`${row}.id`)} order by 1) o)`),
   );
 }
 
@@ -263,7 +264,7 @@ export function joinedVersions<Q extends SelectQueryBuilder<any, any, any>>(quer
   let joined = query as SelectQueryBuilder<any, any, any>;
   const lists = shown.map(({ alias, from, owner }, i) => {
     const name = `shown_${i}`;
-    const xmins = sql`(select ${sql.ref(owner)} as owner, string_agg(${sql.ref(`${alias}.xmin`)}::text, ',') as xmins from ${from} where ${sql.ref(owner)} = any(array(${ids})) group by 1)`;
+    const xmins = sql`(select owner, string_agg(x, ',') as xmins from (select ${sql.ref(owner)} as owner, ${sql.ref(`${alias}.xmin`)}::text as x from ${from} where ${sql.ref(owner)} = any(array(${ids})) order by 1, 2) o group by 1)`;
     joined = joined.leftJoin(xmins.as(name), `${name}.owner`, `${row}.id`);
     return sql.ref(`${name}.xmins`);
   });
