@@ -245,6 +245,10 @@ export class Tenancy {
    * credential is the first of `kinds` that matches `lookup`; its rows are empty when there
    * is none, or when `present` (a column `build` always fills) is null: nothing was found.
    * PostgreSQL only (a lateral join); SQLite keeps found credentials in memory instead.
+   *
+   * `aggregated` reads the rows as one JSON value (numbers, strings and nulls, as the driver
+   * would give them): for a page of small rows, where the driver's work per row cost Hangar
+   * more than PostgreSQL's building the JSON does (BENCHMARKS.md, issue 23, sixteenth round).
    */
   fused<R>(
     cloud: string,
@@ -253,11 +257,12 @@ export class Tenancy {
     orderBy: readonly (string | readonly [column: string, direction: 'asc' | 'desc'])[],
     build: (account: Expression<string>, ...args: any[]) => SelectQueryBuilder<any, any, R>,
     arity = build.length - 1,
+    aggregated = false,
   ): FusedRead<R> {
     const db = this.db;
     const read = prepared<Record<string, any>>((lookup, ...args) => {
       const preference = sql<number>`case ${sql.join(kinds.map((kind, i) => sql`when c.kind = ${kind} then ${i}`), sql` `)} end`;
-      let query = db
+      const query = db
         .with('cred', (qb) =>
           qb
             .selectFrom('credentials as c')
@@ -273,23 +278,33 @@ export class Tenancy {
             .orderBy(preference)
             .limit(1),
         )
-        .selectFrom('cred')
-        .leftJoinLateral(build(sql.ref<string>('cred.credential_account_id'), ...args).as('d'), (join) => join.onTrue())
+        .selectFrom('cred');
+      const rows = build(sql.ref<string>('cred.credential_account_id'), ...args).as('d');
+      if (aggregated) {
+        const order = orderBy.map((by) => (typeof by === 'string' ? sql`${sql.ref(`d.${by}`)}` : sql`${sql.ref(`d.${by[0]}`)} ${sql.raw(by[1])}`));
+        const all = sql<string | null>`json_agg(d${orderBy.length > 0 ? sql` order by ${sql.join(order)}` : sql``})::text`;
+        return query
+          .leftJoinLateral((qb) => qb.selectFrom(rows).select(all.as('rows')).as('x'), (join) => join.onTrue())
+          .select(['cred.credential', 'x.rows'] as any);
+      }
+      let page = query
+        .leftJoinLateral(rows, (join) => join.onTrue())
         // (the credential on one row only, as one column: a page of 50 rows would otherwise
         // carry the same nine values 50 times, for the driver to decode and set on each row)
         .select(sql<string | null>`case when row_number() over () = 1 then cred.credential end`.as('credential'))
         .selectAll('d');
-      for (const by of orderBy) query = typeof by === 'string' ? query.orderBy(`d.${by}` as any) : query.orderBy(`d.${by[0]}` as any, by[1]);
-      return query;
+      for (const by of orderBy) page = typeof by === 'string' ? page.orderBy(`d.${by}` as any) : page.orderBy(`d.${by[0]}` as any, by[1]);
+      return page;
     }, arity + 1);
     return async (lookup, ...args) => {
-      const rows = await read(db, lookup, ...args);
-      if (rows.length === 0) return { credential: undefined, rows: [] };
-      const first = rows[0]!;
-      const values = JSON.parse(rows.find((row) => row.credential !== null)!.credential) as unknown[];
+      const found = await read(db, lookup, ...args);
+      if (found.length === 0) return { credential: undefined, rows: [] };
+      // (aggregated: one row, the credential and its rows' JSON array, null where `build` found none)
+      const rows: Record<string, any>[] = aggregated ? JSON.parse(found[0]!.rows ?? '[]') : found;
+      const values = JSON.parse(aggregated ? found[0]!.credential : found.find((row) => row.credential !== null)!.credential) as unknown[];
       const row = Object.fromEntries(CREDENTIAL_COLUMNS.map((column, i) => [column.slice(2), values[i]])) as unknown as CredentialRow & { kind: string };
       const match = this.matchOf(row);
-      return { credential: match && { ...match, kind: row.kind }, rows: first[present] === null ? [] : (rows as R[]) };
+      return { credential: match && { ...match, kind: row.kind }, rows: rows.length === 0 || rows[0]![present] === null ? [] : (rows as R[]) };
     };
   }
 

@@ -339,6 +339,7 @@ export class Vms implements OperationHandler {
             .leftJoinLateral(vmPage(this.ctx.db, 'postgres', null, projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }, limit).as('page'), (join) => join.onTrue())
             .select(['p.id as project_id', 'page.id', 'page.name', 'page.seq', 'page.wire', 'page.version']),
         from === '' ? 2 : 4,
+        true,
       );
       this.unfilteredPagesAsCaller.set(shape, read);
     }
