@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCrusoeAccount, publicKey } from '../helpers/crusoe.js';
 import { startHangar, type TestHangar } from '../helpers/hangar.js';
-import { copyRows, keptPlan, onPostgres } from '../helpers/postgres-plans.js';
+import { copyRows, keptPlan, onPostgres, perRowLines } from '../helpers/postgres-plans.js';
 import { Families, succeeds } from './support.js';
 
 // A page of VMs reads their disks (and GET a VM its own). A named statement's generic plan is kept
@@ -49,9 +49,13 @@ describe.runIf(onPostgres)("Crusoe on PostgreSQL: a page's disks are looked up, 
     for (const vm of page.body.items) expect(vm.disks).toHaveLength(1);
     expect((await c.get(`${vms}/${page.body.items[1].id}`)).body.disks).toHaveLength(1);
     // The plans kept from the small store are still the ones run: each disk looked up by its key.
-    for (const plan of await plans()) {
+    const all = await plans();
+    for (const plan of all) {
       expect(plan).not.toMatch(/Seq Scan on crusoe_disks\b/);
       expect(plan).toMatch(/Index Scan using crusoe_disks_pkey/);
     }
+    // The page's versions read the attachments (and their disks) of its VMs together, not a
+    // scan of them per VM.
+    expect(perRowLines(all[0]!).filter((line) => /crusoe_disk_attachments|crusoe_disks/.test(line)), all[0]).toEqual([]);
   });
 });

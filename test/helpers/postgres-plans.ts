@@ -27,3 +27,18 @@ export async function keptPlan(db: Kysely<any>, like: string): Promise<string> {
   const args = Array<string>(Number(parameters)).fill('null');
   return (await sql.raw<{ 'QUERY PLAN': string }>(`explain execute ${name}(${args.join(', ')})`).execute(db)).rows.map((r) => r['QUERY PLAN']).join('\n');
 }
+
+/**
+ * The lines of `plan` under a `SubPlan`: a subquery PostgreSQL runs again for each row of the
+ * node above it (each line of a node's subtree is indented deeper than the node).
+ */
+export function perRowLines(plan: string): string[] {
+  const lines = plan.split('\n');
+  const depth = (line: string) => line.length - line.trimStart().length;
+  const found: string[] = [];
+  lines.forEach((line, i) => {
+    if (!/^\s*SubPlan\b/.test(line)) return;
+    for (let j = i + 1; j < lines.length && depth(lines[j]!) > depth(line); j++) found.push(lines[j]!);
+  });
+  return found;
+}
