@@ -257,7 +257,7 @@ export class Tenancy {
     orderBy: readonly (string | readonly [column: string, direction: 'asc' | 'desc'])[],
     build: (account: Expression<string>, ...args: any[]) => SelectQueryBuilder<any, any, R>,
     arity = build.length - 1,
-    aggregated = false,
+    { aggregated = false }: { aggregated?: boolean } = {},
   ): FusedRead<R> {
     const db = this.db;
     const read = prepared<Record<string, any>>((lookup, ...args) => {

@@ -1,4 +1,4 @@
-import { sql, type RawBuilder, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import { KeptReads } from '../../../kernel/db/kept-reads.js';
 import { joinedVersions, rowsById, rowVersion, VersionedTexts, type RowTexts, type ShownRows, type WatchedTables } from '../../../kernel/db/row-texts.js';
 import { byShape, heldInsert, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
@@ -339,7 +339,7 @@ export class Vms implements OperationHandler {
             .leftJoinLateral(vmPage(this.ctx.db, 'postgres', null, projectId, NO_FILTERS, sort, from === '' ? null : from, from === '' ? null : { v, i }, limit).as('page'), (join) => join.onTrue())
             .select(['p.id as project_id', 'page.id', 'page.name', 'page.seq', 'page.wire', 'page.version']),
         from === '' ? 2 : 4,
-        true,
+        { aggregated: true },
       );
       this.unfilteredPagesAsCaller.set(shape, read);
     }

@@ -224,7 +224,7 @@ export class Instances {
     );
     const { tenancy } = ctx.kernel;
     const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
-    this.firstVersionsAsCaller = tenancy.fused(CLOUD, tokens, 'seq', ['seq'], (account, limit, offset) => this.versionPages.offsetQuery(account, limit, offset), 2, true);
+    this.firstVersionsAsCaller = tenancy.fused(CLOUD, tokens, 'seq', ['seq'], (account, limit, offset) => this.versionPages.offsetQuery(account, limit, offset), 2, { aggregated: true });
     // (GET on PostgreSQL: the instance's version, and its JSON only where that version is not
     // the one kept, `kept` being VersionedTexts.keptVersion; the version is worked out once, in
     // a subquery the planner cannot fold into the two places that use it)
