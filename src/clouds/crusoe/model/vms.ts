@@ -1186,10 +1186,10 @@ function vmPage(db: Executor, engine: Engine, sshPort: number | null, projectId:
     // (the page's VMs found first, then what their versions show read once for all of them: see joinedVersions)
     const rows = ordered(found.select(['v.id', 'v.name', 'v.seq', 'v.xmin'])).limit(limit as number);
     const versions = joinedVersions(db.with('found', () => rows).selectFrom('found as v'), 'v', VM_SHOWN, sql`select id from found`);
-    return ordered(versions.query.select(['v.id', 'v.name', 'v.seq', sql<null>`null`.as('wire'), versions.version.as('version')])) as SelectQueryBuilder<any, any, any>;
+    return ordered(versions.query.select(['v.id', 'v.name', 'v.seq', sql<null>`null`.as('wire'), versions.version.as('version')]));
   }
   const wire = sshPort === null ? sql<null>`null` : vmJson(engine, sshPort);
-  return ordered(found.select(['v.id', 'v.name', 'v.seq', wire.as('wire'), sql<null>`null`.as('version')])).limit(limit as number) as SelectQueryBuilder<any, any, any>;
+  return ordered(found.select(['v.id', 'v.name', 'v.seq', wire.as('wire'), sql<null>`null`.as('version')])).limit(limit as number);
 }
 
 /** One VM beyond a cursor, if any: whether there is a page on that side. */
