@@ -43,7 +43,8 @@ describe.runIf(postgresUrl && process.env.HANGAR_TEST_ENGINE !== 'sqlite')('thre
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({ name: `r-${i}`, hostname: `r-${i}`, type: TYPE, region: 'NORD-NO-KRS-1', image: 'ubuntu-22.04', password: 'replicas-are-fun-16' }),
       });
-      expect(res.status, await res.clone().text()).toBe(201);
+      // (a failure shows the replica's own log: the cause of a 500 is only there)
+      expect(res.status, `${await res.clone().text()}\n${replica.output().slice(-4000)}`).toBe(201);
       ids.push(((await res.json()) as { instance: { id: string } }).instance.id);
     };
     for (let i = 0; i < total; i += 25) await Promise.all(Array.from({ length: Math.min(25, total - i) }, (_, k) => create(i + k)));
