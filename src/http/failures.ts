@@ -1,4 +1,4 @@
-import { isStoreUnavailable, STORE_BUSY } from '../kernel/db/errors.js';
+import { isStoreUnavailable, isTransactionAborted, STORE_BUSY } from '../kernel/db/errors.js';
 import { describeValidation } from './validation.js';
 
 /**
@@ -75,6 +75,8 @@ export function classifyFailure(error: unknown): Failure {
   if (byCode) return byCode(message);
   if (code === STORE_BUSY) return { kind: 'busy', status: 503, message };
   if (isStoreUnavailable(error)) return { kind: 'unavailable', status: 503, message: 'the store cannot be reached right now; retry shortly' };
+  // (the writes that retry an abort gave up, or one that does not: contention, not a bug)
+  if (isTransactionAborted(error)) return { kind: 'busy', status: 503, message: 'the store ended this write to resolve a conflict with concurrent writes; retry shortly' };
   if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503') {
     return { kind: 'gone', status: 404, message: 'a resource this request refers to was deleted by another request while this one ran' };
   }

@@ -14,4 +14,14 @@ describe('classifying store failures', () => {
       expect(classifyFailure(Object.assign(new Error('duplicate'), { code })), code).toMatchObject({ kind: 'conflict', status: 409 });
     }
   });
+
+  it('reads a write PostgreSQL ended to break a deadlock, or could not serialise, as a busy store (503), never a 500', () => {
+    for (const code of ['40P01', '40001']) {
+      expect(classifyFailure(Object.assign(new Error('deadlock detected'), { code })), code).toEqual({
+        kind: 'busy',
+        status: 503,
+        message: expect.stringContaining('retry shortly'),
+      });
+    }
+  });
 });

@@ -176,4 +176,30 @@ describe.runIf(postgres)('PostgreSQL group commit, pipelined', () => {
     expect(told.sort()).toEqual(['d', 'f']);
     expect(await things()).toEqual(['a', 'b', 'c', 'd', 'f']);
   });
+
+  it('runs a write again when PostgreSQL ends it to break a deadlock: both writes that met succeed, one of them twice', async () => {
+    await kernel.db.insertInto('piped_parents').values([{ id: 'x' }, { id: 'y' }]).onConflict((oc) => oc.column('id').doNothing()).execute();
+    const runs: Record<string, number> = {};
+    let bothHoldOne: () => void;
+    const held = new Promise<void>((resolve) => (bothHoldOne = resolve));
+    let holding = 0;
+    // Each locks one parent, waits until the other holds its own, then wants the other's.
+    const crossing = (id: string, first: string, second: string) => async (trx: any) => {
+      runs[id] = (runs[id] ?? 0) + 1;
+      await trx.updateTable('piped_parents').set({ id: first }).where('id', '=', first).execute();
+      if (++holding === 2) bothHoldOne();
+      await held;
+      await trx.updateTable('piped_parents').set({ id: second }).where('id', '=', second).execute();
+      await trx.insertInto('piped_things').values({ id, parent: first }).execute();
+      return id;
+    };
+    // (no key: each in a transaction of its own, as a write that must wait for row locks runs)
+    const results = await Promise.allSettled([group.run(crossing('a', 'x', 'y')), group.run(crossing('b', 'y', 'x'))]);
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 'a' },
+      { status: 'fulfilled', value: 'b' },
+    ]);
+    expect(runs.a! + runs.b!).toBe(3);
+    expect(await things()).toEqual(['a', 'b']);
+  });
 });

@@ -25,3 +25,35 @@ export class StoreBusy extends Error {
 }
 
 export const STORE_BUSY = 'HANGAR_STORE_BUSY';
+
+/**
+ * Whether PostgreSQL ended the transaction to break a deadlock (40P01) or because it could not
+ * serialise it (40001). Nothing of it was committed, and the same work run again normally
+ * succeeds: two creates racing to make an account's first rows (its counter, a region's
+ * default security group) lock them in opposite orders once, on replicas or in one process.
+ */
+export function isTransactionAborted(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
+/** How many times a transaction PostgreSQL aborted (see isTransactionAborted) is run in all. */
+const ABORTED_ATTEMPTS = 5;
+
+/**
+ * Runs `transaction` (the whole of a transaction: begin to commit) again while PostgreSQL
+ * aborts it, after a short random pause that grows with each attempt, so that the transactions
+ * that met do not meet again in step. The work must be repeatable, as every write given to the
+ * group commit or the lifecycle engine is. The last abort is thrown, and answered 503: the
+ * store is contended, and the caller may retry.
+ */
+export async function retryingAborted<T>(transaction: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (attempt >= ABORTED_ATTEMPTS || !isTransactionAborted(error)) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+  }
+}

@@ -1,5 +1,5 @@
 import { CompiledQuery, sql, Transaction, type DatabaseConnection, type Kysely, type KyselyProps } from 'kysely';
-import { isStoreUnavailable, StoreBusy } from './errors.js';
+import { isStoreUnavailable, retryingAborted, StoreBusy } from './errors.js';
 
 interface Member {
   work: (trx: Transaction<any>) => Promise<unknown>;
@@ -75,7 +75,7 @@ export class GroupCommit {
    * on PostgreSQL; without one, there, a transaction of its own).
    */
   run<T>(work: (trx: Transaction<any>) => Promise<T>, key?: string): Promise<T> {
-    if (this.grouping === 'none' || (this.grouping === 'pipelined' && key === undefined)) return this.db.transaction().execute(work);
+    if (this.grouping === 'none' || (this.grouping === 'pipelined' && key === undefined)) return this.alone(work);
     const queueKey = this.grouping === 'savepoints' ? '' : key!;
     return new Promise<T>((resolve, reject) => {
       const member = { work, resolve, reject, queuedAt: performance.now() };
@@ -101,7 +101,7 @@ export class GroupCommit {
       if (group.length === 0) continue;
       if (group.length === 1) {
         const [only] = group;
-        await this.db.transaction().execute(only!.work).then(only!.resolve, only!.reject);
+        await this.alone(only!.work).then(only!.resolve, only!.reject);
       } else if (this.grouping === 'pipelined') {
         await this.pipelined(group);
       } else {
@@ -203,6 +203,11 @@ export class GroupCommit {
     // At once, as they would have run without grouping. (One after another, the last would run
     // long after the group failed: after a reset or an account's deletion that failed it, say,
     // where each alone at once meets it as a request of its own would.)
-    await Promise.all(group.map((member) => this.db.transaction().execute(member.work).then(member.resolve, member.reject)));
+    await Promise.all(group.map((member) => this.alone(member.work).then(member.resolve, member.reject)));
+  }
+
+  /** A unit in a transaction of its own, run again if PostgreSQL aborts it (a deadlock: see retryingAborted). */
+  private alone<T>(work: (trx: Transaction<any>) => Promise<T>): Promise<T> {
+    return retryingAborted(() => this.db.transaction().execute(work));
   }
 }

@@ -5,7 +5,7 @@ import { accountNowSql } from '../account-clocks.js';
 import type { IdGenerator } from '../ids.js';
 import type { Executor } from '../db/store.js';
 import type { Faults } from '../faults.js';
-import { isStoreUnavailable } from '../db/errors.js';
+import { isStoreUnavailable, retryingAborted } from '../db/errors.js';
 import { paddedList } from '../db/prepared.js';
 import type { GroupCommit } from '../db/group-commit.js';
 import { EngineStatements, type LogValues } from './statements.js';
@@ -621,7 +621,7 @@ export class LifecycleEngine {
 
   /** Runs a client's write in a transaction; the states it recorded (`entered`) are told once it commits. */
   transaction<T>(fn: (trx: Transaction<any>) => Promise<T>): Promise<T> {
-    return this.telling((work) => this.db.transaction().execute(work), fn);
+    return this.telling((work) => retryingAborted(() => this.db.transaction().execute(work)), fn);
   }
 
   /**
@@ -833,11 +833,17 @@ export class LifecycleEngine {
     let applied = 0;
     for (const timer of batch) {
       try {
-        const writes = newWrites();
-        await this.db.transaction().execute(async (trx) => {
-          if (await this.applyOne(trx, timer, writes)) applied++;
-          await this.write(trx, writes);
-        });
+        let writes = newWrites();
+        let done = false;
+        // (a deadlock with another runner is not the timer's fault: run again, not set aside)
+        await retryingAborted(() =>
+          this.db.transaction().execute(async (trx) => {
+            writes = newWrites();
+            done = await this.applyOne(trx, timer, writes);
+            await this.write(trx, writes);
+          }),
+        );
+        if (done) applied++;
         this.committed(writes);
       } catch (error) {
         if (isStoreUnavailable(error)) throw error; // the store is away, not the timer at fault
