@@ -208,7 +208,7 @@ function storeMetrics(registry: Registry, kernel: Kernel): void {
   if (!poolStats) return;
   new Gauge({
     name: 'hangar_database_connections',
-    help: 'PostgreSQL pool connections by state (waiting: requests queued for a free connection)',
+    help: 'PostgreSQL connections by state (open, idle: the pool\'s; waiting: requests queued for a free one; shared: open connections kept for reads shared by every request)',
     labelNames: ['state'] as const,
     registers: [registry],
     collect() {
@@ -216,6 +216,7 @@ function storeMetrics(registry: Registry, kernel: Kernel): void {
       this.set({ state: 'open' }, stats.total);
       this.set({ state: 'idle' }, stats.idle);
       this.set({ state: 'waiting' }, stats.waiting);
+      this.set({ state: 'shared' }, stats.shared);
     },
   });
 }

@@ -1,4 +1,5 @@
-import { CompiledQuery, LimitNode, ValueNode, type Compilable, type Kysely, type OperationNode, type QueryResult, type RootOperationNode } from 'kysely';
+import { CompiledQuery, LimitNode, SelectQueryNode, ValueNode, type Compilable, type Kysely, type OperationNode, type QueryResult, type RootOperationNode } from 'kysely';
+import type { SharedReads } from './shared-reads.js';
 import type { Executor } from './store.js';
 
 /** A SQLite connection's statements, as a store hands them out (prepared once, kept). */
@@ -27,6 +28,14 @@ const direct = new WeakMap<object, DirectStatements>();
  */
 export function runDirectlyInTransactions(db: Kysely<any>, statements: DirectStatements): void {
   direct.set(db.getExecutor().adapter, statements);
+}
+
+/** PostgreSQL stores whose prepared reads outside a transaction go on shared connections (see SharedReads), by adapter as `direct`. */
+const shared = new WeakMap<object, SharedReads>();
+
+/** Sends this PostgreSQL store's prepared reads made outside a transaction on `reads`' connections. */
+export function readOnSharedConnections(db: Kysely<any>, reads: SharedReads): void {
+  shared.set(db.getExecutor().adapter, reads);
 }
 
 /** Where a run's argument goes among a compiled query's parameters. */
@@ -181,6 +190,8 @@ function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number, 
     return { sql: compiled.sql, parameters: compiled.parameters };
   };
   let template: Template | null = null;
+  /** Whether the query only reads (a select): outside a transaction, it may go on a shared connection. */
+  let reads = false;
   /** The arguments limits take (a subquery's too), and the forms made for their values (SQLite: see below). */
   let limits: Slot[] = [];
   const byLimit = new Map<string, Template>();
@@ -188,10 +199,12 @@ function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number, 
     if (template === null) {
       const compiled = build(...slots).compile();
       limits = limitSlots(compiled.query);
+      reads = SelectQueryNode.is(compiled.query);
       template = remember(compiled);
     }
     // (getExecutor is marked internal in Kysely's typings; it is how a Transaction reaches its adapter)
-    const statements = direct.get(executor.getExecutor().adapter);
+    const { adapter } = executor.getExecutor();
+    const statements = direct.get(adapter);
     // SQLite prepares a statement again each time a value is bound to a limit (see store.ts,
     // TargetsCompiler): there, each set of limit values gets a form of its own, the values in its SQL.
     let form = template;
@@ -206,7 +219,11 @@ function compileOnce(build: (...args: any[]) => Compilable<any>, arity: number, 
       form = made;
     }
     const parameters = form.parameters.map((p) => (p instanceof Slot ? args[p.index] : p));
-    if (statements === undefined || (!executor.isTransaction && statements.inTransaction())) return executor.executeQuery(CompiledQuery.raw(form.sql, parameters));
+    if (statements === undefined) {
+      const read = reads && !executor.isTransaction ? shared.get(adapter)?.read(form.sql, parameters) : null;
+      return read ?? executor.executeQuery(CompiledQuery.raw(form.sql, parameters));
+    }
+    if (!executor.isTransaction && statements.inTransaction()) return executor.executeQuery(CompiledQuery.raw(form.sql, parameters));
     try {
       const statement = statements.prepare(form.sql);
       if (!executor.isTransaction && !statement.readonly) return executor.executeQuery(CompiledQuery.raw(form.sql, parameters));

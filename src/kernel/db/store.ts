@@ -7,8 +7,9 @@ import Database from 'better-sqlite3';
 import { AliasNode, ColumnNode, Kysely, PostgresDialect, SqliteDialect, SqliteQueryCompiler, TableNode, ValueNode, sql, type CompiledQuery, type LimitNode, type OperationNode, type QueryCompiler, type QueryId, type RootOperationNode, type SqliteDialectConfig, type Transaction } from 'kysely';
 import type pgModule from 'pg';
 import { StoreBusy } from './errors.js';
-import { isHeldWrite, runDirectlyInTransactions, statementName } from './prepared.js';
+import { isHeldWrite, readOnSharedConnections, runDirectlyInTransactions, statementName } from './prepared.js';
 import { ROW_CHANGED_FUNCTION, RowTexts, type WatchedTables } from './row-texts.js';
+import { SharedReads } from './shared-reads.js';
 import { commitWatcher } from './wal-index.js';
 
 /**
@@ -83,7 +84,7 @@ export interface Store {
    */
   rowTexts?(table: string, watched: WatchedTables): RowTexts;
   /** The connection pool as it stands (PostgreSQL; undefined on SQLite, which has one connection). */
-  poolStats?(): { size: number; total: number; idle: number; waiting: number };
+  poolStats?(): { size: number; total: number; idle: number; waiting: number; shared: number };
   close(): Promise<void>;
 }
 
@@ -160,6 +161,16 @@ async function loadPg(): Promise<Pg> {
  */
 const SESSION_SETTINGS = ['plan_cache_mode=force_generic_plan', 'enable_seqscan=off', 'jit=off'];
 
+/**
+ * Connections kept for reads outside a transaction, shared by every request (see
+ * shared-reads.ts), at most: one per core of a small database host is what `pgbench` found best
+ * here, a few reads pipelined on each. They are taken from the pool's size, one per four
+ * connections (a pool of one to three has none: every query then runs on its connections).
+ * Beyond this many reads in flight on each, a read takes a pooled connection.
+ */
+const SHARED_READ_CONNECTIONS = 2;
+const SHARED_READS_IN_FLIGHT = 32;
+
 async function openPostgres(url: string, options: Required<PoolOptions>): Promise<Store> {
   const pg = await loadPg();
   const parsed = new URL(url);
@@ -183,20 +194,28 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
   // connectionTimeoutMillis: here that is the queue's bound, and each connection is opened
   // with its own, shorter, connect timeout (a database that does not answer fails fast).
   const PoolClient = clientClass(pg, connectionTimeoutMillis, options.namedStatements);
-  const pool = new pg.Pool({
-    connectionString,
-    max: options.size,
-    connectionTimeoutMillis: options.queueTimeoutMs,
-    Client: PoolClient,
-    query_timeout: 30_000,
-    options: [...(schema !== null ? [`search_path="${schema}"`] : []), ...SESSION_SETTINGS].map((setting) => `-c ${setting}`).join(' '),
-  });
+  const session = { connectionString, query_timeout: 30_000, options: [...(schema !== null ? [`search_path="${schema}"`] : []), ...SESSION_SETTINGS].map((setting) => `-c ${setting}`).join(' ') };
+  // (of the process's `size` connections, one in four, at most SHARED_READ_CONNECTIONS, is kept for shared reads)
+  const sharedConnections = Math.min(SHARED_READ_CONNECTIONS, Math.floor(options.size / 4));
+  const pool = new pg.Pool({ ...session, max: options.size - sharedConnections, connectionTimeoutMillis: options.queueTimeoutMs, Client: PoolClient });
   // A client losing its server must not crash the process, idle (the pool reports it) or
   // checked out (the client itself does; its query fails and the request answers 503). The
   // pool replaces broken clients, so Hangar reconnects by itself.
   pool.on('error', () => undefined);
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: queueing(pool, options) }) });
+  const pooled = { ...options, size: options.size - sharedConnections };
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: queueing(pool, pooled) }) });
+  const reads = new SharedReads(
+    async () => {
+      const client = new PoolClient(session);
+      client.on('error', () => undefined);
+      await client.connect();
+      return client;
+    },
+    sharedConnections,
+    SHARED_READS_IN_FLIGHT,
+  );
+  if (sharedConnections > 0) readOnSharedConnections(db, reads);
   const notifications = postgresNotifications(pg, connectionString, connectionTimeoutMillis, schema ?? 'public', db);
   parsed.password = parsed.password ? '***' : '';
   return {
@@ -220,9 +239,10 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
       }
     },
     lead: (role, handlers, retryMs = ROLE_RETRY_MS) => postgresRole(pg, connectionString, connectionTimeoutMillis, `${schema ?? 'public'}:role:${role}`, handlers, retryMs),
-    poolStats: () => ({ size: options.size, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    poolStats: () => ({ size: pooled.size, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, shared: reads.open }),
     close: async () => {
       await notifications.stopAll();
+      await reads.close();
       await db.destroy();
     },
   };
