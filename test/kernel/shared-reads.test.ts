@@ -31,14 +31,21 @@ describe.runIf(postgres)('PostgreSQL reads on shared connections', () => {
     await spec.drop();
   });
 
-  it('sends the reads asked for at once on the two shared connections, in one socket write each, every caller its own answer', async () => {
-    await backend(store.db, '0'); // (both connections open, the statement named on them)
-    await Promise.all([backend(store.db, '0'), backend(store.db, '0')]);
+  it('sends the reads asked for at once on the shared connections, in one socket write each, every caller its own answer', async () => {
+    // (both connections open, the statement named on them: the second takes reads once the first has eight in flight)
+    await Promise.all(Array.from({ length: 9 }, () => backend(store.db, '0')));
     const writes = countDatabaseWrites();
     try {
-      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => backend(store.db, String(i))));
-      expect(answers.map(([row]) => row!.n)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-      expect(new Set(answers.map(([row]) => row!.pid)).size).toBe(2);
+      // A few reads at once: one connection, one write.
+      const few = await Promise.all(Array.from({ length: 5 }, (_, i) => backend(store.db, String(i))));
+      expect(few.map(([row]) => row!.n)).toEqual([0, 1, 2, 3, 4]);
+      expect(new Set(few.map(([row]) => row!.pid)).size).toBe(1);
+      expect(writes.count).toBe(1);
+      // More than one connection takes: both, one write each.
+      writes.count = 0;
+      const many = await Promise.all(Array.from({ length: 20 }, (_, i) => backend(store.db, String(i))));
+      expect(many.map(([row]) => row!.n)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(new Set(many.map(([row]) => row!.pid)).size).toBe(2);
       expect(writes.count).toBe(2);
     } finally {
       writes.stop();
@@ -64,7 +71,7 @@ describe.runIf(postgres)('PostgreSQL reads on shared connections', () => {
   });
 
   it('takes a pooled connection for a read once every shared connection has its limit in flight', async () => {
-    // (64 in flight fill both shared connections; the reads beyond them go to the pool's six)
+    // (32 in flight on each fill both shared connections; the reads beyond them go to the pool's six)
     const slow = prepared((value) => store.db.selectNoFrom([sql<number>`pg_backend_pid()`.as('pid'), sql<number>`${value}::int + 0 * length(pg_sleep(0.02)::text)`.as('n')]));
     const answers = await Promise.all(Array.from({ length: 80 }, () => slow(store.db, '1')));
     expect(answers.every(([row]) => row!.n === 1)).toBe(true);

@@ -4,6 +4,15 @@ import type pgModule from 'pg';
 /** What a shared connection needs of a node-postgres client: pipelined queries, and its end. */
 type ReadingClient = Pick<pgModule.Client, 'query' | 'end' | 'on'>;
 
+/** How many shared connections there are, and how many reads each takes in flight (see SharedReads). */
+export interface SharedReadLimits {
+  connections: number;
+  /** Reads in flight on a connection before the next one takes the reads that follow. */
+  spill: number;
+  /** Reads in flight on a connection at most: beyond it on every one, a read takes a pooled connection. */
+  limit: number;
+}
+
 /**
  * Reads made outside a transaction on PostgreSQL (a GET's one statement, a page's), sent on a
  * few connections kept for them and shared by every request at once, pipelined: each read
@@ -17,21 +26,28 @@ type ReadingClient = Pick<pgModule.Client, 'query' | 'end' | 'on'>;
  * of its own, as through the pool (its own Sync: a failed read fails only itself), and sees
  * every write committed before it was asked for.
  *
- * A read waits behind the reads sent before it on its connection, so each goes to the
- * connection with the fewest in flight, and once every one has `limit` in flight, to the pool
- * (whose queue bounds what waits: see store.ts, `queueing`).
+ * The more reads share a socket write and a backend's wake-up, the less each costs: a read
+ * goes to the first connection until it has `spill` in flight, then to the next, and once
+ * every one has `spill`, to the one with the fewest. A read waits behind those sent before it
+ * on its connection; once every connection has `limit` in flight, it goes to the pool (whose
+ * queue bounds what waits: see store.ts, `queueing`).
  */
 export class SharedReads {
   private readonly connections: SharedConnection[];
+  private readonly spill: number;
 
-  constructor(open: () => Promise<ReadingClient>, count: number, limit: number) {
-    this.connections = Array.from({ length: count }, () => new SharedConnection(open, limit));
+  constructor(open: () => Promise<ReadingClient>, { connections, spill, limit }: SharedReadLimits) {
+    this.connections = Array.from({ length: connections }, () => new SharedConnection(open, limit));
+    this.spill = spill;
   }
 
-  /** Sends a read on the least busy shared connection; null when all are full (the pool takes it). */
+  /** Sends a read on a shared connection (see the class); null when all are full (the pool takes it). */
   read(sql: string, parameters: readonly unknown[]): Promise<QueryResult<unknown>> | null {
     let best = this.connections[0]!;
-    for (const connection of this.connections) if (connection.inFlight < best.inFlight) best = connection;
+    for (const connection of this.connections) {
+      if (connection.inFlight < this.spill) return connection.read(sql, parameters);
+      if (connection.inFlight < best.inFlight) best = connection;
+    }
     return best.read(sql, parameters);
   }
 

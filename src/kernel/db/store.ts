@@ -163,12 +163,15 @@ const SESSION_SETTINGS = ['plan_cache_mode=force_generic_plan', 'enable_seqscan=
 
 /**
  * Connections kept for reads outside a transaction, shared by every request (see
- * shared-reads.ts), at most: one per core of a small database host is what `pgbench` found best
- * here, a few reads pipelined on each. They are taken from the pool's size, one per four
- * connections (a pool of one to three has none: every query then runs on its connections).
- * Beyond this many reads in flight on each, a read takes a pooled connection.
+ * shared-reads.ts), at most. They are taken from the pool's size, one per four connections (a
+ * pool of one to three has none: every query then runs on its connections). Under a GET load
+ * on this 2-core machine, one connection answered 20–30% more reads a second than two taking
+ * turns (BENCHMARKS.md, issue 23, seventeenth round): the second takes what the first cannot.
  */
 const SHARED_READ_CONNECTIONS = 2;
+/** Reads in flight on a shared connection before the next takes the reads that follow. */
+const SHARED_READS_SPILL = 8;
+/** Reads in flight on a shared connection at most: beyond it on each, a read takes a pooled connection. */
 const SHARED_READS_IN_FLIGHT = 32;
 
 async function openPostgres(url: string, options: Required<PoolOptions>): Promise<Store> {
@@ -212,8 +215,7 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
       await client.connect();
       return client;
     },
-    sharedConnections,
-    SHARED_READS_IN_FLIGHT,
+    { connections: sharedConnections, spill: SHARED_READS_SPILL, limit: SHARED_READS_IN_FLIGHT },
   );
   if (sharedConnections > 0) readOnSharedConnections(db, reads);
   const notifications = postgresNotifications(pg, connectionString, connectionTimeoutMillis, schema ?? 'public', db);
