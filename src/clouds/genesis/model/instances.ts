@@ -74,6 +74,8 @@ type ListedRow = { wire: string; seq: number; total: number | null };
 type ListedIds = { ids: string; total: number | null };
 /** A row of a page of the list on PostgreSQL: the instance's id and version (see VersionedTexts), the list order and the count. */
 type ListedVersion = { id: string; version: string; seq: number; total: number | null };
+/** What a read made with the caller's credential answers (see ReadAsCaller). */
+type AsCaller<T> = Awaited<NonNullable<ReturnType<ReadAsCaller<T>>>>;
 /** An instance's version, and its JSON where the version read is not the one kept. */
 type VersionedText = { id: string; version: string; text: string | null };
 
@@ -225,6 +227,18 @@ export class Instances {
     const { tenancy } = ctx.kernel;
     const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
     this.firstVersionsAsCaller = tenancy.fused(CLOUD, tokens, 'seq', ['seq'], (account, limit, offset) => this.versionPages.offsetQuery(account, limit, offset), 2, { aggregated: true });
+    // (a deep page from a remembered position, with the list's version read in the same
+    // statement: the counter's writer, as Counters.writer gives it)
+    const listWriter = (account: unknown) => sql<string>`coalesce((select c.xmin::text from counters c where c.account_id = ${account} and c.key = ${Counter.instances}), 'none')`;
+    this.deepVersionsAsCaller = tenancy.fused(
+      CLOUD,
+      tokens,
+      'seq',
+      ['seq'],
+      (account, seq, limit, offset) => this.versionPages.seekQuery(account, seq, limit, offset).select(listWriter(account).as('list_version')),
+      3,
+      { aggregated: true },
+    );
     // (GET on PostgreSQL: the instance's version, and its JSON only where that version is not
     // the one kept, `kept` being VersionedTexts.keptVersion; the version is worked out once, in
     // a subquery the planner cannot fold into the two places that use it)
@@ -241,6 +255,9 @@ export class Instances {
 
   // The reads of list and GET made with the caller's credential (PostgreSQL: see Tenancy.fused).
   private readonly firstVersionsAsCaller: FusedRead<ListedVersion>;
+  private readonly deepVersionsAsCaller: FusedRead<ListedVersion & { list_version: string }>;
+  /** Whose a credential is, by lookup, as the reads made with it found (a deep page needs the account's positions before its statement). */
+  private readonly callers = new Map<string, string>();
   private readonly versionedTextAsCaller: FusedRead<VersionedText>;
   private readonly versionedText;
 
@@ -273,21 +290,61 @@ export class Instances {
 
   /**
    * A page read with the caller's credential in one statement (see Tenancy.fused): the pages a
-   * client walks from the start. A deep page (from remembered positions) cannot be: null.
+   * client walks from the start, and a deep page where the account's remembered positions
+   * reach it (AccountList.rememberedStart). A deep page they do not reach yet is read as
+   * without a credential, after one to learn whose it is.
    */
   listAsCaller(lookup: string, request: PageRequest): ReturnType<ReadAsCaller<Page<Buffer> | Page<string>>> {
     const offset = (request.page - 1) * request.perPage;
     const { versioned } = this;
     // (fused reads are PostgreSQL's, where the texts are kept under versions)
-    if (versioned === null || offset >= this.versionPages.stride) return null;
+    if (versioned === null) return null;
+    const page = { page: request.page, perPage: request.perPage };
+    if (offset >= this.versionPages.stride) return this.deepPageAsCaller(versioned, lookup, request, offset);
     return (async () => {
       const { credential, rows } = await this.firstVersionsAsCaller(lookup, request.perPage, offset);
-      const page = { page: request.page, perPage: request.perPage };
       if (credential === undefined) return { credential, value: { items: [], total: 0, ...page } };
-      const [texts, total] = await Promise.all([this.versionedTextsOf(versioned, credential.accountId, rows), this.totalOf(credential.accountId, rows)]);
-      // (an instance went while the texts were written: the page read again, with its JSON)
-      return { credential, value: texts === null ? await this.wirePage(credential.accountId, request) : { items: texts, total, ...page } };
+      this.remember(lookup, credential.accountId);
+      return { credential, value: await this.pageOfVersions(versioned, credential.accountId, request, rows) };
     })();
+  }
+
+  /** listAsCaller for a page past the first remembered position. */
+  private async deepPageAsCaller(versioned: VersionedTexts, lookup: string, request: PageRequest, offset: number): Promise<AsCaller<Page<Buffer> | Page<string>>> {
+    const page = { page: request.page, perPage: request.perPage };
+    const accountId = this.callers.get(lookup);
+    const start = accountId === undefined ? null : this.versionPages.rememberedStart(accountId, offset);
+    if (start === null) {
+      // (no rows: only the credential, and whose it is)
+      const { credential } = await this.firstVersionsAsCaller(lookup, 0, 0);
+      if (credential === undefined) return { credential, value: { items: [], total: 0, ...page } };
+      this.remember(lookup, credential.accountId);
+      return { credential, value: await this.list(credential.accountId, request) };
+    }
+    const { credential, rows } = await this.deepVersionsAsCaller(lookup, start.seq, request.perPage, start.offset);
+    if (credential === undefined) return { credential, value: { items: [], total: 0, ...page } };
+    // The page is the one asked for only if the positions still hold (nothing was added or
+    // removed since they were learnt: the version read with it) and are the caller's account's.
+    if (credential.accountId !== accountId || rows.length === 0 || rows[0]!.list_version !== start.version) {
+      this.remember(lookup, credential.accountId);
+      return { credential, value: await this.list(credential.accountId, request) };
+    }
+    this.versionPages.servedFrom(accountId);
+    return { credential, value: await this.pageOfVersions(versioned, accountId, request, rows) };
+  }
+
+  /** A page from its instances' versions: their JSON as kept, or written now. */
+  private async pageOfVersions(versioned: VersionedTexts, accountId: string, request: PageRequest, rows: readonly ListedVersion[]): Promise<Page<Buffer> | Page<string>> {
+    const [texts, total] = await Promise.all([this.versionedTextsOf(versioned, accountId, rows), this.totalOf(accountId, rows)]);
+    // (an instance went while the texts were written: the page read again, with its JSON)
+    return texts === null ? this.wirePage(accountId, request) : { items: texts, total, page: request.page, perPage: request.perPage };
+  }
+
+  /** Records whose a credential is (see `callers`). */
+  private remember(lookup: string, accountId: string): void {
+    if (this.callers.get(lookup) === accountId) return;
+    if (this.callers.size >= 10_000) this.callers.clear();
+    this.callers.set(lookup, accountId);
   }
 
   /** The account's instance count, as a page's rows carry it (a page past the end has no row to). */

@@ -97,6 +97,8 @@ export class AccountList<T> {
   readonly stride = STRIDE;
   /** The query of a page `offset` rows in, with no remembered position (for a statement of the caller's own). */
   readonly offsetQuery: (account: unknown, limit: unknown, offset: unknown) => SelectQueryBuilder<any, any, T>;
+  /** The query of a page `offset` rows past the first row of `seq` (a remembered position: see `rememberedStart`). */
+  readonly seekQuery: (account: unknown, seq: unknown, limit: unknown, offset: unknown) => SelectQueryBuilder<any, any, T>;
   private readonly remembered = new Map<string, Positions>();
   private readonly offsetPage;
   private readonly seekPage;
@@ -127,7 +129,8 @@ export class AccountList<T> {
     const rows = columns === undefined ? (account: unknown) => from(account).selectAll() : (account: unknown) => from(account).select(['seq', ...columns]);
     this.offsetQuery = (account, limit, offset) => shaped(rows(account).limit(limit as number).offset(offset as number), account);
     this.offsetPage = prepared<T>((account, limit, offset) => this.offsetQuery(account, limit, offset));
-    this.seekPage = prepared<T>((account, seq, limit, offset) => shaped(rows(account).where('seq', '>=', seq).limit(limit).offset(offset), account));
+    this.seekQuery = (account, seq, limit, offset) => shaped(rows(account).where('seq', '>=', seq).limit(limit as number).offset(offset as number), account);
+    this.seekPage = prepared<T>((account, seq, limit, offset) => this.seekQuery(account, seq, limit, offset));
     this.firstSeq = prepared<{ seq: number }>((account) => db.selectFrom(table).select('seq').where('account_id', '=', account).orderBy('seq').limit(1));
     // The rows just before and at the next stride: their seqs tell whether the second starts a run.
     this.strideSeqs = prepared<{ seq: number }>((account, seq) =>
@@ -182,6 +185,27 @@ export class AccountList<T> {
       return null;
     }
     return this.served(accountId, { version, seqs, ended }, items);
+  }
+
+  /**
+   * Where the page `offset` rows in starts, when the account's remembered positions reach it:
+   * the seq to read it from and the offset past that seq's first row (`seekQuery`), and the
+   * list version the positions hold for. A caller reading the page in a statement of its own
+   * reads the version in it too, and uses the page only if that version is this one (then
+   * telling `servedFrom`). Null: `page` learns the positions.
+   */
+  rememberedStart(accountId: string, offset: number): { seq: number; offset: number; version: string } | null {
+    const known = this.remembered.get(accountId);
+    const wanted = Math.floor(offset / STRIDE);
+    if (known === undefined || offset < STRIDE || !(wanted < known.seqs.length || known.ended)) return null;
+    const k = Math.min(wanted, known.seqs.length - 1);
+    return { seq: known.seqs[k]!, offset: offset - k * STRIDE, version: known.version };
+  }
+
+  /** A page read from `rememberedStart` was served: counted, its positions kept as the account's most recently used. */
+  servedFrom(accountId: string): void {
+    const known = this.remembered.get(accountId);
+    if (known !== undefined) this.served(accountId, known, []);
   }
 
   /** The page at `offset`, read from the nearest of `seqs` at or before it. */
