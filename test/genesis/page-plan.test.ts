@@ -26,10 +26,14 @@ describe.runIf(onPostgres)("Genesis on PostgreSQL: a page's links are looked up,
 
     // The page (each instance's version with its links) and the JSON of those not kept.
     const plans = () => Promise.all([keptPlan(db, '%"version"%"seq"%'), keptPlan(db, '%row_to_json%json_array_elements_text%')]);
+    // GET one instance (its version, and its JSON where the version is not the one kept).
+    const getPlan = () => keptPlan(db, '%"v"."version"%case when v.version =%');
 
     // (twice: the second page writes the JSON of the instance its first page wrote once, and keeps it)
     for (let i = 0; i < 2; i++) expect((await g.get('/instances')).body.instances.map((x: { id: string }) => x.id)).toEqual([seed.id]);
+    expect((await g.get(`/instances/${seed.id}`)).status).toBe(200);
     await plans();
+    await getPlan();
     await copyRows(db, 'genesis_instances', { id: `t.id || '-' || i`, name: `t.name || '-' || i`, seq: `t.seq + i` });
     await copyRows(db, 'genesis_instance_links', { instance_id: `t.instance_id || '-' || i` });
 
@@ -46,6 +50,11 @@ describe.runIf(onPostgres)("Genesis on PostgreSQL: a page's links are looked up,
       expect(plan).not.toMatch(/Seq Scan on genesis_instance_links\b/);
       expect(plan).toMatch(/Index Scan using genesis_instance_links_pk|Bitmap Index Scan on genesis_instance_links_pk/);
     }
+    // GET finds its instance by its key, not among its account's instances.
+    expect((await g.get(`/instances/${page.body.instances[1].id}`)).status).toBe(200);
+    const get = await getPlan();
+    expect(get).toMatch(/Index Scan using genesis_instances_pkey/);
+    expect(get).not.toMatch(/genesis_instances_account/);
     // The page's versions read the links of its instances together, not a scan of them per
     // instance (each a bitmap of its own, where the table has no statistics).
     expect(perRowLines(pagePlan!).filter((line) => line.includes('genesis_instance_links')), pagePlan).toEqual([]);

@@ -260,7 +260,10 @@ export class Vms implements OperationHandler {
     if (read === undefined) {
       read = this.ctx.kernel.tenancy.fused(CLOUD, [ACCESS_KEY_KIND], 'project_id', [], (account, projectId, id) =>
         ownedProject(this.ctx.db, projectId, account)
-          .leftJoin('crusoe_vms as v', (join) => join.onRef('v.project_id', '=', 'p.id').on('v.id', '=', id))
+          // (the VM found by its key alone, then checked to be the project's: joined on both, a
+          // plan made while the store was small found it among its project's VMs by an index
+          // led by the project, and a GET then cost as much as the project held)
+          .leftJoinLateral(sql<VmRow>`(select * from crusoe_vms x where x.id = ${id} offset 0)`.as('v'), (join) => join.onRef('v.project_id', '=', 'p.id'))
           .select(['p.id as project_id', 'v.id as vm_id', vmJson(engine, sshPort).as('wire')]),
       );
       this.wiresAsCaller.set(sshPort, read);

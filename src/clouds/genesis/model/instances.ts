@@ -242,11 +242,14 @@ export class Instances {
     // (GET on PostgreSQL: the instance's version, and its JSON only where that version is not
     // the one kept, `kept` being VersionedTexts.keptVersion; the version is worked out once, in
     // a subquery the planner cannot fold into the two places that use it)
+    // (the instance found by its key alone, then checked to be the account's: with both in one
+    // where clause, a plan made for a small store, analysed, walked the account's index instead,
+    // and a GET cost as much as the store held)
+    const byId = (id: unknown) => sql<InstanceRow>`(select x.*, x.xmin from genesis_instances x where x.id = ${id} offset 0)`.as('genesis_instances');
     const versionedText = (account: any, id: any, kept: unknown) =>
       ctx.db
-        .selectFrom('genesis_instances')
+        .selectFrom(byId(id))
         .innerJoinLateral(sql<{ version: string }>`(select ${textVersion('genesis_instances')} as version offset 0)`.as('v'), (join) => join.onTrue())
-        .where('id', '=', id)
         .where('account_id', '=', account)
         .select(['id', 'v.version', sql<string | null>`case when v.version = ${kept} then null else ${instanceJson(engine, 'genesis_instances')} end`.as('text')]);
     this.versionedText = prepared<VersionedText>((id, account, kept) => versionedText(account, id, kept));
