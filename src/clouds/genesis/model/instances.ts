@@ -1,4 +1,4 @@
-import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Executor } from '../../../kernel/db/store.js';
 import { KeptReads } from '../../../kernel/db/kept-reads.js';
 import { joinedVersions, rowsById, rowVersion, VersionedTexts, type RowTexts } from '../../../kernel/db/row-texts.js';
@@ -151,6 +151,27 @@ interface Collaborators {
   snapshots: Snapshots;
 }
 
+/** The list's version on PostgreSQL, read in a page's statement: the instance counter's writer, as Counters.writer gives it. */
+const listWriter = (account: unknown) => sql<string>`coalesce((select c.xmin::text from counters c where c.account_id = ${account} and c.key = ${Counter.instances}), 'none')`;
+
+/**
+ * GET on PostgreSQL: the instance's version, and its JSON only where that version is not the
+ * one kept (`kept`, VersionedTexts.keptVersion). The version is worked out once, in a subquery
+ * the planner cannot fold into the two places that use it. The instance is found by its key
+ * alone, then checked to be the account's: with both in one where clause, a plan made for a
+ * small store, analysed, walked the account's index instead, and a GET cost as much as the
+ * store held (BENCHMARKS.md, issue 23, seventeenth round).
+ */
+function versionedTextQuery(db: Kysely<any>, version: RawBuilder<string>) {
+  const byId = (id: unknown) => sql<InstanceRow>`(select x.*, x.xmin from genesis_instances x where x.id = ${id} offset 0)`.as('genesis_instances');
+  return (account: unknown, id: unknown, kept: unknown) =>
+    db
+      .selectFrom(byId(id))
+      .innerJoinLateral(sql<{ version: string }>`(select ${version} as version offset 0)`.as('v'), (join) => join.onTrue())
+      .where('account_id', '=', account as string)
+      .select(['id', 'v.version', sql<string | null>`case when v.version = ${kept} then null else ${instanceJson('postgres', 'genesis_instances')} end`.as('text')]);
+}
+
 /**
  * The rules of Genesis instances: what a create must carry, which state allows which action,
  * and how an instance holds stock, quota, addresses and links to other resources.
@@ -227,9 +248,7 @@ export class Instances {
     const { tenancy } = ctx.kernel;
     const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
     this.firstVersionsAsCaller = tenancy.fused(CLOUD, tokens, 'seq', ['seq'], (account, limit, offset) => this.versionPages.offsetQuery(account, limit, offset), 2, { aggregated: true });
-    // (a deep page from a remembered position, with the list's version read in the same
-    // statement: the counter's writer, as Counters.writer gives it)
-    const listWriter = (account: unknown) => sql<string>`coalesce((select c.xmin::text from counters c where c.account_id = ${account} and c.key = ${Counter.instances}), 'none')`;
+    // (a deep page from a remembered position, with the list's version read in the same statement)
     this.deepVersionsAsCaller = tenancy.fused(
       CLOUD,
       tokens,
@@ -239,19 +258,7 @@ export class Instances {
       3,
       { aggregated: true },
     );
-    // (GET on PostgreSQL: the instance's version, and its JSON only where that version is not
-    // the one kept, `kept` being VersionedTexts.keptVersion; the version is worked out once, in
-    // a subquery the planner cannot fold into the two places that use it)
-    // (the instance found by its key alone, then checked to be the account's: with both in one
-    // where clause, a plan made for a small store, analysed, walked the account's index instead,
-    // and a GET cost as much as the store held)
-    const byId = (id: unknown) => sql<InstanceRow>`(select x.*, x.xmin from genesis_instances x where x.id = ${id} offset 0)`.as('genesis_instances');
-    const versionedText = (account: any, id: any, kept: unknown) =>
-      ctx.db
-        .selectFrom(byId(id))
-        .innerJoinLateral(sql<{ version: string }>`(select ${textVersion('genesis_instances')} as version offset 0)`.as('v'), (join) => join.onTrue())
-        .where('account_id', '=', account)
-        .select(['id', 'v.version', sql<string | null>`case when v.version = ${kept} then null else ${instanceJson(engine, 'genesis_instances')} end`.as('text')]);
+    const versionedText = versionedTextQuery(ctx.db, textVersion('genesis_instances'));
     this.versionedText = prepared<VersionedText>((id, account, kept) => versionedText(account, id, kept));
     this.versionedTextAsCaller = tenancy.fused(CLOUD, tokens, 'id', [], (account, id, kept) => versionedText(account, id, kept));
   }
