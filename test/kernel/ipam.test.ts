@@ -193,12 +193,17 @@ describe('deferred allocation', () => {
   it.runIf(onPostgres)("lets this process's deferred transactions run side by side, never handing out one address twice", async () => {
     await kernel.ipam.ensurePool(kernel.db, 'p', '192.0.2.0/24');
     const [secondDone, letFirstFinish] = gate();
+    const [firstHolds, firstAllocated] = gate();
     const first = deferred(async (trx) => {
       const got = [await kernel.ipam.allocate(trx, 'p', 'a1'), await kernel.ipam.allocate(trx, 'p', 'a2')];
+      firstAllocated();
       await secondDone; // still open while the second one allocates, writes and commits
       got.push(await kernel.ipam.allocate(trx, 'p', 'a3'));
       return got;
     });
+    // (the second begins once the first holds the pool: which of two started together gets
+    // there first is the machine's to say)
+    await firstHolds;
     // A lock on the pool held by the first would make the second fail here, not wait.
     const second = await deferred(async (trx) => {
       await sql`set local lock_timeout = '2s'`.execute(trx);
