@@ -1,7 +1,16 @@
-import { sql, type Compilable, type Kysely } from 'kysely';
+import { sql, type Compilable, type Kysely, type RawBuilder } from 'kysely';
 import type { Executor } from './db/store.js';
 import { byShape, heldByShape, prepared, preparedWrite, runsTogether, TakeInTurn, together } from './db/prepared.js';
 import type { ResourceDef } from './resources.js';
+
+/**
+ * Counters.writer as an expression, for a statement that reads it beside other rows (a page
+ * checked against the list version it was found under): PostgreSQL's `xmin` of the counter, the
+ * transaction that wrote its current version, or `'none'`. `account` is a value or a column.
+ */
+export function counterWriter(account: unknown, key: unknown): RawBuilder<string> {
+  return sql<string>`coalesce((select c.xmin::text from counters c where c.account_id = ${account} and c.key = ${key}), 'none')`;
+}
 
 /**
  * Per-account resource counts and the quotas that cap them. Creating or removing a resource
@@ -55,10 +64,7 @@ export class Counters {
     },
   ]);
 
-  // PostgreSQL's xmin: the transaction that wrote the row's current version.
-  private readonly writerOf = prepared<{ writer: string }>((accountId, key) =>
-    this.db.selectFrom('counters').select(sql<string>`xmin::text`.as('writer')).where('account_id', '=', accountId).where('key', '=', key),
-  );
+  private readonly writerOf = prepared<{ writer: string }>((accountId, key) => this.db.selectNoFrom(counterWriter(accountId, key).as('writer')));
 
   /**
    * PostgreSQL only: which transaction last moved the account's counter (`'none'` when it is at
@@ -68,7 +74,7 @@ export class Counters {
    */
   async writer(trx: Executor, accountId: string, key: string): Promise<string> {
     const [row] = await this.writerOf(trx, accountId, key);
-    return row?.writer ?? 'none';
+    return row!.writer;
   }
 
   /**

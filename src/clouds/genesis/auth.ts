@@ -36,8 +36,14 @@ export async function findToken(kernel: Kernel, lookup: string): Promise<FoundCr
   return readOnly && { ...readOnly, kind: READ_TOKEN_KIND };
 }
 
+/** What a read made with the caller's credential found: the credential (undefined: none is live), and what was read. */
+export interface AsCaller<T> {
+  credential: FoundCredential | undefined;
+  value: T;
+}
+
 /** A read in one statement with the caller's credential (Tenancy.fused), or null where it cannot be. */
-export type ReadAsCaller<T> = (lookup: string) => Promise<{ credential: FoundCredential | undefined; value: T }> | null;
+export type ReadAsCaller<T> = (lookup: string) => Promise<AsCaller<T>> | null;
 
 /**
  * What a route reads as its caller. Where authenticate left the credential to the route

@@ -3,6 +3,7 @@ import type { Executor } from '../../../kernel/db/store.js';
 import { KeptReads } from '../../../kernel/db/kept-reads.js';
 import { joinedVersions, rowsById, rowVersion, VersionedTexts, type RowTexts } from '../../../kernel/db/row-texts.js';
 import { byShape, heldByShape, heldWrite, prepared, togetherOrInTurn } from '../../../kernel/db/prepared.js';
+import { counterWriter } from '../../../kernel/counters.js';
 import { allows } from '../../../kernel/lifecycle/machine.js';
 import { alreadyDeleting, badRequest, Code, genesisError, missing, notFound } from '../errors.js';
 import type { Reservation } from '../../../kernel/reservations.js';
@@ -11,7 +12,7 @@ import type { InstanceLinkRow, InstanceRow, SnapshotRow } from '../tables.js';
 import type { CreateInstanceInput, UpdateInstanceInput } from '../wire.js';
 import { publicPool } from './addresses.js';
 import { CLOUD, Counter, fromBool, READ_TOKEN_KIND, TOKEN_KIND, type GenesisContext } from './context.js';
-import type { ReadAsCaller } from '../auth.js';
+import type { AsCaller, ReadAsCaller } from '../auth.js';
 import type { FusedRead } from '../../../kernel/tenancy/accounts.js';
 import type { FloatingIps } from './floating-ips.js';
 import { AccountList, listVersion, type Page, type PageRequest } from './pagination.js';
@@ -74,8 +75,6 @@ type ListedRow = { wire: string; seq: number; total: number | null };
 type ListedIds = { ids: string; total: number | null };
 /** A row of a page of the list on PostgreSQL: the instance's id and version (see VersionedTexts), the list order and the count. */
 type ListedVersion = { id: string; version: string; seq: number; total: number | null };
-/** What a read made with the caller's credential answers (see ReadAsCaller). */
-type AsCaller<T> = Awaited<NonNullable<ReturnType<ReadAsCaller<T>>>>;
 /** An instance's version, and its JSON where the version read is not the one kept. */
 type VersionedText = { id: string; version: string; text: string | null };
 
@@ -151,8 +150,10 @@ interface Collaborators {
   snapshots: Snapshots;
 }
 
-/** The list's version on PostgreSQL, read in a page's statement: the instance counter's writer, as Counters.writer gives it. */
-const listWriter = (account: unknown) => sql<string>`coalesce((select c.xmin::text from counters c where c.account_id = ${account} and c.key = ${Counter.instances}), 'none')`;
+/** A page read with a credential nobody holds (readAsCaller refuses it: the page is never sent). */
+function refused(request: PageRequest): AsCaller<Page<string>> {
+  return { credential: undefined, value: { items: [], total: 0, page: request.page, perPage: request.perPage } };
+}
 
 /**
  * GET on PostgreSQL: the instance's version, and its JSON only where that version is not the
@@ -248,13 +249,13 @@ export class Instances {
     const { tenancy } = ctx.kernel;
     const tokens = [TOKEN_KIND, READ_TOKEN_KIND];
     this.firstVersionsAsCaller = tenancy.fused(CLOUD, tokens, 'seq', ['seq'], (account, limit, offset) => this.versionPages.offsetQuery(account, limit, offset), 2, { aggregated: true });
-    // (a deep page from a remembered position, with the list's version read in the same statement)
+    // (a deep page from a remembered position, with the list's version (see listVersion) read in the same statement)
     this.deepVersionsAsCaller = tenancy.fused(
       CLOUD,
       tokens,
       'seq',
       ['seq'],
-      (account, seq, limit, offset) => this.versionPages.seekQuery(account, seq, limit, offset).select(listWriter(account).as('list_version')),
+      (account, seq, limit, offset) => this.versionPages.seekQuery(account, seq, limit, offset).select(counterWriter(account, Counter.instances).as('list_version')),
       3,
       { aggregated: true },
     );
@@ -309,11 +310,10 @@ export class Instances {
     const { versioned } = this;
     // (fused reads are PostgreSQL's, where the texts are kept under versions)
     if (versioned === null) return null;
-    const page = { page: request.page, perPage: request.perPage };
     if (offset >= this.versionPages.stride) return this.deepPageAsCaller(versioned, lookup, request, offset);
     return (async () => {
       const { credential, rows } = await this.firstVersionsAsCaller(lookup, request.perPage, offset);
-      if (credential === undefined) return { credential, value: { items: [], total: 0, ...page } };
+      if (credential === undefined) return refused(request);
       this.remember(lookup, credential.accountId);
       return { credential, value: await this.pageOfVersions(versioned, credential.accountId, request, rows) };
     })();
@@ -321,18 +321,17 @@ export class Instances {
 
   /** listAsCaller for a page past the first remembered position. */
   private async deepPageAsCaller(versioned: VersionedTexts, lookup: string, request: PageRequest, offset: number): Promise<AsCaller<Page<Buffer> | Page<string>>> {
-    const page = { page: request.page, perPage: request.perPage };
     const accountId = this.callers.get(lookup);
     const start = accountId === undefined ? null : this.versionPages.rememberedStart(accountId, offset);
     if (start === null) {
       // (no rows: only the credential, and whose it is)
       const { credential } = await this.firstVersionsAsCaller(lookup, 0, 0);
-      if (credential === undefined) return { credential, value: { items: [], total: 0, ...page } };
+      if (credential === undefined) return refused(request);
       this.remember(lookup, credential.accountId);
       return { credential, value: await this.list(credential.accountId, request) };
     }
     const { credential, rows } = await this.deepVersionsAsCaller(lookup, start.seq, request.perPage, start.offset);
-    if (credential === undefined) return { credential, value: { items: [], total: 0, ...page } };
+    if (credential === undefined) return refused(request);
     // The page is the one asked for only if the positions still hold (nothing was added or
     // removed since they were learnt: the version read with it) and are the caller's account's.
     if (credential.accountId !== accountId || rows.length === 0 || rows[0]!.list_version !== start.version) {
