@@ -208,16 +208,14 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
   pool.on('connect', (client) => client.on('error', () => undefined));
   const pooled = { ...options, size: options.size - sharedConnections };
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: queueing(pool, pooled) }) });
-  const reads = new SharedReads(
-    async () => {
-      const client = new PoolClient(session);
-      client.on('error', () => undefined);
-      await client.connect();
-      return client;
-    },
-    { connections: sharedConnections, spill: SHARED_READS_SPILL, limit: SHARED_READS_IN_FLIGHT },
-  );
-  if (sharedConnections > 0) readOnSharedConnections(db, reads);
+  const openShared = async () => {
+    const client = new PoolClient(session);
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
+  };
+  const reads = sharedConnections > 0 ? new SharedReads(openShared, { connections: sharedConnections, spill: SHARED_READS_SPILL, limit: SHARED_READS_IN_FLIGHT }) : null;
+  if (reads !== null) readOnSharedConnections(db, reads);
   const notifications = postgresNotifications(pg, connectionString, connectionTimeoutMillis, schema ?? 'public', db);
   parsed.password = parsed.password ? '***' : '';
   return {
@@ -241,10 +239,10 @@ async function openPostgres(url: string, options: Required<PoolOptions>): Promis
       }
     },
     lead: (role, handlers, retryMs = ROLE_RETRY_MS) => postgresRole(pg, connectionString, connectionTimeoutMillis, `${schema ?? 'public'}:role:${role}`, handlers, retryMs),
-    poolStats: () => ({ size: pooled.size, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, shared: reads.open }),
+    poolStats: () => ({ size: pooled.size, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, shared: reads?.open ?? 0 }),
     close: async () => {
       await notifications.stopAll();
-      await reads.close();
+      await reads?.close();
       await db.destroy();
     },
   };
