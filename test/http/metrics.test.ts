@@ -84,4 +84,14 @@ describe('/metrics: what a dashboard is made of', () => {
     expect(perAccount.size).toBe(ACCOUNT_SERIES_LIMIT + 1);
     expect(perAccount.get('{account="other",cloud="genesis"}')).toBeGreaterThanOrEqual(5);
   });
+
+  it.runIf(process.env.HANGAR_TEST_ENGINE === 'postgres')('counts PostgreSQL connections by state, the ones reads share among them', async () => {
+    // (a read made outside a transaction goes on a shared connection: see shared-reads.ts)
+    expect((await h.genesis.get('/instances')).status).toBe(200);
+    const connections = samples(await (await fetch(`${h.url}/metrics`)).text(), 'hangar_database_connections');
+    expect([...connections.keys()].sort()).toEqual(['{state="idle"}', '{state="open"}', '{state="shared"}', '{state="waiting"}']);
+    expect(connections.get('{state="shared"}')).toBeGreaterThanOrEqual(1);
+    expect(connections.get('{state="shared"}')).toBeLessThanOrEqual(2);
+    expect(connections.get('{state="open"}')).toBeLessThanOrEqual(8);
+  });
 });
